@@ -1,0 +1,36 @@
+package apdu
+
+import "fmt"
+
+// Response is a response APDU: data followed by the status word
+// (ISO/IEC 7816-4 §5.1).
+type Response struct {
+	Data []byte
+	SW   StatusWord
+}
+
+// ParseResponse splits a raw response into data and status word. The
+// returned Data aliases b. A response shorter than two bytes is an
+// ErrMalformedResponse.
+func ParseResponse(b []byte) (Response, error) {
+	if len(b) < 2 {
+		return Response{}, fmt.Errorf("%w: %d bytes, need at least the 2 status bytes", ErrMalformedResponse, len(b))
+	}
+	n := len(b) - 2
+	return Response{Data: b[:n], SW: StatusWord(uint16(b[n])<<8 | uint16(b[n+1]))}, nil
+}
+
+// Err returns nil when the status word reports normal processing (9000) and
+// the status word as an error otherwise; see StatusWord.Err.
+func (r Response) Err() error { return r.SW.Err() }
+
+// AppendTo appends data || SW1 SW2 to dst.
+func (r Response) AppendTo(dst []byte) []byte {
+	dst = append(dst, r.Data...)
+	return append(dst, r.SW.SW1(), r.SW.SW2())
+}
+
+// Bytes returns data || SW1 SW2 in a new slice.
+func (r Response) Bytes() []byte {
+	return r.AppendTo(make([]byte, 0, len(r.Data)+2))
+}

@@ -1,0 +1,88 @@
+// Command cardap is the freespace command-line tool: it lists readers, probes
+// cards for known card APs, reads and writes the standard Type A, C and D
+// APs, serves the built-in mock card to a real PC/SC stack through vpcd, and
+// manages revocation lists.
+//
+// Usage:
+//
+//	cardap [global flags] <command> [subcommand] [flags]
+//
+// Exit codes:
+//
+//	0  success
+//	1  the operation failed (card error, authentication failure, ...)
+//	2  usage error (unknown command, bad flag)
+//	3  no card or no reader
+//	4  the card or identifier is revoked, or the list is too old to decide
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, documented in the package comment and the README.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitNoCard  = 3
+	exitRevoked = 4
+)
+
+// cli is what every subcommand gets: its output streams.
+type cli struct {
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one top-level subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, c *cli, args []string) int
+}
+
+// commands lists the top-level subcommands; each lives in its own file.
+func commands() []command {
+	return []command{
+		// Each file adds its entry here, one line each.
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &cli{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(c.stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, cmd := range commands() {
+		if cmd.name == args[0] {
+			return cmd.run(ctx, c, args[1:])
+		}
+	}
+	fmt.Fprintf(c.stderr, "cardap: unknown command %q\n\n", args[0])
+	usage(c.stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: cardap <command> [flags]\n\ncommands:")
+	for _, cmd := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 failure, 2 usage, 3 no card or reader, 4 revoked or list too old")
+}
