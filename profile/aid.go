@@ -1,0 +1,92 @@
+package profile
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// APType is one of the standard card AP types.
+type APType byte
+
+// The standard card AP types.
+const (
+	TypeA APType = 'A' // record AP: ID and attributes, optional password, mutual authentication
+	TypeC APType = 'C' // common card AP: ID only, read without authentication
+	TypeD APType = 'D' // binary AP: larger data, optional password, mutual authentication, encrypted
+)
+
+// String returns "A", "C" or "D" (or "?xx" for an unknown value).
+func (t APType) String() string {
+	switch t {
+	case TypeA, TypeC, TypeD:
+		return string(rune(t))
+	}
+	return fmt.Sprintf("?%02x", byte(t))
+}
+
+// AID is an application identifier (ISO/IEC 7816-4 §12.2.3, 5 to 16 bytes).
+type AID []byte
+
+// ErrInvalidAID is returned for an AID that is not 5 to 16 bytes of hex.
+var ErrInvalidAID = errors.New("profile: invalid AID")
+
+// ParseAID parses hex (spaces and colons allowed) into an AID of 5-16 bytes.
+func ParseAID(s string) (AID, error) {
+	clean := strings.NewReplacer(" ", "", ":", "").Replace(s)
+	b, err := hex.DecodeString(clean)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q is not hex", ErrInvalidAID, s)
+	}
+	a := AID(b)
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Validate checks the length bounds of ISO/IEC 7816-4 §12.2.3.
+func (a AID) Validate() error {
+	if len(a) < 5 || len(a) > 16 {
+		return fmt.Errorf("%w: %d bytes, want 5 to 16", ErrInvalidAID, len(a))
+	}
+	return nil
+}
+
+// String returns the AID in upper-case hex.
+func (a AID) String() string { return strings.ToUpper(hex.EncodeToString(a)) }
+
+// Equal reports whether a and b are the same AID.
+func (a AID) Equal(b AID) bool { return string(a) == string(b) }
+
+// Placeholder AIDs of the freespace profile: F0 (proprietary, ISO/IEC
+// 7816-5) followed by "FREESPACE" in ASCII and the AP type letter. They are
+// NOT J-LIS's AIDs, which are not public; an operator configures the AIDs
+// that J-LIS assigned to its APs.
+const (
+	placeholderPrefix = "\xF0FREESPACE"
+)
+
+// DefaultAID returns a fresh copy of the placeholder AID of AP type t:
+//
+//	Type A: F0 46 52 45 45 53 50 41 43 45 41
+//	Type C: F0 46 52 45 45 53 50 41 43 45 43
+//	Type D: F0 46 52 45 45 53 50 41 43 45 44
+func DefaultAID(t APType) AID {
+	return AID(placeholderPrefix + string(rune(t)))
+}
+
+// File identifiers of the profile (ISO/IEC 7816-4 §7.2.2), inside each AP's DF.
+const (
+	// FIDCUID is the transparent EF holding the 16-byte card-unique
+	// identifier. Readable without any security condition in every AP type.
+	FIDCUID uint16 = 0x0001
+	// FIDIdentity is Type C's transparent EF holding the Identity object.
+	FIDIdentity uint16 = 0x0002
+	// FIDRecords is Type A's linear variable record EF: record 1 is the
+	// Identity object, later records hold attributes.
+	FIDRecords uint16 = 0x0003
+	// FIDData is Type D's transparent EF holding the encrypted data.
+	FIDData uint16 = 0x0004
+)
