@@ -191,3 +191,16 @@ func ParseCommand(b []byte) (Command, error) {
 	}
 	return Command{}, fmt.Errorf("%w: body of %d bytes is no valid case", ErrInvalidCommand, len(body))
 }
+
+// String describes the command without its data field, which may hold a
+// PIN or key: "00 20 00 80 Nc=8 Ne=0". Use Bytes for the full encoding.
+func (c Command) String() string {
+	s := fmt.Sprintf("%02X %02X %02X %02X Nc=%d Ne=%d", c.CLA, c.INS, c.P1, c.P2, len(c.Data), c.Ne)
+	if c.Extended {
+		s += " extended"
+	}
+	return s
+}
+
+// GoString is like String so that %#v does not print the data either.
+func (c Command) GoString() string { return "apdu.Command{" + c.String() + "}" }

@@ -2,7 +2,16 @@
 // APDUs (cases 1-4, short and extended length), status words as comparable
 // error values, BER-TLV and simple-TLV, the Transport interface that every
 // card connection satisfies, and a Channel that handles GET RESPONSE (61xx),
-// wrong-Le retries (6Cxx) and command chaining on top of any Transport.
+// wrong-Le retries (6Cxx) and command chaining on top of any Transport, and
+// a Trace that logs every APDU through log/slog with secrets masked.
+//
+// A typical stack, from the card up:
+//
+//	var t apdu.Transport = pcscCard                 // or a mock card
+//	t = apdu.NewTrace(t, apdu.WithTraceLogger(log)) // APDU log, PINs masked
+//	ch := apdu.NewChannel(t)                        // 61xx, 6Cxx, chaining
+//	data, err := ch.Do(ctx, apdu.Command{INS: 0xB0, Ne: 256})
+//	if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) { ... }
 //
 // Section references are to ISO/IEC 7816-4:2020 unless stated otherwise.
 package apdu

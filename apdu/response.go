@@ -34,3 +34,12 @@ func (r Response) AppendTo(dst []byte) []byte {
 func (r Response) Bytes() []byte {
 	return r.AppendTo(make([]byte, 0, len(r.Data)+2))
 }
+
+// String describes the response without its data, which may hold secrets
+// (challenges, cryptograms, decrypted records): "9000 with 8 data bytes".
+func (r Response) String() string {
+	return fmt.Sprintf("%04X with %d data bytes", uint16(r.SW), len(r.Data))
+}
+
+// GoString is like String so that %#v does not print the data either.
+func (r Response) GoString() string { return "apdu.Response{" + r.String() + "}" }

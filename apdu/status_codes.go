@@ -20,6 +20,7 @@ const (
 	// 64xx: execution error, state of non-volatile memory unchanged.
 	ErrExecution         StatusWord = 0x6400
 	ErrImmediateResponse StatusWord = 0x6401
+	ErrTriggeringByCard  StatusWord = 0x6402 // 6402-6480: triggering by the card
 	// 65xx: execution error, state of non-volatile memory changed.
 	ErrMemoryChanged StatusWord = 0x6500
 	ErrMemoryFailure StatusWord = 0x6581
@@ -174,6 +175,9 @@ func (sw StatusWord) describe() string {
 	}
 	if sw.SW1() == 0x62 && sw.SW2() >= 0x02 && sw.SW2() <= 0x80 {
 		return "warning: triggering by the card"
+	}
+	if sw.SW1() == 0x64 && sw.SW2() >= 0x02 && sw.SW2() <= 0x80 {
+		return "execution error: triggering by the card"
 	}
 	return ""
 }
