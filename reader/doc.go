@@ -1,0 +1,22 @@
+// Package reader talks to smart card readers through PC/SC (pcsc-lite on
+// Linux and macOS, WinSCard on Windows) using github.com/ebfe/scard.
+//
+// A Context lists readers and reports their state; WaitForCard,
+// WaitForRemoval and WaitForChange block on SCardGetStatusChange and return
+// when the context.Context is done (the wait is cancelled with SCardCancel,
+// never polled). Connect opens a Card, which implements apdu.Transport and
+// apdu.Transactor: each WithTransaction call holds a PC/SC transaction for
+// the duration of one operation only.
+//
+// Every Card has a PC/SC context of its own, so several readers can be used
+// at once, one goroutine each, without one reader's calls queueing behind
+// another's.
+//
+// PC/SC failures are returned as *PCSCError values carrying the PC/SC code;
+// the common ones also match a sentinel with errors.Is: ErrCardRemoved (also
+// apdu.ErrCardRemoved), ErrCardReset (also apdu.ErrCardReset), ErrNoReader,
+// ErrNoService, ErrSharingViolation and ErrTimeout.
+//
+// This is the only package of the module that uses cgo. Built without cgo
+// (CGO_ENABLED=0) it still compiles, and every constructor returns ErrNoCgo.
+package reader

@@ -1,0 +1,185 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
+)
+
+// Sentinel errors. Errors returned by this package match them with
+// errors.Is; the PC/SC code, when there is one, is available through
+// errors.As with *PCSCError.
+var (
+	// ErrNoCgo is returned by every constructor when the package was built
+	// without cgo.
+	ErrNoCgo = errors.New("reader: built without cgo; PC/SC needs CGO_ENABLED=1, gcc and libpcsclite-dev")
+	// ErrCardRemoved: the card left the reader, or there is no card.
+	// It also matches apdu.ErrCardRemoved.
+	ErrCardRemoved = fmt.Errorf("reader: card removed: %w", apdu.ErrCardRemoved)
+	// ErrCardReset: another application reset the card; call Reconnect.
+	// It also matches apdu.ErrCardReset.
+	ErrCardReset = fmt.Errorf("reader: card reset: %w", apdu.ErrCardReset)
+	// ErrNoReader: the reader does not exist (any more), or there are no
+	// readers at all.
+	ErrNoReader = errors.New("reader: no such reader")
+	// ErrNoService: the PC/SC service is not running.
+	ErrNoService = errors.New("reader: PC/SC service not running; start pcscd (for example `systemctl start pcscd.socket`, or `pcscd` as root)")
+	// ErrSharingViolation: another application holds the card exclusively
+	// (or holds a shared connection when exclusive access was requested).
+	ErrSharingViolation = errors.New("reader: sharing violation: another application is using the card")
+	// ErrTimeout: the PC/SC operation timed out.
+	ErrTimeout = errors.New("reader: timeout")
+	// ErrClosed: the Context or Card was closed.
+	ErrClosed = errors.New("reader: use of closed context or card")
+)
+
+// PC/SC return codes (pcsclite.h, winscard.h) that this package maps or
+// names. They are listed here rather than taken from the cgo binding so that
+// the mapping builds and is tested without cgo.
+const (
+	codeCancelled          uint32 = 0x80100002
+	codeInvalidHandle      uint32 = 0x80100003
+	codeUnknownReader      uint32 = 0x80100009
+	codeTimeout            uint32 = 0x8010000A
+	codeSharingViolation   uint32 = 0x8010000B
+	codeNoSmartcard        uint32 = 0x8010000C
+	codeNotTransacted      uint32 = 0x80100016
+	codeReaderUnavailable  uint32 = 0x80100017
+	codeNoService          uint32 = 0x8010001D
+	codeServiceStopped     uint32 = 0x8010001E
+	codeNoReadersAvailable uint32 = 0x8010002E
+	codeUnpoweredCard      uint32 = 0x80100067
+	codeResetCard          uint32 = 0x80100068
+	codeRemovedCard        uint32 = 0x80100069
+)
+
+// codeNames gives the symbolic names of PC/SC return codes.
+var codeNames = map[uint32]string{
+	0x80100001:             "SCARD_F_INTERNAL_ERROR",
+	codeCancelled:          "SCARD_E_CANCELLED",
+	codeInvalidHandle:      "SCARD_E_INVALID_HANDLE",
+	0x80100004:             "SCARD_E_INVALID_PARAMETER",
+	0x80100005:             "SCARD_E_INVALID_TARGET",
+	0x80100006:             "SCARD_E_NO_MEMORY",
+	0x80100007:             "SCARD_F_WAITED_TOO_LONG",
+	0x80100008:             "SCARD_E_INSUFFICIENT_BUFFER",
+	codeUnknownReader:      "SCARD_E_UNKNOWN_READER",
+	codeTimeout:            "SCARD_E_TIMEOUT",
+	codeSharingViolation:   "SCARD_E_SHARING_VIOLATION",
+	codeNoSmartcard:        "SCARD_E_NO_SMARTCARD",
+	0x8010000D:             "SCARD_E_UNKNOWN_CARD",
+	0x8010000E:             "SCARD_E_CANT_DISPOSE",
+	0x8010000F:             "SCARD_E_PROTO_MISMATCH",
+	0x80100010:             "SCARD_E_NOT_READY",
+	0x80100011:             "SCARD_E_INVALID_VALUE",
+	0x80100012:             "SCARD_E_SYSTEM_CANCELLED",
+	0x80100013:             "SCARD_F_COMM_ERROR",
+	0x80100014:             "SCARD_F_UNKNOWN_ERROR",
+	0x80100015:             "SCARD_E_INVALID_ATR",
+	codeNotTransacted:      "SCARD_E_NOT_TRANSACTED",
+	codeReaderUnavailable:  "SCARD_E_READER_UNAVAILABLE",
+	0x80100018:             "SCARD_P_SHUTDOWN",
+	0x80100019:             "SCARD_E_PCI_TOO_SMALL",
+	0x8010001A:             "SCARD_E_READER_UNSUPPORTED",
+	0x8010001B:             "SCARD_E_DUPLICATE_READER",
+	0x8010001C:             "SCARD_E_CARD_UNSUPPORTED",
+	codeNoService:          "SCARD_E_NO_SERVICE",
+	codeServiceStopped:     "SCARD_E_SERVICE_STOPPED",
+	0x8010001F:             "SCARD_E_UNSUPPORTED_FEATURE",
+	codeNoReadersAvailable: "SCARD_E_NO_READERS_AVAILABLE",
+	0x8010002F:             "SCARD_E_COMM_DATA_LOST",
+	0x80100031:             "SCARD_E_SERVER_TOO_BUSY",
+	0x80100065:             "SCARD_W_UNSUPPORTED_CARD",
+	0x80100066:             "SCARD_W_UNRESPONSIVE_CARD",
+	codeUnpoweredCard:      "SCARD_W_UNPOWERED_CARD",
+	codeResetCard:          "SCARD_W_RESET_CARD",
+	codeRemovedCard:        "SCARD_W_REMOVED_CARD",
+	0x8010006A:             "SCARD_W_SECURITY_VIOLATION",
+}
+
+// CodeName returns the symbolic name of a PC/SC return code, such as
+// "SCARD_W_REMOVED_CARD", or "SCARD code 0x..." for codes it does not know.
+func CodeName(code uint32) string {
+	if n, ok := codeNames[code]; ok {
+		return n
+	}
+	return fmt.Sprintf("SCARD code 0x%08X", code)
+}
+
+// PCSCError is a failed PC/SC call. Unwrap returns the sentinel the code
+// maps to (ErrCardRemoved, ErrNoService, ...), or nil for unmapped codes.
+type PCSCError struct {
+	Op     string // the PC/SC function, e.g. "SCardTransmit"
+	Reader string // the reader name, when the call concerns one reader
+	Code   uint32 // the PC/SC return code
+}
+
+// Error describes the call, the reader and the code, followed by the
+// sentinel's explanation for mapped codes.
+func (e *PCSCError) Error() string {
+	s := "reader: " + e.Op
+	if e.Reader != "" {
+		s += " " + fmt.Sprintf("%q", e.Reader)
+	}
+	s += ": " + CodeName(e.Code) + fmt.Sprintf(" (0x%08X)", e.Code)
+	if sent := sentinelFor(e.Op, e.Code); sent != nil {
+		s += ": " + sent.Error()
+	}
+	return s
+}
+
+// Unwrap returns the sentinel for the code, or nil.
+func (e *PCSCError) Unwrap() error { return sentinelFor(e.Op, e.Code) }
+
+// sentinelFor maps a PC/SC code to a sentinel.
+//
+// SCARD_E_NOT_TRANSACTED is what pcsc-lite returns from SCardTransmit when
+// the card has just been removed but the reader has not been polled yet, so
+// it counts as a removal for the calls that exchange data with the card.
+func sentinelFor(op string, code uint32) error {
+	switch code {
+	case codeRemovedCard, codeNoSmartcard:
+		return ErrCardRemoved
+	case codeNotTransacted:
+		switch op {
+		case opTransmit, opBeginTransaction, opEndTransaction, opStatus:
+			return ErrCardRemoved
+		}
+		return nil
+	case codeResetCard:
+		return ErrCardReset
+	case codeUnknownReader, codeNoReadersAvailable, codeReaderUnavailable:
+		return ErrNoReader
+	case codeNoService, codeServiceStopped:
+		return ErrNoService
+	case codeSharingViolation:
+		return ErrSharingViolation
+	case codeTimeout:
+		return ErrTimeout
+	}
+	return nil
+}
+
+// PC/SC function names used in errors.
+const (
+	opEstablishContext = "SCardEstablishContext"
+	opListReaders      = "SCardListReaders"
+	opGetStatusChange  = "SCardGetStatusChange"
+	opConnect          = "SCardConnect"
+	opReconnect        = "SCardReconnect"
+	opDisconnect       = "SCardDisconnect"
+	opTransmit         = "SCardTransmit"
+	opBeginTransaction = "SCardBeginTransaction"
+	opEndTransaction   = "SCardEndTransaction"
+	opStatus           = "SCardStatus"
+	opReleaseContext   = "SCardReleaseContext"
+)
+
+// newError wraps a PC/SC return code, or returns nil for SCARD_S_SUCCESS.
+func newError(op, readerName string, code uint32) error {
+	if code == 0 {
+		return nil
+	}
+	return &PCSCError{Op: op, Reader: readerName, Code: code}
+}

@@ -1,0 +1,94 @@
+package reader
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/mynacard/freespace/apdu"
+)
+
+// The codes are those of pcsc-lite's pcsclite.h (identical to WinSCard).
+func TestErrorMapping(t *testing.T) {
+	tests := []struct {
+		name string
+		op   string
+		code uint32
+		want []error // sentinels the error must match
+		not  []error // sentinels it must not match
+	}{
+		{"removed card", opTransmit, 0x80100069, []error{ErrCardRemoved, apdu.ErrCardRemoved}, []error{ErrCardReset}},
+		{"no smartcard at connect", opConnect, 0x8010000C, []error{ErrCardRemoved, apdu.ErrCardRemoved}, nil},
+		{"not transacted right after removal", opTransmit, 0x80100016, []error{ErrCardRemoved, apdu.ErrCardRemoved}, nil},
+		{"not transacted at begin transaction", opBeginTransaction, 0x80100016, []error{ErrCardRemoved}, nil},
+		{"not transacted elsewhere is unmapped", opConnect, 0x80100016, nil, []error{ErrCardRemoved}},
+		{"reset card", opTransmit, 0x80100068, []error{ErrCardReset, apdu.ErrCardReset}, []error{ErrCardRemoved}},
+		{"unknown reader", opConnect, 0x80100009, []error{ErrNoReader}, nil},
+		{"no readers", opListReaders, 0x8010002E, []error{ErrNoReader}, nil},
+		{"reader unavailable", opTransmit, 0x80100017, []error{ErrNoReader}, nil},
+		{"no service", opEstablishContext, 0x8010001D, []error{ErrNoService}, nil},
+		{"service stopped", opTransmit, 0x8010001E, []error{ErrNoService}, nil},
+		{"sharing violation", opConnect, 0x8010000B, []error{ErrSharingViolation}, nil},
+		{"timeout", opGetStatusChange, 0x8010000A, []error{ErrTimeout}, nil},
+		{"unpowered is not mapped", opConnect, 0x80100067, nil, []error{ErrCardRemoved, ErrNoReader}},
+		{"comm error is not mapped", opTransmit, 0x80100013, nil, []error{ErrCardRemoved, ErrNoService}},
+	}
+	all := []error{ErrCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrSharingViolation, ErrTimeout}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := newError(tt.op, "Some Reader 00 00", tt.code)
+			var pe *PCSCError
+			if assert.ErrorAs(t, err, &pe) {
+				assert.Equal(t, tt.code, pe.Code)
+				assert.Equal(t, tt.op, pe.Op)
+			}
+			for _, w := range tt.want {
+				assert.ErrorIs(t, err, w)
+			}
+			for _, n := range tt.not {
+				assert.NotErrorIs(t, err, n)
+			}
+			if len(tt.want) == 0 {
+				for _, s := range all {
+					assert.NotErrorIs(t, err, s)
+				}
+			}
+			assert.Contains(t, err.Error(), CodeName(tt.code))
+			assert.Contains(t, err.Error(), "Some Reader 00 00")
+		})
+	}
+}
+
+func TestNoErrorForSuccess(t *testing.T) {
+	assert.NoError(t, newError(opTransmit, "", 0))
+}
+
+func TestNoServiceMessageSaysStartPcscd(t *testing.T) {
+	err := newError(opEstablishContext, "", 0x8010001D)
+	assert.Contains(t, err.Error(), "start pcscd")
+	assert.Contains(t, err.Error(), "SCARD_E_NO_SERVICE")
+}
+
+func TestCodeName(t *testing.T) {
+	assert.Equal(t, "SCARD_W_REMOVED_CARD", CodeName(0x80100069))
+	assert.Equal(t, "SCARD code 0x80100FFF", CodeName(0x80100FFF))
+}
+
+func TestStateString(t *testing.T) {
+	assert.Equal(t, "unaware", State(0).String())
+	assert.Equal(t, "present|inuse", (StatePresent | StateInUse).String())
+	s := ReaderState{State: StatePresent | StateChanged}
+	assert.True(t, s.Present())
+	assert.False(t, s.Empty())
+	assert.False(t, s.Gone())
+	assert.True(t, ReaderState{State: StateUnknown}.Gone())
+}
+
+func TestNoCgoMessage(t *testing.T) {
+	for _, w := range []string{"cgo", "CGO_ENABLED=1", "libpcsclite-dev", "gcc"} {
+		assert.True(t, strings.Contains(ErrNoCgo.Error(), w), w)
+	}
+	assert.False(t, errors.Is(ErrNoCgo, ErrNoService))
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The project's test command: checks formatting and vet, checks that the
+# module builds without cgo, starts a private pcscd with virtual readers
+# (vsmartcard's vpcd driver) and runs `go test -race` with the PC/SC tests
+# required. The private pcscd is stopped by its PID on exit, also on failure.
+#
+# Usage: scripts/test.sh [go test arguments]   (default: ./...)
+#        scripts/test.sh -- command [args]      runs the command instead of
+#            go test -race, with the private pcscd up and the environment set
+#            (for benchmarks: scripts/test.sh -- go test -bench . ./reader)
+# Environment: FREESPACE_SKIP_STATIC=1 skips step 2 (for quick iteration on
+#              a few packages; CI never sets it),
+#              FREESPACE_VPCD_BASE (first vpcd port, default 35963),
+#              FREESPACE_VPCD_DEVICES (vpcd devices, 2 slots each, default 8).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+# --- 1. System packages, installed only when missing -------------------------
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get; install them by hand"
+	sudo=()
+	if [[ $(id -u) != 0 ]]; then
+		command -v sudo >/dev/null || die "missing packages ${missing[*]}; run as root or install them"
+		sudo=(sudo)
+	fi
+	log "installing ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v go >/dev/null || die "go is not on PATH"
+driver=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
+[[ -f $driver ]] || die "$driver not found (package vsmartcard-vpcd)"
+pcscd_bin=$(command -v pcscd || echo /usr/sbin/pcscd)
+[[ -x $pcscd_bin ]] || die "pcscd not found (package pcscd)"
+
+# --- 2. Static checks ---------------------------------------------------------
+if [[ ${FREESPACE_SKIP_STATIC:-} != 1 ]]; then
+	log "gofmt"
+	unformatted=$(gofmt -l .)
+	[[ -z $unformatted ]] || die "gofmt needed on: $unformatted"
+	log "go vet"
+	go vet ./...
+	log "build and vet without cgo"
+	CGO_ENABLED=0 go build ./...
+	CGO_ENABLED=0 go vet ./...
+fi
+
+# --- 3. A private pcscd -------------------------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/freespace-pcsc.XXXXXX")
+pcscd_pid=
+cleanup() {
+	local rc=$?
+	if [[ -n $pcscd_pid ]] && kill -0 "$pcscd_pid" 2>/dev/null; then
+		kill -TERM "$pcscd_pid" 2>/dev/null || true
+		wait "$pcscd_pid" 2>/dev/null || true
+	fi
+	if ((rc != 0)) && [[ -s $work/pcscd.log ]]; then
+		printf '\n--- pcscd log (last lines) ---\n' >&2
+		tail -n 30 "$work/pcscd.log" >&2 || true
+	fi
+	rm -rf "$work"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port is busy when a TCP socket of this machine is bound to it. Read from
+# /proc rather than by connecting: a connection to a vpcd port would look
+# like a card to that pcscd.
+port_busy() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+devices=${FREESPACE_VPCD_DEVICES:-8}
+((devices >= 1 && devices <= 8)) || die "FREESPACE_VPCD_DEVICES must be 1..8 (pcscd allows 16 readers)"
+base=${FREESPACE_VPCD_BASE:-35963}
+# Serialize port choice with other runs of this script on the machine until
+# our vpcd ports are listening.
+exec 9>"${TMPDIR:-/tmp}/freespace-pcsc-ports.lock"
+flock -w 60 9 || die "another test run holds the port lock"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	busy=
+	for ((p = base; p < base + 2 * devices; p++)); do
+		if port_busy "$p"; then busy=$p; break; fi
+	done
+	[[ -z $busy ]] && break
+	log "port $busy is in use; trying the range from $((base + 100))"
+	base=$((base + 100))
+done
+[[ -z $busy ]] || die "no free range of $((2 * devices)) ports for vpcd"
+
+# Each vpcd device gets its own copy of the driver: the driver keeps its
+# sockets in static per-slot variables, so devices loaded from one library
+# file would share (and overwrite) them.
+mkdir -p "$work/conf" "$work/drivers" "$work/run" "$work/locks"
+ports=()
+for ((i = 0; i < devices; i++)); do
+	p=$((base + 2 * i))
+	ports+=("$p")
+	cp "$driver" "$work/drivers/libifdvpcd-$p.so"
+	printf 'FRIENDLYNAME "Freespace vpcd %d"\nDEVICENAME   /dev/null:%d\nLIBPATH      %s\nCHANNELID    %d\n\n' \
+		"$p" "$p" "$work/drivers/libifdvpcd-$p.so" "$p" >>"$work/conf/vpcd"
+done
+
+# pcscd 1.9 always uses /run/pcscd for its socket and PID file (only the
+# client library reads PCSCLITE_CSOCK_NAME). To never touch a system pcscd,
+# run ours in a private mount namespace where /run/pcscd is our directory,
+# and point the clients at the socket in it.
+inner='mount -t tmpfs -o mode=755 none /run && mkdir /run/pcscd && mount --bind "$0" /run/pcscd && exec "$1" --foreground -c "$2"'
+mode=
+if unshare --mount --propagation private true 2>/dev/null; then
+	mode=(unshare --mount --propagation private)
+elif unshare --user --map-root-user --mount --propagation private true 2>/dev/null; then
+	mode=(unshare --user --map-root-user --mount --propagation private)
+fi
+if [[ -n ${mode[*]} ]]; then
+	log "starting a private pcscd (isolated: ${mode[*]})"
+	"${mode[@]}" sh -c "$inner" "$work/run" "$pcscd_bin" "$work/conf" >"$work/pcscd.log" 2>&1 &
+	pcscd_pid=$!
+	export PCSCLITE_CSOCK_NAME=$work/run/pcscd.comm
+else
+	# No namespaces: only safe when no pcscd owns /run/pcscd.
+	if [[ -S /run/pcscd/pcscd.comm ]] || pgrep -x pcscd >/dev/null; then
+		die "a pcscd is already running and this system cannot isolate a second one (no mount namespaces); stop it (systemctl stop pcscd.socket pcscd) or run as root"
+	fi
+	[[ -w /run ]] || die "cannot create /run/pcscd; run as root"
+	log "starting a private pcscd (no namespace available; using /run/pcscd)"
+	"$pcscd_bin" --foreground -c "$work/conf" >"$work/pcscd.log" 2>&1 &
+	pcscd_pid=$!
+	export PCSCLITE_CSOCK_NAME=/run/pcscd/pcscd.comm
+fi
+for ((i = 0; i < 100; i++)); do
+	[[ -S $PCSCLITE_CSOCK_NAME ]] && break
+	kill -0 "$pcscd_pid" 2>/dev/null || die "pcscd exited at start: $(cat "$work/pcscd.log")"
+	sleep 0.05
+done
+[[ -S $PCSCLITE_CSOCK_NAME ]] || die "pcscd did not create its socket"
+for ((i = 0; i < 100; i++)); do
+	port_busy "$((base + 2 * devices - 1))" && break
+	sleep 0.05
+done
+flock -u 9
+exec 9>&-
+log "pcscd PID $pcscd_pid, socket $PCSCLITE_CSOCK_NAME, vpcd ports ${ports[*]} (+1 each)"
+
+# --- 4. Tests -----------------------------------------------------------------
+export FREESPACE_PCSC=1 FREESPACE_REQUIRE_PCSC=1
+export FREESPACE_VPCD_PORTS=$(IFS=,; echo "${ports[*]}")
+export FREESPACE_VPCD_NAME="Freespace vpcd"
+export FREESPACE_PCSC_LOCKDIR=$work/locks
+if [[ ${1:-} == -- ]]; then
+	shift
+	(($#)) || die "nothing to run after --"
+	log "running: $*"
+	"$@"
+	exit 0
+fi
+if (($# == 0)); then set -- ./...; fi
+log "go test -race $*"
+go test -race -timeout 8m "$@"
+log "all tests passed"
