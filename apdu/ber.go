@@ -32,8 +32,8 @@ var ErrTagNotFound = errors.New("apdu: tag not found")
 // position of the offending byte in the buffer given to the top-level call
 // (for TLV.Children and TLV.Find: in the object's Value).
 type TLVError struct {
-	Offset int
-	Reason string
+	Offset int    // position of the offending byte
+	Reason string // what is wrong, in words
 }
 
 // Error implements error.
@@ -113,8 +113,8 @@ func (t Tag) AppendTo(dst []byte) []byte {
 
 // TLV is one BER-TLV data object. Value aliases the parsed buffer.
 type TLV struct {
-	Tag   Tag
-	Value []byte
+	Tag   Tag    // the tag field
+	Value []byte // the value field, aliasing the parsed buffer
 }
 
 // Constructed reports whether the object's tag marks it as constructed.

@@ -16,9 +16,9 @@ const (
 // (cases 1 and 3), 1..256 fit a short Le (256 is encoded as 00), 257..65536
 // need an extended Le (65536 is encoded as 0000).
 type Command struct {
-	CLA, INS, P1, P2 byte
-	Data             []byte
-	Ne               int
+	CLA, INS, P1, P2 byte   // the header: class, instruction, parameters
+	Data             []byte // the command data field; its length is Nc
+	Ne               int    // maximum number of response data bytes, 0..65536
 	// Extended forces extended length encoding even when short would do.
 	Extended bool
 }

@@ -5,8 +5,8 @@ import "fmt"
 // Response is a response APDU: data followed by the status word
 // (ISO/IEC 7816-4 §5.1).
 type Response struct {
-	Data []byte
-	SW   StatusWord
+	Data []byte     // the response data field
+	SW   StatusWord // SW1 SW2
 }
 
 // ParseResponse splits a raw response into data and status word. The

@@ -15,8 +15,8 @@ const MaxSimpleTLVLen = 0xFFFF
 
 // SimpleTLV is one SIMPLE-TLV data object. Value aliases the parsed buffer.
 type SimpleTLV struct {
-	Tag   byte
-	Value []byte
+	Tag   byte   // 01..FE
+	Value []byte // the value field, aliasing the parsed buffer
 }
 
 // AppendTo appends the encoded object to dst (see AppendSimpleTLV).

@@ -59,8 +59,8 @@ var ErrBlocked = errors.New("apdu: reference data blocked")
 // 63Cx (x tries left; ISO/IEC 7816-4 §5.6, table 6) and 6983 / 6984
 // (blocked: Remaining is 0).
 type TriesError struct {
-	SW        StatusWord
-	Remaining int
+	SW        StatusWord // 63Cx, 6983 or 6984
+	Remaining int        // tries left; 0: blocked
 }
 
 // Error implements error.

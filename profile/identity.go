@@ -37,15 +37,22 @@ var ErrInvalidIdentity = errors.New("profile: invalid identity object")
 
 // Attribute is a named value stored beside the user ID.
 type Attribute struct {
-	Name  string
-	Value string
+	Name  string // 1..32 bytes of printable ASCII
+	Value string // 0..255 bytes of UTF-8
 }
 
 // Identity is what an AP tells about its holder: the operator's user ID,
 // an optional expiry date and optional attributes.
 type Identity struct {
-	UserID     string
-	Expires    time.Time // zero: no expiry; otherwise a date (UTC midnight)
+	// UserID is the operator's identifier of the holder: 1..64 bytes of
+	// printable ASCII.
+	UserID string
+	// Expires is the last day of validity; zero means no expiry. Only its
+	// calendar date counts, read in its own location (2030-03-31 00:00
+	// JST is 31 March, not the UTC instant's 30 March). Decoded values are
+	// UTC midnight.
+	Expires time.Time
+	// Attributes are optional named values, at most MaxAttributes.
 	Attributes []Attribute
 }
 
@@ -65,9 +72,13 @@ func (id Identity) Expired(now time.Time) bool {
 	if id.Expires.IsZero() {
 		return false
 	}
-	y, m, d := now.Date()
-	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	return today.After(id.Expires)
+	return dateOf(now).After(dateOf(id.Expires))
+}
+
+// dateOf returns t's calendar date, in t's location, as UTC midnight.
+func dateOf(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 func printable(s string) bool {
@@ -150,7 +161,7 @@ func (id Identity) MarshalBinary() ([]byte, error) {
 	out = append(out, id.UserID...)
 	if !id.Expires.IsZero() {
 		out = appendTL(out, TagExpiry, 8)
-		out = append(out, id.Expires.UTC().Format("20060102")...)
+		out = append(out, id.Expires.Format("20060102")...)
 	}
 	for i, a := range id.Attributes {
 		out = appendTL(out, TagAttribute, attrLens[i])

@@ -136,3 +136,20 @@ func FuzzParseIdentity(f *testing.F) {
 		}
 	})
 }
+
+// The expiry is a calendar date: a value given in another location than
+// UTC keeps its own date, both when encoded and when checked.
+func TestIdentityExpiryInOtherLocation(t *testing.T) {
+	jst := time.FixedZone("JST", 9*60*60)
+	id := Identity{UserID: "U1", Expires: time.Date(2030, 3, 31, 0, 0, 0, 0, jst)}
+	b, err := id.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, "700e8002553181083230333030333331", hex.EncodeToString(b), "31 March, not the UTC instant's 30 March")
+	got, err := ParseIdentity(b)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2030, 3, 31, 0, 0, 0, 0, time.UTC), got.Expires)
+
+	assert.False(t, id.Expired(time.Date(2030, 3, 31, 12, 0, 0, 0, jst)), "valid through its last day")
+	assert.False(t, id.Expired(time.Date(2030, 3, 31, 0, 0, 0, 0, time.UTC)))
+	assert.True(t, id.Expired(time.Date(2030, 4, 1, 0, 0, 0, 0, jst)))
+}

@@ -32,9 +32,10 @@ type Card interface {
 // apdu.ErrCardRemoved. It also matches apdu.ErrCardRemoved.
 var ErrCardRemoved = fmt.Errorf("vpcd: card removed itself: %w", apdu.ErrCardRemoved)
 
-// swNoPreciseDiagnosis is answered when the card fails with an error other
-// than a removal (ISO/IEC 7816-4 5.6: 6F00 no precise diagnosis).
-var swNoPreciseDiagnosis = []byte{0x6F, 0x00}
+// swNoPreciseDiagnosis returns the answer to a command the card failed
+// with an error other than a removal (ISO/IEC 7816-4 §5.6: 6F00 no precise
+// diagnosis), in a fresh slice.
+func swNoPreciseDiagnosis() []byte { return []byte{0x6F, 0x00} }
 
 type config struct {
 	maxMessage int
@@ -104,7 +105,10 @@ func Attach(ctx context.Context, addr string, card Card, opts ...Option) (*Conn,
 	}
 	onHdr := func() {}
 	if tc, ok := nc.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
+		if err := tc.SetNoDelay(true); err != nil {
+			// Only latency suffers (Nagle delays small writes): go on.
+			cfg.logger.Warn("vpcd: TCP_NODELAY not set", "err", err)
+		}
 		onHdr = quickAck(tc)
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -185,10 +189,10 @@ func handleMessage(ctx context.Context, card Card, msg []byte) ([]byte, error) {
 		if errors.Is(err, apdu.ErrCardRemoved) {
 			return nil, fmt.Errorf("%w: %w", ErrCardRemoved, err)
 		}
-		return swNoPreciseDiagnosis, nil
+		return swNoPreciseDiagnosis(), nil
 	}
 	if len(rsp) < 2 {
-		return swNoPreciseDiagnosis, nil
+		return swNoPreciseDiagnosis(), nil
 	}
 	return rsp, nil
 }
@@ -224,8 +228,13 @@ func (c *Conn) Err() error {
 // the card, and when vpcd goes away (pcscd restarted) or cannot be reached,
 // tries again with a growing delay (up to 2 s). It returns nil when ctx is
 // done, and the error when the card removes itself (an error matching
-// apdu.ErrCardRemoved) or vpcd sends a malformed message.
+// apdu.ErrCardRemoved) or vpcd sends a malformed message. An address that
+// cannot work (no port, unknown host or port) or a nil card fails at once
+// instead of being retried for ever.
 func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
+	if card == nil {
+		return errors.New("vpcd: Serve with a nil Card")
+	}
 	cfg := newConfig(opts)
 	const minDelay, maxDelay = 100 * time.Millisecond, 2 * time.Second
 	delay := minDelay
@@ -247,6 +256,9 @@ func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if !retryable(err) {
+			return err
+		}
 		cfg.logger.Info("vpcd: reader not reachable, retrying", "addr", addr, "err", err, "delay", delay)
 		t := time.NewTimer(delay)
 		select {
@@ -257,4 +269,20 @@ func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
 		}
 		delay = min(2*delay, maxDelay)
 	}
+}
+
+// retryable reports whether a failure to reach vpcd may go away by itself
+// (vpcd not listening yet, pcscd restarting) rather than being a mistake
+// in the address.
+func retryable(err error) bool {
+	var addrErr *net.AddrError
+	var parseErr *net.ParseError
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &addrErr), errors.As(err, &parseErr):
+		return false
+	case errors.As(err, &dnsErr):
+		return !dnsErr.IsNotFound
+	}
+	return true
 }

@@ -233,3 +233,23 @@ func TestServeStopsWhenCardRemoved(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 }
+
+// Mistakes in the arguments fail at once; only an unreachable vpcd is
+// retried.
+func TestServeFailsFastOnBadArguments(t *testing.T) {
+	// A retried mistake would run until the deadline and return nil.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	for _, addr := range []string{"127.0.0.1", "127.0.0.1:notaport", "[::1"} {
+		err := Serve(ctx, addr, &echoCard{})
+		assert.Error(t, err, addr)
+	}
+	assert.Error(t, Serve(ctx, DefaultAddr, nil))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	assert.True(t, retryable(func() error { _, err := Attach(t.Context(), addr, &echoCard{}); return err }()),
+		"connection refused is retried")
+}

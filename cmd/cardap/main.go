@@ -51,6 +51,15 @@ type command struct {
 func commands() []command {
 	return []command{
 		// Each file adds its entry here, one line each.
+		{name: "revocation", summary: "sync, check and manage the revocation list", run: runRevocation},
+		{"readers", "list readers, card presence and ATR", cmdReaders},
+		{"probe", "report which known card APs the card carries", cmdProbe},
+		{"typec", "Type C AP: read (CUID and identity)", cmdTypeC},
+		{"mock", "mock card: serve (attach the built-in mock card to vpcd)", cmdMock},
+		{"personalize", "personalize a fresh Type A, C or D AP and seal it", cmdPersonalize},
+		{"typea", "Type A AP: read (mutual authentication, records)", cmdTypeA},
+		{"typed", "Type D AP: read, write (encrypted binary data)", cmdTypeD},
+		{"password", "AP password: status, change, unblock", cmdPassword},
 	}
 }
 

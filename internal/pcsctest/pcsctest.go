@@ -60,7 +60,7 @@ const howToRun = "PC/SC tests need a private pcscd with vpcd slots: run scripts/
 type Slot struct {
 	Addr       string // 127.0.0.1:port, where the card connects (vpcd.Attach)
 	ReaderName string // the PC/SC reader name of the slot
-	Port       int
+	Port       int    // the TCP port of the slot on 127.0.0.1
 }
 
 // String returns the reader name and address.

@@ -1,0 +1,185 @@
+package cardap_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/personalize"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
+	"github.com/mynacard/freespace/typed"
+)
+
+func fixedPassword(p string) cardap.PasswordFunc {
+	return func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+		return cardap.Password(p), nil
+	}
+}
+
+// newTypeDCard returns a sealed Type D card personalized with id.
+func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
+	t.Helper()
+	ks := testkeys.Store(1)
+	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
+	if pw != "" {
+		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret("0000")}
+	}
+	card := mockcard.MustNew(mockcard.WithTypeD(cfg))
+	req := personalize.Request{Identity: id}
+	if pw != "" {
+		req.Password = typed.Password(pw)
+	}
+	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: pw != ""}, req)
+	require.NoError(t, err)
+	return card
+}
+
+func TestIdentifyTypeAAndD(t *testing.T) {
+	ctx := context.Background()
+	ks := testkeys.Store(1)
+	otherKeys := testkeys.StoreTDES() // a different operator's keys
+	alice := profile.Identity{UserID: "EMP-A", Attributes: []profile.Attribute{{Name: "dept", Value: "総務"}}}
+	typeACard := func(pw string) *mockcard.Card {
+		cfg := mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks}}
+		if pw != "" {
+			cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(pw)}
+		}
+		return mockcard.MustNew(mockcard.WithTypeA(cfg))
+	}
+	noPW := func(c *cardap.TypeAConfig) { c.Config.Password = typea.PasswordNone }
+	tests := []struct {
+		name   string
+		card   *mockcard.Card
+		ap     cardap.AP
+		reason cardap.Reason
+		user   string
+		apdus  int
+	}{
+		{"type A, no password, 4 APDUs", typeACard(""), typeA(ks, noPW), cardap.ReasonUnknown, "EMP-A", 4},
+		{"type A with password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") }), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type A wrong password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("9999") }), cardap.ReasonPasswordWrong, "", 0},
+		{"type A password not given", typeACard("1234"), typeA(ks, nil), cardap.ReasonPasswordRequired, "", 0},
+		{"type A wrong operator keys", typeACard(""), typeA(otherKeys, func(c *cardap.TypeAConfig) {
+			noPW(c)
+		}), cardap.ReasonAuthFailed, "", 0},
+		{"type D", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D never written", mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}})), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonNotPersonalized, "", 0},
+		{"type D missing: unknown card", typeACard(""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknownCard, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true; c.APs = []cardap.AP{tt.ap} })
+			id, err := c.Identify(ctx, tt.card)
+			if tt.reason == cardap.ReasonUnknown {
+				require.NoError(t, err)
+				assert.Equal(t, tt.user, id.UserID)
+				assert.Equal(t, tt.ap.Type(), id.AP)
+				want, err := tt.card.CUID(id.AID)
+				require.NoError(t, err)
+				assert.Equal(t, want, id.CUID)
+				if tt.apdus > 0 {
+					assert.Equal(t, tt.apdus, id.APDUs)
+				}
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, tt.reason, cardap.ReasonOf(err), "%v", err)
+		})
+	}
+}
+
+func typeA(ks *keys.Store, mod func(*cardap.TypeAConfig)) cardap.AP {
+	cfg := cardap.TypeAConfig{Config: typea.Config{Keys: ks}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	return cardap.TypeA(cfg)
+}
+
+func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
+	ctx := context.Background()
+	ks := testkeys.Store(1)
+	id := profile.Identity{UserID: "EMP-B"}
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 3}}))
+	calls := 0
+	wrong := func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+		calls++
+		return cardap.Password("0000"), nil
+	}
+	c := newClient(t, nil, func(c *cardap.Config) {
+		c.NoRevocation = true
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: wrong})}
+	})
+	for i, want := range []cardap.Reason{cardap.ReasonPasswordWrong, cardap.ReasonPasswordWrong, cardap.ReasonPasswordBlocked} {
+		_, err := c.Identify(ctx, card)
+		assert.Equal(t, want, cardap.ReasonOf(err), "attempt %d: %v", i+1, err)
+		assert.Equal(t, i+1, calls, "the password is asked once per Identify")
+	}
+	// The third attempt was refused on the host: one try is still left.
+	left, err := card.PINTriesLeft(profile.DefaultAID(profile.TypeA), mockcard.PasswordRefAP)
+	require.NoError(t, err)
+	assert.Equal(t, 1, left)
+	_, err = c.Identify(ctx, card)
+	assert.ErrorIs(t, err, typea.ErrLastTry)
+
+	// With the last try allowed, a wrong password blocks it.
+	c2 := newClient(t, nil, func(c *cardap.Config) {
+		c.NoRevocation = true
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: wrong, AllowLastTry: true})}
+	})
+	_, err = c2.Identify(ctx, card)
+	assert.Equal(t, cardap.ReasonPasswordBlocked, cardap.ReasonOf(err), "%v", err)
+	_, err = c2.Identify(ctx, card)
+	assert.Equal(t, cardap.ReasonPasswordBlocked, cardap.ReasonOf(err))
+	assert.ErrorIs(t, err, apdu.ErrBlocked)
+}
+
+func TestIdentifyCardWithAllThreeAPs(t *testing.T) {
+	ks := testkeys.Store(1)
+	a := profile.Identity{UserID: "FROM-A"}
+	card := mockcard.MustNew(
+		mockcard.WithTypeA(mockcard.TypeA{Identity: &a, Keys: mockcard.APKeys{Masters: ks}}),
+		mockcard.WithTypeC(profile.Identity{UserID: "FROM-C"}),
+	)
+	c := newClient(t, nil, func(c *cardap.Config) {
+		c.NoRevocation = true
+		c.APs = []cardap.AP{
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
+			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
+			cardap.TypeC(cardap.TypeCConfig{}),
+		}
+	})
+	id, err := c.Identify(context.Background(), card)
+	require.NoError(t, err)
+	assert.Equal(t, "FROM-A", id.UserID, "the first configured AP present decides")
+	assert.Equal(t, profile.TypeA, id.AP)
+}
+
+func TestPasswordFuncErrorAborts(t *testing.T) {
+	ks := testkeys.Store(1)
+	id := profile.Identity{UserID: "X"}
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	cancelled := errors.New("user cancelled the PIN pad")
+	c := newClient(t, nil, func(c *cardap.Config) {
+		c.NoRevocation = true
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks},
+			Password: func(context.Context, cardap.PasswordRequest) (cardap.Password, error) { return nil, cancelled }})}
+	})
+	_, err := c.Identify(context.Background(), card)
+	assert.ErrorIs(t, err, cancelled)
+	left, err := card.PINTriesLeft(profile.DefaultAID(profile.TypeA), mockcard.PasswordRefAP)
+	require.NoError(t, err)
+	assert.Equal(t, 3, left, "no try spent")
+}

@@ -1,0 +1,261 @@
+package cardap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
+)
+
+// Identity is what Identify learned of an accepted card.
+type Identity struct {
+	AP         profile.APType      // the AP that answered
+	AID        profile.AID         // its AID
+	CUID       profile.CUID        // the card-unique identifier
+	UserID     string              // the operator's user ID
+	Attributes []profile.Attribute // attributes stored beside the ID (Type A, D)
+	Expires    time.Time           // zero: no expiry
+	// RevocationListAge is how old the revocation list was when the card
+	// was checked; -1 when the client runs without a revocation list.
+	RevocationListAge time.Duration
+	// RevocationWarning is set when the list was older than the policy
+	// allows and the policy allows with a warning.
+	RevocationWarning string
+	// APDUs is the number of command APDUs sent for this identification.
+	APDUs int
+}
+
+// AP is one card AP the client accepts. TypeC, TypeA and TypeD build the
+// standard ones; an operator with its own AP implements the interface.
+type AP interface {
+	// Type is the AP type reported in Identity.AP.
+	Type() profile.APType
+	// Read selects the AP on the card behind t and reads its identity. It
+	// returns an error matching ErrUnknownCard when the card does not carry
+	// the AP, so that the client tries the next one; other failures should
+	// match the package's sentinels (or be *Error) so they map to a Reason.
+	Read(ctx context.Context, t apdu.Transport) (Identity, error)
+}
+
+// RevocationChecker tells whether a card is revoked. The revocation
+// package's store satisfies it through RevocationStore.
+type RevocationChecker interface {
+	// CheckCUID returns the revocation status of cuid. An error means the
+	// status cannot be decided (the list is too old for the freshness
+	// policy, unreadable, ...): the client then refuses the card (fail
+	// closed) with ReasonRevocationUnknown.
+	CheckCUID(ctx context.Context, cuid profile.CUID) (RevocationStatus, error)
+}
+
+// RevocationStatus is one revocation check's answer.
+type RevocationStatus struct {
+	Revoked bool
+	Reason  string        // why the card was revoked (lost, stolen, local stop, ...)
+	Age     time.Duration // how old the list is
+	Warning string        // non-empty when the list is stale but the policy allows it
+}
+
+// Config configures a Client.
+type Config struct {
+	// APs are tried in order; the first one the card carries decides.
+	// Empty means the standard Type C AP with its default placeholder AID.
+	APs []AP
+	// Revocation is the revocation list. Nil is refused by New unless
+	// NoRevocation is set: terminals must refuse revoked cards.
+	Revocation RevocationChecker
+	// NoRevocation explicitly runs without a revocation list (libraries,
+	// demos). Identity.RevocationListAge is then -1.
+	NoRevocation bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// RequireExpiry refuses identities that carry no expiry date.
+	RequireExpiry bool
+	// ExpiryGrace accepts an identity this long after its expiry date.
+	ExpiryGrace time.Duration
+	// Logger receives one record per decision (CUID and reason, never the
+	// user ID, passwords or keys). Nil discards.
+	Logger *slog.Logger
+}
+
+// Client identifies cards. It is safe for concurrent use by several
+// goroutines (one per reader).
+type Client struct {
+	aps    []AP
+	rev    RevocationChecker
+	now    func() time.Time
+	reqExp bool
+	grace  time.Duration
+	log    *slog.Logger
+}
+
+// ErrConfig is wrapped by New for an invalid configuration.
+var ErrConfig = errors.New("cardap: invalid configuration")
+
+// New checks cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.Revocation == nil && !cfg.NoRevocation {
+		return nil, fmt.Errorf("%w: no revocation list: set Revocation, or NoRevocation to run without one", ErrConfig)
+	}
+	if cfg.Revocation != nil && cfg.NoRevocation {
+		return nil, fmt.Errorf("%w: both Revocation and NoRevocation set", ErrConfig)
+	}
+	if cfg.ExpiryGrace < 0 {
+		return nil, fmt.Errorf("%w: negative ExpiryGrace", ErrConfig)
+	}
+	c := &Client{
+		aps:    append([]AP(nil), cfg.APs...),
+		rev:    cfg.Revocation,
+		now:    cfg.Now,
+		reqExp: cfg.RequireExpiry,
+		grace:  cfg.ExpiryGrace,
+		log:    cfg.Logger,
+	}
+	if len(c.aps) == 0 {
+		c.aps = []AP{TypeC(TypeCConfig{})}
+	}
+	for i, ap := range c.aps {
+		if ap == nil {
+			return nil, fmt.Errorf("%w: AP %d is nil", ErrConfig, i)
+		}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Identify reads the card behind t and decides: it returns the holder's
+// Identity, or an *Error whose Reason says why the card is refused
+// (errors.Is(err, cardap.ErrRevoked) and so on). The APs are tried in the
+// configured order; then the revocation list is checked (fail closed), then
+// the expiry date.
+func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, error) {
+	id, err := c.identify(ctx, t)
+	if err != nil {
+		r := ReasonOf(err)
+		attrs := []any{"reason", r.String()}
+		var e *Error
+		if errors.As(err, &e) && e.Identity != nil && !e.Identity.CUID.IsZero() {
+			attrs = append(attrs, "cuid", e.Identity.CUID.String())
+		}
+		c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: refused", toAttrs(attrs)...)
+		return nil, err
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: accepted",
+		slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()), slog.Int("apdus", id.APDUs))
+	return id, nil
+}
+
+func toAttrs(kv []any) []slog.Attr {
+	out := make([]slog.Attr, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, slog.Any(kv[i].(string), kv[i+1]))
+	}
+	return out
+}
+
+func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, error) {
+	var (
+		id    Identity
+		found bool
+		apdus int
+	)
+	for _, ap := range c.aps {
+		got, err := ap.Read(ctx, t)
+		apdus += got.APDUs
+		if err == nil {
+			id, found = got, true
+			break
+		}
+		if errors.Is(err, ErrUnknownCard) {
+			continue
+		}
+		return nil, refusal(err, &got)
+	}
+	if !found {
+		return nil, &Error{Reason: ReasonUnknownCard}
+	}
+	id.APDUs = apdus
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	id.RevocationListAge = -1
+	if c.rev != nil {
+		st, err := c.rev.CheckCUID(ctx, id.CUID)
+		if err != nil {
+			if st.Age > 0 { // the age of the list that could not decide, when known
+				id.RevocationListAge = st.Age
+			}
+			return nil, &Error{Reason: ReasonRevocationUnknown, Identity: &id, Err: err}
+		}
+		id.RevocationListAge = st.Age
+		id.RevocationWarning = st.Warning
+		if st.Revoked {
+			var cause error
+			if st.Reason != "" {
+				cause = fmt.Errorf("revocation reason: %s", st.Reason)
+			}
+			return nil, &Error{Reason: ReasonRevoked, Identity: &id, Err: cause}
+		}
+	}
+	now := c.now()
+	switch {
+	case id.Expires.IsZero() && c.reqExp:
+		return nil, &Error{Reason: ReasonExpired, Identity: &id, Err: errors.New("the identity has no expiry date and the policy requires one")}
+	case !id.Expires.IsZero() && now.Add(-c.grace).After(id.Expires.AddDate(0, 0, 1)):
+		return nil, &Error{Reason: ReasonExpired, Identity: &id, Err: fmt.Errorf("expired on %s", id.Expires.Format(time.DateOnly))}
+	}
+	return &id, nil
+}
+
+// refusal turns an AP's error into an *Error, keeping an existing one.
+func refusal(err error, partial *Identity) error {
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Identity == nil && partial != nil && !partial.CUID.IsZero() {
+			cp := *e
+			cp.Identity = partial
+			return &cp
+		}
+		return err
+	}
+	var p *Identity
+	if partial != nil && !partial.CUID.IsZero() {
+		p = partial
+	}
+	return &Error{Reason: classify(err), Identity: p, Err: err}
+}
+
+// classify maps an error of the card stack to a Reason.
+func classify(err error) Reason {
+	switch {
+	case errors.Is(err, apdu.ErrCardRemoved), errors.Is(err, apdu.ErrCardReset):
+		return ReasonCardRemoved
+	case errors.Is(err, ErrUnknownCard):
+		return ReasonUnknownCard
+	case errors.Is(err, ErrNotPersonalized):
+		return ReasonNotPersonalized
+	case errors.Is(err, ErrMalformed), errors.Is(err, profile.ErrInvalidIdentity), errors.Is(err, profile.ErrInvalidCUID):
+		return ReasonMalformed
+	case errors.Is(err, ErrAuthFailed):
+		return ReasonAuthFailed
+	case errors.Is(err, ErrPasswordRequired):
+		return ReasonPasswordRequired
+	case errors.Is(err, ErrPasswordBlocked), errors.Is(err, apdu.ErrBlocked):
+		return ReasonPasswordBlocked
+	case errors.Is(err, ErrPasswordWrong), errors.Is(err, apdu.ErrVerificationFailed):
+		return ReasonPasswordWrong
+	case errors.Is(err, ErrRevoked):
+		return ReasonRevoked
+	case errors.Is(err, ErrExpired):
+		return ReasonExpired
+	}
+	return ReasonCardError
+}

@@ -1,0 +1,60 @@
+package cardap_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+)
+
+// A terminal identifies the card in front of it and decides.
+func ExampleClient_Identify() {
+	card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "LIB-000042"}))
+
+	client, err := cardap.New(cardap.Config{
+		APs:          []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})},
+		NoRevocation: true, // a library card; gates configure a revocation list
+	})
+	if err != nil {
+		panic(err)
+	}
+	id, err := client.Identify(context.Background(), card)
+	switch {
+	case errors.Is(err, cardap.ErrRevoked):
+		fmt.Println("refused: revoked")
+	case err != nil:
+		fmt.Println("refused:", cardap.ReasonOf(err))
+	default:
+		fmt.Println("welcome", id.UserID, "via Type", id.AP)
+	}
+	// Output: welcome LIB-000042 via Type C
+}
+
+// Serve runs the wait → identify → decide → wait-for-removal loop; TapSlot
+// presents simulated cards.
+func ExampleClient_Serve() {
+	client, _ := cardap.New(cardap.Config{NoRevocation: true})
+	slot := cardap.NewTapSlot("gate-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	go func() {
+		_ = slot.Tap(ctx, mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "EMP-7"})))
+		_ = slot.Tap(ctx, mockcard.MustNew()) // a card without the AP
+		slot.Close()
+	}()
+	_ = client.Serve(ctx, func(_ context.Context, tap cardap.Tap, _ cardap.Card) {
+		if tap.Err != nil {
+			fmt.Println(tap.Slot, "closed:", tap.Reason())
+			return
+		}
+		fmt.Println(tap.Slot, "open for", tap.Identity.UserID)
+	}, slot)
+	// Output:
+	// gate-1 open for EMP-7
+	// gate-1 closed: unknown-card
+}

@@ -1,0 +1,146 @@
+package cardap
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mynacard/freespace/reader"
+)
+
+// PCSCOptions configures ServePCSC.
+type PCSCOptions struct {
+	// Readers limits the loop to these reader names; empty serves every
+	// reader, including readers plugged in later.
+	Readers []string
+	// Exclusive connects in exclusive mode (default shared).
+	Exclusive bool
+	// Rescan bounds how long a change of the reader list may go unnoticed
+	// when the PC/SC service does not report it; default 2 s.
+	Rescan time.Duration
+}
+
+// ServePCSC runs Serve over the PC/SC readers of the machine: one goroutine
+// per reader, readers added and removed while it runs are picked up, and a
+// PC/SC service that stops or restarts is waited for and reconnected (with
+// backoff). It returns ctx.Err() when ctx is done.
+func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) error {
+	if opts.Rescan <= 0 {
+		opts.Rescan = 2 * time.Second
+	}
+	var (
+		mu      sync.Mutex
+		running = map[string]bool{}
+		wg      sync.WaitGroup
+	)
+	defer wg.Wait()
+	bo := newBackoff()
+	for ctx.Err() == nil {
+		rc, err := reader.EstablishContext(ctx)
+		if err != nil {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: PC/SC unavailable, retrying", slog.String("err", err.Error()))
+			if !bo.wait(ctx) {
+				break
+			}
+			continue
+		}
+		for ctx.Err() == nil {
+			names, err := rc.ListReaders(ctx)
+			if err != nil && !errors.Is(err, reader.ErrNoReader) {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: listing readers failed", slog.String("err", err.Error()))
+				break
+			}
+			bo.reset()
+			for _, name := range names {
+				if len(opts.Readers) > 0 && !slices.Contains(opts.Readers, name) {
+					continue
+				}
+				mu.Lock()
+				if running[name] {
+					mu.Unlock()
+					continue
+				}
+				running[name] = true
+				mu.Unlock()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c.serveSlot(ctx, h, &pcscSlot{name: name, exclusive: opts.Exclusive})
+					mu.Lock()
+					delete(running, name)
+					mu.Unlock()
+				}()
+			}
+			if err := rc.WaitForReaderListChange(ctx, opts.Rescan); err != nil && ctx.Err() == nil {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: waiting for readers failed", slog.String("err", err.Error()))
+				break
+			}
+		}
+		_ = rc.Close()
+		if ctx.Err() == nil && !bo.wait(ctx) {
+			break
+		}
+	}
+	return ctx.Err()
+}
+
+// pcscSlot is one PC/SC reader. Each Present uses a fresh PC/SC context, so
+// a restarted pcscd is picked up.
+type pcscSlot struct {
+	name      string
+	exclusive bool
+}
+
+func (s *pcscSlot) Name() string { return s.name }
+
+func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
+	rc, err := reader.EstablishContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if _, err := rc.WaitForCard(ctx, s.name); err != nil {
+			_ = rc.Close()
+			if errors.Is(err, reader.ErrNoReader) {
+				return nil, errors.Join(ErrSlotGone, err)
+			}
+			return nil, err
+		}
+		var opts []reader.ConnectOption
+		if s.exclusive {
+			opts = append(opts, reader.Exclusive())
+		}
+		card, err := rc.Connect(ctx, s.name, opts...)
+		if err == nil {
+			return &pcscCard{Card: card, rc: rc, name: s.name}, nil
+		}
+		if !errors.Is(err, reader.ErrCardRemoved) {
+			_ = rc.Close()
+			return nil, err
+		}
+		// The card left between the event and the connection (or is still
+		// unpowered): wait for the slot to be empty, then for a card again.
+		if _, err := rc.WaitForRemoval(ctx, s.name); err != nil {
+			_ = rc.Close()
+			return nil, err
+		}
+	}
+}
+
+type pcscCard struct {
+	*reader.Card
+	rc   *reader.Context
+	name string
+}
+
+func (c *pcscCard) WaitRemoved(ctx context.Context) error {
+	_, err := c.rc.WaitForRemoval(ctx, c.name)
+	return err
+}
+
+func (c *pcscCard) Close() error {
+	return errors.Join(c.Card.Close(), c.rc.Close())
+}

@@ -1,0 +1,141 @@
+package cardap
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Reason is why a card was refused.
+type Reason int
+
+// The reasons Identify refuses a card for. Each has a sentinel error
+// (ErrRevoked, ...) that errors.Is matches against any *Error of that
+// reason.
+const (
+	ReasonUnknown           Reason = iota // not a refusal reason: the zero value
+	ReasonUnknownCard                     // no accepted AP on the card
+	ReasonNotPersonalized                 // the AP is there but holds no identity
+	ReasonMalformed                       // the AP's data does not follow the profile
+	ReasonRevoked                         // the CUID is on the revocation list
+	ReasonRevocationUnknown               // the list is too old or unreadable: fail closed
+	ReasonExpired                         // the identity's expiry date has passed
+	ReasonAuthFailed                      // mutual authentication failed (wrong keys, hostile card)
+	ReasonPasswordRequired                // the AP needs a password and none was given
+	ReasonPasswordWrong                   // the password was wrong; tries remain
+	ReasonPasswordBlocked                 // the password is blocked (or one try left and not allowed)
+	ReasonCardRemoved                     // the card left (or the reader vanished) mid-read
+	ReasonCardError                       // any other card or reader failure
+)
+
+var reasonNames = [...]string{
+	ReasonUnknown:           "unknown",
+	ReasonUnknownCard:       "unknown-card",
+	ReasonNotPersonalized:   "not-personalized",
+	ReasonMalformed:         "malformed",
+	ReasonRevoked:           "revoked",
+	ReasonRevocationUnknown: "revocation-unknown",
+	ReasonExpired:           "expired",
+	ReasonAuthFailed:        "auth-failed",
+	ReasonPasswordRequired:  "password-required",
+	ReasonPasswordWrong:     "password-wrong",
+	ReasonPasswordBlocked:   "password-blocked",
+	ReasonCardRemoved:       "card-removed",
+	ReasonCardError:         "card-error",
+}
+
+// String returns a stable kebab-case name, fit for audit logs.
+func (r Reason) String() string {
+	if r >= 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason(%d)", int(r))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// Sentinel errors, one per Reason.
+var (
+	ErrUnknownCard       = errors.New("cardap: no accepted card AP on the card")
+	ErrNotPersonalized   = errors.New("cardap: card AP not personalized")
+	ErrMalformed         = errors.New("cardap: malformed data on the card")
+	ErrRevoked           = errors.New("cardap: card revoked")
+	ErrRevocationUnknown = errors.New("cardap: revocation status unknown (list too old or unreadable)")
+	ErrExpired           = errors.New("cardap: card AP expired")
+	ErrAuthFailed        = errors.New("cardap: authentication failed")
+	ErrPasswordRequired  = errors.New("cardap: password required")
+	ErrPasswordWrong     = errors.New("cardap: wrong password")
+	ErrPasswordBlocked   = errors.New("cardap: password blocked")
+	ErrCardRemoved       = errors.New("cardap: card removed")
+	ErrCardError         = errors.New("cardap: card error")
+)
+
+func (r Reason) sentinel() error {
+	switch r {
+	case ReasonUnknownCard:
+		return ErrUnknownCard
+	case ReasonNotPersonalized:
+		return ErrNotPersonalized
+	case ReasonMalformed:
+		return ErrMalformed
+	case ReasonRevoked:
+		return ErrRevoked
+	case ReasonRevocationUnknown:
+		return ErrRevocationUnknown
+	case ReasonExpired:
+		return ErrExpired
+	case ReasonAuthFailed:
+		return ErrAuthFailed
+	case ReasonPasswordRequired:
+		return ErrPasswordRequired
+	case ReasonPasswordWrong:
+		return ErrPasswordWrong
+	case ReasonPasswordBlocked:
+		return ErrPasswordBlocked
+	case ReasonCardRemoved:
+		return ErrCardRemoved
+	}
+	return ErrCardError
+}
+
+// Error is a refusal: the reason, what was learned of the card before the
+// refusal (Identity may be nil; when the CUID was read it is set), and the
+// underlying cause. errors.Is(err, cardap.ErrRevoked) matches the reason's
+// sentinel; errors.Is/As also reach the cause (for example an
+// *apdu.TriesError with the remaining password tries).
+type Error struct {
+	Reason   Reason
+	Identity *Identity // partial: what was read before the refusal, or nil
+	Err      error     // the cause, or nil
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	msg := e.Reason.sentinel().Error()
+	if e.Identity != nil && !e.Identity.CUID.IsZero() {
+		msg += " (card " + e.Identity.CUID.String() + ")"
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the sentinel of e.Reason.
+func (e *Error) Is(target error) bool { return target == e.Reason.sentinel() }
+
+// ReasonOf returns the Reason of a refusal returned by Identify, ReasonUnknown
+// for nil, and ReasonCardError for any other error.
+func ReasonOf(err error) Reason {
+	if err == nil {
+		return ReasonUnknown
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ReasonCardError
+}

@@ -1,0 +1,46 @@
+package cardap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typec"
+)
+
+// TypeCConfig configures the standard Type C AP; see typec.Config.
+type TypeCConfig = typec.Config
+
+// TypeC returns the standard Type C AP (ID only, read without
+// authentication; docs/PROTOCOL.md chapter 2).
+func TypeC(cfg TypeCConfig) AP { return typeCAP{cfg: cfg} }
+
+type typeCAP struct{ cfg typec.Config }
+
+func (typeCAP) Type() profile.APType { return profile.TypeC }
+
+func (a typeCAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
+	res, err := typec.Read(ctx, t, a.cfg)
+	id := Identity{AP: profile.TypeC, CUID: res.CUID, APDUs: res.APDUs}
+	id.AID = a.cfg.AID
+	if len(id.AID) == 0 {
+		id.AID = profile.DefaultAID(profile.TypeC)
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, typec.ErrNotPresent):
+			return id, fmt.Errorf("%w: %w", ErrUnknownCard, err)
+		case errors.Is(err, typec.ErrNotPersonalized):
+			return id, &Error{Reason: ReasonNotPersonalized, Err: err}
+		case errors.Is(err, typec.ErrMalformed):
+			return id, &Error{Reason: ReasonMalformed, Err: err}
+		}
+		return id, err
+	}
+	id.UserID = res.Identity.UserID
+	id.Attributes = res.Identity.Attributes
+	id.Expires = res.Identity.Expires
+	return id, nil
+}

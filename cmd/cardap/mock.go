@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/vpcd"
+)
+
+// defaultDemoUserID is the user ID of the demo card of `cardap mock serve`.
+const defaultDemoUserID = "DEMO-0001"
+
+// cmdMock is `cardap mock <subcommand>`.
+func cmdMock(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprintln(c.stderr, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys FILE]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return exitOK
+		}
+		return exitUsage
+	}
+	return cmdMockServe(ctx, c, args[1:])
+}
+
+// cmdMockServe is `cardap mock serve`: put the built-in mock card into a
+// vpcd slot, so that every PC/SC program on the machine sees it, until
+// Ctrl-C. It re-attaches when pcscd restarts (vpcd.Serve).
+//
+// With --state FILE the card is loaded from FILE, or, when FILE does not
+// exist yet, a fresh demo card is made and saved there; on exit the card's
+// state (changed by personalization through PC/SC, for example) is saved
+// back. Without --state a fresh demo card is served and forgotten. The demo
+// card carries a Type C AP holding --user-id with a random CUID, and the
+// pre-installed APs of docs/PROTOCOL.md §1.1 as empty DFs.
+func cmdMockServe(ctx context.Context, c *cli, args []string) int {
+	fs := newFlagSet(c, "mock serve", "mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys FILE]")
+	addr := fs.String("vpcd", vpcd.DefaultAddr, "vpcd slot `ADDR`ess (host:port) to connect the card to")
+	state := fs.String("state", "", "mock card state `FILE`: loaded when it exists, else created; saved on exit")
+	userID := fs.String("user-id", defaultDemoUserID, "user `ID` of the demo card's Type C identity")
+	keysFile := fs.String("keys", "", "operator key `FILE`: the demo card also carries Type A and Type D APs with keys diversified from it, personalized with --user-id and password "+demoPassword)
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	card, origin, err := mockCard(ctx, *state, *userID, *keysFile)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		if errors.Is(err, profile.ErrInvalidIdentity) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	desc := origin
+	if cuid, err := card.CUID(profile.DefaultAID(profile.TypeC)); err == nil {
+		desc += ", Type C CUID " + cuid.String()
+	}
+	fmt.Fprintf(c.stderr, "cardap: serving the mock card (%s) to vpcd at %s; Ctrl-C to stop\n", desc, *addr)
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	serveErr := vpcd.Serve(ctx, *addr, card, vpcd.WithLogger(logger))
+	if *state != "" {
+		if err := card.Save(*state); err != nil {
+			fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+			return exitFailure
+		}
+	}
+	if serveErr != nil {
+		fmt.Fprintf(c.stderr, "cardap: %v\n", serveErr)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// mockCard loads the card from state, or makes the demo card (and saves it
+// to state when state names a file that does not exist yet). origin says
+// which.
+func mockCard(ctx context.Context, state, userID, keysFile string) (card *mockcard.Card, origin string, err error) {
+	if state != "" {
+		card, err := mockcard.Load(state)
+		if err == nil {
+			return card, "loaded from " + state, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, "", err
+		}
+	}
+	id := profile.Identity{UserID: userID}
+	if err := id.Validate(); err != nil {
+		return nil, "", fmt.Errorf("--user-id: %w", err)
+	}
+	card, err = mockcard.New(mockcard.WithTypeC(id), mockcard.WithPreinstalledAPs())
+	if err != nil {
+		return nil, "", err
+	}
+	origin = "demo card, user ID " + userID
+	if keysFile != "" {
+		if err := addAuthenticatedAPs(ctx, card, keysFile, userID); err != nil {
+			return nil, "", err
+		}
+		origin += ", Type A, C and D"
+	}
+	if state != "" {
+		if err := card.Save(state); err != nil {
+			return nil, "", err
+		}
+		origin += ", saved to " + state
+	}
+	return card, origin, nil
+}

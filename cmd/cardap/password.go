@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
+	"github.com/mynacard/freespace/typed"
+)
+
+// stdinKey carries a test's stdin in the context given to run.
+type stdinKey struct{}
+
+// stdinOf returns the test's stdin from ctx, or os.Stdin.
+func stdinOf(ctx context.Context) io.Reader {
+	if r, ok := ctx.Value(stdinKey{}).(io.Reader); ok {
+		return r
+	}
+	return os.Stdin
+}
+
+// secretFlags are the ways a command takes passwords without putting them
+// on the command line (where ps and shell history would show them): an
+// environment variable, or lines on stdin.
+type secretFlags struct {
+	keysFile string
+	env      map[string]*string
+	stdin    bool
+	lines    []string
+}
+
+// registerKeys adds --keys.
+func (s *secretFlags) registerKeys(fs *flag.FlagSet) {
+	fs.StringVar(&s.keysFile, "keys", "", "operator key `FILE` (JSON key store, mode 0600; see package keys)")
+}
+
+// registerSecret adds --NAME-env VAR for one secret.
+func (s *secretFlags) registerSecret(fs *flag.FlagSet, name, what string) {
+	if s.env == nil {
+		s.env = map[string]*string{}
+	}
+	s.env[name] = fs.String(name+"-env", "", "read the "+what+" from environment variable `VAR`")
+}
+
+// registerStdin adds --stdin.
+func (s *secretFlags) registerStdin(fs *flag.FlagSet, what string) {
+	fs.BoolVar(&s.stdin, "stdin", false, "read "+what+" from stdin, one per line")
+}
+
+// loadKeys opens the key store.
+func (s *secretFlags) loadKeys() (*keys.Store, error) {
+	if s.keysFile == "" {
+		return nil, errors.New("--keys FILE is required (the operator's master keys)")
+	}
+	return keys.LoadFile(s.keysFile)
+}
+
+// secret returns the secret called name: from its environment variable,
+// else the next stdin line when --stdin is set, else nil.
+func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Password, error) {
+	if v := s.env[name]; v != nil && *v != "" {
+		val, ok := os.LookupEnv(*v)
+		if !ok {
+			return nil, fmt.Errorf("--%s-env: environment variable %s is not set", name, *v)
+		}
+		return apsession.Password(val), nil
+	}
+	if !s.stdin {
+		return nil, nil
+	}
+	if s.lines == nil {
+		sc := bufio.NewScanner(io.LimitReader(stdinOf(ctx), 4096))
+		for sc.Scan() {
+			s.lines = append(s.lines, strings.TrimRight(sc.Text(), "\r"))
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("reading stdin: %w", err)
+		}
+		if s.lines == nil {
+			s.lines = []string{}
+		}
+	}
+	if len(s.lines) == 0 {
+		return nil, fmt.Errorf("stdin: no line left for the %s", name)
+	}
+	p := apsession.Password(s.lines[0])
+	s.lines = s.lines[1:]
+	return p, nil
+}
+
+// cmdPassword is `cardap password status|change|unblock`.
+func cmdPassword(ctx context.Context, c *cli, args []string) int {
+	const usage = "password status|change|unblock --type a|d --keys FILE [--reader NAME] [--aid AID] [--json]"
+	if len(args) == 0 || (args[0] != "status" && args[0] != "change" && args[0] != "unblock") {
+		fmt.Fprintln(c.stderr, "usage: cardap "+usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return exitOK
+		}
+		return exitUsage
+	}
+	sub := args[0]
+	var f common
+	var sec secretFlags
+	typ := "a"
+	aid := &aidFlag{}
+	allowLast := false
+	fs := newFlagSet(c, "password "+sub, usage)
+	f.register(fs)
+	sec.registerKeys(fs)
+	fs.StringVar(&typ, "type", "a", "AP type: a or d")
+	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
+	mode := &modeFlag{}
+	fs.Var(mode, "password-mode", "Type A: when the password is verified: after-auth (default) or before-auth")
+	switch sub {
+	case "change":
+		sec.registerSecret(fs, "old", "current password")
+		sec.registerSecret(fs, "new", "new password")
+		sec.registerStdin(fs, "the current and the new password")
+		fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
+	case "unblock":
+		sec.registerSecret(fs, "new", "new password (optional: unblock only)")
+		sec.registerStdin(fs, "the new password")
+	}
+	if code := parseFlags(fs, args[1:]); code >= 0 {
+		return code
+	}
+	if typ != "a" && typ != "d" {
+		fmt.Fprintln(c.stderr, "cardap: --type must be a or d")
+		return exitUsage
+	}
+	st, err := sec.loadKeys()
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer st.Zero()
+	var old, nw apsession.Password
+	if sub == "change" {
+		if old, err = sec.secret(ctx, "old"); err == nil {
+			nw, err = sec.secret(ctx, "new")
+		}
+		if err == nil && (old == nil || nw == nil) {
+			err = errors.New("change needs the current and the new password (--old-env/--new-env or --stdin)")
+		}
+	}
+	if sub == "unblock" {
+		nw, err = sec.secret(ctx, "new")
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		return exitUsage
+	}
+	defer old.Zero()
+	defer nw.Zero()
+
+	src, cd, err := connect(ctx, f.reader)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer src.Close()
+	defer cd.Close()
+	t := f.transport(c, cd)
+	out := map[string]any{"reader": cd.Reader(), "type": strings.ToUpper(typ)}
+	switch typ {
+	case "a":
+		cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode}
+		ap, err := typea.Select(ctx, t, cfg)
+		if err != nil {
+			return fail(c, f.json, err)
+		}
+		defer ap.Close()
+		out["cuid"] = ap.CUID().String()
+		switch sub {
+		case "status":
+			s, err := ap.PasswordStatus(ctx)
+			if err != nil {
+				return fail(c, f.json, err)
+			}
+			return printStatus(c, f.json, out, s)
+		case "change":
+			if mode.mode == typea.PasswordAfterAuth {
+				if err := ap.Authenticate(ctx); err != nil {
+					return fail(c, f.json, err)
+				}
+			}
+			err = ap.ChangePassword(ctx, old, nw, typea.VerifyOptions{AllowLastTry: allowLast})
+		case "unblock":
+			err = ap.UnblockPassword(ctx, nw)
+		}
+		if err != nil {
+			return fail(c, f.json, err)
+		}
+	case "d":
+		cfg := typed.Config{AID: aid.aid, Keys: st}
+		ap, err := typed.OpenUnauthenticated(ctx, t, cfg)
+		if err != nil {
+			return fail(c, f.json, err)
+		}
+		defer ap.Close()
+		out["cuid"] = ap.CUID().String()
+		switch sub {
+		case "status":
+			s, err := ap.PasswordStatus(ctx)
+			if err != nil {
+				return fail(c, f.json, err)
+			}
+			return printStatus(c, f.json, out, s)
+		case "change":
+			err = ap.ChangePassword(ctx, old, nw, allowLast)
+		case "unblock":
+			err = ap.ResetPassword(ctx, nw)
+		}
+		if err != nil {
+			return fail(c, f.json, err)
+		}
+	}
+	out["result"] = map[string]string{"change": "password changed", "unblock": "password unblocked"}[sub]
+	if len(nw) > 0 && sub == "unblock" {
+		out["result"] = "password unblocked and set"
+	}
+	if f.json {
+		writeJSON(c.stdout, out)
+	} else {
+		fmt.Fprintf(c.stdout, "%s (Type %s, CUID %s)\n", out["result"], out["type"], out["cuid"])
+	}
+	return exitOK
+}
+
+func printStatus(c *cli, asJSON bool, out map[string]any, s apsession.PasswordStatus) int {
+	out["verified"], out["blocked"] = s.Verified, s.Blocked
+	if !s.Verified {
+		out["remaining"] = s.Remaining
+	}
+	if asJSON {
+		writeJSON(c.stdout, out)
+	} else {
+		fmt.Fprintf(c.stdout, "password: %s (Type %s, CUID %s)\n", s, out["type"], out["cuid"])
+	}
+	return exitOK
+}
+
+// identityFlags collect an Identity from flags.
+type identityFlags struct {
+	userID  string
+	expires string
+	attrs   attrFlag
+}
+
+func (i *identityFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&i.userID, "user-id", "", "the user's `ID` (1-64 printable ASCII)")
+	fs.StringVar(&i.expires, "expires", "", "expiry date `YYYYMMDD` (optional)")
+	fs.Var(&i.attrs, "attr", "attribute `NAME=VALUE` (repeatable)")
+}
+
+func (i *identityFlags) identity() (profile.Identity, error) {
+	id := profile.Identity{UserID: i.userID, Attributes: i.attrs}
+	if i.expires != "" {
+		var err error
+		if id.Expires, err = parseDate(i.expires); err != nil {
+			return id, err
+		}
+	}
+	return id, id.Validate()
+}
+
+// attrFlag is a repeatable NAME=VALUE flag.
+type attrFlag []profile.Attribute
+
+// String lists the attributes.
+func (a *attrFlag) String() string { return fmt.Sprint([]profile.Attribute(*a)) }
+
+// Set adds one NAME=VALUE attribute.
+func (a *attrFlag) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("attribute %q is not NAME=VALUE", v)
+	}
+	*a = append(*a, profile.Attribute{Name: name, Value: value})
+	return nil
+}
+
+// modeFlag is a typea.PasswordMode flag.
+type modeFlag struct{ mode typea.PasswordMode }
+
+// String names the mode.
+func (m *modeFlag) String() string {
+	if m == nil {
+		return ""
+	}
+	return m.mode.String()
+}
+
+// Set parses a mode name.
+func (m *modeFlag) Set(v string) error {
+	mode, err := typea.ParsePasswordMode(v)
+	m.mode = mode
+	return err
+}
+
+// parseDate parses YYYYMMDD.
+func parseDate(s string) (time.Time, error) {
+	d, err := time.Parse("20060102", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("date %q is not YYYYMMDD", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/internal/pcsctest"
+)
+
+// TestCommandsThroughPCSC serves the mock card with `cardap mock serve` to
+// a vpcd slot of a real pcscd and runs readers, probe and typec read on it
+// through PC/SC; then pulls the card (stops serving), checks the no-card
+// exit code, and serves the saved card again.
+func TestCommandsThroughPCSC(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	state := filepath.Join(t.TempDir(), "card.json")
+	stop := startServe(t, "--vpcd", slot.Addr, "--state", state, "--user-id", "PCSC-CLI")
+	pcsctest.WaitPresent(t, slot)
+
+	code, out, stderr := runCLI(t, nil, "readers", "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var rs struct{ Readers []readerInfo }
+	require.NoError(t, json.Unmarshal([]byte(out), &rs))
+	var found bool
+	for _, r := range rs.Readers {
+		if r.Name == slot.ReaderName {
+			found = true
+			assert.True(t, r.Present)
+			assert.NotEmpty(t, r.ATR)
+		}
+	}
+	assert.True(t, found, "slot %s listed in %s", slot, out)
+
+	code, out, stderr = runCLI(t, nil, "probe", "--reader", slot.ReaderName)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Regexp(t, `Type C \(common card AP\)\s+\S+\s+present`, out)
+	assert.Regexp(t, `JPKI\s+D392F000260100000001\s+present`, out)
+	assert.Regexp(t, `Type A \(record AP\)\s+\S+\s+absent`, out)
+
+	code, out, stderr = runCLI(t, nil, "typec", "read", "--reader", slot.ReaderName, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var first typecJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &first))
+	assert.Equal(t, "PCSC-CLI", first.UserID)
+	assert.Equal(t, slot.ReaderName, first.Reader)
+
+	// The card leaves the reader.
+	code, stderr = stop()
+	require.Equal(t, exitOK, code, stderr)
+	pcsctest.WaitAbsent(t, slot)
+	code, _, stderr = runCLI(t, nil, "typec", "read", "--reader", slot.ReaderName)
+	assert.Equal(t, exitNoCard, code, stderr)
+
+	// And comes back: the same card, from its state file.
+	startServe(t, "--vpcd", slot.Addr, "--state", state)
+	pcsctest.WaitPresent(t, slot)
+	code, out, stderr = runCLI(t, nil, "typec", "read", "--reader", slot.ReaderName, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var again typecJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &again))
+	assert.Equal(t, first.CUID, again.CUID)
+	assert.Equal(t, "PCSC-CLI", again.UserID)
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+
+	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/personalize"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
+	"github.com/mynacard/freespace/typec"
+	"github.com/mynacard/freespace/typed"
+)
+
+// cmdPersonalize is `cardap personalize`: the operator's service-setup
+// terminal (docs/PROTOCOL.md chapter 8).
+func cmdPersonalize(ctx context.Context, c *cli, args []string) int {
+	const usage = "personalize --type a|c|d --user-id ID [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys FILE] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
+	var f common
+	var sec secretFlags
+	var idf identityFlags
+	typ := ""
+	aid := &aidFlag{}
+	var dataFile string
+	var capacity int
+	fs := newFlagSet(c, "personalize", usage)
+	f.register(fs)
+	sec.registerKeys(fs)
+	sec.registerSecret(fs, "password", "initial password (Type A and D)")
+	sec.registerStdin(fs, "the initial password")
+	idf.register(fs)
+	fs.StringVar(&typ, "type", "", "AP type: a, c or d")
+	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
+	fs.StringVar(&dataFile, "data-file", "", "Type D application data `FILE`")
+	fs.IntVar(&capacity, "capacity", 0, "Type D: size of EF.Data in bytes (default: from the card's FCP)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	typ = strings.ToLower(typ)
+	if typ != "a" && typ != "c" && typ != "d" {
+		fmt.Fprintln(c.stderr, "cardap: --type must be a, c or d")
+		return exitUsage
+	}
+	id, err := idf.identity()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		return exitUsage
+	}
+	req := personalize.Request{Identity: id}
+	if req.Password, err = sec.secret(ctx, "password"); err != nil {
+		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		return exitUsage
+	}
+	defer req.Password.Zero()
+	if dataFile != "" {
+		if typ != "d" {
+			fmt.Fprintln(c.stderr, "cardap: --data-file is for Type D")
+			return exitUsage
+		}
+		if req.Data, err = readBounded(dataFile, maxDataFile); err != nil {
+			fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+			return exitUsage
+		}
+	}
+	var st *keys.Store
+	if typ != "c" {
+		if st, err = sec.loadKeys(); err != nil {
+			return fail(c, f.json, err)
+		}
+		defer st.Zero()
+	}
+	src, cd, err := connect(ctx, f.reader)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer src.Close()
+	defer cd.Close()
+	cnt := &countingTransport{next: f.transport(c, cd)}
+	res, err := runPersonalize(ctx, cnt, typ, aid.aid, st, capacity, req)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	state := "personalized and sealed"
+	if res.AlreadySealed {
+		state = "already sealed: nothing changed"
+	}
+	if f.json {
+		writeJSON(c.stdout, map[string]any{"reader": cd.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
+			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.n})
+	} else {
+		fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.n)
+	}
+	return exitOK
+}
+
+func runPersonalize(ctx context.Context, t *countingTransport, typ string, aid profile.AID, st *keys.Store, capacity int, req personalize.Request) (personalize.Result, error) {
+	switch typ {
+	case "a":
+		mode := typea.PasswordAfterAuth
+		if len(req.Password) == 0 {
+			mode = typea.PasswordNone
+		}
+		return personalize.TypeA(ctx, t, typea.Config{AID: aid, Keys: st, Password: mode}, req)
+	case "c":
+		return personalize.TypeC(ctx, t, typec.Config{AID: aid}, req)
+	default:
+		return personalize.TypeD(ctx, t, typed.Config{AID: aid, Keys: st, Capacity: capacity}, req)
+	}
+}
+
+// demoPassword is the initial password of the demo card's Type A and D
+// APs made by `cardap mock serve --keys`.
+const demoPassword = "1234"
+
+// addAuthenticatedAPs adds Type A and Type D APs to a demo mock card, with
+// card keys diversified from the key file's master keys, and personalizes
+// them (and the card's Type C AP, when unsealed) in-process with userID
+// and the demo password, so `cardap mock serve --keys FILE` presents a
+// card carrying Type A, C and D at once.
+func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, userID string) error {
+	st, err := keys.LoadFile(keysFile)
+	if err != nil {
+		return err
+	}
+	defer st.Zero()
+	pw := &mockcard.APPassword{Value: mockcard.Secret("0000")}
+	specA, err := mockcard.TypeASpec(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}, rand.Reader)
+	if err != nil {
+		return err
+	}
+	specD, err := mockcard.TypeDSpec(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}, rand.Reader)
+	if err != nil {
+		return err
+	}
+	for _, s := range []mockcard.APSpec{specA, specD} {
+		if err := card.AddAP(s); err != nil {
+			return err
+		}
+	}
+	req := personalize.Request{Identity: profile.Identity{UserID: userID}, Password: typea.Password(demoPassword)}
+	if _, err := personalize.TypeA(ctx, card, typea.Config{Keys: st}, req); err != nil {
+		return err
+	}
+	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st}, req)
+	return err
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+)
+
+// cmdReaders is `cardap readers`: every reader, whether it holds a card, and
+// the card's ATR.
+func cmdReaders(ctx context.Context, c *cli, args []string) int {
+	var f common
+	fs := newFlagSet(c, "readers", "readers [--json]")
+	fs.BoolVar(&f.json, "json", false, "machine-readable JSON output")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	src, err := openSource(ctx)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer src.Close()
+	rs, err := src.Readers(ctx)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	if rs == nil {
+		rs = []readerInfo{}
+	}
+	if f.json {
+		writeJSON(c.stdout, map[string]any{"readers": rs})
+	} else {
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		for _, r := range rs {
+			card := "no card"
+			if r.Present {
+				card = "card present, ATR " + r.ATR
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", r.Name, card)
+		}
+		_ = tw.Flush()
+		if len(rs) == 0 {
+			fmt.Fprintln(c.stderr, "cardap: no readers")
+		}
+	}
+	if len(rs) == 0 {
+		return exitNoCard
+	}
+	return exitOK
+}

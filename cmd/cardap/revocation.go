@@ -1,0 +1,620 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mynacard/freespace/revocation"
+)
+
+const revocationUsage = `usage: cardap revocation <subcommand> [flags]
+
+subcommands:
+  sync     bring the local store up to date from a signed feed (--from) or import a file (--import)
+  check    check identifiers (cuid:<hex>, serial:<hex> or 32 hex digits); exit 4 if revoked or the list is too old
+  stop     stop an identifier locally at once (urgent stop), recording who and why
+  unstop   lift a local stop, recording who and why
+  status   show the list's sequence, age, size and local stops (--audit: the stop journal)
+  publish  turn the master list into a signed feed for a static host or CDN (--new-key: make a key pair)
+
+Run 'cardap revocation <subcommand> -h' for its flags.
+`
+
+// runRevocation implements "cardap revocation".
+func runRevocation(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(c.stderr, revocationUsage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	subs := map[string]func(context.Context, *cli, []string) int{
+		"sync": revSync, "check": revCheck, "stop": revStop, "unstop": revUnstop, "status": revStatus, "publish": revPublish,
+	}
+	fn, ok := subs[args[0]]
+	if !ok {
+		fmt.Fprintf(c.stderr, "cardap revocation: unknown subcommand %q\n\n%s", args[0], revocationUsage)
+		return exitUsage
+	}
+	return fn(ctx, c, args[1:])
+}
+
+// revFlags holds the flags shared by the subcommands.
+type revFlags struct {
+	fs       *flag.FlagSet
+	store    string
+	json     bool
+	progress bool
+	maxAge   time.Duration
+	allow    bool
+}
+
+func newRevFlags(c *cli, name, args string) *revFlags {
+	f := &revFlags{fs: flag.NewFlagSet("cardap revocation "+name, flag.ContinueOnError)}
+	f.fs.SetOutput(c.stderr)
+	f.fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "usage: cardap revocation %s [flags] %s\n\nflags:\n", name, args)
+		f.fs.PrintDefaults()
+	}
+	f.fs.BoolVar(&f.json, "json", false, "print the result as JSON")
+	return f
+}
+
+func (f *revFlags) storeFlags() {
+	f.fs.StringVar(&f.store, "store", os.Getenv("CARDAP_REVOCATION_STORE"), "store directory (default $CARDAP_REVOCATION_STORE)")
+	f.fs.DurationVar(&f.maxAge, "max-age", revocation.DefaultMaxAge, "oldest list accepted before checks fail closed")
+	f.fs.BoolVar(&f.allow, "allow-stale", false, "allow checks on a list older than --max-age, with a warning")
+}
+
+// parse parses args; it returns a non-negative exit code when done.
+func (f *revFlags) parse(c *cli, args []string, nArgs int) int {
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if nArgs >= 0 && f.fs.NArg() != nArgs {
+		fmt.Fprintf(c.stderr, "%s: want %d argument(s), got %d\n", f.fs.Name(), nArgs, f.fs.NArg())
+		f.fs.Usage()
+		return exitUsage
+	}
+	if f.fs.Lookup("store") != nil && f.store == "" {
+		fmt.Fprintf(c.stderr, "%s: --store (or $CARDAP_REVOCATION_STORE) is required\n", f.fs.Name())
+		return exitUsage
+	}
+	return -1
+}
+
+func (f *revFlags) open(c *cli) (*revocation.Store, int) {
+	s, err := revocation.Open(f.store, revocation.Options{Policy: revocation.Policy{MaxAge: f.maxAge, AllowStale: f.allow}})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: %v\n", f.fs.Name(), err)
+		return nil, exitFailure
+	}
+	return s, -1
+}
+
+func (f *revFlags) fail(c *cli, err error) int {
+	fmt.Fprintf(c.stderr, "%s: %v\n", f.fs.Name(), err)
+	if errors.Is(err, revocation.ErrStale) {
+		return exitRevoked
+	}
+	return exitFailure
+}
+
+func printJSON(w io.Writer, v any) {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	e.Encode(v)
+}
+
+func revSync(ctx context.Context, c *cli, args []string) int {
+	f := newRevFlags(c, "sync", "")
+	f.storeFlags()
+	from := f.fs.String("from", "", "signed feed: an http(s) URL or a directory")
+	pubkey := f.fs.String("pubkey", "", "the feed's Ed25519 public key: 64 hex digits or a file holding them")
+	imp := f.fs.String("import", "", "import a local file instead of a feed (unsigned: only for files from a trusted channel)")
+	format := f.fs.String("format", "text", "format of --import: text (CSV/TSV list or delta) or crl (DER X.509 CRL)")
+	issuer := f.fs.String("crl-issuer", "", "PEM or DER certificate whose signature the CRL must carry")
+	timeout := f.fs.Duration("timeout", 60*time.Second, "timeout of one HTTP attempt")
+	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
+	if code := f.parse(c, args, 0); code >= 0 {
+		return code
+	}
+	if (*from == "") == (*imp == "") {
+		fmt.Fprintln(c.stderr, "cardap revocation sync: give exactly one of --from and --import")
+		return exitUsage
+	}
+	s, code := f.open(c)
+	if s == nil {
+		return code
+	}
+	defer s.Close()
+	bar := newProgressBar(c.stderr, f.progress)
+	defer bar.done()
+	if *imp != "" {
+		return revImport(ctx, c, f, s, *imp, *format, *issuer, bar)
+	}
+	pub, err := readPublicKey(*pubkey)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap revocation sync: --pubkey: %v\n", err)
+		return exitUsage
+	}
+	var src revocation.Source
+	if strings.HasPrefix(*from, "http://") || strings.HasPrefix(*from, "https://") {
+		src = &revocation.HTTPSource{BaseURL: *from, Timeout: *timeout, Progress: func(name string, done, total int64) { bar.set(name, done, total) }}
+	} else {
+		src = revocation.DirSource{Dir: *from}
+	}
+	res, err := (&revocation.Syncer{Store: s, Source: src, PublicKey: pub}).Sync(ctx)
+	bar.done()
+	if err != nil {
+		return f.fail(c, err)
+	}
+	if f.json {
+		printJSON(c.stdout, res)
+	} else if res.From == res.To {
+		fmt.Fprintf(c.stdout, "up to date at sequence %d\n", res.To)
+	} else {
+		fmt.Fprintf(c.stdout, "synced from sequence %d to %d (%s)\n", res.From, res.To, strings.Join(res.Files, ", "))
+	}
+	return exitOK
+}
+
+func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, path, format, issuer string, bar *progressBar) int {
+	var p revocation.Parser
+	switch format {
+	case "text":
+		p = revocation.TextParser{}
+	case "crl":
+		cp := revocation.CRLParser{}
+		if issuer != "" {
+			cert, err := readCert(issuer)
+			if err != nil {
+				fmt.Fprintf(c.stderr, "cardap revocation sync: --crl-issuer: %v\n", err)
+				return exitUsage
+			}
+			cp.Issuer = cert
+		}
+		p = cp
+	default:
+		fmt.Fprintf(c.stderr, "cardap revocation sync: --format %q: want text or crl\n", format)
+		return exitUsage
+	}
+	in, err := os.Open(path)
+	if err != nil {
+		return f.fail(c, err)
+	}
+	defer in.Close()
+	var total int64 = -1
+	if st, err := in.Stat(); err == nil {
+		total = st.Size()
+	}
+	u, err := p.Parse(&countingReader{r: in, fn: func(n int64) { bar.set(path, n, total) }})
+	bar.done()
+	if err != nil {
+		return f.fail(c, fmt.Errorf("%s: %w (nothing applied)", path, err))
+	}
+	before := s.Snapshot().Seq()
+	if err := s.Apply(ctx, u); err != nil {
+		return f.fail(c, err)
+	}
+	if f.json {
+		printJSON(c.stdout, revocation.SyncResult{From: before, To: u.Seq, Files: []string{path}})
+	} else {
+		fmt.Fprintf(c.stdout, "imported %s: sequence %d -> %d, %d entries\n", path, before, u.Seq, s.Snapshot().Len())
+	}
+	return exitOK
+}
+
+func revCheck(ctx context.Context, c *cli, args []string) int {
+	f := newRevFlags(c, "check", "<id>...")
+	f.storeFlags()
+	if code := f.parse(c, args, -1); code >= 0 {
+		return code
+	}
+	if f.fs.NArg() == 0 {
+		f.fs.Usage()
+		return exitUsage
+	}
+	keys := make([]revocation.Key, 0, f.fs.NArg())
+	for _, a := range f.fs.Args() {
+		k, err := revocation.ParseKey(a)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "cardap revocation check: %v\n", err)
+			return exitUsage
+		}
+		keys = append(keys, k)
+	}
+	s, code := f.open(c)
+	if s == nil {
+		return code
+	}
+	defer s.Close()
+	type out struct {
+		revocation.Result
+		Error string `json:"error,omitempty"`
+	}
+	var outs []out
+	code = exitOK
+	for _, k := range keys {
+		r, err := s.Check(k)
+		o := out{Result: r}
+		switch {
+		case errors.Is(err, revocation.ErrStale):
+			o.Error, code = err.Error(), exitRevoked
+		case err != nil:
+			o.Error = err.Error()
+			if code == exitOK {
+				code = exitFailure
+			}
+		case r.Revoked:
+			code = exitRevoked
+		}
+		outs = append(outs, o)
+	}
+	if f.json {
+		printJSON(c.stdout, outs)
+		return code
+	}
+	for _, o := range outs {
+		age := "never synced"
+		if !o.AsOf.IsZero() {
+			age = o.Age.Round(time.Second).String()
+		}
+		switch {
+		case o.Revoked:
+			e := o.Entry
+			fmt.Fprintf(c.stdout, "%s REVOKED (%s, %s, since %s", o.Key, e.Origin, e.Reason, e.RevokedAt.Format(time.RFC3339))
+			if e.By != "" {
+				fmt.Fprintf(c.stdout, ", by %s: %s", e.By, e.Why)
+			}
+			fmt.Fprintf(c.stdout, ") list seq %d, age %s\n", o.Seq, age)
+		case o.Error != "":
+			fmt.Fprintf(c.stdout, "%s UNDECIDED: %s\n", o.Key, o.Error)
+		default:
+			stale := ""
+			if o.Stale {
+				stale = " (STALE, allowed by --allow-stale)"
+			}
+			fmt.Fprintf(c.stdout, "%s ok: not revoked; list seq %d, age %s%s\n", o.Key, o.Seq, age, stale)
+		}
+	}
+	return code
+}
+
+func stopFlags(c *cli, name string) (*revFlags, *string, *string) {
+	f := newRevFlags(c, name, "<id>")
+	f.storeFlags()
+	by := f.fs.String("by", "", "operator making the change (required)")
+	why := f.fs.String("why", "", "why (recorded in the audit journal)")
+	return f, by, why
+}
+
+func revStop(ctx context.Context, c *cli, args []string) int {
+	f, by, why := stopFlags(c, "stop")
+	reason := f.fs.String("reason", "lost", "reason: lost, stolen, suspended, holder-request, deceased, other, ...")
+	if code := f.parse(c, args, 1); code >= 0 {
+		return code
+	}
+	k, err := revocation.ParseKey(f.fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap revocation stop: %v\n", err)
+		return exitUsage
+	}
+	r, err := revocation.ParseReason(*reason)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap revocation stop: %v\n", err)
+		return exitUsage
+	}
+	s, code := f.open(c)
+	if s == nil {
+		return code
+	}
+	defer s.Close()
+	if err := s.Stop(ctx, k, r, *by, *why); err != nil {
+		return f.fail(c, err)
+	}
+	if f.json {
+		printJSON(c.stdout, map[string]any{"stopped": k, "by": *by, "why": *why, "reason": r})
+	} else {
+		fmt.Fprintf(c.stdout, "%s stopped locally (%s) by %s\n", k, r, *by)
+	}
+	return exitOK
+}
+
+func revUnstop(ctx context.Context, c *cli, args []string) int {
+	f, by, why := stopFlags(c, "unstop")
+	if code := f.parse(c, args, 1); code >= 0 {
+		return code
+	}
+	k, err := revocation.ParseKey(f.fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap revocation unstop: %v\n", err)
+		return exitUsage
+	}
+	s, code := f.open(c)
+	if s == nil {
+		return code
+	}
+	defer s.Close()
+	if err := s.Unstop(ctx, k, *by, *why); err != nil {
+		return f.fail(c, err)
+	}
+	if f.json {
+		printJSON(c.stdout, map[string]any{"unstopped": k, "by": *by, "why": *why})
+	} else {
+		fmt.Fprintf(c.stdout, "%s: local stop lifted by %s\n", k, *by)
+	}
+	return exitOK
+}
+
+func revStatus(ctx context.Context, c *cli, args []string) int {
+	f := newRevFlags(c, "status", "")
+	f.storeFlags()
+	audit := f.fs.Bool("audit", false, "also print the journal of local stops and unstops")
+	if code := f.parse(c, args, 0); code >= 0 {
+		return code
+	}
+	s, code := f.open(c)
+	if s == nil {
+		return code
+	}
+	defer s.Close()
+	snap := s.Snapshot()
+	st := struct {
+		Store      string                   `json:"store"`
+		Seq        uint64                   `json:"seq"`
+		AsOf       time.Time                `json:"as_of"`
+		AgeSeconds float64                  `json:"age_seconds"`
+		Stale      bool                     `json:"stale"`
+		Entries    int                      `json:"entries"`
+		LocalStops []revocation.Entry       `json:"local_stops"`
+		Audit      []revocation.AuditRecord `json:"audit,omitempty"`
+	}{Store: s.Dir(), Seq: snap.Seq(), AsOf: snap.AsOf(), Entries: snap.Len(), LocalStops: s.Stops()}
+	age := time.Since(snap.AsOf())
+	st.AgeSeconds = age.Seconds()
+	st.Stale = snap.AsOf().IsZero() || age > f.maxAge
+	if *audit {
+		var err error
+		if st.Audit, err = s.Audit(); err != nil {
+			return f.fail(c, err)
+		}
+	}
+	if f.json {
+		printJSON(c.stdout, st)
+	} else {
+		ages := "never synced"
+		if !snap.AsOf().IsZero() {
+			ages = fmt.Sprintf("as of %s, age %s", snap.AsOf().Format(time.RFC3339), age.Round(time.Second))
+		}
+		fmt.Fprintf(c.stdout, "store %s\nlist sequence %d, %s, %d entries\n", st.Store, st.Seq, ages, st.Entries)
+		if st.Stale {
+			fmt.Fprintf(c.stdout, "STALE: older than %s; checks fail closed unless --allow-stale\n", f.maxAge)
+		}
+		fmt.Fprintf(c.stdout, "%d local stop(s)\n", len(st.LocalStops))
+		for _, e := range st.LocalStops {
+			fmt.Fprintf(c.stdout, "  %s %s since %s by %s: %s\n", e.Key, e.Reason, e.RevokedAt.Format(time.RFC3339), e.By, e.Why)
+		}
+		for _, a := range st.Audit {
+			fmt.Fprintf(c.stdout, "%s %-6s %s by %s: %s\n", a.At.Format(time.RFC3339), a.Op, a.Key, a.By, a.Why)
+		}
+	}
+	if st.Stale {
+		return exitRevoked
+	}
+	return exitOK
+}
+
+func revPublish(ctx context.Context, c *cli, args []string) int {
+	f := newRevFlags(c, "publish", "")
+	master := f.fs.String("master", "", "the operator's master list (CSV/TSV list form)")
+	out := f.fs.String("out", "", "feed directory to write (the web root)")
+	keyFile := f.fs.String("key", "", "file holding the Ed25519 private key seed (64 hex digits)")
+	newKey := f.fs.String("new-key", "", "generate a key pair: write the private seed to this file (mode 0600) and print the public key")
+	keep := f.fs.Int("keep-deltas", 14, "number of recent deltas listed in the feed")
+	asOf := f.fs.String("as-of", "", "as-of time (RFC 3339); default: the master list's #as-of")
+	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
+	if code := f.parse(c, args, 0); code >= 0 {
+		return code
+	}
+	if *newKey != "" {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return f.fail(c, err)
+		}
+		if err := os.WriteFile(*newKey, []byte(hex.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
+			return f.fail(c, err)
+		}
+		if f.json {
+			printJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub), "private_key_file": *newKey})
+		} else {
+			fmt.Fprintf(c.stdout, "public key %s\nprivate key written to %s\n", hex.EncodeToString(pub), *newKey)
+		}
+		return exitOK
+	}
+	if *master == "" || *out == "" || *keyFile == "" {
+		fmt.Fprintln(c.stderr, "cardap revocation publish: --master, --out and --key are required")
+		return exitUsage
+	}
+	priv, err := readPrivateKey(*keyFile)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap revocation publish: --key: %v\n", err)
+		return exitUsage
+	}
+	in, err := os.Open(*master)
+	if err != nil {
+		return f.fail(c, err)
+	}
+	defer in.Close()
+	var total int64 = -1
+	if st, err := in.Stat(); err == nil {
+		total = st.Size()
+	}
+	bar := newProgressBar(c.stderr, f.progress)
+	u, err := revocation.TextParser{}.Parse(&countingReader{r: in, fn: func(n int64) { bar.set(*master, n, total) }})
+	bar.done()
+	if err != nil {
+		return f.fail(c, fmt.Errorf("%s: %w", *master, err))
+	}
+	if !u.Full {
+		return f.fail(c, errors.New("the master list must be a full list, not a delta"))
+	}
+	when := u.AsOf
+	if *asOf != "" {
+		if when, err = time.Parse(time.RFC3339, *asOf); err != nil {
+			fmt.Fprintf(c.stderr, "cardap revocation publish: --as-of: %v\n", err)
+			return exitUsage
+		}
+	}
+	head, err := (&revocation.Publisher{Dir: *out, Key: priv, KeepDeltas: *keep}).Publish(ctx, u.Add, when)
+	if err != nil {
+		return f.fail(c, err)
+	}
+	if f.json {
+		printJSON(c.stdout, head)
+	} else {
+		fmt.Fprintf(c.stdout, "published sequence %d as of %s: %s, %d delta(s)\n", head.Seq, head.AsOf.Format(time.RFC3339), head.List.Name, len(head.Deltas))
+	}
+	return exitOK
+}
+
+// readHexKey reads hex digits given inline or in a file.
+func readHexKey(v string, n int) ([]byte, error) {
+	s := v
+	if data, err := os.ReadFile(v); err == nil {
+		s = string(data)
+	} else if len(v) != 2*n {
+		return nil, err
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != n {
+		return nil, fmt.Errorf("want %d hex digits", 2*n)
+	}
+	return b, nil
+}
+
+func readPublicKey(v string) (ed25519.PublicKey, error) {
+	if v == "" {
+		return nil, errors.New("required with --from")
+	}
+	b, err := readHexKey(v, ed25519.PublicKeySize)
+	return ed25519.PublicKey(b), err
+}
+
+func readPrivateKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: want the %d-byte seed as hex", path, ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if blk, _ := pem.Decode(data); blk != nil {
+		data = blk.Bytes
+	}
+	return x509.ParseCertificate(data)
+}
+
+// countingReader reports how many bytes were read.
+type countingReader struct {
+	r  io.Reader
+	n  int64
+	fn func(int64)
+}
+
+// Read reads and reports the running total.
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.fn(c.n)
+	return n, err
+}
+
+// progressBar draws a one-line bar on stderr when it is a terminal (or
+// when forced), redrawn at most ten times a second.
+type progressBar struct {
+	w       io.Writer
+	enabled bool
+	mu      sync.Mutex
+	last    time.Time
+	drawn   bool
+}
+
+func newProgressBar(w io.Writer, force bool) *progressBar {
+	on := force
+	if f, ok := w.(*os.File); ok && !on {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			on = true
+		}
+	}
+	return &progressBar{w: w, enabled: on}
+}
+
+// set redraws the bar for name at done of total bytes (-1: unknown).
+func (p *progressBar) set(name string, done, total int64) {
+	if !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := time.Now(); now.Sub(p.last) < 100*time.Millisecond && done != total {
+		return
+	} else {
+		p.last = now
+	}
+	const width = 30
+	if total > 0 {
+		fill := int(min(done*width/total, width))
+		fmt.Fprintf(p.w, "\r%-24.24s [%s%s] %3d%% %s", name, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done*100/total, sizeString(done))
+	} else {
+		fmt.Fprintf(p.w, "\r%-24.24s %s", name, sizeString(done))
+	}
+	p.drawn = true
+}
+
+// done ends the bar's line if one was drawn.
+func (p *progressBar) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

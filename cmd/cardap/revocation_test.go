@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func runCardap(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), &cli{stdout: &out, stderr: &errb}, args)
+	return code, out.String(), errb.String()
+}
+
+const cliMaster = `#freespace-revocation/1 list
+#seq 1
+#as-of 2099-01-01T00:00:00Z
+kind,id,revoked_at,reason
+cuid,00112233445566778899aabbccddeeff,2098-12-31T09:30:00Z,lost
+#end 1
+`
+
+func TestRevocationCLI(t *testing.T) {
+	dir := t.TempDir()
+	store, feed, key := filepath.Join(dir, "store"), filepath.Join(dir, "feed"), filepath.Join(dir, "feed.key")
+	master := filepath.Join(dir, "master.csv")
+	require.NoError(t, os.WriteFile(master, []byte(cliMaster), 0o644))
+
+	code, out, _ := runCardap(t, "revocation", "publish", "--new-key", key, "--json")
+	require.Equal(t, exitOK, code)
+	var kp map[string]string
+	require.NoError(t, json.Unmarshal([]byte(out), &kp))
+	pub := kp["public_key"]
+	require.Len(t, pub, 64)
+	seed, _ := os.ReadFile(key)
+	assert.NotContains(t, out, strings.TrimSpace(string(seed)), "the private key is never printed")
+
+	code, out, errs := runCardap(t, "revocation", "publish", "--master", master, "--out", feed, "--key", key, "--progress")
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "published sequence 1")
+
+	code, out, errs = runCardap(t, "revocation", "sync", "--store", store, "--from", feed, "--pubkey", pub)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "synced from sequence 0 to 1")
+
+	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "00112233445566778899aabbccddeeff")
+	assert.Equal(t, exitRevoked, code)
+	assert.Contains(t, out, "REVOKED (feed, lost")
+
+	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "--json", "cuid:ffeeddccbbaa99887766554433221100")
+	assert.Equal(t, exitOK, code)
+	var res []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.Equal(t, true, res[0]["allowed"])
+
+	code, _, errs = runCardap(t, "revocation", "stop", "--store", store, "--reason", "stolen", "ffeeddccbbaa99887766554433221100")
+	assert.Equal(t, exitFailure, code, "an operator name is required")
+	assert.Contains(t, errs, "required")
+	code, _, errs = runCardap(t, "revocation", "stop", "--store", store, "--by", "desk-1", "--why", "phoned", "--reason", "stolen", "ffeeddccbbaa99887766554433221100")
+	require.Equal(t, exitOK, code, errs)
+	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "ffeeddccbbaa99887766554433221100")
+	assert.Equal(t, exitRevoked, code)
+	assert.Contains(t, out, "local-stop")
+
+	code, _, errs = runCardap(t, "revocation", "unstop", "--store", store, "--by", "desk-1", "00112233445566778899aabbccddeeff")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errs, "cannot be undone locally")
+	code, _, errs = runCardap(t, "revocation", "unstop", "--store", store, "--by", "sup-2", "--why", "found", "ffeeddccbbaa99887766554433221100")
+	require.Equal(t, exitOK, code, errs)
+
+	code, out, _ = runCardap(t, "revocation", "status", "--store", store, "--audit", "--json")
+	assert.Equal(t, exitOK, code)
+	var st map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	assert.Equal(t, float64(1), st["seq"])
+	assert.Len(t, st["audit"], 2)
+
+	// A malformed import is refused with its line and nothing applied.
+	bad := filepath.Join(dir, "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(cliMaster, "#seq 1", "#seq 2", 1)[:120]), 0o644))
+	code, _, errs = runCardap(t, "revocation", "sync", "--store", store, "--import", bad)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errs, "line")
+	assert.Contains(t, errs, "nothing applied")
+
+	// A store never synced fails closed.
+	code, out, _ = runCardap(t, "revocation", "check", "--store", filepath.Join(dir, "empty"), "00112233445566778899aabbccddeeff")
+	assert.Equal(t, exitRevoked, code)
+	assert.Contains(t, out, "UNDECIDED")
+
+	code, _, _ = runCardap(t, "revocation", "check", "--store", store, "not-an-id")
+	assert.Equal(t, exitUsage, code)
+	code, _, _ = runCardap(t, "revocation", "frobnicate")
+	assert.Equal(t, exitUsage, code)
+	code, _, _ = runCardap(t, "revocation", "sync", "--store", store)
+	assert.Equal(t, exitUsage, code)
+}

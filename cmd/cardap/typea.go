@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
+)
+
+// identityJSON is the JSON form of an Identity read from a card.
+type identityJSON struct {
+	Reader     string              `json:"reader"`
+	Type       string              `json:"type"`
+	AID        string              `json:"aid"`
+	CUID       profile.CUID        `json:"cuid"`
+	UserID     string              `json:"user_id"`
+	Expires    string              `json:"expires,omitempty"`
+	Attributes []profile.Attribute `json:"attributes,omitempty"`
+	Data       []byte              `json:"data,omitempty"`
+	APDUs      int                 `json:"apdus"`
+}
+
+func newIdentityJSON(readerName, typ string, aid profile.AID, cuid profile.CUID, id profile.Identity) identityJSON {
+	out := identityJSON{Reader: readerName, Type: typ, AID: aid.String(), CUID: cuid, UserID: id.UserID, Attributes: id.Attributes}
+	if !id.Expires.IsZero() {
+		out.Expires = id.Expires.Format(time.DateOnly)
+	}
+	return out
+}
+
+func printIdentity(c *cli, asJSON bool, out identityJSON) {
+	if asJSON {
+		writeJSON(c.stdout, out)
+		return
+	}
+	fmt.Fprintf(c.stdout, "Type %s AP %s\nCUID     %s\nuser ID  %s\n", out.Type, out.AID, out.CUID, out.UserID)
+	if out.Expires != "" {
+		fmt.Fprintf(c.stdout, "expires  %s\n", out.Expires)
+	}
+	for _, a := range out.Attributes {
+		fmt.Fprintf(c.stdout, "%-8s %s\n", a.Name, a.Value)
+	}
+	if len(out.Data) > 0 {
+		fmt.Fprintf(c.stdout, "data     %d bytes\n", len(out.Data))
+	}
+	fmt.Fprintf(c.stdout, "(%d APDUs)\n", out.APDUs)
+}
+
+// countingTransport counts the APDUs of a command for its output. It
+// unwraps to the card, so PC/SC transactions still apply.
+type countingTransport struct {
+	next apdu.Transport
+	n    int
+}
+
+// Transmit counts and forwards.
+func (t *countingTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	t.n++
+	return t.next.Transmit(ctx, cmd)
+}
+
+// Unwrap returns the wrapped transport.
+func (t *countingTransport) Unwrap() apdu.Transport { return t.next }
+
+// cmdTypeA is `cardap typea read`.
+func cmdTypeA(ctx context.Context, c *cli, args []string) int {
+	const usage = "typea read --keys FILE [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
+	if len(args) == 0 || args[0] != "read" {
+		fmt.Fprintln(c.stderr, "usage: cardap "+usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return exitOK
+		}
+		return exitUsage
+	}
+	var f common
+	var sec secretFlags
+	aid := &aidFlag{profile.DefaultAID(profile.TypeA)}
+	mode := &modeFlag{}
+	var all, allowLast bool
+	fs := newFlagSet(c, "typea read", usage)
+	f.register(fs)
+	sec.registerKeys(fs)
+	sec.registerSecret(fs, "password", "password")
+	sec.registerStdin(fs, "the password")
+	fs.Var(aid, "aid", "`AID` of the Type A AP (default: the placeholder)")
+	fs.Var(mode, "password-mode", "after-auth (default), before-auth or none")
+	fs.BoolVar(&all, "all", false, "read every record (attributes too), not just record 1")
+	fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
+	if code := parseFlags(fs, args[1:]); code >= 0 {
+		return code
+	}
+	st, err := sec.loadKeys()
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer st.Zero()
+	pw, err := sec.secret(ctx, "password")
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		return exitUsage
+	}
+	defer pw.Zero()
+	if mode.mode != typea.PasswordNone && pw == nil {
+		fmt.Fprintln(c.stderr, "cardap: the AP has a password: give it with --password-env VAR or --stdin (or --password-mode none)")
+		return exitUsage
+	}
+	src, cd, err := connect(ctx, f.reader)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer src.Close()
+	defer cd.Close()
+	cnt := &countingTransport{next: f.transport(c, cd)}
+	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode}
+	opts := typea.VerifyOptions{AllowLastTry: allowLast}
+	var res typea.Result
+	if !all {
+		res, err = typea.Read(ctx, cnt, cfg, pw, opts)
+	} else {
+		res, err = readAllTypeA(ctx, cnt, cfg, pw, opts)
+	}
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	out := newIdentityJSON(cd.Reader(), "A", aid.aid, res.CUID, res.Identity)
+	out.APDUs = cnt.n
+	printIdentity(c, f.json, out)
+	return exitOK
+}
+
+// readAllTypeA selects, authenticates, verifies and reads every record.
+func readAllTypeA(ctx context.Context, t *countingTransport, cfg typea.Config, pw typea.Password, opts typea.VerifyOptions) (typea.Result, error) {
+	ap, err := typea.Select(ctx, t, cfg)
+	if err != nil {
+		return typea.Result{}, err
+	}
+	defer ap.Close()
+	if cfg.Password == typea.PasswordBeforeAuth {
+		if err := ap.Verify(ctx, pw, opts); err != nil {
+			return typea.Result{}, err
+		}
+	}
+	if err := ap.Authenticate(ctx); err != nil {
+		return typea.Result{}, err
+	}
+	if cfg.Password == typea.PasswordAfterAuth {
+		if err := ap.Verify(ctx, pw, opts); err != nil {
+			return typea.Result{}, err
+		}
+	}
+	id, err := ap.ReadAll(ctx)
+	return typea.Result{CUID: ap.CUID(), Identity: id}, err
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typec"
+)
+
+// cmdTypeC is `cardap typec <subcommand>`.
+func cmdTypeC(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 || args[0] != "read" {
+		fmt.Fprintln(c.stderr, "usage: cardap typec read [--reader NAME] [--json] [--aid AID] [--cuid-fid FID] [--identity-fid FID]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return exitOK
+		}
+		return exitUsage
+	}
+	return cmdTypeCRead(ctx, c, args[1:])
+}
+
+// fidFlag is a file identifier flag in hex.
+type fidFlag struct{ fid *uint16 }
+
+func (f fidFlag) String() string {
+	if f.fid == nil {
+		return ""
+	}
+	return fmt.Sprintf("%04X", *f.fid)
+}
+
+func (f fidFlag) Set(v string) error {
+	n, err := strconv.ParseUint(v, 16, 16)
+	if err != nil || n == 0 {
+		return fmt.Errorf("file identifier %q is not 1 to 4 hex digits", v)
+	}
+	*f.fid = uint16(n)
+	return nil
+}
+
+// typecJSON is the JSON output of `cardap typec read`.
+type typecJSON struct {
+	Reader     string              `json:"reader"`
+	AID        string              `json:"aid"`
+	CUID       profile.CUID        `json:"cuid"`
+	UserID     string              `json:"user_id"`
+	Expires    string              `json:"expires,omitempty"`
+	Attributes []profile.Attribute `json:"attributes,omitempty"`
+	APDUs      int                 `json:"apdus"`
+}
+
+// cmdTypeCRead is `cardap typec read`: one typec.Read, printed.
+func cmdTypeCRead(ctx context.Context, c *cli, args []string) int {
+	var f common
+	cfg := typec.Config{CUIDFID: profile.FIDCUID, IdentityFID: profile.FIDIdentity}
+	aid := &aidFlag{profile.DefaultAID(profile.TypeC)}
+	fs := newFlagSet(c, "typec read", "typec read [--reader NAME] [--json] [--aid AID] [--cuid-fid FID] [--identity-fid FID]")
+	f.register(fs)
+	fs.Var(aid, "aid", "`AID` of the Type C AP (default: the placeholder)")
+	fs.Var(fidFlag{&cfg.CUIDFID}, "cuid-fid", "file identifier of EF.CUID, hex")
+	fs.Var(fidFlag{&cfg.IdentityFID}, "identity-fid", "file identifier of EF.Identity, hex")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	cfg.AID = aid.aid
+	src, cd, err := connect(ctx, f.reader)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer src.Close()
+	defer cd.Close()
+	res, err := typec.Read(ctx, f.transport(c, cd), cfg)
+	if err != nil {
+		switch {
+		case errors.Is(err, typec.ErrNotPresent):
+			err = fmt.Errorf("%w (AID %v; set --aid to the AID of your AP)", err, cfg.AID)
+		case errors.Is(err, typec.ErrNotPersonalized):
+			err = fmt.Errorf("%w: the card carries the AP but no identity has been written", err)
+		}
+		return fail(c, f.json, err)
+	}
+	id := res.Identity
+	if f.json {
+		out := typecJSON{Reader: cd.Reader(), AID: cfg.AID.String(), CUID: res.CUID, UserID: id.UserID, Attributes: id.Attributes, APDUs: res.APDUs}
+		if !id.Expires.IsZero() {
+			out.Expires = id.Expires.Format("2006-01-02")
+		}
+		writeJSON(c.stdout, out)
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "reader   %s\nAP       Type C, AID %v\nCUID     %v\nuser ID  %s\n", cd.Reader(), cfg.AID, res.CUID, id.UserID)
+	if !id.Expires.IsZero() {
+		fmt.Fprintf(c.stdout, "expires  %s\n", id.Expires.Format("2006-01-02"))
+	}
+	for _, a := range id.Attributes {
+		fmt.Fprintf(c.stdout, "%-8s %q\n", a.Name, a.Value)
+	}
+	return exitOK
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typed"
+)
+
+// maxDataFile bounds a --data-file (the largest EF is 32767 bytes).
+const maxDataFile = 1 << 15
+
+// cmdTypeD is `cardap typed read|write`.
+func cmdTypeD(ctx context.Context, c *cli, args []string) int {
+	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--json] [--trace]\n" +
+		"       write: --data-file FILE (the application data; the identity is kept) [--user-id ID --attr NAME=VALUE ... to replace it]\n" +
+		"       read:  [--out FILE] writes the application data to FILE"
+	if len(args) == 0 || (args[0] != "read" && args[0] != "write") {
+		fmt.Fprintln(c.stderr, "usage: cardap "+usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return exitOK
+		}
+		return exitUsage
+	}
+	sub := args[0]
+	var f common
+	var sec secretFlags
+	var idf identityFlags
+	aid := &aidFlag{profile.DefaultAID(profile.TypeD)}
+	var capacity int
+	var extended, withPassword, allowLast bool
+	var dataFile, outFile string
+	var overwrite bool
+	fs := newFlagSet(c, "typed "+sub, usage)
+	f.register(fs)
+	sec.registerKeys(fs)
+	sec.registerSecret(fs, "password", "password (for an AP with a password)")
+	sec.registerStdin(fs, "the password")
+	fs.Var(aid, "aid", "`AID` of the Type D AP (default: the placeholder)")
+	fs.IntVar(&capacity, "capacity", 0, "size of EF.Data in bytes (default: from the card's FCP)")
+	fs.BoolVar(&extended, "extended", false, "the reader and card accept extended-length APDUs")
+	fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
+	if sub == "write" {
+		fs.StringVar(&dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
+		fs.BoolVar(&overwrite, "overwrite-unreadable", false, "replace envelopes no key opens (after a torn first write); destroys data copied from elsewhere")
+		idf.register(fs)
+	} else {
+		fs.StringVar(&outFile, "out", "", "write the application data to `FILE`")
+	}
+	if code := parseFlags(fs, args[1:]); code >= 0 {
+		return code
+	}
+	st, err := sec.loadKeys()
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer st.Zero()
+	pw, err := sec.secret(ctx, "password")
+	if err != nil {
+		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		return exitUsage
+	}
+	defer pw.Zero()
+	withPassword = pw != nil
+	var data []byte
+	if sub == "write" {
+		if dataFile == "" && idf.userID == "" {
+			fmt.Fprintln(c.stderr, "cardap: typed write needs --data-file FILE and/or --user-id ID")
+			return exitUsage
+		}
+		if dataFile != "" {
+			if data, err = readBounded(dataFile, maxDataFile); err != nil {
+				fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+				return exitUsage
+			}
+		}
+	}
+	src, cd, err := connect(ctx, f.reader)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer src.Close()
+	defer cd.Close()
+	cnt := &countingTransport{next: f.transport(c, cd)}
+	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast}
+	ap, err := typed.Open(ctx, cnt, cfg, pw)
+	if err != nil {
+		return fail(c, f.json, err)
+	}
+	defer ap.Close()
+	cur, err := ap.Read(ctx)
+	if sub == "read" || idf.userID == "" {
+		if err != nil {
+			return fail(c, f.json, err)
+		}
+	}
+	if sub == "write" {
+		next := cur
+		if idf.userID != "" {
+			if next.Identity, err = idf.identity(); err != nil {
+				fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+				return exitUsage
+			}
+		}
+		if dataFile != "" {
+			next.Data = data
+		}
+		if err := ap.Write(ctx, next, typed.WriteOptions{OverwriteUnreadable: overwrite}); err != nil {
+			return fail(c, f.json, err)
+		}
+		cur = next
+	}
+	if outFile != "" {
+		if err := os.WriteFile(outFile, cur.Data, 0o600); err != nil {
+			fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+			return exitFailure
+		}
+	}
+	out := newIdentityJSON(cd.Reader(), "D", aid.aid, ap.CUID(), cur.Identity)
+	if f.json && outFile == "" {
+		out.Data = cur.Data
+	}
+	if sub == "write" {
+		out.Data = nil
+	}
+	out.APDUs = cnt.n
+	if !f.json && len(out.Data) == 0 {
+		out.Data = cur.Data // for the byte count line
+	}
+	printIdentity(c, f.json, out)
+	return exitOK
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mynacard/freespace/cardap"
+)
+
+// gate holds what every tap needs. handle is called by cardap.Serve on one
+// goroutine per reader, so the outputs are guarded by mu.
+type gate struct {
+	now       func() time.Time
+	log       *slog.Logger // the gate's own messages
+	clientLog *slog.Logger // cardap's (one record per decision at Info); nil discards
+	door      Door         // nil: no door to open
+
+	mu    sync.Mutex
+	out   io.Writer // stdout
+	json  bool      // stdout gets JSON lines instead of human lines
+	audit *auditLog // nil: no audit file
+}
+
+// setOutputs configures stdout, the audit file and the door from the flags.
+func (g *gate) setOutputs(o *options, stdout, stderr io.Writer) error {
+	g.out, g.json = stdout, o.json
+	if o.doorCmd != "" {
+		argv, err := splitArgs(o.doorCmd)
+		if err != nil {
+			return fmt.Errorf("--door-cmd: %w", err)
+		}
+		g.door = &CmdDoor{Argv: argv, Timeout: o.doorTimeout, Output: stderr}
+	}
+	if o.audit != "" {
+		a, err := openAudit(o.audit)
+		if err != nil {
+			return err
+		}
+		g.audit = a
+	}
+	return nil
+}
+
+func (g *gate) closeOutputs() {
+	if g.audit != nil {
+		if err := g.audit.Close(); err != nil {
+			g.log.Warn("gate: closing the audit log", "err", err)
+		}
+	}
+}
+
+// handle is the cardap.Handler of the gate: decide, record, open the door.
+// The audit record is made durable before the door opens, so that no one
+// walks through a door the log does not know of; the door's result is then
+// written with the decision to stdout.
+func (g *gate) handle(ctx context.Context, tap cardap.Tap, _ cardap.Card) {
+	d := g.decide(ctx, tap, "")
+	if err := g.emit(d); err != nil {
+		g.log.Error("gate: writing the decision", "err", err)
+	}
+}
+
+// decide makes the decision of tap (label: the demo's name of the card),
+// writes it to the audit log, and runs the door on an open decision.
+func (g *gate) decide(ctx context.Context, tap cardap.Tap, label string) Decision {
+	d := decide(tap)
+	d.Tap = label
+	if g.audit != nil {
+		if err := g.audit.Append(d); err != nil {
+			// No durable record: the door stays shut.
+			g.log.Error("gate: audit log write failed; door kept shut", "err", err)
+			d.Outcome, d.Reason, d.Detail = Deny, "audit-failed", "audit log unavailable, door kept shut"
+			return d
+		}
+	}
+	if d.Outcome == Open && g.door != nil {
+		if err := g.door.Open(ctx, d); err != nil {
+			d.Door, d.DoorError = "failed", err.Error()
+			g.log.Error("gate: door failed", "slot", d.Slot, "err", err)
+		} else {
+			d.Door = "opened"
+		}
+	}
+	return d
+}
+
+// emit writes one decision to stdout: a human line, or a JSON line.
+func (g *gate) emit(d Decision) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.json {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		_, err = g.out.Write(append(b, '\n'))
+		return err
+	}
+	_, err := io.WriteString(g.out, humanLine(d))
+	return err
+}
+
+// auditLog is an append-only JSON-lines file; every line is fsynced before
+// Append returns.
+type auditLog struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func openAudit(path string) (*auditLog, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	return &auditLog{f: f}, nil
+}
+
+// Append writes d as one JSON line and syncs the file.
+func (a *auditLog) Append(d Decision) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.f == nil {
+		return errors.New("audit log closed")
+	}
+	if _, err := a.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (a *auditLog) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.f == nil {
+		return nil
+	}
+	err := a.f.Close()
+	a.f = nil
+	return err
+}

@@ -1,0 +1,20 @@
+//go:build !cgo
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Built without cgo, the gate refuses --reader at once with the reason.
+func TestReaderWithoutCgo(t *testing.T) {
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"--reader", "R", "--no-revocation"}, io.Discard, &errb)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errb.String(), "built without cgo")
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/reader"
+	"github.com/mynacard/freespace/revocation"
+)
+
+// serveReaders runs the gate on PC/SC readers with cardap.ServePCSC until
+// ctx is done: wait for a card, identify it, decide, wait for it to leave.
+// Readers plugged in later and a restarted pcscd are picked up.
+func (g *gate) serveReaders(ctx context.Context, o *options) error {
+	// A binary built without cgo cannot talk to PC/SC at all: say so at
+	// once instead of retrying forever.
+	rc, err := reader.EstablishContext(ctx)
+	switch {
+	case errors.Is(err, reader.ErrNoCgo):
+		return err
+	case err != nil:
+		g.log.Warn("gate: PC/SC not available yet; waiting for it", "err", err)
+	default:
+		_ = rc.Close()
+	}
+
+	var rev cardap.RevocationChecker
+	if o.revDir != "" {
+		store, err := g.openStore(o.revDir, o)
+		if err != nil {
+			return fmt.Errorf("opening the revocation store: %w", err)
+		}
+		defer store.Close()
+		rev = cardap.RevocationStore(store)
+		if o.feed != "" {
+			syncer := &revocation.Syncer{Store: store, Source: feedSource(o.feed), PublicKey: o.feedKey}
+			sctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				g.syncLoop(sctx, syncer, o.syncEvery)
+			}()
+			defer func() { cancel(); <-done }()
+		}
+	} else {
+		g.log.Warn("gate: running WITHOUT a revocation list (--no-revocation): revoked cards are accepted")
+	}
+	client, err := g.newClient(o, rev)
+	if err != nil {
+		return err
+	}
+	return client.ServePCSC(ctx, g.handle, cardap.PCSCOptions{Readers: o.readers})
+}

@@ -1,0 +1,127 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mynacard/freespace/examples/pclogin/internal/config"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/revocation"
+)
+
+// RevocationChecker answers whether a card is revoked. An error means the
+// answer is unknown, and the login is refused (fail closed).
+type RevocationChecker interface {
+	Revoked(ctx context.Context, cuid profile.CUID) (bool, error)
+}
+
+// StoreChecker adapts the project's revocation store to RevocationChecker.
+// The store's Policy decides about old lists (revocation.ErrStale).
+type StoreChecker struct {
+	Store *revocation.Store
+}
+
+// Revoked checks c's CUID key in the store.
+func (s StoreChecker) Revoked(ctx context.Context, c profile.CUID) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	res, err := s.Store.Check(revocation.CUIDKey(c))
+	if res.Revoked {
+		return true, nil
+	}
+	return false, err
+}
+
+// Reason says why a login was allowed or refused.
+type Reason int
+
+// Reasons of a Result.
+const (
+	Allowed               Reason = iota
+	NoCard                       // no card in the reader
+	CardUnreadable               // the card could not be identified (Result.Err says why)
+	NotMapped                    // the card's user ID is in no mapping
+	WrongAccount                 // the card maps to another account
+	CardMismatch                 // the mapping is pinned to another card (CUID)
+	Expired                      // the Identity's expiry date has passed
+	Revoked                      // the card is revoked
+	RevocationUnavailable        // revocation could not be checked
+)
+
+var reasonNames = [...]string{
+	Allowed: "allowed", NoCard: "no card in the reader", CardUnreadable: "card unreadable",
+	NotMapped: "card not mapped to any account", WrongAccount: "card belongs to another account",
+	CardMismatch: "mapping pinned to another card", Expired: "card expired", Revoked: "card revoked",
+	RevocationUnavailable: "revocation status unavailable",
+}
+
+// String returns a short English description, safe to show to the user.
+func (r Reason) String() string {
+	if r >= 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason(%d)", int(r))
+}
+
+// Result is the outcome of Authorize.
+type Result struct {
+	Reason  Reason
+	Card    Card   // the card identified (zero when none)
+	Account string // the account the card maps to, if any
+	Err     error  // the underlying error for CardUnreadable and RevocationUnavailable
+}
+
+// Allowed reports whether the login may proceed.
+func (r Result) Allowed() bool { return r.Reason == Allowed }
+
+// Authorize identifies the card and decides whether it may log in as
+// account: the card's user ID must map to account, the mapping's CUID pin
+// (if any) must match, the Identity must not be expired, and — when rev is
+// not nil — the card must not be revoked (an unknown revocation status
+// refuses the login).
+func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev RevocationChecker, account string, now time.Time) Result {
+	c, err := id.Identify(ctx)
+	if errors.Is(err, ErrNoCard) {
+		return Result{Reason: NoCard}
+	}
+	if err != nil {
+		return Result{Reason: CardUnreadable, Err: err}
+	}
+	if err := c.Identity.Validate(); err != nil || c.CUID.IsZero() {
+		return Result{Reason: CardUnreadable, Err: errors.New("login: identification returned an invalid identity")}
+	}
+	res := Result{Card: c}
+	m, ok := cfg.Lookup(c.Identity.UserID)
+	if !ok {
+		res.Reason = NotMapped
+		return res
+	}
+	res.Account = m.Account
+	switch {
+	case m.Account != account:
+		res.Reason = WrongAccount
+		return res
+	case m.CUID != nil && *m.CUID != c.CUID:
+		res.Reason = CardMismatch
+		return res
+	case c.Identity.Expired(now):
+		res.Reason = Expired
+		return res
+	}
+	if rev != nil {
+		revoked, err := rev.Revoked(ctx, c.CUID)
+		switch {
+		case err != nil:
+			res.Reason, res.Err = RevocationUnavailable, err
+			return res
+		case revoked:
+			res.Reason = Revoked
+			return res
+		}
+	}
+	res.Reason = Allowed
+	return res
+}

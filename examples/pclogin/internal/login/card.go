@@ -1,0 +1,113 @@
+// Package login is the logic of the PC-login example: identify the card in
+// the reader, decide whether it may log in as a given local account
+// (Authorize), and lock the session when the card leaves the reader
+// (Watcher).
+//
+// The card is reached through one small interface, Identifier, with three
+// implementations: MockState (the project's mock card, loaded from a state
+// file, so that a separate process such as pam_exec's child sees the same
+// card), Reader (a PC/SC reader, Type C) and Cardap (the project's
+// cardap.Client over any apdu.Transport, for every AP type it is
+// configured with).
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
+	"github.com/mynacard/freespace/typec"
+)
+
+// ErrNoCard is returned when the reader holds no card.
+var ErrNoCard = errors.New("login: no card in the reader")
+
+// Card is what identification yields.
+type Card struct {
+	CUID     profile.CUID
+	Identity profile.Identity
+}
+
+// Identifier identifies the card currently in the reader.
+type Identifier interface {
+	Identify(ctx context.Context) (Card, error)
+}
+
+// readTypeC reads the Type C AP over t.
+func readTypeC(ctx context.Context, t apdu.Transport, cfg typec.Config) (Card, error) {
+	res, err := typec.Read(ctx, t, cfg)
+	if err != nil {
+		return Card{}, fmt.Errorf("login: reading the Type C AP: %w", err)
+	}
+	return Card{CUID: res.CUID, Identity: res.Identity}, nil
+}
+
+// MockState is the project's mock card kept in a state file (mockcard.Save):
+// the card is in the reader while the file exists. Each Identify loads the
+// file afresh, so a test (or a developer) inserts and removes the card by
+// writing and deleting the file, from any process.
+type MockState struct {
+	Path  string
+	TypeC typec.Config
+}
+
+// Identify loads the card and reads its Type C AP.
+func (m MockState) Identify(ctx context.Context) (Card, error) {
+	mc, err := mockcard.Load(m.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Card{}, ErrNoCard
+	}
+	if err != nil {
+		return Card{}, fmt.Errorf("login: mock card: %w", err)
+	}
+	return readTypeC(ctx, mc, m.TypeC)
+}
+
+// Reader is a PC/SC reader (package reader; needs pcscd and a cgo build).
+type Reader struct {
+	Name  string
+	TypeC typec.Config
+}
+
+// Identify connects to the card in the reader, reads its Type C AP and
+// disconnects. An empty reader gives ErrNoCard.
+func (r Reader) Identify(ctx context.Context) (Card, error) {
+	pc, err := reader.EstablishContext(ctx)
+	if err != nil {
+		return Card{}, fmt.Errorf("login: PC/SC: %w", err)
+	}
+	defer pc.Close()
+	c, err := pc.Connect(ctx, r.Name)
+	if errors.Is(err, apdu.ErrCardRemoved) {
+		return Card{}, ErrNoCard
+	}
+	if err != nil {
+		return Card{}, fmt.Errorf("login: connecting to %q: %w", r.Name, err)
+	}
+	defer c.Close()
+	return readTypeC(ctx, c, r.TypeC)
+}
+
+// Cardap identifies the card behind Transport with the project's
+// cardap.Client (its APs, revocation and expiry checks); its refusals
+// (*cardap.Error) are returned wrapped, so Authorize reports them as
+// CardUnreadable with the cardap reason in Result.Err.
+type Cardap struct {
+	Client    *cardap.Client
+	Transport apdu.Transport
+}
+
+// Identify runs Client.Identify and returns the CUID and Identity.
+func (c Cardap) Identify(ctx context.Context) (Card, error) {
+	id, err := c.Client.Identify(ctx, c.Transport)
+	if err != nil {
+		return Card{}, fmt.Errorf("login: %w", err)
+	}
+	return Card{CUID: id.CUID, Identity: profile.Identity{UserID: id.UserID, Expires: id.Expires, Attributes: id.Attributes}}, nil
+}

@@ -1,0 +1,124 @@
+package apsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
+)
+
+// Password is a card AP password. It never prints: String, GoString and
+// every fmt verb give "[redacted]".
+type Password []byte
+
+// String returns "[redacted]".
+func (Password) String() string { return "[redacted]" }
+
+// GoString returns "Password([redacted])".
+func (Password) GoString() string { return "Password([redacted])" }
+
+// Format prints "[redacted]" for every verb.
+func (Password) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
+
+// Zero overwrites the password bytes.
+func (p Password) Zero() { clear(p) }
+
+// Password instructions (ISO/IEC 7816-4 §11.5.6, §11.5.7, §11.5.10).
+const (
+	insVerify      = 0x20
+	insChangeRef   = 0x24
+	insResetRetry  = 0x2C
+	maxPasswordLen = 64
+)
+
+// PasswordStatus is what VERIFY without data tells (ISO/IEC 7816-4
+// §11.5.6): 9000 = verified in this session, 63Cx = x tries left,
+// 6983 = blocked.
+type PasswordStatus struct {
+	Verified  bool
+	Remaining int // -1 when Verified (the card does not say)
+	Blocked   bool
+}
+
+// String describes the status.
+func (s PasswordStatus) String() string {
+	switch {
+	case s.Verified:
+		return "verified"
+	case s.Blocked:
+		return "blocked"
+	}
+	return fmt.Sprintf("%d tries left", s.Remaining)
+}
+
+// ErrPasswordFormat: a password is empty (none given) or too long for one
+// APDU. Nothing was sent.
+var ErrPasswordFormat = errors.New("invalid password format")
+
+// ErrPasswordStatus: the card's answer to VERIFY is not one of 9000, 63Cx,
+// 6983, 6984.
+var ErrPasswordStatus = errors.New("unexpected answer to VERIFY")
+
+// QueryPassword sends VERIFY with no data (case 1): it never spends a try.
+func QueryPassword(ctx context.Context, ch *apdu.Channel, ref byte) (PasswordStatus, error) {
+	r, err := ch.Send(ctx, apdu.Command{CLA: 0x00, INS: insVerify, P1: 0x00, P2: ref})
+	if err != nil {
+		return PasswordStatus{}, err
+	}
+	switch err := r.SW.Err(); {
+	case err == nil:
+		return PasswordStatus{Verified: true, Remaining: -1}, nil
+	case r.SW&0xFFF0 == 0x63C0:
+		return PasswordStatus{Remaining: int(r.SW & 0x0F), Blocked: r.SW == 0x63C0}, nil
+	case r.SW == apdu.ErrAuthMethodBlocked || r.SW == apdu.ErrReferenceDataNotUsable:
+		return PasswordStatus{Blocked: true}, nil
+	default:
+		return PasswordStatus{}, fmt.Errorf("%w: %w", ErrPasswordStatus, err)
+	}
+}
+
+// CheckPassword validates a password's length before it goes to the card.
+func CheckPassword(p Password) error {
+	if len(p) == 0 || len(p) > maxPasswordLen {
+		return fmt.Errorf("%w: password of %d bytes, want 1 to %d", ErrPasswordFormat, len(p), maxPasswordLen)
+	}
+	return nil
+}
+
+// Verify sends VERIFY with the password once. It returns the card's status
+// word error (a *apdu.TriesError for 63Cx and 6983) unchanged for the
+// caller to type.
+func Verify(ctx context.Context, ch *apdu.Channel, ref byte, p Password) error {
+	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insVerify, P1: 0x00, P2: ref, Data: p})
+	return err
+}
+
+// ChangePassword sends CHANGE REFERENCE DATA (P1 = 00: old || new).
+func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw Password) error {
+	data := make([]byte, 0, len(old)+len(nw))
+	data = append(append(data, old...), nw...)
+	defer clear(data)
+	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insChangeRef, P1: 0x00, P2: ref, Data: data})
+	return err
+}
+
+// SetPassword sends CHANGE REFERENCE DATA with P1 = 01 (new value only),
+// which the profile allows while the password is verified or the AP is in
+// personalization.
+func SetPassword(ctx context.Context, ch *apdu.Channel, ref byte, nw Password) error {
+	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insChangeRef, P1: 0x01, P2: ref, Data: nw})
+	return err
+}
+
+// ResetRetryCounter sends RESET RETRY COUNTER: P1 = 03 (unblock only) when
+// nw is empty, P1 = 02 (unblock and set nw) otherwise. The card requires
+// the administrative key to be authenticated.
+func ResetRetryCounter(ctx context.Context, ch *apdu.Channel, ref byte, nw Password) error {
+	cmd := apdu.Command{CLA: 0x00, INS: insResetRetry, P1: 0x03, P2: ref}
+	if len(nw) > 0 {
+		cmd.P1, cmd.Data = 0x02, nw
+	}
+	_, err := ch.Do(apdu.WithSecret(ctx), cmd)
+	return err
+}

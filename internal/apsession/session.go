@@ -1,0 +1,339 @@
+// Package apsession is the host-side session shared by the authenticated
+// card APs (packages typea, typed) and by personalization: SELECT of the AP
+// with the card-unique identifier (CUID) from the FCI, mutual
+// authentication with per-card diversified keys (package secure over keys
+// from a keys.Provider), secure messaging for what follows, and detection
+// of a card swapped between two operations through the CUID.
+//
+// The byte-level profile is docs/PROTOCOL.md chapters 6 to 8.
+package apsession
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
+)
+
+// Errors shared by the AP packages (re-exported by each of them).
+var (
+	// ErrCardSwapped: the card in the reader has another CUID than the one
+	// the session started with. The operation was aborted before it sent
+	// anything that changes the card.
+	ErrCardSwapped = errors.New("card swapped: the card-unique identifier changed; operation aborted")
+	// ErrNotPresent: SELECT of the AP's AID failed with 6A82.
+	ErrNotPresent = errors.New("the card has no AP with this AID")
+	// ErrMalformedCUID: the FCI or EF.CUID does not hold a valid CUID.
+	ErrMalformedCUID = errors.New("the card's CUID is missing or malformed")
+)
+
+// TagFCICUID is the FCI data object carrying the CUID (ISO/IEC 7816-4
+// §7.4.3, table 12: 85, proprietary information not encoded in BER-TLV):
+// SELECT by DF name with P2 = 00 answers 6F L 84 L AID 85 10 CUID, so the
+// CUID costs no extra APDU.
+const TagFCICUID = 0x85
+
+// CardKey names a key object of an AP: its reference on the card (P2 of
+// MUTUAL AUTHENTICATE) and the operator's master keys for K_enc and K_mac,
+// which are diversified for each card with its CUID and the AID.
+type CardKey struct {
+	Ref byte
+	Enc keys.KeyRef
+	Mac keys.KeyRef
+}
+
+// Config configures a Session.
+type Config struct {
+	AID   profile.AID
+	Suite secure.Suite
+	Keys  keys.Provider
+	// CUIDSFI is the short EF identifier of EF.CUID, used when the FCI
+	// lacks the CUID (0: select EF.CUID by CUIDFID instead).
+	CUIDSFI byte
+	CUIDFID uint16
+	// ExtendedLength: the reader and card accept extended-length APDUs.
+	ExtendedLength bool
+	Rand           io.Reader
+	Logger         *slog.Logger
+}
+
+// Session is one AP selected on one card.
+type Session struct {
+	cfg   Config
+	raw   apdu.Transport
+	plain *apdu.Channel
+	sm    *secure.Session
+	ch    *apdu.Channel
+	cuid  profile.CUID
+	key   *CardKey // the authenticated key, nil if none
+	// resumeKey is the key Resume authenticates again: the last one
+	// Authenticate established, kept across failed resumptions.
+	resumeKey *CardKey
+	// fresh: the AP was just selected and its CUID read; the next
+	// Authenticate needs no new CUID check.
+	fresh bool
+}
+
+// Open selects the AP and learns its CUID. No authentication yet.
+func Open(ctx context.Context, t apdu.Transport, cfg Config) (*Session, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Session{cfg: cfg, raw: t, plain: apdu.NewChannel(t, apdu.WithExtendedLength(cfg.ExtendedLength))}
+	s.ch = s.plain
+	c, err := s.selectAP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.cuid, s.fresh = c, true
+	return s, nil
+}
+
+// CUID returns the CUID the session started with.
+func (s *Session) CUID() profile.CUID { return s.cuid }
+
+// Config returns the session's configuration.
+func (s *Session) Config() Config { return s.cfg }
+
+// Channel returns the channel for the AP's commands: protected by secure
+// messaging once Authenticate succeeded, plain before.
+func (s *Session) Channel() *apdu.Channel { return s.ch }
+
+// Plain returns the unprotected channel (for a VERIFY before mutual
+// authentication).
+func (s *Session) Plain() *apdu.Channel { return s.plain }
+
+// Secure reports whether secure messaging is on.
+func (s *Session) Secure() bool { return s.sm != nil && s.sm.Err() == nil }
+
+// Authenticated returns the reference of the authenticated key (0: none).
+func (s *Session) Authenticated() byte {
+	if s.key == nil || !s.Secure() {
+		return 0
+	}
+	return s.key.Ref
+}
+
+// MaxReadChunk is the largest READ BINARY / READ RECORD Ne that fits one
+// response APDU in the current mode.
+func (s *Session) MaxReadChunk() int {
+	if s.sm != nil {
+		return s.sm.MaxResponseData(s.cfg.ExtendedLength)
+	}
+	if s.cfg.ExtendedLength {
+		return apdu.MaxExtendedNe
+	}
+	return apdu.MaxShortNe
+}
+
+// MaxWriteChunk is the largest UPDATE BINARY data that fits one command
+// APDU in the current mode.
+func (s *Session) MaxWriteChunk() int {
+	if s.sm != nil {
+		return s.sm.MaxCommandData(s.cfg.ExtendedLength)
+	}
+	if s.cfg.ExtendedLength {
+		return apdu.MaxExtendedLc
+	}
+	return apdu.MaxShortLc
+}
+
+// selectAP sends SELECT by DF name asking for the FCI and returns the CUID
+// (from the FCI, or from EF.CUID when the FCI has none).
+func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
+	if s.sm != nil {
+		_ = s.sm.Close()
+		s.sm, s.key = nil, nil
+	}
+	s.ch = s.plain
+	fci, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x00, Data: s.cfg.AID, Ne: apdu.MaxShortNe})
+	if err != nil {
+		if errors.Is(err, apdu.ErrFileNotFound) {
+			return profile.CUID{}, fmt.Errorf("%w (AID %s)", ErrNotPresent, s.cfg.AID)
+		}
+		return profile.CUID{}, fmt.Errorf("SELECT AP %s: %w", s.cfg.AID, err)
+	}
+	if c, ok, err := cuidFromFCI(fci); err != nil {
+		return profile.CUID{}, err
+	} else if ok {
+		return c, nil
+	}
+	return s.readCUIDFile(ctx)
+}
+
+// cuidFromFCI finds 85 10 CUID in an FCI template 6F.
+func cuidFromFCI(fci []byte) (profile.CUID, bool, error) {
+	if len(fci) == 0 {
+		return profile.CUID{}, false, nil
+	}
+	obj, _, err := apdu.ParseBER(fci)
+	if err != nil || obj.Tag != 0x6F {
+		return profile.CUID{}, false, fmt.Errorf("%w: FCI is not a 6F template", ErrMalformedCUID)
+	}
+	for o, err := range apdu.BERObjects(obj.Value) {
+		if err != nil {
+			return profile.CUID{}, false, fmt.Errorf("%w: FCI: %v", ErrMalformedCUID, err)
+		}
+		if o.Tag == TagFCICUID {
+			return checkCUID(o.Value)
+		}
+	}
+	return profile.CUID{}, false, nil
+}
+
+func checkCUID(b []byte) (profile.CUID, bool, error) {
+	c, err := profile.CUIDFromBytes(b)
+	if err != nil {
+		return profile.CUID{}, false, fmt.Errorf("%w: %w", ErrMalformedCUID, err)
+	}
+	if c.IsZero() {
+		return profile.CUID{}, false, fmt.Errorf("%w: all zero", ErrMalformedCUID)
+	}
+	return c, true, nil
+}
+
+// readCUIDFile reads EF.CUID by SFI, or by SELECT EF when no SFI is set.
+func (s *Session) readCUIDFile(ctx context.Context) (profile.CUID, error) {
+	cmd := apdu.Command{CLA: 0x00, INS: 0xB0, P1: 0x80 | s.cfg.CUIDSFI, Ne: profile.CUIDLen}
+	if s.cfg.CUIDSFI == 0 {
+		fid := s.cfg.CUIDFID
+		if fid == 0 {
+			fid = profile.FIDCUID
+		}
+		if _, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}}); err != nil {
+			return profile.CUID{}, fmt.Errorf("SELECT EF.CUID: %w", err)
+		}
+		cmd.P1 = 0
+	}
+	b, err := s.plain.Do(ctx, cmd)
+	if err != nil {
+		return profile.CUID{}, fmt.Errorf("READ BINARY EF.CUID: %w", err)
+	}
+	c, _, err := checkCUID(b)
+	return c, err
+}
+
+// Authenticate runs mutual authentication with the key k diversified for
+// this card, and protects every later command of Channel with secure
+// messaging.
+func (s *Session) Authenticate(ctx context.Context, k CardKey) error {
+	if !s.fresh {
+		// A key switch later in the session: check that this is still
+		// the same card before a MUTUAL AUTHENTICATE (which would spend a
+		// try of another card's key).
+		c, err := s.selectAP(ctx)
+		if err != nil {
+			return err
+		}
+		if c != s.cuid {
+			return fmt.Errorf("%w (expected %s, found %s)", ErrCardSwapped, s.cuid, c)
+		}
+	}
+	return s.authenticate(ctx, k)
+}
+
+func (s *Session) authenticate(ctx context.Context, k CardKey) error {
+	s.fresh = false
+	if s.cfg.Keys == nil || s.cfg.Suite == nil {
+		return errors.New("mutual authentication needs a key provider and a cipher suite")
+	}
+	enc, err := s.cfg.Keys.Diversify(ctx, k.Enc, s.cuid[:], s.cfg.AID)
+	if err != nil {
+		return fmt.Errorf("key %s for key reference %02X: %w", k.Enc, k.Ref, err)
+	}
+	defer enc.Zero()
+	mac, err := s.cfg.Keys.Diversify(ctx, k.Mac, s.cuid[:], s.cfg.AID)
+	if err != nil {
+		return fmt.Errorf("key %s for key reference %02X: %w", k.Mac, k.Ref, err)
+	}
+	defer mac.Zero()
+	if s.sm != nil {
+		_ = s.sm.Close()
+		s.sm, s.key = nil, nil
+		s.ch = s.plain
+	}
+	// Mutual authentication runs on the raw transport through a plain
+	// Channel so 61xx/6Cxx are handled.
+	sm, err := secure.MutualAuthenticate(ctx, s.plain, secure.Config{
+		Suite: s.cfg.Suite, KEnc: enc.Bytes(), KMac: mac.Bytes(), KeyRef: k.Ref,
+		Rand: s.cfg.Rand, Logger: s.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	kk := k
+	s.sm, s.key, s.resumeKey = sm, &kk, &kk
+	s.ch = apdu.NewChannel(sm, apdu.WithExtendedLength(s.cfg.ExtendedLength))
+	return nil
+}
+
+// Resume re-selects the AP after the session was lost (card reset, secure
+// messaging ended) and checks that the card is the same: a different CUID
+// gives ErrCardSwapped and nothing is sent after the SELECT. When the
+// session had authenticated a key it authenticates it again.
+func (s *Session) Resume(ctx context.Context) error {
+	key := s.resumeKey
+	c, err := s.selectAP(ctx)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(c[:], s.cuid[:]) {
+		return fmt.Errorf("%w (expected %s, found %s)", ErrCardSwapped, s.cuid, c)
+	}
+	if key != nil {
+		return s.authenticate(ctx, *key)
+	}
+	s.fresh = true
+	return nil
+}
+
+// CheckCard re-reads the CUID (SELECT of the AP) and compares it, for
+// sessions without secure messaging, where a swapped card would otherwise
+// go unnoticed. It drops any authentication.
+func (s *Session) CheckCard(ctx context.Context) error {
+	s.resumeKey = nil
+	return s.Resume(ctx)
+}
+
+// Lost reports whether err means the card-side session is gone, so that
+// Resume (with its CUID check) must run before the next command: the
+// secure messaging session ended (a card that lost or never had the
+// session answers a protected command in plain), the card was reset or
+// removed. A protected 6982 (access denied, e.g. the password is needed)
+// does not end the session.
+func Lost(err error) bool {
+	return errors.Is(err, secure.ErrSessionClosed) || errors.Is(err, secure.ErrCardRejectedSM) ||
+		errors.Is(err, apdu.ErrCardReset) || errors.Is(err, apdu.ErrCardRemoved)
+}
+
+// Close ends secure messaging and drops the session keys.
+func (s *Session) Close() error {
+	if s.sm != nil {
+		_ = s.sm.Close()
+	}
+	s.ch = s.plain
+	return nil
+}
+
+// txKey marks a context already inside a transaction started here.
+type txKey struct{}
+
+// WithTransaction is apdu.WithTransaction that does not nest: inside a
+// transaction it started (an AP method called from a multi-step flow such
+// as personalization) fn simply runs, so the whole flow is one PC/SC
+// transaction without relying on the stack's reentrancy.
+func WithTransaction(ctx context.Context, t apdu.Transport, fn func(ctx context.Context) error) error {
+	if ctx.Value(txKey{}) != nil {
+		return fn(ctx)
+	}
+	return apdu.WithTransaction(ctx, t, func(ctx context.Context) error {
+		return fn(context.WithValue(ctx, txKey{}, true))
+	})
+}

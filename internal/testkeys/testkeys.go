@@ -1,0 +1,99 @@
+// Package testkeys builds deterministic operator key stores for the tests,
+// examples and benchmarks of the Type A and Type D packages. The keys are
+// derived from a fixed label: they are test keys, never for production.
+package testkeys
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/mynacard/freespace/keys"
+)
+
+// Names of the master keys the profile's defaults use.
+var masterNames = []string{
+	"typea-auth-enc", "typea-auth-mac", "typea-update-enc", "typea-update-mac", "typea-admin-enc", "typea-admin-mac",
+	"typed-auth-enc", "typed-auth-mac", "typed-update-enc", "typed-update-mac", "typed-admin-enc", "typed-admin-mac",
+}
+
+// derive returns n deterministic bytes for a name and version.
+func derive(name string, version, n int) []byte {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("freespace test key %s v%d", name, version)))
+	return sum[:n]
+}
+
+// Store returns a keys.Store with AES-128 master keys version 1 for every
+// default Type A and Type D key, and the AES-256 data key "typed-data" in
+// versions 1..dataVersions.
+func Store(dataVersions int) *keys.Store {
+	s := keys.NewStore()
+	for _, n := range masterNames {
+		k, err := keys.NewKey(keys.AES, derive(n, 1, 16))
+		if err != nil {
+			panic(err)
+		}
+		if err := s.Add(keys.KeyRef{Name: n, Version: 1}, k); err != nil {
+			panic(err)
+		}
+	}
+	for v := 1; v <= dataVersions; v++ {
+		AddDataKey(s, v)
+	}
+	return s
+}
+
+// AddDataKey adds version v of the data key "typed-data".
+func AddDataKey(s *keys.Store, v int) {
+	k, err := keys.NewKey(keys.AES, derive("typed-data", v, 32))
+	if err != nil {
+		panic(err)
+	}
+	if err := s.Add(keys.KeyRef{Name: "typed-data", Version: v}, k); err != nil {
+		panic(err)
+	}
+}
+
+// WriteFile writes the keys of Store(dataVersions) as a key file of
+// package keys (mode 0600), for command-line tests.
+func WriteFile(path string, dataVersions int) error {
+	type entry struct {
+		Name    string `json:"name"`
+		Version int    `json:"version"`
+		Alg     string `json:"alg"`
+		Key     string `json:"key"`
+	}
+	var out struct {
+		Keys []entry `json:"keys"`
+	}
+	for _, n := range masterNames {
+		out.Keys = append(out.Keys, entry{n, 1, "aes", hex.EncodeToString(derive(n, 1, 16))})
+	}
+	for v := 1; v <= dataVersions; v++ {
+		out.Keys = append(out.Keys, entry{"typed-data", v, "aes", hex.EncodeToString(derive("typed-data", v, 32))})
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// StoreTDES returns a keys.Store with two-key 3DES master keys version 1
+// for every default Type A and Type D key (for the 3DES suite).
+func StoreTDES() *keys.Store {
+	s := keys.NewStore()
+	for _, n := range masterNames {
+		k, err := keys.NewKey(keys.TDES, derive(n+" 3des", 1, 16))
+		if err != nil {
+			panic(err)
+		}
+		if err := s.Add(keys.KeyRef{Name: n, Version: 1}, k); err != nil {
+			panic(err)
+		}
+	}
+	AddDataKey(s, 1)
+	return s
+}

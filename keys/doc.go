@@ -1,0 +1,19 @@
+// Package keys holds the key material of freespace: a Key type that never
+// prints its bytes, references to named and versioned keys (KeyRef), the
+// Provider interface through which keys come from a file, the environment
+// or later an HSM, and the per-card diversification of master keys.
+//
+// Diversification (docs/PROTOCOL.md chapter 5) is the key-based KDF in
+// counter mode of NIST SP 800-108 §5.1 with a CMAC PRF: AES-CMAC for AES
+// master keys, TDEA-CMAC (NIST SP 800-38B, 64-bit block) for two-key 3DES
+// master keys, whose output gets DES odd parity. The fixed input data is
+//
+//	Label || 00 || Context || [L]_32,  Label = "freespace card key",
+//	Context = CUID (16 bytes) || AID (5..16 bytes)
+//
+// and L is the card key's length in bits. The CMAC and the KDF come from
+// package secure (keys imports secure; secure never imports keys).
+//
+// The operator keeps one master key per purpose (for example "typea-enc"
+// and "typea-mac"); the mock card stores only the diversified keys.
+package keys

@@ -1,0 +1,139 @@
+package keys
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Algorithm is the block cipher a key belongs to.
+type Algorithm uint8
+
+// The algorithms of the security core's suites.
+const (
+	// AES keys are 16, 24 or 32 bytes.
+	AES Algorithm = iota + 1
+	// TDES keys are 16 bytes (two-key triple DES, K1 K2 K1).
+	TDES
+)
+
+// String returns "aes" or "3des".
+func (a Algorithm) String() string {
+	switch a {
+	case AES:
+		return "aes"
+	case TDES:
+		return "3des"
+	}
+	return fmt.Sprintf("Algorithm(%d)", uint8(a))
+}
+
+// ParseAlgorithm parses "aes" or "3des" (also "tdes"), case-insensitively.
+func ParseAlgorithm(s string) (Algorithm, error) {
+	switch strings.ToLower(s) {
+	case "aes":
+		return AES, nil
+	case "3des", "tdes":
+		return TDES, nil
+	}
+	return 0, fmt.Errorf("%w: unknown algorithm %q (want aes or 3des)", ErrInvalidKey, s)
+}
+
+// Errors of the key layer. None of them carries key bytes.
+var (
+	// ErrKeyNotFound: no key with the requested name (and version).
+	ErrKeyNotFound = errors.New("keys: key not found")
+	// ErrInvalidKey: a key has the wrong length for its algorithm, bad hex,
+	// or an unknown algorithm.
+	ErrInvalidKey = errors.New("keys: invalid key")
+	// ErrInsecureFile: a key file is readable or writable by group or others.
+	ErrInsecureFile = errors.New("keys: key file permissions too open")
+	// ErrInvalidInput: diversification data (CUID, AID) is malformed.
+	ErrInvalidInput = errors.New("keys: invalid diversification input")
+)
+
+// Key is secret key material of one algorithm. Its bytes never appear in
+// String, GoString or any fmt verb, and because they sit behind a pointer
+// they do not appear either when a Key is an unexported field of a struct
+// printed with %v (fmt cannot call methods there and prints the pointer).
+// The zero Key is empty.
+type Key struct {
+	s *keyState
+}
+
+type keyState struct {
+	alg Algorithm
+	b   []byte
+}
+
+func newKeyState(alg Algorithm, b []byte) Key { return Key{s: &keyState{alg: alg, b: b}} }
+
+// NewKey returns a Key holding a copy of b after checking its length for
+// alg (AES: 16, 24, 32; TDES: 16).
+func NewKey(alg Algorithm, b []byte) (Key, error) {
+	switch alg {
+	case AES:
+		if len(b) != 16 && len(b) != 24 && len(b) != 32 {
+			return Key{}, fmt.Errorf("%w: AES key of %d bytes (want 16, 24 or 32)", ErrInvalidKey, len(b))
+		}
+	case TDES:
+		if len(b) != 16 {
+			return Key{}, fmt.Errorf("%w: 3DES key of %d bytes (want 16)", ErrInvalidKey, len(b))
+		}
+	default:
+		return Key{}, fmt.Errorf("%w: unknown algorithm", ErrInvalidKey)
+	}
+	return newKeyState(alg, append([]byte(nil), b...)), nil
+}
+
+// Algorithm returns the key's algorithm (0 for the zero Key).
+func (k Key) Algorithm() Algorithm {
+	if k.s == nil {
+		return 0
+	}
+	return k.s.alg
+}
+
+// Len returns the key length in bytes.
+func (k Key) Len() int { return len(k.Bytes()) }
+
+// Bytes returns the secret bytes themselves (not a copy), for handing to
+// the cipher layer (package secure). Never log them.
+func (k Key) Bytes() []byte {
+	if k.s == nil {
+		return nil
+	}
+	return k.s.b
+}
+
+// Zero overwrites the key bytes. Copies of the Key share the bytes and are
+// zeroed too.
+func (k Key) Zero() { clear(k.Bytes()) }
+
+// String implements fmt.Stringer without revealing the key.
+func (k Key) String() string {
+	return fmt.Sprintf("keys.Key{%s, %d bytes, redacted}", k.Algorithm(), k.Len())
+}
+
+// GoString implements fmt.GoStringer without revealing the key.
+func (k Key) GoString() string { return k.String() }
+
+// Format implements fmt.Formatter: every verb prints String.
+func (k Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
+
+// KeyRef names a key: Name and Version. Version 0 means the latest (highest)
+// version, which is how rotation works: add version n+1, and every lookup
+// with Version 0 moves to it while cards personalized with version n are
+// still served by asking for n explicitly.
+type KeyRef struct {
+	Name    string
+	Version int
+}
+
+// String returns "name" or "name v3".
+func (r KeyRef) String() string {
+	if r.Version == 0 {
+		return r.Name + " (latest)"
+	}
+	return fmt.Sprintf("%s v%d", r.Name, r.Version)
+}

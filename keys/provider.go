@@ -1,0 +1,149 @@
+package keys
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/mynacard/freespace/secure"
+)
+
+// Provider gives keys by reference and diversifies master keys for a card.
+// Implementations: Store (in memory, and the file keystore LoadFile),
+// Env (environment variables); an HSM implementation would keep the master
+// key inside and run Diversify there.
+type Provider interface {
+	// Key returns the key ref names (Version 0: the latest version).
+	Key(ctx context.Context, ref KeyRef) (Key, error)
+	// Diversify derives the card key of the card with the given CUID
+	// (16 bytes) and AP (aid, 5..16 bytes) from the master key ref.
+	Diversify(ctx context.Context, ref KeyRef, cuid, aid []byte) (Key, error)
+}
+
+// DiversificationLabel is the SP 800-108 Label of card-key diversification.
+const DiversificationLabel = "freespace card key"
+
+// CUIDLen is the length of a card-unique identifier.
+const CUIDLen = 16
+
+// Diversify derives a card key from master (NIST SP 800-108 counter-mode
+// KDF, PRF = CMAC with master's cipher, 32-bit counter before the fixed
+// input Label || 00 || CUID || AID || [L]_32). The card key has the
+// algorithm and length of the master key; 3DES card keys get DES parity.
+func Diversify(master Key, cuid, aid []byte) (Key, error) {
+	if len(cuid) != CUIDLen {
+		return Key{}, fmt.Errorf("%w: CUID of %d bytes, want %d", ErrInvalidInput, len(cuid), CUIDLen)
+	}
+	if len(aid) < 5 || len(aid) > 16 {
+		return Key{}, fmt.Errorf("%w: AID of %d bytes, want 5..16", ErrInvalidInput, len(aid))
+	}
+	var b cipher.Block
+	var err error
+	switch master.Algorithm() {
+	case AES:
+		b, err = aes.NewCipher(master.Bytes())
+	case TDES:
+		b, err = secure.NewTDES(master.Bytes())
+	default:
+		return Key{}, fmt.Errorf("%w: empty or unknown master key", ErrInvalidKey)
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("%w: master key of %d bytes", ErrInvalidKey, master.Len())
+	}
+	ctxData := make([]byte, 0, len(cuid)+len(aid))
+	ctxData = append(append(ctxData, cuid...), aid...)
+	n := master.Len()
+	out, err := secure.KDFCounterCMAC(b, secure.FixedInput([]byte(DiversificationLabel), ctxData, n), n)
+	if err != nil {
+		return Key{}, err
+	}
+	if master.Algorithm() == TDES {
+		secure.SetDESParity(out)
+	}
+	return newKeyState(master.Algorithm(), out), nil
+}
+
+// Store is an in-memory Provider of named, versioned keys; LoadFile fills
+// one from a key file. It is safe for concurrent use.
+type Store struct {
+	mu   sync.RWMutex
+	keys map[string]map[int]Key
+}
+
+// NewStore returns an empty Store.
+func NewStore() *Store { return &Store{keys: map[string]map[int]Key{}} }
+
+// Add stores k under ref (Version must be ≥ 1), replacing any earlier key
+// with the same name and version. The Store keeps k's bytes.
+func (s *Store) Add(ref KeyRef, k Key) error {
+	if ref.Name == "" || ref.Version < 1 {
+		return fmt.Errorf("%w: key reference needs a name and a version ≥ 1", ErrInvalidKey)
+	}
+	if k.Algorithm() == 0 || k.Len() == 0 {
+		return fmt.Errorf("%w: empty key for %s", ErrInvalidKey, ref)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys[ref.Name] == nil {
+		s.keys[ref.Name] = map[int]Key{}
+	}
+	s.keys[ref.Name][ref.Version] = k
+	return nil
+}
+
+// Versions lists the versions stored under name, ascending.
+func (s *Store) Versions(name string) []int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var v []int
+	for n := range s.keys[name] {
+		v = append(v, n)
+	}
+	sort.Ints(v)
+	return v
+}
+
+// Key implements Provider. It returns a copy the caller may Zero.
+func (s *Store) Key(ctx context.Context, ref KeyRef) (Key, error) {
+	if err := ctx.Err(); err != nil {
+		return Key{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	vs := s.keys[ref.Name]
+	v := ref.Version
+	if v == 0 {
+		for n := range vs {
+			v = max(v, n)
+		}
+	}
+	k, ok := vs[v]
+	if !ok {
+		return Key{}, fmt.Errorf("%w: %s", ErrKeyNotFound, ref)
+	}
+	return newKeyState(k.Algorithm(), append([]byte(nil), k.Bytes()...)), nil
+}
+
+// Diversify implements Provider.
+func (s *Store) Diversify(ctx context.Context, ref KeyRef, cuid, aid []byte) (Key, error) {
+	m, err := s.Key(ctx, ref)
+	if err != nil {
+		return Key{}, err
+	}
+	defer m.Zero()
+	return Diversify(m, cuid, aid)
+}
+
+// Zero wipes every stored key.
+func (s *Store) Zero() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, vs := range s.keys {
+		for _, k := range vs {
+			k.Zero()
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package mockcard
+
+import (
+	"github.com/mynacard/freespace/apdu"
+)
+
+// Instruction bytes (ISO/IEC 7816-4 §11).
+const (
+	insSelect          = 0xA4
+	insReadBinary      = 0xB0
+	insUpdateBinary    = 0xD6
+	insReadRecord      = 0xB2
+	insUpdateRecord    = 0xDC
+	insAppendRecord    = 0xE2
+	insVerify          = 0x20
+	insChangeRefData   = 0x24
+	insResetRetryCtr   = 0x2C
+	insGetChallenge    = 0x84
+	insMutualAuth      = 0x82
+	insActivateFile    = 0x44
+	insGetResponse     = 0xC0
+	claChainBit        = 0x10
+	claSMBits          = 0x0C
+	claChannelBits     = 0x03
+	maxChainedDataSize = 65535
+)
+
+// secState is the security state of the selected AP.
+type secState struct {
+	verified  map[byte]bool
+	authKey   byte // authenticated key reference, 0: none
+	sm        smSession
+	challenge []byte
+}
+
+// smSession is the card side of a secure messaging session.
+type smSession interface {
+	// unwrapCommand verifies and decrypts a protected command APDU.
+	unwrapCommand(raw []byte) (apdu.Command, error)
+	// wrapResponse protects a response.
+	wrapResponse(data []byte, sw apdu.StatusWord) []byte
+	// close zeroes the session keys.
+	close()
+}
+
+type chainState struct {
+	ins, p1, p2 byte
+	sm          bool
+	data        []byte
+}
+
+// resetSession clears the volatile state; c.mu is held.
+func (c *Card) resetSession() {
+	c.dropSecurity()
+	c.cur, c.curEF = nil, nil
+	c.pending, c.pendSW = nil, 0
+	c.chain = nil
+}
+
+// dropSecurity clears the security state of the selected AP.
+func (c *Card) dropSecurity() {
+	if c.sec.sm != nil && c.sec.sm != c.wrapWith {
+		c.sec.sm.close()
+	}
+	clear(c.sec.challenge)
+	c.sec = secState{}
+}
+
+// res is a response being built.
+type res struct {
+	data []byte
+	sw   apdu.StatusWord
+}
+
+func swOnly(sw apdu.StatusWord) res { return res{sw: sw} }
+
+func encode(data []byte, sw apdu.StatusWord) []byte {
+	out := make([]byte, len(data)+2)
+	copy(out, data)
+	out[len(data)] = sw.SW1()
+	out[len(data)+1] = sw.SW2()
+	return out
+}
+
+// transmit is Transmit with c.mu held.
+func (c *Card) transmit(raw []byte) ([]byte, error) {
+	if !c.present {
+		return nil, errRemoved()
+	}
+	c.seq++
+	c.stats.APDUs++
+	c.stats.BytesIn += len(raw)
+	f := c.takeFault(c.seq)
+	if f != nil && (f.Kind == FaultRemoveBefore || (f.Kind == FaultTear && f.Bytes == 0)) {
+		c.present = false
+		c.resetSession()
+		return nil, errRemoved()
+	}
+	c.tear = -1
+	if f != nil && f.Kind == FaultTear {
+		c.tear = f.Bytes
+	}
+	resp := c.process(raw, f)
+	c.tear = -1
+	if c.wrapWith != nil {
+		if c.wrapWith != c.sec.sm {
+			c.wrapWith.close()
+		}
+		c.wrapWith = nil
+	}
+	if f != nil && (f.Kind == FaultRemoveAfter || f.Kind == FaultTear) {
+		c.present = false
+		c.resetSession()
+		return nil, errRemoved()
+	}
+	if f != nil && f.Kind == FaultTruncate && len(resp) > 2 {
+		keep := min(f.Bytes, len(resp)-2)
+		resp = append(resp[:keep:keep], resp[len(resp)-2:]...)
+	}
+	c.stats.BytesOut += len(resp)
+	return resp, nil
+}
+
+// process executes one command APDU and returns the encoded response.
+func (c *Card) process(raw []byte, f *Fault) []byte {
+	cmd, err := apdu.ParseCommand(raw)
+	if err != nil {
+		return encode(nil, apdu.ErrWrongLength)
+	}
+	cla := cmd.CLA
+	switch {
+	case cla == 0xFF || cla&0xE0 != 0:
+		return encode(nil, apdu.ErrCLANotSupported)
+	case cla&claChannelBits != 0:
+		return encode(nil, apdu.ErrLogicalChannelNotSupported)
+	case cla&claSMBits != 0 && cla&claSMBits != claSMBits:
+		return encode(nil, apdu.ErrSecureMessagingNotSupported)
+	}
+	if !c.extended && (cmd.Extended || len(cmd.Data) > apdu.MaxShortLc || cmd.Ne > apdu.MaxShortNe) {
+		return encode(nil, apdu.ErrWrongLength)
+	}
+	if cmd.INS == insGetResponse && cla&claSMBits == 0 {
+		r := c.getResponse(cmd)
+		return encode(r.data, r.sw)
+	}
+	c.pending, c.pendSW = nil, 0
+
+	protected := cla&claSMBits == claSMBits
+	if protected {
+		if c.sec.sm == nil {
+			return encode(nil, apdu.ErrConditionsOfUseNotSatisfied)
+		}
+		inner, err := c.sec.sm.unwrapCommand(raw)
+		if err != nil {
+			sw := smErrorSW(err)
+			c.dropSecurity()
+			return encode(nil, sw)
+		}
+		// The inner command keeps the outer class's chaining bit.
+		inner.CLA = cla &^ claSMBits
+		cmd = inner
+		// The response is protected by this session even when the
+		// command ends it (SELECT of another AP).
+		c.wrapWith = c.sec.sm
+	} else if c.sec.sm != nil {
+		switch {
+		case cmd.INS == insSelect && cmd.P1 == 0x04:
+			// SELECT by DF name resets the security state anyway.
+		case cmd.INS == insGetChallenge || cmd.INS == insMutualAuth:
+			// Re-authentication: the old session ends.
+			c.dropSecurity()
+		default:
+			// Any other plain command ends the session (ICAO Doc 9303
+			// part 11 §9.8.4: an SM error aborts it).
+			c.dropSecurity()
+			return encode(nil, apdu.ErrSMDataObjectsMissing)
+		}
+	}
+
+	if cmd.CLA&claChainBit != 0 {
+		if !c.chaining {
+			c.chain = nil
+			return c.finish(res{sw: apdu.ErrChainingNotSupported}, protected, f)
+		}
+		if c.chain == nil {
+			c.chain = &chainState{ins: cmd.INS, p1: cmd.P1, p2: cmd.P2, sm: protected}
+		} else if c.chain.ins != cmd.INS || c.chain.p1 != cmd.P1 || c.chain.p2 != cmd.P2 || c.chain.sm != protected {
+			c.chain = nil
+			return c.finish(res{sw: apdu.ErrLastCommandOfChainExpected}, protected, f)
+		}
+		if len(c.chain.data)+len(cmd.Data) > maxChainedDataSize {
+			c.chain = nil
+			return c.finish(res{sw: apdu.ErrWrongLength}, protected, f)
+		}
+		c.chain.data = append(c.chain.data, cmd.Data...)
+		return c.finish(res{sw: apdu.SWSuccess}, protected, f)
+	}
+	if c.chain != nil {
+		ch := c.chain
+		c.chain = nil
+		if ch.ins != cmd.INS || ch.p1 != cmd.P1 || ch.p2 != cmd.P2 || ch.sm != protected {
+			return c.finish(res{sw: apdu.ErrLastCommandOfChainExpected}, protected, f)
+		}
+		if len(ch.data)+len(cmd.Data) > maxChainedDataSize {
+			return c.finish(res{sw: apdu.ErrWrongLength}, protected, f)
+		}
+		cmd.Data = append(ch.data, cmd.Data...)
+	}
+	r := c.dispatch(cmd, protected)
+	return c.finish(r, protected, f)
+}
+
+// finish applies secure messaging, forced 61xx/6Cxx faults and the GET
+// RESPONSE mode to a response.
+func (c *Card) finish(r res, protected bool, f *Fault) []byte {
+	// SW2 of 6Cxx can announce at most 256 bytes (00): a longer response
+	// is returned as it is.
+	if f != nil && f.Kind == FaultForce6C && len(r.data) > 0 && len(r.data) <= apdu.MaxShortNe && r.sw == apdu.SWSuccess {
+		// Not executed as far as the host knows: it must resend with the
+		// right Le. Commands that return data here are reads, so
+		// executing them changed nothing but a challenge.
+		return encode(nil, apdu.StatusWord(0x6C00|uint16(byte(len(r.data)))))
+	}
+	if protected && c.wrapWith != nil {
+		out := c.wrapWith.wrapResponse(r.data, r.sw)
+		if c.wrapWith != c.sec.sm {
+			c.wrapWith.close()
+		}
+		c.wrapWith = nil
+		r = res{data: out[:len(out)-2], sw: apdu.StatusWord(uint16(out[len(out)-2])<<8 | uint16(out[len(out)-1]))}
+	}
+	// Without extended length a response cannot carry more than 256
+	// bytes: the rest comes through GET RESPONSE (ISO/IEC 7816-4 §5.3.4).
+	long := !c.extended && len(r.data) > apdu.MaxShortNe
+	if len(r.data) > 0 && (long || (c.grThresh >= 0 && len(r.data) > c.grThresh) || (f != nil && f.Kind == FaultForce61)) {
+		c.pending, c.pendSW = r.data, r.sw
+		return encode(nil, apdu.StatusWord(0x6100|uint16(byte(min(len(r.data), 256)))))
+	}
+	return encode(r.data, r.sw)
+}
+
+// getResponse serves pending data (ISO/IEC 7816-4 §11.6.4).
+func (c *Card) getResponse(cmd apdu.Command) res {
+	if c.pending == nil {
+		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
+	}
+	if cmd.P1 != 0 || cmd.P2 != 0 {
+		return swOnly(apdu.ErrIncorrectP1P2)
+	}
+	if len(cmd.Data) != 0 || cmd.Ne == 0 {
+		return swOnly(apdu.ErrWrongLength)
+	}
+	n := min(cmd.Ne, len(c.pending))
+	out := c.pending[:n:n]
+	c.pending = c.pending[n:]
+	if len(c.pending) == 0 {
+		sw := c.pendSW
+		c.pending, c.pendSW = nil, 0
+		return res{data: out, sw: sw}
+	}
+	return res{data: out, sw: apdu.StatusWord(0x6100 | uint16(byte(min(len(c.pending), 256))))}
+}
+
+// dispatch runs a plain (or unwrapped) command.
+func (c *Card) dispatch(cmd apdu.Command, sm bool) res {
+	switch cmd.INS {
+	case insSelect:
+		return c.cmdSelect(cmd)
+	case insReadBinary:
+		return c.cmdReadBinary(cmd, sm)
+	case insUpdateBinary:
+		return c.cmdUpdateBinary(cmd, sm)
+	case insReadRecord:
+		return c.cmdReadRecord(cmd, sm)
+	case insUpdateRecord:
+		return c.cmdUpdateRecord(cmd, sm)
+	case insAppendRecord:
+		return c.cmdAppendRecord(cmd, sm)
+	case insVerify:
+		return c.cmdVerify(cmd)
+	case insChangeRefData:
+		return c.cmdChangeRefData(cmd)
+	case insResetRetryCtr:
+		return c.cmdResetRetryCounter(cmd, sm)
+	case insGetChallenge:
+		return c.cmdGetChallenge(cmd)
+	case insMutualAuth:
+		return c.cmdMutualAuthenticate(cmd, sm)
+	case insActivateFile:
+		return c.cmdActivateFile(cmd, sm)
+	case insGetResponse:
+		// GET RESPONSE under secure messaging is not supported.
+		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
+	}
+	return swOnly(apdu.ErrINSNotSupported)
+}
+
+// allowed reports whether cond holds in the current security state.
+func (c *Card) allowed(cond Condition, sm bool) bool {
+	if cond.Never {
+		return false
+	}
+	if cond.SM && !sm {
+		return false
+	}
+	if cond.PIN != 0 && !c.sec.verified[cond.PIN] {
+		return false
+	}
+	if cond.Key != 0 && (c.sec.authKey != cond.Key || c.sec.sm == nil) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,153 @@
+package mockcard
+
+import (
+	"fmt"
+)
+
+// FaultKind is a kind of injected fault.
+type FaultKind uint8
+
+const (
+	// FaultRemoveBefore removes the card when the APDU arrives: it is not
+	// executed and Transmit returns an error wrapping apdu.ErrCardRemoved.
+	FaultRemoveBefore FaultKind = iota + 1
+	// FaultRemoveAfter executes the APDU (its state changes persist) and
+	// then removes the card: the response is lost.
+	FaultRemoveAfter
+	// FaultTear executes the APDU, applying only the first Bytes bytes of
+	// an UPDATE BINARY, UPDATE RECORD or APPEND RECORD, then removes the
+	// card. Bytes = 0 is FaultRemoveBefore; for any other command, or
+	// Bytes at least the length of the write, it is FaultRemoveAfter.
+	FaultTear
+	// FaultForce61 answers 61xx instead of the response data, which the
+	// host must fetch with GET RESPONSE.
+	FaultForce61
+	// FaultForce6C answers 6Cxx (xx: the exact length) instead of a
+	// successful response carrying data; the host must resend with Le = xx.
+	// A response of more than 256 data bytes, which 6Cxx cannot announce,
+	// is returned unchanged (the fault is spent).
+	// Meant for plain commands: under secure messaging the plain 6Cxx is
+	// an SM error for the host.
+	FaultForce6C
+	// FaultTruncate keeps only the first Bytes bytes of the response data
+	// (the status word is kept): a short read.
+	FaultTruncate
+)
+
+// String names the fault kind.
+func (k FaultKind) String() string {
+	switch k {
+	case FaultRemoveBefore:
+		return "remove-before"
+	case FaultRemoveAfter:
+		return "remove-after"
+	case FaultTear:
+		return "tear"
+	case FaultForce61:
+		return "force-61xx"
+	case FaultForce6C:
+		return "force-6Cxx"
+	case FaultTruncate:
+		return "truncate"
+	}
+	return fmt.Sprintf("fault(%d)", uint8(k))
+}
+
+// Fault is an injected fault.
+type Fault struct {
+	// Kind is what happens.
+	Kind FaultKind
+	// At is the APDU the fault hits, counted from when it is injected:
+	// 1 is the next APDU that reaches the card.
+	At int
+	// Bytes is the number of bytes written (FaultTear) or kept
+	// (FaultTruncate).
+	Bytes int
+}
+
+type scheduled struct {
+	Fault
+	seq int64
+}
+
+// Inject schedules a fault. Several faults may be pending; a fault on an
+// APDU after a removal waits until the card is inserted again.
+func (c *Card) Inject(f Fault) error {
+	if f.Kind < FaultRemoveBefore || f.Kind > FaultTruncate {
+		return fmt.Errorf("%w: fault kind %d", ErrConfig, f.Kind)
+	}
+	if f.At < 1 {
+		return fmt.Errorf("%w: fault at APDU %d, want 1 or more", ErrConfig, f.At)
+	}
+	if f.Bytes < 0 {
+		return fmt.Errorf("%w: fault bytes %d", ErrConfig, f.Bytes)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.faults = append(c.faults, &scheduled{Fault: f, seq: c.seq + int64(f.At)})
+	return nil
+}
+
+func (c *Card) mustInject(f Fault) {
+	if err := c.Inject(f); err != nil {
+		panic(err)
+	}
+}
+
+// RemoveBefore removes the card when the n-th APDU from now arrives,
+// without executing it. It panics if n < 1.
+func (c *Card) RemoveBefore(n int) { c.mustInject(Fault{Kind: FaultRemoveBefore, At: n}) }
+
+// RemoveAfter executes the n-th APDU from now and then removes the card,
+// losing the response. It panics if n < 1.
+func (c *Card) RemoveAfter(n int) { c.mustInject(Fault{Kind: FaultRemoveAfter, At: n}) }
+
+// FailAt tears the n-th APDU from now: an UPDATE BINARY, UPDATE RECORD or
+// APPEND RECORD applies only its first byteOffset data bytes, then the card
+// is removed. byteOffset 0 removes the card before the APDU; any other
+// command is executed whole before the removal. An exhaustive tearing test
+// loops n over the APDUs of an operation and byteOffset over 0..len(chunk).
+// It panics if n < 1 or byteOffset < 0.
+func (c *Card) FailAt(n, byteOffset int) {
+	c.mustInject(Fault{Kind: FaultTear, At: n, Bytes: byteOffset})
+}
+
+// Force61 makes the n-th APDU from now answer 61xx (data via GET RESPONSE).
+func (c *Card) Force61(n int) { c.mustInject(Fault{Kind: FaultForce61, At: n}) }
+
+// Force6C makes the n-th APDU from now answer 6Cxx when it would return
+// data with 9000.
+func (c *Card) Force6C(n int) { c.mustInject(Fault{Kind: FaultForce6C, At: n}) }
+
+// Truncate makes the n-th APDU from now return only the first keep bytes
+// of its response data, followed by the status word.
+func (c *Card) Truncate(n, keep int) {
+	c.mustInject(Fault{Kind: FaultTruncate, At: n, Bytes: keep})
+}
+
+// ClearFaults cancels every pending fault.
+func (c *Card) ClearFaults() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.faults = nil
+}
+
+// PendingFaults returns the number of faults not yet triggered.
+func (c *Card) PendingFaults() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.faults)
+}
+
+// takeFault removes and returns the first fault due at APDU seq; faults
+// whose APDU went by (sent while the card was removed) are due at the
+// next APDU the card sees.
+func (c *Card) takeFault(seq int64) *Fault {
+	for i, f := range c.faults {
+		if f.seq <= seq {
+			c.faults = append(c.faults[:i], c.faults[i+1:]...)
+			return &f.Fault
+		}
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package mockcard
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/mynacard/freespace/profile"
+)
+
+// DefaultTypeCKeyRef is the reference of a Type C AP's update key when its
+// KeySpec names none.
+const DefaultTypeCKeyRef byte = 0x01
+
+// TypeC configures the Type C AP (docs/PROTOCOL.md chapter 2): a DF holding
+//
+//	EF 0001 (SFI 1) CUID, 16 bytes     read: always   update: never
+//	EF 0002 (SFI 2) Identity object    read: always   update: always in
+//	                                   personalization; once sealed, only
+//	                                   under secure messaging after mutual
+//	                                   authentication with UpdateKey (never
+//	                                   without an UpdateKey)
+//
+// The AP can be sealed by anyone (ACTIVATE FILE, condition always): a
+// Type C AP holds nothing secret.
+type TypeC struct {
+	// Identity is the content of EF 0002. It must validate.
+	Identity profile.Identity
+	// CUID is the card-unique identifier; the zero value draws a random
+	// one from the card's source of randomness.
+	CUID profile.CUID
+	// AID defaults to profile.DefaultAID(profile.TypeC).
+	AID profile.AID
+	// UpdateKey, when set, is the key allowing Identity updates after
+	// sealing (its Ref defaults to DefaultTypeCKeyRef). It is also the
+	// AP's administrative key.
+	UpdateKey *KeySpec
+	// Unsealed leaves the AP in personalization (by default it is
+	// operational, as a card in the field).
+	Unsealed bool
+}
+
+// WithTypeC adds a personalized, sealed Type C AP holding id with a random
+// CUID and the default AID.
+func WithTypeC(id profile.Identity) Option { return WithTypeCConfig(TypeC{Identity: id}) }
+
+// WithTypeCConfig adds a Type C AP configured by cfg.
+func WithTypeCConfig(cfg TypeC) Option {
+	return WithAPFunc(func(r io.Reader) (APSpec, error) { return TypeCSpec(cfg, r) })
+}
+
+// NewTypeC is the one-line constructor of a card carrying one personalized,
+// sealed Type C AP: MustNew(WithTypeC(id), opts...) that returns the
+// configuration error instead of panicking.
+func NewTypeC(id profile.Identity, opts ...Option) (*Card, error) {
+	return New(append([]Option{WithTypeC(id)}, opts...)...)
+}
+
+// TypeCSpec builds the APSpec of a Type C AP; r supplies a random CUID
+// when cfg.CUID is zero.
+func TypeCSpec(cfg TypeC, r io.Reader) (APSpec, error) {
+	idb, err := cfg.Identity.MarshalBinary()
+	if err != nil {
+		return APSpec{}, fmt.Errorf("%w: Type C identity: %w", ErrConfig, err)
+	}
+	cuid := cfg.CUID
+	if cuid.IsZero() {
+		if cuid, err = RandomCUID(r); err != nil {
+			return APSpec{}, err
+		}
+	}
+	aid := cfg.AID
+	if aid == nil {
+		aid = profile.DefaultAID(profile.TypeC)
+	}
+	spec := APSpec{Name: "Type C", AID: aid, Lifecycle: Operational}
+	if cfg.Unsealed {
+		spec.Lifecycle = Personalization
+	}
+	opUpdate := Never()
+	if cfg.UpdateKey != nil {
+		k := *cfg.UpdateKey
+		if k.Ref == 0 {
+			k.Ref = DefaultTypeCKeyRef
+		}
+		spec.Keys = []KeySpec{k}
+		spec.AdminKey = k.Ref
+		opUpdate = AllOf(Authenticated(k.Ref), SecureMessaging())
+	}
+	spec.EFs = []EFSpec{
+		{
+			FID: profile.FIDCUID, SFI: 1, Kind: Transparent, MaxSize: profile.CUIDLen, Data: cuid[:],
+			Personalization: Access{Read: Always(), Update: Never(), Append: Never()},
+			Operational:     Access{Read: Always(), Update: Never(), Append: Never()},
+		},
+		{
+			FID: profile.FIDIdentity, SFI: 2, Kind: Transparent, MaxSize: profile.MaxIdentityBytes, Data: idb,
+			Personalization: Access{Read: Always(), Update: Always(), Append: Never()},
+			Operational:     Access{Read: Always(), Update: opUpdate, Append: Never()},
+		},
+	}
+	return spec, nil
+}
+
+// RandomCUID draws a non-zero CUID from r.
+func RandomCUID(r io.Reader) (profile.CUID, error) {
+	var c profile.CUID
+	for c.IsZero() {
+		if _, err := io.ReadFull(r, c[:]); err != nil {
+			return c, fmt.Errorf("mockcard: drawing a CUID: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// PreinstalledAP is a pre-installed AP a real card may carry (publicly
+// documented; docs/PROTOCOL.md §1.1).
+type PreinstalledAP struct {
+	Name string      // a label, such as "JPKI"
+	AID  profile.AID // the AP's published AID
+}
+
+// PreinstalledAPs returns the pre-installed APs of docs/PROTOCOL.md §1.1.
+func PreinstalledAPs() []PreinstalledAP {
+	return []PreinstalledAP{
+		{"JPKI", profile.AID{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}},
+		{"card-info input support", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08}},
+		{"card-face check", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02}},
+		{"residents' registry", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01}},
+		{"pre-installed common AP", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x01, 0x00}},
+	}
+}
+
+// WithPreinstalledAPs adds the pre-installed APs as empty, sealed DFs, so
+// that probing finds them by SELECT (their content is not modelled).
+func WithPreinstalledAPs() Option {
+	return func(s *settings) {
+		for _, p := range PreinstalledAPs() {
+			WithAP(APSpec{Name: p.Name, AID: p.AID, Lifecycle: Operational, Seal: Never()})(s)
+		}
+	}
+}

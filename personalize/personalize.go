@@ -1,0 +1,257 @@
+// Package personalize is the operator's service-setup terminal: it writes
+// the user's identity (and, for Type D, application data) into a freshly
+// loaded Type A, C or D AP, sets the initial password, and seals
+// personalization (ACTIVATE FILE) so that later writes need the update key.
+//
+// It is a package of its own because one personalization run spans the
+// three AP types with one plan and one set of guarantees, while each type
+// package (typea, typed) stays a reader/writer of its own AP. The byte
+// level is docs/PROTOCOL.md chapter 8.
+//
+// Every run is idempotent and resumable: the steps are ordered so that the
+// seal comes last, each step can be repeated with the same result, and a
+// run first probes whether the AP is already sealed. When the card is
+// pulled away at any point, running the same request again completes the
+// personalization; on an AP that is already sealed a run changes nothing
+// and reports Result.AlreadySealed.
+package personalize
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
+	"github.com/mynacard/freespace/typec"
+	"github.com/mynacard/freespace/typed"
+)
+
+// Request is what to write into a fresh AP.
+type Request struct {
+	// Identity is the user's ID and attributes.
+	Identity profile.Identity
+	// Password is the initial password (Type A and D APs with a password;
+	// nil: leave the password as loaded). It never prints.
+	Password typea.Password
+	// Data is Type D's application data (encrypted with the identity).
+	Data []byte
+}
+
+// String describes the request without the password.
+func (r Request) String() string {
+	return fmt.Sprintf("personalize.Request{UserID: %q, %d attributes, password set: %t, %d data bytes}",
+		r.Identity.UserID, len(r.Identity.Attributes), len(r.Password) > 0, len(r.Data))
+}
+
+// Result reports a personalization run.
+type Result struct {
+	CUID profile.CUID
+	// AlreadySealed: the AP was sealed before this run; nothing was
+	// changed.
+	AlreadySealed bool
+}
+
+// Errors of package personalize.
+var (
+	// ErrSealedDifferent: the AP is sealed with another identity (Type C,
+	// whose identity can be read without keys).
+	ErrSealedDifferent = errors.New("personalize: the AP is already sealed with a different identity")
+	// ErrCardSwappedDuringRun: the CUID changed between two steps of a
+	// run; also matches apsession's card-swapped error through the type
+	// packages (typea.ErrCardSwapped).
+	ErrCardSwappedDuringRun = fmt.Errorf("personalize: %w", apsession.ErrCardSwapped)
+	// ErrPasswordMode: a password was given for an AP configured without
+	// one.
+	ErrPasswordMode = errors.New("personalize: the AP is configured without a password")
+)
+
+// TypeA personalizes a Type A AP: probe the lifecycle, mutual
+// authentication with the administrative key, the records (UPDATE /
+// APPEND RECORD), the password (RESET RETRY COUNTER, P1 = 02), ACTIVATE
+// FILE. All of it is checked (record sizes, record count, password format)
+// before the first write.
+func TypeA(ctx context.Context, t apdu.Transport, cfg typea.Config, req Request) (Result, error) {
+	if err := req.Identity.Validate(); err != nil {
+		return Result{}, fmt.Errorf("personalize: %w", err)
+	}
+	if len(req.Password) > 0 && cfg.Password == typea.PasswordNone {
+		return Result{}, ErrPasswordMode
+	}
+	if _, err := typea.EncodeRecords(req.Identity); err != nil {
+		return Result{}, fmt.Errorf("personalize: %w", err)
+	}
+	var res Result
+	err := apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		ap, err := typea.Select(ctx, t, cfg)
+		if err != nil {
+			return err
+		}
+		defer ap.Close()
+		res.CUID = ap.CUID()
+		sealed, err := ap.Sealed(ctx)
+		if err != nil {
+			return err
+		}
+		if sealed {
+			res.AlreadySealed = true
+			return nil
+		}
+		if err := ap.AuthenticateAdmin(ctx); err != nil {
+			return err
+		}
+		if err := ap.WriteIdentity(ctx, req.Identity); err != nil {
+			return err
+		}
+		if len(req.Password) > 0 {
+			if err := ap.UnblockPassword(ctx, req.Password); err != nil {
+				return err
+			}
+		}
+		return ap.Seal(ctx)
+	})
+	if err != nil {
+		return res, fmt.Errorf("personalize: Type A: %w", err)
+	}
+	return res, nil
+}
+
+// TypeD personalizes a Type D AP: probe the lifecycle, mutual
+// authentication with the administrative key, the encrypted envelope
+// (replacing anything unreadable a torn earlier run left), the password,
+// ACTIVATE FILE.
+func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request) (Result, error) {
+	if err := req.Identity.Validate(); err != nil {
+		return Result{}, fmt.Errorf("personalize: %w", err)
+	}
+	c := typed.Content{Identity: req.Identity, Data: req.Data}
+	pt, err := c.MarshalBinary()
+	if err != nil {
+		return Result{}, fmt.Errorf("personalize: %w", err)
+	}
+	if cfg.Capacity != 0 && len(pt)+typed.Overhead > cfg.Capacity/2 {
+		// Known before any APDU; otherwise the write checks the card's
+		// own size before it writes anything.
+		return Result{}, fmt.Errorf("personalize: %w", &typed.CapacityError{Need: len(pt) + typed.Overhead, Have: cfg.Capacity / 2})
+	}
+	var res Result
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		ap, err := typed.OpenUnauthenticated(ctx, t, cfg)
+		if err != nil {
+			return err
+		}
+		defer ap.Close()
+		res.CUID = ap.CUID()
+		sealed, err := ap.Sealed(ctx)
+		if err != nil {
+			return err
+		}
+		if sealed {
+			res.AlreadySealed = true
+			return nil
+		}
+		acfg := ap.Config()
+		if err := ap.Authenticate(ctx, acfg.AdminKey); err != nil {
+			return err
+		}
+		if err := ap.WriteRaw(ctx, pt, typed.WriteOptions{OverwriteUnreadable: true, KeepAuthentication: true}); err != nil {
+			return err
+		}
+		if len(req.Password) > 0 {
+			if err := ap.ResetPassword(ctx, req.Password); err != nil {
+				return err
+			}
+		}
+		return ap.Seal(ctx)
+	})
+	if err != nil {
+		return res, fmt.Errorf("personalize: Type D: %w", err)
+	}
+	return res, nil
+}
+
+// TypeC personalizes a Type C AP: SELECT, the Identity object into EF 0002
+// (UPDATE BINARY, padded with 00 over any longer earlier content), ACTIVATE
+// FILE. Type C has no keys and no password. On a sealed AP the identity is
+// compared: equal gives AlreadySealed, different gives ErrSealedDifferent.
+func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request) (Result, error) {
+	if len(req.Password) > 0 {
+		return Result{}, ErrPasswordMode
+	}
+	body, err := req.Identity.MarshalBinary()
+	if err != nil {
+		return Result{}, fmt.Errorf("personalize: %w", err)
+	}
+	aid := cfg.AID
+	if len(aid) == 0 {
+		aid = profile.DefaultAID(profile.TypeC)
+	}
+	fid := cfg.IdentityFID
+	if fid == 0 {
+		fid = profile.FIDIdentity
+	}
+	var res Result
+	sealed := false
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		s, err := apsession.Open(ctx, t, apsession.Config{AID: aid, CUIDFID: cfg.CUIDFID})
+		if err != nil {
+			return err
+		}
+		res.CUID = s.CUID()
+		ch := s.Plain()
+		fcp, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x04, Data: []byte{byte(fid >> 8), byte(fid)}, Ne: apdu.MaxShortNe})
+		if err != nil {
+			return fmt.Errorf("SELECT EF %04X: %w", fid, err)
+		}
+		size := 0
+		if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) <= 2 {
+			for _, b := range o.Value {
+				size = size<<8 | int(b)
+			}
+		}
+		data := append(bytes.Clone(body), make([]byte, max(0, size-len(body)))...)
+		if err := updateBinary(ctx, ch, data); err != nil {
+			if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) {
+				// Sealed: no change possible without the update key.
+				sealed = true
+				return nil
+			}
+			return err
+		}
+		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x44}); err != nil {
+			return fmt.Errorf("ACTIVATE FILE: %w", err)
+		}
+		return nil
+	})
+	if err == nil && sealed {
+		// Compare with what the sealed AP holds (readable without keys).
+		var r typec.Result
+		if r, err = typec.Read(ctx, t, cfg); err == nil {
+			if r.CUID != res.CUID {
+				err = ErrCardSwappedDuringRun
+			} else if cur, _ := r.Identity.MarshalBinary(); bytes.Equal(cur, body) {
+				res.AlreadySealed = true
+			} else {
+				err = ErrSealedDifferent
+			}
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("personalize: Type C: %w", err)
+	}
+	return res, nil
+}
+
+// updateBinary writes data at offset 0 in short APDUs.
+func updateBinary(ctx context.Context, ch *apdu.Channel, data []byte) error {
+	for off := 0; off < len(data); off += apdu.MaxShortLc {
+		part := data[off:min(len(data), off+apdu.MaxShortLc)]
+		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xD6, P1: byte(off >> 8), P2: byte(off), Data: part}); err != nil {
+			return fmt.Errorf("UPDATE BINARY at %d: %w", off, err)
+		}
+	}
+	return nil
+}

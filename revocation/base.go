@@ -1,0 +1,358 @@
+package revocation
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"iter"
+
+	"github.com/mynacard/freespace/profile"
+)
+
+// base is an immutable list loaded from a store file: the CUID keys in one
+// slab with a bucket index (no per-entry pointers), their metadata left on
+// disk and read on a hit, and the serial records in memory.
+type base struct {
+	hdr     fileHeader
+	slen    int    // stored suffix length
+	drop    int    // prefix bytes implied by the bucket
+	slab    []byte // index section then suffix section, exactly as on disk
+	sufOff  int    // start of the suffix section in slab
+	mapped  int    // bytes of slab mapped outside the Go heap
+	serials []byte // nSerial × serialRecLen
+	removes []Key  // delta files only
+	meta    io.ReaderAt
+	metaOff int64
+	metaMap []byte // the metadata section mapped read-only, when available
+}
+
+func emptyBase() *base {
+	h := fileHeader{typ: fileTypeList, bits: minBucketBits}
+	l := h.layout()
+	return &base{hdr: h, slen: l.slen, drop: int(h.bits) / 8, slab: make([]byte, l.suffix-l.index), sufOff: int(l.suffix - l.index), meta: bytes.NewReader(nil)}
+}
+
+// readBase reads and fully verifies a store file of the given size. The
+// metadata section stays in r, which must remain readable while the base is
+// in use.
+func readBase(r io.ReaderAt, size int64) (*base, error) {
+	hb := make([]byte, fileHeaderLen)
+	if _, err := r.ReadAt(hb, 0); err != nil {
+		return nil, fileErr(0, "header truncated")
+	}
+	h, err := unmarshalHeader(hb)
+	if err != nil {
+		return nil, err
+	}
+	l := h.layout()
+	if l.size != size {
+		return nil, fileErr(size, "file is %d bytes, header announces %d (truncated?)", size, l.size)
+	}
+	b := &base{hdr: h, slen: l.slen, drop: int(h.bits) / 8, meta: r, metaOff: l.meta, sufOff: int(l.suffix - l.index)}
+	b.slab = allocSlab(b, int(l.meta-l.index))
+	if _, err := r.ReadAt(b.slab, l.index); err != nil {
+		return nil, fileErr(l.index, "read index and keys: %v", err)
+	}
+	if crc32.Checksum(b.slab[:b.sufOff], castagnoli) != h.crcIndex {
+		return nil, fileErr(l.index, "index checksum mismatch")
+	}
+	nb := 1<<h.bits + 1
+	var last uint32
+	for i := range nb {
+		v := b.bucketStart(i)
+		if (i == 0 && v != 0) || v < last {
+			return nil, fileErr(l.index+int64(4*i), "index not monotonic")
+		}
+		last = v
+	}
+	if uint64(last) != h.nCUID {
+		return nil, fileErr(l.suffix-4, "index does not end at the CUID count")
+	}
+	if crc32.Checksum(b.slab[b.sufOff:], castagnoli) != h.crcSuf {
+		return nil, fileErr(l.suffix, "key checksum mismatch")
+	}
+	if err := b.checkOrder(l.suffix); err != nil {
+		return nil, err
+	}
+	if err := checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), h.crcMeta, l.meta); err != nil {
+		return nil, err
+	}
+	b.serials = make([]byte, l.rem-l.ser)
+	if _, err := r.ReadAt(b.serials, l.ser); err != nil {
+		return nil, fileErr(l.ser, "read serials: %v", err)
+	}
+	if crc32.Checksum(b.serials, castagnoli) != h.crcSer {
+		return nil, fileErr(l.ser, "serial checksum mismatch")
+	}
+	var prev Key
+	for i := 0; i < int(h.nSerial); i++ {
+		rec := b.serials[i*serialRecLen:]
+		k, err := SerialKey(rec[1 : 1+int(min(rec[0], MaxSerialLen))])
+		off := l.ser + int64(i*serialRecLen)
+		if err != nil || k.n != rec[0] || !allZero(rec[1+int(rec[0]):21]) || rec[21] >= numReasons || rec[22] != 0 || rec[23] != 0 {
+			return nil, fileErr(off, "bad serial record")
+		}
+		if i > 0 && compareKeys(prev, k) >= 0 {
+			return nil, fileErr(off, "serial records not sorted")
+		}
+		prev = k
+	}
+	rb := make([]byte, size-l.rem)
+	if _, err := r.ReadAt(rb, l.rem); err != nil {
+		return nil, fileErr(l.rem, "read removals: %v", err)
+	}
+	if crc32.Checksum(rb, castagnoli) != h.crcRem {
+		return nil, fileErr(l.rem, "removal checksum mismatch")
+	}
+	if h.typ == fileTypeList && h.nRemove != 0 {
+		return nil, fileErr(56, "a full list has no removals")
+	}
+	for i := 0; i < int(h.nRemove); i++ {
+		rec := rb[i*removeRecLen : (i+1)*removeRecLen]
+		k := Key{kind: Kind(rec[0]), n: rec[1]}
+		copy(k.b[:], rec[2:])
+		off := l.rem + int64(i*removeRecLen)
+		if !validKey(k) {
+			return nil, fileErr(off, "bad removal record")
+		}
+		if i > 0 && compareKeys(b.removes[i-1], k) >= 0 {
+			return nil, fileErr(off, "removals not sorted")
+		}
+		b.removes = append(b.removes, k)
+	}
+	return b, nil
+}
+
+func validKey(k Key) bool {
+	switch k.kind {
+	case KindCUID:
+		return k.n == profile.CUIDLen && allZero(k.b[profile.CUIDLen:])
+	case KindSerial:
+		return k.n >= 1 && k.n <= MaxSerialLen && (k.n == 1 || k.b[0] != 0) && allZero(k.b[k.n:])
+	}
+	return false
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkOrder verifies that the suffixes are strictly increasing within each
+// bucket and that their leading bits agree with the bucket.
+func (b *base) checkOrder(off int64) error {
+	extra := uint(b.hdr.bits) - uint(8*b.drop) // bucket bits inside the suffix
+	sl := b.slen
+	suf := b.slab[b.sufOff:]
+	nb := 1 << b.hdr.bits
+	for h := 0; h < nb; h++ {
+		lo, hi := int(b.bucketStart(h)), int(b.bucketStart(h+1))
+		var p1, p2 uint64
+		for i := lo; i < hi; i++ {
+			s := suf[i*sl : (i+1)*sl]
+			if extra > 0 && uint32(s[0]>>(8-extra)) != uint32(h)&(1<<extra-1) {
+				return fileErr(off+int64(i*sl), "key in the wrong bucket")
+			}
+			e1, e2 := binary.BigEndian.Uint64(s), binary.BigEndian.Uint64(s[sl-8:])
+			if i > lo && (e1 < p1 || (e1 == p1 && e2 <= p2)) {
+				return fileErr(off+int64(i*sl), "keys not sorted")
+			}
+			p1, p2 = e1, e2
+		}
+	}
+	return nil
+}
+
+func (b *base) bucketStart(h int) uint32 { return binary.LittleEndian.Uint32(b.slab[4*h:]) }
+
+// residentBytes is the memory the lookup structures take.
+func (b *base) residentBytes() int { return len(b.slab) + len(b.serials) }
+
+func checkMeta(r io.Reader, want uint32, off int64) error {
+	c := crc32.New(castagnoli)
+	buf := make([]byte, cuidMetaLen<<16)
+	for pos := int64(0); ; {
+		n, err := io.ReadFull(r, buf)
+		if n%cuidMetaLen != 0 {
+			return fileErr(off+pos+int64(n), "metadata truncated")
+		}
+		for i := 8; i < n; i += cuidMetaLen {
+			if buf[i] >= numReasons {
+				return fileErr(off+pos+int64(i), "bad reason code %d", buf[i])
+			}
+		}
+		c.Write(buf[:n])
+		pos += int64(n)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return fileErr(off+pos, "read metadata: %v", err)
+		}
+	}
+	if c.Sum32() != want {
+		return fileErr(off, "metadata checksum mismatch")
+	}
+	return nil
+}
+
+func (b *base) len() int { return int(b.hdr.nCUID) + int(b.hdr.nSerial) }
+
+// findCUID returns the position of c, or -1. This is the hot path: one
+// index load, then a linear scan over about eight fixed-size suffixes in
+// one or two cache lines, compared as two big-endian words (valid since
+// 8 <= slen <= 16).
+func (b *base) findCUID(c *profile.CUID) int {
+	h := int(bucketOf(c, b.hdr.bits))
+	slab := b.slab
+	lo := int(binary.LittleEndian.Uint32(slab[4*h:]))
+	hi := int(binary.LittleEndian.Uint32(slab[4*h+4:]))
+	sl := b.slen
+	k := c[b.drop:]
+	k1 := binary.BigEndian.Uint64(k)
+	k2 := binary.BigEndian.Uint64(k[sl-8:])
+	suf := slab[b.sufOff:]
+	// Buckets hold about eight CUIDs when identifiers are spread evenly;
+	// a skewed list (identifiers sharing long prefixes) gets a binary
+	// search down to a short run instead of a long scan.
+	for hi-lo > 16 {
+		m := int(uint(lo+hi) >> 1)
+		s := suf[m*sl : m*sl+sl]
+		e1 := binary.BigEndian.Uint64(s)
+		if e1 < k1 || (e1 == k1 && binary.BigEndian.Uint64(s[sl-8:]) <= k2) {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	for i := lo; i < hi; i++ {
+		s := suf[i*sl : i*sl+sl]
+		e1 := binary.BigEndian.Uint64(s)
+		if e1 < k1 {
+			continue
+		}
+		if e1 > k1 {
+			return -1
+		}
+		e2 := binary.BigEndian.Uint64(s[sl-8:])
+		if e2 == k2 {
+			return i
+		}
+		if e2 > k2 {
+			return -1
+		}
+	}
+	return -1
+}
+
+func (b *base) findSerial(k Key) int {
+	n := int(b.hdr.nSerial)
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c := compareKeys(b.serialKey(m), k)
+		if c == 0 {
+			return m
+		}
+		if c < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return -1
+}
+
+func (b *base) serialKey(i int) Key {
+	rec := b.serials[i*serialRecLen:]
+	k := Key{kind: KindSerial, n: rec[0]}
+	copy(k.b[:], rec[1:21])
+	return k
+}
+
+func (b *base) serialRecord(i int) Record {
+	rec := b.serials[i*serialRecLen:]
+	return Record{Key: b.serialKey(i), Reason: Reason(rec[21]), RevokedAt: int64(binary.LittleEndian.Uint64(rec[24:]))}
+}
+
+func (b *base) contains(k Key) bool {
+	switch k.kind {
+	case KindCUID:
+		c, _ := k.CUID()
+		return b.findCUID(&c) >= 0
+	case KindSerial:
+		return b.findSerial(k) >= 0
+	}
+	return false
+}
+
+// lookup returns the record of k, reading a CUID's metadata from disk.
+func (b *base) lookup(k Key) (Record, bool, error) {
+	switch k.kind {
+	case KindCUID:
+		c, _ := k.CUID()
+		i := b.findCUID(&c)
+		if i < 0 {
+			return Record{}, false, nil
+		}
+		var m [cuidMetaLen]byte
+		if b.metaMap != nil {
+			copy(m[:], b.metaMap[i*cuidMetaLen:])
+		} else if _, err := b.meta.ReadAt(m[:], b.metaOff+int64(i)*cuidMetaLen); err != nil {
+			return Record{Key: k}, true, fmt.Errorf("revocation: read metadata of %s: %w", k, err)
+		}
+		return Record{Key: k, RevokedAt: int64(binary.LittleEndian.Uint64(m[:])), Reason: Reason(m[8])}, true, nil
+	case KindSerial:
+		if i := b.findSerial(k); i >= 0 {
+			return b.serialRecord(i), true, nil
+		}
+	}
+	return Record{}, false, nil
+}
+
+// cuidAt rebuilds the i-th CUID of bucket h.
+func (b *base) cuidAt(h uint32, i int) profile.CUID {
+	var c profile.CUID
+	p := h >> (uint(b.hdr.bits) - uint(8*b.drop))
+	for j := b.drop - 1; j >= 0; j-- {
+		c[j] = byte(p)
+		p >>= 8
+	}
+	copy(c[b.drop:], b.slab[b.sufOff+i*b.slen:b.sufOff+(i+1)*b.slen])
+	return c
+}
+
+// records yields every record in key order, reading CUID metadata
+// sequentially from disk. An I/O error ends the sequence and is stored in
+// *errp.
+func (b *base) records(errp *error) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		br := bufio.NewReaderSize(io.NewSectionReader(b.meta, b.metaOff, int64(b.hdr.nCUID)*cuidMetaLen), 1<<20)
+		var m [cuidMetaLen]byte
+		for h := 0; h < 1<<b.hdr.bits; h++ {
+			for i := int(b.bucketStart(h)); i < int(b.bucketStart(h+1)); i++ {
+				if _, err := io.ReadFull(br, m[:]); err != nil {
+					*errp = fmt.Errorf("revocation: read metadata: %w", err)
+					return
+				}
+				r := Record{Key: CUIDKey(b.cuidAt(uint32(h), i)), RevokedAt: int64(binary.LittleEndian.Uint64(m[:])), Reason: Reason(m[8])}
+				if !yield(r) {
+					return
+				}
+			}
+		}
+		for i := 0; i < int(b.hdr.nSerial); i++ {
+			if !yield(b.serialRecord(i)) {
+				return
+			}
+		}
+	}
+}

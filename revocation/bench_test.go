@@ -1,0 +1,433 @@
+package revocation
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mynacard/freespace/profile"
+)
+
+// Benchmarks at national scale. They run only with -bench; the list size
+// is REVOCATION_BENCH_N (default 10 000 000). Fixtures (a store file and
+// the equivalent DER CRL) are generated once and cached under
+// os.TempDir()/freespace-revocation-bench-N.
+//
+//	go test -run '^$' -bench . -benchmem -benchtime 2s ./revocation/
+
+func benchN(b *testing.B) int {
+	n := 10_000_000
+	if v := os.Getenv("REVOCATION_BENCH_N"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1000 {
+			b.Fatalf("REVOCATION_BENCH_N=%q: want an integer >= 1000", v)
+		}
+	}
+	return n
+}
+
+// benchCUIDs returns n distinct sorted random CUIDs (deterministic).
+func benchCUIDs(n int) []profile.CUID {
+	r := rand.New(rand.NewPCG(2026, 11))
+	type pair struct{ hi, lo uint64 }
+	ps := make([]pair, n)
+	for i := range ps {
+		ps[i] = pair{r.Uint64(), r.Uint64()}
+	}
+	slices.SortFunc(ps, func(a, b pair) int {
+		if a.hi != b.hi {
+			if a.hi < b.hi {
+				return -1
+			}
+			return 1
+		}
+		if a.lo < b.lo {
+			return -1
+		} else if a.lo > b.lo {
+			return 1
+		}
+		return 0
+	})
+	ps = slices.Compact(ps)
+	out := make([]profile.CUID, len(ps))
+	for i, p := range ps {
+		binary.BigEndian.PutUint64(out[i][:8], p.hi)
+		binary.BigEndian.PutUint64(out[i][8:], p.lo)
+	}
+	return out
+}
+
+type benchFixture struct {
+	n     int
+	dir   string // a store directory holding list-1
+	ids   []profile.CUID
+	miss  []profile.CUID // not in the list
+	crl   string         // DER CRL of the same identifiers as serials
+	asOf  time.Time
+	once  sync.Once
+	crlMu sync.Once
+}
+
+// fixture regenerates the identifiers (deterministic, a few seconds at
+// 10M) and writes the store file on first use only.
+func fixture(b *testing.B) *benchFixture {
+	n := benchN(b)
+	f := &benchFixture{n: n}
+	f.once.Do(func() {
+		f.dir = filepath.Join(os.TempDir(), fmt.Sprintf("freespace-revocation-bench-%d-b%d", n, entriesPerBuckt))
+		f.asOf = testAsOf
+		f.ids = benchCUIDs(n)
+		r := rand.New(rand.NewPCG(7, 7))
+		for len(f.miss) < 1<<16 {
+			c := randCUID(r)
+			if _, found := slices.BinarySearchFunc(f.ids, c, func(a, b profile.CUID) int { return slices.Compare(a[:], b[:]) }); !found {
+				f.miss = append(f.miss, c)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(f.dir, listName(1))); err == nil {
+			return
+		}
+		os.RemoveAll(f.dir)
+		if err := os.MkdirAll(f.dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		recs := func(yield func(Record) bool) {
+			for i, c := range f.ids {
+				if !yield(Record{Key: CUIDKey(c), RevokedAt: testAsOf.Unix() - int64(i%86400), Reason: Reason(i % numReasons)}) {
+					return
+				}
+			}
+		}
+		err := writeStoreFile(filepath.Join(f.dir, listName(1)), &fileContent{
+			hdr: fileHeader{typ: fileTypeList, seq: 1, asOf: testAsOf.UnixNano()}, nCUID: uint64(len(f.ids)), records: iter.Seq[Record](recs),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
+	return f
+}
+
+// crlFile returns the path of a DER CRL holding the fixture's identifiers
+// as certificate serial numbers, created with crypto/x509.
+func (f *benchFixture) crlFile(b *testing.B) string {
+	f.crlMu.Do(func() {
+		f.crl = filepath.Join(os.TempDir(), fmt.Sprintf("freespace-revocation-bench-%d", f.n), "list.crl")
+		if _, err := os.Stat(f.crl); err == nil {
+			return
+		}
+		ca := newTestCA(b)
+		entries := make([]x509.RevocationListEntry, len(f.ids))
+		for i, c := range f.ids {
+			entries[i] = x509.RevocationListEntry{SerialNumber: new(big.Int).SetBytes(c[:]), RevocationTime: testAsOf.Add(-time.Duration(i%86400) * time.Second)}
+		}
+		der := ca.crl(b, 1, entries)
+		os.MkdirAll(filepath.Dir(f.crl), 0o755)
+		if err := writeFileAtomic(f.crl, der); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return f.crl
+}
+
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func openFixture(b *testing.B, f *benchFixture) *Store {
+	s, err := Open(f.dir, Options{CompactAfter: -1, Now: fixedNow(testAsOf.Add(time.Hour))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got := s.Snapshot().Len(); got != len(f.ids) {
+		b.Fatalf("fixture holds %d entries, want %d", got, len(f.ids))
+	}
+	return s
+}
+
+// probes returns lookups, half hits and half misses, in random order.
+func (f *benchFixture) probes() []Key {
+	r := rand.New(rand.NewPCG(5, 5))
+	out := make([]Key, 1<<16)
+	for i := range out {
+		if i%2 == 0 {
+			out[i] = CUIDKey(f.ids[r.IntN(len(f.ids))])
+		} else {
+			out[i] = CUIDKey(f.miss[r.IntN(len(f.miss))])
+		}
+	}
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// reportMedian times batches of lookups and reports the median per lookup.
+func reportMedian(b *testing.B, probes []Key, fn func(Key) bool) {
+	const batch = 1024
+	var samples []float64
+	hits := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		t0 := time.Now()
+		j := 0
+		for ; j < batch && i < b.N; j, i = j+1, i+1 {
+			if fn(probes[i&(len(probes)-1)]) {
+				hits++
+			}
+		}
+		samples = append(samples, float64(time.Since(t0).Nanoseconds())/float64(j))
+	}
+	b.StopTimer()
+	slices.Sort(samples)
+	b.ReportMetric(samples[len(samples)/2], "median-ns/lookup")
+	if b.N >= len(probes) && (hits < b.N/3 || hits > 2*b.N/3) {
+		b.Fatalf("%d hits in %d lookups, want about half", hits, b.N)
+	}
+}
+
+// BenchmarkOpen measures opening the store (checksums verified) and the
+// resident heap it takes per entry.
+func BenchmarkOpen(b *testing.B) {
+	f := fixture(b)
+	var heap, resident float64
+	for b.Loop() {
+		b.StopTimer()
+		before := heapInUse()
+		b.StartTimer()
+		s := openFixture(b, f)
+		b.StopTimer()
+		base := s.Snapshot().base
+		heap = float64(heapInUse()-before) / float64(f.n)
+		resident = heap + float64(base.mapped)/float64(f.n)
+		runtime.KeepAlive(s)
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(heap, "heap-B/entry")
+	b.ReportMetric(resident, "resident-B/entry")
+	st, _ := os.Stat(filepath.Join(f.dir, listName(1)))
+	b.ReportMetric(float64(st.Size())/float64(f.n), "file-B/entry")
+}
+
+func BenchmarkLookup(b *testing.B) {
+	f := fixture(b)
+	probes := f.probes()
+	b.Run("store-contains", func(b *testing.B) {
+		s := openFixture(b, f)
+		defer s.Close()
+		snap := s.Snapshot()
+		reportMedian(b, probes, snap.Contains)
+	})
+	b.Run("store-check", func(b *testing.B) {
+		s := openFixture(b, f)
+		defer s.Close()
+		reportMedian(b, probes, func(k Key) bool {
+			r, err := s.Check(k)
+			return err == nil && r.Revoked
+		})
+	})
+	b.Run("baseline-map", func(b *testing.B) {
+		before := heapInUse()
+		m := make(map[string]struct{}, len(f.ids))
+		for _, c := range f.ids {
+			m[string(c[:])] = struct{}{}
+		}
+		perEntry := float64(heapInUse()-before) / float64(f.n)
+		strs := make([]string, len(probes))
+		for i, k := range probes {
+			strs[i] = string(k.Bytes())
+		}
+		idx := 0
+		reportMedian(b, probes, func(Key) bool {
+			_, ok := m[strs[idx&(len(strs)-1)]]
+			idx++
+			return ok
+		})
+		b.ReportMetric(perEntry, "heap-B/entry")
+		runtime.KeepAlive(m)
+	})
+}
+
+// BenchmarkApplyDelta applies a 10 000-entry delta (written to disk and
+// fsynced) to the 10M list. Between timed iterations the inverse delta
+// brings the overlay back, so each iteration sees the same state.
+func BenchmarkApplyDelta(b *testing.B) {
+	f := fixture(b)
+	dir := b.TempDir()
+	data, err := os.ReadFile(filepath.Join(f.dir, listName(1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, listName(1)), data); err != nil {
+		b.Fatal(err)
+	}
+	data = nil
+	s, err := Open(dir, Options{CompactAfter: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	r := rand.New(rand.NewPCG(8, 8))
+	seq := s.Snapshot().Seq()
+	ctx := context.Background()
+	asOf := testAsOf
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		add := make([]Record, 10_000)
+		rem := make([]Key, len(add))
+		for i := range add {
+			add[i] = Record{Key: CUIDKey(randCUID(r)), RevokedAt: asOf.Unix(), Reason: ReasonLost}
+			rem[i] = add[i].Key
+		}
+		asOf = asOf.Add(time.Second)
+		fwd := &Update{Seq: seq + 1, Prev: seq, AsOf: asOf, Add: add}
+		inv := &Update{Seq: seq + 2, Prev: seq + 1, AsOf: asOf, Remove: rem}
+		seq += 2
+		b.StartTimer()
+		if err := s.Apply(ctx, fwd); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := s.Apply(ctx, inv); err != nil {
+			b.Fatal(err)
+		}
+		os.Remove(filepath.Join(dir, deltaName(seq-1)))
+		os.Remove(filepath.Join(dir, deltaName(seq)))
+		b.StartTimer()
+	}
+}
+
+// BenchmarkApplyDeltaInMemory is BenchmarkApplyDelta without the disk
+// write: checking and merging a 10 000-entry delta into the overlay of the
+// 10M list and building the new snapshot.
+func BenchmarkApplyDeltaInMemory(b *testing.B) {
+	f := fixture(b)
+	s := openFixture(b, f)
+	defer s.Close()
+	snap := s.Snapshot()
+	r := rand.New(rand.NewPCG(10, 10))
+	for b.Loop() {
+		b.StopTimer()
+		u := &Update{Seq: snap.Seq() + 1, Prev: snap.Seq(), AsOf: testAsOf.Add(time.Hour)}
+		start := r.IntN(len(f.ids) - 1000)
+		for i := range 10_000 {
+			if i%10 == 0 {
+				u.Remove = append(u.Remove, CUIDKey(f.ids[start+i/10]))
+				continue
+			}
+			u.Add = append(u.Add, Record{Key: CUIDKey(randCUID(r)), RevokedAt: 1, Reason: ReasonLost})
+		}
+		b.StartTimer()
+		if err := u.normalize("bench"); err != nil {
+			b.Fatal(err)
+		}
+		if err := checkFollows(snap, u); err != nil {
+			b.Fatal(err)
+		}
+		next := snap.withDelta(u)
+		if next.Len() != snap.Len()+len(u.Add)-len(u.Remove) {
+			b.Fatalf("len %d", next.Len())
+		}
+	}
+}
+
+// BenchmarkCompact merges a 10 000-entry overlay into a new 10M base: the
+// background work after a sync.
+func BenchmarkCompact(b *testing.B) {
+	f := fixture(b)
+	dir := b.TempDir()
+	data, err := os.ReadFile(filepath.Join(f.dir, listName(1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, listName(1)), data); err != nil {
+		b.Fatal(err)
+	}
+	data = nil
+	s, err := Open(dir, Options{CompactAfter: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	r := rand.New(rand.NewPCG(9, 9))
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		seq := s.Snapshot().Seq()
+		u := &Update{Seq: seq + 1, Prev: seq, AsOf: testAsOf.Add(time.Duration(seq) * time.Second)}
+		for range 10_000 {
+			u.Add = append(u.Add, Record{Key: CUIDKey(randCUID(r)), RevokedAt: 1, Reason: ReasonLost})
+		}
+		if err := s.Apply(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.Compact(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCRLBaseline parses the equivalent DER CRL with crypto/x509 and
+// searches it: what a user without this package would write.
+func BenchmarkCRLBaseline(b *testing.B) {
+	f := fixture(b)
+	der, err := os.ReadFile(f.crlFile(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("parse", func(b *testing.B) {
+		var perEntry float64
+		for b.Loop() {
+			before := heapInUse()
+			crl, err := x509.ParseRevocationList(der)
+			if err != nil {
+				b.Fatal(err)
+			}
+			perEntry = float64(heapInUse()-before) / float64(f.n)
+			if len(crl.RevokedCertificateEntries) != f.n {
+				b.Fatalf("%d entries", len(crl.RevokedCertificateEntries))
+			}
+			runtime.KeepAlive(crl)
+		}
+		b.ReportMetric(perEntry, "heap-B/entry")
+	})
+	b.Run("search", func(b *testing.B) {
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			b.Fatal(err)
+		}
+		probes := f.probes()
+		serials := make([]*big.Int, len(probes))
+		for i, k := range probes {
+			serials[i] = new(big.Int).SetBytes(k.Bytes())
+		}
+		idx := 0
+		reportMedian(b, probes, func(Key) bool {
+			s := serials[idx&(len(serials)-1)]
+			idx++
+			for i := range crl.RevokedCertificateEntries {
+				if crl.RevokedCertificateEntries[i].SerialNumber.Cmp(s) == 0 {
+					return true
+				}
+			}
+			return false
+		})
+	})
+}

@@ -1,0 +1,98 @@
+package revocation
+
+import (
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// oidDeltaCRLIndicator is the delta CRL indicator extension, RFC 5280
+// section 5.2.4.
+var oidDeltaCRLIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
+
+// maxCRLSize bounds the DER read by CRLParser.
+const maxCRLSize = 2 << 30
+
+// CRLParser reads a DER X.509 certificate revocation list (RFC 5280 section
+// 5) with crypto/x509 and turns it into a full Update keyed by certificate
+// serial number: Seq is the CRL number (section 5.2.3), AsOf the thisUpdate
+// time, each revoked certificate a Record with its reason code mapped
+// (section 5.3.1). Delta CRLs are refused.
+type CRLParser struct {
+	// Issuer, when set, is the CA certificate whose signature on the CRL
+	// must verify.
+	Issuer *x509.Certificate
+}
+
+// Parse reads and converts one DER CRL.
+func (p CRLParser) Parse(r io.Reader) (*Update, error) {
+	der, err := io.ReadAll(io.LimitReader(r, maxCRLSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("revocation: read CRL: %w", err)
+	}
+	if len(der) > maxCRLSize {
+		return nil, &ParseError{Source: "crl", Offset: maxCRLSize, Msg: "CRL too large"}
+	}
+	return p.ParseDER(der)
+}
+
+// ParseDER converts one DER CRL.
+func (p CRLParser) ParseDER(der []byte) (*Update, error) {
+	bad := func(off int64, err error, format string, a ...any) error {
+		return &ParseError{Source: "crl", Offset: off, Msg: fmt.Sprintf(format, a...), Err: err}
+	}
+	if len(der) < 2 || der[0] != 0x30 {
+		return nil, bad(0, nil, "not a DER SEQUENCE")
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return nil, bad(-1, err, "crypto/x509")
+	}
+	if p.Issuer != nil {
+		if err := crl.CheckSignatureFrom(p.Issuer); err != nil {
+			return nil, fmt.Errorf("revocation: CRL signature: %w", errors.Join(ErrBadSignature, err))
+		}
+	}
+	for _, ext := range crl.Extensions {
+		if ext.Id.Equal(oidDeltaCRLIndicator) {
+			return nil, bad(-1, nil, "delta CRLs are not supported")
+		}
+	}
+	if crl.Number == nil || crl.Number.Sign() <= 0 || !crl.Number.IsUint64() {
+		return nil, bad(-1, nil, "CRL number missing or outside 1..2^64-1")
+	}
+	u := &Update{Full: true, Seq: crl.Number.Uint64(), AsOf: crl.ThisUpdate.UTC()}
+	u.Add = make([]Record, 0, len(crl.RevokedCertificateEntries))
+	for i, e := range crl.RevokedCertificateEntries {
+		if e.SerialNumber == nil || e.SerialNumber.Sign() < 0 {
+			return nil, bad(-1, nil, "entry %d: negative serial number", i)
+		}
+		k, err := SerialKey(e.SerialNumber.Bytes())
+		if err != nil {
+			return nil, bad(-1, err, "entry %d", i)
+		}
+		u.Add = append(u.Add, Record{Key: k, RevokedAt: e.RevocationTime.Unix(), Reason: reasonFromCRL(e.ReasonCode)})
+	}
+	if err := u.normalize("crl"); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// reasonFromCRL maps an RFC 5280 CRLReason code.
+func reasonFromCRL(code int) Reason {
+	switch code {
+	case 0:
+		return ReasonUnspecified
+	case 1, 2: // keyCompromise, cACompromise
+		return ReasonKeyCompromise
+	case 4:
+		return ReasonSuperseded
+	case 6: // certificateHold
+		return ReasonSuspended
+	default: // affiliationChanged, cessationOfOperation, privilegeWithdrawn, aACompromise
+		return ReasonOther
+	}
+}

@@ -1,0 +1,26 @@
+// Package revocation keeps the list of revoked cards that every gate, PC and
+// terminal must refuse, offline too: the daily list delivered by the operator's
+// business system, urgent local stops made at once, and lookups fast enough to
+// check every tap against a national-scale list.
+//
+// Entries are keyed by the card-unique identifier (CUID, 16 bytes, see
+// docs/PROTOCOL.md chapter 1) or, for integrations built on X.509
+// certificates, by certificate serial number (up to 20 bytes). The two key
+// spaces are separate; CUIDs take a compact fast path.
+//
+// The pieces:
+//
+//   - [Store]: one local directory holding the current snapshot, the deltas
+//     applied since, and the journal of local stops. Crash-safe and
+//     checksummed; readers never block on a sync. [Store.Check] answers
+//     whether a key is revoked and how old the list is ([Policy]).
+//   - [Parser]: turns delivered data into an [Update] (a full list or a delta).
+//     Built in: the CSV/TSV form of docs/PROTOCOL.md chapter 9 ([TextParser])
+//     and DER X.509 CRLs ([CRLParser]).
+//   - [Syncer] with a [Source] ([DirSource], [HTTPSource]): fetches the signed
+//     feed written by a [Publisher], verifies its Ed25519 signature and
+//     sequence, and applies it to the store.
+//
+// The on-disk and on-the-wire formats are specified in docs/PROTOCOL.md
+// chapter 9.
+package revocation

@@ -1,0 +1,237 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Errors from sources.
+var (
+	// ErrNotModified: a conditional fetch found the file unchanged.
+	ErrNotModified = errors.New("revocation: feed file not modified")
+	// ErrNotFound: the source has no such file.
+	ErrNotFound = errors.New("revocation: feed file not found")
+	// ErrTooLarge: a feed file exceeds the size limit.
+	ErrTooLarge = errors.New("revocation: feed file too large")
+)
+
+// Validators are the cache validators of a fetched file, sent back on the
+// next fetch so that an unchanged file is not transferred again.
+type Validators struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// Fetched is a fetched file.
+type Fetched struct {
+	Body       []byte
+	Validators Validators
+}
+
+// Source fetches the files of a signed feed by name. Fetch returns
+// ErrNotModified when cond matches the current file, ErrNotFound when the
+// file does not exist. It must honour ctx.
+type Source interface {
+	Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error)
+}
+
+// DefaultMaxFeedFile bounds the size of one fetched feed file.
+const DefaultMaxFeedFile = 2 << 30
+
+// DirSource reads a feed from a local directory (a mounted share, a USB
+// stick carried to an offline terminal). Its validator is the file's size
+// and modification time.
+type DirSource struct {
+	Dir string
+	// MaxSize bounds one file; 0 means DefaultMaxFeedFile.
+	MaxSize int64
+}
+
+// Fetch reads Dir/name.
+func (s DirSource) Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !feedNameRE.MatchString(name) {
+		return nil, fmt.Errorf("revocation: bad feed file name %q", truncate(name))
+	}
+	f, err := os.Open(filepath.Join(s.Dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revocation: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("revocation: %w", err)
+	}
+	v := Validators{ETag: fmt.Sprintf(`"%x-%x"`, st.Size(), st.ModTime().UnixNano())}
+	if cond.ETag != "" && cond.ETag == v.ETag {
+		return nil, ErrNotModified
+	}
+	limit := s.MaxSize
+	if limit <= 0 {
+		limit = DefaultMaxFeedFile
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, name, st.Size())
+	}
+	body, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("revocation: %w", err)
+	}
+	return &Fetched{Body: body, Validators: v}, nil
+}
+
+// HTTPSource fetches a feed over HTTP(S) from BaseURL (a static host or a
+// CDN), with conditional GET (If-None-Match / If-Modified-Since), a timeout
+// per attempt and retries with exponential backoff and jitter on network
+// errors, 5xx and 429.
+type HTTPSource struct {
+	// BaseURL is the feed directory, e.g. "https://feed.example/revocation/".
+	BaseURL string
+	// Client is the HTTP client; nil means http.DefaultClient.
+	Client *http.Client
+	// Timeout bounds one attempt; 0 means 60 s.
+	Timeout time.Duration
+	// Retries is the number of retries after the first attempt; 0 means 3,
+	// negative means none.
+	Retries int
+	// Backoff is the delay before the first retry, doubled each time; 0
+	// means 500 ms.
+	Backoff time.Duration
+	// MaxSize bounds one file; 0 means DefaultMaxFeedFile.
+	MaxSize int64
+	// Progress, when set, is called as a body downloads (total is -1 when
+	// the server sends no length).
+	Progress func(name string, done, total int64)
+}
+
+// Fetch downloads BaseURL/name.
+func (s *HTTPSource) Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error) {
+	if !feedNameRE.MatchString(name) {
+		return nil, fmt.Errorf("revocation: bad feed file name %q", truncate(name))
+	}
+	base, err := url.Parse(s.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
+		return nil, fmt.Errorf("revocation: feed URL %q: want http or https", truncate(s.BaseURL))
+	}
+	u := base.JoinPath(name).String()
+	retries := s.Retries
+	if retries == 0 {
+		retries = 3
+	}
+	backoff := s.Backoff
+	if backoff <= 0 {
+		backoff = 500 * time.Millisecond
+	}
+	var last error
+	for attempt := 0; ; attempt++ {
+		f, retry, err := s.once(ctx, u, name, cond)
+		if err == nil {
+			return f, nil
+		}
+		last = err
+		if !retry || attempt >= retries || ctx.Err() != nil {
+			break
+		}
+		d := backoff<<attempt + rand.N(backoff)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errors.Join(ctx.Err(), last)
+		case <-t.C:
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, errors.Join(ctx.Err(), last)
+	}
+	return nil, last
+}
+
+func (s *HTTPSource) once(ctx context.Context, u, name string, cond Validators) (*Fetched, bool, error) {
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("revocation: %w", err)
+	}
+	if cond.ETag != "" {
+		req.Header.Set("If-None-Match", cond.ETag)
+	}
+	if cond.LastModified != "" {
+		req.Header.Set("If-Modified-Since", cond.LastModified)
+	}
+	client := s.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, true, fmt.Errorf("revocation: fetch %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return nil, false, ErrNotModified
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, false, fmt.Errorf("%w: %s", ErrNotFound, name)
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return nil, true, fmt.Errorf("revocation: fetch %s: %s", name, resp.Status)
+	case resp.StatusCode != http.StatusOK:
+		return nil, false, fmt.Errorf("revocation: fetch %s: %s", name, resp.Status)
+	}
+	limit := s.MaxSize
+	if limit <= 0 {
+		limit = DefaultMaxFeedFile
+	}
+	if resp.ContentLength > limit {
+		return nil, false, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, name, resp.ContentLength)
+	}
+	var r io.Reader = io.LimitReader(resp.Body, limit+1)
+	if s.Progress != nil {
+		r = &progressReader{r: r, fn: func(n int64) { s.Progress(name, n, resp.ContentLength) }}
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, true, fmt.Errorf("revocation: fetch %s: %w", name, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, false, fmt.Errorf("%w: %s", ErrTooLarge, name)
+	}
+	v := Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	return &Fetched{Body: body, Validators: v}, false, nil
+}
+
+type progressReader struct {
+	r    io.Reader
+	n    int64
+	fn   func(int64)
+	last int64
+}
+
+// Read reads from the wrapped reader and reports progress every MiB.
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if p.n-p.last >= 1<<20 || err != nil {
+		p.last = p.n
+		p.fn(p.n)
+	}
+	return n, err
+}

@@ -1,0 +1,501 @@
+package revocation
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors returned by the store.
+var (
+	// ErrReplay: an update older than (or as old as) the current list.
+	ErrReplay = errors.New("revocation: update is not newer than the current list")
+	// ErrOutOfSequence: a delta that does not follow the current list.
+	ErrOutOfSequence = errors.New("revocation: delta does not follow the current list")
+	// ErrStale: the list is older than the policy allows, so a key that is
+	// not in it cannot be declared valid (fail closed).
+	ErrStale = errors.New("revocation: list too old to decide")
+	// ErrAlreadyStopped: a local stop of a key already stopped locally.
+	ErrAlreadyStopped = errors.New("revocation: already stopped locally")
+	// ErrNotStopped: an unstop of a key that has no local stop.
+	ErrNotStopped = errors.New("revocation: no local stop for this key")
+	// ErrFeedRevocation: an attempt to undo a delivered revocation locally.
+	ErrFeedRevocation = errors.New("revocation: a delivered revocation cannot be undone locally")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("revocation: store closed")
+)
+
+// File names inside the store directory (docs/PROTOCOL.md chapter 9.3).
+const (
+	listPrefix   = "list-"
+	deltaPrefix  = "delta-"
+	fileSuffix   = ".rvb"
+	journalName  = "local-stops.log"
+	tmpMarker    = ".tmp-"
+	defaultLimit = 100_000
+)
+
+func listName(seq uint64) string  { return fmt.Sprintf("%s%020d%s", listPrefix, seq, fileSuffix) }
+func deltaName(seq uint64) string { return fmt.Sprintf("%s%020d%s", deltaPrefix, seq, fileSuffix) }
+
+// Policy decides what a check does when the list is old.
+type Policy struct {
+	// MaxAge is the oldest list accepted; 0 means DefaultMaxAge.
+	MaxAge time.Duration
+	// AllowStale makes a check on a too-old list succeed with a warning
+	// (Result.Stale set, logged) instead of failing closed with ErrStale.
+	AllowStale bool
+}
+
+// DefaultMaxAge is the default Policy.MaxAge: two daily deliveries.
+const DefaultMaxAge = 48 * time.Hour
+
+func (p Policy) maxAge() time.Duration {
+	if p.MaxAge <= 0 {
+		return DefaultMaxAge
+	}
+	return p.MaxAge
+}
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	Policy Policy
+	// Logger receives warnings (corrupt files skipped, stale lists); nil
+	// means slog.Default().
+	Logger *slog.Logger
+	// CompactAfter is how many keys changed by deltas since the last full
+	// base trigger a background merge into a new base; 0 means 100 000,
+	// negative disables automatic merging.
+	CompactAfter int
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is the local revocation store: one directory holding the current
+// list (a base file plus the deltas applied since) and the journal of
+// local stops. Checks read an immutable view through an atomic pointer and
+// never wait for a sync, a merge or a local stop. One process should open
+// a given directory once; the methods are safe for concurrent use.
+type Store struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+
+	cur        atomic.Pointer[view]
+	warnedSeq  atomic.Uint64
+	mu         sync.Mutex // serializes writers
+	closed     bool
+	bg         sync.WaitGroup
+	compacting atomic.Bool
+}
+
+// view is what readers see: the delivered list and the local stops.
+type view struct {
+	snap  *Snapshot
+	stops map[Key]Entry
+}
+
+// Open opens (creating if needed) the store in dir. Corrupt or torn files
+// are detected by their checksums and skipped with a warning; the store
+// then opens at the last good state.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("revocation: %w", err)
+	}
+	s := &Store{dir: dir, opts: opts, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.removeTemps()
+	snap, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	stops, err := s.replayJournal()
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(&view{snap: snap, stops: stops})
+	s.maybeCompact(snap)
+	return s, nil
+}
+
+// Dir returns the store directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close waits for a background merge to finish. Views already obtained
+// stay readable.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.bg.Wait()
+	return nil
+}
+
+func (s *Store) removeTemps() {
+	ents, _ := os.ReadDir(s.dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), tmpMarker) {
+			os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
+}
+
+// seqFiles lists the sequence numbers of files with the given prefix,
+// highest first.
+func (s *Store) seqFiles(prefix string) []uint64 {
+	ents, _ := os.ReadDir(s.dir)
+	var seqs []uint64
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, fileSuffix) {
+			continue
+		}
+		v, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, prefix), fileSuffix), 10, 64)
+		if err == nil {
+			seqs = append(seqs, v)
+		}
+	}
+	slices.Sort(seqs)
+	slices.Reverse(seqs)
+	return seqs
+}
+
+// openList opens and verifies a base file. The file stays open for the
+// metadata reads; it is closed when the base is no longer reachable.
+func (s *Store) openList(seq uint64) (*base, error) {
+	f, err := os.Open(filepath.Join(s.dir, listName(seq)))
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	b, err := readBase(f, st.Size())
+	if err == nil && (b.hdr.typ != fileTypeList || b.hdr.seq != seq) {
+		err = fileErr(8, "file type or sequence does not match its name")
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	mapMeta(b, f)
+	closeWhenUnreachable(b, f)
+	return b, nil
+}
+
+func (s *Store) readDelta(seq uint64) (*Update, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir, deltaName(seq)))
+	if err != nil {
+		return nil, err
+	}
+	b, err := readBase(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	if b.hdr.typ != fileTypeDelta || b.hdr.seq != seq || b.hdr.prev+1 != seq {
+		return nil, fileErr(8, "file type or sequence does not match its name")
+	}
+	u := &Update{Seq: seq, Prev: b.hdr.prev, AsOf: fileTime(b.hdr.asOf), Remove: b.removes}
+	var rerr error
+	for r := range b.records(&rerr) {
+		u.Add = append(u.Add, r)
+	}
+	return u, rerr
+}
+
+// load finds the newest good base and applies the deltas that follow it.
+func (s *Store) load() (*Snapshot, error) {
+	var b *base
+	for _, seq := range s.seqFiles(listPrefix) {
+		var err error
+		if b, err = s.openList(seq); err == nil {
+			break
+		}
+		s.log.Warn("revocation: skipping corrupt list file, using an older one", "file", listName(seq), "err", err)
+	}
+	if b == nil {
+		b = emptyBase()
+	}
+	snap := newSnapshot(b)
+	for seq := snap.seq + 1; ; seq++ {
+		u, err := s.readDelta(seq)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			s.log.Warn("revocation: skipping corrupt delta file, list stays at the last good sequence", "file", deltaName(seq), "seq", snap.seq, "err", err)
+			break
+		}
+		snap = snap.withDelta(u)
+	}
+	return snap, nil
+}
+
+// Snapshot returns the current delivered list.
+func (s *Store) Snapshot() *Snapshot { return s.cur.Load().snap }
+
+// Apply applies a delivered update: a full list replaces the current one, a
+// delta must follow it (Prev equal to the current sequence). The update is
+// written to disk crash-safely before it becomes visible. An update not
+// newer than the current list is refused with ErrReplay, a delta that does
+// not follow it with ErrOutOfSequence; the store is then unchanged.
+func (s *Store) Apply(ctx context.Context, u *Update) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := u.normalize("update"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	v := s.cur.Load()
+	if err := checkFollows(v.snap, u); err != nil {
+		return err
+	}
+	var snap *Snapshot
+	if u.Full {
+		b, err := s.writeList(ctx, u.Seq, u.AsOf, slices.Values(u.Add), countCUIDs(u.Add))
+		if err != nil {
+			return err
+		}
+		snap = newSnapshot(b)
+	} else {
+		err := writeStoreFile(filepath.Join(s.dir, deltaName(u.Seq)), &fileContent{
+			hdr:     fileHeader{typ: fileTypeDelta, seq: u.Seq, prev: u.Prev, asOf: u.AsOf.UnixNano()},
+			nCUID:   countCUIDs(u.Add),
+			records: slices.Values(u.Add),
+			removes: u.Remove,
+		})
+		if err != nil {
+			return err
+		}
+		snap = v.snap.withDelta(u)
+	}
+	s.swapSnap(snap)
+	if u.Full {
+		s.gc()
+	}
+	s.maybeCompact(snap)
+	return nil
+}
+
+func checkFollows(cur *Snapshot, u *Update) error {
+	if u.Seq <= cur.seq {
+		return fmt.Errorf("%w: sequence %d, current %d", ErrReplay, u.Seq, cur.seq)
+	}
+	if u.AsOf.Before(cur.asOf) {
+		return fmt.Errorf("%w: as of %s, current list as of %s", ErrReplay, u.AsOf.Format(time.RFC3339), cur.asOf.Format(time.RFC3339))
+	}
+	if !u.Full && u.Prev != cur.seq {
+		return fmt.Errorf("%w: delta from %d, current %d", ErrOutOfSequence, u.Prev, cur.seq)
+	}
+	return nil
+}
+
+func countCUIDs(rs []Record) uint64 {
+	var n uint64
+	for _, r := range rs {
+		if r.Key.kind == KindCUID {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Store) writeList(ctx context.Context, seq uint64, asOf time.Time, recs func(func(Record) bool), nCUID uint64) (*base, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	err := writeStoreFile(filepath.Join(s.dir, listName(seq)), &fileContent{
+		hdr:     fileHeader{typ: fileTypeList, seq: seq, asOf: asOf.UnixNano()},
+		nCUID:   nCUID,
+		records: recs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.openList(seq)
+}
+
+// swapSnap publishes snap; s.mu must be held.
+func (s *Store) swapSnap(snap *Snapshot) {
+	v := s.cur.Load()
+	s.cur.Store(&view{snap: snap, stops: v.stops})
+}
+
+// gc removes files no longer needed: it keeps the newest base, the one
+// before it and the deltas following that one, so that a corrupt newest
+// base can fall back. s.mu must be held.
+func (s *Store) gc() {
+	lists := s.seqFiles(listPrefix)
+	if len(lists) < 2 {
+		return
+	}
+	keepFrom := lists[1]
+	for _, seq := range lists[2:] {
+		os.Remove(filepath.Join(s.dir, listName(seq)))
+	}
+	for _, seq := range s.seqFiles(deltaPrefix) {
+		if seq <= keepFrom {
+			os.Remove(filepath.Join(s.dir, deltaName(seq)))
+		}
+	}
+}
+
+func (s *Store) maybeCompact(snap *Snapshot) {
+	limit := s.opts.CompactAfter
+	if limit == 0 {
+		limit = defaultLimit
+	}
+	if limit < 0 || snap.overlayLen() < limit || !s.compacting.CompareAndSwap(false, true) {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer s.compacting.Store(false)
+		if err := s.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+			s.log.Warn("revocation: background merge failed; the list stays correct, merge retried on the next update", "err", err)
+		}
+	}()
+}
+
+// Compact merges the deltas applied since the last base into a new base
+// file, so that lookups take the compact path again and opening is fast.
+// Syncs wait while it runs; checks do not.
+func (s *Store) Compact(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	snap := s.cur.Load().snap
+	if snap.overlayLen() == 0 {
+		return nil
+	}
+	n := snap.base.hdr.nCUID
+	for k, e := range snap.ov {
+		if k.kind != KindCUID {
+			continue
+		}
+		in := snap.base.contains(k)
+		switch {
+		case e.removed && in:
+			n--
+		case !e.removed && !in:
+			n++
+		}
+	}
+	var rerr error
+	b, err := s.writeList(ctx, snap.seq, snap.asOf, snap.Records(&rerr), n)
+	if rerr != nil {
+		os.Remove(filepath.Join(s.dir, listName(snap.seq)))
+		return rerr
+	}
+	if err != nil {
+		return err
+	}
+	s.swapSnap(newSnapshot(b))
+	s.gc()
+	return nil
+}
+
+// Result is the answer to a check.
+type Result struct {
+	Key Key `json:"key"`
+	// Revoked is true when the key is in the delivered list or stopped
+	// locally; Entry then says how.
+	Revoked bool   `json:"revoked"`
+	Entry   *Entry `json:"entry,omitempty"`
+	// Seq and AsOf identify the list consulted; Age is how old it was at
+	// the check.
+	Seq  uint64        `json:"seq"`
+	AsOf time.Time     `json:"as_of"`
+	Age  time.Duration `json:"age_ns"`
+	// Stale is true when Age exceeds the policy's MaxAge.
+	Stale bool `json:"stale"`
+	// Allowed is the decision: not revoked, and the list fresh enough (or
+	// stale lists allowed by policy).
+	Allowed bool `json:"allowed"`
+}
+
+// Check reports whether k is revoked and how old the list is. It never
+// blocks on a sync. A key that is not revoked while the list is older than
+// the policy allows gives ErrStale (fail closed) unless the policy allows
+// stale lists, in which case a warning is logged once per list.
+func (s *Store) Check(k Key) (Result, error) {
+	if k.kind == 0 {
+		return Result{}, fmt.Errorf("%w: zero Key", ErrInvalidKey)
+	}
+	v := s.cur.Load()
+	r := Result{Key: k, Seq: v.snap.seq, AsOf: v.snap.asOf}
+	now := s.now()
+	if v.snap.asOf.IsZero() {
+		r.Age = time.Duration(1<<63 - 1)
+	} else {
+		r.Age = now.Sub(v.snap.asOf)
+	}
+	r.Stale = r.Age > s.opts.Policy.maxAge()
+	if e, ok := v.stops[k]; ok {
+		r.Revoked, r.Entry = true, &e
+		return r, nil
+	}
+	rec, found, err := v.snap.Lookup(k)
+	if found {
+		r.Revoked = true
+		r.Entry = &Entry{Key: k, RevokedAt: rec.Time(), Reason: rec.Reason, Origin: OriginFeed}
+		return r, err
+	}
+	if err != nil {
+		return r, err
+	}
+	if r.Stale {
+		if !s.opts.Policy.AllowStale {
+			return r, fmt.Errorf("%w: list sequence %d is %s old, policy allows %s", ErrStale, r.Seq, ageString(r.Age), s.opts.Policy.maxAge())
+		}
+		if s.warnedSeq.Swap(r.Seq+1) != r.Seq+1 {
+			s.log.Warn("revocation: list older than policy allows; allowing by policy", "seq", r.Seq, "age", ageString(r.Age))
+		}
+	}
+	r.Allowed = true
+	return r, nil
+}
+
+func ageString(d time.Duration) string {
+	if d == time.Duration(1<<63-1) {
+		return "never synced"
+	}
+	return d.Round(time.Second).String()
+}
+
+// Stops returns the active local stops.
+func (s *Store) Stops() []Entry {
+	v := s.cur.Load()
+	out := make([]Entry, 0, len(v.stops))
+	for _, e := range v.stops {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return compareKeys(a.Key, b.Key) })
+	return out
+}

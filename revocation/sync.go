@@ -1,0 +1,134 @@
+package revocation
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Syncer brings a Store up to date from a signed feed. It fetches the
+// signed index with a conditional request, verifies it with PublicKey,
+// then downloads and verifies every file it needs (the deltas from the
+// store's sequence, or the full list) before applying anything: an
+// unsigned, forged, truncated, replayed or out-of-sequence feed is refused
+// and the store left unchanged.
+type Syncer struct {
+	Store  *Store
+	Source Source
+	// PublicKey verifies the feed's Ed25519 signatures.
+	PublicKey ed25519.PublicKey
+
+	mu   sync.Mutex
+	cond Validators // of the last index applied
+}
+
+// SyncResult says what a sync did.
+type SyncResult struct {
+	// From and To are the store's sequence before and after.
+	From, To uint64
+	// Files lists the feed files applied (empty when up to date).
+	Files []string
+	// NotModified is true when the index was unchanged since the last sync.
+	NotModified bool
+}
+
+// Sync runs one sync. Concurrent calls are serialized.
+func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.Store.Snapshot()
+	res := SyncResult{From: cur.Seq(), To: cur.Seq()}
+	hf, err := s.Source.Fetch(ctx, HeadName, s.cond)
+	if errors.Is(err, ErrNotModified) {
+		res.NotModified = true
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	sf, err := s.Source.Fetch(ctx, HeadName+SigSuffix, Validators{})
+	if errors.Is(err, ErrNotFound) {
+		return res, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, HeadName)
+	}
+	if err != nil {
+		return res, err
+	}
+	head, err := ParseHead(hf.Body, sf.Body, s.PublicKey)
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case head.Seq < cur.Seq() || head.AsOf.Before(cur.AsOf()):
+		return res, fmt.Errorf("%w: feed at sequence %d (as of %s), store at %d", ErrReplay, head.Seq, head.AsOf, cur.Seq())
+	case head.Seq == cur.Seq():
+		s.cond = hf.Validators
+		return res, nil
+	}
+	plan := deltaPlan(head, cur.Seq())
+	if plan == nil {
+		plan = []FeedFile{head.List}
+	}
+	updates := make([]*Update, 0, len(plan))
+	for _, f := range plan {
+		u, err := s.fetchUpdate(ctx, f)
+		if err != nil {
+			return res, err
+		}
+		updates = append(updates, u)
+	}
+	for i, u := range updates {
+		if err := s.Store.Apply(ctx, u); err != nil {
+			res.To = s.Store.Snapshot().Seq()
+			return res, fmt.Errorf("revocation: apply %s: %w", plan[i].Name, err)
+		}
+		res.Files = append(res.Files, plan[i].Name)
+	}
+	res.To = s.Store.Snapshot().Seq()
+	s.cond = hf.Validators
+	return res, nil
+}
+
+// deltaPlan returns the deltas leading from seq to head.Seq, or nil when
+// the index does not list all of them (or the store is empty).
+func deltaPlan(head *Head, seq uint64) []FeedFile {
+	if seq == 0 {
+		return nil
+	}
+	var plan []FeedFile
+	for next := seq + 1; next <= head.Seq; next++ {
+		found := false
+		for _, d := range head.Deltas {
+			if d.Seq == next && d.Prev == next-1 {
+				plan = append(plan, d)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	return plan
+}
+
+func (s *Syncer) fetchUpdate(ctx context.Context, f FeedFile) (*Update, error) {
+	got, err := s.Source.Fetch(ctx, f.Name, Validators{})
+	if err != nil {
+		return nil, err
+	}
+	if err := f.verify(got.Body); err != nil {
+		return nil, err
+	}
+	u, err := (TextParser{}).Parse(bytes.NewReader(got.Body))
+	if err != nil {
+		return nil, fmt.Errorf("revocation: %s: %w", f.Name, err)
+	}
+	full := f.Prev == 0
+	if u.Seq != f.Seq || u.Prev != f.Prev || u.Full != full {
+		return nil, fmt.Errorf("%w: %s holds sequence %d->%d, index says %d->%d", ErrOutOfSequence, f.Name, u.Prev, u.Seq, f.Prev, f.Seq)
+	}
+	return u, nil
+}

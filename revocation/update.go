@@ -1,0 +1,129 @@
+package revocation
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// ErrMalformed is matched (errors.Is) by every error reporting malformed
+// input: a list, delta, snapshot file or feed index that cannot be parsed.
+var ErrMalformed = errors.New("revocation: malformed input")
+
+// ParseError reports malformed input with where it was found. Line is
+// 1-based for text input (0 when not applicable); Offset is the byte offset
+// for binary input (-1 when not known).
+type ParseError struct {
+	Source string // what was parsed, e.g. "text", "crl", "snapshot file"
+	Line   int
+	Offset int64
+	Msg    string
+	Err    error // underlying cause, may be nil
+}
+
+// Error formats the error with its location.
+func (e *ParseError) Error() string {
+	loc := ""
+	switch {
+	case e.Line > 0:
+		loc = fmt.Sprintf(" line %d:", e.Line)
+	case e.Offset >= 0:
+		loc = fmt.Sprintf(" offset %d:", e.Offset)
+	}
+	s := fmt.Sprintf("revocation: malformed %s:%s %s", e.Source, loc, e.Msg)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns ErrMalformed and the underlying cause.
+func (e *ParseError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrMalformed, e.Err}
+	}
+	return []error{ErrMalformed}
+}
+
+// Update is one delivery: either a full list (Full, only Add) or a delta
+// from sequence Prev to Seq (Add and Remove).
+type Update struct {
+	Full bool
+	// Seq is the sequence number of the list after this update; it grows by
+	// one per delivery.
+	Seq uint64
+	// Prev is, for a delta, the sequence number it applies to (Seq-1).
+	Prev uint64
+	// AsOf is when the list was current at the publisher.
+	AsOf time.Time
+	// Add holds the revocations (the whole list for a full update).
+	Add []Record
+	// Remove holds keys whose revocation the publisher withdrew (delta only).
+	Remove []Key
+}
+
+// Parser turns delivered data into an Update. Implementations refuse
+// malformed input with a *ParseError and return no partial Update.
+type Parser interface {
+	Parse(r io.Reader) (*Update, error)
+}
+
+// normalize sorts Add and Remove and checks the update is consistent:
+// sequence numbers, no duplicate keys, no key both added and removed.
+func (u *Update) normalize(source string) error {
+	bad := func(format string, a ...any) error {
+		return &ParseError{Source: source, Offset: -1, Msg: fmt.Sprintf(format, a...)}
+	}
+	if u.Seq == 0 {
+		return bad("sequence number 0")
+	}
+	if u.Full {
+		if u.Prev != 0 || len(u.Remove) > 0 {
+			return bad("a full list has no previous sequence and no removals")
+		}
+	} else if u.Prev+1 != u.Seq {
+		return bad("delta from %d to %d: sequence must grow by one", u.Prev, u.Seq)
+	}
+	if u.AsOf.IsZero() {
+		return bad("missing as-of time")
+	}
+	for _, r := range u.Add {
+		if !validKey(r.Key) {
+			return bad("invalid key %s", r.Key)
+		}
+		if r.Reason >= numReasons {
+			return bad("key %s: unknown reason code %d", r.Key, uint8(r.Reason))
+		}
+	}
+	for _, k := range u.Remove {
+		if !validKey(k) {
+			return bad("invalid key %s", k)
+		}
+	}
+	slices.SortFunc(u.Add, func(a, b Record) int { return compareKeys(a.Key, b.Key) })
+	for i := 1; i < len(u.Add); i++ {
+		if u.Add[i].Key == u.Add[i-1].Key {
+			return bad("duplicate key %s", u.Add[i].Key)
+		}
+	}
+	slices.SortFunc(u.Remove, compareKeys)
+	for i := 1; i < len(u.Remove); i++ {
+		if u.Remove[i] == u.Remove[i-1] {
+			return bad("duplicate removal %s", u.Remove[i])
+		}
+	}
+	i, j := 0, 0
+	for i < len(u.Add) && j < len(u.Remove) {
+		switch c := compareKeys(u.Add[i].Key, u.Remove[j]); {
+		case c == 0:
+			return bad("key %s both added and removed", u.Remove[j])
+		case c < 0:
+			i++
+		default:
+			j++
+		}
+	}
+	return nil
+}

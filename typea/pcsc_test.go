@@ -1,0 +1,79 @@
+//go:build cgo
+
+package typea_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
+)
+
+// TestThroughPCSC runs the Type A flows over mock card -> vpcd -> a real
+// pcscd -> reader: the 4-APDU read, the password (status, wrong try,
+// verify) and a write under the update key.
+func TestThroughPCSC(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	st := testkeys.Store(1)
+	id := testID
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st},
+		Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	slot.Attach(t, card)
+	ctx := context.Background()
+	rc := pcsctest.NewContext(t)
+	cd, err := rc.Connect(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cd.Close() })
+
+	m := &testkeys.Meter{Next: cd}
+	res, err := typea.Read(ctx, m, typea.Config{Keys: st}, typea.Password("1234"), typea.VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "U-0001", res.Identity.UserID)
+	assert.Equal(t, 6, m.APDUs, "4 APDUs + password status and VERIFY")
+
+	a, err := typea.Select(ctx, cd, typea.Config{Keys: st})
+	require.NoError(t, err)
+	require.NoError(t, a.Authenticate(ctx))
+	var pe *typea.PasswordError
+	require.ErrorAs(t, a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{}), &pe)
+	assert.Equal(t, 2, pe.Remaining)
+	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+	got, err := a.ReadAll(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, testID, got)
+	nid := profile.Identity{UserID: "U-PCSC"}
+	require.NoError(t, a.WriteIdentity(ctx, nid))
+	res, err = typea.Read(ctx, cd, typea.Config{Keys: st}, typea.Password("1234"), typea.VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "U-PCSC", res.Identity.UserID)
+}
+
+// BenchmarkReadTransactionPCSC is BenchmarkReadTransaction through pcscd
+// (no password): 4 APDUs per transaction.
+func BenchmarkReadTransactionPCSC(b *testing.B) {
+	slot := pcsctest.Acquire(b)
+	st := testkeys.Store(1)
+	id := profile.Identity{UserID: "BENCH-0001"}
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}}))
+	slot.Attach(b, card)
+	ctx := context.Background()
+	rc := pcsctest.NewContext(b)
+	cd, err := rc.Connect(ctx, slot.ReaderName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cd.Close()
+	m := &testkeys.Meter{Next: cd}
+	cfg := typea.Config{Keys: st, Password: typea.PasswordNone}
+	testkeys.Run(b, m, func() error {
+		_, err := typea.Read(ctx, m, cfg, nil, typea.VerifyOptions{})
+		return err
+	})
+}

@@ -1,0 +1,519 @@
+package typea
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/profile"
+)
+
+// Record instructions (ISO/IEC 7816-4 §11.4).
+const (
+	insReadRecord   = 0xB2
+	insUpdateRecord = 0xDC
+	insAppendRecord = 0xE2
+	insActivateFile = 0x44
+)
+
+// AP is a selected Type A AP on one card. Each method runs in a PC/SC
+// transaction of its own (apdu.WithTransaction). An AP is not safe for
+// concurrent use.
+//
+// When the card-side session is lost (secure messaging ended, card reset)
+// the next method first selects the AP again and compares the CUID: a
+// different card gives ErrCardSwapped and nothing else is sent. The
+// password is never kept and never resent on its own: after a lost session
+// the caller verifies again.
+type AP struct {
+	cfg  Config
+	t    apdu.Transport
+	s    *apsession.Session
+	lost bool
+}
+
+// Select selects the Type A AP (SELECT by DF name, CUID from the FCI).
+func Select(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &AP{cfg: cfg, t: t}
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		s, err := apsession.Open(ctx, t, cfg.session())
+		a.s = s
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("typea: %w", err)
+	}
+	return a, nil
+}
+
+// CUID returns the card-unique identifier read at Select.
+func (a *AP) CUID() profile.CUID { return a.s.CUID() }
+
+// Config returns the effective configuration.
+func (a *AP) Config() Config { return a.cfg }
+
+// Close ends secure messaging and drops the session keys.
+func (a *AP) Close() error { return a.s.Close() }
+
+// do runs fn in a transaction, resuming a lost session first.
+func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	err := apsession.WithTransaction(ctx, a.t, func(ctx context.Context) error {
+		if a.lost {
+			if err := a.s.Resume(ctx); err != nil {
+				return err
+			}
+			a.lost = false
+		}
+		return fn(ctx)
+	})
+	if err != nil {
+		if apsession.Lost(err) {
+			a.lost = true
+		}
+		return fmt.Errorf("typea: %s: %w", op, err)
+	}
+	return nil
+}
+
+// Authenticate runs mutual authentication with the AP's read key; every
+// later command is protected by secure messaging.
+func (a *AP) Authenticate(ctx context.Context) error {
+	return a.do(ctx, "mutual authentication (read key)", func(ctx context.Context) error {
+		return a.s.Authenticate(ctx, a.cfg.AuthKey)
+	})
+}
+
+// AuthenticateUpdate runs mutual authentication with the update key,
+// needed by UpdateRecord, AppendRecord and WriteIdentity once the AP is
+// sealed.
+func (a *AP) AuthenticateUpdate(ctx context.Context) error {
+	return a.do(ctx, "mutual authentication (update key)", func(ctx context.Context) error {
+		return a.s.Authenticate(ctx, a.cfg.UpdateKey)
+	})
+}
+
+// AuthenticateAdmin runs mutual authentication with the administrative
+// key, needed by UnblockPassword.
+func (a *AP) AuthenticateAdmin(ctx context.Context) error {
+	return a.do(ctx, "mutual authentication (administrative key)", func(ctx context.Context) error {
+		return a.s.Authenticate(ctx, a.cfg.AdminKey)
+	})
+}
+
+// passwordChannel returns the channel VERIFY goes through in the
+// configured mode, or an error when the order is wrong.
+func (a *AP) passwordChannel() (*apdu.Channel, error) {
+	switch a.cfg.Password {
+	case PasswordNone:
+		return nil, ErrNoPassword
+	case PasswordAfterAuth:
+		if !a.s.Secure() {
+			return nil, errors.New("the password is verified after mutual authentication: call Authenticate first")
+		}
+	case PasswordBeforeAuth:
+		if a.s.Secure() {
+			return nil, errors.New("the password is verified before mutual authentication: verify before Authenticate")
+		}
+	}
+	return a.s.Channel(), nil
+}
+
+// PasswordStatus asks the card for the password's state with VERIFY
+// without data (ISO/IEC 7816-4 §11.5.6): it never spends a try.
+func (a *AP) PasswordStatus(ctx context.Context) (PasswordStatus, error) {
+	var st PasswordStatus
+	err := a.do(ctx, "password status", func(ctx context.Context) error {
+		if a.cfg.Password == PasswordNone {
+			return ErrNoPassword
+		}
+		var err error
+		st, err = apsession.QueryPassword(ctx, a.s.Channel(), a.cfg.PasswordRef)
+		return err
+	})
+	return st, err
+}
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// AllowLastTry lets Verify send the password when one try is left.
+	// Without it Verify refuses with ErrLastTry: a wrong password would
+	// then block the card.
+	AllowLastTry bool
+}
+
+// Verify checks the password with the card, once: it asks the remaining
+// tries first (no try spent), refuses when the password is blocked
+// (*PasswordError, Blocked) or has one try left (ErrLastTry, unless
+// opts.AllowLastTry), then sends VERIFY. A wrong password gives a
+// *PasswordError with the remaining tries (it unwraps to *apdu.TriesError).
+// In PasswordBeforeAuth mode the AP is selected again first and its CUID
+// compared, so the password never goes to a swapped card.
+func (a *AP) Verify(ctx context.Context, pw Password, opts VerifyOptions) error {
+	return a.do(ctx, "verify password", func(ctx context.Context) error {
+		return a.verify(ctx, pw, opts, a.cfg.Password == PasswordBeforeAuth)
+	})
+}
+
+func (a *AP) verify(ctx context.Context, pw Password, opts VerifyOptions, checkCard bool) error {
+	if err := apsession.CheckPassword(pw); err != nil {
+		return fmt.Errorf("%w: %v", ErrPasswordFormat, err)
+	}
+	ch, err := a.passwordChannel()
+	if err != nil {
+		return err
+	}
+	if checkCard {
+		if err := a.s.CheckCard(ctx); err != nil {
+			return err
+		}
+		ch = a.s.Channel()
+	}
+	st, err := apsession.QueryPassword(ctx, ch, a.cfg.PasswordRef)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Verified:
+		return nil
+	case st.Blocked:
+		return &PasswordError{Blocked: true, Err: &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}}
+	case st.Remaining == 1 && !opts.AllowLastTry:
+		return ErrLastTry
+	}
+	return passwordErr(apsession.Verify(ctx, ch, a.cfg.PasswordRef, pw))
+}
+
+// passwordErr turns 63Cx / 6983 into *PasswordError.
+func passwordErr(err error) error {
+	var te *apdu.TriesError
+	if errors.As(err, &te) {
+		return &PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
+	}
+	return err
+}
+
+// ChangePassword replaces the password (CHANGE REFERENCE DATA, P1 = 00,
+// old || new). A wrong old password spends a try (*PasswordError). The
+// same one-try-left rule as Verify applies.
+func (a *AP) ChangePassword(ctx context.Context, old, nw Password, opts VerifyOptions) error {
+	return a.do(ctx, "change password", func(ctx context.Context) error {
+		for _, p := range []Password{old, nw} {
+			if err := apsession.CheckPassword(p); err != nil {
+				return fmt.Errorf("%w: %v", ErrPasswordFormat, err)
+			}
+		}
+		ch, err := a.passwordChannel()
+		if err != nil {
+			return err
+		}
+		if a.cfg.Password == PasswordBeforeAuth {
+			if err := a.s.CheckCard(ctx); err != nil {
+				return err
+			}
+			ch = a.s.Channel()
+		}
+		st, err := apsession.QueryPassword(ctx, ch, a.cfg.PasswordRef)
+		if err != nil {
+			return err
+		}
+		switch {
+		case st.Blocked:
+			return &PasswordError{Blocked: true, Err: &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}}
+		case st.Remaining == 1 && !opts.AllowLastTry:
+			return ErrLastTry
+		}
+		return passwordErr(apsession.ChangePassword(ctx, ch, a.cfg.PasswordRef, old, nw))
+	})
+}
+
+// UnblockPassword resets the password's retry counter (RESET RETRY
+// COUNTER) under the administrative key, and sets nw as the new password
+// when it is not empty. It authenticates with the administrative key.
+func (a *AP) UnblockPassword(ctx context.Context, nw Password) error {
+	return a.do(ctx, "unblock password", func(ctx context.Context) error {
+		if a.cfg.Password == PasswordNone {
+			return ErrNoPassword
+		}
+		if len(nw) > 0 {
+			if err := apsession.CheckPassword(nw); err != nil {
+				return fmt.Errorf("%w: %v", ErrPasswordFormat, err)
+			}
+		}
+		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
+			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
+				return err
+			}
+		}
+		return apsession.ResetRetryCounter(ctx, a.s.Channel(), a.cfg.PasswordRef, nw)
+	})
+}
+
+// recordP2 is P2 of the record commands: SFI of EF.Records, and b3-b1 =
+// 100 (record number in P1) for READ/UPDATE, 000 for APPEND.
+func (a *AP) recordP2(append bool) byte {
+	if append {
+		return a.cfg.RecordsSFI << 3
+	}
+	return a.cfg.RecordsSFI<<3 | 0x04
+}
+
+// maxRecord is the largest record the current mode carries in one APDU.
+func (a *AP) maxRecord() int {
+	return min(MaxRecordLen, a.s.MaxReadChunk(), a.s.MaxWriteChunk())
+}
+
+func (a *AP) readRecord(ctx context.Context, n int) ([]byte, error) {
+	if n < 1 || n > 254 {
+		return nil, fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
+	}
+	b, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadRecord, P1: byte(n), P2: a.recordP2(false), Ne: a.maxRecord()})
+	if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && a.cfg.Password != PasswordNone && a.s.Secure() {
+		return nil, fmt.Errorf("%w: %w", ErrPasswordRequired, err)
+	}
+	if errors.Is(err, apdu.WarnEndOfFile) {
+		// 6282: the record is shorter than Ne; the data is the record.
+		return b, nil
+	}
+	return b, err
+}
+
+// ReadRecord reads record n of EF.Records (READ RECORD by SFI).
+func (a *AP) ReadRecord(ctx context.Context, n int) ([]byte, error) {
+	var out []byte
+	err := a.do(ctx, fmt.Sprintf("read record %d", n), func(ctx context.Context) error {
+		var err error
+		out, err = a.readRecord(ctx, n)
+		return err
+	})
+	return out, err
+}
+
+// ReadIdentity reads record 1 and returns the Identity it holds (without
+// the attributes of later records; see ReadAll). One APDU.
+func (a *AP) ReadIdentity(ctx context.Context) (profile.Identity, error) {
+	var id profile.Identity
+	err := a.do(ctx, "read identity", func(ctx context.Context) error {
+		r, err := a.readRecord(ctx, RecordIdentity)
+		if errors.Is(err, apdu.ErrRecordNotFound) {
+			return fmt.Errorf("%w: %w", ErrNotPersonalized, err)
+		}
+		if err != nil {
+			return err
+		}
+		id, err = DecodeIdentityRecord(r)
+		return err
+	})
+	return id, err
+}
+
+// ReadAll reads every record (1, 2, ... until 6A83 record not found) and
+// returns the Identity with its attributes.
+func (a *AP) ReadAll(ctx context.Context) (profile.Identity, error) {
+	var id profile.Identity
+	err := a.do(ctx, "read records", func(ctx context.Context) error {
+		var recs [][]byte
+		for n := 1; n <= a.cfg.MaxRecords; n++ {
+			r, err := a.readRecord(ctx, n)
+			if errors.Is(err, apdu.ErrRecordNotFound) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			recs = append(recs, r)
+		}
+		var err error
+		id, err = DecodeRecords(recs)
+		return err
+	})
+	return id, err
+}
+
+// UpdateRecord replaces record n (UPDATE RECORD). Once the AP is sealed the
+// card requires the update key (AuthenticateUpdate).
+func (a *AP) UpdateRecord(ctx context.Context, n int, data []byte) error {
+	return a.do(ctx, fmt.Sprintf("update record %d", n), func(ctx context.Context) error {
+		return a.updateRecord(ctx, n, data)
+	})
+}
+
+func (a *AP) updateRecord(ctx context.Context, n int, data []byte) error {
+	if len(data) == 0 || len(data) > a.maxRecord() {
+		return &RecordSizeError{Record: n, Len: len(data), Max: a.maxRecord()}
+	}
+	if n < 1 || n > 254 {
+		return fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
+	}
+	_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insUpdateRecord, P1: byte(n), P2: a.recordP2(false), Data: data})
+	return err
+}
+
+// AppendRecord appends a record (APPEND RECORD). Once the AP is sealed the
+// card requires the update key.
+func (a *AP) AppendRecord(ctx context.Context, data []byte) error {
+	return a.do(ctx, "append record", func(ctx context.Context) error { return a.appendRecord(ctx, data) })
+}
+
+func (a *AP) appendRecord(ctx context.Context, data []byte) error {
+	if len(data) == 0 || len(data) > a.maxRecord() {
+		return &RecordSizeError{Len: len(data), Max: a.maxRecord()}
+	}
+	_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insAppendRecord, P2: a.recordP2(true), Data: data})
+	return err
+}
+
+// WriteIdentity writes id as the records of EF.Records: record 1, one
+// record per attribute (UPDATE RECORD, or APPEND RECORD where the record
+// does not exist yet), and marks the records after them free (00). Every
+// record is encoded and checked before the first command, so an identity
+// that does not fit fails with nothing written. It authenticates with the
+// update key unless that key is already authenticated. Writing the same
+// identity again is harmless (idempotent).
+func (a *AP) WriteIdentity(ctx context.Context, id profile.Identity) error {
+	recs, err := EncodeRecords(id)
+	if err != nil {
+		return fmt.Errorf("typea: write identity: %w", err)
+	}
+	if len(recs) > a.cfg.MaxRecords {
+		return fmt.Errorf("typea: write identity: %w", &CapacityError{Records: len(recs), Max: a.cfg.MaxRecords})
+	}
+	return a.do(ctx, "write identity", func(ctx context.Context) error {
+		if k := a.s.Authenticated(); k != a.cfg.UpdateKey.Ref && k != a.cfg.AdminKey.Ref {
+			if err := a.s.Authenticate(ctx, a.cfg.UpdateKey); err != nil {
+				return err
+			}
+		}
+		return a.writeRecords(ctx, recs)
+	})
+}
+
+// writeRecords writes recs as records 1..n and frees the records after.
+func (a *AP) writeRecords(ctx context.Context, recs [][]byte) error {
+	for _, r := range recs {
+		if len(r) > a.maxRecord() {
+			return &RecordSizeError{Len: len(r), Max: a.maxRecord()}
+		}
+	}
+	for i, r := range recs {
+		err := a.updateRecord(ctx, i+1, r)
+		if errors.Is(err, apdu.ErrRecordNotFound) {
+			err = a.appendRecord(ctx, r)
+		}
+		if err != nil {
+			return fmt.Errorf("record %d: %w", i+1, err)
+		}
+	}
+	for n := len(recs) + 1; n <= a.cfg.MaxRecords; n++ {
+		err := a.updateRecord(ctx, n, freeRecord)
+		if errors.Is(err, apdu.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record %d: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// Result is what Read returns.
+type Result struct {
+	CUID     profile.CUID
+	Identity profile.Identity
+}
+
+// Read is the whole Type A transaction of a gate or kiosk, in one PC/SC
+// transaction: SELECT (CUID from the FCI), mutual authentication with the
+// read key (GET CHALLENGE, MUTUAL AUTHENTICATE), the password when the AP
+// has one (pw; before or after authentication as configured), and READ
+// RECORD 1 under secure messaging. Without a password that is 4 APDUs.
+func Read(ctx context.Context, t apdu.Transport, cfg Config, pw Password, opts VerifyOptions) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		s, err := apsession.Open(ctx, t, cfg.session())
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		a := &AP{cfg: cfg, t: t, s: s}
+		res.CUID = s.CUID()
+		if cfg.Password == PasswordBeforeAuth {
+			if err := a.verify(ctx, pw, opts, false); err != nil {
+				return err
+			}
+		}
+		if err := s.Authenticate(ctx, cfg.AuthKey); err != nil {
+			return err
+		}
+		if cfg.Password == PasswordAfterAuth {
+			if err := a.verify(ctx, pw, opts, false); err != nil {
+				return err
+			}
+		}
+		r, err := a.readRecord(ctx, RecordIdentity)
+		if errors.Is(err, apdu.ErrRecordNotFound) {
+			return fmt.Errorf("%w: %w", ErrNotPersonalized, err)
+		}
+		if err != nil {
+			return err
+		}
+		res.Identity, err = DecodeIdentityRecord(r)
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("typea: read: %w", err)
+	}
+	return res, nil
+}
+
+// Seal seals personalization (ACTIVATE FILE on the AP): afterwards writes
+// need the update key. The card requires the administrative key; Seal
+// authenticates with it unless it is already authenticated. Sealing a
+// sealed AP succeeds (no-op).
+func (a *AP) Seal(ctx context.Context) error {
+	return a.do(ctx, "seal", func(ctx context.Context) error {
+		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
+			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
+				return err
+			}
+		}
+		_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insActivateFile})
+		return err
+	})
+}
+
+// Session exposes the underlying session to package personalize.
+func (a *AP) Session() *apsession.Session { return a.s }
+
+// Sealed reports whether personalization is sealed, by a plain READ RECORD
+// 1 (docs/PROTOCOL.md §8.2): the profile leaves EF.Records open before
+// sealing (9000, 6282 or 6A83) and closed after it (6982). It selects the
+// AP again first (CUID check), which ends any secure messaging session.
+func (a *AP) Sealed(ctx context.Context) (bool, error) {
+	var sealed bool
+	err := a.do(ctx, "lifecycle probe", func(ctx context.Context) error {
+		if err := a.s.CheckCard(ctx); err != nil {
+			return err
+		}
+		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadRecord, P1: RecordIdentity, P2: a.recordP2(false), Ne: apdu.MaxShortNe})
+		switch {
+		case err == nil, errors.Is(err, apdu.WarnEndOfFile), errors.Is(err, apdu.ErrRecordNotFound):
+			sealed = false
+		case errors.Is(err, apdu.ErrSecurityStatusNotSatisfied):
+			sealed = true
+		default:
+			return err
+		}
+		return nil
+	})
+	return sealed, err
+}

@@ -1,0 +1,330 @@
+package typea_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
+	"github.com/mynacard/freespace/typea"
+)
+
+var testID = profile.Identity{UserID: "U-0001", Attributes: []profile.Attribute{{Name: "role", Value: "staff"}, {Name: "room", Value: "東京 3F"}}}
+
+type fixture struct {
+	card  *mockcard.Card
+	store *keys.Store
+	cfg   typea.Config
+}
+
+func newFixture(t testing.TB, pw *mockcard.APPassword, mode typea.PasswordMode, opts ...mockcard.Option) *fixture {
+	t.Helper()
+	st := testkeys.Store(1)
+	id := testID
+	card, err := mockcard.New(append([]mockcard.Option{mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}, Password: pw})}, opts...)...)
+	require.NoError(t, err)
+	return &fixture{card: card, store: st, cfg: typea.Config{Keys: st, Password: mode}}
+}
+
+func TestReadNoPasswordFourAPDUs(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil, typea.PasswordNone)
+	f.card.ResetStats()
+	res, err := typea.Read(ctx, f.card, f.cfg, nil, typea.VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "U-0001", res.Identity.UserID)
+	assert.False(t, res.CUID.IsZero())
+	assert.Equal(t, 4, f.card.Stats().APDUs, "SELECT, GET CHALLENGE, MUTUAL AUTHENTICATE, READ RECORD")
+}
+
+func TestReadAllAndWrite(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil, typea.PasswordNone)
+	a, err := typea.Select(ctx, f.card, f.cfg)
+	require.NoError(t, err)
+	require.NoError(t, a.Authenticate(ctx))
+	id, err := a.ReadAll(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, testID, id)
+
+	// Without the update key the sealed AP refuses writes.
+	err = a.UpdateRecord(ctx, 1, []byte{0x70, 0x04, 0x80, 0x02, 'U', '2'})
+	assert.ErrorIs(t, err, apdu.ErrSecurityStatusNotSatisfied)
+
+	nid := profile.Identity{UserID: "U-0002", Attributes: []profile.Attribute{{Name: "role", Value: "guest"}}}
+	require.NoError(t, a.WriteIdentity(ctx, nid))
+	require.NoError(t, a.Authenticate(ctx))
+	got, err := a.ReadAll(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, nid, got, "the second attribute record is freed")
+}
+
+func TestPasswordFlows(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordAfterAuth)
+	a, err := typea.Select(ctx, f.card, f.cfg)
+	require.NoError(t, err)
+	require.NoError(t, a.Authenticate(ctx))
+	_, err = a.ReadIdentity(ctx)
+	assert.ErrorIs(t, err, typea.ErrPasswordRequired)
+
+	st, err := a.PasswordStatus(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, st.Remaining)
+
+	err = a.Verify(ctx, typea.Password("9999"), typea.VerifyOptions{})
+	var pe *typea.PasswordError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 2, pe.Remaining)
+	var te *apdu.TriesError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 2, te.Remaining)
+	assert.NotContains(t, err.Error(), "9999")
+
+	require.ErrorAs(t, a.Verify(ctx, typea.Password("9998"), typea.VerifyOptions{}), &pe)
+	assert.Equal(t, 1, pe.Remaining)
+	// One try left: refused on the host, no try spent.
+	before := f.card.Stats().APDUs
+	err = a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{})
+	assert.ErrorIs(t, err, typea.ErrLastTry)
+	assert.Contains(t, err.Error(), "AllowLastTry")
+	assert.Equal(t, before+1, f.card.Stats().APDUs, "only the status query was sent")
+	st, err = a.PasswordStatus(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Remaining)
+
+	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{AllowLastTry: true}))
+	id, err := a.ReadIdentity(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "U-0001", id.UserID)
+	st, err = a.PasswordStatus(ctx)
+	require.NoError(t, err)
+	assert.True(t, st.Verified)
+
+	// Change the password, then block it and unblock it with the admin key.
+	require.NoError(t, a.ChangePassword(ctx, typea.Password("1234"), typea.Password("5678"), typea.VerifyOptions{}))
+	require.NoError(t, a.Authenticate(ctx))
+	for i := 0; i < 2; i++ {
+		err = a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{})
+		require.ErrorAs(t, err, &pe)
+	}
+	err = a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{AllowLastTry: true})
+	require.ErrorAs(t, err, &pe)
+	assert.True(t, pe.Blocked)
+	assert.ErrorIs(t, err, apdu.ErrBlocked)
+	err = a.Verify(ctx, typea.Password("5678"), typea.VerifyOptions{AllowLastTry: true})
+	require.ErrorAs(t, err, &pe)
+	assert.True(t, pe.Blocked, "a blocked password is refused before VERIFY")
+	st, err = a.PasswordStatus(ctx)
+	require.NoError(t, err)
+	assert.True(t, st.Blocked)
+
+	require.NoError(t, a.UnblockPassword(ctx, typea.Password("4321")))
+	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Verify(ctx, typea.Password("4321"), typea.VerifyOptions{}))
+	_, err = a.ReadIdentity(ctx)
+	require.NoError(t, err)
+}
+
+func TestPasswordBeforeAuth(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordBeforeAuth)
+	res, err := typea.Read(ctx, f.card, f.cfg, typea.Password("1234"), typea.VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "U-0001", res.Identity.UserID)
+
+	a, err := typea.Select(ctx, f.card, f.cfg)
+	require.NoError(t, err)
+	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+	require.NoError(t, a.Authenticate(ctx))
+	_, err = a.ReadIdentity(ctx)
+	require.NoError(t, err)
+	// After authentication the before-auth password cannot be verified.
+	assert.Error(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+}
+
+func TestNoPasswordMode(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil, typea.PasswordNone)
+	a, err := typea.Select(ctx, f.card, f.cfg)
+	require.NoError(t, err)
+	_, err = a.PasswordStatus(ctx)
+	assert.ErrorIs(t, err, typea.ErrNoPassword)
+	assert.ErrorIs(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}), typea.ErrNoPassword)
+}
+
+// swapper forwards to one card, then to another.
+type swapper struct{ cur apdu.Transport }
+
+func (s *swapper) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	return s.cur.Transmit(ctx, cmd)
+}
+
+func TestCardSwapped(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil, typea.PasswordNone)
+	id2 := profile.Identity{UserID: "OTHER"}
+	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id2, Keys: mockcard.APKeys{Masters: f.store}}))
+	sw := &swapper{cur: f.card}
+	a, err := typea.Select(ctx, sw, f.cfg)
+	require.NoError(t, err)
+	require.NoError(t, a.Authenticate(ctx))
+	_, err = a.ReadIdentity(ctx)
+	require.NoError(t, err)
+
+	sw.cur = card2
+	card2.ResetStats()
+	_, err = a.ReadIdentity(ctx)
+	require.Error(t, err, "the other card has no session")
+	err = a.WriteIdentity(ctx, profile.Identity{UserID: "EVIL"})
+	require.ErrorIs(t, err, typea.ErrCardSwapped)
+	// Nothing was written on the other card: its identity is unchanged.
+	res, err := typea.Read(ctx, card2, f.cfg, nil, typea.VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "OTHER", res.Identity.UserID)
+
+	// Back to the first card: the session resumes after the CUID check.
+	sw.cur = f.card
+	_, err = a.ReadIdentity(ctx)
+	require.NoError(t, err)
+}
+
+func TestNotPresentAndNotPersonalized(t *testing.T) {
+	ctx := context.Background()
+	st := testkeys.Store(1)
+	empty := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "C"}))
+	_, err := typea.Read(ctx, empty, typea.Config{Keys: st}, nil, typea.VerifyOptions{})
+	assert.ErrorIs(t, err, typea.ErrNotPresent)
+
+	fresh := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}}))
+	_, err = typea.Read(ctx, fresh, typea.Config{Keys: st, Password: typea.PasswordNone}, nil, typea.VerifyOptions{})
+	assert.ErrorIs(t, err, typea.ErrNotPersonalized)
+}
+
+func TestWrongKeys(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil, typea.PasswordNone)
+	other := testkeys.Store(1)
+	k, _ := keys.NewKey(keys.AES, make([]byte, 16))
+	require.NoError(t, other.Add(keys.KeyRef{Name: "typea-auth-enc", Version: 2}, k))
+	cfg := f.cfg
+	cfg.Keys = other
+	_, err := typea.Read(ctx, f.card, cfg, nil, typea.VerifyOptions{})
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, typea.ErrNotPresent))
+}
+
+func TestBeforeAuthPasswordNeverGoesToSwappedCard(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordBeforeAuth)
+	id2 := profile.Identity{UserID: "OTHER"}
+	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id2, Keys: mockcard.APKeys{Masters: f.store},
+		Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	sw := &swapper{cur: f.card}
+	a, err := typea.Select(ctx, sw, f.cfg)
+	require.NoError(t, err)
+	sw.cur = card2 // swapped while the user typed the password
+	err = a.Verify(ctx, typea.Password("9999"), typea.VerifyOptions{})
+	require.ErrorIs(t, err, typea.ErrCardSwapped)
+	left, err := card2.PINTriesLeft(profile.DefaultAID(profile.TypeA), 0x81)
+	require.NoError(t, err)
+	assert.Equal(t, 3, left, "no try spent on the other card")
+	assert.Equal(t, 1, card2.Stats().APDUs, "only the SELECT reached it")
+}
+
+func TestRecordFormatErrorOnCard(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil, typea.PasswordNone)
+	aid := profile.DefaultAID(profile.TypeA)
+	recs, err := f.card.ReadRecords(aid, profile.FIDRecords)
+	require.NoError(t, err)
+	require.NoError(t, f.card.WriteRecords(aid, profile.FIDRecords, append(recs, []byte{0xA1, 0x03, 0x80, 0x01, 'x'})))
+	a, err := typea.Select(ctx, f.card, f.cfg)
+	require.NoError(t, err)
+	require.NoError(t, a.Authenticate(ctx))
+	_, err = a.ReadAll(ctx)
+	assert.ErrorIs(t, err, typea.ErrRecordFormat)
+	id, err := a.ReadIdentity(ctx)
+	require.NoError(t, err, "record 1 alone is fine")
+	assert.Equal(t, "U-0001", id.UserID)
+
+	// Too many attributes for EF.Records: refused before any APDU.
+	big := profile.Identity{UserID: "U"}
+	for i := range profile.MaxAttributes {
+		big.Attributes = append(big.Attributes, profile.Attribute{Name: fmt.Sprintf("a%d", i), Value: "v"})
+	}
+	cfg := f.cfg
+	cfg.MaxRecords = 5
+	a, err = typea.Select(ctx, f.card, cfg)
+	require.NoError(t, err)
+	f.card.ResetStats()
+	err = a.WriteIdentity(ctx, big)
+	var ce *typea.CapacityError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 17, ce.Records)
+	assert.Zero(t, f.card.Stats().APDUs)
+}
+
+func TestConfigurableRetryLimit(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 5}, typea.PasswordAfterAuth)
+	a, err := typea.Select(ctx, f.card, f.cfg)
+	require.NoError(t, err)
+	require.NoError(t, a.Authenticate(ctx))
+	st, err := a.PasswordStatus(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 5, st.Remaining)
+	var pe *typea.PasswordError
+	require.ErrorAs(t, a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{}), &pe)
+	assert.Equal(t, 4, pe.Remaining)
+	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+	left, err := f.card.PINTriesLeft(profile.DefaultAID(profile.TypeA), typea.PasswordRef)
+	require.NoError(t, err)
+	assert.Equal(t, 5, left, "reset on success")
+	// Format errors are caught on the host, nothing sent.
+	f.card.ResetStats()
+	assert.ErrorIs(t, a.Verify(ctx, nil, typea.VerifyOptions{}), typea.ErrPasswordFormat)
+	assert.ErrorIs(t, a.Verify(ctx, make(typea.Password, 65), typea.VerifyOptions{}), typea.ErrPasswordFormat)
+	assert.Zero(t, f.card.Stats().APDUs)
+}
+
+func TestSuites(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		suite secure.Suite
+		store *keys.Store
+	}{
+		{secure.TDES, testkeys.StoreTDES()},
+		{secure.AES128, testkeys.Store(1)},
+	} {
+		t.Run(tc.suite.Name(), func(t *testing.T) {
+			id := testID
+			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: tc.store, Suite: tc.suite.Name()},
+				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+			cfg := typea.Config{Keys: tc.store, Suite: tc.suite}
+			res, err := typea.Read(ctx, card, cfg, typea.Password("1234"), typea.VerifyOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, "U-0001", res.Identity.UserID)
+			a, err := typea.Select(ctx, card, cfg)
+			require.NoError(t, err)
+			require.NoError(t, a.Authenticate(ctx))
+			require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+			got, err := a.ReadAll(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, testID, got)
+			require.NoError(t, a.WriteIdentity(ctx, profile.Identity{UserID: "U-" + tc.suite.Name()}))
+			res, err = typea.Read(ctx, card, cfg, typea.Password("1234"), typea.VerifyOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, "U-"+tc.suite.Name(), res.Identity.UserID)
+		})
+	}
+}

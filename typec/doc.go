@@ -1,0 +1,26 @@
+// Package typec is the host side of the Type C card AP (common card AP) of
+// the freespace open profile: it selects the AP by AID, reads the
+// card-unique identifier (CUID) and the Identity object without any
+// authentication, and parses and validates them into typed values.
+//
+// The profile, byte by byte, is docs/PROTOCOL.md chapter 2 (Type C) and
+// chapter 1 (AIDs, CUID, Identity object). J-LIS's own Type C specification
+// is not public: the AID and the file identifiers are configurable (Config),
+// and the default AID is the project's placeholder
+// profile.DefaultAID(profile.TypeC), never J-LIS's.
+//
+// Two ways to use it:
+//
+//   - Read runs one whole read (SELECT AP, CUID, Identity) inside one
+//     transaction (apdu.WithTransaction) with the fewest APDUs: five for an
+//     Identity object of up to 256 bytes.
+//   - Select returns an *AP handle whose methods (CUID, ReadIdentity) each
+//     run in a transaction of their own.
+//
+// Errors are typed: ErrNotPresent (the card has no such AP), ErrNotPersonalized
+// (the Identity EF is erased), ErrMalformed (the card's data breaks the
+// profile; identity errors also match profile.ErrInvalidIdentity), and
+// transport errors such as apdu.ErrCardRemoved pass through unchanged for
+// errors.Is. Any other status word is returned as a *StatusError that
+// unwraps to the apdu.StatusWord.
+package typec

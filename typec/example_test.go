@@ -1,0 +1,107 @@
+package typec_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
+	"github.com/mynacard/freespace/typec"
+)
+
+// Read one card: the whole read is one transaction of five APDUs.
+func ExampleRead() {
+	id := profile.Identity{UserID: "LIB-000123"}
+	enc, _ := id.MarshalBinary()
+	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(enc)))
+
+	res, err := typec.Read(context.Background(), card, typec.Config{})
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	fmt.Println(res.Identity.UserID, res.CUID, res.APDUs)
+	// Output: LIB-000123 c0ffee0102030405060708090a0b0c0d 5
+}
+
+// The typed errors tell a card without the AP from one not yet
+// personalized.
+func ExampleRead_errors() {
+	cards := map[string]*mockcard.Card{
+		"blank card":       mockcard.MustNew(),
+		"unpersonalized":   mockcard.MustNew(mockcard.WithAP(typeCSpec(nil))),
+		"malformed object": mockcard.MustNew(mockcard.WithAP(typeCSpec([]byte{0x70, 0x01, 0x00}))),
+	}
+	for _, name := range []string{"blank card", "unpersonalized", "malformed object"} {
+		_, err := typec.Read(context.Background(), cards[name], typec.Config{})
+		switch {
+		case errors.Is(err, typec.ErrNotPresent):
+			fmt.Println(name+":", "no Type C AP")
+		case errors.Is(err, typec.ErrNotPersonalized):
+			fmt.Println(name+":", "not personalized")
+		case errors.Is(err, typec.ErrMalformed):
+			fmt.Println(name+":", "malformed")
+		}
+	}
+	// Output:
+	// blank card: no Type C AP
+	// unpersonalized: not personalized
+	// malformed object: malformed
+}
+
+// A handle on the AP, for callers that read its parts separately.
+func ExampleSelect() {
+	id := profile.Identity{UserID: "U1"}
+	enc, _ := id.MarshalBinary()
+	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(enc)))
+	ctx := context.Background()
+
+	ap, err := typec.Select(ctx, card, typec.Config{})
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	cuid, _ := ap.CUID(ctx)
+	got, _ := ap.ReadIdentity(ctx)
+	fmt.Println(cuid, got.UserID)
+	// Output: c0ffee0102030405060708090a0b0c0d U1
+}
+
+// Read a card in a PC/SC reader: wait for a card, connect in shared mode,
+// read. (Not run by go test: it needs a reader.)
+func Example_reader() {
+	ctx := context.Background()
+	rc, err := reader.EstablishContext(ctx)
+	if err != nil {
+		fmt.Println(err) // reader.ErrNoService: start pcscd
+		return
+	}
+	defer rc.Close()
+	names, err := rc.ListReaders(ctx)
+	if err != nil || len(names) == 0 {
+		fmt.Println("no reader")
+		return
+	}
+	if _, err := rc.WaitForCard(ctx, names[0]); err != nil {
+		fmt.Println(err)
+		return
+	}
+	card, err := rc.Connect(ctx, names[0])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer card.Close()
+	res, err := typec.Read(ctx, card, typec.Config{})
+	switch {
+	case errors.Is(err, apdu.ErrCardRemoved):
+		fmt.Println("card removed during the read: tap again")
+	case err != nil:
+		fmt.Println(err)
+	default:
+		fmt.Println(res.Identity.UserID)
+	}
+}

@@ -1,0 +1,89 @@
+package typec
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
+)
+
+// efCard is a minimal Type C card for the tests of this package that need
+// full control over the bytes of the EFs (hostile content, fuzzing). The
+// strict card of the project is mockcard; this one exists so the parser
+// path can be driven with any EF content, including content mockcard would
+// refuse to store.
+type efCard struct {
+	aid      profile.AID
+	files    map[uint16][]byte
+	selected int // 0 nothing, 1 AP, 2 EF
+	ef       []byte
+	apdus    int
+}
+
+func newEFCard(cuid, identity []byte) *efCard {
+	return &efCard{
+		aid:   profile.DefaultAID(profile.TypeC),
+		files: map[uint16][]byte{profile.FIDCUID: cuid, profile.FIDIdentity: identity},
+	}
+}
+
+func sw(v apdu.StatusWord) []byte { return []byte{v.SW1(), v.SW2()} }
+
+func (c *efCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
+	c.apdus++
+	cmd, err := apdu.ParseCommand(raw)
+	if err != nil {
+		return sw(apdu.ErrWrongLength), nil
+	}
+	switch {
+	case cmd.INS == 0xA4 && cmd.P1 == 0x04:
+		if bytes.Equal(cmd.Data, c.aid) {
+			c.selected, c.ef = 1, nil
+			return sw(apdu.SWSuccess), nil
+		}
+		return sw(apdu.ErrFileNotFound), nil
+	case cmd.INS == 0xA4 && cmd.P1 == 0x02:
+		if c.selected == 0 || len(cmd.Data) != 2 {
+			return sw(apdu.ErrFileNotFound), nil
+		}
+		f, ok := c.files[uint16(cmd.Data[0])<<8|uint16(cmd.Data[1])]
+		if !ok {
+			return sw(apdu.ErrFileNotFound), nil
+		}
+		c.selected, c.ef = 2, f
+		return sw(apdu.SWSuccess), nil
+	case cmd.INS == 0xB0:
+		if c.selected != 2 {
+			return sw(apdu.ErrCommandNotAllowedNoEF), nil
+		}
+		off := int(cmd.P1)<<8 | int(cmd.P2)
+		if off > len(c.ef) || (off == len(c.ef) && off > 0) {
+			return sw(apdu.ErrWrongP1P2), nil
+		}
+		end := min(len(c.ef), off+cmd.Ne)
+		out := append([]byte(nil), c.ef[off:end]...)
+		if end-off < cmd.Ne && cmd.Ne != apdu.MaxShortNe {
+			return append(out, sw(apdu.WarnEndOfFile)...), nil
+		}
+		return append(out, sw(apdu.SWSuccess)...), nil
+	}
+	return sw(apdu.ErrINSNotSupported), nil
+}
+
+// script is a transport that answers the nth APDU with answers[n] (an
+// error string starting with "!" is returned as a transport error) and
+// records the commands.
+type script struct {
+	answers []string // hex responses
+	sent    [][]byte
+}
+
+func (s *script) Transmit(_ context.Context, cmd []byte) ([]byte, error) {
+	s.sent = append(s.sent, append([]byte(nil), cmd...))
+	if len(s.sent) > len(s.answers) {
+		return nil, fmt.Errorf("script: unexpected APDU %d % X", len(s.sent), cmd)
+	}
+	return mustHex(s.answers[len(s.sent)-1]), nil
+}

@@ -1,0 +1,111 @@
+package typec_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typec"
+)
+
+// pullBefore is a transport decorator that pulls the card out of its vpcd
+// slot just before the nth APDU and waits until pcscd has seen the slot
+// empty, so the APDU meets a card that is really gone.
+type pullBefore struct {
+	next apdu.Transport
+	n    int
+	pull func()
+	sent int
+}
+
+func (p *pullBefore) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	p.sent++
+	if p.sent == p.n {
+		p.pull()
+	}
+	return p.next.Transmit(ctx, cmd)
+}
+
+// Unwrap exposes the reader's card, so typec.Read still runs in its PC/SC
+// transaction.
+func (p *pullBefore) Unwrap() apdu.Transport { return p.next }
+
+// TestReadThroughPCSC goes mock card -> vpcd -> a real pcscd -> ebfe/scard
+// -> reader -> typec: a read, a card without the AP, the card pulled out
+// in the middle of a read (between SELECT EF.CUID and READ BINARY, inside
+// the read's transaction), reinsertion and a read on the same connection
+// after Reconnect.
+func TestReadThroughPCSC(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	id := profile.Identity{UserID: "PCSC-0001"}
+	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(encode(t, id, 40, 0xFF))))
+	conn := slot.Attach(t, card)
+
+	ctx := context.Background()
+	rc := pcsctest.NewContext(t)
+	cd, err := rc.Connect(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cd.Close() })
+
+	res, err := typec.Read(ctx, cd, typec.Config{})
+	require.NoError(t, err)
+	assert.Equal(t, id, res.Identity)
+	assert.Equal(t, testCUID, res.CUID)
+	assert.Equal(t, 5, res.APDUs)
+
+	_, err = typec.Read(ctx, cd, typec.Config{AID: profile.AID{0xF0, 0, 0, 0, 0, 1}})
+	assert.ErrorIs(t, err, typec.ErrNotPresent)
+
+	pull := &pullBefore{next: cd, n: 3, pull: func() {
+		_ = conn.Close()
+		pcsctest.WaitAbsent(t, slot)
+	}}
+	_, err = typec.Read(ctx, pull, typec.Config{})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, apdu.ErrCardRemoved)
+
+	slot.Attach(t, card)
+	require.NoError(t, cd.Reconnect(ctx))
+	res, err = typec.Read(ctx, cd, typec.Config{})
+	require.NoError(t, err, "reads again after reinsertion")
+	assert.Equal(t, id, res.Identity)
+}
+
+// TestReadThroughPCSCCardVanishesMidAPDU lets the card leave while pcscd
+// waits for its answer (the card closes its vpcd connection on receiving
+// the READ BINARY). The read must fail with a typed error, never hang or
+// return data, and the next card works.
+func TestReadThroughPCSCCardVanishesMidAPDU(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	id := profile.Identity{UserID: "PCSC-0002"}
+	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(encode(t, id, 0, 0))))
+	slot.Attach(t, card)
+	ctx := context.Background()
+	rc := pcsctest.NewContext(t)
+	cd, err := rc.Connect(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cd.Close() })
+
+	card.RemoveBefore(3)
+	_, err = typec.Read(ctx, cd, typec.Config{})
+	require.Error(t, err)
+	// pcscd's vpcd driver reports a card that disconnects during an
+	// exchange either as a removal or as an empty answer, depending on
+	// timing; both are typed.
+	assert.True(t, errors.Is(err, apdu.ErrCardRemoved) || errors.Is(err, apdu.ErrMalformedResponse), "%v", err)
+	pcsctest.WaitAbsent(t, slot)
+
+	card.Insert()
+	slot.Attach(t, card)
+	require.NoError(t, cd.Reconnect(ctx))
+	res, err := typec.Read(ctx, cd, typec.Config{})
+	require.NoError(t, err)
+	assert.Equal(t, id, res.Identity)
+}

@@ -1,0 +1,673 @@
+package typed
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
+)
+
+// Instructions of the binary commands (ISO/IEC 7816-4 §11.3).
+const (
+	insSelect       = 0xA4
+	insReadBinary   = 0xB0
+	insUpdateBinary = 0xD6
+	insActivateFile = 0x44
+)
+
+// Default references of the profile (docs/PROTOCOL.md §7.1).
+const (
+	KeyRefRead   = 0x01
+	KeyRefUpdate = 0x02
+	KeyRefAdmin  = 0x03
+	PasswordRef  = 0x81
+	SFICUID      = 0x01
+	// DefaultCapacity is the size of EF.Data when none is configured.
+	DefaultCapacity = 4096
+	// DefaultDataKey names the operator data key in the key provider.
+	DefaultDataKey = "typed-data"
+)
+
+// CardKey names a key of the AP (reference on the card, master keys).
+type CardKey = apsession.CardKey
+
+// Password is a card AP password; it never prints.
+type Password = apsession.Password
+
+// DefaultKey returns the profile's default key for a key reference: master
+// keys "typed-<role>-enc" / "typed-<role>-mac", role = auth, update, admin.
+func DefaultKey(ref byte) CardKey {
+	role := map[byte]string{KeyRefRead: "auth", KeyRefUpdate: "update", KeyRefAdmin: "admin"}[ref]
+	return CardKey{Ref: ref, Enc: keys.KeyRef{Name: "typed-" + role + "-enc"}, Mac: keys.KeyRef{Name: "typed-" + role + "-mac"}}
+}
+
+// Config configures the host side of a Type D AP. The zero Config plus a
+// key provider is the profile's default.
+type Config struct {
+	// AID of the AP; nil: profile.DefaultAID(profile.TypeD) (placeholder).
+	AID profile.AID
+	// Suite of mutual authentication and secure messaging; nil: AES-128.
+	Suite secure.Suite
+	// Keys gives the master keys and the data key.
+	Keys keys.Provider
+	// ReadKey, UpdateKey, AdminKey; zero: DefaultKey(01/02/03).
+	ReadKey, UpdateKey, AdminKey CardKey
+	// DataKey names the AES-256 operator data key (empty: "typed-data").
+	// Writes use DataKeyVersion (0: the latest version); reads use the
+	// version named in each envelope. The key is diversified per card
+	// (keys.Provider.Diversify with the CUID and AID) before use.
+	DataKey        string
+	DataKeyVersion int
+	// DataFID is EF.Data (0: profile.FIDData). Capacity is its size in
+	// bytes: 0 takes the size from the EF's FCP (SELECT EF with P2 = 04,
+	// tag 80), or DefaultCapacity when the card gives none; a configured
+	// capacity that differs from the card's is an error (ErrMalformed), so
+	// a host never works with slots that are not the card's.
+	DataFID  uint16
+	Capacity int
+	// CUIDSFI of EF.CUID when the FCI lacks the CUID (0: 01).
+	CUIDSFI byte
+	// Password, when true, makes Open verify the password given to it
+	// after mutual authentication (under secure messaging); PasswordRef 0
+	// means 81.
+	Password    bool
+	PasswordRef byte
+	// AllowLastTry lets Open send the password when one try is left;
+	// without it Open refuses with ErrLastTry (a mistake would block the
+	// card). The password is sent at most once per Open.
+	AllowLastTry bool
+	// ExtendedLength: reader and card accept extended-length APDUs; reads
+	// and writes then go in one APDU each.
+	ExtendedLength bool
+	// Rand supplies nonces (nil: crypto/rand).
+	Rand   io.Reader
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if len(c.AID) == 0 {
+		c.AID = profile.DefaultAID(profile.TypeD)
+	}
+	if err := c.AID.Validate(); err != nil {
+		return c, fmt.Errorf("typed: config: %w", err)
+	}
+	if c.Suite == nil {
+		c.Suite = secure.AES128
+	}
+	if c.Keys == nil {
+		return c, errors.New("typed: config: no key provider")
+	}
+	if c.ReadKey.Ref == 0 {
+		c.ReadKey = DefaultKey(KeyRefRead)
+	}
+	if c.UpdateKey.Ref == 0 {
+		c.UpdateKey = DefaultKey(KeyRefUpdate)
+	}
+	if c.AdminKey.Ref == 0 {
+		c.AdminKey = DefaultKey(KeyRefAdmin)
+	}
+	if c.DataKey == "" {
+		c.DataKey = DefaultDataKey
+	}
+	if !validKeyID(c.DataKey) {
+		return c, fmt.Errorf("typed: config: data key name %q: %w", c.DataKey, ErrKey)
+	}
+	if c.DataKeyVersion < 0 || c.DataKeyVersion > math.MaxUint32 {
+		return c, fmt.Errorf("typed: config: data key version %d: %w", c.DataKeyVersion, ErrKey)
+	}
+	if c.DataFID == 0 {
+		c.DataFID = profile.FIDData
+	}
+	if c.Capacity == 0 {
+		c.Capacity = DefaultCapacity
+	}
+	if c.Capacity < 2*Overhead || c.Capacity > maxEF {
+		return c, fmt.Errorf("typed: config: capacity %d, want %d to 32767", c.Capacity, 2*Overhead)
+	}
+	if c.CUIDSFI == 0 {
+		c.CUIDSFI = SFICUID
+	}
+	if c.PasswordRef == 0 {
+		c.PasswordRef = PasswordRef
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	return c, nil
+}
+
+// AP is an opened Type D AP on one card: selected, mutually authenticated,
+// with secure messaging on for every command. Each method runs in a PC/SC
+// transaction of its own. An AP is not safe for concurrent use.
+//
+// When the card-side session is lost, the next method selects the AP again
+// and compares the CUID first: another card gives ErrCardSwapped and the
+// operation is aborted before anything is written.
+type AP struct {
+	cfg Config
+	// cfgCapacity is the capacity the caller configured (0: none, follow
+	// the card's FCP).
+	cfgCapacity int
+	// learnt: Capacity comes from the card's FCP.
+	learnt bool
+	t      apdu.Transport
+	s      *apsession.Session
+	lost   bool
+}
+
+// Open selects the Type D AP, reads its CUID from the FCI and runs mutual
+// authentication with the read key; with Config.Password it then verifies
+// pw under secure messaging (once: a wrong password is returned as the
+// card's *apdu.TriesError and never resent).
+func Open(ctx context.Context, t apdu.Transport, cfg Config, pw Password) (*AP, error) {
+	userCap := cfg.Capacity
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &AP{cfg: cfg, cfgCapacity: userCap, t: t}
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		s, err := apsession.Open(ctx, t, apsession.Config{AID: cfg.AID, Suite: cfg.Suite, Keys: cfg.Keys,
+			CUIDSFI: cfg.CUIDSFI, ExtendedLength: cfg.ExtendedLength, Rand: cfg.Rand, Logger: cfg.Logger})
+		if err != nil {
+			return err
+		}
+		a.s = s
+		return a.authRead(ctx, pw)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("typed: open: %w", err)
+	}
+	return a, nil
+}
+
+// OpenUnauthenticated selects the AP without mutual authentication, for
+// personalization of a fresh AP (whose files the profile leaves open until
+// it is sealed) and for password administration.
+func OpenUnauthenticated(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
+	userCap := cfg.Capacity
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &AP{cfg: cfg, cfgCapacity: userCap, t: t}
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		s, err := apsession.Open(ctx, t, apsession.Config{AID: cfg.AID, Suite: cfg.Suite, Keys: cfg.Keys,
+			CUIDSFI: cfg.CUIDSFI, ExtendedLength: cfg.ExtendedLength, Rand: cfg.Rand, Logger: cfg.Logger})
+		a.s = s
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("typed: open: %w", err)
+	}
+	return a, nil
+}
+
+func (a *AP) authRead(ctx context.Context, pw Password) error {
+	if err := a.s.Authenticate(ctx, a.cfg.ReadKey); err != nil {
+		return err
+	}
+	if !a.cfg.Password {
+		return nil
+	}
+	if err := apsession.CheckPassword(pw); err != nil {
+		return err
+	}
+	st, err := apsession.QueryPassword(ctx, a.s.Channel(), a.cfg.PasswordRef)
+	switch {
+	case err != nil:
+		return err
+	case st.Verified:
+		return nil
+	case st.Blocked:
+		return &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
+	case st.Remaining == 1 && !a.cfg.AllowLastTry:
+		return ErrLastTry
+	}
+	return apsession.Verify(ctx, a.s.Channel(), a.cfg.PasswordRef, pw)
+}
+
+// CUID returns the card-unique identifier read at Open.
+func (a *AP) CUID() profile.CUID { return a.s.CUID() }
+
+// Config returns the effective configuration.
+func (a *AP) Config() Config { return a.cfg }
+
+// Close ends secure messaging and drops the session keys.
+func (a *AP) Close() error { return a.s.Close() }
+
+// Authenticate runs mutual authentication with the key k (one of the
+// Config's keys).
+func (a *AP) Authenticate(ctx context.Context, k CardKey) error {
+	return a.do(ctx, "mutual authentication", func(ctx context.Context) error { return a.s.Authenticate(ctx, k) })
+}
+
+func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	err := apsession.WithTransaction(ctx, a.t, func(ctx context.Context) error {
+		if a.lost {
+			if err := a.s.Resume(ctx); err != nil {
+				return err
+			}
+			a.lost = false
+		}
+		return fn(ctx)
+	})
+	if err != nil {
+		if apsession.Lost(err) {
+			a.lost = true
+		}
+		if a.cfg.Password && errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && !errors.Is(err, ErrPasswordRequired) {
+			err = fmt.Errorf("%w: %w", ErrPasswordRequired, err)
+		}
+		return fmt.Errorf("typed: %s: %w", op, err)
+	}
+	return nil
+}
+
+func (a *AP) binding() Binding {
+	return Binding{CUID: a.s.CUID(), AID: a.cfg.AID, FID: a.cfg.DataFID}
+}
+
+func (a *AP) layout() layout { return layout{capacity: a.cfg.Capacity} }
+
+// dataKey returns the per-card data key of a version (0: latest) and the
+// version it is.
+func (a *AP) dataKey(ctx context.Context, name string, version int) ([]byte, error) {
+	c := a.s.CUID()
+	k, err := a.cfg.Keys.Diversify(ctx, keys.KeyRef{Name: name, Version: version}, c[:], a.cfg.AID)
+	if err != nil {
+		return nil, err
+	}
+	if k.Len() != DataKeyLen || k.Algorithm() != keys.AES {
+		k.Zero()
+		return nil, fmt.Errorf("%w: %s v%d is not an AES-256 key", ErrKey, name, version)
+	}
+	b := append([]byte(nil), k.Bytes()...)
+	k.Zero()
+	return b, nil
+}
+
+// latestVersion resolves DataKeyVersion 0 to the provider's latest.
+func (a *AP) latestVersion(ctx context.Context) (int, error) {
+	if a.cfg.DataKeyVersion != 0 {
+		return a.cfg.DataKeyVersion, nil
+	}
+	if v, ok := a.cfg.Keys.(interface{ Versions(string) []int }); ok {
+		vs := v.Versions(a.cfg.DataKey)
+		if len(vs) > 0 {
+			m := 0
+			for _, x := range vs {
+				m = max(m, x)
+			}
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %s: set Config.DataKeyVersion (the key provider does not list versions)", ErrKey, a.cfg.DataKey)
+}
+
+func (a *AP) keyFunc() keyFunc {
+	return func(ctx context.Context, id string, v uint32) ([]byte, error) {
+		return a.dataKey(ctx, id, int(v))
+	}
+}
+
+// cardFile is EF.Data seen through the session's channel.
+type cardFile struct {
+	ch       *apdu.Channel
+	chunk    int
+	selected bool
+	fid      uint16
+	size     int // from the FCP (tag 80), 0 when the card does not say
+}
+
+// sel selects EF.Data asking for its FCP (ISO/IEC 7816-4 §7.4.3: 80 =
+// number of data bytes), so the layout follows the card's real size.
+func (f *cardFile) sel(ctx context.Context) error {
+	if f.selected {
+		return nil
+	}
+	fcp, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insSelect, P1: 0x02, P2: 0x04, Data: []byte{byte(f.fid >> 8), byte(f.fid)}, Ne: apdu.MaxShortNe})
+	if err != nil {
+		return fmt.Errorf("SELECT EF %04X: %w", f.fid, err)
+	}
+	f.selected = true
+	if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) >= 1 && len(o.Value) <= 2 {
+		for _, b := range o.Value {
+			f.size = f.size<<8 | int(b)
+		}
+	}
+	return nil
+}
+
+// open selects EF.Data and returns it with the layout: the card's size
+// from the FCP when it gives one (it must then agree with a configured
+// capacity), else the configured capacity.
+func (a *AP) open(ctx context.Context) (*cardFile, layout, error) {
+	f := a.file()
+	if err := f.sel(ctx); err != nil {
+		return nil, layout{}, err
+	}
+	l := a.layout()
+	if f.size > 0 {
+		if a.cfgCapacity != 0 && f.size != a.cfgCapacity {
+			return nil, layout{}, fmt.Errorf("%w: EF %04X holds %d bytes, configured capacity %d", ErrMalformed, a.cfg.DataFID, f.size, a.cfgCapacity)
+		}
+		if f.size < 2*Overhead {
+			return nil, layout{}, fmt.Errorf("%w: EF %04X of %d bytes is too small for two slots", ErrMalformed, a.cfg.DataFID, f.size)
+		}
+		l = layout{capacity: f.size}
+		a.cfg.Capacity, a.learnt = f.size, true
+	}
+	return f, l, nil
+}
+
+func (f *cardFile) readChunk() int { return f.chunk }
+
+func (f *cardFile) readAt(ctx context.Context, off, n int) ([]byte, error) {
+	if err := f.sel(ctx); err != nil {
+		return nil, err
+	}
+	if off > 0x7FFF {
+		return nil, nil
+	}
+	b, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insReadBinary, P1: byte(off >> 8), P2: byte(off), Ne: min(n, f.chunk)})
+	switch {
+	case err == nil, errors.Is(err, apdu.WarnEndOfFile):
+		return b, nil
+	case errors.Is(err, apdu.ErrWrongP1P2):
+		return nil, nil // offset beyond the end of the EF
+	}
+	return nil, fmt.Errorf("READ BINARY at %d: %w", off, err)
+}
+
+func (f *cardFile) writeAt(ctx context.Context, off int, b []byte) error {
+	if err := f.sel(ctx); err != nil {
+		return err
+	}
+	_, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insUpdateBinary, P1: byte(off >> 8), P2: byte(off), Data: b})
+	if err != nil {
+		return fmt.Errorf("UPDATE BINARY at %d (%d bytes): %w", off, len(b), err)
+	}
+	return nil
+}
+
+func (a *AP) file() *cardFile {
+	return &cardFile{ch: a.s.Channel(), chunk: a.s.MaxReadChunk(), fid: a.cfg.DataFID}
+}
+
+// ReadRaw returns the plaintext of the current envelope and its header.
+func (a *AP) ReadRaw(ctx context.Context) ([]byte, Header, error) {
+	var pt []byte
+	var h Header
+	err := a.do(ctx, "read", func(ctx context.Context) error {
+		if err := a.ensureRead(ctx); err != nil {
+			return err
+		}
+		f, l, err := a.open(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := loadState(ctx, f, l, a.keyFunc(), a.binding())
+		if err != nil {
+			return err
+		}
+		if st.current < 0 {
+			return st.why
+		}
+		pt, h = st.plain, st.hdr
+		return nil
+	})
+	return pt, h, err
+}
+
+// Read returns the decrypted Content of the AP: the newest authentic
+// envelope of the two slots (docs/PROTOCOL.md §7.4).
+func (a *AP) Read(ctx context.Context) (Content, error) {
+	pt, _, err := a.ReadRaw(ctx)
+	if err != nil {
+		return Content{}, err
+	}
+	var c Content
+	if err := c.UnmarshalBinary(pt); err != nil {
+		return Content{}, fmt.Errorf("typed: read: %w", err)
+	}
+	return c, nil
+}
+
+// WriteOptions tune Write.
+type WriteOptions struct {
+	// OverwriteUnreadable lets the write replace envelopes that no key
+	// opens (personalization of an AP whose earlier attempt was torn).
+	// Without it such a card gives ErrUnreadableSlots and nothing is
+	// written.
+	OverwriteUnreadable bool
+	// KeepAuthentication skips the switch to the update key (the caller
+	// already authenticated a key that may write, e.g. the administrative
+	// key during personalization).
+	KeepAuthentication bool
+}
+
+// Write encrypts c under the data key and writes it tearing-safely: it
+// reads both slots (with the read key), checks the capacity (a
+// *CapacityError before anything is written), authenticates with the
+// update key and writes the new envelope into the slot that does not hold
+// the current data, in chunks sized for secure messaging.
+func (a *AP) Write(ctx context.Context, c Content, opts WriteOptions) error {
+	pt, err := c.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("typed: write: %w", err)
+	}
+	return a.WriteRaw(ctx, pt, opts)
+}
+
+// WriteRaw is Write for an already encoded plaintext.
+func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
+	// Before any APDU when the size is known (configured, or learnt from
+	// the card by an earlier operation); otherwise planWrite checks it
+	// against the card's FCP, still before anything is written.
+	have := layout{capacity: maxEF}.slotSize()
+	if a.capacityKnown() {
+		have = a.layout().slotSize()
+	}
+	if need := len(pt) + Overhead; need > have {
+		return fmt.Errorf("typed: write: %w", &CapacityError{Need: need, Have: have})
+	}
+	return a.do(ctx, "write", func(ctx context.Context) error {
+		if !opts.KeepAuthentication {
+			if err := a.ensureRead(ctx); err != nil {
+				return err
+			}
+		}
+		f, l, err := a.open(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := loadState(ctx, f, l, a.keyFunc(), a.binding())
+		if err != nil {
+			return err
+		}
+		v, err := a.latestVersion(ctx)
+		if err != nil {
+			return err
+		}
+		key, err := a.dataKey(ctx, a.cfg.DataKey, v)
+		if err != nil {
+			return &KeyVersionError{KeyID: a.cfg.DataKey, Version: uint32(v), Err: err}
+		}
+		defer clear(key)
+		plan, err := planWrite(st, l, key, a.cfg.DataKey, uint32(v), a.binding(), pt, a.cfg.Rand, opts.OverwriteUnreadable)
+		if err != nil {
+			return err
+		}
+		if !opts.KeepAuthentication && a.s.Authenticated() != a.cfg.UpdateKey.Ref {
+			if err := a.s.Authenticate(ctx, a.cfg.UpdateKey); err != nil {
+				return err
+			}
+			// The key switch selected the AP again (CUID check) and
+			// started a new session: select the EF in it.
+			f.selected, f.ch = false, a.s.Channel()
+		}
+		return writeChunks(ctx, f, l.offset(plan.slot), plan.env, a.s.MaxWriteChunk())
+	})
+}
+
+// Rotate re-encrypts the current data under the configured data key
+// version (Config.DataKeyVersion, 0: the latest): it reads with the
+// version named in the envelope and writes a new envelope (tearing-safe,
+// like Write). It reports the version it read and the version it wrote.
+func (a *AP) Rotate(ctx context.Context) (from, to uint32, err error) {
+	pt, h, err := a.ReadRaw(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer clear(pt)
+	v, err := a.latestVersion(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := a.WriteRaw(ctx, pt, WriteOptions{}); err != nil {
+		return 0, 0, err
+	}
+	return h.KeyVersion, uint32(v), nil
+}
+
+// Capacity returns the largest plaintext the AP holds: from the card's
+// own EF size after the first read or write, else from the configured
+// capacity (DefaultCapacity when none is).
+func (a *AP) Capacity() int { return a.layout().maxPlaintext() }
+
+// maxEF is the largest transparent EF of the profile (15-bit offsets).
+const maxEF = 32767
+
+// capacityKnown reports whether the capacity was configured or learnt.
+func (a *AP) capacityKnown() bool { return a.cfgCapacity != 0 || a.learnt }
+
+// Seal seals personalization (ACTIVATE FILE) under the administrative key.
+func (a *AP) Seal(ctx context.Context) error {
+	return a.do(ctx, "seal", func(ctx context.Context) error {
+		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
+			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
+				return err
+			}
+		}
+		_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insActivateFile})
+		return err
+	})
+}
+
+// PasswordStatus asks the password's state (VERIFY without data).
+func (a *AP) PasswordStatus(ctx context.Context) (apsession.PasswordStatus, error) {
+	var st apsession.PasswordStatus
+	err := a.do(ctx, "password status", func(ctx context.Context) error {
+		var err error
+		st, err = apsession.QueryPassword(ctx, a.s.Channel(), a.cfg.PasswordRef)
+		return err
+	})
+	return st, err
+}
+
+// ResetPassword sets the password and resets its retry counter (RESET
+// RETRY COUNTER, P1 = 02; P1 = 03 when nw is empty) under the
+// administrative key, authenticating with it when needed.
+func (a *AP) ResetPassword(ctx context.Context, nw Password) error {
+	return a.do(ctx, "reset password", func(ctx context.Context) error {
+		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
+			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
+				return err
+			}
+		}
+		return apsession.ResetRetryCounter(ctx, a.s.Channel(), a.cfg.PasswordRef, nw)
+	})
+}
+
+// ensureRead authenticates the read key when another key is
+// authenticated (after a write). With a password the card then asks for it
+// again: the password is never resent on its own (ErrPasswordRequired).
+func (a *AP) ensureRead(ctx context.Context) error {
+	switch a.s.Authenticated() {
+	case a.cfg.ReadKey.Ref:
+		return nil
+	case 0:
+		if !a.s.Secure() && a.cfg.Password {
+			return ErrPasswordRequired
+		}
+	}
+	if a.cfg.Password {
+		return ErrPasswordRequired
+	}
+	return a.s.Authenticate(ctx, a.cfg.ReadKey)
+}
+
+// Sealed reports whether personalization is sealed, by a plain READ BINARY
+// of one byte of EF.Data by SFI (docs/PROTOCOL.md §8.2): open before
+// sealing (9000), closed after it (6982). It selects the AP again first
+// (CUID check), which ends any secure messaging session.
+func (a *AP) Sealed(ctx context.Context) (bool, error) {
+	var sealed bool
+	err := a.do(ctx, "lifecycle probe", func(ctx context.Context) error {
+		if err := a.s.CheckCard(ctx); err != nil {
+			return err
+		}
+		if err := selectPlain(ctx, a.s.Plain(), a.cfg.DataFID); err != nil {
+			return err
+		}
+		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadBinary, Ne: 1})
+		switch {
+		case err == nil, errors.Is(err, apdu.WarnEndOfFile), errors.Is(err, apdu.ErrWrongP1P2):
+			sealed = false
+		case errors.Is(err, apdu.ErrSecurityStatusNotSatisfied):
+			sealed = true
+		default:
+			return err
+		}
+		return nil
+	})
+	return sealed, err
+}
+
+func selectPlain(ctx context.Context, ch *apdu.Channel, fid uint16) error {
+	_, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insSelect, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}})
+	if err != nil {
+		return fmt.Errorf("SELECT EF %04X: %w", fid, err)
+	}
+	return nil
+}
+
+// ChangePassword replaces the password (CHANGE REFERENCE DATA, old || new)
+// under secure messaging, authenticating with the read key when no key is.
+// It asks the remaining tries first and refuses when one is left unless
+// allowLastTry (ErrLastTry). A wrong old password is the card's
+// *apdu.TriesError.
+func (a *AP) ChangePassword(ctx context.Context, old, nw Password, allowLastTry bool) error {
+	return a.do(ctx, "change password", func(ctx context.Context) error {
+		for _, p := range []Password{old, nw} {
+			if err := apsession.CheckPassword(p); err != nil {
+				return err
+			}
+		}
+		if !a.s.Secure() {
+			if err := a.s.Authenticate(ctx, a.cfg.ReadKey); err != nil {
+				return err
+			}
+		}
+		st, err := apsession.QueryPassword(ctx, a.s.Channel(), a.cfg.PasswordRef)
+		switch {
+		case err != nil:
+			return err
+		case st.Blocked:
+			return &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
+		case st.Remaining == 1 && !allowLastTry:
+			return ErrLastTry
+		}
+		return apsession.ChangePassword(ctx, a.s.Channel(), a.cfg.PasswordRef, old, nw)
+	})
+}
