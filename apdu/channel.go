@@ -33,7 +33,8 @@ const claChaining = 0x10
 //
 //   - 61xx: GET RESPONSE (00 C0 00 00 Le = SW2, 00 meaning 256) is sent in a
 //     bounded loop and the data of every part is concatenated;
-//   - 6Cxx: the same command is sent once more with Le = SW2;
+//   - 6Cxx: the same command is sent once more with Le = SW2 (a chained
+//     command is sent again whole, chain included);
 //   - a command whose data exceeds 255 bytes is split by command chaining
 //     (CLA bit 0x10 on all but the last part) when the card has no
 //     extended length (see WithExtendedLength); Ne above 256 is then sent
@@ -173,6 +174,7 @@ func (s step) String() string {
 // transmit runs one logical command. raw, when not nil, is the encoding of
 // cmd and is sent as is.
 func (c *Channel) transmit(ctx context.Context, cmd Command, raw []byte) ([]byte, error) {
+	chained := false
 	if !c.extendedLength && cmd.IsExtended() {
 		raw = nil
 		cmd.Extended = false
@@ -183,24 +185,23 @@ func (c *Channel) transmit(ctx context.Context, cmd Command, raw []byte) ([]byte
 			if cmd.CLA&claChaining != 0 || cmd.CLA == 0xFF {
 				return nil, fmt.Errorf("%w: CLA %02X cannot be chained", ErrInvalidCommand, cmd.CLA)
 			}
-			data := cmd.Data
-			for part := 1; len(data) > MaxShortLc; part++ {
-				link := Command{CLA: cmd.CLA | claChaining, INS: cmd.INS, P1: cmd.P1, P2: cmd.P2, Data: data[:MaxShortLc]}
-				resp, err := c.exchange(ctx, link, nil, step{"chained part", part})
-				if err != nil {
-					return nil, err
-				}
-				if sw := swOf(resp); sw != SWSuccess {
-					// The card refused a link of the chain: its answer is the
-					// answer to the command.
-					return resp, nil
-				}
-				data = data[MaxShortLc:]
-			}
-			cmd.Data = data
+			chained = true
 		}
 	}
-	resp, err := c.exchange(ctx, cmd, raw, step{"command", 0})
+	var resp []byte
+	var err error
+	if chained {
+		// A 6Cxx ends the chain on the card: the resend with Le = SW2 is
+		// the whole chain again, never its last link alone (which the
+		// card would take for a complete command with part of the data).
+		resp, err = c.sendChain(ctx, cmd, "")
+		if err == nil && resp[len(resp)-2] == 0x6C {
+			cmd.Ne = neOf(resp[len(resp)-1])
+			resp, err = c.sendChain(ctx, cmd, ", resent after 6Cxx")
+		}
+	} else {
+		resp, err = c.exchange(ctx, cmd, raw, step{"command", 0})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -217,10 +218,7 @@ func (c *Channel) transmit(ctx context.Context, cmd Command, raw []byte) ([]byte
 		if round > c.getResponseLimit {
 			return nil, fmt.Errorf("%w: card still answers %02X%02X after %d rounds", ErrTooManyGetResponses, sw1, sw2, c.getResponseLimit)
 		}
-		gr := Command{CLA: getResponseCLA(cmd.CLA), INS: insGetResponse, Ne: int(sw2)}
-		if gr.Ne == 0 {
-			gr.Ne = MaxShortNe
-		}
+		gr := Command{CLA: getResponseCLA(cmd.CLA), INS: insGetResponse, Ne: neOf(sw2)}
 		grRaw, _ = gr.AppendTo(grRaw[:0]) // a short case 2 command always encodes
 		resp, err = c.exchange(grCtx, gr, grRaw, step{"GET RESPONSE round", round})
 		if err != nil {
@@ -236,6 +234,39 @@ func (c *Channel) transmit(ctx context.Context, cmd Command, raw []byte) ([]byte
 	return append(acc, sw1, sw2), nil
 }
 
+// sendChain sends cmd, whose data exceeds a short APDU, by command
+// chaining: links of 255 bytes with the CLA chaining bit, then the last
+// part with Ne. It returns the answer to the last part, or to the first
+// link the card refuses (which is then the answer to the command). A link
+// answered 6Cxx is resent once like any APDU; the caller handles a 6Cxx
+// answer to the last part. suffix names a resend in error messages.
+func (c *Channel) sendChain(ctx context.Context, cmd Command, suffix string) ([]byte, error) {
+	data := cmd.Data
+	for part := 1; len(data) > MaxShortLc; part++ {
+		link := Command{CLA: cmd.CLA | claChaining, INS: cmd.INS, P1: cmd.P1, P2: cmd.P2, Data: data[:MaxShortLc]}
+		resp, err := c.exchange(ctx, link, nil, step{"chained part" + suffix, part})
+		if err != nil {
+			return nil, err
+		}
+		if sw := swOf(resp); sw != SWSuccess {
+			// The card refused a link of the chain: its answer is the
+			// answer to the command.
+			return resp, nil
+		}
+		data = data[MaxShortLc:]
+	}
+	cmd.Data = data
+	return c.send(ctx, cmd, nil, step{"last chained part" + suffix, 0})
+}
+
+// neOf is the Ne that SW2 of 61xx or 6Cxx announces (00 means 256).
+func neOf(sw2 byte) int {
+	if sw2 == 0 {
+		return MaxShortNe
+	}
+	return int(sw2)
+}
+
 // exchange sends one APDU (raw, or cmd encoded when raw is nil), checks the
 // response's size and handles 6Cxx by one resend with Le = SW2.
 func (c *Channel) exchange(ctx context.Context, cmd Command, raw []byte, s step) ([]byte, error) {
@@ -246,10 +277,7 @@ func (c *Channel) exchange(ctx context.Context, cmd Command, raw []byte, s step)
 	if resp[len(resp)-2] != 0x6C {
 		return resp, nil
 	}
-	cmd.Ne = int(resp[len(resp)-1])
-	if cmd.Ne == 0 {
-		cmd.Ne = MaxShortNe
-	}
+	cmd.Ne = neOf(resp[len(resp)-1])
 	return c.send(ctx, cmd, nil, step{s.String() + ", resent after 6Cxx", 0})
 }
 

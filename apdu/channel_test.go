@@ -1,6 +1,7 @@
 package apdu
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -156,6 +157,42 @@ func TestChannelChaining(t *testing.T) {
 	assert.Equal(t, append(h("90D60100 FF"), data[255:510]...), card.got[1])
 	// Last part: chaining bit clear, 90 bytes, Ne capped at 256 (Le 00).
 	assert.Equal(t, append(append(h("80D60100 5A"), data[510:]...), 0x00), card.got[2])
+}
+
+// A 6Cxx to the last part of a chain ends the chain on the card: the
+// resend with Le = SW2 carries the whole chain again, not the last part
+// alone (which the card would take as a complete command with part of
+// the data).
+func TestChannelChainingWrongLeResendsTheChain(t *testing.T) {
+	data := seq(600)
+	var acc []byte
+	card := &scriptCard{respond: func(_ context.Context, raw []byte, _ int) ([]byte, error) {
+		cmd, err := ParseCommand(raw)
+		if err != nil {
+			return nil, err
+		}
+		acc = append(acc, cmd.Data...)
+		if cmd.CLA&claChaining != 0 {
+			return h("9000"), nil
+		}
+		got := acc
+		acc = nil
+		switch {
+		case !bytes.Equal(got, data):
+			return h("6700"), nil // the card saw part of the data only
+		case cmd.Ne != 4:
+			return h("6C04"), nil
+		}
+		return h("AABBCCDD 9000"), nil
+	}}
+	resp, err := NewChannel(card).Send(context.Background(), Command{INS: 0x88, Data: data, Ne: 256})
+	require.NoError(t, err)
+	assert.Equal(t, SWSuccess, resp.SW)
+	assert.Equal(t, h("AABBCCDD"), resp.Data)
+	require.Len(t, card.got, 6, "three parts, then the three again")
+	assert.Equal(t, card.got[0], card.got[3])
+	assert.Equal(t, card.got[1], card.got[4])
+	assert.Equal(t, byte(0x04), card.got[5][len(card.got[5])-1], "Le = SW2 on the last part")
 }
 
 func TestChannelChainingExactMultiple(t *testing.T) {

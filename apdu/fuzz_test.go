@@ -184,9 +184,11 @@ func FuzzChannel(f *testing.F) {
 			ctx = WithSecret(ctx)
 		}
 		resp, err := ch.Send(ctx, cmd)
-		// At most 3 chained parts, then the command and every GET RESPONSE
-		// round, each with one 6Cxx resend.
-		if bound := 3 + 2*(1+limit); len(card.got) > bound {
+		// At most 3 chained parts, each link with one 6Cxx resend and the
+		// whole chain sent twice after a 6Cxx to its last part, or the
+		// command and its resend; then every GET RESPONSE round, each with
+		// one 6Cxx resend.
+		if bound := 2*(2*2+1) + 2*limit; len(card.got) > bound {
 			t.Fatalf("%d APDUs sent, bound %d", len(card.got), bound)
 		}
 		if err != nil {

@@ -14,16 +14,15 @@ import (
 // (20, 21), CHANGE REFERENCE DATA (24, 25), RESET RETRY COUNTER (2C, 2D),
 // EXTERNAL / MUTUAL AUTHENTICATE (82), GET CHALLENGE (84), GENERAL
 // AUTHENTICATE (86, 87) and INTERNAL AUTHENTICATE (88).
-var defaultMaskedINS = [...]byte{0x20, 0x21, 0x24, 0x25, 0x2C, 0x2D, 0x82, 0x84, 0x86, 0x87, 0x88}
+// A string constant, so that no package-level variable can be changed.
+const defaultMaskedINS = "\x20\x21\x24\x25\x2C\x2D\x82\x84\x86\x87\x88"
 
 // DefaultMaskedINS returns the instructions Trace masks by default: VERIFY
 // (20, 21), CHANGE REFERENCE DATA (24, 25), RESET RETRY COUNTER (2C, 2D),
 // EXTERNAL / MUTUAL AUTHENTICATE (82), GET CHALLENGE (84), GENERAL
 // AUTHENTICATE (86, 87) and INTERNAL AUTHENTICATE (88).
 func DefaultMaskedINS() []byte {
-	out := make([]byte, len(defaultMaskedINS))
-	copy(out, defaultMaskedINS[:])
-	return out
+	return []byte(defaultMaskedINS)
 }
 
 // secretKey marks a context whose APDU data must not be logged.
@@ -98,8 +97,8 @@ func UnsafeLogSecrets() TraceOption {
 // NewTrace returns a Trace that logs the exchanges of next.
 func NewTrace(next Transport, opts ...TraceOption) *Trace {
 	t := &Trace{next: next, logger: slog.Default(), level: slog.LevelDebug}
-	for _, i := range defaultMaskedINS {
-		t.masked[i] = true
+	for i := range len(defaultMaskedINS) {
+		t.masked[defaultMaskedINS[i]] = true
 	}
 	for _, o := range opts {
 		o(t)

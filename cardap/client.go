@@ -177,10 +177,13 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		if errors.Is(err, ErrUnknownCard) {
 			continue
 		}
+		got.APDUs = apdus
+		got.RevocationListAge = -1
 		return nil, refusal(err, &got)
 	}
 	if !found {
-		return nil, &Error{Reason: ReasonUnknownCard}
+		// No CUID is known, but the audit still learns what the probe cost.
+		return nil, &Error{Reason: ReasonUnknownCard, Identity: &Identity{APDUs: apdus, RevocationListAge: -1}}
 	}
 	id.APDUs = apdus
 	if err := ctx.Err(); err != nil {
@@ -215,22 +218,20 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 	return &id, nil
 }
 
-// refusal turns an AP's error into an *Error, keeping an existing one.
+// refusal turns an AP's error into an *Error, keeping an existing one, and
+// attaches what was learned of the card (the CUID when it was read, the
+// APDU count) as the partial Identity.
 func refusal(err error, partial *Identity) error {
 	var e *Error
 	if errors.As(err, &e) {
-		if e.Identity == nil && partial != nil && !partial.CUID.IsZero() {
+		if e.Identity == nil && partial != nil {
 			cp := *e
 			cp.Identity = partial
 			return &cp
 		}
 		return err
 	}
-	var p *Identity
-	if partial != nil && !partial.CUID.IsZero() {
-		p = partial
-	}
-	return &Error{Reason: classify(err), Identity: p, Err: err}
+	return &Error{Reason: classify(err), Identity: partial, Err: err}
 }
 
 // classify maps an error of the card stack to a Reason.

@@ -114,7 +114,7 @@ func TestIdentifyFailClosedOnRevocationError(t *testing.T) {
 }
 
 func TestIdentifyCardRemovedMidRead(t *testing.T) {
-	for n := 1; n <= 5; n++ {
+	for n := 1; n <= 3; n++ { // a Type C read is three APDUs
 		card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-1"}))
 		card.RemoveBefore(n)
 		c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
@@ -224,4 +224,15 @@ func TestReasonStrings(t *testing.T) {
 	assert.Equal(t, "reason(99)", cardap.Reason(99).String())
 	assert.Equal(t, cardap.ReasonCardError, cardap.ReasonOf(errors.New("x")))
 	assert.Equal(t, cardap.ReasonUnknown, cardap.ReasonOf(nil))
+}
+
+func TestRefusalCarriesAPDUCount(t *testing.T) {
+	c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
+	_, err := c.Identify(context.Background(), mockcard.MustNew())
+	var e *cardap.Error
+	require.ErrorAs(t, err, &e)
+	require.NotNil(t, e.Identity)
+	assert.Equal(t, 1, e.Identity.APDUs, "one SELECT answered 6A82")
+	assert.True(t, e.Identity.CUID.IsZero())
+	assert.NotContains(t, err.Error(), "card 0000", "no CUID is shown when none was read")
 }

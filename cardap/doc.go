@@ -7,9 +7,10 @@
 //
 // Serve runs the loop every terminal needs over one or many card slots:
 // wait for a card, identify it, let the integrator's handler decide, wait
-// for the card to leave. PCSCSlots watches the PC/SC readers of the
-// machine, surviving readers that come and go and pcscd restarts; TapSlot
-// presents simulated cards (for example mockcard cards) for demos and tests.
+// for the card to leave. Client.ServePCSC runs it over the PC/SC readers of
+// the machine, surviving readers that come and go and pcscd restarts;
+// TapSlot presents simulated cards (for example mockcard cards) for demos
+// and tests.
 //
 // The card side of everything here is specified in docs/PROTOCOL.md.
 package cardap

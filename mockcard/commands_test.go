@@ -52,6 +52,8 @@ func TestCommands(t *testing.T) {
 		{"select EF unknown", sel, "00A4020C020999", "6A82"},
 		{"select EF bad length", sel, "00A4020C03010100", "6700"},
 		{"select EF under MF", nil, "00A4020C020101", "6A82"},
+		{"select MF bad length", sel, "00A4000C033F0000", "6700"},
+		{"select AP AID too long", nil, "00A4040C11" + strings.Repeat("F0", 17), "6700"},
 
 		// READ BINARY.
 		{"read binary", selEF("0101"), "00B0000005", "68656C6C6F9000"},
@@ -70,6 +72,7 @@ func TestCommands(t *testing.T) {
 		{"read binary never", selEF("0104"), "00B0000001", "6982"},
 		{"read binary needs SM", selEF("0103"), "00B0000001", "6982"},
 		{"read binary extended", selEF("0101"), "00B00000000005", "68656C6C6F9000"},
+		{"read binary SFI 1F", sel, "00B09F0001", "6A86"},
 
 		// UPDATE BINARY.
 		{"update binary needs PIN", selEF("0101"), "00D6000001FF", "6982"},
@@ -81,6 +84,7 @@ func TestCommands(t *testing.T) {
 		{"update binary with Le", append(verified, "00A4020C020101"), "00D6000001AA00", "6700"},
 		{"update binary never", selEF("0103"), "00D6000001AA", "6982"},
 		{"update binary record EF", selEF("0102"), "00D6000001AA", "6981"},
+		{"update binary SFI", verified, "00D6810002AABB", "9000"},
 
 		// Records.
 		{"read record needs PIN", selEF("0102"), "00B2010400", "6982"},
@@ -93,6 +97,7 @@ func TestCommands(t *testing.T) {
 		{"read record P1 00", verified, "00B2001400", "6A86"},
 		{"read record P2 mode", verified, "00B2011500", "6A86"},
 		{"read record transparent", verified, "00B2010C00", "6981"},
+		{"read record SFI 1F", verified, "00B201FC00", "6A86"},
 		{"read record no EF", verified, "00B2010400", "6986"},
 		{"append record", selEF("0102"), "00E2000002AABB", "9000"},
 		{"append record SFI", sel, "00E2001002AABB", "9000"},
@@ -100,6 +105,9 @@ func TestCommands(t *testing.T) {
 		{"append record too long", sel, "00E2001011" + "0102030405060708090A0B0C0D0E0F1011", "6A84"},
 		{"append record full", append(selEF("0102"), "00E2000001AA"), "00E2000001BB", "6A84"},
 		{"update record needs key", verified, "00DC011401AA", "6982"},
+		{"update record P1 00", verified, "00DC001401AA", "6A86"},
+		{"update record P2 mode", verified, "00DC011501AA", "6A86"},
+		{"append record with Le", sel, "00E2001002AABB00", "6700"},
 
 		// VERIFY.
 		{"verify with Le", sel, "0020008100", "6700"},
@@ -111,6 +119,7 @@ func TestCommands(t *testing.T) {
 		{"verify unknown ref", sel, "002000820431323334", "6A88"},
 		{"verify bad P1", sel, "002001810431323334", "6A86"},
 		{"verify reset state", verified, "0020FF81", "9000"},
+		{"verify reset with data", verified, "0020FF810431323334", "6700"},
 		{"verify under MF", nil, "002000810431323334", "6A88"},
 
 		// CHANGE REFERENCE DATA.
@@ -124,14 +133,18 @@ func TestCommands(t *testing.T) {
 		{"change P1 01 unverified", sel, "002401810435363738", "6982"},
 		{"change P1 01 verified", verified, "002401810435363738", "9000"},
 		{"change bad P1", sel, "00240281083132333435363738", "6A86"},
+		{"change unknown ref", sel, "00240082083132333435363738", "6A88"},
 
 		// RESET RETRY COUNTER without the admin key.
 		{"reset retry counter unauthenticated", sel, "002C0381", "6982"},
 		{"reset retry counter bad P1", sel, "002C0081", "6A86"},
+		{"reset retry counter P1 01", sel, "002C0181", "6A86"},
 
 		// GET CHALLENGE / MUTUAL AUTHENTICATE basics.
 		{"get challenge bad Le", sel, "0084000004", "6700"},
 		{"get challenge bad P1", sel, "0084010008", "6A86"},
+		{"get challenge with data", sel, "00840000010008", "6700"},
+		{"mutual auth without Le", []string{selTest, "0084000008"}, "0082000110" + strings.Repeat("00", 16), "6700"},
 		{"get challenge no keys", []string{selOther}, "0084000008", "6985"},
 		{"mutual auth without challenge", sel, "008200011000112233445566778899AABBCCDDEEFF00", "6985"},
 		{"mutual auth unknown key", sel, "008200091000112233445566778899AABBCCDDEEFF00", "6A88"},
@@ -142,6 +155,7 @@ func TestCommands(t *testing.T) {
 		{"activate MF", nil, "00440000", "6985"},
 		{"activate bad P1", sel, "00440100", "6A86"},
 		{"activate with data", sel, "0044000001AA", "6700"},
+		{"activate with Le", sel, "0044000000", "6700"},
 
 		// GET RESPONSE with nothing pending.
 		{"get response nothing", sel, "00C0000005", "6985"},
@@ -232,7 +246,9 @@ func TestGetResponseMode(t *testing.T) {
 	tx(t, c, selTest)
 	tx(t, c, "00A4020C020101")
 	assert.Equal(t, "6105", tx(t, c, "00B0000005"))
-	assert.Equal(t, "68656C6102", tx(t, c, "00C0000003"))
+	assert.Equal(t, "6A86", tx(t, c, "00C0010003"), "GET RESPONSE takes P1-P2 00 00")
+	assert.Equal(t, "6700", tx(t, c, "00C00000"), "and an Le")
+	assert.Equal(t, "68656C6102", tx(t, c, "00C0000003"), "the pending data survived the errors")
 	assert.Equal(t, "6C6F9000", tx(t, c, "00C0000000"))
 	assert.Equal(t, "6985", tx(t, c, "00C0000001"), "nothing pending any more")
 	assert.Equal(t, "68659000", tx(t, c, "00B0000002"), "at the threshold: direct")

@@ -3,6 +3,7 @@ package mockcard
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/mynacard/freespace/profile"
 )
@@ -12,9 +13,17 @@ import (
 var ErrConfig = errors.New("mockcard: invalid configuration")
 
 // Secret holds PIN or key bytes. It formats as "[redacted]" with every
-// fmt verb, so a configuration can be logged without leaking it. It is
-// marshalled in full only into the card state file (see Save).
+// fmt verb, in JSON and in log/slog records of any handler, so a
+// configuration can be logged without leaking it. It is marshalled in full
+// only into the card state file (see Save).
 type Secret []byte
+
+// MarshalJSON returns "[redacted]" (a JSON string): a configuration logged
+// or dumped as JSON does not carry the bytes.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// LogValue implements slog.LogValuer: "[redacted]".
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
 // String returns "[redacted]".
 func (Secret) String() string { return "[redacted]" }
@@ -45,13 +54,16 @@ const (
 
 // String returns "personalization" or "operational".
 func (l Lifecycle) String() string {
-	switch l {
-	case Personalization:
-		return "personalization"
-	case Operational:
-		return "operational"
+	return enumName(l, Personalization, "lifecycle", "personalization", "operational")
+}
+
+// enumName names v after names, the first of which names the value first;
+// any other value is kind(v).
+func enumName[T ~uint8](v, first T, kind string, names ...string) string {
+	if v >= first && int(v-first) < len(names) {
+		return names[v-first]
 	}
-	return fmt.Sprintf("lifecycle(%d)", uint8(l))
+	return fmt.Sprintf("%s(%d)", kind, uint8(v))
 }
 
 // Condition is an access condition: all of its parts must hold. The zero
@@ -151,13 +163,7 @@ const (
 
 // String returns "transparent" or "records".
 func (k EFKind) String() string {
-	switch k {
-	case Transparent:
-		return "transparent"
-	case LinearRecords:
-		return "records"
-	}
-	return fmt.Sprintf("efkind(%d)", uint8(k))
+	return enumName(k, Transparent, "efkind", "transparent", "records")
 }
 
 // EFSpec describes an elementary file of an AP.

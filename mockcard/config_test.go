@@ -1,7 +1,10 @@
 package mockcard
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -78,6 +81,25 @@ func TestSecretsRedacted(t *testing.T) {
 	assert.Equal(t, "[redacted]", Secret("x").String())
 }
 
+// A configuration dumped as JSON or logged through slog (text or JSON
+// handler) carries no PIN or key bytes either.
+func TestSecretsRedactedInJSONAndSlog(t *testing.T) {
+	spec := testSpec()
+	spec.EFs = nil
+	b, err := json.Marshal(spec)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
+		slog.New(h).Info("card", "spec", spec, "pin", spec.PINs[0].Value, "key", spec.Keys[0])
+	}
+	for _, out := range []string{string(b), buf.String()} {
+		for _, secret := range []string{"1234", "MTIzNA==", "AAECAwQFBgcICQoLDA0ODw==", "31323334", "000102030405060708090a0b0c0d0e0f"} {
+			assert.NotContains(t, out, secret)
+		}
+		assert.Contains(t, out, "[redacted]")
+	}
+}
+
 func TestConditionString(t *testing.T) {
 	assert.Equal(t, "always", Always().String())
 	assert.Equal(t, "never", AllOf(Never(), PINVerified(1)).String())
@@ -85,6 +107,30 @@ func TestConditionString(t *testing.T) {
 	assert.Equal(t, "operational", Operational.String())
 	assert.Equal(t, "records", LinearRecords.String())
 	assert.Equal(t, "tear", FaultTear.String())
+}
+
+func TestEnumNames(t *testing.T) {
+	for _, tc := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{Personalization, "personalization"},
+		{Operational, "operational"},
+		{Lifecycle(2), "lifecycle(2)"},
+		{EFKind(0), "efkind(0)"},
+		{Transparent, "transparent"},
+		{LinearRecords, "records"},
+		{FaultKind(0), "fault(0)"},
+		{FaultRemoveBefore, "remove-before"},
+		{FaultRemoveAfter, "remove-after"},
+		{FaultTear, "tear"},
+		{FaultForce61, "force-61xx"},
+		{FaultForce6C, "force-6Cxx"},
+		{FaultTruncate, "truncate"},
+		{FaultTruncate + 1, "fault(7)"},
+	} {
+		assert.Equal(t, tc.want, tc.got.String())
+	}
 }
 
 func TestATR(t *testing.T) {

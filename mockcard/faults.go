@@ -36,21 +36,8 @@ const (
 
 // String names the fault kind.
 func (k FaultKind) String() string {
-	switch k {
-	case FaultRemoveBefore:
-		return "remove-before"
-	case FaultRemoveAfter:
-		return "remove-after"
-	case FaultTear:
-		return "tear"
-	case FaultForce61:
-		return "force-61xx"
-	case FaultForce6C:
-		return "force-6Cxx"
-	case FaultTruncate:
-		return "truncate"
-	}
-	return fmt.Sprintf("fault(%d)", uint8(k))
+	return enumName(k, FaultRemoveBefore, "fault",
+		"remove-before", "remove-after", "tear", "force-61xx", "force-6Cxx", "truncate")
 }
 
 // Fault is an injected fault.

@@ -99,6 +99,48 @@ func (f *ef) fcp() []byte {
 	return []byte{0x80, 0x02, byte(size >> 8), byte(size), 0x82, 0x01, desc, 0x83, 0x02, byte(f.spec.FID >> 8), byte(f.spec.FID)}
 }
 
+// fileOp is what a file command does to its EF: the access condition of
+// the EF it is checked against (Access.Read, Update or Append).
+type fileOp uint8
+
+const (
+	opRead fileOp = iota
+	opUpdate
+	opAppend
+)
+
+// condition returns the access condition of op.
+func (a Access) condition(op fileOp) Condition {
+	switch op {
+	case opRead:
+		return a.Read
+	case opUpdate:
+		return a.Update
+	}
+	return a.Append
+}
+
+// lengthsOK checks the command's body against its case (ISO/IEC 7816-4
+// §5.1): a read carries no data and expects some (case 2), a write
+// carries data and expects none (case 3).
+func lengthsOK(cmd apdu.Command, op fileOp) bool {
+	write := op != opRead
+	return (len(cmd.Data) != 0) == write && (cmd.Ne != 0) != write
+}
+
+// checkEF is the part of every file command after its target EF is
+// resolved: the EF's structure (6981 when it is not kind) and the access
+// condition of op in the AP's lifecycle state (6982).
+func (c *Card) checkEF(f *ef, kind EFKind, op fileOp, sm bool) apdu.StatusWord {
+	if f.spec.Kind != kind {
+		return apdu.ErrIncompatibleFileStructure
+	}
+	if !c.allowed(c.cur.access(f).condition(op), sm) {
+		return apdu.ErrSecurityStatusNotSatisfied
+	}
+	return apdu.SWSuccess
+}
+
 // binaryTarget resolves P1-P2 of READ/UPDATE BINARY (§11.3.3): P1 bit 8
 // set: SFI in P1 bits 5-1 (bits 7-6 zero), offset P2; otherwise a 15-bit
 // offset in P1-P2 into the current EF. Selecting by SFI makes the EF
@@ -128,25 +170,33 @@ func (c *Card) binaryTarget(cmd apdu.Command) (*ef, int, apdu.StatusWord) {
 	return c.curEF, int(cmd.P1)<<8 | int(cmd.P2), apdu.SWSuccess
 }
 
+// binaryEF runs the checks of READ and UPDATE BINARY in the card's order
+// (lengths, target, structure, access, offset) and returns the EF and the
+// offset, which is at most the EF's current size (6B00 beyond).
+func (c *Card) binaryEF(cmd apdu.Command, op fileOp, sm bool) (*ef, int, apdu.StatusWord) {
+	if !lengthsOK(cmd, op) {
+		return nil, 0, apdu.ErrWrongLength
+	}
+	f, off, sw := c.binaryTarget(cmd)
+	if sw == apdu.SWSuccess {
+		sw = c.checkEF(f, Transparent, op, sm)
+	}
+	if sw != apdu.SWSuccess {
+		return nil, 0, sw
+	}
+	if off > len(f.data) {
+		return nil, 0, apdu.ErrWrongP1P2
+	}
+	return f, off, apdu.SWSuccess
+}
+
 // cmdReadBinary is READ BINARY (§11.3.3). Ne beyond the end returns the
 // bytes there are with 6282, except the wildcard Le (00 / 0000), which
 // means "all available" and gets 9000.
 func (c *Card) cmdReadBinary(cmd apdu.Command, sm bool) res {
-	if len(cmd.Data) != 0 || cmd.Ne == 0 {
-		return swOnly(apdu.ErrWrongLength)
-	}
-	f, off, sw := c.binaryTarget(cmd)
+	f, off, sw := c.binaryEF(cmd, opRead, sm)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
-	}
-	if f.spec.Kind != Transparent {
-		return swOnly(apdu.ErrIncompatibleFileStructure)
-	}
-	if !c.allowed(c.cur.access(f).Read, sm) {
-		return swOnly(apdu.ErrSecurityStatusNotSatisfied)
-	}
-	if off > len(f.data) {
-		return swOnly(apdu.ErrWrongP1P2)
 	}
 	avail := len(f.data) - off
 	n := min(cmd.Ne, avail)
@@ -164,21 +214,9 @@ func (c *Card) cmdReadBinary(cmd apdu.Command, sm bool) res {
 // writes up to its allocated MaxSize (6A84 beyond); an offset past the
 // current end is 6B00.
 func (c *Card) cmdUpdateBinary(cmd apdu.Command, sm bool) res {
-	if len(cmd.Data) == 0 || cmd.Ne != 0 {
-		return swOnly(apdu.ErrWrongLength)
-	}
-	f, off, sw := c.binaryTarget(cmd)
+	f, off, sw := c.binaryEF(cmd, opUpdate, sm)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
-	}
-	if f.spec.Kind != Transparent {
-		return swOnly(apdu.ErrIncompatibleFileStructure)
-	}
-	if !c.allowed(c.cur.access(f).Update, sm) {
-		return swOnly(apdu.ErrSecurityStatusNotSatisfied)
-	}
-	if off > len(f.data) {
-		return swOnly(apdu.ErrWrongP1P2)
 	}
 	if off+len(cmd.Data) > f.spec.MaxSize {
 		return swOnly(apdu.ErrNotEnoughMemory)
@@ -227,29 +265,48 @@ func (c *Card) recordTarget(p2, want byte) (*ef, apdu.StatusWord) {
 	return f, apdu.SWSuccess
 }
 
+// recordEF runs the checks of the record commands in the card's order
+// (lengths, P1, target, structure, access). READ and UPDATE RECORD name a
+// record in P1 (1..254, P2 bits 3-1 = 100): its index is returned, 6A83
+// when the EF has no such record. APPEND RECORD has P1 = 00 and P2 bits
+// 3-1 = 000; its index is the next free one.
+func (c *Card) recordEF(cmd apdu.Command, op fileOp, sm bool) (*ef, int, apdu.StatusWord) {
+	if !lengthsOK(cmd, op) {
+		return nil, 0, apdu.ErrWrongLength
+	}
+	want := byte(0x04)
+	if op == opAppend {
+		want = 0x00
+		if cmd.P1 != 0x00 {
+			return nil, 0, apdu.ErrIncorrectP1P2
+		}
+	} else if cmd.P1 == 0x00 || cmd.P1 == 0xFF {
+		return nil, 0, apdu.ErrIncorrectP1P2
+	}
+	f, sw := c.recordTarget(cmd.P2, want)
+	if sw == apdu.SWSuccess {
+		sw = c.checkEF(f, LinearRecords, op, sm)
+	}
+	if sw != apdu.SWSuccess {
+		return nil, 0, sw
+	}
+	if op == opAppend {
+		return f, len(f.records), apdu.SWSuccess
+	}
+	i := int(cmd.P1) - 1
+	if i >= len(f.records) {
+		return nil, 0, apdu.ErrRecordNotFound
+	}
+	return f, i, apdu.SWSuccess
+}
+
 // cmdReadRecord is READ RECORD (§11.4.3), P2 = SFI<<3 | 100: the record
 // numbered P1 (1..254). Ne shorter than the record gets 6Cxx; longer (and
 // not the wildcard) returns the record with 6282.
 func (c *Card) cmdReadRecord(cmd apdu.Command, sm bool) res {
-	if len(cmd.Data) != 0 || cmd.Ne == 0 {
-		return swOnly(apdu.ErrWrongLength)
-	}
-	if cmd.P1 == 0x00 || cmd.P1 == 0xFF {
-		return swOnly(apdu.ErrIncorrectP1P2)
-	}
-	f, sw := c.recordTarget(cmd.P2, 0x04)
+	f, i, sw := c.recordEF(cmd, opRead, sm)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
-	}
-	if f.spec.Kind != LinearRecords {
-		return swOnly(apdu.ErrIncompatibleFileStructure)
-	}
-	if !c.allowed(c.cur.access(f).Read, sm) {
-		return swOnly(apdu.ErrSecurityStatusNotSatisfied)
-	}
-	i := int(cmd.P1) - 1
-	if i >= len(f.records) {
-		return swOnly(apdu.ErrRecordNotFound)
 	}
 	rec := f.records[i]
 	switch {
@@ -266,25 +323,9 @@ func (c *Card) cmdReadRecord(cmd apdu.Command, sm bool) res {
 // Torn, the record is overwritten in place byte by byte: the first bytes
 // are new, the rest old.
 func (c *Card) cmdUpdateRecord(cmd apdu.Command, sm bool) res {
-	if len(cmd.Data) == 0 || cmd.Ne != 0 {
-		return swOnly(apdu.ErrWrongLength)
-	}
-	if cmd.P1 == 0x00 || cmd.P1 == 0xFF {
-		return swOnly(apdu.ErrIncorrectP1P2)
-	}
-	f, sw := c.recordTarget(cmd.P2, 0x04)
+	f, i, sw := c.recordEF(cmd, opUpdate, sm)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
-	}
-	if f.spec.Kind != LinearRecords {
-		return swOnly(apdu.ErrIncompatibleFileStructure)
-	}
-	if !c.allowed(c.cur.access(f).Update, sm) {
-		return swOnly(apdu.ErrSecurityStatusNotSatisfied)
-	}
-	i := int(cmd.P1) - 1
-	if i >= len(f.records) {
-		return swOnly(apdu.ErrRecordNotFound)
 	}
 	if len(cmd.Data) > f.spec.MaxRecordLen {
 		return swOnly(apdu.ErrNotEnoughMemory)
@@ -306,21 +347,9 @@ func (c *Card) cmdUpdateRecord(cmd apdu.Command, sm bool) res {
 // cmdAppendRecord is APPEND RECORD (§11.4.6), P1 = 00, P2 = SFI<<3 | 000.
 // Torn, a record of the bytes written so far is appended.
 func (c *Card) cmdAppendRecord(cmd apdu.Command, sm bool) res {
-	if len(cmd.Data) == 0 || cmd.Ne != 0 {
-		return swOnly(apdu.ErrWrongLength)
-	}
-	if cmd.P1 != 0x00 {
-		return swOnly(apdu.ErrIncorrectP1P2)
-	}
-	f, sw := c.recordTarget(cmd.P2, 0x00)
+	f, _, sw := c.recordEF(cmd, opAppend, sm)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
-	}
-	if f.spec.Kind != LinearRecords {
-		return swOnly(apdu.ErrIncompatibleFileStructure)
-	}
-	if !c.allowed(c.cur.access(f).Append, sm) {
-		return swOnly(apdu.ErrSecurityStatusNotSatisfied)
 	}
 	if len(f.records) >= f.spec.MaxRecords || len(cmd.Data) > f.spec.MaxRecordLen {
 		return swOnly(apdu.ErrNotEnoughMemory)

@@ -2,29 +2,18 @@ package mockcard
 
 import (
 	"crypto/subtle"
+	"slices"
 
 	"github.com/mynacard/freespace/apdu"
 )
 
 func triesSW(left int) apdu.StatusWord { return apdu.StatusWord(0x63C0 | uint16(left&0x0F)) }
 
-func (c *Card) pinFor(ref byte) (*pinObj, apdu.StatusWord) {
-	if c.cur == nil {
-		return nil, apdu.ErrReferencedDataNotFound
-	}
-	p := c.cur.pin(ref)
-	if p == nil {
-		return nil, apdu.ErrReferencedDataNotFound
-	}
-	return p, apdu.SWSuccess
-}
-
 // check compares a candidate with the PIN in constant time and updates
 // the retry counter: 9000 and the counter back to its maximum on success,
 // 63Cx (x tries left; 63C0 on the try that blocks) on failure.
 func (c *Card) checkPIN(p *pinObj, candidate []byte) apdu.StatusWord {
-	if subtle.ConstantTimeEq(int32(len(candidate)), int32(len(p.value))) == 1 &&
-		subtle.ConstantTimeCompare(candidate, p.value) == 1 {
+	if pinMatches(candidate, p.value) {
 		p.left = p.max
 		return apdu.SWSuccess
 	}
@@ -33,6 +22,56 @@ func (c *Card) checkPIN(p *pinObj, candidate []byte) apdu.StatusWord {
 		delete(c.sec.verified, p.ref)
 	}
 	return triesSW(p.left)
+}
+
+// maxPINLen is the longest PIN a PIN object can hold (PINSpec.MaxLen).
+const maxPINLen = 255
+
+// pinMatches compares in constant time, whatever the lengths: both values
+// are compared as fixed-size zero-padded buffers together with their
+// lengths (subtle.ConstantTimeCompare alone returns early on a length
+// mismatch, which would tell the PIN's length). Values longer than
+// maxPINLen never match.
+func pinMatches(candidate, pin []byte) bool {
+	if len(candidate) > maxPINLen || len(pin) > maxPINLen {
+		return false
+	}
+	var a, b [maxPINLen]byte
+	copy(a[:], candidate)
+	copy(b[:], pin)
+	eq := subtle.ConstantTimeCompare(a[:], b[:]) & subtle.ConstantTimeEq(int32(len(candidate)), int32(len(pin)))
+	clear(a[:])
+	clear(b[:])
+	return eq == 1
+}
+
+// pinCommand runs the checks VERIFY, CHANGE REFERENCE DATA and RESET RETRY
+// COUNTER share, in the card's order: no response data expected (6700), P1
+// one of p1s (6A86), and P2 the reference of a PIN of the selected AP
+// (6A88).
+func (c *Card) pinCommand(cmd apdu.Command, p1s ...byte) (*pinObj, apdu.StatusWord) {
+	if cmd.Ne != 0 {
+		return nil, apdu.ErrWrongLength
+	}
+	if !slices.Contains(p1s, cmd.P1) {
+		return nil, apdu.ErrIncorrectP1P2
+	}
+	if c.cur == nil {
+		return nil, apdu.ErrReferencedDataNotFound
+	}
+	p := c.cur.pin(cmd.P2)
+	if p == nil {
+		return nil, apdu.ErrReferencedDataNotFound
+	}
+	return p, apdu.SWSuccess
+}
+
+// set replaces the PIN's value (wiping the old one) and puts its retry
+// counter back to its maximum.
+func (p *pinObj) set(value []byte) {
+	clear(p.value)
+	p.value = append([]byte(nil), value...)
+	p.left = p.max
 }
 
 func (c *Card) setVerified(ref byte) {
@@ -48,13 +87,7 @@ func (c *Card) setVerified(ref byte) {
 // PIN's verified state. A PIN whose length is outside the PIN's bounds
 // gets 6A80 and spends no try.
 func (c *Card) cmdVerify(cmd apdu.Command) res {
-	if cmd.Ne != 0 {
-		return swOnly(apdu.ErrWrongLength)
-	}
-	if cmd.P1 != 0x00 && cmd.P1 != 0xFF {
-		return swOnly(apdu.ErrIncorrectP1P2)
-	}
-	p, sw := c.pinFor(cmd.P2)
+	p, sw := c.pinCommand(cmd, 0x00, 0xFF)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
 	}
@@ -97,13 +130,10 @@ func (c *Card) cmdVerify(cmd apdu.Command) res {
 // matching current PIN, which restores the counter). On success the PIN is
 // verified and its counter at maximum.
 func (c *Card) cmdChangeRefData(cmd apdu.Command) res {
-	if cmd.Ne != 0 || len(cmd.Data) == 0 {
+	if len(cmd.Data) == 0 {
 		return swOnly(apdu.ErrWrongLength)
 	}
-	if cmd.P1 != 0x00 && cmd.P1 != 0x01 {
-		return swOnly(apdu.ErrIncorrectP1P2)
-	}
-	p, sw := c.pinFor(cmd.P2)
+	p, sw := c.pinCommand(cmd, 0x00, 0x01)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
 	}
@@ -130,9 +160,7 @@ func (c *Card) cmdChangeRefData(cmd apdu.Command) res {
 	if !p.formatOK(newPIN) {
 		return swOnly(apdu.ErrIncorrectDataField)
 	}
-	clear(p.value)
-	p.value = append([]byte(nil), newPIN...)
-	p.left = p.max
+	p.set(newPIN)
 	c.setVerified(p.ref)
 	return swOnly(apdu.SWSuccess)
 }
@@ -143,13 +171,7 @@ func (c *Card) cmdChangeRefData(cmd apdu.Command) res {
 // data is a new PIN, set with the counter at maximum. The PIN is left not
 // verified.
 func (c *Card) cmdResetRetryCounter(cmd apdu.Command, sm bool) res {
-	if cmd.Ne != 0 {
-		return swOnly(apdu.ErrWrongLength)
-	}
-	if cmd.P1 != 0x02 && cmd.P1 != 0x03 {
-		return swOnly(apdu.ErrIncorrectP1P2)
-	}
-	p, sw := c.pinFor(cmd.P2)
+	p, sw := c.pinCommand(cmd, 0x02, 0x03)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
 	}
@@ -168,8 +190,7 @@ func (c *Card) cmdResetRetryCounter(cmd apdu.Command, sm bool) res {
 		if !p.formatOK(cmd.Data) {
 			return swOnly(apdu.ErrIncorrectDataField)
 		}
-		clear(p.value)
-		p.value = append([]byte(nil), cmd.Data...)
+		p.set(cmd.Data)
 	}
 	p.left = p.max
 	delete(c.sec.verified, p.ref)

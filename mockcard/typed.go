@@ -50,46 +50,22 @@ func WithTypeD(cfg TypeD) Option {
 // TypeDSpec builds the APSpec of a Type D AP; r supplies a random CUID
 // when cfg.CUID is zero.
 func TypeDSpec(cfg TypeD, r io.Reader) (APSpec, error) {
-	cuid, aid, err := cuidAndAID(cfg.CUID, cfg.AID, profile.TypeD, r)
-	if err != nil {
-		return APSpec{}, err
-	}
-	ks, err := cfg.Keys.build("typed", cuid, aid)
-	if err != nil {
-		return APSpec{}, err
-	}
-	capacity := cfg.Capacity
-	if capacity == 0 {
-		capacity = DefaultTypeDCapacity
-	}
-	if capacity < 0 || capacity > 32767 || len(cfg.Data) > capacity {
-		return APSpec{}, fmt.Errorf("%w: Type D capacity %d (data %d bytes), want 1 to 32767", ErrConfig, capacity, len(cfg.Data))
-	}
-	data := make([]byte, capacity)
-	copy(data, cfg.Data)
-	read := AllOf(Authenticated(KeyRefRead), SecureMessaging())
-	if cfg.Password != nil {
-		read = AllOf(read, PINVerified(PasswordRefAP))
-	}
-	write := AllOf(Authenticated(KeyRefUpdate), SecureMessaging())
-	spec := APSpec{
-		Name: "Type D", AID: aid, Lifecycle: Operational, Keys: ks, PINs: cfg.Password.spec(),
-		Seal: AllOf(Authenticated(KeyRefAdmin), SecureMessaging()), AdminKey: KeyRefAdmin,
-		EFs: []EFSpec{
-			{
-				FID: profile.FIDCUID, SFI: 1, Kind: Transparent, MaxSize: profile.CUIDLen, Data: cuid[:],
-				Personalization: Access{Read: Always(), Update: Never(), Append: Never()},
-				Operational:     Access{Read: Always(), Update: Never(), Append: Never()},
-			},
-			{
-				FID: profile.FIDData, SFI: 4, Kind: Transparent, MaxSize: capacity, Data: data,
-				Personalization: Access{Read: Always(), Update: Always(), Append: Never()},
-				Operational:     Access{Read: read, Update: write, Append: Never()},
-			},
-		},
-	}
-	if cfg.Unsealed {
-		spec.Lifecycle = Personalization
-	}
-	return spec, nil
+	ap := authAP{name: "Type D", prefix: "typed", typ: profile.TypeD, cuid: cfg.CUID, aid: cfg.AID,
+		keys: cfg.Keys, password: cfg.Password, unsealed: cfg.Unsealed}
+	return ap.spec(r, func(read, write Condition) (EFSpec, error) {
+		capacity := cfg.Capacity
+		if capacity == 0 {
+			capacity = DefaultTypeDCapacity
+		}
+		if capacity < 0 || capacity > 32767 || len(cfg.Data) > capacity {
+			return EFSpec{}, fmt.Errorf("%w: Type D capacity %d (data %d bytes), want 1 to 32767", ErrConfig, capacity, len(cfg.Data))
+		}
+		data := make([]byte, capacity)
+		copy(data, cfg.Data)
+		return EFSpec{
+			FID: profile.FIDData, SFI: 4, Kind: Transparent, MaxSize: capacity, Data: data,
+			Personalization: Access{Read: Always(), Update: Always(), Append: Never()},
+			Operational:     Access{Read: read, Update: write, Append: Never()},
+		}, nil
+	})
 }

@@ -90,3 +90,20 @@ const (
 	// FIDData is Type D's transparent EF holding the encrypted data.
 	FIDData uint16 = 0x0004
 )
+
+// Short EF identifiers of the profile (ISO/IEC 7816-4 §7.2.2: five bits,
+// 1 to 30), one per EF of the file identifiers above, with the same number.
+// READ BINARY / READ RECORD name an EF by its SFI in P1 or P2 without a
+// SELECT EF first (§11.3.3, §11.4.3), one APDU less per file.
+const (
+	// SFICUID is the short EF identifier of EF.CUID (FIDCUID).
+	SFICUID byte = 1
+	// SFIIdentity is the short EF identifier of Type C's EF.Identity
+	// (FIDIdentity).
+	SFIIdentity byte = 2
+	// SFIRecords is the short EF identifier of Type A's EF.Records
+	// (FIDRecords).
+	SFIRecords byte = 3
+	// SFIData is the short EF identifier of Type D's EF.Data (FIDData).
+	SFIData byte = 4
+)

@@ -67,7 +67,9 @@ func (id Identity) Attribute(name string) (string, bool) {
 }
 
 // Expired reports whether the identity has an expiry date before now's date
-// (an identity is valid through the whole day of its expiry date).
+// (an identity is valid through the whole day of its expiry date). Both are
+// compared as calendar dates, each in its own location: pass now in the
+// time zone whose calendar applies (time.Now() for the local one).
 func (id Identity) Expired(now time.Time) bool {
 	if id.Expires.IsZero() {
 		return false

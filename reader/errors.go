@@ -54,55 +54,90 @@ const (
 	codeRemovedCard        uint32 = 0x80100069
 )
 
-// codeNames gives the symbolic names of PC/SC return codes.
-var codeNames = map[uint32]string{
-	0x80100001:             "SCARD_F_INTERNAL_ERROR",
-	codeCancelled:          "SCARD_E_CANCELLED",
-	codeInvalidHandle:      "SCARD_E_INVALID_HANDLE",
-	0x80100004:             "SCARD_E_INVALID_PARAMETER",
-	0x80100005:             "SCARD_E_INVALID_TARGET",
-	0x80100006:             "SCARD_E_NO_MEMORY",
-	0x80100007:             "SCARD_F_WAITED_TOO_LONG",
-	0x80100008:             "SCARD_E_INSUFFICIENT_BUFFER",
-	codeUnknownReader:      "SCARD_E_UNKNOWN_READER",
-	codeTimeout:            "SCARD_E_TIMEOUT",
-	codeSharingViolation:   "SCARD_E_SHARING_VIOLATION",
-	codeNoSmartcard:        "SCARD_E_NO_SMARTCARD",
-	0x8010000D:             "SCARD_E_UNKNOWN_CARD",
-	0x8010000E:             "SCARD_E_CANT_DISPOSE",
-	0x8010000F:             "SCARD_E_PROTO_MISMATCH",
-	0x80100010:             "SCARD_E_NOT_READY",
-	0x80100011:             "SCARD_E_INVALID_VALUE",
-	0x80100012:             "SCARD_E_SYSTEM_CANCELLED",
-	0x80100013:             "SCARD_F_COMM_ERROR",
-	0x80100014:             "SCARD_F_UNKNOWN_ERROR",
-	0x80100015:             "SCARD_E_INVALID_ATR",
-	codeNotTransacted:      "SCARD_E_NOT_TRANSACTED",
-	codeReaderUnavailable:  "SCARD_E_READER_UNAVAILABLE",
-	0x80100018:             "SCARD_P_SHUTDOWN",
-	0x80100019:             "SCARD_E_PCI_TOO_SMALL",
-	0x8010001A:             "SCARD_E_READER_UNSUPPORTED",
-	0x8010001B:             "SCARD_E_DUPLICATE_READER",
-	0x8010001C:             "SCARD_E_CARD_UNSUPPORTED",
-	codeNoService:          "SCARD_E_NO_SERVICE",
-	codeServiceStopped:     "SCARD_E_SERVICE_STOPPED",
-	0x8010001F:             "SCARD_E_UNSUPPORTED_FEATURE",
-	codeNoReadersAvailable: "SCARD_E_NO_READERS_AVAILABLE",
-	0x8010002F:             "SCARD_E_COMM_DATA_LOST",
-	0x80100031:             "SCARD_E_SERVER_TOO_BUSY",
-	0x80100065:             "SCARD_W_UNSUPPORTED_CARD",
-	0x80100066:             "SCARD_W_UNRESPONSIVE_CARD",
-	codeUnpoweredCard:      "SCARD_W_UNPOWERED_CARD",
-	codeResetCard:          "SCARD_W_RESET_CARD",
-	codeRemovedCard:        "SCARD_W_REMOVED_CARD",
-	0x8010006A:             "SCARD_W_SECURITY_VIOLATION",
-}
-
 // CodeName returns the symbolic name of a PC/SC return code, such as
 // "SCARD_W_REMOVED_CARD", or "SCARD code 0x..." for codes it does not know.
 func CodeName(code uint32) string {
-	if n, ok := codeNames[code]; ok {
-		return n
+	switch code {
+	case 0x80100001:
+		return "SCARD_F_INTERNAL_ERROR"
+	case codeCancelled:
+		return "SCARD_E_CANCELLED"
+	case codeInvalidHandle:
+		return "SCARD_E_INVALID_HANDLE"
+	case 0x80100004:
+		return "SCARD_E_INVALID_PARAMETER"
+	case 0x80100005:
+		return "SCARD_E_INVALID_TARGET"
+	case 0x80100006:
+		return "SCARD_E_NO_MEMORY"
+	case 0x80100007:
+		return "SCARD_F_WAITED_TOO_LONG"
+	case 0x80100008:
+		return "SCARD_E_INSUFFICIENT_BUFFER"
+	case codeUnknownReader:
+		return "SCARD_E_UNKNOWN_READER"
+	case codeTimeout:
+		return "SCARD_E_TIMEOUT"
+	case codeSharingViolation:
+		return "SCARD_E_SHARING_VIOLATION"
+	case codeNoSmartcard:
+		return "SCARD_E_NO_SMARTCARD"
+	case 0x8010000D:
+		return "SCARD_E_UNKNOWN_CARD"
+	case 0x8010000E:
+		return "SCARD_E_CANT_DISPOSE"
+	case 0x8010000F:
+		return "SCARD_E_PROTO_MISMATCH"
+	case 0x80100010:
+		return "SCARD_E_NOT_READY"
+	case 0x80100011:
+		return "SCARD_E_INVALID_VALUE"
+	case 0x80100012:
+		return "SCARD_E_SYSTEM_CANCELLED"
+	case 0x80100013:
+		return "SCARD_F_COMM_ERROR"
+	case 0x80100014:
+		return "SCARD_F_UNKNOWN_ERROR"
+	case 0x80100015:
+		return "SCARD_E_INVALID_ATR"
+	case codeNotTransacted:
+		return "SCARD_E_NOT_TRANSACTED"
+	case codeReaderUnavailable:
+		return "SCARD_E_READER_UNAVAILABLE"
+	case 0x80100018:
+		return "SCARD_P_SHUTDOWN"
+	case 0x80100019:
+		return "SCARD_E_PCI_TOO_SMALL"
+	case 0x8010001A:
+		return "SCARD_E_READER_UNSUPPORTED"
+	case 0x8010001B:
+		return "SCARD_E_DUPLICATE_READER"
+	case 0x8010001C:
+		return "SCARD_E_CARD_UNSUPPORTED"
+	case codeNoService:
+		return "SCARD_E_NO_SERVICE"
+	case codeServiceStopped:
+		return "SCARD_E_SERVICE_STOPPED"
+	case 0x8010001F:
+		return "SCARD_E_UNSUPPORTED_FEATURE"
+	case codeNoReadersAvailable:
+		return "SCARD_E_NO_READERS_AVAILABLE"
+	case 0x8010002F:
+		return "SCARD_E_COMM_DATA_LOST"
+	case 0x80100031:
+		return "SCARD_E_SERVER_TOO_BUSY"
+	case 0x80100065:
+		return "SCARD_W_UNSUPPORTED_CARD"
+	case 0x80100066:
+		return "SCARD_W_UNRESPONSIVE_CARD"
+	case codeUnpoweredCard:
+		return "SCARD_W_UNPOWERED_CARD"
+	case codeResetCard:
+		return "SCARD_W_RESET_CARD"
+	case codeRemovedCard:
+		return "SCARD_W_REMOVED_CARD"
+	case 0x8010006A:
+		return "SCARD_W_SECURITY_VIOLATION"
 	}
 	return fmt.Sprintf("SCARD code 0x%08X", code)
 }

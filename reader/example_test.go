@@ -43,11 +43,12 @@ func Example() {
 	}
 	defer card.Close()
 	err = card.WithTransaction(ctx, func(ctx context.Context) error {
-		rsp, err := card.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x0C, 0x00})
+		// SELECT the MF by its file identifier 3F00, no response data.
+		rsp, err := card.Transmit(ctx, []byte{0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00})
 		if err != nil {
 			return err
 		}
-		fmt.Printf("SELECT: %X\n", rsp)
+		fmt.Printf("SELECT MF: %X\n", rsp)
 		return nil
 	})
 	switch {

@@ -267,6 +267,34 @@ func waitState(ctx context.Context, readerName string, current uint32, cond func
 	return result, err
 }
 
+// joinErrs is errors.Join that returns a lone error as it is, so that the
+// usual case keeps its type and identity (ctx.Err() stays ==
+// context.Canceled).
+func joinErrs(errs ...error) error {
+	var first error
+	n := 0
+	for _, e := range errs {
+		if e != nil {
+			if n == 0 {
+				first = e
+			}
+			n++
+		}
+	}
+	if n <= 1 {
+		return first
+	}
+	return errors.Join(errs...)
+}
+
+// release releases a PC/SC context, returning a mapped error or nil.
+func release(sc *scard.Context) error {
+	if err := sc.Release(); err != nil {
+		return mapErr(opReleaseContext, "", err)
+	}
+	return nil
+}
+
 // withWaitContext runs fn with a fresh PC/SC context that is cancelled
 // (SCardCancel) when ctx is done and released when fn returns.
 func withWaitContext(ctx context.Context, fn func(sc *scard.Context) error) error {
@@ -297,8 +325,7 @@ func withWaitContext(ctx context.Context, fn func(sc *scard.Context) error) erro
 	if !stop() {
 		<-watcherDone
 	}
-	_ = sc.Release()
-	return err
+	return joinErrs(err, release(sc))
 }
 
 // Connect opens a connection to the card in the named reader, in shared mode
@@ -326,14 +353,18 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 	}
 	h, err := sc.Connect(readerName, mode, scard.ProtocolAny)
 	if err != nil {
-		_ = sc.Release()
-		return nil, mapErr(opConnect, readerName, err)
+		return nil, joinErrs(mapErr(opConnect, readerName, err), release(sc))
 	}
 	card := &Card{sc: sc, h: h, reader: readerName, mode: mode}
 	if err := card.refreshATR(); err != nil {
-		_ = h.Disconnect(scard.LeaveCard)
-		_ = sc.Release()
-		return nil, err
+		var discErr error
+		if derr := h.Disconnect(scard.LeaveCard); derr != nil {
+			// The card is gone or reset anyway: that is err's story.
+			if mapped := mapErr(opDisconnect, readerName, derr); !errors.Is(mapped, ErrCardRemoved) && !errors.Is(mapped, ErrCardReset) {
+				discErr = mapped
+			}
+		}
+		return nil, joinErrs(err, discErr, release(sc))
 	}
 	return card, nil
 }
@@ -394,6 +425,16 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	if err != nil {
 		return nil, mapErr(opTransmit, c.reader, err)
 	}
+	if len(rsp) == 0 {
+		// pcscd reports success with no bytes when the card vanished while
+		// it waited for the answer (seen with vpcd). No card answers
+		// without a status word, so this is a removal; Status may still
+		// succeed until pcscd's next poll, and tells more when it fails.
+		if _, serr := c.h.Status(); serr != nil {
+			return nil, mapErr(opTransmit, c.reader, serr)
+		}
+		return nil, fmt.Errorf("reader: %q returned no response bytes, the card most likely left: %w (%w)", c.reader, ErrCardRemoved, apdu.ErrMalformedResponse)
+	}
 	if len(rsp) < 2 {
 		return nil, fmt.Errorf("reader: %q returned %d bytes: %w", c.reader, len(rsp), apdu.ErrMalformedResponse)
 	}
@@ -404,8 +445,13 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 
 // WithTransaction runs fn inside a PC/SC transaction (SCardBeginTransaction
 // ... SCardEndTransaction with SCARD_LEAVE_CARD), so no other application
-// sends APDUs to the card in between. The transaction lasts for fn only.
-// Call Transmit on this Card inside fn.
+// sends APDUs to the card in between. The transaction lasts for fn only:
+// it also ends when fn panics (the panic then continues). Call Transmit on
+// this Card inside fn.
+//
+// ctx is checked before the transaction starts. SCardBeginTransaction
+// itself cannot be interrupted: while another application holds a
+// transaction on the card, the call waits for it to end.
 func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -413,7 +459,17 @@ func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context)
 	if err := c.begin(); err != nil {
 		return err
 	}
+	ended := false
+	defer func() {
+		if !ended {
+			// fn panicked: release the card for other applications before
+			// the panic goes on. Its error has nowhere to go; the panic is
+			// the failure being reported.
+			_ = c.end()
+		}
+	}()
 	fnErr := fn(ctx)
+	ended = true
 	endErr := c.end()
 	if fnErr != nil {
 		if endErr != nil && !errors.Is(endErr, ErrCardRemoved) && !errors.Is(endErr, ErrCardReset) {

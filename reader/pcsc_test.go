@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -33,6 +34,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 func TestListReadersAndWaitForCard(t *testing.T) {
+	t.Parallel()
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
@@ -80,6 +82,7 @@ func TestListReadersAndWaitForCard(t *testing.T) {
 }
 
 func TestConnectTransmitTransaction(t *testing.T) {
+	t.Parallel()
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
@@ -131,7 +134,80 @@ func TestConnectTransmitTransaction(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
+// A panic inside fn ends the transaction on its way out: the card is not
+// held for the rest of the connection's life.
+func TestTransactionEndsWhenFnPanics(t *testing.T) {
+	t.Parallel()
+	slot := pcsctest.Acquire(t)
+	rc := pcsctest.NewContext(t)
+	ctx := testCtx(t)
+	slot.Attach(t, newTestCard(nil))
+	card, err := rc.Connect(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	defer card.Close()
+	other, err := rc.Connect(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	defer other.Close()
+
+	assert.PanicsWithValue(t, "boom", func() {
+		_ = card.WithTransaction(ctx, func(context.Context) error { panic("boom") })
+	})
+	// SCardBeginTransaction of another handle blocks while the transaction
+	// is held; the guard only keeps a regression from hanging the run.
+	done := make(chan error, 1)
+	go func() { done <- other.WithTransaction(ctx, func(context.Context) error { return nil }) }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		// Disconnecting ends the transaction and frees the waiting
+		// goroutine (Close of other would wait for it).
+		_ = card.Close()
+		<-done
+		t.Fatal("the transaction is still held after the panic")
+	}
+}
+
+// settledGoroutines waits (bounded) for goroutines that are on their way
+// out to end, and returns how many are left.
+func settledGoroutines(limit int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 200 && n > limit; i++ {
+		time.Sleep(10 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
+}
+
+// Waits ended by their context, connections and transactions leave no
+// goroutine behind.
+func TestNoGoroutineLeaks(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	rc := pcsctest.NewContext(t)
+	slot.Attach(t, newTestCard([]byte("x")))
+	ctx := testCtx(t)
+	// Warm up: the first calls start the runtime's own helpers.
+	_, err := rc.WaitForCard(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	before := runtime.NumGoroutine()
+	for range 10 {
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := rc.WaitForRemoval(short, slot.ReaderName) // the card stays: ends by ctx
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		card, err := rc.Connect(ctx, slot.ReaderName)
+		require.NoError(t, err)
+		require.NoError(t, card.WithTransaction(ctx, func(ctx context.Context) error {
+			_, err := card.Transmit(ctx, selectAPDU())
+			return err
+		}))
+		require.NoError(t, card.Close())
+	}
+	assert.LessOrEqual(t, settledGoroutines(before), before)
+}
+
 func TestExclusive(t *testing.T) {
+	t.Parallel()
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
@@ -151,6 +227,7 @@ func TestExclusive(t *testing.T) {
 }
 
 func TestRemovalAndReinsertion(t *testing.T) {
+	t.Parallel()
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
@@ -213,6 +290,7 @@ func TestRemovalAndReinsertion(t *testing.T) {
 }
 
 func TestReconnectWaitsForCardAndHonoursContext(t *testing.T) {
+	t.Parallel()
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
@@ -231,6 +309,7 @@ func TestReconnectWaitsForCardAndHonoursContext(t *testing.T) {
 }
 
 func TestCardReset(t *testing.T) {
+	t.Parallel()
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
@@ -260,6 +339,7 @@ func TestCardReset(t *testing.T) {
 }
 
 func TestTwoReadersInParallel(t *testing.T) {
+	t.Parallel()
 	slots := []pcsctest.Slot{pcsctest.Acquire(t), pcsctest.Acquire(t)}
 	require.NotEqual(t, slots[0].ReaderName, slots[1].ReaderName)
 	rc := pcsctest.NewContext(t)
@@ -316,6 +396,7 @@ func TestTwoReadersInParallel(t *testing.T) {
 }
 
 func TestWaitCancelledByContext(t *testing.T) {
+	t.Parallel()
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx, cancel := context.WithCancel(testCtx(t))
@@ -334,6 +415,7 @@ func TestWaitCancelledByContext(t *testing.T) {
 }
 
 func TestUnknownReader(t *testing.T) {
+	t.Parallel()
 	pcsctest.Acquire(t) // needs the stack
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
@@ -344,6 +426,7 @@ func TestUnknownReader(t *testing.T) {
 }
 
 func TestClosedContext(t *testing.T) {
+	t.Parallel()
 	pcsctest.Acquire(t)
 	rc, err := reader.EstablishContext(t.Context())
 	require.NoError(t, err)
@@ -377,6 +460,7 @@ func TestNoService(t *testing.T) {
 }
 
 func TestWaitForReaderListChange(t *testing.T) {
+	t.Parallel()
 	pcsctest.Acquire(t) // needs the stack
 	rc := pcsctest.NewContext(t)
 	// The reader list of the private pcscd does not change during the tests.

@@ -21,28 +21,45 @@ const (
 	StateUnpowered   State = 0x0400 // the card is not powered
 )
 
-var stateNames = []struct {
-	s    State
-	name string
-}{
-	{StateChanged, "changed"}, {StateUnknown, "unknown"}, {StateUnavailable, "unavailable"},
-	{StateEmpty, "empty"}, {StatePresent, "present"}, {StateATRMatch, "atrmatch"},
-	{StateExclusive, "exclusive"}, {StateInUse, "inuse"}, {StateMute, "mute"},
-	{StateUnpowered, "unpowered"},
-}
-
 // String lists the set flags, e.g. "present|inuse".
 func (s State) String() string {
 	var parts []string
-	for _, n := range stateNames {
-		if s&n.s != 0 {
-			parts = append(parts, n.name)
+	for f := StateChanged; f <= StateUnpowered; f <<= 1 {
+		if s&f != 0 {
+			parts = append(parts, f.flagName())
 		}
 	}
 	if len(parts) == 0 {
 		return "unaware"
 	}
 	return strings.Join(parts, "|")
+}
+
+// flagName names a single flag.
+func (s State) flagName() string {
+	switch s {
+	case StateChanged:
+		return "changed"
+	case StateUnknown:
+		return "unknown"
+	case StateUnavailable:
+		return "unavailable"
+	case StateEmpty:
+		return "empty"
+	case StatePresent:
+		return "present"
+	case StateATRMatch:
+		return "atrmatch"
+	case StateExclusive:
+		return "exclusive"
+	case StateInUse:
+		return "inuse"
+	case StateMute:
+		return "mute"
+	case StateUnpowered:
+		return "unpowered"
+	}
+	return ""
 }
 
 // ReaderState is a reader's state as reported by SCardGetStatusChange.
@@ -61,18 +78,3 @@ func (s ReaderState) Empty() bool { return s.State&StateEmpty != 0 }
 
 // Gone reports whether the reader is no longer known to PC/SC.
 func (s ReaderState) Gone() bool { return s.State&StateUnknown != 0 }
-
-// connectConfig collects ConnectOptions.
-type connectConfig struct {
-	exclusive bool
-}
-
-// ConnectOption configures Connect.
-type ConnectOption func(*connectConfig)
-
-// Exclusive asks for exclusive access to the card (SCARD_SHARE_EXCLUSIVE):
-// no other application can connect until the Card is closed. The default is
-// shared access with a PC/SC transaction around each operation.
-func Exclusive() ConnectOption {
-	return func(c *connectConfig) { c.exclusive = true }
-}

@@ -160,6 +160,14 @@ export FREESPACE_PCSC=1 FREESPACE_REQUIRE_PCSC=1
 export FREESPACE_VPCD_PORTS=$(IFS=,; echo "${ports[*]}")
 export FREESPACE_VPCD_NAME="Freespace vpcd"
 export FREESPACE_PCSC_LOCKDIR=$work/locks
+# The PAM test (examples/pclogin) installs a private service file under
+# /etc/pam.d and drives it with pamtester: required when running as root
+# (CI), skipped with a message otherwise.
+if [[ $(id -u) == 0 ]]; then
+	export FREESPACE_REQUIRE_PAM=1
+else
+	log "not root: the PAM stack test (examples/pclogin) will be skipped"
+fi
 if [[ ${1:-} == -- ]]; then
 	shift
 	(($#)) || die "nothing to run after --"

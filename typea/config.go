@@ -73,10 +73,7 @@ const (
 // DefaultKey returns the profile's default key for a key reference: master
 // keys named "typea-<role>-enc" and "typea-<role>-mac" (version 0: the
 // latest), role = auth, update or admin.
-func DefaultKey(ref byte) CardKey {
-	role := map[byte]string{KeyRefAuth: "auth", KeyRefUpdate: "update", KeyRefAdmin: "admin"}[ref]
-	return CardKey{Ref: ref, Enc: keys.KeyRef{Name: "typea-" + role + "-enc"}, Mac: keys.KeyRef{Name: "typea-" + role + "-mac"}}
-}
+func DefaultKey(ref byte) CardKey { return apsession.ProfileKey("typea", ref) }
 
 // Config configures the host side of a Type A AP. The zero Config plus a
 // key provider is the profile's default.
@@ -104,38 +101,16 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if len(c.AID) == 0 {
-		c.AID = profile.DefaultAID(profile.TypeA)
-	}
-	if err := c.AID.Validate(); err != nil {
-		return c, fmt.Errorf("typea: config: %w", err)
-	}
-	if c.Suite == nil {
-		c.Suite = secure.AES128
-	}
-	if c.Keys == nil {
-		return c, fmt.Errorf("typea: config: no key provider")
-	}
-	if c.AuthKey.Ref == 0 {
-		c.AuthKey = DefaultKey(KeyRefAuth)
-	}
-	if c.UpdateKey.Ref == 0 {
-		c.UpdateKey = DefaultKey(KeyRefUpdate)
-	}
-	if c.AdminKey.Ref == 0 {
-		c.AdminKey = DefaultKey(KeyRefAdmin)
+	err := apsession.Defaults{Pkg: "typea", Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
+		CardKeys: [3]*CardKey{&c.AuthKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()
+	if err != nil {
+		return c, err
 	}
 	if c.Password > PasswordNone {
 		return c, fmt.Errorf("typea: config: %v", c.Password)
 	}
-	if c.PasswordRef == 0 {
-		c.PasswordRef = PasswordRef
-	}
 	if c.RecordsSFI == 0 {
 		c.RecordsSFI = SFIRecords
-	}
-	if c.CUIDSFI == 0 {
-		c.CUIDSFI = SFICUID
 	}
 	if c.RecordsSFI > 30 || c.CUIDSFI > 30 {
 		return c, fmt.Errorf("typea: config: SFI must be 1 to 30")

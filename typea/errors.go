@@ -15,18 +15,20 @@ var (
 	ErrRecordFormat = errors.New("typea: record format error")
 	// ErrNotPersonalized: record 1 is missing or empty.
 	ErrNotPersonalized = errors.New("typea: the AP is not personalized")
-	// ErrLastTry: VERIFY was refused on the host because the password has
-	// one try left and the caller did not allow spending it.
-	ErrLastTry = errors.New("typea: the password has one try left; not verifying unless the caller allows the last try (VerifyOptions.AllowLastTry)")
 	// ErrNoPassword: the AP is configured without a password.
 	ErrNoPassword = errors.New("typea: the AP is configured without a password")
+
+	// ErrLastTry: VERIFY was refused on the host because the password has
+	// one try left and the caller did not allow spending it
+	// (VerifyOptions.AllowLastTry).
+	ErrLastTry = apsession.ErrLastTry
 	// ErrPasswordFormat: a password is empty or too long for one APDU.
-	ErrPasswordFormat = errors.New("typea: invalid password format")
+	// Nothing was sent.
+	ErrPasswordFormat = apsession.ErrPasswordFormat
 	// ErrPasswordRequired: the card asks for the password (6982 after
 	// authentication) and the session holds none: passwords are never
 	// resent on their own.
-	ErrPasswordRequired = errors.New("typea: the card requires the password to be verified")
-
+	ErrPasswordRequired = apsession.ErrPasswordRequired
 	// ErrCardSwapped: the CUID changed between two operations; the
 	// operation was aborted before changing anything.
 	ErrCardSwapped = apsession.ErrCardSwapped

@@ -15,7 +15,6 @@ const (
 	insReadRecord   = 0xB2
 	insUpdateRecord = 0xDC
 	insAppendRecord = 0xE2
-	insActivateFile = 0x44
 )
 
 // AP is a selected Type A AP on one card. Each method runs in a PC/SC
@@ -28,10 +27,8 @@ const (
 // password is never kept and never resent on its own: after a lost session
 // the caller verifies again.
 type AP struct {
-	cfg  Config
-	t    apdu.Transport
-	s    *apsession.Session
-	lost bool
+	cfg Config
+	s   *apsession.Session
 }
 
 // Select selects the Type A AP (SELECT by DF name, CUID from the FCI).
@@ -40,7 +37,7 @@ func Select(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &AP{cfg: cfg, t: t}
+	a := &AP{cfg: cfg}
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
 		s, err := apsession.Open(ctx, t, cfg.session())
 		a.s = s
@@ -61,21 +58,10 @@ func (a *AP) Config() Config { return a.cfg }
 // Close ends secure messaging and drops the session keys.
 func (a *AP) Close() error { return a.s.Close() }
 
-// do runs fn in a transaction, resuming a lost session first.
+// do runs fn as the operation op (apsession.Session.Run: a transaction,
+// resuming a lost session first).
 func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	err := apsession.WithTransaction(ctx, a.t, func(ctx context.Context) error {
-		if a.lost {
-			if err := a.s.Resume(ctx); err != nil {
-				return err
-			}
-			a.lost = false
-		}
-		return fn(ctx)
-	})
-	if err != nil {
-		if apsession.Lost(err) {
-			a.lost = true
-		}
+	if err := a.s.Run(ctx, fn); err != nil {
 		return fmt.Errorf("typea: %s: %w", op, err)
 	}
 	return nil
@@ -107,8 +93,9 @@ func (a *AP) AuthenticateAdmin(ctx context.Context) error {
 }
 
 // passwordChannel returns the channel VERIFY goes through in the
-// configured mode, or an error when the order is wrong.
-func (a *AP) passwordChannel() (*apdu.Channel, error) {
+// configured mode, or an error when the order is wrong. With checkCard it
+// selects the AP again first and compares the CUID.
+func (a *AP) passwordChannel(ctx context.Context, checkCard bool) (*apdu.Channel, error) {
 	switch a.cfg.Password {
 	case PasswordNone:
 		return nil, ErrNoPassword
@@ -119,6 +106,11 @@ func (a *AP) passwordChannel() (*apdu.Channel, error) {
 	case PasswordBeforeAuth:
 		if a.s.Secure() {
 			return nil, errors.New("the password is verified before mutual authentication: verify before Authenticate")
+		}
+	}
+	if checkCard {
+		if err := a.s.CheckCard(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return a.s.Channel(), nil
@@ -162,34 +154,20 @@ func (a *AP) Verify(ctx context.Context, pw Password, opts VerifyOptions) error 
 
 func (a *AP) verify(ctx context.Context, pw Password, opts VerifyOptions, checkCard bool) error {
 	if err := apsession.CheckPassword(pw); err != nil {
-		return fmt.Errorf("%w: %v", ErrPasswordFormat, err)
+		return err
 	}
-	ch, err := a.passwordChannel()
+	ch, err := a.passwordChannel(ctx, checkCard)
 	if err != nil {
 		return err
 	}
-	if checkCard {
-		if err := a.s.CheckCard(ctx); err != nil {
-			return err
-		}
-		ch = a.s.Channel()
-	}
-	st, err := apsession.QueryPassword(ctx, ch, a.cfg.PasswordRef)
-	if err != nil {
-		return err
-	}
-	switch {
-	case st.Verified:
-		return nil
-	case st.Blocked:
-		return &PasswordError{Blocked: true, Err: &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}}
-	case st.Remaining == 1 && !opts.AllowLastTry:
-		return ErrLastTry
+	verified, err := apsession.BeforeTry(ctx, ch, a.cfg.PasswordRef, opts.AllowLastTry)
+	if err != nil || verified {
+		return passwordErr(err)
 	}
 	return passwordErr(apsession.Verify(ctx, ch, a.cfg.PasswordRef, pw))
 }
 
-// passwordErr turns 63Cx / 6983 into *PasswordError.
+// passwordErr turns 63Cx / 6983 into *PasswordError (nil stays nil).
 func passwordErr(err error) error {
 	var te *apdu.TriesError
 	if errors.As(err, &te) {
@@ -205,28 +183,15 @@ func (a *AP) ChangePassword(ctx context.Context, old, nw Password, opts VerifyOp
 	return a.do(ctx, "change password", func(ctx context.Context) error {
 		for _, p := range []Password{old, nw} {
 			if err := apsession.CheckPassword(p); err != nil {
-				return fmt.Errorf("%w: %v", ErrPasswordFormat, err)
-			}
-		}
-		ch, err := a.passwordChannel()
-		if err != nil {
-			return err
-		}
-		if a.cfg.Password == PasswordBeforeAuth {
-			if err := a.s.CheckCard(ctx); err != nil {
 				return err
 			}
-			ch = a.s.Channel()
 		}
-		st, err := apsession.QueryPassword(ctx, ch, a.cfg.PasswordRef)
+		ch, err := a.passwordChannel(ctx, a.cfg.Password == PasswordBeforeAuth)
 		if err != nil {
 			return err
 		}
-		switch {
-		case st.Blocked:
-			return &PasswordError{Blocked: true, Err: &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}}
-		case st.Remaining == 1 && !opts.AllowLastTry:
-			return ErrLastTry
+		if _, err := apsession.BeforeTry(ctx, ch, a.cfg.PasswordRef, opts.AllowLastTry); err != nil {
+			return passwordErr(err)
 		}
 		return passwordErr(apsession.ChangePassword(ctx, ch, a.cfg.PasswordRef, old, nw))
 	})
@@ -242,13 +207,11 @@ func (a *AP) UnblockPassword(ctx context.Context, nw Password) error {
 		}
 		if len(nw) > 0 {
 			if err := apsession.CheckPassword(nw); err != nil {
-				return fmt.Errorf("%w: %v", ErrPasswordFormat, err)
-			}
-		}
-		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
-			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
 				return err
 			}
+		}
+		if err := a.s.AuthenticateOnce(ctx, a.cfg.AdminKey); err != nil {
+			return err
 		}
 		return apsession.ResetRetryCounter(ctx, a.s.Channel(), a.cfg.PasswordRef, nw)
 	})
@@ -444,7 +407,7 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config, pw Password, opts V
 			return err
 		}
 		defer s.Close()
-		a := &AP{cfg: cfg, t: t, s: s}
+		a := &AP{cfg: cfg, s: s}
 		res.CUID = s.CUID()
 		if cfg.Password == PasswordBeforeAuth {
 			if err := a.verify(ctx, pw, opts, false); err != nil {
@@ -480,15 +443,7 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config, pw Password, opts V
 // authenticates with it unless it is already authenticated. Sealing a
 // sealed AP succeeds (no-op).
 func (a *AP) Seal(ctx context.Context) error {
-	return a.do(ctx, "seal", func(ctx context.Context) error {
-		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
-			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
-				return err
-			}
-		}
-		_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insActivateFile})
-		return err
-	})
+	return a.do(ctx, "seal", func(ctx context.Context) error { return a.s.Seal(ctx, a.cfg.AdminKey) })
 }
 
 // Session exposes the underlying session to package personalize.

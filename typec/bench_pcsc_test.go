@@ -21,42 +21,49 @@ func rawRead() [][]byte {
 	sel := append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(profile.DefaultAID(profile.TypeC)))}, profile.DefaultAID(profile.TypeC)...)
 	return [][]byte{
 		sel,
-		{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x01},
-		{0x00, 0xB0, 0x00, 0x00, 0x10},
-		{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x02},
-		{0x00, 0xB0, 0x00, 0x00, 0x00},
+		{0x00, 0xB0, 0x81, 0x00, 0x10},
+		{0x00, 0xB0, 0x82, 0x00, 0x00},
 	}
 }
 
 // BenchmarkReadPCSC compares one Type C read through a real pcscd (mock
 // card -> vpcd -> pcscd -> ebfe/scard -> reader -> typec) with the same
-// five APDUs sent with ebfe/scard directly, in one transaction each, in the
-// same run: the ratio of the two ns/op is the SDK's overhead.
+// three APDUs sent with ebfe/scard directly, in one transaction each, in the
+// same run: the ratio of the two ns/op is the SDK's overhead. typec-by-fid
+// is the five-APDU read of Config.SelectByFID, for the saving of the reads
+// by short EF identifier.
 func BenchmarkReadPCSC(b *testing.B) {
 	slot := pcsctest.Acquire(b)
 	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(encode(b, profile.Identity{UserID: "BENCH-0001"}, 64, 0xFF))))
 	slot.Attach(b, card)
 	ctx := context.Background()
 
-	b.Run("typec", func(b *testing.B) {
-		rc := pcsctest.NewContext(b)
-		cd, err := rc.Connect(ctx, slot.ReaderName)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cd.Close()
-		var apdus int
-		b.ReportAllocs()
-		for b.Loop() {
-			res, err := typec.Read(ctx, cd, typec.Config{})
+	read := func(cfg typec.Config) func(b *testing.B) {
+		return func(b *testing.B) {
+			rc := pcsctest.NewContext(b)
+			cd, err := rc.Connect(ctx, slot.ReaderName)
 			if err != nil {
 				b.Fatal(err)
 			}
-			apdus = res.APDUs
+			defer cd.Close()
+			var apdus int
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := typec.Read(ctx, cd, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				apdus = res.APDUs
+			}
+			b.ReportMetric(float64(apdus), "apdus/op")
+			b.StopTimer()
 		}
-		b.ReportMetric(float64(apdus), "apdus/op")
-		b.StopTimer()
-	})
+	}
+	b.Run("typec", read(typec.Config{}))
+	// The same read with SELECT EF before each READ BINARY (five APDUs),
+	// the way of cards without short EF identifiers: the saving of the
+	// reads by SFI in the same run.
+	b.Run("typec-by-fid", read(typec.Config{SelectByFID: true}))
 
 	b.Run("raw-scard", func(b *testing.B) {
 		h := rawConnect(b, slot.ReaderName)
@@ -69,9 +76,11 @@ func BenchmarkReadPCSC(b *testing.B) {
 		b.StopTimer()
 	})
 
-	// paired alternates one typec read and one raw read per iteration, so
-	// that both see the same machine load; ratio is typec time over raw
-	// time, summed over the run.
+	// paired runs one typec read, one typec read by file identifier and
+	// one raw read per iteration, in an order that rotates, so that all
+	// three see the same machine load; ratio is typec time over raw time
+	// and by-fid-ratio the five-APDU read's time over the three-APDU one,
+	// both summed over the run.
 	b.Run("paired", func(b *testing.B) {
 		rc := pcsctest.NewContext(b)
 		cd, err := rc.Connect(ctx, slot.ReaderName)
@@ -81,22 +90,37 @@ func BenchmarkReadPCSC(b *testing.B) {
 		defer cd.Close()
 		h := rawConnect(b, slot.ReaderName)
 		seq := rawRead()
-		var sdk, raw time.Duration
+		var took [3]time.Duration // typec, typec by FID, raw
+		runs := [3]func(){
+			func() {
+				if _, err := typec.Read(ctx, cd, typec.Config{}); err != nil {
+					b.Fatal(err)
+				}
+			},
+			func() {
+				if _, err := typec.Read(ctx, cd, typec.Config{SelectByFID: true}); err != nil {
+					b.Fatal(err)
+				}
+			},
+			func() { rawOnce(b, h, seq) },
+		}
+		i := 0
 		for b.Loop() {
-			t0 := time.Now()
-			if _, err := typec.Read(ctx, cd, typec.Config{}); err != nil {
-				b.Fatal(err)
+			for k := range runs {
+				j := (i + k) % len(runs)
+				t0 := time.Now()
+				runs[j]()
+				took[j] += time.Since(t0)
 			}
-			t1 := time.Now()
-			rawOnce(b, h, seq)
-			sdk += t1.Sub(t0)
-			raw += time.Since(t1)
+			i++
 		}
 		b.StopTimer()
 		n := float64(b.N)
-		b.ReportMetric(float64(sdk.Nanoseconds())/n, "typec-ns/read")
-		b.ReportMetric(float64(raw.Nanoseconds())/n, "raw-ns/read")
-		b.ReportMetric(float64(sdk)/float64(raw), "ratio")
+		b.ReportMetric(float64(took[0].Nanoseconds())/n, "typec-ns/read")
+		b.ReportMetric(float64(took[1].Nanoseconds())/n, "by-fid-ns/read")
+		b.ReportMetric(float64(took[2].Nanoseconds())/n, "raw-ns/read")
+		b.ReportMetric(float64(took[0])/float64(took[2]), "ratio")
+		b.ReportMetric(float64(took[1])/float64(took[0]), "by-fid-ratio")
 	})
 }
 

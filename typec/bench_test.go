@@ -29,7 +29,7 @@ func BenchmarkReadInProcess(b *testing.B) {
 }
 
 // BenchmarkReadHostOnly is the host side's own cost of one read: typec.Read
-// against a transport that replays the card's five answers without any
+// against a transport that replays the card's three answers without any
 // card logic. Set beside a PC/SC round trip (BenchmarkReadPCSC) it bounds
 // the SDK's overhead per read.
 func BenchmarkReadHostOnly(b *testing.B) {
@@ -38,7 +38,7 @@ func BenchmarkReadHostOnly(b *testing.B) {
 		b.Fatal(err)
 	}
 	cuid := []byte{0xC0, 0xFF, 0xEE, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
-	answers := [][]byte{{0x90, 0x00}, {0x90, 0x00}, append(cuid, 0x90, 0x00), {0x90, 0x00}, append(enc, 0x90, 0x00)}
+	answers := [][]byte{{0x90, 0x00}, append(cuid, 0x90, 0x00), append(enc, 0x90, 0x00)}
 	n := 0
 	replay := apdu.TransportFunc(func(_ context.Context, _ []byte) ([]byte, error) {
 		r := answers[n%len(answers)]

@@ -30,7 +30,7 @@ var (
 // *apdu.TriesError of StatusWord.Err), so errors.Is(err,
 // apdu.ErrSecurityStatusNotSatisfied) works.
 type StatusError struct {
-	Op string          // the step, e.g. "SELECT EF 0002"
+	Op string          // the step, e.g. "READ BINARY EF.Identity by SFI 2"
 	SW apdu.StatusWord // the card's answer
 }
 

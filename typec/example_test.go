@@ -12,7 +12,8 @@ import (
 	"github.com/mynacard/freespace/typec"
 )
 
-// Read one card: the whole read is one transaction of five APDUs.
+// Read one card: the whole read is one transaction of three APDUs (SELECT
+// AP, then each EF read by its short EF identifier).
 func ExampleRead() {
 	id := profile.Identity{UserID: "LIB-000123"}
 	enc, _ := id.MarshalBinary()
@@ -24,7 +25,28 @@ func ExampleRead() {
 		return
 	}
 	fmt.Println(res.Identity.UserID, res.CUID, res.APDUs)
-	// Output: LIB-000123 c0ffee0102030405060708090a0b0c0d 5
+	// Output: LIB-000123 c0ffee0102030405060708090a0b0c0d 3
+}
+
+// A card whose EFs have no short EF identifiers answers the reads by SFI
+// with 6A82: Read falls back to SELECT EF for each EF, and Result.APDUs
+// shows the cost. Config.SelectByFID goes that way from the start.
+func ExampleRead_selectByFID() {
+	id := profile.Identity{UserID: "LIB-000123"}
+	enc, _ := id.MarshalBinary()
+	card := mockcard.MustNew(mockcard.WithAP(withoutSFI(typeCSpec(enc))))
+
+	for _, cfg := range []typec.Config{{}, {SelectByFID: true}} {
+		res, err := typec.Read(context.Background(), card, cfg)
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Println(res.Identity.UserID, cfg.SelectByFID, res.APDUs)
+	}
+	// Output:
+	// LIB-000123 false 7
+	// LIB-000123 true 5
 }
 
 // The typed errors tell a card without the AP from one not yet

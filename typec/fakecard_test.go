@@ -14,18 +14,30 @@ import (
 // strict card of the project is mockcard; this one exists so the parser
 // path can be driven with any EF content, including content mockcard would
 // refuse to store.
+//
+// READ BINARY with P1 = 100xxxxx reads the EF whose short EF identifier is
+// xxxxx (sfis) at offset P2 and makes it current (ISO/IEC 7816-4 §11.3.3).
+// Two switches make it a card without that support: sfiSW answers every
+// such read with one status word, and legacy makes the card ignore P1 bit
+// 8 the way a card built without short EF identifiers does (P1-P2 is then
+// an offset of 32768 or more: 6986 without a current EF, 6B00 with one).
 type efCard struct {
 	aid      profile.AID
 	files    map[uint16][]byte
-	selected int // 0 nothing, 1 AP, 2 EF
+	sfis     map[byte]uint16 // short EF identifier -> file identifier
+	sfiSW    apdu.StatusWord // not 0: the answer to every read by SFI
+	legacy   bool            // P1 bit 8 is part of the offset
+	selected int             // 0 nothing, 1 AP, 2 EF
 	ef       []byte
 	apdus    int
+	sent     [][]byte
 }
 
 func newEFCard(cuid, identity []byte) *efCard {
 	return &efCard{
 		aid:   profile.DefaultAID(profile.TypeC),
 		files: map[uint16][]byte{profile.FIDCUID: cuid, profile.FIDIdentity: identity},
+		sfis:  map[byte]uint16{profile.SFICUID: profile.FIDCUID, profile.SFIIdentity: profile.FIDIdentity},
 	}
 }
 
@@ -33,6 +45,7 @@ func sw(v apdu.StatusWord) []byte { return []byte{v.SW1(), v.SW2()} }
 
 func (c *efCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 	c.apdus++
+	c.sent = append(c.sent, append([]byte(nil), raw...))
 	cmd, err := apdu.ParseCommand(raw)
 	if err != nil {
 		return sw(apdu.ErrWrongLength), nil
@@ -55,10 +68,24 @@ func (c *efCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 		c.selected, c.ef = 2, f
 		return sw(apdu.SWSuccess), nil
 	case cmd.INS == 0xB0:
+		off := int(cmd.P1)<<8 | int(cmd.P2)
+		if cmd.P1&0x80 != 0 && !c.legacy {
+			if c.sfiSW != 0 {
+				return sw(c.sfiSW), nil
+			}
+			if cmd.P1&0x60 != 0 {
+				return sw(apdu.ErrIncorrectP1P2), nil
+			}
+			fid, ok := c.sfis[cmd.P1&0x1F]
+			f, found := c.files[fid]
+			if c.selected == 0 || !ok || !found {
+				return sw(apdu.ErrFileNotFound), nil
+			}
+			c.selected, c.ef, off = 2, f, int(cmd.P2)
+		}
 		if c.selected != 2 {
 			return sw(apdu.ErrCommandNotAllowedNoEF), nil
 		}
-		off := int(cmd.P1)<<8 | int(cmd.P2)
 		if off > len(c.ef) || (off == len(c.ef) && off > 0) {
 			return sw(apdu.ErrWrongP1P2), nil
 		}

@@ -18,9 +18,10 @@ import (
 
 var testCUID = profile.CUID{0xC0, 0xFF, 0xEE, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 
-// typeCSpec is the Type C AP of docs/PROTOCOL.md §2.1 with the given
-// EF.Identity content, built from mockcard's generic file system so that
-// any bytes (also malformed ones) can be put on the card.
+// typeCSpec is the Type C AP of docs/PROTOCOL.md §2.1 (short EF
+// identifiers 1 and 2) with the given EF.Identity content, built from
+// mockcard's generic file system so that any bytes (also malformed ones)
+// can be put on the card.
 func typeCSpec(identityEF []byte) mockcard.APSpec {
 	ro := mockcard.Access{Read: mockcard.Always(), Update: mockcard.Never(), Append: mockcard.Never()}
 	return mockcard.APSpec{
@@ -28,10 +29,20 @@ func typeCSpec(identityEF []byte) mockcard.APSpec {
 		AID:       profile.DefaultAID(profile.TypeC),
 		Lifecycle: mockcard.Operational,
 		EFs: []mockcard.EFSpec{
-			{FID: profile.FIDCUID, Kind: mockcard.Transparent, MaxSize: profile.CUIDLen, Data: testCUID[:], Personalization: ro, Operational: ro},
-			{FID: profile.FIDIdentity, Kind: mockcard.Transparent, MaxSize: 1024, Data: identityEF, Personalization: ro, Operational: ro},
+			{FID: profile.FIDCUID, SFI: profile.SFICUID, Kind: mockcard.Transparent, MaxSize: profile.CUIDLen, Data: testCUID[:], Personalization: ro, Operational: ro},
+			{FID: profile.FIDIdentity, SFI: profile.SFIIdentity, Kind: mockcard.Transparent, MaxSize: 1024, Data: identityEF, Personalization: ro, Operational: ro},
 		},
 	}
+}
+
+// withoutSFI is spec with no short EF identifiers: a card whose EFs can
+// only be selected by file identifier (READ BINARY by SFI answers 6A82).
+func withoutSFI(spec mockcard.APSpec) mockcard.APSpec {
+	spec.EFs = append([]mockcard.EFSpec(nil), spec.EFs...)
+	for i := range spec.EFs {
+		spec.EFs[i].SFI = 0
+	}
+	return spec
 }
 
 func encode(t testing.TB, id profile.Identity, pad int, b byte) []byte {
@@ -49,41 +60,53 @@ func TestReadOnMockCard(t *testing.T) {
 		opts   []mockcard.Option
 		ef     []byte
 		noAP   bool
+		noSFI  bool
+		cfg    typec.Config
 		faults func(c *mockcard.Card)
 		want   profile.Identity
 		apdus  int
 		errIs  []error
 	}{
-		{name: "valid", ef: encode(t, valid, 100, 0xFF), want: valid, apdus: 5},
-		{name: "valid, zero padding", ef: encode(t, valid, 3, 0x00), want: valid, apdus: 5},
-		{name: "long identity", ef: encode(t, long, 0, 0), want: long, apdus: 7},
+		{name: "valid", ef: encode(t, valid, 100, 0xFF), want: valid, apdus: 3},
+		{name: "valid, zero padding", ef: encode(t, valid, 3, 0x00), want: valid, apdus: 3},
+		{name: "valid, SelectByFID", ef: encode(t, valid, 100, 0xFF), cfg: typec.Config{SelectByFID: true}, want: valid, apdus: 5},
+		{name: "valid, EFs without SFIs", ef: encode(t, valid, 100, 0xFF), noSFI: true, want: valid, apdus: 7},
+		{name: "valid, EFs without SFIs, SelectByFID", ef: encode(t, valid, 100, 0xFF), noSFI: true, cfg: typec.Config{SelectByFID: true}, want: valid, apdus: 5},
+		{name: "long identity", ef: encode(t, long, 0, 0), want: long, apdus: 5},
+		{name: "long identity, EFs without SFIs", ef: encode(t, long, 0, 0), noSFI: true, want: long, apdus: 9},
 		{name: "AP not present", noAP: true, errIs: []error{typec.ErrNotPresent}, apdus: 1},
-		{name: "not personalized (empty EF)", ef: nil, errIs: []error{typec.ErrNotPersonalized}, apdus: 5},
-		{name: "not personalized (erased)", ef: []byte(strings.Repeat("\xFF", 300)), errIs: []error{typec.ErrNotPersonalized}, apdus: 5},
-		{name: "malformed identity", ef: []byte{0x70, 0x04, 0x80, 0x02, 0x55, 0x07}, errIs: []error{typec.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 5},
-		{name: "identity runs past the EF", ef: []byte{0x70, 0x82, 0x01, 0x00, 0x80, 0x01, 0x55}, errIs: []error{typec.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 6},
+		{name: "not personalized (empty EF)", ef: nil, errIs: []error{typec.ErrNotPersonalized}, apdus: 3},
+		{name: "not personalized (empty EF), EFs without SFIs", ef: nil, noSFI: true, errIs: []error{typec.ErrNotPersonalized}, apdus: 7},
+		{name: "not personalized (erased)", ef: []byte(strings.Repeat("\xFF", 300)), errIs: []error{typec.ErrNotPersonalized}, apdus: 3},
+		{name: "malformed identity", ef: []byte{0x70, 0x04, 0x80, 0x02, 0x55, 0x07}, errIs: []error{typec.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 3},
+		{name: "identity runs past the EF", ef: []byte{0x70, 0x82, 0x01, 0x00, 0x80, 0x01, 0x55}, errIs: []error{typec.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 4},
 		{name: "removed before the first APDU", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveBefore(1) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 1},
-		{name: "removed mid-read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveAfter(3) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
-		{name: "removed before the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveBefore(5) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 5},
-		{name: "61xx on the CUID read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Force61(3) }, want: valid, apdus: 6},
-		{name: "61xx everywhere", ef: encode(t, valid, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(0)}, want: valid, apdus: 7},
-		{name: "61xx in small parts", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(64)}, want: long, apdus: 7 + 2},
-		{name: "6Cxx on the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Force6C(5) }, want: valid, apdus: 6},
-		{name: "short read of the CUID", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(3, 8) }, errIs: []error{typec.ErrMalformed, profile.ErrInvalidCUID}, apdus: 3},
-		{name: "short read of a long identity", ef: encode(t, long, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(5, 100) }, want: long, apdus: 7},
-		{name: "short extended-less card", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithExtendedLength(false)}, want: long, apdus: 7},
+		{name: "removed mid-read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveAfter(2) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 2},
+		{name: "removed before the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveBefore(3) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
+		{name: "removed during the fallback", ef: encode(t, valid, 0, 0), noSFI: true, faults: func(c *mockcard.Card) { c.RemoveBefore(3) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
+		{name: "61xx on the CUID read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Force61(2) }, want: valid, apdus: 4},
+		{name: "61xx everywhere", ef: encode(t, valid, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(0)}, want: valid, apdus: 5},
+		{name: "61xx in small parts", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(64)}, want: long, apdus: 5 + 2},
+		{name: "6Cxx on the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Force6C(3) }, want: valid, apdus: 4},
+		{name: "short read of the CUID", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(2, 8) }, errIs: []error{typec.ErrMalformed, profile.ErrInvalidCUID}, apdus: 2},
+		{name: "short read of a long identity", ef: encode(t, long, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(3, 100) }, want: long, apdus: 5},
+		{name: "short extended-less card", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithExtendedLength(false)}, want: long, apdus: 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := tt.opts
 			if !tt.noAP {
-				opts = append(opts, mockcard.WithAP(typeCSpec(tt.ef)))
+				spec := typeCSpec(tt.ef)
+				if tt.noSFI {
+					spec = withoutSFI(spec)
+				}
+				opts = append(opts, mockcard.WithAP(spec))
 			}
 			card := mockcard.MustNew(opts...)
 			if tt.faults != nil {
 				tt.faults(card)
 			}
-			res, err := typec.Read(context.Background(), card, typec.Config{})
+			res, err := typec.Read(context.Background(), card, tt.cfg)
 			assert.Equal(t, tt.apdus, res.APDUs, "APDUs sent")
 			if tt.faults == nil {
 				assert.Equal(t, card.Stats().APDUs, res.APDUs, "APDUs the card saw")
@@ -100,6 +123,19 @@ func TestReadOnMockCard(t *testing.T) {
 			assert.Equal(t, testCUID, res.CUID)
 		})
 	}
+}
+
+// TestReadOnBuiltInTypeC reads the Type C AP of mockcard.WithTypeC, the
+// profile's card (short EF identifiers 1 and 2), in three APDUs.
+func TestReadOnBuiltInTypeC(t *testing.T) {
+	id := profile.Identity{UserID: "U1", Attributes: []profile.Attribute{{Name: "n", Value: "v"}}}
+	card := mockcard.MustNew(mockcard.WithTypeC(id))
+	res, err := typec.Read(context.Background(), card, typec.Config{})
+	require.NoError(t, err)
+	assert.Equal(t, id, res.Identity)
+	assert.False(t, res.CUID.IsZero())
+	assert.Equal(t, 3, res.APDUs)
+	assert.Equal(t, 3, card.Stats().APDUs)
 }
 
 func TestHandleOnMockCard(t *testing.T) {

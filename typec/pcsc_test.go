@@ -37,15 +37,23 @@ func (p *pullBefore) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // transaction.
 func (p *pullBefore) Unwrap() apdu.Transport { return p.next }
 
+// noSFIAID is the AID of a second Type C AP on the PC/SC test card, one
+// whose EFs have no short EF identifiers.
+func noSFIAID() profile.AID {
+	return profile.AID{0xF0, 0x46, 0x52, 0x45, 0x45, 0x53, 0x50, 0x41, 0x43, 0x45, 0x58}
+}
+
 // TestReadThroughPCSC goes mock card -> vpcd -> a real pcscd -> ebfe/scard
 // -> reader -> typec: a read, a card without the AP, the card pulled out
-// in the middle of a read (between SELECT EF.CUID and READ BINARY, inside
-// the read's transaction), reinsertion and a read on the same connection
-// after Reconnect.
+// in the middle of a read (between the reads of EF.CUID and EF.Identity
+// by short EF identifier, inside the read's transaction), reinsertion and
+// a read on the same connection after Reconnect.
 func TestReadThroughPCSC(t *testing.T) {
 	slot := pcsctest.Acquire(t)
 	id := profile.Identity{UserID: "PCSC-0001"}
-	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(encode(t, id, 40, 0xFF))))
+	noSFI := withoutSFI(typeCSpec(encode(t, id, 40, 0xFF)))
+	noSFI.AID = noSFIAID()
+	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(encode(t, id, 40, 0xFF))), mockcard.WithAP(noSFI))
 	conn := slot.Attach(t, card)
 
 	ctx := context.Background()
@@ -58,6 +66,16 @@ func TestReadThroughPCSC(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, id, res.Identity)
 	assert.Equal(t, testCUID, res.CUID)
+	assert.Equal(t, 3, res.APDUs)
+
+	// A card whose EFs have no short EF identifiers, through the same
+	// stack: the fallback to SELECT EF and its APDU count.
+	res, err = typec.Read(ctx, cd, typec.Config{AID: noSFIAID()})
+	require.NoError(t, err)
+	assert.Equal(t, id, res.Identity)
+	assert.Equal(t, 7, res.APDUs)
+	res, err = typec.Read(ctx, cd, typec.Config{AID: noSFIAID(), SelectByFID: true})
+	require.NoError(t, err)
 	assert.Equal(t, 5, res.APDUs)
 
 	_, err = typec.Read(ctx, cd, typec.Config{AID: profile.AID{0xF0, 0, 0, 0, 0, 1}})
@@ -80,7 +98,7 @@ func TestReadThroughPCSC(t *testing.T) {
 
 // TestReadThroughPCSCCardVanishesMidAPDU lets the card leave while pcscd
 // waits for its answer (the card closes its vpcd connection on receiving
-// the READ BINARY). The read must fail with a typed error, never hang or
+// the READ BINARY of EF.Identity). The read must fail with a typed error, never hang or
 // return data, and the next card works.
 func TestReadThroughPCSCCardVanishesMidAPDU(t *testing.T) {
 	slot := pcsctest.Acquire(t)

@@ -17,6 +17,7 @@ const (
 	p1SelectByDF  = 0x04 // SELECT by DF name (AID)
 	p1SelectEF    = 0x02 // SELECT EF under the current DF by file identifier
 	p2NoFCI       = 0x0C // first or only occurrence, no response data
+	p1ShortEF     = 0x80 // READ BINARY: SFI in P1 bits 5-1, offset in P2
 )
 
 // errNilTransport is a caller's bug: no transport to the card.
@@ -27,20 +28,35 @@ type Result struct {
 	CUID     profile.CUID     // the card-unique identifier of the AP
 	Identity profile.Identity // the validated Identity object
 	// APDUs is the number of command APDUs that went to the transport,
-	// GET RESPONSE rounds and 6Cxx resends included.
+	// GET RESPONSE rounds, 6Cxx resends and the fallback from a read by
+	// short EF identifier to SELECT EF (see Read) included; it is set on
+	// errors too.
 	APDUs int
 }
 
 // Read selects the Type C AP, reads its CUID and its Identity object, all
 // inside one transaction of t (apdu.WithTransaction), with the fewest APDUs
-// (docs/PROTOCOL.md §2.3):
+// (docs/PROTOCOL.md §2.3): each EF is read by its short EF identifier
+// (ISO/IEC 7816-4 §11.3.3, P1 = 100xxxxx), which selects it in the same
+// command:
 //
 //	00 A4 04 0C Lc AID         SELECT AP
-//	00 A4 02 0C 02 00 01       SELECT EF.CUID
-//	00 B0 00 00 10             READ BINARY 16 bytes
-//	00 A4 02 0C 02 00 02       SELECT EF.Identity
-//	00 B0 00 00 00             READ BINARY up to 256 bytes
-//	00 B0 hh ll Le             further READ BINARY only for objects over 256 bytes
+//	00 B0 81 00 10             READ BINARY EF.CUID by SFI 1, 16 bytes
+//	00 B0 82 00 00             READ BINARY EF.Identity by SFI 2, up to 256 bytes
+//	00 B0 hh ll Le             further READ BINARY of the now-current EF,
+//	                           only for objects over 256 bytes
+//
+// A card that refuses a read by short EF identifier gets the file selected
+// by file identifier instead (SELECT EF, then READ BINARY at offset 0),
+// counted in Result.APDUs like every APDU. The refusals that lead there:
+// 6A81 (function not supported), 6A86 (P1-P2 incorrect) and 6986 (no
+// current EF: the card took P1-P2 for an offset) say the card does not
+// address EFs by SFI, and the rest of the read selects by file identifier
+// at once; 6A82 (no EF with this SFI), 6981 (the SFI names an EF that is
+// not transparent) and 6B00 (P1-P2 beyond the EF: an offset of 32768 or
+// more to a card that ignores the SFI, or an empty EF) fall back for that
+// EF only. Any other status word stands. Config.SelectByFID skips the
+// short EF identifiers altogether (five APDUs).
 //
 // Errors: ErrNotPresent, ErrNotPersonalized, ErrMalformed, *StatusError,
 // and transport errors (apdu.ErrCardRemoved, context errors) wrapped but
@@ -112,7 +128,9 @@ func (ap *AP) Config() Config {
 	return c
 }
 
-// CUID reads the card-unique identifier from EF.CUID.
+// CUID reads the card-unique identifier from EF.CUID: SELECT AP and READ
+// BINARY by short EF identifier, two APDUs (with the fallback of Read when
+// the card refuses the SFI).
 func (ap *AP) CUID(ctx context.Context) (profile.CUID, error) {
 	var c profile.CUID
 	err := ap.do(ctx, func(ctx context.Context, s *session) error {
@@ -123,7 +141,8 @@ func (ap *AP) CUID(ctx context.Context) (profile.CUID, error) {
 	return c, err
 }
 
-// ReadIdentity reads and validates the Identity object from EF.Identity.
+// ReadIdentity reads and validates the Identity object from EF.Identity,
+// addressed as in Read: two APDUs for an object of up to 256 bytes.
 func (ap *AP) ReadIdentity(ctx context.Context) (profile.Identity, error) {
 	var id profile.Identity
 	err := ap.do(ctx, func(ctx context.Context, s *session) error {
@@ -163,17 +182,22 @@ func (c *counter) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 func (c *counter) Unwrap() apdu.Transport { return c.next }
 
 // session is the state of one operation: the channel (61xx / 6Cxx
-// handling, bounded responses) over an APDU counter.
+// handling, bounded responses) over an APDU counter, and whether EFs are
+// still read by short EF identifier.
 type session struct {
 	cfg   Config
 	count *counter
 	ch    *apdu.Channel
+	// byFID is set when the EFs are selected by file identifier: by
+	// Config.SelectByFID, or once the card showed that it does not
+	// address EFs by short EF identifier.
+	byFID bool
 }
 
 func newSession(t apdu.Transport, cfg Config) *session {
 	c := &counter{next: t}
 	// No response of a Type C read carries more than 256 data bytes.
-	return &session{cfg: cfg, count: c, ch: apdu.NewChannel(c, apdu.WithMaxResponseSize(apdu.MaxShortNe+2))}
+	return &session{cfg: cfg, count: c, ch: apdu.NewChannel(c, apdu.WithMaxResponseSize(apdu.MaxShortNe+2)), byFID: cfg.SelectByFID}
 }
 
 // send sends cmd through the channel. Answers that break ISO/IEC 7816-4
@@ -221,30 +245,121 @@ func (s *session) selectEF(ctx context.Context, fid uint16) error {
 	return &StatusError{Op: fmt.Sprintf("SELECT EF %04X", fid), SW: r.SW}
 }
 
-// readBinary reads up to ne bytes at off of the current EF. It returns the
-// data and the status word; 9000 and 6282 (end of file reached before ne
-// bytes) come back with their data, any other status word is returned with
-// no data. More data than ne is ErrMalformed.
-func (s *session) readBinary(ctx context.Context, off, ne int) ([]byte, apdu.StatusWord, error) {
-	r, err := s.send(ctx, apdu.Command{CLA: 0x00, INS: insReadBinary, P1: byte(off >> 8), P2: byte(off), Ne: ne})
+// step is one READ BINARY of a read: EF.CUID or EF.Identity, by short EF
+// identifier (sfi not 0) or at an offset into the current EF. It names the
+// step in errors; the text is built only for an error.
+type step struct {
+	ef  string // "EF.CUID", "EF.Identity"
+	sfi byte   // not 0: READ BINARY by this short EF identifier, offset 0
+	off int    // the offset of a READ BINARY of the current EF
+}
+
+// String returns e.g. "READ BINARY EF.CUID by SFI 1".
+func (st step) String() string {
+	switch {
+	case st.sfi != 0:
+		return fmt.Sprintf("READ BINARY %s by SFI %d", st.ef, st.sfi)
+	case st.off != 0:
+		return fmt.Sprintf("READ BINARY %s offset %d", st.ef, st.off)
+	}
+	return "READ BINARY " + st.ef
+}
+
+// readBinary sends the READ BINARY of st with Ne = ne. It returns the data
+// and the status word; 9000 and 6282 (end of file reached before ne bytes)
+// come back with their data, any other status word is returned with no
+// data. More data than ne is ErrMalformed.
+func (s *session) readBinary(ctx context.Context, st step, ne int) ([]byte, apdu.StatusWord, error) {
+	cmd := apdu.Command{CLA: 0x00, INS: insReadBinary, P1: byte(st.off >> 8), P2: byte(st.off), Ne: ne}
+	if st.sfi != 0 {
+		cmd.P1, cmd.P2 = p1ShortEF|st.sfi, 0
+	}
+	r, err := s.send(ctx, cmd)
 	if err != nil {
-		return nil, 0, fmt.Errorf("typec: READ BINARY offset %d: %w", off, err)
+		return nil, 0, fmt.Errorf("typec: %v: %w", st, err)
 	}
 	switch r.SW {
 	case apdu.SWSuccess, apdu.WarnEndOfFile:
 		if len(r.Data) > ne {
-			return nil, r.SW, malformed(apdu.ErrMalformedResponse, "READ BINARY offset %d: %d bytes for Ne %d", off, len(r.Data), ne)
+			return nil, r.SW, malformed(apdu.ErrMalformedResponse, "%v: %d bytes for Ne %d", st, len(r.Data), ne)
 		}
 		return r.Data, r.SW, nil
 	}
 	return nil, r.SW, nil
 }
 
-func (s *session) readCUID(ctx context.Context) (profile.CUID, error) {
-	if err := s.selectEF(ctx, s.cfg.CUIDFID); err != nil {
-		return profile.CUID{}, err
+// ef names one EF of the AP both ways.
+type ef struct {
+	name string // for messages, e.g. "EF.CUID"
+	fid  uint16
+	sfi  byte
+}
+
+// sfiFallback is what a status word answered to a READ BINARY by short EF
+// identifier means for the way the EF is addressed.
+type sfiFallback int
+
+const (
+	sfiStands      sfiFallback = iota // the answer is the EF's: data, or a status word that stands
+	sfiEFRefuses                      // select this EF by file identifier and read it again
+	sfiCardRefuses                    // the card does not address EFs by SFI: select by file identifier from now on
+)
+
+// classifySFI sorts the status word of a READ BINARY with P1 = 100xxxxx
+// (ISO/IEC 7816-4 §11.3.3; SFI 1..30, so P1 itself is well-formed):
+//   - 6A81 function not supported, 6A86 incorrect P1-P2: the card refuses
+//     the SFI form; 6986 no current EF: the card took P1-P2 for an offset
+//     into the current EF, and a SELECT AP leaves none. The card does not
+//     address EFs by SFI.
+//   - 6A82 file not found: no EF has this SFI (the EF may have none);
+//     6981 incompatible file structure: the SFI names an EF that is not
+//     transparent; 6B00 wrong P1-P2: either the card took P1-P2 for an
+//     offset of 32768 or more into the current EF (beyond any EF), or the
+//     EF is empty and the card answers 6B00 at offset 0. Fall back for this
+//     EF; its read by file identifier tells which.
+//
+// Anything else stands: data (9000, 6282), security status (6982), 6700,
+// and 6D00 (INS not supported: READ BINARY by file identifier is the same
+// INS and would be refused too).
+func classifySFI(sw apdu.StatusWord) sfiFallback {
+	switch sw {
+	case apdu.ErrFunctionNotSupported, apdu.ErrIncorrectP1P2, apdu.ErrCommandNotAllowedNoEF:
+		return sfiCardRefuses
+	case apdu.ErrFileNotFound, apdu.ErrIncompatibleFileStructure, apdu.ErrWrongP1P2:
+		return sfiEFRefuses
 	}
-	data, sw, err := s.readBinary(ctx, 0, profile.CUIDLen)
+	return sfiStands
+}
+
+// readStart reads up to ne bytes at offset 0 of f and leaves f the
+// current EF: by short EF identifier in one APDU, or by SELECT EF and READ
+// BINARY when the session selects by file identifier or the card refuses
+// the SFI (classifySFI). It returns readBinary's results and the step that
+// produced them, for errors.
+func (s *session) readStart(ctx context.Context, f ef, ne int) ([]byte, apdu.StatusWord, step, error) {
+	if !s.byFID {
+		st := step{ef: f.name, sfi: f.sfi}
+		data, sw, err := s.readBinary(ctx, st, ne)
+		if err != nil {
+			return nil, sw, st, err
+		}
+		switch classifySFI(sw) {
+		case sfiStands:
+			return data, sw, st, nil
+		case sfiCardRefuses:
+			s.byFID = true
+		}
+	}
+	st := step{ef: f.name}
+	if err := s.selectEF(ctx, f.fid); err != nil {
+		return nil, 0, st, err
+	}
+	data, sw, err := s.readBinary(ctx, st, ne)
+	return data, sw, st, err
+}
+
+func (s *session) readCUID(ctx context.Context) (profile.CUID, error) {
+	data, sw, st, err := s.readStart(ctx, ef{"EF.CUID", s.cfg.CUIDFID, s.cfg.CUIDSFI}, profile.CUIDLen)
 	if err != nil {
 		return profile.CUID{}, err
 	}
@@ -252,9 +367,9 @@ func (s *session) readCUID(ctx context.Context) (profile.CUID, error) {
 	case apdu.SWSuccess, apdu.WarnEndOfFile:
 	case apdu.ErrWrongLength, apdu.ErrWrongP1P2:
 		// A strict card answers 6700 or 6B00 when the EF is shorter.
-		return profile.CUID{}, malformed(&StatusError{Op: "READ BINARY EF.CUID", SW: sw}, "EF.CUID shorter than %d bytes", profile.CUIDLen)
+		return profile.CUID{}, malformed(&StatusError{Op: st.String(), SW: sw}, "EF.CUID shorter than %d bytes", profile.CUIDLen)
 	default:
-		return profile.CUID{}, &StatusError{Op: "READ BINARY EF.CUID", SW: sw}
+		return profile.CUID{}, &StatusError{Op: st.String(), SW: sw}
 	}
 	c, err := profile.CUIDFromBytes(data)
 	if err != nil {
@@ -267,10 +382,7 @@ func (s *session) readCUID(ctx context.Context) (profile.CUID, error) {
 }
 
 func (s *session) readIdentity(ctx context.Context) (profile.Identity, error) {
-	if err := s.selectEF(ctx, s.cfg.IdentityFID); err != nil {
-		return profile.Identity{}, err
-	}
-	first, sw, err := s.readBinary(ctx, 0, apdu.MaxShortNe)
+	first, sw, st, err := s.readStart(ctx, ef{"EF.Identity", s.cfg.IdentityFID, s.cfg.IdentitySFI}, apdu.MaxShortNe)
 	if err != nil {
 		return profile.Identity{}, err
 	}
@@ -280,7 +392,7 @@ func (s *session) readIdentity(ctx context.Context) (profile.Identity, error) {
 		// Offset 0 beyond the end: the EF is empty.
 		return profile.Identity{}, fmt.Errorf("%w: EF.Identity is empty", ErrNotPersonalized)
 	default:
-		return profile.Identity{}, &StatusError{Op: "READ BINARY EF.Identity", SW: sw}
+		return profile.Identity{}, &StatusError{Op: st.String(), SW: sw}
 	}
 	return s.identityFrom(ctx, first, sw == apdu.WarnEndOfFile)
 }
@@ -305,7 +417,10 @@ func (s *session) identityFrom(ctx context.Context, buf []byte, eof bool) (profi
 		if eof {
 			return profile.Identity{}, malformed(profile.ErrInvalidIdentity, "EF.Identity: object of %d bytes, EF ends at %d", total, off)
 		}
-		data, sw, err := s.readBinary(ctx, off, min(apdu.MaxShortNe, total-off))
+		// 7816-4 §11.3.3: the read by SFI made EF.Identity the current
+		// EF; the rest is read by 15-bit offset into it.
+		st := step{ef: "EF.Identity", off: off}
+		data, sw, err := s.readBinary(ctx, st, min(apdu.MaxShortNe, total-off))
 		if err != nil {
 			return profile.Identity{}, err
 		}
@@ -314,7 +429,7 @@ func (s *session) identityFrom(ctx context.Context, buf []byte, eof bool) (profi
 		case apdu.ErrWrongP1P2:
 			return profile.Identity{}, malformed(profile.ErrInvalidIdentity, "EF.Identity: object of %d bytes, EF ends at %d", total, off)
 		default:
-			return profile.Identity{}, &StatusError{Op: fmt.Sprintf("READ BINARY EF.Identity offset %d", off), SW: sw}
+			return profile.Identity{}, &StatusError{Op: st.String(), SW: sw}
 		}
 		if len(data) == 0 {
 			if sw == apdu.WarnEndOfFile {

@@ -35,12 +35,10 @@ var (
 	// ErrPasswordRequired: the operation needs the read key with the
 	// password verified, and the session lost it (after a write under the
 	// update key); open the AP again with the password.
-	ErrPasswordRequired = errors.New("typed: the password must be verified again (open the AP again)")
-
+	ErrPasswordRequired = apsession.ErrPasswordRequired
 	// ErrLastTry: the password has one try left and the caller did not
 	// allow spending it; nothing was sent but the status query.
-	ErrLastTry = errors.New("typed: the password has one try left; not sending it unless the caller allows the last try")
-
+	ErrLastTry = apsession.ErrLastTry
 	// ErrCardSwapped: the card's CUID differs from the one the session
 	// started with; the operation was aborted before writing anything.
 	ErrCardSwapped = apsession.ErrCardSwapped

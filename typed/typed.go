@@ -21,7 +21,6 @@ const (
 	insSelect       = 0xA4
 	insReadBinary   = 0xB0
 	insUpdateBinary = 0xD6
-	insActivateFile = 0x44
 )
 
 // Default references of the profile (docs/PROTOCOL.md §7.1).
@@ -45,10 +44,7 @@ type Password = apsession.Password
 
 // DefaultKey returns the profile's default key for a key reference: master
 // keys "typed-<role>-enc" / "typed-<role>-mac", role = auth, update, admin.
-func DefaultKey(ref byte) CardKey {
-	role := map[byte]string{KeyRefRead: "auth", KeyRefUpdate: "update", KeyRefAdmin: "admin"}[ref]
-	return CardKey{Ref: ref, Enc: keys.KeyRef{Name: "typed-" + role + "-enc"}, Mac: keys.KeyRef{Name: "typed-" + role + "-mac"}}
-}
+func DefaultKey(ref byte) CardKey { return apsession.ProfileKey("typed", ref) }
 
 // Config configures the host side of a Type D AP. The zero Config plus a
 // key provider is the profile's default.
@@ -94,26 +90,10 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if len(c.AID) == 0 {
-		c.AID = profile.DefaultAID(profile.TypeD)
-	}
-	if err := c.AID.Validate(); err != nil {
-		return c, fmt.Errorf("typed: config: %w", err)
-	}
-	if c.Suite == nil {
-		c.Suite = secure.AES128
-	}
-	if c.Keys == nil {
-		return c, errors.New("typed: config: no key provider")
-	}
-	if c.ReadKey.Ref == 0 {
-		c.ReadKey = DefaultKey(KeyRefRead)
-	}
-	if c.UpdateKey.Ref == 0 {
-		c.UpdateKey = DefaultKey(KeyRefUpdate)
-	}
-	if c.AdminKey.Ref == 0 {
-		c.AdminKey = DefaultKey(KeyRefAdmin)
+	err := apsession.Defaults{Pkg: "typed", Type: profile.TypeD, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
+		CardKeys: [3]*CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()
+	if err != nil {
+		return c, err
 	}
 	if c.DataKey == "" {
 		c.DataKey = DefaultDataKey
@@ -132,12 +112,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Capacity < 2*Overhead || c.Capacity > maxEF {
 		return c, fmt.Errorf("typed: config: capacity %d, want %d to 32767", c.Capacity, 2*Overhead)
-	}
-	if c.CUIDSFI == 0 {
-		c.CUIDSFI = SFICUID
-	}
-	if c.PasswordRef == 0 {
-		c.PasswordRef = PasswordRef
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Reader
@@ -159,9 +133,7 @@ type AP struct {
 	cfgCapacity int
 	// learnt: Capacity comes from the card's FCP.
 	learnt bool
-	t      apdu.Transport
 	s      *apsession.Session
-	lost   bool
 }
 
 // Open selects the Type D AP, reads its CUID from the FCI and runs mutual
@@ -169,42 +141,32 @@ type AP struct {
 // pw under secure messaging (once: a wrong password is returned as the
 // card's *apdu.TriesError and never resent).
 func Open(ctx context.Context, t apdu.Transport, cfg Config, pw Password) (*AP, error) {
-	userCap := cfg.Capacity
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	a := &AP{cfg: cfg, cfgCapacity: userCap, t: t}
-	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
-		s, err := apsession.Open(ctx, t, apsession.Config{AID: cfg.AID, Suite: cfg.Suite, Keys: cfg.Keys,
-			CUIDSFI: cfg.CUIDSFI, ExtendedLength: cfg.ExtendedLength, Rand: cfg.Rand, Logger: cfg.Logger})
-		if err != nil {
-			return err
-		}
-		a.s = s
-		return a.authRead(ctx, pw)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("typed: open: %w", err)
-	}
-	return a, nil
+	return open(ctx, t, cfg, func(ctx context.Context, a *AP) error { return a.authRead(ctx, pw) })
 }
 
 // OpenUnauthenticated selects the AP without mutual authentication, for
 // personalization of a fresh AP (whose files the profile leaves open until
 // it is sealed) and for password administration.
 func OpenUnauthenticated(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
+	return open(ctx, t, cfg, nil)
+}
+
+// open selects the AP and, in the same transaction, runs then (nil: none).
+func open(ctx context.Context, t apdu.Transport, cfg Config, then func(context.Context, *AP) error) (*AP, error) {
 	userCap := cfg.Capacity
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	a := &AP{cfg: cfg, cfgCapacity: userCap, t: t}
+	a := &AP{cfg: cfg, cfgCapacity: userCap}
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
 		s, err := apsession.Open(ctx, t, apsession.Config{AID: cfg.AID, Suite: cfg.Suite, Keys: cfg.Keys,
 			CUIDSFI: cfg.CUIDSFI, ExtendedLength: cfg.ExtendedLength, Rand: cfg.Rand, Logger: cfg.Logger})
 		a.s = s
-		return err
+		if err != nil || then == nil {
+			return err
+		}
+		return then(ctx, a)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("typed: open: %w", err)
@@ -222,16 +184,9 @@ func (a *AP) authRead(ctx context.Context, pw Password) error {
 	if err := apsession.CheckPassword(pw); err != nil {
 		return err
 	}
-	st, err := apsession.QueryPassword(ctx, a.s.Channel(), a.cfg.PasswordRef)
-	switch {
-	case err != nil:
+	verified, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, a.cfg.AllowLastTry)
+	if err != nil || verified {
 		return err
-	case st.Verified:
-		return nil
-	case st.Blocked:
-		return &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
-	case st.Remaining == 1 && !a.cfg.AllowLastTry:
-		return ErrLastTry
 	}
 	return apsession.Verify(ctx, a.s.Channel(), a.cfg.PasswordRef, pw)
 }
@@ -251,20 +206,11 @@ func (a *AP) Authenticate(ctx context.Context, k CardKey) error {
 	return a.do(ctx, "mutual authentication", func(ctx context.Context) error { return a.s.Authenticate(ctx, k) })
 }
 
+// do runs fn as the operation op (apsession.Session.Run: a transaction,
+// resuming a lost session first). With a password, a 6982 means the card
+// wants it verified again (ErrPasswordRequired).
 func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	err := apsession.WithTransaction(ctx, a.t, func(ctx context.Context) error {
-		if a.lost {
-			if err := a.s.Resume(ctx); err != nil {
-				return err
-			}
-			a.lost = false
-		}
-		return fn(ctx)
-	})
-	if err != nil {
-		if apsession.Lost(err) {
-			a.lost = true
-		}
+	if err := a.s.Run(ctx, fn); err != nil {
 		if a.cfg.Password && errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && !errors.Is(err, ErrPasswordRequired) {
 			err = fmt.Errorf("%w: %w", ErrPasswordRequired, err)
 		}
@@ -553,15 +499,7 @@ func (a *AP) capacityKnown() bool { return a.cfgCapacity != 0 || a.learnt }
 
 // Seal seals personalization (ACTIVATE FILE) under the administrative key.
 func (a *AP) Seal(ctx context.Context) error {
-	return a.do(ctx, "seal", func(ctx context.Context) error {
-		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
-			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
-				return err
-			}
-		}
-		_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insActivateFile})
-		return err
-	})
+	return a.do(ctx, "seal", func(ctx context.Context) error { return a.s.Seal(ctx, a.cfg.AdminKey) })
 }
 
 // PasswordStatus asks the password's state (VERIFY without data).
@@ -580,10 +518,8 @@ func (a *AP) PasswordStatus(ctx context.Context) (apsession.PasswordStatus, erro
 // administrative key, authenticating with it when needed.
 func (a *AP) ResetPassword(ctx context.Context, nw Password) error {
 	return a.do(ctx, "reset password", func(ctx context.Context) error {
-		if a.s.Authenticated() != a.cfg.AdminKey.Ref {
-			if err := a.s.Authenticate(ctx, a.cfg.AdminKey); err != nil {
-				return err
-			}
+		if err := a.s.AuthenticateOnce(ctx, a.cfg.AdminKey); err != nil {
+			return err
 		}
 		return apsession.ResetRetryCounter(ctx, a.s.Channel(), a.cfg.PasswordRef, nw)
 	})
@@ -659,14 +595,8 @@ func (a *AP) ChangePassword(ctx context.Context, old, nw Password, allowLastTry 
 				return err
 			}
 		}
-		st, err := apsession.QueryPassword(ctx, a.s.Channel(), a.cfg.PasswordRef)
-		switch {
-		case err != nil:
+		if _, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, allowLastTry); err != nil {
 			return err
-		case st.Blocked:
-			return &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
-		case st.Remaining == 1 && !allowLastTry:
-			return ErrLastTry
 		}
 		return apsession.ChangePassword(ctx, a.s.Channel(), a.cfg.PasswordRef, old, nw)
 	})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,4 +253,29 @@ func TestServeFailsFastOnBadArguments(t *testing.T) {
 	require.NoError(t, ln.Close())
 	assert.True(t, retryable(func() error { _, err := Attach(t.Context(), addr, &echoCard{}); return err }()),
 		"connection refused is retried")
+}
+
+// Attach and Close leave no goroutine behind.
+func TestAttachCloseLeavesNoGoroutine(t *testing.T) {
+	f := newFakeVPCD(t)
+	attach := func() {
+		conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{})
+		require.NoError(t, err)
+		s := f.accept(t)
+		send(t, s, []byte{0x00, 0xB0, 0x00, 0x00})
+		assert.Equal(t, []byte{0xB0, 0x90, 0x00}, recv(t, s))
+		require.NoError(t, conn.Close())
+		require.NoError(t, s.Close())
+	}
+	attach() // warm up
+	before := runtime.NumGoroutine()
+	for range 20 {
+		attach()
+	}
+	n := runtime.NumGoroutine()
+	for i := 0; i < 200 && n > before; i++ { // goroutines on their way out
+		time.Sleep(10 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	assert.LessOrEqual(t, n, before)
 }

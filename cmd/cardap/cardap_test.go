@@ -156,7 +156,7 @@ func TestTypeCRead(t *testing.T) {
 	assert.Equal(t, "OTHER", got.UserID)
 	assert.Equal(t, "Second", got.Reader)
 	assert.Equal(t, testCUID, got.CUID)
-	assert.Equal(t, 5, got.APDUs)
+	assert.Equal(t, 3, got.APDUs)
 
 	tests := []struct {
 		name string
@@ -212,7 +212,7 @@ func TestTrace(t *testing.T) {
 	src := &mockSource{slots: []mockSlot{{name: "R", card: typeCCard(t, "U1")}}}
 	code, _, stderr := runCLI(t, src, "typec", "read", "--trace")
 	require.Equal(t, exitOK, code, stderr)
-	assert.Equal(t, 5, strings.Count(stderr, "msg=apdu"), stderr)
-	assert.Contains(t, stderr, "cmd=00B0000010")
+	assert.Equal(t, 3, strings.Count(stderr, "msg=apdu"), stderr)
+	assert.Contains(t, stderr, "cmd=00B0810010")
 	assert.Contains(t, stderr, "sw=9000")
 }

@@ -67,7 +67,7 @@ func reportLatency(b *testing.B, ds []time.Duration) {
 }
 
 // BenchmarkGateDecision measures one gate decision: tap → identify (Type C,
-// five APDUs) → revocation check (a 100 000-entry store) → expiry → the
+// three APDUs) → revocation check (a 100 000-entry store) → expiry → the
 // gate's Decision, written as a JSON line to io.Discard.
 //
 //   - in-process/identify: Client.Identify and the gate's decision on an

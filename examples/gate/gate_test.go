@@ -162,7 +162,7 @@ func TestSimulationJSON(t *testing.T) {
 		require.NotNil(t, ds[i].RevocationListAge, ds[i].Tap)
 		assert.InDelta(t, 6*3600, *ds[i].RevocationListAge, 2, ds[i].Tap)
 		assert.Equal(t, "C", ds[i].AP)
-		assert.Equal(t, 5, ds[i].APDUs, "a Type C read is five APDUs")
+		assert.Equal(t, 3, ds[i].APDUs, "a Type C read is three APDUs")
 		assert.Equal(t, demoCUID(byte(i+1)).String(), ds[i].CUID)
 	}
 	for i := 4; i < len(ds); i++ {

@@ -34,7 +34,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		"U-0003: card revoked",
 		"U-0005: card expired",
 		"U-0001: registered to another card",
-		"card unreadable (card: reading the Type C AP: typec: SELECT EF 0001",
+		"card unreadable (card: reading the Type C AP: typec: READ BINARY EF.CUID by SFI 1",
 		"typec: AP not present on the card",
 		"while offline failed; 2 trips stay pending",
 		"upload from car-12: 2 accepted",

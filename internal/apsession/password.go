@@ -56,6 +56,16 @@ func (s PasswordStatus) String() string {
 // APDU. Nothing was sent.
 var ErrPasswordFormat = errors.New("invalid password format")
 
+// ErrLastTry: the password has one try left and the caller did not allow
+// spending it (a mistake would block the card); nothing was sent but the
+// status query (VERIFY without data).
+var ErrLastTry = errors.New("the password has one try left; not sending it unless the caller allows the last try (AllowLastTry)")
+
+// ErrPasswordRequired: the card requires the password to be verified (6982
+// after mutual authentication) and the session holds none: a password is
+// never kept, so never resent on its own.
+var ErrPasswordRequired = errors.New("the card requires the password to be verified")
+
 // ErrPasswordStatus: the card's answer to VERIFY is not one of 9000, 63Cx,
 // 6983, 6984.
 var ErrPasswordStatus = errors.New("unexpected answer to VERIFY")
@@ -76,6 +86,27 @@ func QueryPassword(ctx context.Context, ch *apdu.Channel, ref byte) (PasswordSta
 	default:
 		return PasswordStatus{}, fmt.Errorf("%w: %w", ErrPasswordStatus, err)
 	}
+}
+
+// BeforeTry asks the password's state (QueryPassword, no try spent)
+// before a command that spends a try (VERIFY, CHANGE REFERENCE DATA with
+// the old password). It returns verified when the password is verified in
+// this session already, and an error when the command must not go: the
+// card's *apdu.TriesError (6983) when the password is blocked, ErrLastTry
+// when one try is left and allowLastTry is false.
+func BeforeTry(ctx context.Context, ch *apdu.Channel, ref byte, allowLastTry bool) (verified bool, err error) {
+	st, err := QueryPassword(ctx, ch, ref)
+	switch {
+	case err != nil:
+		return false, err
+	case st.Verified:
+		return true, nil
+	case st.Blocked:
+		return false, &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
+	case st.Remaining == 1 && !allowLastTry:
+		return false, ErrLastTry
+	}
+	return false, nil
 }
 
 // CheckPassword validates a password's length before it goes to the card.

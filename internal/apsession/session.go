@@ -79,6 +79,9 @@ type Session struct {
 	// fresh: the AP was just selected and its CUID read; the next
 	// Authenticate needs no new CUID check.
 	fresh bool
+	// lost: an operation of Run lost the card-side session; the next one
+	// resumes it first.
+	lost bool
 }
 
 // Open selects the AP and learns its CUID. No authentication yet.
@@ -311,6 +314,49 @@ func (s *Session) CheckCard(ctx context.Context) error {
 func Lost(err error) bool {
 	return errors.Is(err, secure.ErrSessionClosed) || errors.Is(err, secure.ErrCardRejectedSM) ||
 		errors.Is(err, apdu.ErrCardReset) || errors.Is(err, apdu.ErrCardRemoved)
+}
+
+// Run runs one operation of an AP in a PC/SC transaction
+// (WithTransaction). When an earlier operation lost the card-side session
+// (Lost), it resumes the session first (Resume: the CUID check, then the
+// key authenticated before), so an operation never goes to a swapped card.
+func (s *Session) Run(ctx context.Context, fn func(ctx context.Context) error) error {
+	err := WithTransaction(ctx, s.raw, func(ctx context.Context) error {
+		if s.lost {
+			if err := s.Resume(ctx); err != nil {
+				return err
+			}
+			s.lost = false
+		}
+		return fn(ctx)
+	})
+	if Lost(err) {
+		s.lost = true
+	}
+	return err
+}
+
+// AuthenticateOnce authenticates k unless k is the authenticated key.
+func (s *Session) AuthenticateOnce(ctx context.Context, k CardKey) error {
+	if s.Authenticated() == k.Ref {
+		return nil
+	}
+	return s.Authenticate(ctx, k)
+}
+
+// insActivateFile is ACTIVATE FILE (ISO/IEC 7816-4 §11.2.6).
+const insActivateFile = 0x44
+
+// Seal sends ACTIVATE FILE (00 44 00 00) to the AP under the
+// administrative key admin, authenticating it when needed: it seals
+// personalization (docs/PROTOCOL.md chapter 8). Sealing a sealed AP
+// succeeds.
+func (s *Session) Seal(ctx context.Context, admin CardKey) error {
+	if err := s.AuthenticateOnce(ctx, admin); err != nil {
+		return err
+	}
+	_, err := s.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insActivateFile})
+	return err
 }
 
 // Close ends secure messaging and drops the session keys.

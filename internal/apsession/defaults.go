@@ -1,0 +1,72 @@
+package apsession
+
+import (
+	"fmt"
+
+	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
+)
+
+// Profile defaults of the authenticated APs (docs/PROTOCOL.md §6.2, §7.1).
+const (
+	DefaultCUIDSFI     = 0x01 // EF.CUID
+	DefaultPasswordRef = 0x81 // the AP's password object
+)
+
+// ProfileKey returns the profile's key for reference ref (01 read, 02
+// update, 03 administrative) of the AP whose master keys are named
+// "<prefix>-<role>-enc" and "<prefix>-<role>-mac" (version 0: the
+// latest), role = auth, update or admin.
+func ProfileKey(prefix string, ref byte) CardKey {
+	role := map[byte]string{0x01: "auth", 0x02: "update", 0x03: "admin"}[ref]
+	return CardKey{Ref: ref, Enc: keys.KeyRef{Name: prefix + "-" + role + "-enc"}, Mac: keys.KeyRef{Name: prefix + "-" + role + "-mac"}}
+}
+
+// Defaults points at the fields the host configurations of the Type A and
+// Type D APs share, to fill their defaults in one place.
+type Defaults struct {
+	// Pkg names the AP package ("typea"): the prefix of the errors and of
+	// the profile's master key names.
+	Pkg string
+	// Type gives the placeholder AID.
+	Type profile.APType
+	AID  *profile.AID
+	// Suite defaults to AES-128.
+	Suite *secure.Suite
+	// Keys must be set.
+	Keys keys.Provider
+	// CardKeys are the keys 01, 02 and 03; a zero one gets ProfileKey.
+	CardKeys [3]*CardKey
+	// CUIDSFI defaults to DefaultCUIDSFI, PasswordRef to
+	// DefaultPasswordRef.
+	CUIDSFI, PasswordRef *byte
+}
+
+// Apply fills the defaults and checks the AID and the key provider.
+func (d Defaults) Apply() error {
+	if len(*d.AID) == 0 {
+		*d.AID = profile.DefaultAID(d.Type)
+	}
+	if err := d.AID.Validate(); err != nil {
+		return fmt.Errorf("%s: config: %w", d.Pkg, err)
+	}
+	if *d.Suite == nil {
+		*d.Suite = secure.AES128
+	}
+	if d.Keys == nil {
+		return fmt.Errorf("%s: config: no key provider", d.Pkg)
+	}
+	for i, k := range d.CardKeys {
+		if k.Ref == 0 {
+			*k = ProfileKey(d.Pkg, byte(i+1))
+		}
+	}
+	if *d.CUIDSFI == 0 {
+		*d.CUIDSFI = DefaultCUIDSFI
+	}
+	if *d.PasswordRef == 0 {
+		*d.PasswordRef = DefaultPasswordRef
+	}
+	return nil
+}
