@@ -81,42 +81,25 @@ func TypeA(ctx context.Context, t apdu.Transport, cfg typea.Config, req Request)
 	if len(req.Password) > 0 && cfg.Password == typea.PasswordNone {
 		return Result{}, ErrPasswordMode
 	}
+	if err := checkPassword(req.Password); err != nil {
+		return Result{}, err
+	}
 	if _, err := typea.EncodeRecords(req.Identity); err != nil {
 		return Result{}, fmt.Errorf("personalize: %w", err)
 	}
-	var res Result
-	err := apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
-		ap, err := typea.Select(ctx, t, cfg)
-		if err != nil {
-			return err
-		}
-		defer ap.Close()
-		res.CUID = ap.CUID()
-		sealed, err := ap.Sealed(ctx)
-		if err != nil {
-			return err
-		}
-		if sealed {
-			res.AlreadySealed = true
-			return nil
-		}
-		if err := ap.AuthenticateAdmin(ctx); err != nil {
-			return err
-		}
-		if err := ap.WriteIdentity(ctx, req.Identity); err != nil {
-			return err
-		}
-		if len(req.Password) > 0 {
-			if err := ap.UnblockPassword(ctx, req.Password); err != nil {
+	return run(ctx, t, "Type A", func(ctx context.Context) (*typea.AP, error) { return typea.Select(ctx, t, cfg) },
+		func(ctx context.Context, ap *typea.AP) error {
+			if err := ap.AuthenticateAdmin(ctx); err != nil {
 				return err
 			}
-		}
-		return ap.Seal(ctx)
-	})
-	if err != nil {
-		return res, fmt.Errorf("personalize: Type A: %w", err)
-	}
-	return res, nil
+			if err := ap.WriteIdentity(ctx, req.Identity); err != nil {
+				return err
+			}
+			if len(req.Password) == 0 {
+				return nil
+			}
+			return ap.UnblockPassword(ctx, req.Password)
+		})
 }
 
 // TypeD personalizes a Type D AP: probe the lifecycle, mutual
@@ -126,6 +109,9 @@ func TypeA(ctx context.Context, t apdu.Transport, cfg typea.Config, req Request)
 func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request) (Result, error) {
 	if err := req.Identity.Validate(); err != nil {
 		return Result{}, fmt.Errorf("personalize: %w", err)
+	}
+	if err := checkPassword(req.Password); err != nil {
+		return Result{}, err
 	}
 	c := typed.Content{Identity: req.Identity, Data: req.Data}
 	pt, err := c.MarshalBinary()
@@ -137,9 +123,49 @@ func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request)
 		// own size before it writes anything.
 		return Result{}, fmt.Errorf("personalize: %w", &typed.CapacityError{Need: len(pt) + typed.Overhead, Have: cfg.Capacity / 2})
 	}
+	return run(ctx, t, "Type D", func(ctx context.Context) (*typed.AP, error) { return typed.OpenUnauthenticated(ctx, t, cfg) },
+		func(ctx context.Context, ap *typed.AP) error {
+			if err := ap.Authenticate(ctx, ap.Config().AdminKey); err != nil {
+				return err
+			}
+			if err := ap.WriteRaw(ctx, pt, typed.WriteOptions{OverwriteUnreadable: true, KeepAuthentication: true}); err != nil {
+				return err
+			}
+			if len(req.Password) == 0 {
+				return nil
+			}
+			return ap.ResetPassword(ctx, req.Password)
+		})
+}
+
+// checkPassword checks an initial password's format before the first
+// write (none given: the password stays as loaded).
+func checkPassword(pw typea.Password) error {
+	if len(pw) == 0 {
+		return nil
+	}
+	if err := apsession.CheckPassword(pw); err != nil {
+		return fmt.Errorf("personalize: %w", err)
+	}
+	return nil
+}
+
+// sealable is what a run needs of an opened Type A or Type D AP.
+type sealable interface {
+	CUID() profile.CUID
+	Close() error
+	Sealed(ctx context.Context) (bool, error)
+	Seal(ctx context.Context) error
+}
+
+// run is a personalization run of an AP with keys (docs/PROTOCOL.md
+// chapter 8), in one PC/SC transaction: open the AP, probe its lifecycle
+// (a sealed AP is left as it is: Result.AlreadySealed), write (the type's
+// steps under the administrative key), seal last.
+func run[A sealable](ctx context.Context, t apdu.Transport, what string, open func(context.Context) (A, error), write func(context.Context, A) error) (Result, error) {
 	var res Result
-	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
-		ap, err := typed.OpenUnauthenticated(ctx, t, cfg)
+	err := apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		ap, err := open(ctx)
 		if err != nil {
 			return err
 		}
@@ -153,22 +179,13 @@ func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request)
 			res.AlreadySealed = true
 			return nil
 		}
-		acfg := ap.Config()
-		if err := ap.Authenticate(ctx, acfg.AdminKey); err != nil {
+		if err := write(ctx, ap); err != nil {
 			return err
-		}
-		if err := ap.WriteRaw(ctx, pt, typed.WriteOptions{OverwriteUnreadable: true, KeepAuthentication: true}); err != nil {
-			return err
-		}
-		if len(req.Password) > 0 {
-			if err := ap.ResetPassword(ctx, req.Password); err != nil {
-				return err
-			}
 		}
 		return ap.Seal(ctx)
 	})
 	if err != nil {
-		return res, fmt.Errorf("personalize: Type D: %w", err)
+		return res, fmt.Errorf("personalize: %s: %w", what, err)
 	}
 	return res, nil
 }

@@ -1,6 +1,7 @@
 package personalize_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -156,6 +157,12 @@ func TestPersonalizeRejectsBadInputBeforeWriting(t *testing.T) {
 	assert.ErrorIs(t, err, profile.ErrInvalidIdentity)
 	_, err = personalize.TypeA(ctx, card, typea.Config{Keys: st, Password: typea.PasswordNone}, req)
 	assert.ErrorIs(t, err, personalize.ErrPasswordMode)
+	long := req
+	long.Password = typea.Password(bytes.Repeat([]byte("7"), 65))
+	_, err = personalize.TypeA(ctx, card, typea.Config{Keys: st}, long)
+	assert.ErrorIs(t, err, typea.ErrPasswordFormat)
+	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st}, long)
+	assert.ErrorIs(t, err, typea.ErrPasswordFormat)
 	assert.Zero(t, card.Stats().APDUs)
 	big := req
 	big.Data = make([]byte, 5000)

@@ -181,10 +181,8 @@ func passwordErr(err error) error {
 // same one-try-left rule as Verify applies.
 func (a *AP) ChangePassword(ctx context.Context, old, nw Password, opts VerifyOptions) error {
 	return a.do(ctx, "change password", func(ctx context.Context) error {
-		for _, p := range []Password{old, nw} {
-			if err := apsession.CheckPassword(p); err != nil {
-				return err
-			}
+		if err := apsession.CheckPassword(old, nw); err != nil {
+			return err
 		}
 		ch, err := a.passwordChannel(ctx, a.cfg.Password == PasswordBeforeAuth)
 		if err != nil {
@@ -460,15 +458,8 @@ func (a *AP) Sealed(ctx context.Context) (bool, error) {
 			return err
 		}
 		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadRecord, P1: RecordIdentity, P2: a.recordP2(false), Ne: apdu.MaxShortNe})
-		switch {
-		case err == nil, errors.Is(err, apdu.WarnEndOfFile), errors.Is(err, apdu.ErrRecordNotFound):
-			sealed = false
-		case errors.Is(err, apdu.ErrSecurityStatusNotSatisfied):
-			sealed = true
-		default:
-			return err
-		}
-		return nil
+		sealed, err = apsession.SealedAnswer(err, apdu.ErrRecordNotFound)
+		return err
 	})
 	return sealed, err
 }

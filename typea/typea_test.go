@@ -328,3 +328,36 @@ func TestSuites(t *testing.T) {
 		})
 	}
 }
+
+// TestChangePasswordOldCheckedFirst: CHANGE REFERENCE DATA as
+// docs/PROTOCOL.md §6.4 gives it: the card checks the old password before
+// the new one's length. A wrong old password spends a try even with a new
+// one the card would refuse; a right one with a new password outside the
+// card's bounds (4 to 16) gives ErrPasswordFormat and spends nothing.
+func TestChangePasswordOldCheckedFirst(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordAfterAuth)
+	a, err := typea.Select(ctx, f.card, f.cfg)
+	require.NoError(t, err)
+	require.NoError(t, a.Authenticate(ctx))
+	tries := func() int {
+		n, err := f.card.PINTriesLeft(profile.DefaultAID(profile.TypeA), typea.PasswordRef)
+		require.NoError(t, err)
+		return n
+	}
+
+	err = a.ChangePassword(ctx, typea.Password("9999"), typea.Password("12"), typea.VerifyOptions{})
+	var pe *typea.PasswordError
+	require.ErrorAs(t, err, &pe, "the old password is checked first")
+	assert.Equal(t, 2, pe.Remaining)
+	assert.Equal(t, 2, tries())
+
+	err = a.ChangePassword(ctx, typea.Password("1234"), typea.Password("12"), typea.VerifyOptions{})
+	assert.ErrorIs(t, err, typea.ErrPasswordFormat)
+	assert.ErrorIs(t, err, apdu.ErrIncorrectDataField)
+	assert.False(t, errors.As(err, &pe), "no try spent")
+	assert.Equal(t, 3, tries(), "the right old password restored the counter")
+	assert.NotContains(t, err.Error(), "1234")
+
+	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}), "the password is unchanged")
+}

@@ -141,18 +141,19 @@ type AP struct {
 // pw under secure messaging (once: a wrong password is returned as the
 // card's *apdu.TriesError and never resent).
 func Open(ctx context.Context, t apdu.Transport, cfg Config, pw Password) (*AP, error) {
-	return open(ctx, t, cfg, func(ctx context.Context, a *AP) error { return a.authRead(ctx, pw) })
+	return openAP(ctx, t, cfg, func(ctx context.Context, a *AP) error { return a.authRead(ctx, pw) })
 }
 
 // OpenUnauthenticated selects the AP without mutual authentication, for
 // personalization of a fresh AP (whose files the profile leaves open until
 // it is sealed) and for password administration.
 func OpenUnauthenticated(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
-	return open(ctx, t, cfg, nil)
+	return openAP(ctx, t, cfg, nil)
 }
 
-// open selects the AP and, in the same transaction, runs then (nil: none).
-func open(ctx context.Context, t apdu.Transport, cfg Config, then func(context.Context, *AP) error) (*AP, error) {
+// openAP selects the AP and, in the same transaction, runs then (nil:
+// none).
+func openAP(ctx context.Context, t apdu.Transport, cfg Config, then func(context.Context, *AP) error) (*AP, error) {
 	userCap := cfg.Capacity
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -316,6 +317,22 @@ func (a *AP) open(ctx context.Context) (*cardFile, layout, error) {
 	return f, l, nil
 }
 
+// load reads both slots of EF.Data (docs/PROTOCOL.md §7.4), under the
+// read key unless keepAuth (the caller authenticated a key that may read).
+func (a *AP) load(ctx context.Context, keepAuth bool) (*cardFile, layout, *state, error) {
+	if !keepAuth {
+		if err := a.ensureRead(ctx); err != nil {
+			return nil, layout{}, nil, err
+		}
+	}
+	f, l, err := a.open(ctx)
+	if err != nil {
+		return nil, layout{}, nil, err
+	}
+	st, err := loadState(ctx, f, l, a.keyFunc(), a.binding())
+	return f, l, st, err
+}
+
 func (f *cardFile) readChunk() int { return f.chunk }
 
 func (f *cardFile) readAt(ctx context.Context, off, n int) ([]byte, error) {
@@ -355,14 +372,7 @@ func (a *AP) ReadRaw(ctx context.Context) ([]byte, Header, error) {
 	var pt []byte
 	var h Header
 	err := a.do(ctx, "read", func(ctx context.Context) error {
-		if err := a.ensureRead(ctx); err != nil {
-			return err
-		}
-		f, l, err := a.open(ctx)
-		if err != nil {
-			return err
-		}
-		st, err := loadState(ctx, f, l, a.keyFunc(), a.binding())
+		_, _, st, err := a.load(ctx, false)
 		if err != nil {
 			return err
 		}
@@ -428,16 +438,7 @@ func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
 		return fmt.Errorf("typed: write: %w", &CapacityError{Need: need, Have: have})
 	}
 	return a.do(ctx, "write", func(ctx context.Context) error {
-		if !opts.KeepAuthentication {
-			if err := a.ensureRead(ctx); err != nil {
-				return err
-			}
-		}
-		f, l, err := a.open(ctx)
-		if err != nil {
-			return err
-		}
-		st, err := loadState(ctx, f, l, a.keyFunc(), a.binding())
+		f, l, st, err := a.load(ctx, opts.KeepAuthentication)
 		if err != nil {
 			return err
 		}
@@ -557,15 +558,8 @@ func (a *AP) Sealed(ctx context.Context) (bool, error) {
 			return err
 		}
 		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadBinary, Ne: 1})
-		switch {
-		case err == nil, errors.Is(err, apdu.WarnEndOfFile), errors.Is(err, apdu.ErrWrongP1P2):
-			sealed = false
-		case errors.Is(err, apdu.ErrSecurityStatusNotSatisfied):
-			sealed = true
-		default:
-			return err
-		}
-		return nil
+		sealed, err = apsession.SealedAnswer(err, apdu.ErrWrongP1P2)
+		return err
 	})
 	return sealed, err
 }
@@ -585,10 +579,8 @@ func selectPlain(ctx context.Context, ch *apdu.Channel, fid uint16) error {
 // *apdu.TriesError.
 func (a *AP) ChangePassword(ctx context.Context, old, nw Password, allowLastTry bool) error {
 	return a.do(ctx, "change password", func(ctx context.Context) error {
-		for _, p := range []Password{old, nw} {
-			if err := apsession.CheckPassword(p); err != nil {
-				return err
-			}
+		if err := apsession.CheckPassword(old, nw); err != nil {
+			return err
 		}
 		if !a.s.Secure() {
 			if err := a.s.Authenticate(ctx, a.cfg.ReadKey); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,17 +99,45 @@ func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Passwo
 	return p, nil
 }
 
+// keysAndSecret loads the --keys store and then the secret called name
+// (see secret). On failure it reports the error and returns the exit code
+// (a usage error for the secret); otherwise the code is -1. The caller
+// zeroes both.
+func (s *secretFlags) keysAndSecret(ctx context.Context, c *cli, asJSON bool, name string) (*keys.Store, apsession.Password, int) {
+	st, err := s.loadKeys()
+	if err != nil {
+		return nil, nil, fail(c, asJSON, err)
+	}
+	pw, err := s.secret(ctx, name)
+	if err != nil {
+		st.Zero()
+		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		return nil, nil, exitUsage
+	}
+	return st, pw, -1
+}
+
+// subcommand checks that args start with one of subs and returns it; else
+// it prints the usage and returns the exit code to stop with (0 for help),
+// otherwise the code is -1.
+func subcommand(c *cli, usage string, args []string, subs ...string) (string, int) {
+	if len(args) > 0 && slices.Contains(subs, args[0]) {
+		return args[0], -1
+	}
+	fmt.Fprintln(c.stderr, "usage: cardap "+usage)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return "", exitOK
+	}
+	return "", exitUsage
+}
+
 // cmdPassword is `cardap password status|change|unblock`.
 func cmdPassword(ctx context.Context, c *cli, args []string) int {
 	const usage = "password status|change|unblock --type a|d --keys FILE [--reader NAME] [--aid AID] [--json]"
-	if len(args) == 0 || (args[0] != "status" && args[0] != "change" && args[0] != "unblock") {
-		fmt.Fprintln(c.stderr, "usage: cardap "+usage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitUsage
+	sub, code := subcommand(c, usage, args, "status", "change", "unblock")
+	if code >= 0 {
+		return code
 	}
-	sub := args[0]
 	var f common
 	var sec secretFlags
 	typ := "a"
@@ -162,66 +191,56 @@ func cmdPassword(ctx context.Context, c *cli, args []string) int {
 	defer old.Zero()
 	defer nw.Zero()
 
-	src, cd, err := connect(ctx, f.reader)
+	t, err := connectCounted(ctx, c, f)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer src.Close()
-	defer cd.Close()
-	t := f.transport(c, cd)
-	out := map[string]any{"reader": cd.Reader(), "type": strings.ToUpper(typ)}
+	defer t.Close()
+	out := map[string]any{"reader": t.Reader(), "type": strings.ToUpper(typ)}
+	// The AP's password operations, after opening it.
+	var ap passwordAP
+	var change, unblock func(ctx context.Context) error
 	switch typ {
 	case "a":
-		cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode}
-		ap, err := typea.Select(ctx, t, cfg)
+		a, err := typea.Select(ctx, t, typea.Config{AID: aid.aid, Keys: st, Password: mode.mode})
 		if err != nil {
 			return fail(c, f.json, err)
 		}
-		defer ap.Close()
-		out["cuid"] = ap.CUID().String()
-		switch sub {
-		case "status":
-			s, err := ap.PasswordStatus(ctx)
-			if err != nil {
-				return fail(c, f.json, err)
-			}
-			return printStatus(c, f.json, out, s)
-		case "change":
+		ap = a
+		change = func(ctx context.Context) error {
 			if mode.mode == typea.PasswordAfterAuth {
-				if err := ap.Authenticate(ctx); err != nil {
-					return fail(c, f.json, err)
+				if err := a.Authenticate(ctx); err != nil {
+					return err
 				}
 			}
-			err = ap.ChangePassword(ctx, old, nw, typea.VerifyOptions{AllowLastTry: allowLast})
-		case "unblock":
-			err = ap.UnblockPassword(ctx, nw)
+			return a.ChangePassword(ctx, old, nw, typea.VerifyOptions{AllowLastTry: allowLast})
 		}
-		if err != nil {
-			return fail(c, f.json, err)
-		}
+		unblock = func(ctx context.Context) error { return a.UnblockPassword(ctx, nw) }
 	case "d":
-		cfg := typed.Config{AID: aid.aid, Keys: st}
-		ap, err := typed.OpenUnauthenticated(ctx, t, cfg)
+		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: aid.aid, Keys: st})
 		if err != nil {
 			return fail(c, f.json, err)
 		}
-		defer ap.Close()
-		out["cuid"] = ap.CUID().String()
-		switch sub {
-		case "status":
-			s, err := ap.PasswordStatus(ctx)
-			if err != nil {
-				return fail(c, f.json, err)
-			}
-			return printStatus(c, f.json, out, s)
-		case "change":
-			err = ap.ChangePassword(ctx, old, nw, allowLast)
-		case "unblock":
-			err = ap.ResetPassword(ctx, nw)
-		}
+		ap = d
+		change = func(ctx context.Context) error { return d.ChangePassword(ctx, old, nw, allowLast) }
+		unblock = func(ctx context.Context) error { return d.ResetPassword(ctx, nw) }
+	}
+	defer ap.Close()
+	out["cuid"] = ap.CUID().String()
+	switch sub {
+	case "status":
+		s, err := ap.PasswordStatus(ctx)
 		if err != nil {
 			return fail(c, f.json, err)
 		}
+		return printStatus(c, f.json, out, s)
+	case "change":
+		err = change(ctx)
+	case "unblock":
+		err = unblock(ctx)
+	}
+	if err != nil {
+		return fail(c, f.json, err)
 	}
 	out["result"] = map[string]string{"change": "password changed", "unblock": "password unblocked"}[sub]
 	if len(nw) > 0 && sub == "unblock" {
@@ -233,6 +252,14 @@ func cmdPassword(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stdout, "%s (Type %s, CUID %s)\n", out["result"], out["type"], out["cuid"])
 	}
 	return exitOK
+}
+
+// passwordAP is an opened Type A or Type D AP as the password command
+// sees it.
+type passwordAP interface {
+	CUID() profile.CUID
+	Close() error
+	PasswordStatus(ctx context.Context) (apsession.PasswordStatus, error)
 }
 
 func printStatus(c *cli, asJSON bool, out map[string]any, s apsession.PasswordStatus) int {

@@ -72,13 +72,11 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) int {
 		}
 		defer st.Zero()
 	}
-	src, cd, err := connect(ctx, f.reader)
+	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer src.Close()
-	defer cd.Close()
-	cnt := &countingTransport{next: f.transport(c, cd)}
+	defer cnt.Close()
 	res, err := runPersonalize(ctx, cnt, typ, aid.aid, st, capacity, req)
 	if err != nil {
 		return fail(c, f.json, err)
@@ -88,7 +86,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) int {
 		state = "already sealed: nothing changed"
 	}
 	if f.json {
-		writeJSON(c.stdout, map[string]any{"reader": cd.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
+		writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
 			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.n})
 	} else {
 		fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.n)

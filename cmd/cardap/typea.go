@@ -54,6 +54,29 @@ func printIdentity(c *cli, asJSON bool, out identityJSON) {
 type countingTransport struct {
 	next apdu.Transport
 	n    int
+	// src and card, when set, are closed by Close.
+	src  cardSource
+	card card
+}
+
+// connectCounted connects to the card of --reader (see connect) and
+// returns it behind the --trace wrapper, counting APDUs. The caller
+// closes it.
+func connectCounted(ctx context.Context, c *cli, f common) (*countingTransport, error) {
+	src, cd, err := connect(ctx, f.reader)
+	if err != nil {
+		return nil, err
+	}
+	return &countingTransport{next: f.transport(c, cd), src: src, card: cd}, nil
+}
+
+// Reader names the card's reader.
+func (t *countingTransport) Reader() string { return t.card.Reader() }
+
+// Close closes the card and its source.
+func (t *countingTransport) Close() {
+	_ = t.card.Close()
+	_ = t.src.Close()
 }
 
 // Transmit counts and forwards.
@@ -68,12 +91,8 @@ func (t *countingTransport) Unwrap() apdu.Transport { return t.next }
 // cmdTypeA is `cardap typea read`.
 func cmdTypeA(ctx context.Context, c *cli, args []string) int {
 	const usage = "typea read --keys FILE [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
-	if len(args) == 0 || args[0] != "read" {
-		fmt.Fprintln(c.stderr, "usage: cardap "+usage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitUsage
+	if _, code := subcommand(c, usage, args, "read"); code >= 0 {
+		return code
 	}
 	var f common
 	var sec secretFlags
@@ -92,28 +111,21 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) int {
 	if code := parseFlags(fs, args[1:]); code >= 0 {
 		return code
 	}
-	st, err := sec.loadKeys()
-	if err != nil {
-		return fail(c, f.json, err)
+	st, pw, code := sec.keysAndSecret(ctx, c, f.json, "password")
+	if code >= 0 {
+		return code
 	}
 	defer st.Zero()
-	pw, err := sec.secret(ctx, "password")
-	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-		return exitUsage
-	}
 	defer pw.Zero()
 	if mode.mode != typea.PasswordNone && pw == nil {
 		fmt.Fprintln(c.stderr, "cardap: the AP has a password: give it with --password-env VAR or --stdin (or --password-mode none)")
 		return exitUsage
 	}
-	src, cd, err := connect(ctx, f.reader)
+	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer src.Close()
-	defer cd.Close()
-	cnt := &countingTransport{next: f.transport(c, cd)}
+	defer cnt.Close()
 	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode}
 	opts := typea.VerifyOptions{AllowLastTry: allowLast}
 	var res typea.Result
@@ -125,7 +137,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	out := newIdentityJSON(cd.Reader(), "A", aid.aid, res.CUID, res.Identity)
+	out := newIdentityJSON(cnt.Reader(), "A", aid.aid, res.CUID, res.Identity)
 	out.APDUs = cnt.n
 	printIdentity(c, f.json, out)
 	return exitOK

@@ -18,14 +18,10 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--json] [--trace]\n" +
 		"       write: --data-file FILE (the application data; the identity is kept) [--user-id ID --attr NAME=VALUE ... to replace it]\n" +
 		"       read:  [--out FILE] writes the application data to FILE"
-	if len(args) == 0 || (args[0] != "read" && args[0] != "write") {
-		fmt.Fprintln(c.stderr, "usage: cardap "+usage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitUsage
+	sub, code := subcommand(c, usage, args, "read", "write")
+	if code >= 0 {
+		return code
 	}
-	sub := args[0]
 	var f common
 	var sec secretFlags
 	var idf identityFlags
@@ -53,16 +49,11 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 	if code := parseFlags(fs, args[1:]); code >= 0 {
 		return code
 	}
-	st, err := sec.loadKeys()
-	if err != nil {
-		return fail(c, f.json, err)
+	st, pw, code := sec.keysAndSecret(ctx, c, f.json, "password")
+	if code >= 0 {
+		return code
 	}
 	defer st.Zero()
-	pw, err := sec.secret(ctx, "password")
-	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-		return exitUsage
-	}
 	defer pw.Zero()
 	withPassword = pw != nil
 	var data []byte
@@ -72,19 +63,18 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 			return exitUsage
 		}
 		if dataFile != "" {
+			var err error
 			if data, err = readBounded(dataFile, maxDataFile); err != nil {
 				fmt.Fprintf(c.stderr, "cardap: %v\n", err)
 				return exitUsage
 			}
 		}
 	}
-	src, cd, err := connect(ctx, f.reader)
+	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer src.Close()
-	defer cd.Close()
-	cnt := &countingTransport{next: f.transport(c, cd)}
+	defer cnt.Close()
 	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast}
 	ap, err := typed.Open(ctx, cnt, cfg, pw)
 	if err != nil {
@@ -119,7 +109,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 			return exitFailure
 		}
 	}
-	out := newIdentityJSON(cd.Reader(), "D", aid.aid, ap.CUID(), cur.Identity)
+	out := newIdentityJSON(cnt.Reader(), "D", aid.aid, ap.CUID(), cur.Identity)
 	if f.json && outFile == "" {
 		out.Data = cur.Data
 	}

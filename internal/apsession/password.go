@@ -109,10 +109,13 @@ func BeforeTry(ctx context.Context, ch *apdu.Channel, ref byte, allowLastTry boo
 	return false, nil
 }
 
-// CheckPassword validates a password's length before it goes to the card.
-func CheckPassword(p Password) error {
-	if len(p) == 0 || len(p) > maxPasswordLen {
-		return fmt.Errorf("%w: password of %d bytes, want 1 to %d", ErrPasswordFormat, len(p), maxPasswordLen)
+// CheckPassword validates the passwords' lengths before they go to the
+// card (ErrPasswordFormat).
+func CheckPassword(ps ...Password) error {
+	for _, p := range ps {
+		if len(p) == 0 || len(p) > maxPasswordLen {
+			return fmt.Errorf("%w: password of %d bytes, want 1 to %d", ErrPasswordFormat, len(p), maxPasswordLen)
+		}
 	}
 	return nil
 }
@@ -125,13 +128,15 @@ func Verify(ctx context.Context, ch *apdu.Channel, ref byte, p Password) error {
 	return err
 }
 
-// ChangePassword sends CHANGE REFERENCE DATA (P1 = 00: old || new).
+// ChangePassword sends CHANGE REFERENCE DATA (P1 = 00: old || new). The
+// card checks old first (a wrong one spends a try: *apdu.TriesError), then
+// the new one's length (ErrPasswordFormat wrapping 6A80, no try spent).
 func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw Password) error {
 	data := make([]byte, 0, len(old)+len(nw))
 	data = append(append(data, old...), nw...)
 	defer clear(data)
 	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insChangeRef, P1: 0x00, P2: ref, Data: data})
-	return err
+	return newPasswordErr(err)
 }
 
 // SetPassword sends CHANGE REFERENCE DATA with P1 = 01 (new value only),
@@ -139,7 +144,7 @@ func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw Pas
 // personalization.
 func SetPassword(ctx context.Context, ch *apdu.Channel, ref byte, nw Password) error {
 	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insChangeRef, P1: 0x01, P2: ref, Data: nw})
-	return err
+	return newPasswordErr(err)
 }
 
 // ResetRetryCounter sends RESET RETRY COUNTER: P1 = 03 (unblock only) when
@@ -151,5 +156,15 @@ func ResetRetryCounter(ctx context.Context, ch *apdu.Channel, ref byte, nw Passw
 		cmd.P1, cmd.Data = 0x02, nw
 	}
 	_, err := ch.Do(apdu.WithSecret(ctx), cmd)
+	return newPasswordErr(err)
+}
+
+// newPasswordErr types the card's 6A80 to a command that sets a password
+// (the new password is outside the card's length bounds; docs/PROTOCOL.md
+// §6.4) as ErrPasswordFormat, keeping the status word in the chain.
+func newPasswordErr(err error) error {
+	if errors.Is(err, apdu.ErrIncorrectDataField) {
+		return fmt.Errorf("%w: the card refused the new password's length: %w", ErrPasswordFormat, err)
+	}
 	return err
 }

@@ -359,6 +359,25 @@ func (s *Session) Seal(ctx context.Context, admin CardKey) error {
 	return err
 }
 
+// SealedAnswer reads the answer (err) to the plain lifecycle probe of
+// docs/PROTOCOL.md §8.2, a command the profile leaves open before sealing
+// and closes after it: 6982 is sealed; success, 6282 or one of the
+// statuses in open is not sealed; any other error is returned.
+func SealedAnswer(err error, open ...error) (bool, error) {
+	switch {
+	case errors.Is(err, apdu.ErrSecurityStatusNotSatisfied):
+		return true, nil
+	case err == nil, errors.Is(err, apdu.WarnEndOfFile):
+		return false, nil
+	}
+	for _, o := range open {
+		if errors.Is(err, o) {
+			return false, nil
+		}
+	}
+	return false, err
+}
+
 // Close ends secure messaging and drops the session keys.
 func (s *Session) Close() error {
 	if s.sm != nil {

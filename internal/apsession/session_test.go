@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
 	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
@@ -79,3 +80,30 @@ func TestPasswordRedacted(t *testing.T) {
 }
 
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
+
+func TestSealedAnswer(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantSealed bool
+		wantErr    error
+	}{
+		{"open", nil, false, nil},
+		{"open, short", apdu.WarnEndOfFile, false, nil},
+		{"open, listed status", apdu.ErrRecordNotFound, false, nil},
+		{"sealed", apdu.ErrSecurityStatusNotSatisfied, true, nil},
+		{"other status", apdu.ErrFileNotFound, false, apdu.ErrFileNotFound},
+		{"card removed", apdu.ErrCardRemoved, false, apdu.ErrCardRemoved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sealed, err := apsession.SealedAnswer(tt.err, apdu.ErrRecordNotFound)
+			assert.Equal(t, tt.wantSealed, sealed)
+			if tt.wantErr == nil {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package apsession_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
+)
+
+// TestBeforeTry covers every answer of the status query that decides
+// whether a try may be spent (ISO/IEC 7816-4 §11.5.6).
+func TestBeforeTry(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name         string
+		wrong        int // wrong VERIFYs before the query
+		verify       bool
+		allowLast    bool
+		wantVerified bool
+		wantErr      error
+	}{
+		{name: "fresh", wantErr: nil},
+		{name: "verified", verify: true, wantVerified: true},
+		{name: "one try left", wrong: 2, wantErr: apsession.ErrLastTry},
+		{name: "one try left allowed", wrong: 2, allowLast: true},
+		{name: "blocked", wrong: 3, allowLast: true, wantErr: apdu.ErrBlocked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := apWithCUIDAt(profile.FIDCUID, 1)
+			spec.PINs = []mockcard.PINSpec{{Ref: 0x81, Value: mockcard.Secret("1234")}}
+			card := mockcard.MustNew(mockcard.WithAP(spec))
+			s, err := apsession.Open(ctx, card, apsession.Config{AID: aid})
+			require.NoError(t, err)
+			for range tt.wrong {
+				require.ErrorIs(t, apsession.Verify(ctx, s.Plain(), 0x81, apsession.Password("9999")), apdu.ErrVerificationFailed)
+			}
+			if tt.verify {
+				require.NoError(t, apsession.Verify(ctx, s.Plain(), 0x81, apsession.Password("1234")))
+			}
+			before := card.Stats().APDUs
+			verified, err := apsession.BeforeTry(ctx, s.Plain(), 0x81, tt.allowLast)
+			assert.Equal(t, before+1, card.Stats().APDUs, "only the status query")
+			assert.Equal(t, tt.wantVerified, verified)
+			if tt.wantErr == nil {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	var c struct {
+		AID                 profile.AID
+		Suite               secure.Suite
+		K1, K2, K3          apsession.CardKey
+		CUIDSFI, PasswordRf byte
+	}
+	c.K2 = apsession.CardKey{Ref: 0x12}
+	d := apsession.Defaults{Pkg: "typea", Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: testkeys.Store(1),
+		CardKeys: [3]*apsession.CardKey{&c.K1, &c.K2, &c.K3}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRf}
+	require.NoError(t, d.Apply())
+	assert.Equal(t, profile.DefaultAID(profile.TypeA), c.AID)
+	assert.Equal(t, secure.AES128, c.Suite)
+	assert.Equal(t, apsession.ProfileKey("typea", 0x01), c.K1)
+	assert.Equal(t, "typea-auth-enc", c.K1.Enc.Name)
+	assert.Equal(t, apsession.CardKey{Ref: 0x12}, c.K2, "a configured key is kept")
+	assert.Equal(t, "typea-admin-mac", c.K3.Mac.Name)
+	assert.Equal(t, byte(apsession.DefaultCUIDSFI), c.CUIDSFI)
+	assert.Equal(t, byte(apsession.DefaultPasswordRef), c.PasswordRf)
+
+	d.Keys = nil
+	assert.ErrorContains(t, d.Apply(), "typea: config: no key provider")
+	c.AID = profile.AID{1}
+	d.Keys = testkeys.Store(1)
+	assert.ErrorContains(t, d.Apply(), "typea: config:")
+}
