@@ -14,6 +14,9 @@
 //     applied since, and the journal of local stops. Crash-safe and
 //     checksummed; readers never block on a sync. [Store.Check] answers
 //     whether a key is revoked and how old the list is ([Policy]).
+//     Several processes may share one directory: writers take a lock file,
+//     checkers can open it read-only ([OpenReadOnly]) and every open store
+//     picks up the others' changes within about a second ([Store.Refresh]).
 //   - [Parser]: turns delivered data into an [Update] (a full list or a delta).
 //     Built in: the CSV/TSV form of docs/PROTOCOL.md chapter 9 ([TextParser])
 //     and DER X.509 CRLs ([CRLParser]).

@@ -104,3 +104,47 @@ func ExampleSyncer_Sync() {
 	// 1 -> 2 [delta-00000000000000000002.csv] <nil>
 	// 2 revoked
 }
+
+// A checker (a PAM module, a gate) opens the store read-only while
+// another process (here a second Store standing in for `cardap revocation
+// stop`) writes to it; the checker sees the stop at its next refresh,
+// automatic within about Options.RefreshInterval or explicit with Refresh.
+func ExampleOpenReadOnly() {
+	dir, _ := os.MkdirTemp("", "revocation-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+
+	writer, err := revocation.Open(dir, revocation.Options{Now: clock})
+	if err != nil {
+		panic(err)
+	}
+	defer writer.Close()
+	if err := writer.Apply(ctx, &revocation.Update{Full: true, Seq: 1, AsOf: now.Add(-time.Hour)}); err != nil {
+		panic(err)
+	}
+
+	checker, err := revocation.OpenReadOnly(dir, revocation.Options{Now: clock})
+	if err != nil {
+		panic(err)
+	}
+	defer checker.Close()
+	k, _ := revocation.ParseKey("cuid:0f0e0d0c0b0a09080706050403020100")
+	res, _ := checker.Check(k)
+	fmt.Println("before the stop: allowed", res.Allowed)
+
+	if err := writer.Stop(ctx, k, revocation.ReasonStolen, "desk-3", "holder phoned"); err != nil {
+		panic(err)
+	}
+	if err := checker.Refresh(ctx); err != nil {
+		panic(err)
+	}
+	res, _ = checker.Check(k)
+	fmt.Println("after the stop: revoked", res.Revoked, "by", res.Entry.By)
+	fmt.Println("writes refused:", errors.Is(checker.Stop(ctx, k, revocation.ReasonLost, "x", ""), revocation.ErrReadOnly))
+	// Output:
+	// before the stop: allowed true
+	// after the stop: revoked true by desk-3
+	// writes refused: true
+}

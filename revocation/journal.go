@@ -1,15 +1,12 @@
 package revocation
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -38,8 +35,9 @@ var ErrInvalidStop = errors.New("revocation: invalid local stop")
 const maxStopText = 1024
 
 // Stop records an urgent local stop of k, effective at once for every
-// check in this process and persisted (fsynced) before Stop returns. by
-// names the operator, why says why.
+// check in this process and persisted (fsynced) before Stop returns; other
+// processes with the store open see it at their next refresh (about
+// Options.RefreshInterval). by names the operator, why says why.
 func (s *Store) Stop(ctx context.Context, k Key, reason Reason, by, why string) error {
 	if err := validStop(k, by, why); err != nil {
 		return err
@@ -50,11 +48,11 @@ func (s *Store) Stop(ctx context.Context, k Key, reason Reason, by, why string) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
+	end, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
 	}
+	defer end()
 	v := s.cur.Load()
 	if _, ok := v.stops[k]; ok {
 		return fmt.Errorf("%w: %s", ErrAlreadyStopped, k)
@@ -82,11 +80,11 @@ func (s *Store) Unstop(ctx context.Context, k Key, by, why string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
+	end, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
 	}
+	defer end()
 	v := s.cur.Load()
 	old, ok := v.stops[k]
 	if !ok {
@@ -183,57 +181,13 @@ func (s *Store) appendJournal(r AuditRecord) error {
 	return nil
 }
 
-// Audit returns every record of the local-stop journal in order. Corrupt
-// lines are skipped with a warning.
+// Audit returns every record of the local-stop journal in order, as it is
+// on disk now (including records of other processes). Corrupt lines are
+// skipped with a warning.
 func (s *Store) Audit() ([]AuditRecord, error) {
-	var out []AuditRecord
-	err := s.readJournal(func(r AuditRecord) { out = append(out, r) })
-	return out, err
-}
-
-func (s *Store) readJournal(fn func(AuditRecord)) error {
-	f, err := os.Open(filepath.Join(s.dir, journalName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("revocation: journal: %w", err)
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			torn := line[len(line)-1] != '\n'
-			r, perr := parseJournalLine(bytes.TrimSuffix(line, []byte("\n")))
-			switch {
-			case perr != nil && torn:
-				s.log.Warn("revocation: ignoring torn last line of the local-stop journal", "line", n)
-			case perr != nil:
-				s.log.Warn("revocation: skipping corrupt line of the local-stop journal", "line", n, "err", perr)
-			default:
-				fn(r)
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("revocation: journal: %w", err)
-		}
-	}
-}
-
-func (s *Store) replayJournal() (map[Key]Entry, error) {
-	stops := map[Key]Entry{}
-	err := s.readJournal(func(r AuditRecord) {
-		if r.Op == "stop" {
-			stops[r.Key] = r.entry()
-		} else {
-			delete(stops, r.Key)
-		}
-	})
-	return stops, err
+	var pos journalPos
+	recs, _, err := s.readJournalFrom(&pos, false)
+	return recs, err
 }
 
 // closeWhenUnreachable closes f once b can no longer be reached, so that a

@@ -79,13 +79,41 @@ type Options struct {
 	CompactAfter int
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// ReadOnly opens the store for checks only: Open then never creates,
+	// changes or removes a file (not even the writer lock file or the
+	// directory), never takes the writer lock and never merges; Apply,
+	// Stop, Unstop and Compact fail with ErrReadOnly. A directory that
+	// does not exist (yet) reads as an empty store, so checks fail closed
+	// until a writer creates it. For checkers such as a PAM module or a
+	// gate whose list is synced by another process. See also OpenReadOnly.
+	ReadOnly bool
+	// RefreshInterval is how often a background goroutine looks for
+	// changes other processes made to the directory (newer lists and
+	// deltas, local stops and unstops) and loads them, so that a local
+	// stop made by `cardap revocation stop` reaches a running gate within
+	// about this interval. Looking costs a directory listing and a stat
+	// of each store file; checks never wait for it. 0 means
+	// DefaultRefreshInterval (1 s), values under 1 ms mean 1 ms; negative
+	// disables it (Refresh still works). The goroutine runs until Close:
+	// a Store that is not closed stays in memory.
+	RefreshInterval time.Duration
 }
 
 // Store is the local revocation store: one directory holding the current
 // list (a base file plus the deltas applied since) and the journal of
 // local stops. Checks read an immutable view through an atomic pointer and
-// never wait for a sync, a merge or a local stop. One process should open
-// a given directory once; the methods are safe for concurrent use.
+// never wait for a sync, a merge or a local stop. The methods are safe for
+// concurrent use.
+//
+// Several Stores, in one process or in several, may open the same
+// directory: writers (Apply, Stop, Unstop, Compact and the background
+// merge) take an exclusive lock on the directory's writer lock file
+// (flock(2), on Unix systems) and first catch up with what other writers
+// did, so writes never interleave and are checked against the newest
+// state; a writer waits for the lock as long as its context allows
+// (ErrLocked when the context ends first). Readers never take the lock:
+// they pick up other processes' changes through Refresh and the
+// background refresh (Options.RefreshInterval).
 type Store struct {
 	dir  string
 	opts Options
@@ -94,8 +122,12 @@ type Store struct {
 
 	cur        atomic.Pointer[view]
 	warnedSeq  atomic.Uint64
-	mu         sync.Mutex // serializes writers
-	closed     bool
+	mu         sync.Mutex // serializes writers of this process; held while waiting for the lock
+	lockFile   *os.File   // the writer lock file; guarded by mu
+	rmu        sync.Mutex // guards disk and the publication of views from disk
+	disk       diskState
+	closed     atomic.Bool
+	done       chan struct{} // closed by Close
 	bg         sync.WaitGroup
 	compacting atomic.Bool
 }
@@ -108,43 +140,89 @@ type view struct {
 
 // Open opens (creating if needed) the store in dir. Corrupt or torn files
 // are detected by their checksums and skipped with a warning; the store
-// then opens at the last good state.
+// then opens at the last good state. Temporary files of interrupted
+// writes are removed only when no writer holds the lock (they may belong
+// to a write in progress in another process); otherwise the next write
+// removes them.
 func Open(dir string, opts Options) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("revocation: %w", err)
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("revocation: %w", err)
+		}
+	} else if _, err := os.ReadDir(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("revocation: %w", err) // unreadable: say so rather than read as empty
 	}
-	s := &Store{dir: dir, opts: opts, log: opts.Logger, now: opts.Now}
+	s := &Store{dir: dir, opts: opts, log: opts.Logger, now: opts.Now, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.removeTemps()
-	snap, err := s.load()
+	if !opts.ReadOnly {
+		s.cleanTempsAtOpen()
+	}
+	s.disk.sig = s.signature() // before reading: a change meanwhile is seen by the next refresh
+	snap := s.load()
+	recs, _, err := s.readJournalFrom(&s.disk.journal, true)
 	if err != nil {
+		s.closeLockFile()
 		return nil, err
 	}
-	stops, err := s.replayJournal()
-	if err != nil {
-		return nil, err
-	}
+	stops := map[Key]Entry{}
+	replay(stops, recs)
 	s.cur.Store(&view{snap: snap, stops: stops})
-	s.maybeCompact(snap)
+	if !opts.ReadOnly {
+		s.maybeCompact(snap)
+	}
+	if interval := opts.RefreshInterval; interval >= 0 {
+		if interval == 0 {
+			interval = DefaultRefreshInterval
+		}
+		interval = max(interval, time.Millisecond)
+		s.bg.Add(1)
+		go s.watch(interval)
+	}
 	return s, nil
+}
+
+// OpenReadOnly opens the store in dir for checks only: Open with
+// Options.ReadOnly set.
+func OpenReadOnly(dir string, opts Options) (*Store, error) {
+	opts.ReadOnly = true
+	return Open(dir, opts)
 }
 
 // Dir returns the store directory.
 func (s *Store) Dir() string { return s.dir }
 
-// Close waits for a background merge to finish. Views already obtained
-// stay readable.
+// Close stops the background refresh, waits for a background merge to
+// finish (a merge still waiting for the writer lock gives up) and releases
+// the lock file. Writes after Close fail with ErrClosed. Views already
+// obtained stay readable.
 func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	close(s.done) // a writer waiting for the lock gives up
+	// Wait for writers in progress: once they are done, none can start a
+	// background merge (maybeCompact checks closed under s.mu).
 	s.mu.Lock()
-	s.closed = true
 	s.mu.Unlock()
 	s.bg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeLockFile()
 	return nil
+}
+
+// closeLockFile closes the writer lock file; s.mu must be held (or the
+// store not yet shared).
+func (s *Store) closeLockFile() {
+	if s.lockFile != nil {
+		s.lockFile.Close()
+		s.lockFile = nil
+	}
 }
 
 func (s *Store) removeTemps() {
@@ -222,31 +300,32 @@ func (s *Store) readDelta(seq uint64) (*Update, error) {
 }
 
 // load finds the newest good base and applies the deltas that follow it.
-func (s *Store) load() (*Snapshot, error) {
+// A list file that vanishes between listing and opening was removed by
+// another process's cleanup after it wrote a newer list: the directory is
+// listed again (a few times) instead of falling back to an older list.
+func (s *Store) load() *Snapshot {
 	var b *base
-	for _, seq := range s.seqFiles(listPrefix) {
-		var err error
-		if b, err = s.openList(seq); err == nil {
+	for attempt := 0; b == nil && attempt < 3; attempt++ {
+		vanished := false
+		for _, seq := range s.seqFiles(listPrefix) {
+			var err error
+			if b, err = s.openList(seq); err == nil {
+				break
+			}
+			if errors.Is(err, os.ErrNotExist) {
+				vanished = true
+				break
+			}
+			s.log.Warn("revocation: skipping corrupt list file, using an older one", "file", listName(seq), "err", err)
+		}
+		if !vanished {
 			break
 		}
-		s.log.Warn("revocation: skipping corrupt list file, using an older one", "file", listName(seq), "err", err)
 	}
 	if b == nil {
 		b = emptyBase()
 	}
-	snap := newSnapshot(b)
-	for seq := snap.seq + 1; ; seq++ {
-		u, err := s.readDelta(seq)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			s.log.Warn("revocation: skipping corrupt delta file, list stays at the last good sequence", "file", deltaName(seq), "seq", snap.seq, "err", err)
-			break
-		}
-		snap = snap.withDelta(u)
-	}
-	return snap, nil
+	return s.applyDeltas(newSnapshot(b))
 }
 
 // Snapshot returns the current delivered list.
@@ -256,7 +335,9 @@ func (s *Store) Snapshot() *Snapshot { return s.cur.Load().snap }
 // delta must follow it (Prev equal to the current sequence). The update is
 // written to disk crash-safely before it becomes visible. An update not
 // newer than the current list is refused with ErrReplay, a delta that does
-// not follow it with ErrOutOfSequence; the store is then unchanged.
+// not follow it with ErrOutOfSequence; the store is then unchanged. The
+// current list is the one on disk, which another process may have
+// advanced: see Store on the writer lock.
 func (s *Store) Apply(ctx context.Context, u *Update) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -264,11 +345,11 @@ func (s *Store) Apply(ctx context.Context, u *Update) error {
 	if err := u.normalize("update"); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
+	end, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
 	}
+	defer end()
 	v := s.cur.Load()
 	if err := checkFollows(v.snap, u); err != nil {
 		return err
@@ -338,7 +419,7 @@ func (s *Store) writeList(ctx context.Context, seq uint64, asOf time.Time, recs 
 	return s.openList(seq)
 }
 
-// swapSnap publishes snap; s.mu must be held.
+// swapSnap publishes snap; the write must have been begun (beginWrite).
 func (s *Store) swapSnap(snap *Snapshot) {
 	v := s.cur.Load()
 	s.cur.Store(&view{snap: snap, stops: v.stops})
@@ -346,7 +427,7 @@ func (s *Store) swapSnap(snap *Snapshot) {
 
 // gc removes files no longer needed: it keeps the newest base, the one
 // before it and the deltas following that one, so that a corrupt newest
-// base can fall back. s.mu must be held.
+// base can fall back. The write must have been begun (beginWrite).
 func (s *Store) gc() {
 	lists := s.seqFiles(listPrefix)
 	if len(lists) < 2 {
@@ -363,7 +444,12 @@ func (s *Store) gc() {
 	}
 }
 
+// maybeCompact starts a background merge when the overlay is large; s.mu
+// must be held (or the store not yet shared).
 func (s *Store) maybeCompact(snap *Snapshot) {
+	if s.closed.Load() {
+		return
+	}
 	limit := s.opts.CompactAfter
 	if limit == 0 {
 		limit = defaultLimit
@@ -375,7 +461,7 @@ func (s *Store) maybeCompact(snap *Snapshot) {
 	go func() {
 		defer s.bg.Done()
 		defer s.compacting.Store(false)
-		if err := s.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+		if err := s.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrReadOnly) {
 			s.log.Warn("revocation: background merge failed; the list stays correct, merge retried on the next update", "err", err)
 		}
 	}()
@@ -383,13 +469,14 @@ func (s *Store) maybeCompact(snap *Snapshot) {
 
 // Compact merges the deltas applied since the last base into a new base
 // file, so that lookups take the compact path again and opening is fast.
-// Syncs wait while it runs; checks do not.
+// It holds the writer lock while it runs (seconds at 10 million entries):
+// syncs and local stops, in this process or another, wait; checks do not.
 func (s *Store) Compact(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
+	end, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
 	}
+	defer end()
 	snap := s.cur.Load().snap
 	if snap.overlayLen() == 0 {
 		return nil

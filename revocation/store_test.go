@@ -373,3 +373,23 @@ func TestSkewedIdentifiers(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltaWithEmptySectionsReopens: a delta holding only CUID additions
+// (no serials, no removals: empty last sections) reads back after a
+// reopen instead of being taken for a truncated file.
+func TestDeltaWithEmptySectionsReopens(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(51, 52))
+	a, b := CUIDKey(randCUID(r)), CUIDKey(randCUID(r))
+	s := mustOpen(t, dir, Options{CompactAfter: -1})
+	require.NoError(t, s.Apply(ctx, &Update{Full: true, Seq: 1, AsOf: testAsOf, Add: []Record{{Key: a, RevokedAt: 1}}}))
+	require.NoError(t, s.Apply(ctx, &Update{Seq: 2, Prev: 1, AsOf: testAsOf, Add: []Record{{Key: b, RevokedAt: 2, Reason: ReasonStolen}}}))
+	require.NoError(t, s.Apply(ctx, &Update{Seq: 3, Prev: 2, AsOf: testAsOf, Remove: []Key{a}}))
+	require.NoError(t, s.Close())
+	log, buf := testLogger(t)
+	s = mustOpen(t, dir, Options{CompactAfter: -1, Logger: log})
+	assert.Equal(t, uint64(3), s.Snapshot().Seq())
+	assertMatches(t, s.Snapshot(), model{b: {Key: b, RevokedAt: 2, Reason: ReasonStolen}}, []Key{a})
+	assert.NotContains(t, buf.String(), "corrupt")
+}

@@ -35,10 +35,17 @@ type SyncResult struct {
 	NotModified bool
 }
 
-// Sync runs one sync. Concurrent calls are serialized.
+// Sync runs one sync. Concurrent calls are serialized. The store is first
+// brought up to date with the directory (Store.Refresh), and an update
+// that another process applied meanwhile is skipped, so several syncers
+// (say a timer and an operator's `cardap revocation sync`) may share a
+// store directory.
 func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.Store.Refresh(ctx); err != nil {
+		return SyncResult{}, err
+	}
 	cur := s.Store.Snapshot()
 	res := SyncResult{From: cur.Seq(), To: cur.Seq()}
 	hf, err := s.Source.Fetch(ctx, HeadName, s.cond)
@@ -80,7 +87,11 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 		updates = append(updates, u)
 	}
 	for i, u := range updates {
-		if err := s.Store.Apply(ctx, u); err != nil {
+		err := s.Store.Apply(ctx, u)
+		if errors.Is(err, ErrReplay) && s.Store.Snapshot().Seq() >= u.Seq {
+			continue // applied by another writer meanwhile
+		}
+		if err != nil {
 			res.To = s.Store.Snapshot().Seq()
 			return res, fmt.Errorf("revocation: apply %s: %w", plan[i].Name, err)
 		}

@@ -216,3 +216,30 @@ func TestTrace(t *testing.T) {
 	assert.Contains(t, stderr, "cmd=00B0810010")
 	assert.Contains(t, stderr, "sw=9000")
 }
+
+func TestTypeCReadAddressingFlags(t *testing.T) {
+	card := typeCCard(t, "LIB-42")
+	src := &mockSource{slots: []mockSlot{{name: "R", card: card}}}
+	tests := []struct {
+		args  []string
+		code  int
+		apdus int
+	}{
+		{[]string{"--select-by-fid"}, exitOK, 5},
+		{[]string{"--cuid-sfi", "1", "--identity-sfi", "2"}, exitOK, 3},
+		{[]string{"--identity-sfi", "9"}, exitOK, 5}, // no EF has SFI 9 (6A82): SELECT EF + READ BINARY for that EF
+		{[]string{"--cuid-sfi", "31"}, exitUsage, 0},
+		{[]string{"--identity-sfi", "x"}, exitUsage, 0},
+	}
+	for _, tt := range tests {
+		code, out, stderr := runCLI(t, src, append([]string{"typec", "read", "--json"}, tt.args...)...)
+		require.Equal(t, tt.code, code, "%v: %s", tt.args, stderr)
+		if tt.code != exitOK {
+			continue
+		}
+		var got typecJSON
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		assert.Equal(t, "LIB-42", got.UserID)
+		assert.Equal(t, tt.apdus, got.APDUs, "%v", tt.args)
+	}
+}

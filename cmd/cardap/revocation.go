@@ -100,8 +100,15 @@ func (f *revFlags) parse(c *cli, args []string, nArgs int) int {
 	return -1
 }
 
-func (f *revFlags) open(c *cli) (*revocation.Store, int) {
-	s, err := revocation.Open(f.store, revocation.Options{Policy: revocation.Policy{MaxAge: f.maxAge, AllowStale: f.allow}})
+// open opens the store; readOnly for the subcommands that only read
+// (check, status), so that they create nothing and never wait for a
+// writer such as a sync running in another process.
+func (f *revFlags) open(c *cli, readOnly bool) (*revocation.Store, int) {
+	s, err := revocation.Open(f.store, revocation.Options{
+		Policy:          revocation.Policy{MaxAge: f.maxAge, AllowStale: f.allow},
+		ReadOnly:        readOnly,
+		RefreshInterval: -1, // one-shot commands: no background refresh
+	})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s: %v\n", f.fs.Name(), err)
 		return nil, exitFailure
@@ -140,7 +147,7 @@ func revSync(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "cardap revocation sync: give exactly one of --from and --import")
 		return exitUsage
 	}
-	s, code := f.open(c)
+	s, code := f.open(c, false)
 	if s == nil {
 		return code
 	}
@@ -241,7 +248,7 @@ func revCheck(ctx context.Context, c *cli, args []string) int {
 		}
 		keys = append(keys, k)
 	}
-	s, code := f.open(c)
+	s, code := f.open(c, true)
 	if s == nil {
 		return code
 	}
@@ -322,7 +329,7 @@ func revStop(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "cardap revocation stop: %v\n", err)
 		return exitUsage
 	}
-	s, code := f.open(c)
+	s, code := f.open(c, false)
 	if s == nil {
 		return code
 	}
@@ -348,7 +355,7 @@ func revUnstop(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "cardap revocation unstop: %v\n", err)
 		return exitUsage
 	}
-	s, code := f.open(c)
+	s, code := f.open(c, false)
 	if s == nil {
 		return code
 	}
@@ -371,7 +378,7 @@ func revStatus(ctx context.Context, c *cli, args []string) int {
 	if code := f.parse(c, args, 0); code >= 0 {
 		return code
 	}
-	s, code := f.open(c)
+	s, code := f.open(c, true)
 	if s == nil {
 		return code
 	}

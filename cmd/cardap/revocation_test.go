@@ -95,6 +95,8 @@ func TestRevocationCLI(t *testing.T) {
 	code, out, _ = runCardap(t, "revocation", "check", "--store", filepath.Join(dir, "empty"), "00112233445566778899aabbccddeeff")
 	assert.Equal(t, exitRevoked, code)
 	assert.Contains(t, out, "UNDECIDED")
+	_, err := os.Stat(filepath.Join(dir, "empty"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "check opens the store read-only: creates nothing")
 
 	code, _, _ = runCardap(t, "revocation", "check", "--store", store, "not-an-id")
 	assert.Equal(t, exitUsage, code)

@@ -41,6 +41,25 @@ func (f fidFlag) Set(v string) error {
 	return nil
 }
 
+// sfiFlag is a short EF identifier flag, 1 to 30 (ISO/IEC 7816-4 §7.2.2).
+type sfiFlag struct{ sfi *byte }
+
+func (f sfiFlag) String() string {
+	if f.sfi == nil || *f.sfi == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(*f.sfi))
+}
+
+func (f sfiFlag) Set(v string) error {
+	n, err := strconv.ParseUint(v, 10, 8)
+	if err != nil || n < 1 || n > 30 {
+		return fmt.Errorf("short EF identifier %q is not 1 to 30", v)
+	}
+	*f.sfi = byte(n)
+	return nil
+}
+
 // typecJSON is the JSON output of `cardap typec read`.
 type typecJSON struct {
 	Reader     string              `json:"reader"`
@@ -57,11 +76,14 @@ func cmdTypeCRead(ctx context.Context, c *cli, args []string) int {
 	var f common
 	cfg := typec.Config{CUIDFID: profile.FIDCUID, IdentityFID: profile.FIDIdentity}
 	aid := &aidFlag{profile.DefaultAID(profile.TypeC)}
-	fs := newFlagSet(c, "typec read", "typec read [--reader NAME] [--json] [--aid AID] [--cuid-fid FID] [--identity-fid FID]")
+	fs := newFlagSet(c, "typec read", "typec read [--reader NAME] [--json] [--aid AID] [--cuid-fid FID] [--identity-fid FID] [--cuid-sfi N] [--identity-sfi N] [--select-by-fid]")
 	f.register(fs)
 	fs.Var(aid, "aid", "`AID` of the Type C AP (default: the placeholder)")
 	fs.Var(fidFlag{&cfg.CUIDFID}, "cuid-fid", "file identifier of EF.CUID, hex")
 	fs.Var(fidFlag{&cfg.IdentityFID}, "identity-fid", "file identifier of EF.Identity, hex")
+	fs.Var(sfiFlag{&cfg.CUIDSFI}, "cuid-sfi", "short EF identifier of EF.CUID, 1 to 30 (default 1)")
+	fs.Var(sfiFlag{&cfg.IdentitySFI}, "identity-sfi", "short EF identifier of EF.Identity, 1 to 30 (default 2)")
+	fs.BoolVar(&cfg.SelectByFID, "select-by-fid", false, "select the EFs by file identifier instead of reading them by short EF identifier (5 APDUs instead of 3)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}

@@ -105,7 +105,7 @@ func revocationChecker(cfg *config.Config, log *slog.Logger) (login.RevocationCh
 	if cfg.RevocationDir == "" {
 		return nil, func() {}, nil
 	}
-	st, err := revocation.Open(cfg.RevocationDir, revocation.Options{Policy: revocation.Policy{MaxAge: cfg.RevocationMaxAge}, Logger: log})
+	st, err := revocation.Open(cfg.RevocationDir, revocation.Options{Policy: revocation.Policy{MaxAge: cfg.RevocationMaxAge}, Logger: log, ReadOnly: true})
 	if err != nil {
 		return nil, nil, err
 	}
