@@ -71,6 +71,9 @@ func parseKeyFile(raw []byte) (*Store, error) {
 		// json errors carry offsets and types, never string values.
 		return nil, fmt.Errorf("%w: key file is not valid: %v", ErrInvalidKey, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: key file has data after its JSON object", ErrInvalidKey)
+	}
 	defer func() {
 		for i := range kf.Keys {
 			kf.Keys[i].Key = ""
