@@ -175,10 +175,11 @@ func mapAuthAPError(err, notPresent, notPersonalized, malformed, lastTry, swappe
 }
 
 // isPasswordTries tells a password's tries error from a key's: a failed
-// MUTUAL AUTHENTICATE also answers 63Cx, but arrives wrapped in
-// secure.ErrTerminalRejected.
+// or blocked key also answers 63Cx or 6983 (to MUTUAL AUTHENTICATE, or to
+// GET CHALLENGE on cards that refuse a challenge for a blocked key), but
+// arrives wrapped in secure.ErrTerminalRejected or secure.ErrChallenge.
 func isPasswordTries(err error) bool {
-	if errors.Is(err, secure.ErrTerminalRejected) {
+	if errors.Is(err, secure.ErrTerminalRejected) || errors.Is(err, secure.ErrChallenge) {
 		return false
 	}
 	var pe *typea.PasswordError

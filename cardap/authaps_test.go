@@ -183,3 +183,86 @@ func TestPasswordFuncErrorAborts(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, left, "no try spent")
 }
+
+// TestIdentifyKeyBlockedIsAuthFailed blocks the card's AP key with a wrong
+// operator's keys (each refusal is 63Cx to MUTUAL AUTHENTICATE, the last
+// blocks it) and then presents the right keys and the right password: the
+// card answers 6983 to MUTUAL AUTHENTICATE, which is the key's state, not
+// the password's, so the refusal is auth-failed and the password keeps its
+// tries.
+func TestIdentifyKeyBlockedIsAuthFailed(t *testing.T) {
+	ctx := context.Background()
+	ks := testkeys.Store(1)
+	otherKeys := testkeys.StoreTDES()
+	alice := profile.Identity{UserID: "EMP-A"}
+	tests := []struct {
+		name       string
+		card       func() (*mockcard.Card, profile.AID)
+		good, evil cardap.AP
+	}{
+		{"type A", func() (*mockcard.Card, profile.AID) {
+			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks},
+				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}})), profile.DefaultAID(profile.TypeA)
+		},
+			typeA(ks, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") }),
+			typeA(otherKeys, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") })},
+		{"type D", func() (*mockcard.Card, profile.AID) {
+			return newTypeDCard(t, alice, "2468"), profile.DefaultAID(profile.TypeD)
+		},
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}),
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: true}, Password: fixedPassword("2468")})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			card, aid := tt.card()
+			evil := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true; c.APs = []cardap.AP{tt.evil} })
+			good := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true; c.APs = []cardap.AP{tt.good} })
+			pinBefore, err := card.PINTriesLeft(aid, mockcard.PasswordRefAP)
+			require.NoError(t, err)
+			for i := 0; ; i++ {
+				require.Less(t, i, 16, "the key never blocked")
+				_, err := evil.Identify(ctx, card)
+				require.Error(t, err)
+				assert.Equal(t, cardap.ReasonAuthFailed, cardap.ReasonOf(err), "%v", err)
+				if errors.Is(err, apdu.ErrBlocked) {
+					break
+				}
+			}
+			_, err = good.Identify(ctx, card)
+			require.Error(t, err)
+			assert.Equal(t, cardap.ReasonAuthFailed, cardap.ReasonOf(err), "%v", err)
+			assert.NotErrorIs(t, err, cardap.ErrPasswordBlocked)
+			after, err := card.PINTriesLeft(aid, mockcard.PasswordRefAP)
+			require.NoError(t, err)
+			assert.Equal(t, pinBefore, after, "no password try spent")
+		})
+	}
+}
+
+// truncatingCard answers MUTUAL AUTHENTICATE with a shortened cryptogram,
+// as a hostile or broken card might.
+type truncatingCard struct{ *mockcard.Card }
+
+func (c truncatingCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	resp, err := c.Card.Transmit(ctx, cmd)
+	if err == nil && len(cmd) > 1 && cmd[1] == 0x82 && len(resp) > 12 {
+		resp = append(resp[:10:10], resp[len(resp)-2:]...)
+	}
+	return resp, err
+}
+
+// TestIdentifyShortCardCryptogramIsAuthFailed: an answer to MUTUAL
+// AUTHENTICATE of the wrong length is a failed authentication, not a
+// generic card error.
+func TestIdentifyShortCardCryptogramIsAuthFailed(t *testing.T) {
+	ks := testkeys.Store(1)
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U"}, Keys: mockcard.APKeys{Masters: ks}}))
+	c := newClient(t, nil, func(c *cardap.Config) {
+		c.NoRevocation = true
+		c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) { c.Config.Password = typea.PasswordNone })}
+	})
+	_, err := c.Identify(context.Background(), truncatingCard{card})
+	require.Error(t, err)
+	assert.Equal(t, cardap.ReasonAuthFailed, cardap.ReasonOf(err), "%v", err)
+	assert.ErrorIs(t, err, apdu.ErrMalformedResponse)
+}

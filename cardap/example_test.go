@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
 )
 
 // A terminal identifies the card in front of it and decides.
@@ -57,4 +60,41 @@ func ExampleClient_Serve() {
 	// Output:
 	// gate-1 open for EMP-7
 	// gate-1 closed: unknown-card
+}
+
+// A Type A card with a password: the holder is asked once per Identify,
+// the password goes to the card once, and a refusal says why, with the
+// remaining tries in its cause.
+func ExampleTypeA() {
+	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "EMP-0042"},
+		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+
+	for _, pin := range []string{"0000", "1234"} {
+		client, err := cardap.New(cardap.Config{
+			APs: []cardap.AP{cardap.TypeA(cardap.TypeAConfig{
+				Config: typea.Config{Keys: operatorKeys},
+				Password: func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+					return cardap.Password(pin), nil // a PIN pad in a real terminal
+				},
+			})},
+			NoRevocation: true,
+		})
+		if err != nil {
+			panic(err)
+		}
+		id, err := client.Identify(context.Background(), card)
+		var tries *apdu.TriesError
+		switch {
+		case errors.Is(err, cardap.ErrPasswordWrong) && errors.As(err, &tries):
+			fmt.Println("wrong password,", tries.Remaining, "tries left")
+		case err != nil:
+			fmt.Println("refused:", cardap.ReasonOf(err))
+		default:
+			fmt.Println("welcome", id.UserID, "via Type", id.AP)
+		}
+	}
+	// Output:
+	// wrong password, 2 tries left
+	// welcome EMP-0042 via Type A
 }

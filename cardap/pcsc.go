@@ -66,12 +66,14 @@ func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) err
 				running[name] = true
 				mu.Unlock()
 				wg.Add(1)
+				c.log.LogAttrs(ctx, slog.LevelDebug, "cardap: serving reader", slog.String("slot", name))
 				go func() {
 					defer wg.Done()
-					c.serveSlot(ctx, h, &pcscSlot{name: name, exclusive: opts.Exclusive})
+					c.serveSlot(ctx, h, &pcscSlot{name: name, exclusive: opts.Exclusive, log: c.log})
 					mu.Lock()
 					delete(running, name)
 					mu.Unlock()
+					c.log.LogAttrs(ctx, slog.LevelDebug, "cardap: reader no longer served", slog.String("slot", name))
 				}()
 			}
 			if err := rc.WaitForReaderListChange(ctx, opts.Rescan); err != nil && ctx.Err() == nil {
@@ -92,6 +94,7 @@ func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) err
 type pcscSlot struct {
 	name      string
 	exclusive bool
+	log       *slog.Logger
 }
 
 func (s *pcscSlot) Name() string { return s.name }
@@ -102,6 +105,7 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 		return nil, err
 	}
 	for {
+		s.log.LogAttrs(ctx, slog.LevelDebug, "cardap: waiting for a card", slog.String("slot", s.name))
 		if _, err := rc.WaitForCard(ctx, s.name); err != nil {
 			_ = rc.Close()
 			if errors.Is(err, reader.ErrNoReader) {
@@ -128,6 +132,24 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 			return nil, err
 		}
 	}
+}
+
+// WaitEmpty implements EmptyWaiter with a fresh PC/SC context, so it works
+// after the card's own context died with a restarted PC/SC service.
+func (s *pcscSlot) WaitEmpty(ctx context.Context) error {
+	rc, err := reader.EstablishContext(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = rc.WaitForRemoval(ctx, s.name)
+	err = errors.Join(err, rc.Close())
+	if errors.Is(err, reader.ErrNoReader) {
+		return errors.Join(ErrSlotGone, err)
+	}
+	if err == nil {
+		s.log.LogAttrs(ctx, slog.LevelDebug, "cardap: slot seen empty", slog.String("slot", s.name))
+	}
+	return err
 }
 
 type pcscCard struct {

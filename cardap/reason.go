@@ -19,7 +19,7 @@ const (
 	ReasonRevoked                         // the CUID is on the revocation list
 	ReasonRevocationUnknown               // the list is too old or unreadable: fail closed
 	ReasonExpired                         // the identity's expiry date has passed
-	ReasonAuthFailed                      // mutual authentication failed (wrong keys, hostile card)
+	ReasonAuthFailed                      // mutual authentication or secure messaging failed (wrong or blocked key, hostile card)
 	ReasonPasswordRequired                // the AP needs a password and none was given
 	ReasonPasswordWrong                   // the password was wrong; tries remain
 	ReasonPasswordBlocked                 // the password is blocked (or one try left and not allowed)

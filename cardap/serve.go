@@ -21,7 +21,8 @@ type Card interface {
 }
 
 // Slot is one place where cards are presented: a PC/SC reader, or a
-// simulated one (TapSlot).
+// simulated one (TapSlot). A Slot should also implement EmptyWaiter, so
+// that Serve can recover when Card.WaitRemoved fails.
 type Slot interface {
 	// Name identifies the slot in Taps and logs.
 	Name() string
@@ -55,8 +56,10 @@ type Handler func(ctx context.Context, tap Tap, card Card)
 // Serve runs the terminal loop on every slot, one goroutine each: wait for
 // a card, Identify it, call h, wait for the card to leave. A slot whose
 // Present fails with another error than ErrSlotGone is retried with backoff
-// (capped at 5 s). Serve returns nil when every slot is gone, or ctx.Err()
-// when ctx is done.
+// (capped at 5 s). When waiting for a card's removal fails, the slot is
+// served again only once it has been seen empty (EmptyWaiter), so a card
+// left in it is never identified, nor sent its password, a second time.
+// Serve returns nil when every slot is gone, or ctx.Err() when ctx is done.
 func (c *Client) Serve(ctx context.Context, h Handler, slots ...Slot) error {
 	if h == nil {
 		return fmt.Errorf("%w: nil handler", ErrConfig)
@@ -92,11 +95,59 @@ func (c *Client) serveSlot(ctx context.Context, h Handler, s Slot) {
 			continue
 		}
 		c.tap(ctx, h, s.Name(), card)
-		if err := card.WaitRemoved(ctx); err != nil && ctx.Err() == nil {
-			c.log.LogAttrs(ctx, slog.LevelDebug, "cardap: wait for removal failed",
+		removeErr := card.WaitRemoved(ctx)
+		if err := card.Close(); err != nil && ctx.Err() == nil {
+			c.log.LogAttrs(ctx, slog.LevelDebug, "cardap: closing the card failed",
 				slog.String("slot", s.Name()), slog.String("err", err.Error()))
 		}
-		_ = card.Close()
+		if removeErr != nil && ctx.Err() == nil {
+			// The card may still lie in the slot. Presenting it again would
+			// identify it again and send its password again (spending a try
+			// when it was wrong): wait until the slot is seen empty.
+			c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: wait for removal failed; waiting for an empty slot",
+				slog.String("slot", s.Name()), slog.String("err", removeErr.Error()))
+			if !c.waitSlotEmpty(ctx, s, backoff) {
+				return
+			}
+		}
+	}
+}
+
+// EmptyWaiter is implemented by a Slot that can wait, without a connected
+// card, until it holds no card. Serve uses it when Card.WaitRemoved fails,
+// so a card still lying in the slot is never identified (and sent its
+// password) a second time. A Slot without it stops being served after such
+// a failure, since Serve could not tell the same card from a new one.
+type EmptyWaiter interface {
+	// WaitEmpty blocks until the slot holds no card. It returns an error
+	// matching ErrSlotGone when the slot has disappeared for good, and
+	// ctx.Err() when ctx is done.
+	WaitEmpty(ctx context.Context) error
+}
+
+// waitSlotEmpty waits, retrying with backoff, until s holds no card; false
+// when the slot is gone, cannot say, or ctx is done.
+func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *backoff) bool {
+	ew, ok := s.(EmptyWaiter)
+	if !ok {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: slot cannot wait for removal; no longer served",
+			slog.String("slot", s.Name()))
+		return false
+	}
+	for {
+		err := ew.WaitEmpty(ctx)
+		switch {
+		case err == nil:
+			bo.reset()
+			return true
+		case errors.Is(err, ErrSlotGone), ctx.Err() != nil:
+			return false
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: waiting for an empty slot failed, retrying",
+			slog.String("slot", s.Name()), slog.String("err", err.Error()))
+		if !bo.wait(ctx) {
+			return false
+		}
 	}
 }
 
@@ -175,6 +226,10 @@ func (s *TapSlot) Tap(ctx context.Context, t apdu.Transport) error {
 // Close ends the slot: Present returns ErrSlotGone, so Serve's goroutine for
 // it ends.
 func (s *TapSlot) Close() { s.once.Do(func() { close(s.close) }) }
+
+// WaitEmpty implements EmptyWaiter: a tapped card is taken away as soon
+// as the handler has decided, so the slot is always empty then.
+func (s *TapSlot) WaitEmpty(context.Context) error { return nil }
 
 // Present implements Slot.
 func (s *TapSlot) Present(ctx context.Context) (Card, error) {

@@ -247,12 +247,18 @@ func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request)
 		// Compare with what the sealed AP holds (readable without keys).
 		var r typec.Result
 		if r, err = typec.Read(ctx, t, cfg); err == nil {
-			if r.CUID != res.CUID {
+			var cur []byte
+			switch {
+			case r.CUID != res.CUID:
 				err = ErrCardSwappedDuringRun
-			} else if cur, _ := r.Identity.MarshalBinary(); bytes.Equal(cur, body) {
-				res.AlreadySealed = true
-			} else {
-				err = ErrSealedDifferent
+			default:
+				if cur, err = r.Identity.MarshalBinary(); err == nil {
+					if bytes.Equal(cur, body) {
+						res.AlreadySealed = true
+					} else {
+						err = ErrSealedDifferent
+					}
+				}
 			}
 		}
 	}

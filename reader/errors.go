@@ -46,6 +46,7 @@ const (
 	codeNoSmartcard        uint32 = 0x8010000C
 	codeNotTransacted      uint32 = 0x80100016
 	codeReaderUnavailable  uint32 = 0x80100017
+	codeCommError          uint32 = 0x80100013
 	codeNoService          uint32 = 0x8010001D
 	codeServiceStopped     uint32 = 0x8010001E
 	codeNoReadersAvailable uint32 = 0x8010002E
@@ -186,7 +187,9 @@ func sentinelFor(op string, code uint32) error {
 		return ErrCardReset
 	case codeUnknownReader, codeNoReadersAvailable, codeReaderUnavailable:
 		return ErrNoReader
-	case codeNoService, codeServiceStopped:
+	case codeNoService, codeServiceStopped, codeCommError:
+		// SCARD_F_COMM_ERROR: the connection to pcscd broke (it stopped or
+		// restarted); a new context is needed once it is back.
 		return ErrNoService
 	case codeSharingViolation:
 		return ErrSharingViolation

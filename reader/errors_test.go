@@ -33,7 +33,7 @@ func TestErrorMapping(t *testing.T) {
 		{"sharing violation", opConnect, 0x8010000B, []error{ErrSharingViolation}, nil},
 		{"timeout", opGetStatusChange, 0x8010000A, []error{ErrTimeout}, nil},
 		{"unpowered is not mapped", opConnect, 0x80100067, nil, []error{ErrCardRemoved, ErrNoReader}},
-		{"comm error is not mapped", opTransmit, 0x80100013, nil, []error{ErrCardRemoved, ErrNoService}},
+		{"comm error: pcscd went away", opListReaders, 0x80100013, []error{ErrNoService}, []error{ErrCardRemoved}},
 	}
 	all := []error{ErrCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrSharingViolation, ErrTimeout}
 	for _, tt := range tests {

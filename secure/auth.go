@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,13 @@ func (c Config) GoString() string { return c.String() }
 
 // Format implements fmt.Formatter: every verb prints String.
 func (c Config) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue implements slog.LogValuer without revealing the keys (slog's
+// JSON handler would otherwise marshal KEnc and KMac).
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON implements json.Marshaler without revealing the keys.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
 // cryptogramLen is the length of S = RND.IFD || RND.ICC || K.IFD (and of R).
 func cryptogramLen(s Suite) int { return 2*NonceLen + s.KeyHalfLen() }
@@ -191,7 +199,9 @@ func getChallenge(ctx context.Context, t apdu.Transport, cla byte) ([]byte, erro
 // It returns a copy of K.ICC.
 func parseAuthResponse(cr *crypto, n int, resp, rndIFD, rndICC []byte) ([]byte, error) {
 	if len(resp) != n+MACLen {
-		return nil, fmt.Errorf("secure: MUTUAL AUTHENTICATE: %w: answer of %d bytes, want %d", apdu.ErrMalformedResponse, len(resp), n+MACLen)
+		// A cryptogram of the wrong length cannot verify: ErrCardCryptogram,
+		// so callers classify it with the other bad answers.
+		return nil, fmt.Errorf("%w: MUTUAL AUTHENTICATE: %w: answer of %d bytes, want %d", ErrCardCryptogram, apdu.ErrMalformedResponse, len(resp), n+MACLen)
 	}
 	e, m := resp[:n], resp[n:]
 	want := cr.macPadded(nil, e)

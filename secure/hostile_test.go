@@ -240,13 +240,13 @@ func TestHostileMutualAuthentication(t *testing.T) {
 						a, _ := honest(c)(sIn)
 						return a[:len(a)-1], 0x9000
 					}
-				}, []error{apdu.ErrMalformedResponse}},
+				}, []error{ErrCardCryptogram, apdu.ErrMalformedResponse}},
 				{"overlong cryptogram", func(c *authCard) func([]byte) ([]byte, apdu.StatusWord) {
 					return func(sIn []byte) ([]byte, apdu.StatusWord) {
 						a, _ := honest(c)(sIn)
 						return append(a, 0), 0x9000
 					}
-				}, []error{apdu.ErrMalformedResponse}},
+				}, []error{ErrCardCryptogram, apdu.ErrMalformedResponse}},
 				{"refuses with 63C2", func(*authCard) func([]byte) ([]byte, apdu.StatusWord) {
 					return func([]byte) ([]byte, apdu.StatusWord) { return nil, 0x63C2 }
 				}, []error{ErrTerminalRejected, apdu.ErrVerificationFailed}},
@@ -255,7 +255,7 @@ func TestHostileMutualAuthentication(t *testing.T) {
 				}, []error{ErrTerminalRejected, apdu.ErrBlocked}},
 				{"9000 without data", func(*authCard) func([]byte) ([]byte, apdu.StatusWord) {
 					return func([]byte) ([]byte, apdu.StatusWord) { return nil, 0x9000 }
-				}, []error{apdu.ErrMalformedResponse}},
+				}, []error{ErrCardCryptogram, apdu.ErrMalformedResponse}},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,9 @@ package secure
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -116,6 +118,49 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 					}
 					if form == string(sec) {
 						assert.NotContains(t, all, form, "%s leaked (raw)", name)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSecretTypesNeverSerialize checks that Config and SessionKeys, which
+// hold key bytes in exported fields, reveal none through fmt, encoding/json
+// or slog's text and JSON handlers (which marshal []byte fields as base64
+// unless the type says otherwise).
+func TestSecretTypesNeverSerialize(t *testing.T) {
+	kEnc := bytes.Repeat([]byte{0xA5, 0x17}, 8)
+	kMac := bytes.Repeat([]byte{0x3C, 0xE1}, 8)
+	ssc := []byte{0x88, 0x70, 0x22, 0x12, 0x0C, 0x06, 0xC2, 0x26}
+	values := map[string]any{
+		"Config":      Config{Suite: AES128, KEnc: kEnc, KMac: kMac},
+		"SessionKeys": SessionKeys{Enc: kEnc, MAC: kMac, SSC: ssc},
+	}
+	forms := func(b []byte) []string {
+		return []string{string(b), hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b)), base64.StdEncoding.EncodeToString(b)}
+	}
+	for name, v := range values {
+		t.Run(name, func(t *testing.T) {
+			var out []string
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+				out = append(out, fmt.Sprintf(verb, v))
+			}
+			for _, w := range []any{v, struct{ V any }{v}} {
+				b, err := json.Marshal(w)
+				require.NoError(t, err)
+				out = append(out, string(b))
+			}
+			var buf bytes.Buffer
+			for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+				slog.New(h).Info("x", "v", v)
+			}
+			out = append(out, buf.String())
+			for _, o := range out {
+				assert.Contains(t, o, "redacted")
+				for _, k := range [][]byte{kEnc, kMac} {
+					for _, f := range forms(k) {
+						assert.NotContains(t, o, f)
 					}
 				}
 			}

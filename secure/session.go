@@ -2,6 +2,7 @@ package secure
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,13 @@ func (k SessionKeys) GoString() string { return k.String() }
 
 // Format implements fmt.Formatter: every verb prints String.
 func (k SessionKeys) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
+
+// LogValue implements slog.LogValuer without revealing the keys (slog's
+// JSON handler would otherwise marshal the byte fields).
+func (k SessionKeys) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// MarshalJSON implements json.Marshaler without revealing the keys.
+func (k SessionKeys) MarshalJSON() ([]byte, error) { return json.Marshal(k.String()) }
 
 // Zero overwrites the key bytes and the SSC.
 func (k SessionKeys) Zero() {

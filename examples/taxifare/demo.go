@@ -240,7 +240,10 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	offline.BaseURL = "http://127.0.0.1:1"
 	offline.Client = &http.Client{Timeout: 2 * time.Second}
 	if _, err := offline.Flush(ctx); err != nil {
-		c, _ := carA.st.Counts(ctx)
+		c, err := carA.st.Counts(ctx)
+		if err != nil {
+			return fmt.Errorf("counting pending trips: %w", err)
+		}
 		fmt.Fprintf(out, "upload from car-12 while offline failed; %d trips stay pending\n", c.Pending)
 	}
 	for _, c := range []*car{carA, carB, carA} {

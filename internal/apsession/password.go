@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/mynacard/freespace/apdu"
 )
@@ -20,6 +21,18 @@ func (Password) GoString() string { return "Password([redacted])" }
 
 // Format prints "[redacted]" for every verb.
 func (Password) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
+
+// LogValue implements slog.LogValuer: slog's text handler would otherwise
+// print a []byte as a raw string and its JSON handler as base64.
+func (Password) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// MarshalText implements encoding.TextMarshaler with "[redacted]", so
+// encoders that honour it never see the bytes.
+func (Password) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// MarshalJSON implements json.Marshaler with "[redacted]" (encoding/json
+// would otherwise write the bytes as base64).
+func (Password) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
 
 // Zero overwrites the password bytes.
 func (p Password) Zero() { clear(p) }

@@ -1,7 +1,14 @@
 package apsession_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,4 +91,42 @@ func TestDefaults(t *testing.T) {
 	c.AID = profile.AID{1}
 	d.Keys = testkeys.Store(1)
 	assert.ErrorContains(t, d.Apply(), "typea: config:")
+}
+
+// TestPasswordNeverPrints formats a Password every way a program might log
+// or serialize it (fmt verbs, slog text and JSON handlers, encoding/json
+// alone and inside a struct) and checks the bytes never appear, raw, in
+// hex or in base64.
+func TestPasswordNeverPrints(t *testing.T) {
+	pw := apsession.Password("s3cr3t-PIN-4711")
+	forms := []string{
+		string(pw),
+		hex.EncodeToString(pw),
+		strings.ToUpper(hex.EncodeToString(pw)),
+		base64.StdEncoding.EncodeToString(pw),
+	}
+	var out []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		out = append(out, fmt.Sprintf(verb, pw))
+	}
+	out = append(out, fmt.Sprintf("%v", struct{ P apsession.Password }{pw}))
+	for _, v := range []any{pw, struct{ P apsession.Password }{pw}, map[string]apsession.Password{"p": pw}} {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		out = append(out, string(b))
+	}
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+		l := slog.New(h)
+		l.Info("x", "password", pw)
+		l.Info("x", slog.Any("password", pw))
+		l.Info("x", "group", struct{ P apsession.Password }{pw})
+	}
+	out = append(out, buf.String())
+	for _, o := range out {
+		assert.Contains(t, o, "redacted")
+		for _, f := range forms {
+			assert.NotContains(t, o, f)
+		}
+	}
 }

@@ -13,6 +13,11 @@
 //	FREESPACE_PCSC_LOCKDIR=/tmp/...       where slot lock files live
 //	PCSCLITE_CSOCK_NAME=/tmp/.../pcscd.comm  the private pcscd's socket
 //
+// Tests that stop, restart or reconfigure pcscd must not touch that shared
+// daemon: StartPrivate (or NewPrivate) gives such a test a pcscd of its
+// own, in its own mount namespace, with vpcd devices on free ports (see
+// Daemon).
+//
 // go test runs packages in parallel processes, so Acquire gives each test a
 // slot of its own, locked with flock(2) until the test ends. Without
 // FREESPACE_PCSC the tests are skipped, unless FREESPACE_REQUIRE_PCSC=1 or

@@ -57,3 +57,26 @@ func TestLockSlotIsExclusive(t *testing.T) {
 		t.Fatal("waiter did not get a slot after release")
 	}
 }
+
+// TestPrivateDaemon starts, stops and restarts a private pcscd with a
+// different configuration.
+func TestPrivateDaemon(t *testing.T) {
+	d := NewPrivate(t, 2)
+	require.Len(t, d.Slots(), 4)
+	d.Start(1)
+	assert.FileExists(t, d.Socket())
+	assert.Equal(t, []string{d.Slots()[0].ReaderName, d.Slots()[1].ReaderName}, d.ReaderNames())
+	assert.True(t, listening(d.Slots()[1].Port))
+	assert.False(t, listening(d.Slots()[3].Port), "the second device is not configured")
+
+	d.Stop()
+	assert.NoFileExists(t, d.Socket(), "pcscd removes its socket on SIGTERM")
+	assert.False(t, listening(d.Slots()[1].Port))
+	d.Stop() // stopping a stopped daemon does nothing
+
+	d.Start(2)
+	assert.FileExists(t, d.Socket())
+	assert.Len(t, d.ReaderNames(), 4)
+	assert.True(t, listening(d.Slots()[3].Port))
+	assert.Equal(t, "PCSCLITE_CSOCK_NAME="+d.Socket(), d.Env())
+}

@@ -3,6 +3,7 @@ package wire
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/mynacard/freespace/profile"
@@ -89,3 +90,11 @@ func (Token) GoString() string { return redacted }
 
 // Format prints a redacted placeholder for every verb.
 func (Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// LogValue implements slog.LogValuer with a redacted placeholder (slog's
+// JSON handler would otherwise marshal the string itself).
+func (Token) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalText implements encoding.TextMarshaler with a redacted
+// placeholder, so encoding/json and other encoders never see the token.
+func (Token) MarshalText() ([]byte, error) { return []byte(redacted), nil }

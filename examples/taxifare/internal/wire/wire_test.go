@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,17 @@ func TestTokenRedacted(t *testing.T) {
 	tok := Token("s3cret-token")
 	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s %q %x", tok, tok, tok, tok, tok, tok), fmt.Sprintf("%v", struct{ T Token }{tok})} {
 		assert.NotContains(t, s, "s3cret")
+	}
+	// encoding/json and both slog handlers, alone and inside a struct.
+	b, err := json.Marshal(struct{ T Token }{tok})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+		slog.New(h).Info("upload", "token", tok, "cfg", struct{ T Token }{tok})
+	}
+	for _, s := range []string{string(b), buf.String()} {
+		assert.NotContains(t, s, "s3cret")
+		assert.Contains(t, s, redacted)
 	}
 }
 
