@@ -35,6 +35,9 @@ type base struct {
 	// up to 2^27 keys).
 	top     []uint32
 	topBits uint8
+	// filter answers most misses from the CPU cache before the slab is
+	// touched (nil for a base without CUIDs; lookups then skip it).
+	filter *cuidFilter
 }
 
 func emptyBase() *base {
@@ -107,6 +110,7 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 	if err := b.checkOrder(l.suffix); err != nil {
 		return nil, err
 	}
+	b.buildFilter()
 	if err := checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), h.crcMeta, l.meta); err != nil {
 		return nil, err
 	}
@@ -213,7 +217,13 @@ func (b *base) checkOrder(off int64) error {
 func (b *base) bucketStart(h int) uint32 { return binary.LittleEndian.Uint32(b.slab[4*h:]) }
 
 // residentBytes is the memory the lookup structures take.
-func (b *base) residentBytes() int { return len(b.slab) + len(b.serials) }
+func (b *base) residentBytes() int {
+	n := len(b.slab) + len(b.serials)
+	if b.filter != nil {
+		n += len(b.filter.blocks)
+	}
+	return n
+}
 
 func checkMeta(r io.Reader, want uint32, off int64) error {
 	c := crc32.New(castagnoli)
@@ -250,8 +260,10 @@ func (b *base) len() int { return int(b.hdr.nCUID) + int(b.hdr.nSerial) }
 // the CPU cache) gives the range of keys sharing c's top bits; CUIDs are
 // spread evenly, so interpolating c's next 64 bits over that range lands
 // within a few keys of c (about 150 keys per range at 10 million
-// entries, a typical error of 6 keys: one or two cache lines). A short
-// scan from there settles it; a skewed list (identifiers sharing long
+// entries, a typical error of 6 keys: one or two cache lines). Before the
+// slab is touched, the base's Bloom filter (cache-resident too, and
+// without false negatives) answers most misses. A short scan settles the
+// rest; a skewed list (identifiers sharing long
 // prefixes) falls back to a binary search, so answers stay exact whatever
 // the distribution. Suffixes are compared as two big-endian words (valid
 // since 8 <= slen <= 16).
@@ -266,6 +278,9 @@ func (b *base) findCUID(c *profile.CUID) int {
 	}
 	lo, hi := int(top[h]), int(top[h+1])
 	if lo >= hi {
+		return -1
+	}
+	if f := b.filter; f != nil && !f.mayContain(filterHash(w1, w2), uint32(lo), uint32(hi)) {
 		return -1
 	}
 	g, _ := bits.Mul64(w1<<t|w2>>(64-t), uint64(hi-lo))

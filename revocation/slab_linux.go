@@ -10,7 +10,8 @@ import (
 // allocSlab returns n bytes outside the Go heap, asking the kernel for
 // transparent huge pages: random lookups over a 10-million-entry list then
 // miss the TLB far less. The memory is released once owner is unreachable.
-// It falls back to the heap when mapping fails.
+// owner.mapped counts the bytes so mapped. It falls back to the heap
+// when mapping fails.
 func allocSlab(owner *base, n int) []byte {
 	if n < 4<<20 {
 		return make([]byte, n)
@@ -21,6 +22,6 @@ func allocSlab(owner *base, n int) []byte {
 	}
 	_ = syscall.Madvise(b, syscall.MADV_HUGEPAGE) // advisory only
 	runtime.AddCleanup(owner, func(b []byte) { syscall.Munmap(b) }, b)
-	owner.mapped = n
+	owner.mapped += n
 	return b
 }
