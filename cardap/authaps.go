@@ -71,9 +71,9 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		pw = p
 		defer pw.Zero()
 	}
-	counter := &apduCounter{next: t}
+	counter := &apdu.Counter{Next: t}
 	res, err := typea.Read(ctx, counter, a.cfg.Config, pw, typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry})
-	id.APDUs = counter.n
+	id.APDUs = counter.APDUs
 	id.CUID = res.CUID
 	if err != nil {
 		return id, mapAuthAPError(err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
@@ -117,7 +117,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		pw = p
 		defer pw.Zero()
 	}
-	counter := &apduCounter{next: t}
+	counter := &apdu.Counter{Next: t}
 	var content typed.Content
 	err := apsession.WithTransaction(ctx, counter, func(ctx context.Context) error {
 		ap, err := typed.Open(ctx, counter, a.cfg.Config, pw)
@@ -129,7 +129,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		content, err = ap.Read(ctx)
 		return err
 	})
-	id.APDUs = counter.n
+	id.APDUs = counter.APDUs
 	if err != nil {
 		if errors.Is(err, typed.ErrNoData) {
 			return id, &Error{Reason: ReasonNotPersonalized, Err: err}
@@ -185,16 +185,3 @@ func isPasswordTries(err error) bool {
 	var pe *typea.PasswordError
 	return errors.As(err, &pe) || errors.Is(err, apdu.ErrVerificationFailed)
 }
-
-// apduCounter counts the APDUs of one identification.
-type apduCounter struct {
-	next apdu.Transport
-	n    int
-}
-
-func (c *apduCounter) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	c.n++
-	return c.next.Transmit(ctx, cmd)
-}
-
-func (c *apduCounter) Unwrap() apdu.Transport { return c.next }

@@ -71,12 +71,9 @@ func revocationReason(e *revocation.Entry) string {
 	return e.Reason.String() + " (" + e.Origin.String() + ")"
 }
 
-// neverSynced is the age the store reports when it holds no list yet.
-const neverSynced = time.Duration(1<<63 - 1)
-
 // staleWarning is the warning of an answer given on a too-old list.
 func staleWarning(r revocation.Result) string {
-	if r.Age == neverSynced {
+	if r.AsOf.IsZero() { // the store holds no list yet
 		return "revocation list never synced; card accepted by policy"
 	}
 	return fmt.Sprintf("revocation list sequence %d is %s old, older than the policy allows; card accepted by policy",

@@ -86,7 +86,7 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config) (Result, error) {
 		res.CUID, res.Identity = c, id
 		return nil
 	})
-	res.APDUs = s.count.n
+	res.APDUs = s.count.APDUs
 	if err != nil {
 		return Result{APDUs: res.APDUs}, err
 	}
@@ -167,26 +167,12 @@ func (ap *AP) do(ctx context.Context, fn func(ctx context.Context, s *session) e
 	})
 }
 
-// counter counts the APDUs that reach the transport. One counter belongs to
-// one operation (one goroutine).
-type counter struct {
-	next apdu.Transport
-	n    int
-}
-
-func (c *counter) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	c.n++
-	return c.next.Transmit(ctx, cmd)
-}
-
-func (c *counter) Unwrap() apdu.Transport { return c.next }
-
 // session is the state of one operation: the channel (61xx / 6Cxx
 // handling, bounded responses) over an APDU counter, and whether EFs are
 // still read by short EF identifier.
 type session struct {
 	cfg   Config
-	count *counter
+	count *apdu.Counter
 	ch    *apdu.Channel
 	// byFID is set when the EFs are selected by file identifier: by
 	// Config.SelectByFID, or once the card showed that it does not
@@ -195,7 +181,7 @@ type session struct {
 }
 
 func newSession(t apdu.Transport, cfg Config) *session {
-	c := &counter{next: t}
+	c := &apdu.Counter{Next: t}
 	// No response of a Type C read carries more than 256 data bytes.
 	return &session{cfg: cfg, count: c, ch: apdu.NewChannel(c, apdu.WithMaxResponseSize(apdu.MaxShortNe+2)), byFID: cfg.SelectByFID}
 }

@@ -87,9 +87,9 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) int {
 	}
 	if f.json {
 		writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
-			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.n})
+			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs})
 	} else {
-		fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.n)
+		fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.APDUs)
 	}
 	return exitOK
 }

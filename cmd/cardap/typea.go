@@ -52,8 +52,7 @@ func printIdentity(c *cli, asJSON bool, out identityJSON) {
 // countingTransport counts the APDUs of a command for its output. It
 // unwraps to the card, so PC/SC transactions still apply.
 type countingTransport struct {
-	next apdu.Transport
-	n    int
+	apdu.Counter
 	// src and card, when set, are closed by Close.
 	src  cardSource
 	card card
@@ -67,7 +66,7 @@ func connectCounted(ctx context.Context, c *cli, f common) (*countingTransport, 
 	if err != nil {
 		return nil, err
 	}
-	return &countingTransport{next: f.transport(c, cd), src: src, card: cd}, nil
+	return &countingTransport{Counter: apdu.Counter{Next: f.transport(c, cd)}, src: src, card: cd}, nil
 }
 
 // Reader names the card's reader.
@@ -78,15 +77,6 @@ func (t *countingTransport) Close() {
 	_ = t.card.Close()
 	_ = t.src.Close()
 }
-
-// Transmit counts and forwards.
-func (t *countingTransport) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	t.n++
-	return t.next.Transmit(ctx, cmd)
-}
-
-// Unwrap returns the wrapped transport.
-func (t *countingTransport) Unwrap() apdu.Transport { return t.next }
 
 // cmdTypeA is `cardap typea read`.
 func cmdTypeA(ctx context.Context, c *cli, args []string) int {
@@ -138,7 +128,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) int {
 		return fail(c, f.json, err)
 	}
 	out := newIdentityJSON(cnt.Reader(), "A", aid.aid, res.CUID, res.Identity)
-	out.APDUs = cnt.n
+	out.APDUs = cnt.APDUs
 	printIdentity(c, f.json, out)
 	return exitOK
 }

@@ -116,7 +116,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 	if sub == "write" {
 		out.Data = nil
 	}
-	out.APDUs = cnt.n
+	out.APDUs = cnt.APDUs
 	if !f.json && len(out.Data) == 0 {
 		out.Data = cur.Data // for the byte count line
 	}
