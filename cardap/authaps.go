@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
@@ -24,9 +25,16 @@ type PasswordRequest struct {
 }
 
 // PasswordFunc asks the holder for the AP's password (a PIN pad, a login
-// prompt). It is called at most once per Identify, before the card is
-// read; the password is sent to the card at most once and never stored.
-// Returning an error aborts the identification with that error.
+// prompt). It is called at most once per AP and Identify, and only once
+// the card has shown that it needs it: after the AP's SELECT succeeded (a
+// card without the AP never prompts), after mutual authentication when
+// the password is verified under secure messaging, and after the
+// password's status (VERIFY without data, no try spent) said it is not
+// verified, not blocked and, unless the last try is allowed, has more than
+// one try left. No PC/SC transaction is held while it runs (a prompt may
+// take long; some PC/SC stacks reset a card whose transaction idles). The
+// password is sent to the card at most once, never retried, and wiped
+// after use. Returning an error aborts the identification with that error.
 type PasswordFunc func(ctx context.Context, req PasswordRequest) (Password, error)
 
 // TypeAConfig configures the standard Type A AP (records, mutual
@@ -43,10 +51,11 @@ type TypeAConfig struct {
 	AllowLastTry bool
 }
 
-// TypeA returns the standard Type A AP. A transaction is SELECT (CUID from
-// the FCI), GET CHALLENGE, MUTUAL AUTHENTICATE and READ RECORD 1 under
-// secure messaging, plus the password's status query and VERIFY when the
-// AP has one.
+// TypeA returns the standard Type A AP. Without a password a read is one
+// transaction of 4 APDUs: SELECT (CUID from the FCI), GET CHALLENGE,
+// MUTUAL AUTHENTICATE and READ RECORD 1 under secure messaging. With one,
+// the password's status query is added before the holder is asked, and
+// the status query again and VERIFY after it (see PasswordFunc).
 func TypeA(cfg TypeAConfig) AP { return typeAAP{cfg: cfg} }
 
 type typeAAP struct{ cfg TypeAConfig }
@@ -62,17 +71,16 @@ func (a typeAAP) aid() profile.AID {
 
 func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id := Identity{AP: profile.TypeA, AID: a.aid()}
-	var pw Password
-	if a.cfg.Config.Password != typea.PasswordNone && a.cfg.Password != nil {
-		p, err := a.cfg.Password(ctx, PasswordRequest{AP: profile.TypeA, AID: id.AID})
-		if err != nil {
-			return id, err
-		}
-		pw = p
-		defer pw.Zero()
-	}
 	counter := &apdu.Counter{Next: t}
-	res, err := typea.Read(ctx, counter, a.cfg.Config, pw, typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry})
+	var (
+		res typea.Result
+		err error
+	)
+	if a.cfg.Config.Password == typea.PasswordNone {
+		res, err = typea.Read(ctx, counter, a.cfg.Config, nil, typea.VerifyOptions{})
+	} else {
+		res, err = a.readWithPassword(ctx, counter, PasswordRequest{AP: profile.TypeA, AID: id.AID})
+	}
 	id.APDUs = counter.APDUs
 	id.CUID = res.CUID
 	if err != nil {
@@ -82,6 +90,105 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id.Attributes = res.Identity.Attributes
 	id.Expires = res.Identity.Expires
 	return id, nil
+}
+
+// readWithPassword reads an AP with a password in two PC/SC transactions
+// around the holder's prompt. The first selects the AP (a card without it
+// ends here, unprompted), authenticates in PasswordAfterAuth mode and asks
+// the password's status without spending a try. The PasswordFunc then runs
+// outside any transaction. The second verifies the password once
+// (typea.AP.Verify: the status again, as the card was free in between,
+// then VERIFY; in PasswordBeforeAuth mode after a new SELECT and CUID
+// check, so the password never goes to a swapped card; in
+// PasswordAfterAuth mode under the secure messaging session, which a
+// swapped or reset card cannot continue), authenticates in
+// PasswordBeforeAuth mode and reads record 1.
+func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req PasswordRequest) (_ typea.Result, err error) {
+	var (
+		res  typea.Result
+		ap   *typea.AP
+		need bool
+	)
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		var err error
+		if ap, err = typea.Select(ctx, t, a.cfg.Config); err != nil {
+			return err
+		}
+		res.CUID = ap.CUID()
+		if ap.Config().Password == typea.PasswordAfterAuth {
+			if err := ap.Authenticate(ctx); err != nil {
+				return err
+			}
+		}
+		if a.cfg.Password == nil {
+			return fmt.Errorf("%w: no PasswordFunc configured", typea.ErrPasswordRequired)
+		}
+		st, err := ap.PasswordStatus(ctx)
+		if err != nil {
+			return err
+		}
+		need, err = passwordNeeded(st, a.cfg.AllowLastTry)
+		if err != nil {
+			var te *apdu.TriesError
+			if errors.As(err, &te) {
+				err = &typea.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
+			}
+			return fmt.Errorf("typea: password status: %w", err)
+		}
+		return nil
+	})
+	if ap != nil {
+		defer closeAP(ap, &err)
+	}
+	if err != nil {
+		return res, err
+	}
+	var pw Password
+	if need {
+		if pw, err = a.cfg.Password(ctx, req); err != nil {
+			return res, err
+		}
+		defer pw.Zero()
+	}
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		if need {
+			if err := ap.Verify(ctx, pw, typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
+				return err
+			}
+		}
+		if ap.Config().Password == typea.PasswordBeforeAuth {
+			if err := ap.Authenticate(ctx); err != nil {
+				return err
+			}
+		}
+		var err error
+		res.Identity, err = ap.ReadIdentity(ctx)
+		return err
+	})
+	return res, err
+}
+
+// closeAP closes an AP's session (ends secure messaging, drops the
+// session keys), joining a failure to *err.
+func closeAP(ap io.Closer, err *error) {
+	*err = errors.Join(*err, ap.Close())
+}
+
+// passwordNeeded interprets the password's status (VERIFY without data, which
+// spends no try): need is false when the password is verified already; the
+// card's *apdu.TriesError (6983) when it is blocked; ErrLastTry when one
+// try is left and allowLastTry is false. Nothing is asked of the holder in
+// the error cases.
+func passwordNeeded(st apsession.PasswordStatus, allowLastTry bool) (need bool, err error) {
+	switch {
+	case st.Verified:
+		return false, nil
+	case st.Blocked:
+		return false, &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
+	case st.Remaining == 1 && !allowLastTry:
+		return false, apsession.ErrLastTry
+	}
+	return true, nil
 }
 
 // TypeDConfig configures the standard Type D AP (encrypted binary data,
@@ -108,27 +215,25 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	if len(id.AID) == 0 {
 		id.AID = profile.DefaultAID(profile.TypeD)
 	}
-	var pw Password
-	if a.cfg.Config.Password && a.cfg.Password != nil {
-		p, err := a.cfg.Password(ctx, PasswordRequest{AP: profile.TypeD, AID: id.AID})
-		if err != nil {
-			return id, err
-		}
-		pw = p
-		defer pw.Zero()
-	}
 	counter := &apdu.Counter{Next: t}
-	var content typed.Content
-	err := apsession.WithTransaction(ctx, counter, func(ctx context.Context) error {
-		ap, err := typed.Open(ctx, counter, a.cfg.Config, pw)
-		if err != nil {
+	var (
+		content typed.Content
+		err     error
+	)
+	if a.cfg.Config.Password {
+		content, err = a.readWithPassword(ctx, counter, &id)
+	} else {
+		err = apsession.WithTransaction(ctx, counter, func(ctx context.Context) (err error) {
+			ap, err := typed.Open(ctx, counter, a.cfg.Config, nil)
+			if err != nil {
+				return err
+			}
+			defer closeAP(ap, &err)
+			id.CUID = ap.CUID()
+			content, err = ap.Read(ctx)
 			return err
-		}
-		defer ap.Close()
-		id.CUID = ap.CUID()
-		content, err = ap.Read(ctx)
-		return err
-	})
+		})
+	}
 	id.APDUs = counter.APDUs
 	if err != nil {
 		if errors.Is(err, typed.ErrNoData) {
@@ -140,6 +245,66 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id.Attributes = content.Identity.Attributes
 	id.Expires = content.Identity.Expires
 	return id, nil
+}
+
+// readWithPassword reads an AP with a password in two PC/SC transactions
+// around the holder's prompt, as the Type A one does: SELECT (a card
+// without the AP ends here, unprompted), mutual authentication with the
+// read key and the password's status (no try spent); the PasswordFunc
+// outside any transaction; then typed.AP.Verify (the status again, then
+// VERIFY once, under the secure messaging session) and the read. It sets
+// id.CUID once the AP is selected.
+func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Identity) (_ typed.Content, err error) {
+	var (
+		content typed.Content
+		ap      *typed.AP
+		need    bool
+	)
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		var err error
+		if ap, err = typed.OpenUnauthenticated(ctx, t, a.cfg.Config); err != nil {
+			return err
+		}
+		id.CUID = ap.CUID()
+		if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
+			return err
+		}
+		if a.cfg.Password == nil {
+			return fmt.Errorf("%w: no PasswordFunc configured", typed.ErrPasswordRequired)
+		}
+		st, err := ap.PasswordStatus(ctx)
+		if err != nil {
+			return err
+		}
+		if need, err = passwordNeeded(st, a.cfg.AllowLastTry); err != nil {
+			return fmt.Errorf("typed: password status: %w", err)
+		}
+		return nil
+	})
+	if ap != nil {
+		defer closeAP(ap, &err)
+	}
+	if err != nil {
+		return content, err
+	}
+	var pw Password
+	if need {
+		if pw, err = a.cfg.Password(ctx, PasswordRequest{AP: profile.TypeD, AID: id.AID}); err != nil {
+			return content, err
+		}
+		defer pw.Zero()
+	}
+	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+		if need {
+			if err := ap.Verify(ctx, pw); err != nil {
+				return err
+			}
+		}
+		var err error
+		content, err = ap.Read(ctx)
+		return err
+	})
+	return content, err
 }
 
 // mapAuthAPError maps the errors of typea and typed to cardap's reasons.

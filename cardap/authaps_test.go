@@ -124,14 +124,16 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	for i, want := range []cardap.Reason{cardap.ReasonPasswordWrong, cardap.ReasonPasswordWrong, cardap.ReasonPasswordBlocked} {
 		_, err := c.Identify(ctx, card)
 		assert.Equal(t, want, cardap.ReasonOf(err), "attempt %d: %v", i+1, err)
-		assert.Equal(t, i+1, calls, "the password is asked once per Identify")
+		assert.Equal(t, min(i+1, 2), calls, "the password is asked once per Identify, and not at the last try")
 	}
-	// The third attempt was refused on the host: one try is still left.
+	// The third attempt was refused on the host, before the holder was
+	// asked: one try is still left.
 	left, err := card.PINTriesLeft(profile.DefaultAID(profile.TypeA), mockcard.PasswordRefAP)
 	require.NoError(t, err)
 	assert.Equal(t, 1, left)
 	_, err = c.Identify(ctx, card)
 	assert.ErrorIs(t, err, typea.ErrLastTry)
+	assert.Equal(t, 2, calls, "not asked at the last try")
 
 	// With the last try allowed, a wrong password blocks it.
 	c2 := newClient(t, nil, func(c *cardap.Config) {
@@ -140,9 +142,11 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	})
 	_, err = c2.Identify(ctx, card)
 	assert.Equal(t, cardap.ReasonPasswordBlocked, cardap.ReasonOf(err), "%v", err)
+	assert.Equal(t, 3, calls, "asked for the allowed last try")
 	_, err = c2.Identify(ctx, card)
 	assert.Equal(t, cardap.ReasonPasswordBlocked, cardap.ReasonOf(err))
 	assert.ErrorIs(t, err, apdu.ErrBlocked)
+	assert.Equal(t, 3, calls, "a blocked password is not asked")
 }
 
 func TestIdentifyCardWithAllThreeAPs(t *testing.T) {

@@ -81,7 +81,9 @@ func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) err
 				break
 			}
 		}
-		_ = rc.Close()
+		if err := rc.Close(); err != nil {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: closing the PC/SC context failed", slog.String("err", err.Error()))
+		}
 		if ctx.Err() == nil && !bo.wait(ctx) {
 			break
 		}
@@ -107,7 +109,7 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 	for {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "cardap: waiting for a card", slog.String("slot", s.name))
 		if _, err := rc.WaitForCard(ctx, s.name); err != nil {
-			_ = rc.Close()
+			err = errors.Join(err, rc.Close())
 			if errors.Is(err, reader.ErrNoReader) {
 				return nil, errors.Join(ErrSlotGone, err)
 			}
@@ -122,14 +124,12 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 			return &pcscCard{Card: card, rc: rc, name: s.name}, nil
 		}
 		if !errors.Is(err, reader.ErrCardRemoved) {
-			_ = rc.Close()
-			return nil, err
+			return nil, errors.Join(err, rc.Close())
 		}
 		// The card left between the event and the connection (or is still
 		// unpowered): wait for the slot to be empty, then for a card again.
 		if _, err := rc.WaitForRemoval(ctx, s.name); err != nil {
-			_ = rc.Close()
-			return nil, err
+			return nil, errors.Join(err, rc.Close())
 		}
 	}
 }

@@ -182,6 +182,13 @@ func (a *AP) authRead(ctx context.Context, pw Password) error {
 	if !a.cfg.Password {
 		return nil
 	}
+	return a.verify(ctx, pw)
+}
+
+// verify checks the password once under the session's channel: the
+// remaining tries first (no try spent), then VERIFY unless the password is
+// verified already, blocked or (without AllowLastTry) at its last try.
+func (a *AP) verify(ctx context.Context, pw Password) error {
 	if err := apsession.CheckPassword(pw); err != nil {
 		return err
 	}
@@ -190,6 +197,24 @@ func (a *AP) authRead(ctx context.Context, pw Password) error {
 		return err
 	}
 	return apsession.Verify(ctx, a.s.Channel(), a.cfg.PasswordRef, pw)
+}
+
+// Verify checks the password of an AP opened with OpenUnauthenticated and
+// Authenticate (read key), for callers that ask the holder for the
+// password only once the card is known to need it (PasswordStatus). It
+// runs under secure messaging and sends the password at most once: it asks
+// the remaining tries first (no try spent) and refuses when the password
+// is blocked (the card's *apdu.TriesError) or has one try left
+// (ErrLastTry, unless Config.AllowLastTry). A wrong password is the card's
+// *apdu.TriesError and is never resent. Open with a password is
+// OpenUnauthenticated, Authenticate and Verify in one transaction.
+func (a *AP) Verify(ctx context.Context, pw Password) error {
+	return a.do(ctx, "verify password", func(ctx context.Context) error {
+		if !a.s.Secure() {
+			return errors.New("the password is verified under secure messaging: call Authenticate first")
+		}
+		return a.verify(ctx, pw)
+	})
 }
 
 // CUID returns the card-unique identifier read at Open.

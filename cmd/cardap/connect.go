@@ -151,8 +151,7 @@ func connect(ctx context.Context, name string) (cardSource, card, error) {
 	if name == "" {
 		rs, err := src.Readers(ctx)
 		if err != nil {
-			_ = src.Close()
-			return nil, nil, err
+			return nil, nil, errors.Join(err, src.Close())
 		}
 		for _, r := range rs {
 			if r.Present {
@@ -161,17 +160,16 @@ func connect(ctx context.Context, name string) (cardSource, card, error) {
 			}
 		}
 		if name == "" {
-			_ = src.Close()
+			err := fmt.Errorf("%w in any of %d readers", errNoCard, len(rs))
 			if len(rs) == 0 {
-				return nil, nil, fmt.Errorf("%w: no readers", errNoCard)
+				err = fmt.Errorf("%w: no readers", errNoCard)
 			}
-			return nil, nil, fmt.Errorf("%w in any of %d readers", errNoCard, len(rs))
+			return nil, nil, errors.Join(err, src.Close())
 		}
 	}
 	cd, err := src.Connect(ctx, name)
 	if err != nil {
-		_ = src.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, src.Close())
 	}
 	return src, cd, nil
 }
@@ -190,22 +188,38 @@ func exitCode(err error) int {
 }
 
 // fail prints err (as JSON on stdout with --json, else on stderr) and
-// returns its exit code.
+// returns its exit code. When the JSON cannot be written, err goes to
+// stderr as well.
 func fail(c *cli, asJSON bool, err error) int {
 	code := exitCode(err)
 	if asJSON {
-		writeJSON(c.stdout, map[string]any{"error": err.Error(), "exit": code})
-	} else {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+		werr := writeJSON(c.stdout, map[string]any{"error": err.Error(), "exit": code})
+		if werr == nil {
+			return code
+		}
+		fmt.Fprintf(c.stderr, "cardap: %v\n", werr)
 	}
+	fmt.Fprintf(c.stderr, "cardap: %v\n", err)
 	return code
 }
 
 // writeJSON writes v as one line of JSON.
-func writeJSON(w io.Writer, v any) {
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing JSON output: %w", err)
+	}
+	return nil
+}
+
+// done ends a command that wrote its output with write: exitOK, or the
+// write's error reported on stderr and exitFailure.
+func done(c *cli, err error) int {
+	if err != nil {
+		return fail(c, false, err)
+	}
+	return exitOK
 }
 
 // hexBytes renders b as upper-case hex with spaces between bytes.

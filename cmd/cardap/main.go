@@ -80,7 +80,14 @@ func run(ctx context.Context, c *cli, args []string) int {
 	}
 	for _, cmd := range commands() {
 		if cmd.name == args[0] {
-			return cmd.run(ctx, c, args[1:])
+			out := &outputWriter{w: c.stdout}
+			code := cmd.run(ctx, &cli{stdout: out, stderr: c.stderr}, args[1:])
+			if out.err != nil && code == exitOK {
+				// A command that failed has reported its error already.
+				fmt.Fprintf(c.stderr, "cardap: writing the output: %v\n", out.err)
+				code = exitFailure
+			}
+			return code
 		}
 	}
 	fmt.Fprintf(c.stderr, "cardap: unknown command %q\n\n", args[0])
@@ -94,4 +101,38 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 failure, 2 usage, 3 no card or reader, 4 revoked or list too old")
+}
+
+// outputWriter is a command's stdout: it remembers the first write error
+// (a closed pipe, a full disk) and fails every write after it, so that run
+// reports it and the command does not exit 0 with its output lost.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+// Write writes p unless an earlier write failed.
+func (o *outputWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	o.err = err
+	return n, err
+}
+
+// closeAfter closes what a command opened, once the command is done (use
+// it deferred, with the command's named result). A failure to close (a
+// reader that does not release the card, a store that cannot release its
+// lock) is reported on stderr and turns success into exitFailure.
+func (c *cli) closeAfter(code *int, what string, cl io.Closer) {
+	if err := cl.Close(); err != nil {
+		fmt.Fprintf(c.stderr, "cardap: closing the %s: %v\n", what, err)
+		if *code == exitOK {
+			*code = exitFailure
+		}
+	}
 }

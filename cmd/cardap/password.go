@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -37,8 +37,19 @@ type secretFlags struct {
 	keysFile string
 	env      map[string]*string
 	stdin    bool
-	lines    []string
+	// buf holds stdin once read (--stdin); lines are the lines not yet
+	// taken, slices of buf. Zero wipes buf.
+	buf   []byte
+	lines [][]byte
+	read  bool
 }
+
+// maxStdin bounds the secrets read from stdin.
+const maxStdin = 4096
+
+// errStdinTooLong: stdin holds more than maxStdin bytes; a secret cut
+// short is never sent.
+var errStdinTooLong = fmt.Errorf("stdin: more than %d bytes", maxStdin)
 
 // registerKeys adds --keys.
 func (s *secretFlags) registerKeys(fs *flag.FlagSet) {
@@ -67,7 +78,9 @@ func (s *secretFlags) loadKeys() (*keys.Store, error) {
 }
 
 // secret returns the secret called name: from its environment variable,
-// else the next stdin line when --stdin is set, else nil.
+// else the next stdin line when --stdin is set, else nil. A stdin secret
+// is a slice of the stdin buffer, never a string: the caller's Zero wipes
+// it there, and Zero wipes the whole buffer (lines not taken too).
 func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Password, error) {
 	if v := s.env[name]; v != nil && *v != "" {
 		val, ok := os.LookupEnv(*v)
@@ -79,16 +92,9 @@ func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Passwo
 	if !s.stdin {
 		return nil, nil
 	}
-	if s.lines == nil {
-		sc := bufio.NewScanner(io.LimitReader(stdinOf(ctx), 4096))
-		for sc.Scan() {
-			s.lines = append(s.lines, strings.TrimRight(sc.Text(), "\r"))
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("reading stdin: %w", err)
-		}
-		if s.lines == nil {
-			s.lines = []string{}
+	if !s.read {
+		if err := s.readStdin(stdinOf(ctx)); err != nil {
+			return nil, err
 		}
 	}
 	if len(s.lines) == 0 {
@@ -97,6 +103,42 @@ func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Passwo
 	p := apsession.Password(s.lines[0])
 	s.lines = s.lines[1:]
 	return p, nil
+}
+
+// readStdin reads r to its end into one buffer of fixed size (so that no
+// copy of a secret is left behind by a growing buffer) and splits it into
+// lines ("\n" or "\r\n"; a final newline ends the last line).
+func (s *secretFlags) readStdin(r io.Reader) error {
+	s.read = true
+	s.buf = make([]byte, maxStdin+1)
+	n, err := io.ReadFull(r, s.buf)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case err != nil:
+		s.Zero()
+		return fmt.Errorf("reading stdin: %w", err)
+	default:
+		s.Zero()
+		return errStdinTooLong
+	}
+	rest := s.buf[:n]
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		s.lines = append(s.lines, line[:len(line):len(line)])
+	}
+	return nil
+}
+
+// Zero wipes what was read from stdin, taken or not.
+func (s *secretFlags) Zero() {
+	clear(s.buf)
+	s.lines = nil
 }
 
 // keysAndSecret loads the --keys store and then the secret called name
@@ -132,7 +174,7 @@ func subcommand(c *cli, usage string, args []string, subs ...string) (string, in
 }
 
 // cmdPassword is `cardap password status|change|unblock`.
-func cmdPassword(ctx context.Context, c *cli, args []string) int {
+func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	const usage = "password status|change|unblock --type a|d --keys FILE [--reader NAME] [--aid AID] [--json]"
 	sub, code := subcommand(c, usage, args, "status", "change", "unblock")
 	if code >= 0 {
@@ -140,6 +182,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) int {
 	}
 	var f common
 	var sec secretFlags
+	defer sec.Zero() // what --stdin read, taken or not
 	typ := "a"
 	aid := &aidFlag{}
 	allowLast := false
@@ -195,7 +238,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer t.Close()
+	defer c.closeAfter(&code, "card", t)
 	out := map[string]any{"reader": t.Reader(), "type": strings.ToUpper(typ)}
 	// The AP's password operations, after opening it.
 	var ap passwordAP
@@ -225,7 +268,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) int {
 		change = func(ctx context.Context) error { return d.ChangePassword(ctx, old, nw, allowLast) }
 		unblock = func(ctx context.Context) error { return d.ResetPassword(ctx, nw) }
 	}
-	defer ap.Close()
+	defer c.closeAfter(&code, "AP session", ap)
 	out["cuid"] = ap.CUID().String()
 	switch sub {
 	case "status":
@@ -247,11 +290,10 @@ func cmdPassword(ctx context.Context, c *cli, args []string) int {
 		out["result"] = "password unblocked and set"
 	}
 	if f.json {
-		writeJSON(c.stdout, out)
-	} else {
-		fmt.Fprintf(c.stdout, "%s (Type %s, CUID %s)\n", out["result"], out["type"], out["cuid"])
+		return done(c, writeJSON(c.stdout, out))
 	}
-	return exitOK
+	_, err = fmt.Fprintf(c.stdout, "%s (Type %s, CUID %s)\n", out["result"], out["type"], out["cuid"])
+	return done(c, err)
 }
 
 // passwordAP is an opened Type A or Type D AP as the password command
@@ -268,11 +310,10 @@ func printStatus(c *cli, asJSON bool, out map[string]any, s apsession.PasswordSt
 		out["remaining"] = s.Remaining
 	}
 	if asJSON {
-		writeJSON(c.stdout, out)
-	} else {
-		fmt.Fprintf(c.stdout, "password: %s (Type %s, CUID %s)\n", s, out["type"], out["cuid"])
+		return done(c, writeJSON(c.stdout, out))
 	}
-	return exitOK
+	_, err := fmt.Fprintf(c.stdout, "password: %s (Type %s, CUID %s)\n", s, out["type"], out["cuid"])
+	return done(c, err)
 }
 
 // identityFlags collect an Identity from flags.

@@ -17,10 +17,11 @@ import (
 
 // cmdPersonalize is `cardap personalize`: the operator's service-setup
 // terminal (docs/PROTOCOL.md chapter 8).
-func cmdPersonalize(ctx context.Context, c *cli, args []string) int {
+func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	const usage = "personalize --type a|c|d --user-id ID [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys FILE] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
 	var f common
 	var sec secretFlags
+	defer sec.Zero() // what --stdin read, taken or not
 	var idf identityFlags
 	typ := ""
 	aid := &aidFlag{}
@@ -76,7 +77,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer cnt.Close()
+	defer c.closeAfter(&code, "card", cnt)
 	res, err := runPersonalize(ctx, cnt, typ, aid.aid, st, capacity, req)
 	if err != nil {
 		return fail(c, f.json, err)
@@ -86,12 +87,11 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) int {
 		state = "already sealed: nothing changed"
 	}
 	if f.json {
-		writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
-			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs})
-	} else {
-		fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.APDUs)
+		return done(c, writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
+			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs}))
 	}
-	return exitOK
+	_, err = fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.APDUs)
+	return done(c, err)
 }
 
 func runPersonalize(ctx context.Context, t *countingTransport, typ string, aid profile.AID, st *keys.Store, capacity int, req personalize.Request) (personalize.Result, error) {

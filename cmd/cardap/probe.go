@@ -87,7 +87,7 @@ type probeResult struct {
 
 // cmdProbe is `cardap probe`: SELECT every known AP and report which the
 // card carries.
-func cmdProbe(ctx context.Context, c *cli, args []string) int {
+func cmdProbe(ctx context.Context, c *cli, args []string) (code int) {
 	var f common
 	aidA := &aidFlag{profile.DefaultAID(profile.TypeA)}
 	aidC := &aidFlag{profile.DefaultAID(profile.TypeC)}
@@ -112,15 +112,14 @@ func cmdProbe(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer src.Close()
-	defer cd.Close()
+	defer c.closeAfter(&code, "PC/SC context", src)
+	defer c.closeAfter(&code, "card", cd)
 	results, err := probe(ctx, f.transport(c, cd), aps)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
 	if f.json {
-		writeJSON(c.stdout, map[string]any{"reader": cd.Reader(), "atr": fmt.Sprintf("%X", cd.ATR()), "aps": results})
-		return exitOK
+		return done(c, writeJSON(c.stdout, map[string]any{"reader": cd.Reader(), "atr": fmt.Sprintf("%X", cd.ATR()), "aps": results}))
 	}
 	fmt.Fprintf(c.stdout, "reader %s, ATR %s\n", cd.Reader(), hexBytes(cd.ATR()))
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
@@ -134,8 +133,7 @@ func cmdProbe(ctx context.Context, c *cli, args []string) int {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.AID, state)
 	}
-	_ = tw.Flush()
-	return exitOK
+	return done(c, tw.Flush())
 }
 
 // probe selects each AP by DF name (00 A4 04 0C Lc AID) inside one

@@ -8,7 +8,7 @@ import (
 
 // cmdReaders is `cardap readers`: every reader, whether it holds a card, and
 // the card's ATR.
-func cmdReaders(ctx context.Context, c *cli, args []string) int {
+func cmdReaders(ctx context.Context, c *cli, args []string) (code int) {
 	var f common
 	fs := newFlagSet(c, "readers", "readers [--json]")
 	fs.BoolVar(&f.json, "json", false, "machine-readable JSON output")
@@ -19,7 +19,7 @@ func cmdReaders(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer src.Close()
+	defer c.closeAfter(&code, "PC/SC context", src)
 	rs, err := src.Readers(ctx)
 	if err != nil {
 		return fail(c, f.json, err)
@@ -28,7 +28,9 @@ func cmdReaders(ctx context.Context, c *cli, args []string) int {
 		rs = []readerInfo{}
 	}
 	if f.json {
-		writeJSON(c.stdout, map[string]any{"readers": rs})
+		if err := writeJSON(c.stdout, map[string]any{"readers": rs}); err != nil {
+			return fail(c, false, err)
+		}
 	} else {
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		for _, r := range rs {
@@ -38,7 +40,9 @@ func cmdReaders(ctx context.Context, c *cli, args []string) int {
 			}
 			fmt.Fprintf(tw, "%s\t%s\n", r.Name, card)
 		}
-		_ = tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return fail(c, false, err)
+		}
 		if len(rs) == 0 {
 			fmt.Fprintln(c.stderr, "cardap: no readers")
 		}

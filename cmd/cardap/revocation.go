@@ -124,13 +124,17 @@ func (f *revFlags) fail(c *cli, err error) int {
 	return exitFailure
 }
 
-func printJSON(w io.Writer, v any) {
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
 	e := json.NewEncoder(w)
 	e.SetIndent("", "  ")
-	e.Encode(v)
+	if err := e.Encode(v); err != nil {
+		return fmt.Errorf("writing JSON output: %w", err)
+	}
+	return nil
 }
 
-func revSync(ctx context.Context, c *cli, args []string) int {
+func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	f := newRevFlags(c, "sync", "")
 	f.storeFlags()
 	from := f.fs.String("from", "", "signed feed: an http(s) URL or a directory")
@@ -151,7 +155,7 @@ func revSync(ctx context.Context, c *cli, args []string) int {
 	if s == nil {
 		return code
 	}
-	defer s.Close()
+	defer c.closeAfter(&code, "revocation store", s)
 	bar := newProgressBar(c.stderr, f.progress)
 	defer bar.done()
 	if *imp != "" {
@@ -174,7 +178,9 @@ func revSync(ctx context.Context, c *cli, args []string) int {
 		return f.fail(c, err)
 	}
 	if f.json {
-		printJSON(c.stdout, res)
+		if err := printJSON(c.stdout, res); err != nil {
+			return f.fail(c, err)
+		}
 	} else if res.From == res.To {
 		fmt.Fprintf(c.stdout, "up to date at sequence %d\n", res.To)
 	} else {
@@ -222,14 +228,16 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 		return f.fail(c, err)
 	}
 	if f.json {
-		printJSON(c.stdout, revocation.SyncResult{From: before, To: u.Seq, Files: []string{path}})
+		if err := printJSON(c.stdout, revocation.SyncResult{From: before, To: u.Seq, Files: []string{path}}); err != nil {
+			return f.fail(c, err)
+		}
 	} else {
 		fmt.Fprintf(c.stdout, "imported %s: sequence %d -> %d, %d entries\n", path, before, u.Seq, s.Snapshot().Len())
 	}
 	return exitOK
 }
 
-func revCheck(ctx context.Context, c *cli, args []string) int {
+func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 	f := newRevFlags(c, "check", "<id>...")
 	f.storeFlags()
 	if code := f.parse(c, args, -1); code >= 0 {
@@ -252,7 +260,7 @@ func revCheck(ctx context.Context, c *cli, args []string) int {
 	if s == nil {
 		return code
 	}
-	defer s.Close()
+	defer c.closeAfter(&code, "revocation store", s)
 	type out struct {
 		revocation.Result
 		Error string `json:"error,omitempty"`
@@ -276,7 +284,12 @@ func revCheck(ctx context.Context, c *cli, args []string) int {
 		outs = append(outs, o)
 	}
 	if f.json {
-		printJSON(c.stdout, outs)
+		if err := printJSON(c.stdout, outs); err != nil {
+			fmt.Fprintf(c.stderr, "%s: %v\n", f.fs.Name(), err)
+			if code == exitOK {
+				code = exitFailure
+			}
+		}
 		return code
 	}
 	for _, o := range outs {
@@ -313,7 +326,7 @@ func stopFlags(c *cli, name string) (*revFlags, *string, *string) {
 	return f, by, why
 }
 
-func revStop(ctx context.Context, c *cli, args []string) int {
+func revStop(ctx context.Context, c *cli, args []string) (code int) {
 	f, by, why := stopFlags(c, "stop")
 	reason := f.fs.String("reason", "lost", "reason: lost, stolen, suspended, holder-request, deceased, other, ...")
 	if code := f.parse(c, args, 1); code >= 0 {
@@ -333,19 +346,21 @@ func revStop(ctx context.Context, c *cli, args []string) int {
 	if s == nil {
 		return code
 	}
-	defer s.Close()
+	defer c.closeAfter(&code, "revocation store", s)
 	if err := s.Stop(ctx, k, r, *by, *why); err != nil {
 		return f.fail(c, err)
 	}
 	if f.json {
-		printJSON(c.stdout, map[string]any{"stopped": k, "by": *by, "why": *why, "reason": r})
+		if err := printJSON(c.stdout, map[string]any{"stopped": k, "by": *by, "why": *why, "reason": r}); err != nil {
+			return f.fail(c, err)
+		}
 	} else {
 		fmt.Fprintf(c.stdout, "%s stopped locally (%s) by %s\n", k, r, *by)
 	}
 	return exitOK
 }
 
-func revUnstop(ctx context.Context, c *cli, args []string) int {
+func revUnstop(ctx context.Context, c *cli, args []string) (code int) {
 	f, by, why := stopFlags(c, "unstop")
 	if code := f.parse(c, args, 1); code >= 0 {
 		return code
@@ -359,19 +374,21 @@ func revUnstop(ctx context.Context, c *cli, args []string) int {
 	if s == nil {
 		return code
 	}
-	defer s.Close()
+	defer c.closeAfter(&code, "revocation store", s)
 	if err := s.Unstop(ctx, k, *by, *why); err != nil {
 		return f.fail(c, err)
 	}
 	if f.json {
-		printJSON(c.stdout, map[string]any{"unstopped": k, "by": *by, "why": *why})
+		if err := printJSON(c.stdout, map[string]any{"unstopped": k, "by": *by, "why": *why}); err != nil {
+			return f.fail(c, err)
+		}
 	} else {
 		fmt.Fprintf(c.stdout, "%s: local stop lifted by %s\n", k, *by)
 	}
 	return exitOK
 }
 
-func revStatus(ctx context.Context, c *cli, args []string) int {
+func revStatus(ctx context.Context, c *cli, args []string) (code int) {
 	f := newRevFlags(c, "status", "")
 	f.storeFlags()
 	audit := f.fs.Bool("audit", false, "also print the journal of local stops and unstops")
@@ -382,7 +399,7 @@ func revStatus(ctx context.Context, c *cli, args []string) int {
 	if s == nil {
 		return code
 	}
-	defer s.Close()
+	defer c.closeAfter(&code, "revocation store", s)
 	snap := s.Snapshot()
 	st := struct {
 		Store      string                   `json:"store"`
@@ -404,7 +421,9 @@ func revStatus(ctx context.Context, c *cli, args []string) int {
 		}
 	}
 	if f.json {
-		printJSON(c.stdout, st)
+		if err := printJSON(c.stdout, st); err != nil {
+			return f.fail(c, err)
+		}
 	} else {
 		ages := "never synced"
 		if !snap.AsOf().IsZero() {
@@ -449,7 +468,9 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 			return f.fail(c, err)
 		}
 		if f.json {
-			printJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub), "private_key_file": *newKey})
+			if err := printJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub), "private_key_file": *newKey}); err != nil {
+				return f.fail(c, err)
+			}
 		} else {
 			fmt.Fprintf(c.stdout, "public key %s\nprivate key written to %s\n", hex.EncodeToString(pub), *newKey)
 		}
@@ -494,7 +515,9 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 		return f.fail(c, err)
 	}
 	if f.json {
-		printJSON(c.stdout, head)
+		if err := printJSON(c.stdout, head); err != nil {
+			return f.fail(c, err)
+		}
 	} else {
 		fmt.Fprintf(c.stdout, "published sequence %d as of %s: %s, %d delta(s)\n", head.Seq, head.AsOf.Format(time.RFC3339), head.List.Name, len(head.Deltas))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,10 +32,10 @@ func newIdentityJSON(readerName, typ string, aid profile.AID, cuid profile.CUID,
 	return out
 }
 
-func printIdentity(c *cli, asJSON bool, out identityJSON) {
+// printIdentity writes out (as JSON with asJSON) to stdout.
+func printIdentity(c *cli, asJSON bool, out identityJSON) error {
 	if asJSON {
-		writeJSON(c.stdout, out)
-		return
+		return writeJSON(c.stdout, out)
 	}
 	fmt.Fprintf(c.stdout, "Type %s AP %s\nCUID     %s\nuser ID  %s\n", out.Type, out.AID, out.CUID, out.UserID)
 	if out.Expires != "" {
@@ -46,7 +47,8 @@ func printIdentity(c *cli, asJSON bool, out identityJSON) {
 	if len(out.Data) > 0 {
 		fmt.Fprintf(c.stdout, "data     %d bytes\n", len(out.Data))
 	}
-	fmt.Fprintf(c.stdout, "(%d APDUs)\n", out.APDUs)
+	_, err := fmt.Fprintf(c.stdout, "(%d APDUs)\n", out.APDUs)
+	return err
 }
 
 // countingTransport counts the APDUs of a command for its output. It
@@ -73,19 +75,19 @@ func connectCounted(ctx context.Context, c *cli, f common) (*countingTransport, 
 func (t *countingTransport) Reader() string { return t.card.Reader() }
 
 // Close closes the card and its source.
-func (t *countingTransport) Close() {
-	_ = t.card.Close()
-	_ = t.src.Close()
+func (t *countingTransport) Close() error {
+	return errors.Join(t.card.Close(), t.src.Close())
 }
 
 // cmdTypeA is `cardap typea read`.
-func cmdTypeA(ctx context.Context, c *cli, args []string) int {
+func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	const usage = "typea read --keys FILE [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
 	if _, code := subcommand(c, usage, args, "read"); code >= 0 {
 		return code
 	}
 	var f common
 	var sec secretFlags
+	defer sec.Zero() // what --stdin read, taken or not
 	aid := &aidFlag{profile.DefaultAID(profile.TypeA)}
 	mode := &modeFlag{}
 	var all, allowLast bool
@@ -115,7 +117,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer cnt.Close()
+	defer c.closeAfter(&code, "card", cnt)
 	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode}
 	opts := typea.VerifyOptions{AllowLastTry: allowLast}
 	var res typea.Result
@@ -129,17 +131,16 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) int {
 	}
 	out := newIdentityJSON(cnt.Reader(), "A", aid.aid, res.CUID, res.Identity)
 	out.APDUs = cnt.APDUs
-	printIdentity(c, f.json, out)
-	return exitOK
+	return done(c, printIdentity(c, f.json, out))
 }
 
 // readAllTypeA selects, authenticates, verifies and reads every record.
-func readAllTypeA(ctx context.Context, t *countingTransport, cfg typea.Config, pw typea.Password, opts typea.VerifyOptions) (typea.Result, error) {
+func readAllTypeA(ctx context.Context, t *countingTransport, cfg typea.Config, pw typea.Password, opts typea.VerifyOptions) (_ typea.Result, err error) {
 	ap, err := typea.Select(ctx, t, cfg)
 	if err != nil {
 		return typea.Result{}, err
 	}
-	defer ap.Close()
+	defer func() { err = errors.Join(err, ap.Close()) }()
 	if cfg.Password == typea.PasswordBeforeAuth {
 		if err := ap.Verify(ctx, pw, opts); err != nil {
 			return typea.Result{}, err

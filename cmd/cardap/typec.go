@@ -72,7 +72,7 @@ type typecJSON struct {
 }
 
 // cmdTypeCRead is `cardap typec read`: one typec.Read, printed.
-func cmdTypeCRead(ctx context.Context, c *cli, args []string) int {
+func cmdTypeCRead(ctx context.Context, c *cli, args []string) (code int) {
 	var f common
 	cfg := typec.Config{CUIDFID: profile.FIDCUID, IdentityFID: profile.FIDIdentity}
 	aid := &aidFlag{profile.DefaultAID(profile.TypeC)}
@@ -92,8 +92,8 @@ func cmdTypeCRead(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer src.Close()
-	defer cd.Close()
+	defer c.closeAfter(&code, "PC/SC context", src)
+	defer c.closeAfter(&code, "card", cd)
 	res, err := typec.Read(ctx, f.transport(c, cd), cfg)
 	if err != nil {
 		switch {
@@ -110,8 +110,7 @@ func cmdTypeCRead(ctx context.Context, c *cli, args []string) int {
 		if !id.Expires.IsZero() {
 			out.Expires = id.Expires.Format("2006-01-02")
 		}
-		writeJSON(c.stdout, out)
-		return exitOK
+		return done(c, writeJSON(c.stdout, out))
 	}
 	fmt.Fprintf(c.stdout, "reader   %s\nAP       Type C, AID %v\nCUID     %v\nuser ID  %s\n", cd.Reader(), cfg.AID, res.CUID, id.UserID)
 	if !id.Expires.IsZero() {

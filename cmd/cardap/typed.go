@@ -14,7 +14,7 @@ import (
 const maxDataFile = 1 << 15
 
 // cmdTypeD is `cardap typed read|write`.
-func cmdTypeD(ctx context.Context, c *cli, args []string) int {
+func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--json] [--trace]\n" +
 		"       write: --data-file FILE (the application data; the identity is kept) [--user-id ID --attr NAME=VALUE ... to replace it]\n" +
 		"       read:  [--out FILE] writes the application data to FILE"
@@ -24,6 +24,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 	}
 	var f common
 	var sec secretFlags
+	defer sec.Zero() // what --stdin read, taken or not
 	var idf identityFlags
 	aid := &aidFlag{profile.DefaultAID(profile.TypeD)}
 	var capacity int
@@ -74,13 +75,13 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer cnt.Close()
+	defer c.closeAfter(&code, "card", cnt)
 	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast}
 	ap, err := typed.Open(ctx, cnt, cfg, pw)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer ap.Close()
+	defer c.closeAfter(&code, "Type D AP session", ap)
 	cur, err := ap.Read(ctx)
 	if sub == "read" || idf.userID == "" {
 		if err != nil {
@@ -120,8 +121,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) int {
 	if !f.json && len(out.Data) == 0 {
 		out.Data = cur.Data // for the byte count line
 	}
-	printIdentity(c, f.json, out)
-	return exitOK
+	return done(c, printIdentity(c, f.json, out))
 }
 
 // readBounded reads a file of at most limit bytes.

@@ -41,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
 	"github.com/mynacard/freespace/revocation"
@@ -101,7 +102,7 @@ func (o options) identifier() login.Identifier {
 
 // revocationChecker opens the revocation store the mapping file names, if
 // any.
-func revocationChecker(cfg *config.Config, log *slog.Logger) (login.RevocationChecker, func(), error) {
+func revocationChecker(cfg *config.Config, log *slog.Logger) (cardap.RevocationChecker, func(), error) {
 	if cfg.RevocationDir == "" {
 		return nil, func() {}, nil
 	}
@@ -109,7 +110,12 @@ func revocationChecker(cfg *config.Config, log *slog.Logger) (login.RevocationCh
 	if err != nil {
 		return nil, nil, err
 	}
-	return login.StoreChecker{Store: st}, func() { st.Close() }, nil
+	closeStore := func() {
+		if err := st.Close(); err != nil {
+			log.Warn("closing the revocation store", "err", err)
+		}
+	}
+	return cardap.RevocationStore(st), closeStore, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {

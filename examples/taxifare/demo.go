@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/taxifare/internal/card"
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/server"
@@ -50,8 +52,38 @@ func mockTypeC(userID string, c profile.CUID, expires time.Time) (*mockcard.Card
 	return mc, card.TypeC{Transport: mc}, nil
 }
 
+// serveCity serves the city server's handler h on ln in the background.
+// The returned stop closes the server and returns what went wrong: Serve's
+// error unless it is http.ErrServerClosed (the normal end), joined with
+// Close's. A server that stops on its own is logged at once, since the
+// terminals' uploads then fail.
+func serveCity(ln net.Listener, h http.Handler, log *slog.Logger) (stop func() error) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() {
+		err := hs.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("city server stopped", "err", err)
+		}
+		done <- err
+	}()
+	return func() error {
+		err := hs.Close()
+		if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("city server: %w", serr))
+		}
+		return err
+	}
+}
+
+// closeJoin closes c (a database written by the demo) and joins a failure
+// to *err.
+func closeJoin(err *error, c io.Closer) {
+	*err = errors.Join(*err, c.Close())
+}
+
 // run is the whole demo; see the package comment.
-func run(ctx context.Context, out io.Writer, opts options) error {
+func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 	rules := fare.Default()
 	if opts.RulesFile != "" {
 		b, err := os.ReadFile(opts.RulesFile)
@@ -88,14 +120,13 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer closeJoin(&retErr, srv)
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	defer hs.Close()
+	stopCity := serveCity(ln, srv.Handler(), log)
+	defer func() { retErr = errors.Join(retErr, stopCity()) }()
 	baseURL := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "city server listening on %s\n", baseURL)
 
@@ -117,12 +148,12 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	if err != nil {
 		return err
 	}
-	defer rs.Close()
+	defer closeJoin(&retErr, rs)
 	if err := rs.Apply(ctx, &revocation.Update{Full: true, Seq: 1, AsOf: now.Add(-2 * time.Hour),
 		Add: []revocation.Record{{Key: revocation.CUIDKey(cuid(0x03)), RevokedAt: now.Add(-26 * time.Hour).Unix(), Reason: revocation.ReasonLost}}}); err != nil {
 		return err
 	}
-	revoked := terminal.StoreChecker{Store: rs}
+	revoked := cardap.RevocationStore(rs)
 
 	type car struct {
 		t    *terminal.Terminal
@@ -139,8 +170,7 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 		t, err := terminal.New(terminal.Config{CompanyID: company, VehicleID: vehicle, Rules: rules,
 			Store: st, Card: slot, Revocation: revoked, MaxRevocationAge: 48 * time.Hour, Log: log})
 		if err != nil {
-			st.Close()
-			return nil, err
+			return nil, errors.Join(err, st.Close())
 		}
 		up := &terminal.Uploader{Store: st, BaseURL: baseURL, TerminalID: vehicle, Token: token, Log: log}
 		return &car{t: t, up: up, slot: slot, st: st}, nil
@@ -149,12 +179,12 @@ func run(ctx context.Context, out io.Writer, opts options) error {
 	if err != nil {
 		return err
 	}
-	defer carA.st.Close()
+	defer closeJoin(&retErr, carA.st)
 	carB, err := newCar("minami-taxi", "car-07")
 	if err != nil {
 		return err
 	}
-	defer carB.st.Close()
+	defer closeJoin(&retErr, carB.st)
 	for _, c := range []*car{carA, carB} {
 		if err := c.up.SyncRegistry(ctx); err != nil {
 			return fmt.Errorf("registry sync: %w", err)

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +76,62 @@ func TestDemoRefusesUsedDir(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "city.db"), nil, 0o600))
 	err := run(context.Background(), &bytes.Buffer{}, options{Dir: dir, Addr: "127.0.0.1:0", Log: slog.New(slog.DiscardHandler)})
 	assert.ErrorContains(t, err, "new or empty directory")
+}
+
+// brokenListener fails Accept for good, as a listener whose socket was
+// closed under the server or that ran out of file descriptors would.
+type brokenListener struct {
+	net.Listener
+	err error
+}
+
+func (l brokenListener) Accept() (net.Conn, error) { return nil, l.err }
+
+// TestServeCity: the demo's city server reports a Serve that ended with an
+// error (logged at once, returned by stop), and stops quietly otherwise.
+func TestServeCity(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	stop := serveCity(ln, h, slog.New(slog.NewTextHandler(&logs, nil)))
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.NoError(t, stop(), "a server closed by stop ends normally")
+	assert.Empty(t, logs.String())
+
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	broken := errors.New("accept: too many open files")
+	failed := &lockedBuffer{}
+	stop = serveCity(brokenListener{ln, broken}, h, slog.New(slog.NewTextHandler(failed, nil)))
+	// Serve fails on its own; only then does the demo stop it.
+	require.Eventually(t, func() bool { return strings.Contains(failed.String(), "city server stopped") },
+		10*time.Second, time.Millisecond)
+	err = stop()
+	assert.ErrorIs(t, err, broken)
+	assert.NotErrorIs(t, err, http.ErrServerClosed)
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's goroutine and the
+// test's.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -6,34 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
-	"github.com/mynacard/freespace/profile"
-	"github.com/mynacard/freespace/revocation"
 )
-
-// RevocationChecker answers whether a card is revoked. An error means the
-// answer is unknown, and the login is refused (fail closed).
-type RevocationChecker interface {
-	Revoked(ctx context.Context, cuid profile.CUID) (bool, error)
-}
-
-// StoreChecker adapts the project's revocation store to RevocationChecker.
-// The store's Policy decides about old lists (revocation.ErrStale).
-type StoreChecker struct {
-	Store *revocation.Store
-}
-
-// Revoked checks c's CUID key in the store.
-func (s StoreChecker) Revoked(ctx context.Context, c profile.CUID) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	res, err := s.Store.Check(revocation.CUIDKey(c))
-	if res.Revoked {
-		return true, nil
-	}
-	return false, err
-}
 
 // Reason says why a login was allowed or refused.
 type Reason int
@@ -81,8 +56,10 @@ func (r Result) Allowed() bool { return r.Reason == Allowed }
 // account: the card's user ID must map to account, the mapping's CUID pin
 // (if any) must match, the Identity must not be expired, and — when rev is
 // not nil — the card must not be revoked (an unknown revocation status
-// refuses the login).
-func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev RevocationChecker, account string, now time.Time) Result {
+// refuses the login). A revocation store is checked through
+// cardap.RevocationStore, whose freshness policy decides about old lists
+// (revocation.ErrStale).
+func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev cardap.RevocationChecker, account string, now time.Time) Result {
 	c, err := id.Identify(ctx)
 	if errors.Is(err, ErrNoCard) {
 		return Result{Reason: NoCard}
@@ -112,13 +89,13 @@ func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev Revoc
 		return res
 	}
 	if rev != nil {
-		revoked, err := rev.Revoked(ctx, c.CUID)
+		st, err := rev.CheckCUID(ctx, c.CUID)
 		switch {
+		case st.Revoked: // a positive answer is never weakened by an error
+			res.Reason = Revoked
+			return res
 		case err != nil:
 			res.Reason, res.Err = RevocationUnavailable, err
-			return res
-		case revoked:
-			res.Reason = Revoked
 			return res
 		}
 	}

@@ -52,8 +52,8 @@ func testConfig(t testing.TB) *config.Config {
 
 type brokenRevocation struct{}
 
-func (brokenRevocation) Revoked(context.Context, profile.CUID) (bool, error) {
-	return false, errors.New("store unreadable")
+func (brokenRevocation) CheckCUID(context.Context, profile.CUID) (cardap.RevocationStatus, error) {
+	return cardap.RevocationStatus{}, errors.New("store unreadable")
 }
 
 func TestAuthorize(t *testing.T) {
@@ -65,7 +65,7 @@ func TestAuthorize(t *testing.T) {
 	defer rs.Close()
 	require.NoError(t, rs.Apply(ctx, &revocation.Update{Full: true, Seq: 1, AsOf: now.Add(-time.Hour),
 		Add: []revocation.Record{{Key: revocation.CUIDKey(testCUID(3)), RevokedAt: now.Add(-2 * time.Hour).Unix(), Reason: revocation.ReasonStolen}}}))
-	rev := StoreChecker{Store: rs}
+	rev := cardap.RevocationStore(rs)
 	cfg := testConfig(t)
 
 	state := filepath.Join(dir, "card.json")
@@ -76,7 +76,7 @@ func TestAuthorize(t *testing.T) {
 		cuid    profile.CUID
 		expires time.Time
 		account string
-		rev     RevocationChecker
+		rev     cardap.RevocationChecker
 		want    Reason
 	}{
 		{"mapped, pinned card", "U-0001", testCUID(1), time.Time{}, "alice", rev, Allowed},
@@ -121,7 +121,7 @@ func TestAuthorize(t *testing.T) {
 	require.NoError(t, err)
 	defer rs2.Close()
 	require.NoError(t, os.Chmod(state, 0o600))
-	res = Authorize(ctx, id, cfg, StoreChecker{Store: rs2}, "alice", now)
+	res = Authorize(ctx, id, cfg, cardap.RevocationStore(rs2), "alice", now)
 	assert.Equal(t, RevocationUnavailable, res.Reason)
 	assert.ErrorIs(t, res.Err, revocation.ErrStale)
 }

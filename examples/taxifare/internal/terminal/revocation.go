@@ -5,13 +5,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/profile"
-	"github.com/mynacard/freespace/revocation"
 )
 
 // RevocationList is an in-memory RevocationChecker: the set of revoked CUIDs
-// as of a time. It stands in for the project's revocation store in the
-// example and its tests. It is safe for concurrent use.
+// as of a time. It stands in for the project's revocation store (through
+// cardap.RevocationStore) in the example's tests. It is safe for concurrent
+// use.
 type RevocationList struct {
 	mu      sync.RWMutex
 	revoked map[profile.CUID]bool
@@ -39,35 +40,16 @@ func (l *RevocationList) Revoke(c profile.CUID) {
 	l.mu.Unlock()
 }
 
-// Revoked reports whether c is on the list and how old the list is.
-func (l *RevocationList) Revoked(ctx context.Context, c profile.CUID) (bool, time.Duration, error) {
+// CheckCUID reports whether c is on the list and how old the list is.
+func (l *RevocationList) CheckCUID(ctx context.Context, c profile.CUID) (cardap.RevocationStatus, error) {
 	if err := ctx.Err(); err != nil {
-		return false, 0, err
+		return cardap.RevocationStatus{}, err
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.revoked[c], l.now().Sub(l.asOf), nil
-}
-
-// StoreChecker adapts the project's revocation store (package revocation)
-// to RevocationChecker. The store's own policy decides about old lists: a
-// card not on a list older than its MaxAge gives revocation.ErrStale, which
-// the terminal treats as "revocation status unavailable" (fail closed).
-type StoreChecker struct {
-	Store *revocation.Store
-}
-
-// Revoked checks c's CUID key in the store.
-func (s StoreChecker) Revoked(ctx context.Context, c profile.CUID) (bool, time.Duration, error) {
-	if err := ctx.Err(); err != nil {
-		return false, 0, err
+	st := cardap.RevocationStatus{Revoked: l.revoked[c], Age: l.now().Sub(l.asOf)}
+	if st.Revoked {
+		st.Reason = "on the in-memory list"
 	}
-	res, err := s.Store.Check(revocation.CUIDKey(c))
-	if res.Revoked {
-		return true, res.Age, nil
-	}
-	if err != nil {
-		return false, res.Age, err
-	}
-	return false, res.Age, nil
+	return st, nil
 }

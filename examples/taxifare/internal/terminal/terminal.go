@@ -15,18 +15,17 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/taxifare/internal/card"
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
-	"github.com/mynacard/freespace/profile"
 )
 
 // RevocationChecker answers whether a card is revoked, and how old the list
-// behind the answer is. The project's revocation store satisfies it through
-// a small adapter.
-type RevocationChecker interface {
-	Revoked(ctx context.Context, cuid profile.CUID) (revoked bool, age time.Duration, err error)
-}
+// behind the answer is (cardap.RevocationStatus.Age). The project's
+// revocation store satisfies it through cardap.RevocationStore;
+// RevocationList is an in-memory one.
+type RevocationChecker = cardap.RevocationChecker
 
 // Config configures a Terminal.
 type Config struct {
@@ -191,16 +190,16 @@ func (r *Ride) decide(ctx context.Context) (Decision, error) {
 		d.Reason = CardMismatch
 		return d, nil
 	}
-	revoked, age, err := cfg.Revocation.Revoked(ctx, c.CUID)
+	rev, err := cfg.Revocation.CheckCUID(ctx, c.CUID)
 	switch {
+	case rev.Revoked: // a positive answer is never weakened by an error
+		d.Reason = Revoked
+		return d, nil
 	case err != nil:
 		d.Reason, d.Err = RevocationUnavailable, err
 		return d, nil
-	case revoked:
-		d.Reason = Revoked
-		return d, nil
-	case cfg.MaxRevocationAge > 0 && age > cfg.MaxRevocationAge:
-		d.Reason, d.Err = RevocationUnavailable, fmt.Errorf("terminal: revocation list is %s old, limit %s", age.Round(time.Second), cfg.MaxRevocationAge)
+	case cfg.MaxRevocationAge > 0 && rev.Age > cfg.MaxRevocationAge:
+		d.Reason, d.Err = RevocationUnavailable, fmt.Errorf("terminal: revocation list is %s old, limit %s", rev.Age.Round(time.Second), cfg.MaxRevocationAge)
 		return d, nil
 	}
 	for _, x := range r.riders {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/taxifare/internal/card"
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
@@ -53,8 +54,8 @@ var quiet = slog.New(slog.DiscardHandler)
 
 type failingRevocation struct{}
 
-func (failingRevocation) Revoked(context.Context, profile.CUID) (bool, time.Duration, error) {
-	return false, 0, errors.New("revocation store unreadable")
+func (failingRevocation) CheckCUID(context.Context, profile.CUID) (cardap.RevocationStatus, error) {
+	return cardap.RevocationStatus{}, errors.New("revocation store unreadable")
 }
 
 type fixture struct {
@@ -235,31 +236,33 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 }
 
-func TestStoreChecker(t *testing.T) {
+// TestRevocationStore: the demo's revocation store, through
+// cardap.RevocationStore, at the terminal.
+func TestRevocationStore(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
 	clk := &clock{t: now}
 	rs, err := revocation.Open(t.TempDir(), revocation.Options{Now: clk.Now, Logger: quiet})
 	require.NoError(t, err)
 	defer rs.Close()
-	chk := StoreChecker{Store: rs}
+	chk := cardap.RevocationStore(rs)
 	// Never synced: fail closed.
-	_, _, err = chk.Revoked(ctx, testCUID(2))
+	_, err = chk.CheckCUID(ctx, testCUID(2))
 	assert.ErrorIs(t, err, revocation.ErrStale)
 	require.NoError(t, rs.Apply(ctx, &revocation.Update{Full: true, Seq: 1, AsOf: now.Add(-time.Hour),
 		Add: []revocation.Record{{Key: revocation.CUIDKey(testCUID(3)), RevokedAt: now.Add(-2 * time.Hour).Unix(), Reason: revocation.ReasonLost}}}))
-	revoked, age, err := chk.Revoked(ctx, testCUID(3))
+	st, err := chk.CheckCUID(ctx, testCUID(3))
 	require.NoError(t, err)
-	assert.True(t, revoked)
-	assert.Equal(t, time.Hour, age)
-	revoked, _, err = chk.Revoked(ctx, testCUID(2))
+	assert.True(t, st.Revoked)
+	assert.Equal(t, time.Hour, st.Age)
+	st, err = chk.CheckCUID(ctx, testCUID(2))
 	require.NoError(t, err)
-	assert.False(t, revoked)
+	assert.False(t, st.Revoked)
 	// A local stop takes effect at once.
 	require.NoError(t, rs.Stop(ctx, revocation.CUIDKey(testCUID(2)), revocation.ReasonStolen, "desk-1", "reported at the counter"))
-	revoked, _, err = chk.Revoked(ctx, testCUID(2))
+	st, err = chk.CheckCUID(ctx, testCUID(2))
 	require.NoError(t, err)
-	assert.True(t, revoked)
+	assert.True(t, st.Revoked)
 	// Through a terminal: a list past the store's policy refuses the ride.
 	f := newFixture(t, nil)
 	f.t.cfg.Revocation = chk
