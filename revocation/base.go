@@ -146,8 +146,8 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 	}
 	for i := 0; i < int(h.nRemove); i++ {
 		rec := rb[i*removeRecLen : (i+1)*removeRecLen]
-		k := Key{kind: Kind(rec[0]), n: rec[1]}
-		copy(k.b[:], rec[2:])
+		k := keyOf(Kind(rec[0]), rec[2:2+MaxSerialLen])
+		k.n = rec[1]
 		off := l.rem + int64(i*removeRecLen)
 		if !validKey(k) {
 			return nil, fileErr(off, "bad removal record")
@@ -173,9 +173,10 @@ func readFull(r io.ReaderAt, p []byte, off int64) (int, error) {
 func validKey(k Key) bool {
 	switch k.kind {
 	case KindCUID:
-		return k.n == profile.CUIDLen && allZero(k.b[profile.CUIDLen:])
+		return k.n == profile.CUIDLen && k.w2 == 0
 	case KindSerial:
-		return k.n >= 1 && k.n <= MaxSerialLen && (k.n == 1 || k.b[0] != 0) && allZero(k.b[k.n:])
+		a := k.raw()
+		return k.n >= 1 && k.n <= MaxSerialLen && (k.n == 1 || a[0] != 0) && allZero(a[k.n:])
 	}
 	return false
 }
@@ -268,8 +269,11 @@ func (b *base) len() int { return int(b.hdr.nCUID) + int(b.hdr.nSerial) }
 // the distribution. Suffixes are compared as two big-endian words (valid
 // since 8 <= slen <= 16).
 func (b *base) findCUID(c *profile.CUID) int {
-	w1 := binary.BigEndian.Uint64(c[:8])
-	w2 := binary.BigEndian.Uint64(c[8:])
+	return b.findCUIDWords(binary.BigEndian.Uint64(c[:8]), binary.BigEndian.Uint64(c[8:]))
+}
+
+// findCUIDWords is findCUID for a CUID given as its two big-endian words.
+func (b *base) findCUIDWords(w1, w2 uint64) int {
 	t := b.topBits
 	h := w1 >> (64 - t)
 	top := b.top
@@ -286,9 +290,12 @@ func (b *base) findCUID(c *profile.CUID) int {
 	g, _ := bits.Mul64(w1<<t|w2>>(64-t), uint64(hi-lo))
 	pos := lo + int(g)
 	sl := b.slen
-	k := c[b.drop:]
-	k1 := binary.BigEndian.Uint64(k)
-	k2 := binary.BigEndian.Uint64(k[sl-8:])
+	// The stored suffix is the CUID without its first drop bytes: its
+	// first word is w1 shifted left by those bytes with w2's top bytes
+	// below, its last word is w2 (slen >= 8).
+	db := uint(8 * b.drop)
+	k1 := w1<<db | w2>>(64-db) // w2 >> 64 is 0 when drop is 0
+	k2 := w2
 	suf := b.slab[b.sufOff:]
 	s := suf[pos*sl : pos*sl+sl]
 	e1, e2 := binary.BigEndian.Uint64(s), binary.BigEndian.Uint64(s[sl-8:])
@@ -379,8 +386,8 @@ func (b *base) findSerial(k Key) int {
 
 func (b *base) serialKey(i int) Key {
 	rec := b.serials[i*serialRecLen:]
-	k := Key{kind: KindSerial, n: rec[0]}
-	copy(k.b[:], rec[1:21])
+	k := keyOf(KindSerial, rec[1:1+MaxSerialLen])
+	k.n = rec[0]
 	return k
 }
 
@@ -392,8 +399,7 @@ func (b *base) serialRecord(i int) Record {
 func (b *base) contains(k Key) bool {
 	switch k.kind {
 	case KindCUID:
-		c, _ := k.CUID()
-		return b.findCUID(&c) >= 0
+		return b.findCUIDWords(k.w0, k.w1) >= 0
 	case KindSerial:
 		return b.findSerial(k) >= 0
 	}
@@ -404,8 +410,7 @@ func (b *base) contains(k Key) bool {
 func (b *base) lookup(k Key) (Record, bool, error) {
 	switch k.kind {
 	case KindCUID:
-		c, _ := k.CUID()
-		i := b.findCUID(&c)
+		i := b.findCUIDWords(k.w0, k.w1)
 		if i < 0 {
 			return Record{}, false, nil
 		}

@@ -1,6 +1,8 @@
 package revocation
 
 import (
+	"cmp"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,17 +42,42 @@ var ErrInvalidKey = errors.New("revocation: invalid key")
 
 // Key identifies a revocable card or certificate. It is comparable and can be
 // used as a map key. The zero Key is invalid.
+//
+// The bytes are held as big-endian words, zero-padded to MaxSerialLen
+// bytes, so that a Key travels in registers: a lookup takes a CUID's two
+// words as they are, with no copy through memory (such a copy, read back
+// at another width, stalls each lookup until the previous one's memory
+// accesses have completed).
 type Key struct {
-	kind Kind
-	n    uint8
-	b    [MaxSerialLen]byte
+	w0, w1 uint64 // bytes 0-7 and 8-15
+	w2     uint32 // bytes 16-19
+	kind   Kind
+	n      uint8
+}
+
+// keyOf returns the key of kind and the first n bytes of b (n <= len(b) <=
+// MaxSerialLen; the rest of b must be zero or is ignored when n says so).
+func keyOf(kind Kind, b []byte) Key {
+	var a [MaxSerialLen]byte
+	copy(a[:], b)
+	return Key{
+		w0: binary.BigEndian.Uint64(a[0:]), w1: binary.BigEndian.Uint64(a[8:]), w2: binary.BigEndian.Uint32(a[16:]),
+		kind: kind, n: uint8(min(len(b), MaxSerialLen)),
+	}
+}
+
+// raw returns the key's bytes, zero-padded to MaxSerialLen.
+func (k Key) raw() [MaxSerialLen]byte {
+	var a [MaxSerialLen]byte
+	binary.BigEndian.PutUint64(a[0:], k.w0)
+	binary.BigEndian.PutUint64(a[8:], k.w1)
+	binary.BigEndian.PutUint32(a[16:], k.w2)
+	return a
 }
 
 // CUIDKey returns the key of a card-unique identifier.
 func CUIDKey(c profile.CUID) Key {
-	k := Key{kind: KindCUID, n: profile.CUIDLen}
-	copy(k.b[:], c[:])
-	return k
+	return Key{w0: binary.BigEndian.Uint64(c[:8]), w1: binary.BigEndian.Uint64(c[8:]), kind: KindCUID, n: profile.CUIDLen}
 }
 
 // SerialKey returns the key of a certificate serial number given as its
@@ -63,9 +90,7 @@ func SerialKey(b []byte) (Key, error) {
 	if len(b) == 0 || len(b) > MaxSerialLen {
 		return Key{}, fmt.Errorf("%w: serial number of %d bytes, want 1 to %d", ErrInvalidKey, len(b), MaxSerialLen)
 	}
-	k := Key{kind: KindSerial, n: uint8(len(b))}
-	copy(k.b[:], b)
-	return k, nil
+	return keyOf(KindSerial, b), nil
 }
 
 // ParseKey parses "cuid:<32 hex>" or "serial:<hex>"; a bare 32-digit hex
@@ -110,7 +135,10 @@ func truncate(s string) string {
 func (k Key) Kind() Kind { return k.kind }
 
 // Bytes returns a copy of the key's bytes.
-func (k Key) Bytes() []byte { return append([]byte(nil), k.b[:k.n]...) }
+func (k Key) Bytes() []byte {
+	a := k.raw()
+	return append([]byte(nil), a[:min(k.n, MaxSerialLen)]...)
+}
 
 // IsZero reports whether k is the zero (invalid) Key.
 func (k Key) IsZero() bool { return k.kind == 0 }
@@ -121,7 +149,8 @@ func (k Key) CUID() (profile.CUID, bool) {
 	if k.kind != KindCUID {
 		return c, false
 	}
-	copy(c[:], k.b[:profile.CUIDLen])
+	binary.BigEndian.PutUint64(c[:8], k.w0)
+	binary.BigEndian.PutUint64(c[8:], k.w1)
 	return c, true
 }
 
@@ -130,7 +159,8 @@ func (k Key) String() string {
 	if k.kind == 0 {
 		return "invalid"
 	}
-	return k.kind.String() + ":" + hex.EncodeToString(k.b[:k.n])
+	a := k.raw()
+	return k.kind.String() + ":" + hex.EncodeToString(a[:min(k.n, MaxSerialLen)])
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -154,12 +184,14 @@ func compareKeys(a, b Key) int {
 	if a.n != b.n {
 		return int(a.n) - int(b.n)
 	}
-	for i := 0; i < int(a.n); i++ {
-		if a.b[i] != b.b[i] {
-			return int(a.b[i]) - int(b.b[i])
-		}
+	// Bytes past n are zero in both, so the words order like the bytes.
+	if c := cmp.Compare(a.w0, b.w0); c != 0 {
+		return c
 	}
-	return 0
+	if c := cmp.Compare(a.w1, b.w1); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.w2, b.w2)
 }
 
 // Reason is why an entry was revoked.

@@ -227,7 +227,8 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 		for _, r := range serials {
 			var rec [serialRecLen]byte
 			rec[0] = r.Key.n
-			copy(rec[1:21], r.Key.b[:])
+			raw := r.Key.raw()
+			copy(rec[1:21], raw[:])
 			rec[21] = byte(r.Reason)
 			binary.LittleEndian.PutUint64(rec[24:], uint64(r.RevokedAt))
 			sb = append(sb, rec[:]...)
@@ -239,7 +240,8 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 		rb := make([]byte, 0, removeRecLen*len(c.removes))
 		for _, k := range c.removes {
 			rb = append(rb, byte(k.kind), k.n)
-			rb = append(rb, k.b[:]...)
+			raw := k.raw()
+			rb = append(rb, raw[:]...)
 		}
 		h.crcRem = crc32.Checksum(rb, castagnoli)
 		if _, err := f.WriteAt(rb, l.rem); err != nil {

@@ -545,7 +545,8 @@ func (s *Store) Check(k Key) (Result, error) {
 	}
 	r.Stale = r.Age > s.opts.Policy.maxAge()
 	if e, ok := v.stops[k]; ok {
-		r.Revoked, r.Entry = true, &e
+		stop := e // only a hit allocates
+		r.Revoked, r.Entry = true, &stop
 		return r, nil
 	}
 	rec, found, err := v.snap.Lookup(k)

@@ -265,7 +265,8 @@ func appendKeyFields(buf []byte, k Key, sep byte) []byte {
 	buf = append(buf, k.kind.String()...)
 	buf = append(buf, sep)
 	const hexd = "0123456789abcdef"
-	for _, c := range k.b[:k.n] {
+	raw := k.raw()
+	for _, c := range raw[:min(k.n, MaxSerialLen)] {
 		buf = append(buf, hexd[c>>4], hexd[c&15])
 	}
 	return buf
