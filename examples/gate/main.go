@@ -180,19 +180,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gate: %v\n", err)
 		return exitFailure
 	}
-	defer g.closeOutputs()
-
 	var err error
 	if o.simulated() {
 		err = g.simulate(ctx, o)
 	} else {
 		err = g.serveReaders(ctx, o)
 	}
+	code = exitOK
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "gate: %v\n", err)
-		return exitFailure
+		code = exitFailure
 	}
-	return exitOK
+	if err := g.closeOutputs(); err != nil {
+		fmt.Fprintf(stderr, "gate: %v\n", err)
+		code = exitFailure
+	}
+	return code
 }
 
 // newClient builds the cardap client of the gate: the Type C AP, the

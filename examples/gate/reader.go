@@ -13,7 +13,7 @@ import (
 // serveReaders runs the gate on PC/SC readers with cardap.ServePCSC until
 // ctx is done: wait for a card, identify it, decide, wait for it to leave.
 // Readers plugged in later and a restarted pcscd are picked up.
-func (g *gate) serveReaders(ctx context.Context, o *options) error {
+func (g *gate) serveReaders(ctx context.Context, o *options) (retErr error) {
 	// A binary built without cgo cannot talk to PC/SC at all: say so at
 	// once instead of retrying forever.
 	rc, err := reader.EstablishContext(ctx)
@@ -32,7 +32,18 @@ func (g *gate) serveReaders(ctx context.Context, o *options) error {
 		if err != nil {
 			return fmt.Errorf("opening the revocation store: %w", err)
 		}
-		defer store.Close()
+		defer func() {
+			// The feed sync writes the store: a failing close is a failure
+			// of the run, also after Ctrl-C.
+			if err := store.Close(); err != nil {
+				err = fmt.Errorf("closing the revocation store: %w", err)
+				if retErr == nil || errors.Is(retErr, context.Canceled) {
+					retErr = err
+				} else {
+					retErr = errors.Join(retErr, err)
+				}
+			}
+		}()
 		rev = cardap.RevocationStore(store)
 		if o.feed != "" {
 			syncer := &revocation.Syncer{Store: store, Source: feedSource(o.feed), PublicKey: o.feedKey}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -71,8 +73,25 @@ func waitLines(t *testing.T, b *syncBuffer, n int) []string {
 // TestGateOnReader runs `gate --reader --revocation DIR --json` through a
 // real pcscd: a valid card and a card on the revocation list are tapped one
 // after the other (removal and insertion seen by PC/SC), then the gate is
-// stopped like with Ctrl-C.
+// stopped like with Ctrl-C. The second run adds a signed feed that cannot
+// be reached (the gate is offline, its sync failing and retrying in the
+// background): decisions never wait for it, and the list on disk still
+// refuses the revoked card.
 func TestGateOnReader(t *testing.T) {
+	pub, _, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		extra []string
+	}{
+		{"list on disk", nil},
+		{"offline feed", []string{"--feed", "http://127.0.0.1:1/revocation/", "--feed-pubkey", hex.EncodeToString(pub)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testGateOnReader(t, tc.extra) })
+	}
+}
+
+func testGateOnReader(t *testing.T, extra []string) {
 	slot := pcsctest.Acquire(t)
 	now := time.Now()
 	revoked := profile.CUID{0xBA, 0xD0, 15: 0x01}
@@ -89,16 +108,16 @@ func TestGateOnReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := newSyncBuffer()
-	var errb bytes.Buffer
+	errb := newSyncBuffer()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--reader", slot.ReaderName, "--revocation", dir, "--json", "--audit", audit}, out, &errb)
+		done <- run(ctx, append([]string{"--reader", slot.ReaderName, "--revocation", dir, "--json", "--audit", audit}, extra...), out, errb)
 	}()
 
 	first := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "GATE-1"}))
 	conn := slot.Attach(t, first)
 	lines := waitLines(t, out, 1)
-	require.Len(t, lines, 1, errb.String())
+	require.Len(t, lines, 1, errb.lines())
 	var d Decision
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &d))
 	assert.Equal(t, Open, d.Outcome)
@@ -111,7 +130,7 @@ func TestGateOnReader(t *testing.T) {
 
 	slot.Attach(t, mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "GATE-2"}, CUID: revoked})))
 	lines = waitLines(t, out, 2)
-	require.Len(t, lines, 2, errb.String())
+	require.Len(t, lines, 2, errb.lines())
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &d))
 	assert.Equal(t, Deny, d.Outcome)
 	assert.Equal(t, "revoked", d.Reason)
@@ -119,7 +138,7 @@ func TestGateOnReader(t *testing.T) {
 	assert.Equal(t, revoked.String(), d.CUID)
 
 	cancel()
-	assert.Equal(t, exitOK, <-done, errb.String())
+	assert.Equal(t, exitOK, <-done, errb.lines())
 	f, err := os.Open(audit)
 	require.NoError(t, err)
 	defer f.Close()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -8,13 +9,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 )
 
 // maxMembersFile bounds the member list read into memory.
@@ -61,52 +65,135 @@ type entry struct {
 	Points int       `json:"points"`
 }
 
+// ledgerFile is what the ledger needs of its file (an *os.File; tests
+// inject failures).
+type ledgerFile interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
 // ledger is an append-only JSON-lines file, fsynced after every entry so a
-// visit is never lost once it is reported.
+// visit is never lost once it is reported. A write that fails is cut off
+// again, so the file never keeps half an entry that later entries would
+// follow.
 type ledger struct {
 	mu     sync.Mutex
-	f      *os.File
+	f      ledgerFile
+	size   int64 // length of the file up to the last complete entry
 	totals map[string]int
 }
 
-func openLedger(path string) (*ledger, error) {
+// openLedger opens (creating) the ledger at path and reads the totals back.
+// An unfinished last line (no newline: a write cut by a crash or power
+// loss, whose visit was never reported) is removed and its length returned
+// in dropped; a complete line that does not decode is corruption and is
+// refused.
+func openLedger(path string) (l *ledger, dropped int, err error) {
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	l := &ledger{f: f, totals: map[string]int{}}
-	dec := json.NewDecoder(f)
-	for {
-		var e entry
-		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
+	defer func() {
+		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("ledger %s: %w (entries before it are kept; repair the file)", path, err)
+		}
+	}()
+	if created {
+		// The new file's directory entry must be durable too.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return nil, 0, fmt.Errorf("ledger %s: %w", path, err)
+		}
+	}
+	l = &ledger{f: f, totals: map[string]int{}}
+	br := bufio.NewReader(f)
+	for lineNo := 1; ; lineNo++ {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return nil, 0, fmt.Errorf("ledger %s: %w", path, rerr)
+		}
+		if errors.Is(rerr, io.EOF) {
+			if len(line) == 0 {
+				return l, 0, nil
+			}
+			// An unfinished last entry: cut it off.
+			if err := f.Truncate(l.size); err != nil {
+				return nil, 0, fmt.Errorf("ledger %s: removing an unfinished last entry: %w", path, err)
+			}
+			if err := f.Sync(); err != nil {
+				return nil, 0, fmt.Errorf("ledger %s: %w", path, err)
+			}
+			return l, len(line), nil
+		}
+		var e entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, 0, fmt.Errorf("ledger %s: line %d: %w (entries before it are kept; repair the file)", path, lineNo, err)
 		}
 		l.totals[e.UserID] += e.Points
+		l.size += int64(len(line))
 	}
-	return l, nil
 }
 
+// syncDir fsyncs a directory, making a file created in it durable. File
+// systems that cannot sync a directory (EINVAL) are accepted.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		err = nil
+	}
+	return errors.Join(err, d.Close())
+}
+
+// add appends e and syncs the file; it returns the member's new total. On
+// an error the visit is not recorded: the partial entry is cut off.
 func (l *ledger) add(e entry) (int, error) {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return 0, err
 	}
+	b = append(b, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, err := l.f.Write(append(b, '\n')); err != nil {
+	if l.f == nil {
+		return 0, errLedgerClosed
+	}
+	_, err = l.f.Write(b)
+	if err == nil {
+		err = l.f.Sync()
+	}
+	if err != nil {
+		if terr := l.f.Truncate(l.size); terr != nil {
+			err = errors.Join(err, fmt.Errorf("cutting off the failed entry: %w", terr))
+		}
 		return 0, err
 	}
-	if err := l.f.Sync(); err != nil {
-		return 0, err
-	}
+	l.size += int64(len(b))
 	l.totals[e.UserID] += e.Points
 	return l.totals[e.UserID], nil
 }
 
-func (l *ledger) Close() error { return l.f.Close() }
+// errLedgerClosed is returned by add after Close.
+var errLedgerClosed = errors.New("ledger closed")
+
+// Close closes the file; its error (a failed final write-back) is the
+// caller's to report.
+func (l *ledger) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
 
 // desk is the counter terminal.
 type desk struct {
@@ -141,6 +228,13 @@ func (d *desk) handle(_ context.Context, tap cardap.Tap, _ cardap.Card) {
 }
 
 func (d *desk) serveReader(ctx context.Context, name string) error {
+	// A binary built without cgo cannot reach PC/SC at all: say so at once
+	// (ServePCSC would wait for the service forever).
+	if rc, err := reader.EstablishContext(ctx); errors.Is(err, reader.ErrNoCgo) {
+		return err
+	} else if err == nil {
+		_ = rc.Close()
+	}
 	c, err := d.client()
 	if err != nil {
 		return err
@@ -164,14 +258,17 @@ func (d *desk) simulate(ctx context.Context) error {
 	cards = append(cards, cards[0])
 	errc := make(chan error, 1)
 	go func() { errc <- c.Serve(ctx, d.handle, slot) }()
+	var tapErr error
 	for _, card := range cards {
-		if err := slot.Tap(ctx, card); err != nil {
-			return err
+		if tapErr = slot.Tap(ctx, card); tapErr != nil {
+			break
 		}
 	}
+	// Serve returns once the visit in progress is handled (recorded or
+	// reported as not recorded), also after Ctrl-C.
 	slot.Close()
 	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	return nil
+	return tapErr
 }

@@ -64,21 +64,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(dir)
 		*ledgerPath = dir + "/ledger.jsonl"
 	}
-	ledger, err := openLedger(*ledgerPath)
+	ledger, dropped, err := openLedger(*ledgerPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "library:", err)
 		return 1
 	}
-	defer ledger.Close()
+	if dropped > 0 {
+		fmt.Fprintf(stderr, "library: ledger %s: removed an unfinished last entry (%d bytes) left by an interrupted write; that visit was never reported\n", *ledgerPath, dropped)
+	}
 	desk := &desk{members: members, ledger: ledger, points: *points, out: stdout}
 	if *readerName != "" {
 		err = desk.serveReader(ctx, *readerName)
 	} else {
 		err = desk.simulate(ctx)
 	}
+	code := 0
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintln(stderr, "library:", err)
-		return 1
+		code = 1
 	}
-	return 0
+	// Every visit is fsynced when reported; a failing close still means the
+	// file system is in trouble.
+	if err := ledger.Close(); err != nil {
+		fmt.Fprintln(stderr, "library: closing the ledger:", err)
+		code = 1
+	}
+	return code
 }

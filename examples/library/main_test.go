@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,11 +48,127 @@ func TestMembersFile(t *testing.T) {
 }
 
 func TestCorruptLedgerRefused(t *testing.T) {
+	// A complete line that does not decode, followed by more entries:
+	// corruption, not an interrupted write. Refused, file untouched.
 	p := filepath.Join(t.TempDir(), "l.jsonl")
-	require.NoError(t, os.WriteFile(p, []byte("{\"user_id\":\"a\",\"points\":1}\n{broken"), 0o600))
+	content := "{\"user_id\":\"a\",\"points\":1}\n{broken\n{\"user_id\":\"a\",\"points\":1}\n"
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 	var out, errOut bytes.Buffer
 	assert.Equal(t, 1, run(context.Background(), []string{"--ledger", p}, &out, &errOut))
-	assert.Contains(t, errOut.String(), "ledger")
+	assert.Contains(t, errOut.String(), "line 2")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, content, string(b))
+}
+
+// TestTornLedgerTailRecovered: a crash in the middle of a write leaves an
+// unfinished last line; that visit was never reported. The next start cuts
+// it off (and says so), and the totals continue from the complete entries.
+func TestTornLedgerTailRecovered(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "l.jsonl")
+	require.NoError(t, os.WriteFile(p, []byte("{\"user_id\":\"LIB-0001\",\"points\":7}\n{\"user_id\":\"LIB-00"), 0o600))
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"--ledger", p}, &out, &errOut), errOut.String())
+	assert.Contains(t, errOut.String(), "removed an unfinished last entry (18 bytes)")
+	assert.Contains(t, out.String(), "Sato Hanako (+10 points, 17 in total)")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, 4, strings.Count(string(b), "\n"), "the kept entry and three visits")
+	assert.True(t, strings.HasSuffix(string(b), "}\n"))
+	_, _, err = openLedger(p)
+	require.NoError(t, err, "the repaired ledger opens again")
+}
+
+// faultyFile fails the next write after writing half of it, or the next
+// sync.
+type faultyFile struct {
+	*os.File
+	failWrite, failSync bool
+}
+
+func (f *faultyFile) Write(p []byte) (int, error) {
+	if f.failWrite {
+		f.failWrite = false
+		n, _ := f.File.Write(p[:len(p)/2])
+		return n, errors.New("injected: no space left on device")
+	}
+	return f.File.Write(p)
+}
+
+func (f *faultyFile) Sync() error {
+	if f.failSync {
+		f.failSync = false
+		return errors.New("injected: I/O error")
+	}
+	return f.File.Sync()
+}
+
+// TestLedgerWriteFailureLeavesNoHalfEntry: a failed write or sync reports
+// the visit as not recorded and leaves no partial entry behind, so later
+// entries stay readable and the totals exact.
+func TestLedgerWriteFailureLeavesNoHalfEntry(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "l.jsonl")
+	l, dropped, err := openLedger(p)
+	require.NoError(t, err)
+	require.Zero(t, dropped)
+	ff := &faultyFile{File: l.f.(*os.File)}
+	l.f = ff
+	e := entry{UserID: "LIB-0001", Points: 10}
+	_, err = l.add(e)
+	require.NoError(t, err)
+	ff.failWrite = true
+	_, err = l.add(e)
+	require.ErrorContains(t, err, "no space left")
+	ff.failSync = true
+	_, err = l.add(e)
+	require.ErrorContains(t, err, "I/O error")
+	total, err := l.add(e)
+	require.NoError(t, err)
+	assert.Equal(t, 20, total, "failed visits are not counted")
+	require.NoError(t, l.Close())
+	_, err = l.add(e)
+	assert.Error(t, err, "add after Close")
+
+	l, dropped, err = openLedger(p)
+	require.NoError(t, err)
+	assert.Zero(t, dropped)
+	assert.Equal(t, 20, l.totals["LIB-0001"])
+	require.NoError(t, l.Close())
+}
+
+// cancelOnWrite is an output that cancels the run (like Ctrl-C) as soon
+// as a line containing trigger is written.
+type cancelOnWrite struct {
+	bytes.Buffer
+	trigger string
+	cancel  context.CancelFunc
+}
+
+func (c *cancelOnWrite) Write(p []byte) (int, error) {
+	n, err := c.Buffer.Write(p)
+	if strings.Contains(string(p), c.trigger) {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestInterruptKeepsEveryReportedVisit: Ctrl-C right after the first
+// visit is reported. The run ends cleanly and every visit it reported is
+// in the ledger, and only those.
+func TestInterruptKeepsEveryReportedVisit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "l.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOnWrite{trigger: "welcome", cancel: cancel}
+	var errOut bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"--ledger", p}, out, &errOut), errOut.String())
+	require.Error(t, ctx.Err(), "the run was interrupted")
+	reported := strings.Count(out.String(), "welcome")
+	require.GreaterOrEqual(t, reported, 1)
+	assert.Less(t, reported, 3, "the interrupt stopped the demo: %s", out.String())
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, reported, strings.Count(string(b), "\n"), "ledger: %s", b)
 }
 
 func TestBadFlags(t *testing.T) {

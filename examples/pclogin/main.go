@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -242,16 +243,23 @@ func runIdentify(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pclogin:", err)
 		return exitDenied
 	}
-	fmt.Fprintf(stdout, "user_id\t%s\ncuid\t%s\n", c.Identity.UserID, c.CUID)
+	var b strings.Builder
+	fmt.Fprintf(&b, "user_id\t%s\ncuid\t%s\n", c.Identity.UserID, c.CUID)
 	if !c.Identity.Expires.IsZero() {
-		fmt.Fprintf(stdout, "expires\t%s\n", c.Identity.Expires.Format(time.DateOnly))
+		fmt.Fprintf(&b, "expires\t%s\n", c.Identity.Expires.Format(time.DateOnly))
 	}
 	if cfg != nil {
 		if m, ok := cfg.Lookup(c.Identity.UserID); ok {
-			fmt.Fprintf(stdout, "account\t%s\n", m.Account)
+			fmt.Fprintf(&b, "account\t%s\n", m.Account)
 		} else {
-			fmt.Fprintln(stdout, "account\t(not mapped)")
+			b.WriteString("account\t(not mapped)\n")
 		}
+	}
+	// What an administrator copies into the mapping file: a failed write
+	// (a closed pipe, a full disk) must not look like success.
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		fmt.Fprintln(stderr, "pclogin: writing the output:", err)
+		return exitDenied
 	}
 	return exitOK
 }

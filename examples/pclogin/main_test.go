@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,7 +136,18 @@ func TestIdentify(t *testing.T) {
 	code := run(context.Background(), []string{"identify", "--mock-state", state, "--config", cfgPath}, env(nil), nil, &out, &stderr)
 	require.Equal(t, exitOK, code, stderr.String())
 	assert.Equal(t, "user_id\tU-0002\ncuid\t"+cuid(2).String()+"\naccount\tbob\n", out.String())
+
+	// A failed write of the output is an error, not a silent success.
+	stderr.Reset()
+	code = run(context.Background(), []string{"identify", "--mock-state", state}, env(nil), nil, failingWriter{}, &stderr)
+	assert.Equal(t, exitDenied, code)
+	assert.Contains(t, stderr.String(), "writing the output")
 }
+
+// failingWriter fails every write, like a closed pipe.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
 // buildPCLogin builds the command into a temporary directory.
 func buildPCLogin(t *testing.T) string {
@@ -146,11 +158,36 @@ func buildPCLogin(t *testing.T) string {
 	return bin
 }
 
-// TestPAMStack runs pclogin under a real PAM stack: pamtester with a private
-// service file that calls pam_exec.so.
-func TestPAMStack(t *testing.T) {
+// pamService is a PAM service file written for one test.
+type pamService struct {
+	pamtester, name string
+}
+
+// run runs pamtester on the service as user with ops (authenticate,
+// acct_mgmt, ...): whether every operation succeeded, and the output.
+func (p pamService) run(user string, ops ...string) (bool, string) {
+	return p.runInput("", user, ops...)
+}
+
+// runInput is run with stdin as pamtester's input (the password it is
+// asked for).
+func (p pamService) runInput(stdin, user string, ops ...string) (bool, string) {
+	cmd := exec.Command(p.pamtester, append([]string{"-v", p.name, user}, ops...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return err == nil, string(out)
+}
+
+// pamStack checks that a real PAM stack can be driven (root, pamtester,
+// /etc/pam.d) and skips the test otherwise, unless FREESPACE_REQUIRE_PAM=1
+// makes that a failure. It returns install, which writes a uniquely named
+// service file /etc/pam.d/freespace-test-<random> with the given lines,
+// removed when the test ends.
+func pamStack(t *testing.T) (install func(lines string) pamService) {
+	t.Helper()
 	required := os.Getenv("FREESPACE_REQUIRE_PAM") == "1"
 	skip := func(why string) {
+		t.Helper()
 		if required {
 			t.Fatalf("FREESPACE_REQUIRE_PAM=1 but %s", why)
 		}
@@ -166,24 +203,34 @@ func TestPAMStack(t *testing.T) {
 	if _, err := os.Stat("/etc/pam.d"); err != nil {
 		skip("no /etc/pam.d")
 	}
+	return func(lines string) pamService {
+		t.Helper()
+		var rnd [6]byte
+		_, err := rand.Read(rnd[:])
+		require.NoError(t, err)
+		service := "freespace-test-" + hex.EncodeToString(rnd[:])
+		svcFile := filepath.Join("/etc/pam.d", service)
+		require.NoError(t, os.WriteFile(svcFile, []byte(lines), 0o644))
+		t.Cleanup(func() {
+			if err := os.Remove(svcFile); err != nil {
+				t.Errorf("removing the PAM service file: %v", err)
+			}
+		})
+		return pamService{pamtester: pamtester, name: service}
+	}
+}
+
+// TestPAMStack runs pclogin under a real PAM stack: pamtester with a private
+// service file that calls pam_exec.so, the card a mock card state file.
+func TestPAMStack(t *testing.T) {
+	install := pamStack(t)
 	bin := buildPCLogin(t)
 	// The state file's path has a space: PAM's [...] argument syntax.
 	cfgPath, state, insert := setupIn(t, "", "card slot/card.json")
-
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	service := "freespace-test-" + hex.EncodeToString(rnd[:])
-	svcFile := filepath.Join("/etc/pam.d", service)
-	line := fmt.Sprintf("auth required pam_exec.so quiet %s pam --config %s [--mock-state=%s]\n"+
+	pam := install(fmt.Sprintf("auth required pam_exec.so quiet %s pam --config %s [--mock-state=%s]\n"+
 		"account required pam_exec.so quiet %s pam --config %s [--mock-state=%s]\n",
-		bin, cfgPath, state, bin, cfgPath, state)
-	require.NoError(t, os.WriteFile(svcFile, []byte(line), 0o644))
-	t.Cleanup(func() { os.Remove(svcFile) })
+		bin, cfgPath, state, bin, cfgPath, state)).run
 
-	pam := func(user string, ops ...string) (bool, string) {
-		out, err := exec.Command(pamtester, append([]string{"-v", service, user}, ops...)...).CombinedOutput()
-		return err == nil, string(out)
-	}
 	ok, out := pam("alice", "authenticate")
 	assert.False(t, ok, "no card: %s", out)
 

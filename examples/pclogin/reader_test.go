@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -59,5 +62,83 @@ func TestReaderThroughPCSCD(t *testing.T) {
 		assert.Equal(t, login.CardLeft, e)
 	case <-time.After(pcsctest.Timeout):
 		t.Fatal("the watcher did not notice the removal")
+	}
+}
+
+// TestPAMStackReader runs the production path end to end: pamtester → a
+// real PAM stack → pam_exec → the built pclogin with --reader → the
+// private pcscd → a mock card attached to a vpcd slot. pam_exec runs its
+// program with a clean environment, so the service file carries the
+// private pcscd's socket with /usr/bin/env PCSCLITE_CSOCK_NAME=...; the
+// `stdout` option of pam_exec hands pclogin's message to the application
+// (pamtester prints it). Needs root, pamtester and the stack of
+// scripts/test.sh (see pamStack and pcsctest.Acquire).
+func TestPAMStackReader(t *testing.T) {
+	install := pamStack(t)
+	slot := pcsctest.Acquire(t)
+	bin := buildPCLogin(t)
+	cfgPath, _, _ := setup(t, "")
+	envBin, err := exec.LookPath("env")
+	require.NoError(t, err)
+	sock := os.Getenv("PCSCLITE_CSOCK_NAME")
+	prefix := envBin
+	if sock != "" {
+		prefix += " [PCSCLITE_CSOCK_NAME=" + sock + "]"
+	}
+	// The reader name has spaces: PAM's [...] argument syntax.
+	cmd := fmt.Sprintf("pam_exec.so quiet stdout %s %s pam --config %s [--reader=%s]", prefix, bin, cfgPath, slot.ReaderName)
+	pam := install("auth required " + cmd + "\naccount required " + cmd + "\n").run
+
+	const denied = "pclogin: denied: "
+	ok, out := pam("alice", "authenticate")
+	assert.False(t, ok, "no card: %s", out)
+	assert.Contains(t, out, denied+"no card in the reader", "a clear message for the user")
+
+	card := func(userID string, c profile.CUID) *mockcard.Card {
+		mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID}, CUID: c}))
+		require.NoError(t, err)
+		return mc
+	}
+	conn := slot.Attach(t, card("U-0001", cuid(1)))
+	ok, out = pam("alice", "authenticate", "acct_mgmt")
+	assert.True(t, ok, "alice with her card: %s", out)
+	assert.Contains(t, out, "successfully authenticated")
+	assert.NotContains(t, out, denied)
+	ok, out = pam("bob", "authenticate")
+	assert.False(t, ok, "bob with alice's card: %s", out)
+	assert.Contains(t, out, denied+"card belongs to another account")
+	assert.NotContains(t, out, cuid(1).String(), "the CUID is not printed")
+
+	// With expose_authtok (the form for an AP with a password), pam_exec
+	// asks for the password and writes it to pclogin's stdin: accepted,
+	// and the password never shows.
+	const password = "hunter2-secret"
+	withTok := install(fmt.Sprintf("auth required pam_exec.so quiet stdout expose_authtok %s %s pam --read-authtok --config %s [--reader=%s]\n",
+		prefix, bin, cfgPath, slot.ReaderName))
+	ok, out = withTok.runInput(password+"\n", "alice", "authenticate")
+	assert.True(t, ok, "alice with her card and expose_authtok: %s", out)
+	assert.NotContains(t, out, password)
+	ok, out = withTok.runInput(password+"\n", "bob", "authenticate")
+	assert.False(t, ok, "bob with alice's card and expose_authtok: %s", out)
+	assert.Contains(t, out, denied+"card belongs to another account")
+	assert.NotContains(t, out, password)
+
+	// carol's card is on the local revocation list: refused without any
+	// network (the store is a local directory, read only).
+	require.NoError(t, conn.Close())
+	pcsctest.WaitAbsent(t, slot)
+	slot.Attach(t, card("U-0003", cuid(3)))
+	ok, out = pam("carol", "authenticate")
+	assert.False(t, ok, "carol's revoked card: %s", out)
+	assert.Contains(t, out, denied+"card revoked")
+
+	// Without the socket in the PAM line, pam_exec's clean environment
+	// sends pclogin to the default pcscd socket, which does not serve this
+	// reader: refused, and the message says it is the reader setup.
+	if sock != "" && sock != "/run/pcscd/pcscd.comm" {
+		bare := install(fmt.Sprintf("auth required pam_exec.so quiet stdout %s pam --config %s [--reader=%s]\n", bin, cfgPath, slot.ReaderName)).run
+		ok, out = bare("carol", "authenticate")
+		assert.False(t, ok, "without PCSCLITE_CSOCK_NAME: %s", out)
+		assert.Contains(t, out, denied+"card reader unavailable")
 	}
 }

@@ -24,13 +24,14 @@ const (
 	Expired                      // the Identity's expiry date has passed
 	Revoked                      // the card is revoked
 	RevocationUnavailable        // revocation could not be checked
+	ReaderUnavailable            // the card reader cannot be reached (Result.Err says why)
 )
 
 var reasonNames = [...]string{
 	Allowed: "allowed", NoCard: "no card in the reader", CardUnreadable: "card unreadable",
 	NotMapped: "card not mapped to any account", WrongAccount: "card belongs to another account",
 	CardMismatch: "mapping pinned to another card", Expired: "card expired", Revoked: "card revoked",
-	RevocationUnavailable: "revocation status unavailable",
+	RevocationUnavailable: "revocation status unavailable", ReaderUnavailable: "card reader unavailable",
 }
 
 // String returns a short English description, safe to show to the user.
@@ -46,7 +47,7 @@ type Result struct {
 	Reason  Reason
 	Card    Card   // the card identified (zero when none)
 	Account string // the account the card maps to, if any
-	Err     error  // the underlying error for CardUnreadable and RevocationUnavailable
+	Err     error  // the underlying error for CardUnreadable, RevocationUnavailable and ReaderUnavailable
 }
 
 // Allowed reports whether the login may proceed.
@@ -63,6 +64,9 @@ func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev carda
 	c, err := id.Identify(ctx)
 	if errors.Is(err, ErrNoCard) {
 		return Result{Reason: NoCard}
+	}
+	if errors.Is(err, ErrReaderUnavailable) {
+		return Result{Reason: ReaderUnavailable, Err: err}
 	}
 	if err != nil {
 		return Result{Reason: CardUnreadable, Err: err}

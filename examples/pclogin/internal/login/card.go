@@ -28,6 +28,13 @@ import (
 // ErrNoCard is returned when the reader holds no card.
 var ErrNoCard = errors.New("login: no card in the reader")
 
+// ErrReaderUnavailable is returned (wrapping the cause) when the card
+// reader cannot be reached at all: pcscd not running or not reachable
+// (under pam_exec, a non-default PCSCLITE_CSOCK_NAME is lost with the
+// environment), no reader of that name, or a build without cgo. It tells
+// "fix the reader setup" apart from "this card cannot be read".
+var ErrReaderUnavailable = errors.New("login: card reader unavailable")
+
 // Card is what identification yields.
 type Card struct {
 	CUID     profile.CUID
@@ -76,11 +83,12 @@ type Reader struct {
 }
 
 // Identify connects to the card in the reader, reads its Type C AP and
-// disconnects. An empty reader gives ErrNoCard.
+// disconnects. An empty reader gives ErrNoCard; a reader that cannot be
+// reached gives an error matching ErrReaderUnavailable.
 func (r Reader) Identify(ctx context.Context) (Card, error) {
 	pc, err := reader.EstablishContext(ctx)
 	if err != nil {
-		return Card{}, fmt.Errorf("login: PC/SC: %w", err)
+		return Card{}, readerUnavailable("PC/SC", err)
 	}
 	defer pc.Close()
 	c, err := pc.Connect(ctx, r.Name)
@@ -88,10 +96,19 @@ func (r Reader) Identify(ctx context.Context) (Card, error) {
 		return Card{}, ErrNoCard
 	}
 	if err != nil {
-		return Card{}, fmt.Errorf("login: connecting to %q: %w", r.Name, err)
+		return Card{}, readerUnavailable(fmt.Sprintf("connecting to %q", r.Name), err)
 	}
 	defer c.Close()
 	return readTypeC(ctx, c, r.TypeC)
+}
+
+// readerUnavailable wraps err, adding ErrReaderUnavailable when it says
+// the reader (not the card) cannot be reached.
+func readerUnavailable(op string, err error) error {
+	if errors.Is(err, reader.ErrNoService) || errors.Is(err, reader.ErrNoReader) || errors.Is(err, reader.ErrNoCgo) {
+		return fmt.Errorf("%w: %s: %w", ErrReaderUnavailable, op, err)
+	}
+	return fmt.Errorf("login: %s: %w", op, err)
 }
 
 // Cardap identifies the card behind Transport with the project's

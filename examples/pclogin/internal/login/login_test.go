@@ -17,6 +17,7 @@ import (
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/revocation"
 	"github.com/mynacard/freespace/typec"
 )
@@ -126,8 +127,29 @@ func TestAuthorize(t *testing.T) {
 	assert.ErrorIs(t, res.Err, revocation.ErrStale)
 }
 
+// unreachableReader fails like a reader that cannot be reached.
+type unreachableReader struct{ err error }
+
+func (u unreachableReader) Identify(context.Context) (Card, error) {
+	return Card{}, readerUnavailable("connecting", u.err)
+}
+
+func TestAuthorizeReaderUnavailable(t *testing.T) {
+	cfg := testConfig(t)
+	for _, cause := range []error{reader.ErrNoService, reader.ErrNoReader, reader.ErrNoCgo} {
+		res := Authorize(context.Background(), unreachableReader{cause}, cfg, nil, "alice", time.Now())
+		assert.Equal(t, ReaderUnavailable, res.Reason, "%v", cause)
+		assert.ErrorIs(t, res.Err, ErrReaderUnavailable)
+		assert.ErrorIs(t, res.Err, cause)
+	}
+	// Any other reader failure is about the card.
+	res := Authorize(context.Background(), unreachableReader{reader.ErrSharingViolation}, cfg, nil, "alice", time.Now())
+	assert.Equal(t, CardUnreadable, res.Reason)
+	assert.NotErrorIs(t, res.Err, ErrReaderUnavailable)
+}
+
 func TestReasonStrings(t *testing.T) {
-	for r := Allowed; r <= RevocationUnavailable; r++ {
+	for r := Allowed; r <= ReaderUnavailable; r++ {
 		assert.NotContains(t, r.String(), "reason(")
 	}
 	assert.Equal(t, "reason(99)", Reason(99).String())

@@ -326,7 +326,7 @@ func (s *Server) handleTrips(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	writeJSON(w, wire.UploadResponse{Results: results})
+	s.writeJSON(w, r, wire.UploadResponse{Results: results})
 }
 
 func (s *Server) handleRegistry(w http.ResponseWriter, r *http.Request) {
@@ -341,7 +341,7 @@ func (s *Server) handleRegistry(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	writeJSON(w, reg)
+	s.writeJSON(w, r, reg)
 }
 
 func (s *Server) handleSettlement(w http.ResponseWriter, r *http.Request) {
@@ -361,7 +361,12 @@ func (s *Server) handleSettlement(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+// writeJSON writes v as the answer. A failed write (the terminal went
+// away) is logged: for an upload the trips are stored, and the terminal's
+// repeat is answered "duplicate".
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.cfg.Log.WarnContext(r.Context(), "writing the answer failed", "path", r.URL.Path, "error", err)
+	}
 }

@@ -242,9 +242,18 @@ func (r *Ride) decide(ctx context.Context) (Decision, error) {
 // ErrNoRiders is returned by Finish when no registered rider was accepted.
 var ErrNoRiders = errors.New("terminal: no subsidized rider in this ride")
 
+// recordTimeout bounds the commit of a finished trip, which does not stop
+// when the caller's context is cancelled.
+const recordTimeout = 30 * time.Second
+
 // Finish ends the ride with the meter fare, computes the split, and records
 // the trip (committed to disk) before returning it. The trip is then pending
 // upload.
+//
+// The ride has happened once the meter stops: cancelling ctx (Ctrl-C, a
+// shutdown) does not abandon the trip. It is committed all the same, under
+// a context that keeps ctx's values but not its cancellation, bounded by
+// 30 s; only a failing database makes Finish return an error.
 func (r *Ride) Finish(ctx context.Context, fareYen int64) (*wire.Trip, error) {
 	cfg := &r.t.cfg
 	if len(r.riders) == 0 {
@@ -273,7 +282,9 @@ func (r *Ride) Finish(ctx context.Context, fareYen int64) (*wire.Trip, error) {
 		t.Riders[i] = x
 	}
 	// Rides count against the day and year the ride started in.
-	if err := cfg.Store.RecordTrip(ctx, t, cfg.Rules.Day(r.started), cfg.Rules.Year(r.started)); err != nil {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := cfg.Store.RecordTrip(rctx, t, cfg.Rules.Day(r.started), cfg.Rules.Year(r.started)); err != nil {
 		return nil, err
 	}
 	cfg.Log.InfoContext(ctx, "trip recorded", "trip", t.TripID, "fare_yen", t.FareYen,

@@ -165,6 +165,27 @@ func TestTapDecisions(t *testing.T) {
 	assert.Equal(t, trip.Riders, stored[0].Riders)
 }
 
+// TestFinishSurvivesCancellation: the meter has stopped, then the
+// terminal is interrupted (Ctrl-C, shutdown). The trip is still committed
+// and pending upload: a cancelled context never drops a ride that happened.
+func TestFinishSurvivesCancellation(t *testing.T) {
+	f := newFixture(t, nil)
+	u2, _ := mockCard(t, "U2", testCUID(2), time.Time{})
+	r := f.t.StartRide()
+	require.Equal(t, Accepted, f.tap(t, r, u2).Reason)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	trip, err := r.Finish(ctx, 1800)
+	require.NoError(t, err)
+	stored, err := f.st.Trips(context.Background())
+	require.NoError(t, err)
+	require.Len(t, stored, 1)
+	assert.Equal(t, trip.TripID, stored[0].TripID)
+	c, err := f.st.Counts(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Pending: 1}, c)
+}
+
 func TestRevocationFailsClosed(t *testing.T) {
 	f := newFixture(t, nil)
 	u2, _ := mockCard(t, "U2", testCUID(2), time.Time{})

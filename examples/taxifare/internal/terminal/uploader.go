@@ -16,6 +16,10 @@ import (
 	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
 )
 
+// markTimeout bounds recording the server's answers, which does not stop
+// when Flush's context is cancelled.
+const markTimeout = 30 * time.Second
+
 // MaxRegistryBytes bounds the registry document a terminal accepts.
 const MaxRegistryBytes = 256 << 20
 
@@ -84,7 +88,12 @@ func (u *Uploader) Flush(ctx context.Context) (FlushResult, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := u.Store.markResults(ctx, results, u.now()); err != nil {
+		// The server has answered: record its answers even when ctx was
+		// cancelled meanwhile, so that the batch is not sent again.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+		err = u.Store.markResults(mctx, results, u.now())
+		cancel()
+		if err != nil {
 			return res, err
 		}
 		for _, r := range results {

@@ -393,3 +393,31 @@ func TestRunKeepsUploadingThroughFailures(t *testing.T) {
 	assert.ErrorIs(t, <-done, context.Canceled)
 	checkExactlyOnce(t, st, srv)
 }
+
+// TestFlushRecordsAnswersAfterCancel: the server has answered a batch,
+// then the uploader is cancelled (Ctrl-C) before it records the answers.
+// The answers are recorded all the same, so the batch is not sent again.
+func TestFlushRecordsAnswersAfterCancel(t *testing.T) {
+	srv := openTestServer(t)
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	st := openTestStore(t)
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range 3 {
+		tr, err := makeTrip(rng, "car-1", tripTime.Add(time.Duration(i)*time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, st.RecordTrip(context.Background(), tr, "2026-11-20", 2026))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Now is read once the answer is in, right before it is recorded.
+	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-1", Token: "tok", Log: quiet,
+		Now: func() time.Time { cancel(); return time.Now() }}
+	res, err := up.Flush(ctx)
+	assert.ErrorIs(t, err, context.Canceled, "Flush stops after the batch")
+	assert.Equal(t, 3, res.Accepted)
+	c, err := st.Counts(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Uploaded: 3}, c)
+	checkExactlyOnce(t, st, srv)
+}

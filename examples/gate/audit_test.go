@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/profile"
+)
+
+// TestAuditTornTailRemoved: a crash in the middle of an audit write leaves
+// an unfinished last line (its door never opened). The next start cuts it
+// off and says so; the file stays one decision per line.
+func TestAuditTornTailRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	runGate(t, context.Background(), "--audit", path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(`{"time":"2026-11-29T16:09:26Z","slot":"demo g`)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	_, errOut := runGate(t, context.Background(), "--audit", path)
+	assert.Contains(t, errOut, "removed an unfinished last line of the audit log")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ds := parseDecisions(t, bytes.NewReader(b))
+	assert.Len(t, ds, 2*len(demoWant))
+
+	// A file without any newline is all unfinished; an empty file is kept.
+	require.NoError(t, os.WriteFile(path, []byte(`{"time":`), 0o600))
+	a, dropped, err := openAudit(path)
+	require.NoError(t, err)
+	assert.EqualValues(t, 8, dropped)
+	require.NoError(t, a.Close())
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Zero(t, st.Size())
+}
+
+// TestLastLineEnd checks the backwards search across read chunks.
+func TestLastLineEnd(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want int64
+	}{
+		{"", 0}, {"abc", 0}, {"a\n", 2}, {"a\nb", 2}, {"a\nb\n", 4},
+		{"x\n" + strings.Repeat("y", 10000), 2},
+		{strings.Repeat("y", 5000) + "\n" + strings.Repeat("z", 5000), 5001},
+	} {
+		got, err := lastLineEnd(strings.NewReader(tc.data), int64(len(tc.data)))
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got, "%.20q", tc.data)
+	}
+}
+
+// faultyAudit fails the next write after writing part of it, or the next
+// sync.
+type faultyAudit struct {
+	*os.File
+	failWrite, failSync bool
+}
+
+func (f *faultyAudit) Write(p []byte) (int, error) {
+	if f.failWrite {
+		f.failWrite = false
+		n, _ := f.File.Write(p[:len(p)/2])
+		return n, errors.New("injected: no space left on device")
+	}
+	return f.File.Write(p)
+}
+
+func (f *faultyAudit) Sync() error {
+	if f.failSync {
+		f.failSync = false
+		return errors.New("injected: I/O error")
+	}
+	return f.File.Sync()
+}
+
+// TestAuditWriteFailureKeepsDoorShut: when the audit line cannot be made
+// durable, a valid card is refused (audit-failed), the door is not run, and
+// no half line stays in the file: the next decisions are readable.
+func TestAuditWriteFailureKeepsDoorShut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	a, _, err := openAudit(path)
+	require.NoError(t, err)
+	fa := &faultyAudit{File: a.f.(*os.File)}
+	a.f = fa
+	var opened int
+	g := &gate{now: time.Now, log: slog.New(slog.DiscardHandler), audit: a,
+		door: DoorFunc(func(context.Context, Decision) error { opened++; return nil })}
+	tap := cardap.Tap{Slot: "s", Time: time.Now(), Identity: &cardap.Identity{AP: profile.TypeC, UserID: "U", CUID: demoCUID(9)}}
+
+	fa.failWrite = true
+	d := g.decide(context.Background(), tap, "")
+	assert.Equal(t, Deny, d.Outcome)
+	assert.Equal(t, "audit-failed", d.Reason)
+	fa.failSync = true
+	d = g.decide(context.Background(), tap, "")
+	assert.Equal(t, "audit-failed", d.Reason)
+	assert.Zero(t, opened, "the door stays shut without a durable record")
+
+	d = g.decide(context.Background(), tap, "")
+	assert.Equal(t, Open, d.Outcome)
+	assert.Equal(t, 1, opened)
+	require.NoError(t, g.closeOutputs())
+	assert.Error(t, a.Append(d), "append after close")
+
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ds := parseDecisions(t, bytes.NewReader(b))
+	require.Len(t, ds, 1, "only the decision whose door opened is in the log")
+	assert.Equal(t, Open, ds[0].Outcome)
+}
