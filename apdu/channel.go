@@ -38,7 +38,10 @@ const claChaining = 0x10
 //   - a command whose data exceeds 255 bytes is split by command chaining
 //     (CLA bit 0x10 on all but the last part) when the card has no
 //     extended length (see WithExtendedLength); Ne above 256 is then sent
-//     as Le = 00 and the rest is fetched by GET RESPONSE.
+//     as Le = 00 and the rest is fetched by GET RESPONSE. The chain and
+//     its GET RESPONSE rounds run inside one transaction of the wrapped
+//     transport (see WithTransaction; free when the caller already holds
+//     one), so other applications cannot break it.
 //
 // The assembled response is bounded (WithMaxResponseSize). Transport errors
 // are returned wrapped (errors.Is keeps working for ErrCardRemoved,
@@ -172,7 +175,10 @@ func (s step) String() string {
 }
 
 // transmit runs one logical command. raw, when not nil, is the encoding of
-// cmd and is sent as is.
+// cmd and is sent as is. A command sent by chaining runs inside a
+// transaction of the transport (WithTransaction), so that no other
+// application's APDU can land inside the chain; other commands add no
+// transaction of their own.
 func (c *Channel) transmit(ctx context.Context, cmd Command, raw []byte) ([]byte, error) {
 	chained := false
 	if !c.extendedLength && cmd.IsExtended() {
@@ -188,6 +194,24 @@ func (c *Channel) transmit(ctx context.Context, cmd Command, raw []byte) ([]byte
 			chained = true
 		}
 	}
+	if !chained {
+		return c.run(ctx, cmd, raw, false)
+	}
+	var out []byte
+	err := WithTransaction(ctx, c.next, func(ctx context.Context) error {
+		var err error
+		out, err = c.run(ctx, cmd, nil, true)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// run sends cmd (chained or not, see transmit), then fetches the rest of
+// the response with GET RESPONSE.
+func (c *Channel) run(ctx context.Context, cmd Command, raw []byte, chained bool) ([]byte, error) {
 	var resp []byte
 	var err error
 	if chained {

@@ -463,6 +463,42 @@ func (c *txCard) WithTransaction(ctx context.Context, fn func(ctx context.Contex
 	return fn(ctx)
 }
 
+// eventCard is a Transactor that logs its transactions and APDUs in order.
+type eventCard struct {
+	scriptCard
+	events []string
+}
+
+func (c *eventCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	c.events = append(c.events, fmt.Sprintf("%02X %02X", cmd[0], cmd[1]))
+	return c.scriptCard.Transmit(ctx, cmd)
+}
+
+func (c *eventCard) WithTransaction(ctx context.Context, fn func(ctx context.Context) error) error {
+	c.events = append(c.events, "begin")
+	err := fn(ctx)
+	c.events = append(c.events, "end")
+	return err
+}
+
+// A chained command and its GET RESPONSE rounds run inside one transaction
+// of the transport, so that another application cannot put an APDU inside
+// the chain; a command sent whole adds no transaction.
+func TestChannelChainRunsInATransaction(t *testing.T) {
+	card := &eventCard{scriptCard: *replies(h("9000"), h("9000"), h("AA6101"), h("BB9000"), h("CC9000"))}
+	ch := NewChannel(card)
+	data, err := ch.Do(context.Background(), Command{INS: 0xDA, Data: seq(600), Ne: 3})
+	require.NoError(t, err)
+	assert.Equal(t, h("AABB"), data)
+	assert.Equal(t, []string{"begin", "10 DA", "10 DA", "00 DA", "00 C0", "end"}, card.events)
+
+	card.events = nil
+	data, err = ch.Do(context.Background(), Command{INS: 0xB0, Ne: 1})
+	require.NoError(t, err)
+	assert.Equal(t, h("CC"), data)
+	assert.Equal(t, []string{"00 B0"}, card.events, "no transaction around a single APDU")
+}
+
 func TestChannelAndTraceExposeTheTransactor(t *testing.T) {
 	card := &txCard{}
 	stack := NewChannel(NewTrace(card))

@@ -19,6 +19,7 @@ func FuzzParseKeyFile(f *testing.F) {
 	f.Add([]byte(`{"keys":[{"name":"","version":0}]}`))
 	f.Add([]byte(`{"keys":[],"extra":1}`))
 	f.Add([]byte(`[`))
+	f.Add([]byte(`{"keys":[{"name":"t","version":1,"alg":"000102030405060708090a0b0c0d0e0f","key":"aes"}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var probe keyFile
 		_ = json.Unmarshal(raw, &probe)
@@ -30,6 +31,10 @@ func FuzzParseKeyFile(f *testing.F) {
 			for _, k := range probe.Keys {
 				if len(k.Key) >= 8 && strings.Contains(err.Error(), k.Key) {
 					t.Fatalf("error repeats a key value: %v", err)
+				}
+				// A key in the alg field (fields swapped) stays hidden too.
+				if len(k.Alg) > maxQuotedAlgorithm && strings.Contains(err.Error(), k.Alg) {
+					t.Fatalf("error repeats a long alg value: %v", err)
 				}
 			}
 			return

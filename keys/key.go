@@ -29,6 +29,8 @@ func (a Algorithm) String() string {
 }
 
 // ParseAlgorithm parses "aes" or "3des" (also "tdes"), case-insensitively.
+// The error quotes a short unknown name only: a longer one may be a key
+// written into the wrong field, and is described by its length.
 func ParseAlgorithm(s string) (Algorithm, error) {
 	switch strings.ToLower(s) {
 	case "aes":
@@ -36,8 +38,15 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 	case "3des", "tdes":
 		return TDES, nil
 	}
+	if len(s) > maxQuotedAlgorithm {
+		return 0, fmt.Errorf("%w: unknown algorithm of %d characters, not shown (want aes or 3des)", ErrInvalidKey, len(s))
+	}
 	return 0, fmt.Errorf("%w: unknown algorithm %q (want aes or 3des)", ErrInvalidKey, s)
 }
+
+// maxQuotedAlgorithm is the longest unknown algorithm name an error
+// quotes; the shortest key in hex has 32 characters.
+const maxQuotedAlgorithm = 10
 
 // Errors of the key layer. None of them carries key bytes.
 var (

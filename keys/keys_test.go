@@ -258,3 +258,27 @@ func TestProvidersSatisfyInterface(t *testing.T) {
 	_, err := NewStore().Key(ctx, KeyRef{Name: "a"})
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// TestAlgorithmErrorHidesKey: a key written into the algorithm field by
+// mistake (fields swapped in the key file, "<hex>:aes" in a variable) must
+// not come back in the error text.
+func TestAlgorithmErrorHidesKey(t *testing.T) {
+	const secret = "deadbeef00112233445566778899aabb"
+	_, err := ParseAlgorithm(secret)
+	require.ErrorIs(t, err, ErrInvalidKey)
+	assert.NotContains(t, err.Error(), secret)
+
+	_, err = parseKeyFile([]byte(`{"keys":[{"name":"t","version":1,"alg":"` + secret + `","key":"aes"}]}`))
+	require.ErrorIs(t, err, ErrInvalidKey)
+	assert.NotContains(t, strings.ToLower(err.Error()), "deadbeef")
+
+	env := Env{Environ: func() []string { return []string{"FREESPACE_KEY_T_V1=" + secret + ":aes"} }}
+	_, err = env.Key(context.Background(), KeyRef{Name: "t", Version: 1})
+	require.ErrorIs(t, err, ErrInvalidKey)
+	assert.NotContains(t, strings.ToLower(err.Error()), "deadbeef")
+
+	// A short, mistyped name is still quoted to help the operator.
+	_, err = ParseAlgorithm("aes128")
+	require.ErrorIs(t, err, ErrInvalidKey)
+	assert.Contains(t, err.Error(), `"aes128"`)
+}

@@ -22,7 +22,8 @@ func suiteKeyLen(name string) (int, error) {
 
 // cmdGetChallenge is GET CHALLENGE (ISO/IEC 7816-4 §11.5.3): P1-P2 00 00,
 // Le 08. The challenge replaces any earlier one and is consumed by the next
-// MUTUAL AUTHENTICATE, whatever its outcome. Sent in plain while a session
+// MUTUAL AUTHENTICATE, whatever its outcome (a 6Cxx for a short Le is no
+// outcome: the command is not executed). Sent in plain while a session
 // exists, it ends that session first (re-authentication).
 func (c *Card) cmdGetChallenge(cmd apdu.Command) res {
 	if cmd.P1 != 0 || cmd.P2 != 0 {
@@ -45,7 +46,8 @@ func (c *Card) cmdGetChallenge(cmd apdu.Command) res {
 
 // cmdMutualAuthenticate is MUTUAL AUTHENTICATE (ISO/IEC 7816-4 §11.5.4,
 // ISO/IEC 11770-2 mechanism 6 as in ICAO Doc 9303 part 11 §9.7), P1 = 00,
-// P2 = key reference (00: the AP's first key), data E.IFD || M.IFD, Le present. Without an
+// P2 = key reference (00: the AP's first key), data E.IFD || M.IFD, Le present
+// (shorter than the answer: 6Cxx, the challenge stays). Without an
 // outstanding challenge: 6985. A blocked key: 6983. A wrong cryptogram or
 // nonce counts a failure: 63Cx (x failures left; 63C0 blocks the key); a
 // wrong data length is 6700 and counts too. Success resets the key's
@@ -67,6 +69,13 @@ func (c *Card) cmdMutualAuthenticate(cmd apdu.Command, sm bool) res {
 	}
 	if len(cmd.Data) == 0 || cmd.Ne == 0 {
 		return swOnly(apdu.ErrWrongLength)
+	}
+	// E.ICC || M.ICC is as long as E.IFD || M.IFD. A shorter Le is 6Cxx
+	// before anything is executed (ISO/IEC 7816-4 §5.6: the command is to
+	// be sent again with Le = xx), so the challenge stays outstanding for
+	// that resend.
+	if n := len(cmd.Data); cmd.Ne < n && !neWildcard(cmd.Ne) && n <= apdu.MaxShortNe {
+		return swOnly(apdu.StatusWord(0x6C00 | uint16(byte(n))))
 	}
 	ch := c.sec.challenge
 	c.sec.challenge = nil
@@ -102,6 +111,7 @@ func (c *Card) cmdMutualAuthenticate(cmd apdu.Command, sm bool) res {
 		return swOnly(apdu.ErrExecution)
 	}
 	if cmd.Ne < len(answer) && !neWildcard(cmd.Ne) {
+		// Not reached for a well-formed exchange (checked above).
 		sess.Close()
 		return swOnly(apdu.StatusWord(0x6C00 | uint16(byte(len(answer)))))
 	}

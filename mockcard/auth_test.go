@@ -234,3 +234,39 @@ func TestProtectedReauthentication(t *testing.T) {
 	_, err = s.Transmit(context.Background(), []byte{0x00, 0xB0, 0x81, 0x00, 0x01})
 	assert.Error(t, err)
 }
+
+// shortLeOnce shortens the Le of the first MUTUAL AUTHENTICATE it sees
+// to 0x10, as a host with a wrong idea of the answer's length would send.
+type shortLeOnce struct {
+	next apdu.Transport
+	done bool
+}
+
+func (s *shortLeOnce) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	if !s.done && len(cmd) > 5 && cmd[1] == 0x82 {
+		s.done = true
+		cmd = append([]byte(nil), cmd...)
+		cmd[len(cmd)-1] = 0x10
+	}
+	return s.next.Transmit(ctx, cmd)
+}
+
+// A MUTUAL AUTHENTICATE whose Le is shorter than the answer gets 6Cxx
+// without being executed: the challenge stays outstanding, so the resend
+// with Le = xx (which apdu.Channel makes by itself) authenticates.
+func TestMutualAuthenticateWrongLeCanBeResent(t *testing.T) {
+	tr := &Transcript{}
+	c := newTestCard(t, WithTranscript(tr))
+	require.Equal(t, "9000", tx(t, c, selTest))
+	ch := apdu.NewChannel(&shortLeOnce{next: c})
+	s, err := secure.MutualAuthenticate(context.Background(), ch, secure.Config{Suite: secure.AES128, KEnc: testKey1Enc, KMac: testKey1Mac, KeyRef: 0x01})
+	require.NoError(t, err, "the resend after 6Cxx authenticates")
+	defer s.Close()
+	sws := tr.SWs()
+	require.Len(t, sws, 4, "SELECT, GET CHALLENGE, MUTUAL AUTHENTICATE twice")
+	assert.Equal(t, apdu.StatusWord(0x6C38), sws[2], "AES-128: 48 + 8 bytes")
+	assert.Equal(t, apdu.SWSuccess, sws[3])
+	n, err := c.KeyTriesLeft(testAID, 0x01)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "no failure counted")
+}

@@ -77,13 +77,19 @@ type APPassword struct {
 	MaxTries int
 	// MinLen and MaxLen bound the password (0: 4 and 16).
 	MinLen, MaxLen int
+	// RequireSM makes the AP accept the password only under secure
+	// messaging, after mutual authentication (docs/PROTOCOL.md §3.3 and
+	// §6.4, the after-authentication configuration): a password sent in
+	// plain gets 6982 and spends no try (see PINSpec.RequireSM). Leave it
+	// false for an AP that verifies the password before authentication.
+	RequireSM bool
 }
 
 func (p *APPassword) spec() []PINSpec {
 	if p == nil {
 		return nil
 	}
-	return []PINSpec{{Ref: PasswordRefAP, Value: append(Secret(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen}}
+	return []PINSpec{{Ref: PasswordRefAP, Value: append(Secret(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM}}
 }
 
 // authAP is what the Type A and Type D APs share (docs/PROTOCOL.md §6.2

@@ -204,6 +204,12 @@ type PINSpec struct {
 	// MinLen and MaxLen bound the PIN's length (0: 4 and 16). A VERIFY or
 	// new PIN outside them gets 6A80 and spends no try.
 	MinLen, MaxLen int
+	// RequireSM makes the card accept the PIN only under secure messaging
+	// (CLA 0C), so that it never travels in clear: VERIFY with data and
+	// CHANGE REFERENCE DATA sent in plain get 6982 and spend no try. The
+	// status query (VERIFY without data) stays allowed in plain. (RESET
+	// RETRY COUNTER needs the administrative key, hence a session, anyway.)
+	RequireSM bool
 }
 
 // DefaultMaxTries is the retry limit of a PIN or key with none configured.

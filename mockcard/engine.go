@@ -277,9 +277,9 @@ func (c *Card) dispatch(cmd apdu.Command, sm bool) res {
 	case insAppendRecord:
 		return c.cmdAppendRecord(cmd, sm)
 	case insVerify:
-		return c.cmdVerify(cmd)
+		return c.cmdVerify(cmd, sm)
 	case insChangeRefData:
-		return c.cmdChangeRefData(cmd)
+		return c.cmdChangeRefData(cmd, sm)
 	case insResetRetryCtr:
 		return c.cmdResetRetryCounter(cmd, sm)
 	case insGetChallenge:

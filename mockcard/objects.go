@@ -19,6 +19,7 @@ type pinObj struct {
 	value          []byte
 	max, left      int
 	minLen, maxLen int
+	requireSM      bool // the PIN is accepted under secure messaging only
 }
 
 type keyObj struct {
@@ -224,7 +225,7 @@ func newEF(e EFSpec) (*ef, error) {
 }
 
 func newPIN(p PINSpec) (*pinObj, error) {
-	o := &pinObj{ref: p.Ref, max: p.MaxTries, minLen: p.MinLen, maxLen: p.MaxLen}
+	o := &pinObj{ref: p.Ref, max: p.MaxTries, minLen: p.MinLen, maxLen: p.MaxLen, requireSM: p.RequireSM}
 	if p.Ref == 0 {
 		return nil, fmt.Errorf("PIN reference 00")
 	}

@@ -85,8 +85,9 @@ func (c *Card) setVerified(ref byte) {
 // the PIN; without data it reports the status (9000 verified, 63Cx tries
 // left, 6983 blocked) and spends no try. P1 = FF without data resets the
 // PIN's verified state. A PIN whose length is outside the PIN's bounds
-// gets 6A80 and spends no try.
-func (c *Card) cmdVerify(cmd apdu.Command) res {
+// gets 6A80 and spends no try; a PIN sent in plain to a PIN object that
+// requires secure messaging gets 6982 and spends no try either.
+func (c *Card) cmdVerify(cmd apdu.Command, sm bool) res {
 	p, sw := c.pinCommand(cmd, 0x00, 0xFF)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
@@ -106,6 +107,9 @@ func (c *Card) cmdVerify(cmd apdu.Command) res {
 			return swOnly(apdu.SWSuccess)
 		}
 		return swOnly(triesSW(p.left))
+	}
+	if p.requireSM && !sm {
+		return swOnly(apdu.ErrSecurityStatusNotSatisfied)
 	}
 	if p.left == 0 {
 		return swOnly(apdu.ErrAuthMethodBlocked)
@@ -128,14 +132,18 @@ func (c *Card) cmdVerify(cmd apdu.Command) res {
 // the new PIN only, allowed while the PIN is verified (6982 otherwise). A
 // new PIN outside the length bounds gets 6A80 (with P1 = 00 after a
 // matching current PIN, which restores the counter). On success the PIN is
-// verified and its counter at maximum.
-func (c *Card) cmdChangeRefData(cmd apdu.Command) res {
+// verified and its counter at maximum. A PIN object that requires secure
+// messaging refuses a plain command with 6982, spending no try.
+func (c *Card) cmdChangeRefData(cmd apdu.Command, sm bool) res {
 	if len(cmd.Data) == 0 {
 		return swOnly(apdu.ErrWrongLength)
 	}
 	p, sw := c.pinCommand(cmd, 0x00, 0x01)
 	if sw != apdu.SWSuccess {
 		return swOnly(sw)
+	}
+	if p.requireSM && !sm {
+		return swOnly(apdu.ErrSecurityStatusNotSatisfied)
 	}
 	if p.left == 0 {
 		return swOnly(apdu.ErrAuthMethodBlocked)

@@ -2,8 +2,11 @@ package mockcard
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/mynacard/freespace/apdu"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -56,4 +59,42 @@ func TestChangeRefDataOldBeforeNewLength(t *testing.T) {
 	assert.Equal(t, 3, tries())
 	// The PIN is still "1234".
 	assert.Equal(t, "9000", tx(t, c, "002000810431323334"))
+}
+
+// TestPINRequireSM: a PIN object that requires secure messaging refuses
+// the PIN in plain (6982, no try spent), so a host that would send it in
+// clear fails against the mock instead of passing; the status query stays
+// plain, and the same commands under secure messaging work. The setting
+// survives a state round trip.
+func TestPINRequireSM(t *testing.T) {
+	spec := testSpec()
+	spec.PINs[0].RequireSM = true
+	c, err := New(WithAP(spec))
+	require.NoError(t, err)
+	tries := func(c *Card) int {
+		n, err := c.PINTriesLeft(testAID, 0x81)
+		require.NoError(t, err)
+		return n
+	}
+
+	tx(t, c, selTest)
+	assert.Equal(t, "6982", tx(t, c, "002000810431323334"), "VERIFY in plain, right PIN")
+	assert.Equal(t, "6982", tx(t, c, "002000810439393939"), "VERIFY in plain, wrong PIN")
+	assert.Equal(t, "6982", tx(t, c, "00240081083132333435363738"), "CHANGE REFERENCE DATA in plain")
+	assert.Equal(t, 3, tries(c), "no try spent in plain")
+	assert.Equal(t, "63C3", tx(t, c, "00200081"), "the status query stays plain")
+
+	ctx := context.Background()
+	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
+	assert.Equal(t, apdu.StatusWord(0x63C2), smSW(t, s, ctx, apdu.Command{INS: 0x20, P2: 0x81, Data: []byte("9999")}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0x20, P2: 0x81, Data: []byte("1234")}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0x24, P2: 0x81, Data: []byte("12345678")}))
+
+	b, err := c.MarshalState()
+	require.NoError(t, err)
+	loaded, err := UnmarshalState(b)
+	require.NoError(t, err)
+	tx(t, loaded, selTest)
+	assert.Equal(t, "6982", tx(t, loaded, "002000810435363738"), "still refused in plain after a state round trip")
+	assert.Equal(t, 3, tries(loaded))
 }

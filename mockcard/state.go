@@ -83,6 +83,8 @@ type pinState struct {
 	Left     int    `json:"left"`
 	MinLen   int    `json:"min_len"`
 	MaxLen   int    `json:"max_len"`
+	// RequireSM is omitted when false, so files without it still load.
+	RequireSM bool `json:"require_sm,omitempty"`
 }
 
 type keyState struct {
@@ -156,7 +158,7 @@ func (c *Card) snapshot() cardState {
 		}
 		for _, p := range a.pins {
 			as.PINs = append(as.PINs, pinState{Ref: p.ref, Value: append([]byte(nil), p.value...),
-				MaxTries: p.max, Left: p.left, MinLen: p.minLen, MaxLen: p.maxLen})
+				MaxTries: p.max, Left: p.left, MinLen: p.minLen, MaxLen: p.maxLen, RequireSM: p.requireSM})
 		}
 		for _, k := range a.keys {
 			as.Keys = append(as.Keys, keyState{Ref: k.ref, Suite: k.suite, Enc: append([]byte(nil), k.enc...),
@@ -250,7 +252,7 @@ func (as apState) spec() (APSpec, []pinState, []keyState, error) {
 			Personalization: e.Personalization, Operational: e.Operational})
 	}
 	for _, p := range as.PINs {
-		spec.PINs = append(spec.PINs, PINSpec{Ref: p.Ref, Value: p.Value, MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen})
+		spec.PINs = append(spec.PINs, PINSpec{Ref: p.Ref, Value: p.Value, MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM})
 	}
 	for _, k := range as.Keys {
 		spec.Keys = append(spec.Keys, KeySpec{Ref: k.Ref, Suite: k.Suite, Enc: k.Enc, Mac: k.Mac, MaxFailures: k.MaxFailures})

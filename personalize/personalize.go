@@ -224,10 +224,19 @@ func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request)
 			return fmt.Errorf("SELECT EF %04X: %w", fid, err)
 		}
 		size := 0
-		if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) <= 2 {
+		// Tag 80 is an unsigned integer of any length; up to four bytes
+		// (leading zeros allowed) are read.
+		if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) <= 4 {
 			for _, b := range o.Value {
 				size = size<<8 | int(b)
 			}
+		}
+		if size > maxEF {
+			// UPDATE BINARY reaches offsets up to 7FFF only (ISO/IEC
+			// 7816-4 §11.3.3): past it P1 bit 8 names a short EF
+			// identifier, so padding up to such a size would write
+			// another file.
+			return fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", typec.ErrMalformed, fid, size, maxEF)
 		}
 		data := append(bytes.Clone(body), make([]byte, max(0, size-len(body)))...)
 		if err := updateBinary(ctx, ch, data); err != nil {
@@ -268,8 +277,15 @@ func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request)
 	return res, nil
 }
 
+// maxEF is the largest transparent EF UPDATE BINARY with a 15-bit offset
+// writes whole.
+const maxEF = 0x7FFF
+
 // updateBinary writes data at offset 0 in short APDUs.
 func updateBinary(ctx context.Context, ch *apdu.Channel, data []byte) error {
+	if len(data) > maxEF {
+		return fmt.Errorf("%w: %d bytes exceed the %d bytes 15-bit offsets reach", typec.ErrMalformed, len(data), maxEF)
+	}
 	for off := 0; off < len(data); off += apdu.MaxShortLc {
 		part := data[off:min(len(data), off+apdu.MaxShortLc)]
 		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xD6, P1: byte(off >> 8), P2: byte(off), Data: part}); err != nil {

@@ -218,3 +218,78 @@ func TestOneTransactionPerRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, tc.begun)
 }
+
+// fcpLiar rewrites the EF size (tag 80) of every answer to a plain SELECT
+// EF with P2 = 04 to size, and records the commands.
+type fcpLiar struct {
+	*mockcard.Card
+	size uint16
+	cmds [][]byte
+}
+
+func (l *fcpLiar) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	l.cmds = append(l.cmds, append([]byte(nil), cmd...))
+	resp, err := l.Card.Transmit(ctx, cmd)
+	if err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) {
+		return resp, err
+	}
+	if i := bytes.Index(resp, []byte{0x80, 0x02}); i >= 0 && i+4 <= len(resp) {
+		resp[i+2], resp[i+3] = byte(l.size>>8), byte(l.size)
+	}
+	return resp, nil
+}
+
+// TestTypeCHostileFCPSize: an EF.Identity size beyond the 15-bit offsets
+// of UPDATE BINARY (ISO/IEC 7816-4 §11.3.3) is refused as the card's error
+// before anything is written: padding up to it would send offsets with P1
+// bit 8 set, which names a short EF identifier, i.e. writes another file.
+func TestTypeCHostileFCPSize(t *testing.T) {
+	ctx := context.Background()
+	st := testkeys.Store(1)
+	for _, size := range []uint16{0x8001, 0xFFFF} {
+		liar := &fcpLiar{Card: freshCard(t, st), size: size}
+		r := req
+		r.Password = nil
+		_, err := personalize.TypeC(ctx, liar, typec.Config{}, r)
+		require.ErrorIs(t, err, typec.ErrMalformed, "FCP size %04X", size)
+		for _, c := range liar.cmds {
+			if len(c) >= 4 && c[1] == 0xD6 {
+				t.Errorf("FCP size %04X: UPDATE BINARY sent: % X", size, c[:4])
+			}
+		}
+	}
+}
+
+// fcpWide re-encodes the EF size of every plain SELECT EF answer with
+// P2 = 04 on three bytes (80 03 00 hh ll), a legal BER integer.
+type fcpWide struct{ *mockcard.Card }
+
+func (w fcpWide) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	resp, err := w.Card.Transmit(ctx, cmd)
+	if err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) || len(resp) < 4 || resp[0] != 0x62 {
+		return resp, err
+	}
+	i := bytes.Index(resp, []byte{0x80, 0x02})
+	if i < 0 {
+		return resp, nil
+	}
+	out := append([]byte{0x62, resp[1] + 1}, resp[2:i]...)
+	out = append(out, 0x80, 0x03, 0x00)
+	return append(out, resp[i+2:]...), nil
+}
+
+// TestTypeCPadsToThreeByteFCPSize: a shorter identity written over a
+// longer one is padded with 00 to the EF size whatever the length of tag
+// 80, so no stale bytes of the old identity are left behind it.
+func TestTypeCPadsToThreeByteFCPSize(t *testing.T) {
+	ctx := context.Background()
+	old := profile.Identity{UserID: "OLD-USER-WITH-A-LONG-ID", Attributes: []profile.Attribute{{Name: "note", Value: "a long attribute value that the new identity does not have"}}}
+	card, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: old, Unsealed: true}))
+	require.NoError(t, err)
+	short := personalize.Request{Identity: profile.Identity{UserID: "U7"}}
+	_, err = personalize.TypeC(ctx, fcpWide{card}, typec.Config{}, short)
+	require.NoError(t, err)
+	r, err := typec.Read(ctx, card, typec.Config{})
+	require.NoError(t, err)
+	assert.Equal(t, short.Identity, r.Identity)
+}

@@ -6,7 +6,9 @@
 // when the context.Context is done (the wait is cancelled with SCardCancel,
 // never polled). Connect opens a Card, which implements apdu.Transport and
 // apdu.Transactor: each WithTransaction call holds a PC/SC transaction for
-// the duration of one operation only.
+// the duration of one operation only, and keeps the other goroutines that
+// share the Card waiting meanwhile (PC/SC itself only keeps other
+// connections out).
 //
 // Every Card has a PC/SC context of its own, so several readers can be used
 // at once, one goroutine each, without one reader's calls queueing behind

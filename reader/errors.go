@@ -34,6 +34,21 @@ var (
 	ErrClosed = errors.New("reader: use of closed context or card")
 )
 
+// MaxCommandLen is the longest command APDU Transmit sends: an extended
+// case 4 APDU with 65535 data bytes (ISO/IEC 7816-4 §5.1: 4 header bytes,
+// 3 bytes of Lc, the data, 2 bytes of Le).
+const MaxCommandLen = 4 + 3 + apdu.MaxExtendedLc + 2
+
+// checkCommandLen refuses a command that no card can take: shorter than the
+// header (the binding would index an empty slice) or longer than
+// MaxCommandLen.
+func checkCommandLen(cmd []byte) error {
+	if len(cmd) < 4 || len(cmd) > MaxCommandLen {
+		return fmt.Errorf("reader: command of %d bytes, want 4..%d: %w", len(cmd), MaxCommandLen, apdu.ErrInvalidCommand)
+	}
+	return nil
+}
+
 // PC/SC return codes (pcsclite.h, winscard.h) that this package maps or
 // names. They are listed here rather than taken from the cgo binding so that
 // the mapping builds and is tested without cgo.

@@ -92,3 +92,15 @@ func TestNoCgoMessage(t *testing.T) {
 	}
 	assert.False(t, errors.Is(ErrNoCgo, ErrNoService))
 }
+
+// Transmit refuses, before any PC/SC call, a command that is no APDU: an
+// empty one would make the binding index an empty slice (a panic).
+func TestCheckCommandLen(t *testing.T) {
+	for _, n := range []int{0, 1, 3, MaxCommandLen + 1} {
+		assert.ErrorIs(t, checkCommandLen(make([]byte, n)), apdu.ErrInvalidCommand, "%d bytes", n)
+	}
+	assert.ErrorIs(t, checkCommandLen(nil), apdu.ErrInvalidCommand)
+	for _, n := range []int{4, 5, MaxCommandLen} {
+		assert.NoError(t, checkCommandLen(make([]byte, n)), "%d bytes", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -355,7 +356,7 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 	if err != nil {
 		return nil, joinErrs(mapErr(opConnect, readerName, err), release(sc))
 	}
-	card := &Card{sc: sc, h: h, reader: readerName, mode: mode}
+	card := &Card{sc: sc, h: h, reader: readerName, mode: mode, turn: make(chan struct{}, 1)}
 	if err := card.refreshATR(); err != nil {
 		var discErr error
 		if derr := h.Disconnect(scard.LeaveCard); derr != nil {
@@ -371,7 +372,10 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 
 // Card is a connection to a card in one reader. It implements
 // apdu.Transport and apdu.Transactor and is safe for concurrent use, though
-// APDUs of one operation belong in one WithTransaction call.
+// APDUs of one operation belong in one WithTransaction call: while a
+// transaction runs, Transmit calls and transactions of other goroutines on
+// the same Card wait for it to end (a PC/SC transaction only keeps other
+// connections out, and they all share this Card's connection).
 type Card struct {
 	mu     sync.RWMutex // write-held by Reconnect and Close
 	sc     *scard.Context
@@ -379,7 +383,43 @@ type Card struct {
 	reader string
 	mode   scard.ShareMode
 	atr    []byte
+	// turn (capacity 1) is held by a WithTransaction call for the whole
+	// of fn, and by a Transmit outside any transaction for one APDU.
+	turn chan struct{}
 }
+
+// txKey marks the context that WithTransaction gives fn as belonging to the
+// transaction of one Card: Transmit and nested WithTransaction calls with
+// it (or a context derived from it) run inside that transaction while it
+// lasts. Its value is a *txMark.
+type txKey struct{ c *Card }
+
+// txMark is the state of one transaction: open until WithTransaction
+// returns, so that a context kept beyond fn (by a goroutine fn started)
+// no longer lets its holder into later transactions of other goroutines.
+type txMark struct{ open atomic.Bool }
+
+// inTransaction reports whether ctx belongs to a transaction of c that is
+// still running.
+func (c *Card) inTransaction(ctx context.Context) bool {
+	m, _ := ctx.Value(txKey{c}).(*txMark)
+	return m != nil && m.open.Load()
+}
+
+// takeTurn waits until no other caller uses the Card (a transaction of
+// another goroutine) or ctx is done. The caller gives the turn back with
+// giveTurn.
+func (c *Card) takeTurn(ctx context.Context) error {
+	select {
+	case c.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// giveTurn ends a turn taken with takeTurn.
+func (c *Card) giveTurn() { <-c.turn }
 
 var (
 	_ apdu.Transport  = (*Card)(nil)
@@ -412,9 +452,27 @@ func (c *Card) ATR() []byte {
 // SW1 SW2) in a fresh slice. ctx is checked before the APDU is sent; PC/SC
 // cannot interrupt an exchange in progress. A removed card gives an error
 // matching ErrCardRemoved and apdu.ErrCardRemoved.
+//
+// A command shorter than the 4 header bytes or longer than the longest
+// extended APDU (MaxCommandLen) fails with apdu.ErrInvalidCommand before
+// anything is sent.
+//
+// Called with the context of a WithTransaction's fn (or one derived from
+// it), the APDU is part of that transaction. Called with any other context
+// while another goroutine's transaction runs on this Card, it waits for
+// the transaction to end or ctx to be done.
 func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	if err := checkCommandLen(cmd); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if !c.inTransaction(ctx) {
+		if err := c.takeTurn(ctx); err != nil {
+			return nil, err
+		}
+		defer c.giveTurn()
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -445,30 +503,49 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 
 // WithTransaction runs fn inside a PC/SC transaction (SCardBeginTransaction
 // ... SCardEndTransaction with SCARD_LEAVE_CARD), so no other application
-// sends APDUs to the card in between. The transaction lasts for fn only:
-// it also ends when fn panics (the panic then continues). Call Transmit on
-// this Card inside fn.
+// sends APDUs to the card in between, and no other goroutine using this
+// Card either. The transaction lasts for fn only: it also ends when fn
+// panics (the panic then continues). Inside fn, call Transmit on this Card
+// with the context fn is given (or one derived from it): a call with an
+// unrelated context waits for the transaction to end, which is fn's own
+// end. A WithTransaction called with fn's context runs its function inside
+// the transaction already held. fn's context belongs to the transaction
+// only until WithTransaction returns; kept beyond, it is an ordinary one.
 //
-// ctx is checked before the transaction starts. SCardBeginTransaction
+// ctx is checked before the transaction starts, and bounds the wait for
+// another goroutine's transaction on this Card. SCardBeginTransaction
 // itself cannot be interrupted: while another application holds a
 // transaction on the card, the call waits for it to end.
 func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if c.inTransaction(ctx) {
+		return fn(ctx)
+	}
+	if err := c.takeTurn(ctx); err != nil {
+		return err
+	}
+	defer c.giveTurn()
 	if err := c.begin(); err != nil {
 		return err
 	}
+	mark := &txMark{}
+	mark.open.Store(true)
 	ended := false
 	defer func() {
 		if !ended {
 			// fn panicked: release the card for other applications before
 			// the panic goes on. Its error has nowhere to go; the panic is
 			// the failure being reported.
+			mark.open.Store(false)
 			_ = c.end()
 		}
 	}()
-	fnErr := fn(ctx)
+	fnErr := fn(context.WithValue(ctx, txKey{c}, mark))
+	// The mark closes before the transaction ends, so that no context kept
+	// from fn gets an APDU past the turn from now on.
+	mark.open.Store(false)
 	ended = true
 	endErr := c.end()
 	if fnErr != nil {

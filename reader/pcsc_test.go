@@ -134,6 +134,139 @@ func TestConnectTransmitTransaction(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
+// A command that is no APDU (empty, shorter than the header, longer than
+// the longest extended APDU) is refused with apdu.ErrInvalidCommand, never
+// handed to PC/SC (an empty one used to panic in the binding), and the
+// connection stays usable.
+func TestTransmitRefusesMalformedCommands(t *testing.T) {
+	t.Parallel()
+	slot := pcsctest.Acquire(t)
+	rc := pcsctest.NewContext(t)
+	ctx := testCtx(t)
+	tc := newTestCard(nil)
+	slot.Attach(t, tc)
+	card, err := rc.Connect(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	defer card.Close()
+
+	for _, cmd := range [][]byte{nil, {}, {0x00, 0xB0, 0x00}, make([]byte, reader.MaxCommandLen+1)} {
+		assert.NotPanics(t, func() {
+			_, err := card.Transmit(ctx, cmd)
+			assert.ErrorIs(t, err, apdu.ErrInvalidCommand, "%d bytes", len(cmd))
+		})
+	}
+	assert.Zero(t, tc.apdus.Load(), "nothing reached the card")
+	rsp, err := card.Transmit(ctx, readAPDU(1))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x69, 0x86}, rsp)
+}
+
+// recordingCard is a testCard that records the Le byte of every command,
+// in the order the card receives them.
+type recordingCard struct {
+	*testCard
+	mu  sync.Mutex
+	les []byte
+}
+
+func (c *recordingCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	if len(cmd) == 5 {
+		c.mu.Lock()
+		c.les = append(c.les, cmd[4])
+		c.mu.Unlock()
+	}
+	return c.testCard.Transmit(ctx, cmd)
+}
+
+func (c *recordingCard) order() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.les)
+}
+
+// A transaction keeps out the other goroutines that use the same Card, not
+// only other connections (which PC/SC keeps out): their APDUs wait until it
+// ends. A WithTransaction nested in fn, called with fn's context, runs in
+// the transaction already held instead of waiting for it.
+func TestTransactionExcludesOtherGoroutinesOfTheCard(t *testing.T) {
+	t.Parallel()
+	slot := pcsctest.Acquire(t)
+	rc := pcsctest.NewContext(t)
+	outer := testCtx(t)
+	rec := &recordingCard{testCard: newTestCard(nil)}
+	slot.Attach(t, rec)
+	card, err := rc.Connect(outer, slot.ReaderName)
+	require.NoError(t, err)
+	defer card.Close()
+
+	otherDone := make(chan error, 1)
+	err = card.WithTransaction(outer, func(ctx context.Context) error {
+		if _, err := card.Transmit(ctx, readAPDU(1)); err != nil {
+			return err
+		}
+		go func() {
+			_, err := card.Transmit(outer, readAPDU(3))
+			otherDone <- err
+		}()
+		// A Transmit with a context that is not the transaction's waits
+		// for the transaction, as long as its context allows.
+		short, cancel := context.WithTimeout(outer, 50*time.Millisecond)
+		defer cancel()
+		_, err := card.Transmit(short, readAPDU(9))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		// Give the other goroutine every chance to cut in.
+		time.Sleep(200 * time.Millisecond)
+		return card.WithTransaction(ctx, func(ctx context.Context) error {
+			_, err := card.Transmit(ctx, readAPDU(2))
+			return err
+		})
+	})
+	require.NoError(t, err)
+	require.NoError(t, <-otherDone)
+	assert.Equal(t, []byte{1, 2, 3}, rec.order(), "the other goroutine's APDU came after the transaction")
+}
+
+// A context kept from an ended transaction's fn (by a goroutine fn
+// started, say) is an ordinary context again: its Transmit waits for
+// another goroutine's transaction like any other.
+func TestTransactionContextEndsWithTheTransaction(t *testing.T) {
+	t.Parallel()
+	slot := pcsctest.Acquire(t)
+	rc := pcsctest.NewContext(t)
+	outer := testCtx(t)
+	rec := &recordingCard{testCard: newTestCard(nil)}
+	slot.Attach(t, rec)
+	card, err := rc.Connect(outer, slot.ReaderName)
+	require.NoError(t, err)
+	defer card.Close()
+
+	var stale context.Context
+	require.NoError(t, card.WithTransaction(outer, func(ctx context.Context) error {
+		stale = ctx
+		return nil
+	}))
+
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	otherDone := make(chan error, 1)
+	go func() {
+		otherDone <- card.WithTransaction(outer, func(ctx context.Context) error {
+			close(holding)
+			<-release
+			_, err := card.Transmit(ctx, readAPDU(2))
+			return err
+		})
+	}()
+	<-holding
+	short, cancel := context.WithTimeout(stale, 50*time.Millisecond)
+	defer cancel()
+	_, err = card.Transmit(short, readAPDU(1))
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the stale context waits for the other transaction")
+	close(release)
+	require.NoError(t, <-otherDone)
+	assert.Equal(t, []byte{2}, rec.order())
+}
+
 // A panic inside fn ends the transaction on its way out: the card is not
 // held for the rest of the connection's life.
 func TestTransactionEndsWhenFnPanics(t *testing.T) {

@@ -60,8 +60,11 @@ func TestCMACSubkeys(t *testing.T) {
 
 func TestTDEACMACVectors(t *testing.T) {
 	// NIST SP 800-38B Appendix D.4 (three-key TDEA) and D.5 (two-key
-	// TDEA): CMAC with the 64-bit block (R64 = 0x1B), used by package keys
-	// as the SP 800-108 PRF of the 3DES suite.
+	// TDEA) as corrected by NIST's errata and updated CMAC examples
+	// (messages of 0, 64, 160 and 256 bits; the first printing's tags of
+	// examples 14, 15, 18 and 19 were wrong): CMAC with the 64-bit block
+	// (R64 = 0x1B), used by package keys as the SP 800-108 PRF of the 3DES
+	// suite.
 	tests := []struct {
 		source, key, msg, tag string
 	}{

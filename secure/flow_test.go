@@ -156,6 +156,50 @@ func TestInvalidPlainCommandKeepsSession(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// TestOversizedCommandKeepsSSC: a plain command whose protected form
+// cannot be encoded (more data than MaxCommandData allows even in an
+// extended APDU) is refused with apdu.ErrInvalidCommand before the SSC
+// moves, so the host and the card stay in step and the next command
+// still verifies.
+func TestOversizedCommandKeepsSSC(t *testing.T) {
+	for _, s := range allSuites {
+		t.Run(s.Name(), func(t *testing.T) {
+			sess, _ := newPair(t, s)
+			ctx := context.Background()
+			big, err := apdu.Command{INS: 0xD6, Data: make([]byte, apdu.MaxExtendedLc)}.Bytes()
+			require.NoError(t, err)
+			_, err = sess.Transmit(ctx, big)
+			require.ErrorIs(t, err, apdu.ErrInvalidCommand)
+			require.NoError(t, sess.Err())
+			resp, err := sess.Transmit(ctx, []byte{0x00, 0xB0, 0x00, 0x00, 0x01})
+			require.NoError(t, err, "the session survives and the SSC did not move")
+			assert.Equal(t, []byte{0x00, 0x90, 0x00}, resp)
+		})
+	}
+}
+
+// TestProtectedBodyLen checks the size wrapCommand checks up front
+// against the protected commands it really builds.
+func TestProtectedBodyLen(t *testing.T) {
+	for _, s := range allSuites {
+		kEnc, kMac := testKeys(s)
+		core, err := newSMCore(s, SessionKeys{Enc: kEnc, MAC: kMac, SSC: make([]byte, s.SSCLen())})
+		require.NoError(t, err)
+		for _, nc := range []int{0, 1, 7, 8, 15, 16, 17, 110, 111, 126, 127, 128, 255, 256, 300, 65000} {
+			for _, ins := range []byte{0xD6, 0xD7} {
+				for _, ne := range []int{0, 1, 256, 65536} {
+					c := apdu.Command{INS: ins, Data: make([]byte, nc), Ne: ne, Extended: ne > 256}
+					out, err := core.wrapCommand(c)
+					require.NoError(t, err)
+					got, err := apdu.ParseCommand(out)
+					require.NoError(t, err)
+					assert.Equal(t, len(got.Data), protectedBodyLen(nc, ne, ins, c.IsExtended(), s.BlockSize()), "%s nc %d ins %02X ne %d", s.Name(), nc, ins, ne)
+				}
+			}
+		}
+	}
+}
+
 func TestTransportErrorEndsSession(t *testing.T) {
 	sess, card := newPair(t, AES128)
 	_ = card

@@ -146,9 +146,14 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 	if _, err := c.EncodedLen(); err != nil {
 		return nil, err
 	}
-	m.incSSC()
 	bs := m.c.bs
 	ext := c.IsExtended()
+	// Refuse before the SSC moves: a command that is not sent must not
+	// advance the host's counter past the card's.
+	if n := protectedBodyLen(len(c.Data), c.Ne, c.INS, ext, bs); n > apdu.MaxExtendedLc {
+		return nil, fmt.Errorf("%w: protected command data of %d bytes exceeds %d (plain data of %d bytes)", apdu.ErrInvalidCommand, n, apdu.MaxExtendedLc, len(c.Data))
+	}
+	m.incSSC()
 	body := m.body[:0]
 	if len(c.Data) > 0 {
 		plen := paddedLen(len(c.Data), bs)
@@ -188,6 +193,27 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 	}
 	m.out = out
 	return out, nil
+}
+
+// protectedBodyLen is the length of the data field wrapCommand builds for
+// nc bytes of plain data and Ne ne: [DO87 or DO85] [DO97] DO8E.
+func protectedBodyLen(nc, ne int, ins byte, ext bool, bs int) int {
+	n := 2 + MACLen
+	if nc > 0 {
+		plen := paddedLen(nc, bs)
+		if ins&1 == 1 {
+			n += 1 + lenLen(plen) + plen
+		} else {
+			n += 1 + lenLen(plen+1) + 1 + plen
+		}
+	}
+	if ne > 0 {
+		n += 3
+		if ext {
+			n++
+		}
+	}
+	return n
 }
 
 // plainSMErrors are the status words a card may send unprotected in answer

@@ -3,12 +3,14 @@ package typea
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -72,6 +74,27 @@ func TestRecordSizeLimits(t *testing.T) {
 func TestPasswordErrorUnwraps(t *testing.T) {
 	err := passwordErr(errors.New("plain"))
 	assert.EqualError(t, err, "plain")
+	assert.NoError(t, passwordErr(nil))
+
+	// 63C2 from the card: a *PasswordError with 2 tries left that still
+	// unwraps to the card's *apdu.TriesError and status word.
+	err = passwordErr(fmt.Errorf("verify: %w", apdu.StatusWord(0x63C2).Err()))
+	var pe *PasswordError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 2, pe.Remaining)
+	assert.False(t, pe.Blocked)
+	assert.ErrorIs(t, err, apdu.ErrVerificationFailed)
+	assert.ErrorIs(t, err, apdu.StatusWord(0x63C2))
+	assert.NotErrorIs(t, err, apdu.ErrBlocked)
+
+	// 6983: blocked.
+	err = passwordErr(apdu.ErrAuthMethodBlocked.Err())
+	require.ErrorAs(t, err, &pe)
+	assert.True(t, pe.Blocked)
+	assert.Zero(t, pe.Remaining)
+	assert.ErrorIs(t, err, apdu.ErrBlocked)
+	assert.ErrorIs(t, err, apdu.ErrAuthMethodBlocked)
+	assert.Contains(t, err.Error(), "blocked")
 }
 
 func FuzzDecodeRecords(f *testing.F) {

@@ -170,6 +170,12 @@ func openAP(ctx context.Context, t apdu.Transport, cfg Config, then func(context
 		return then(ctx, a)
 	})
 	if err != nil {
+		if a.s != nil {
+			// Mutual authentication may have succeeded before the step
+			// that failed (a wrong password): drop the session keys now,
+			// the caller gets no AP to Close.
+			_ = a.s.Close()
+		}
 		return nil, fmt.Errorf("typed: open: %w", err)
 	}
 	return a, nil
@@ -312,7 +318,9 @@ func (f *cardFile) sel(ctx context.Context) error {
 		return fmt.Errorf("SELECT EF %04X: %w", f.fid, err)
 	}
 	f.selected = true
-	if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) >= 1 && len(o.Value) <= 2 {
+	// Tag 80 is an unsigned integer of any length; up to four bytes
+	// (leading zeros allowed) are read, open() refuses sizes past 7FFF.
+	if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) >= 1 && len(o.Value) <= 4 {
 		for _, b := range o.Value {
 			f.size = f.size<<8 | int(b)
 		}
@@ -332,6 +340,12 @@ func (a *AP) open(ctx context.Context) (*cardFile, layout, error) {
 	if f.size > 0 {
 		if a.cfgCapacity != 0 && f.size != a.cfgCapacity {
 			return nil, layout{}, fmt.Errorf("%w: EF %04X holds %d bytes, configured capacity %d", ErrMalformed, a.cfg.DataFID, f.size, a.cfgCapacity)
+		}
+		if f.size > maxEF {
+			// READ/UPDATE BINARY address at most 7FFF (15-bit offsets,
+			// ISO/IEC 7816-4 §11.3.3); beyond, P1 bit 8 would name a
+			// short EF identifier, i.e. another file.
+			return nil, layout{}, fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", ErrMalformed, a.cfg.DataFID, f.size, maxEF)
 		}
 		if f.size < 2*Overhead {
 			return nil, layout{}, fmt.Errorf("%w: EF %04X of %d bytes is too small for two slots", ErrMalformed, a.cfg.DataFID, f.size)
@@ -378,6 +392,9 @@ func (f *cardFile) readAt(ctx context.Context, off, n int) ([]byte, error) {
 }
 
 func (f *cardFile) writeAt(ctx context.Context, off int, b []byte) error {
+	if off < 0 || off+len(b) > maxEF {
+		return fmt.Errorf("%w: UPDATE BINARY of %d bytes at %d beyond the 15-bit offsets", ErrMalformed, len(b), off)
+	}
 	if err := f.sel(ctx); err != nil {
 		return err
 	}

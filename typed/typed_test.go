@@ -354,3 +354,107 @@ func TestTypeDMockConfigErrors(t *testing.T) {
 		assert.ErrorIs(t, err, mockcard.ErrConfig)
 	}
 }
+
+// fcpLiar answers plain SELECT EF with P2 = 04 with an FCP whose size (tag
+// 80) is rewritten to size, and records every command.
+type fcpLiar struct {
+	next apdu.Transport
+	size uint16
+	cmds [][]byte
+}
+
+func (l *fcpLiar) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	l.cmds = append(l.cmds, append([]byte(nil), cmd...))
+	resp, err := l.next.Transmit(ctx, cmd)
+	if err != nil || len(cmd) < 4 || cmd[0] != 0x00 || cmd[1] != 0xA4 || cmd[2] != 0x02 || cmd[3] != 0x04 {
+		return resp, err
+	}
+	if i := bytes.Index(resp, []byte{0x80, 0x02}); i >= 0 && i+4 <= len(resp) {
+		resp[i+2], resp[i+3] = byte(l.size>>8), byte(l.size)
+	}
+	return resp, nil
+}
+
+// TestHostileFCPSize: an EF size in the FCP beyond the 15-bit offsets of
+// READ/UPDATE BINARY (ISO/IEC 7816-4 §11.3.3) is the card's error
+// (ErrMalformed): the host never lays out slots past 7FFF, where P1 bit 8
+// would turn an offset into a short EF identifier and write another file.
+func TestHostileFCPSize(t *testing.T) {
+	ctx := context.Background()
+	st := testkeys.Store(1)
+	for _, size := range []uint16{0x8000, 0xFFFF} {
+		card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Unsealed: true}))
+		liar := &fcpLiar{next: card, size: size}
+		ap, err := typed.OpenUnauthenticated(ctx, liar, typed.Config{Keys: st, Rand: newSeeded(3)})
+		require.NoError(t, err)
+		opts := typed.WriteOptions{KeepAuthentication: true, OverwriteUnreadable: true}
+		for range 2 {
+			err = ap.Write(ctx, content("Ivy", 100), opts)
+			require.ErrorIs(t, err, typed.ErrMalformed, "FCP size %04X", size)
+		}
+		for _, c := range liar.cmds {
+			if len(c) >= 3 && c[1] == 0xD6 {
+				t.Errorf("FCP size %04X: UPDATE BINARY sent: % X", size, c[:4])
+			}
+		}
+	}
+}
+
+// TestOpenRefusesLastTry: with one try left, Open does not send the
+// password unless Config.AllowLastTry (a wrong one would block the card);
+// the wrong password of that attempt never reaches the card, so the right
+// one still works afterwards.
+func TestOpenRefusesLastTry(t *testing.T) {
+	ctx := context.Background()
+	st := testkeys.Store(1)
+	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st},
+		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 3, RequireSM: true}}))
+	cfg := typed.Config{Keys: st, Password: true}
+	for left := 2; left >= 1; left-- {
+		_, err := typed.Open(ctx, card, cfg, typed.Password("0000"))
+		var te *apdu.TriesError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, left, te.Remaining)
+	}
+	_, err := typed.Open(ctx, card, cfg, typed.Password("0000"))
+	require.ErrorIs(t, err, typed.ErrLastTry)
+	cfg.AllowLastTry = true
+	ap, err := typed.Open(ctx, card, cfg, typed.Password("1234"))
+	require.NoError(t, err, "the refused wrong password was never sent")
+	require.NoError(t, ap.Close())
+}
+
+// fcpWide re-encodes the EF size of every plain SELECT EF answer with
+// P2 = 04 on three bytes (80 03 00 hh ll), a legal BER integer.
+type fcpWide struct{ next apdu.Transport }
+
+func (w fcpWide) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	resp, err := w.next.Transmit(ctx, cmd)
+	if err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) || len(resp) < 4 || resp[0] != 0x62 {
+		return resp, err
+	}
+	i := bytes.Index(resp, []byte{0x80, 0x02})
+	if i < 0 {
+		return resp, nil
+	}
+	out := append([]byte{0x62, resp[1] + 1}, resp[2:i]...)
+	out = append(out, 0x80, 0x03, 0x00)
+	return append(out, resp[i+2:]...), nil
+}
+
+// TestFCPSizeOnThreeBytes: the card's EF size is taken from tag 80 however
+// many bytes encode it, not silently replaced by the default capacity.
+func TestFCPSizeOnThreeBytes(t *testing.T) {
+	ctx := context.Background()
+	st := testkeys.Store(1)
+	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Capacity: 1000, Unsealed: true}))
+	ap, err := typed.OpenUnauthenticated(ctx, fcpWide{card}, typed.Config{Keys: st})
+	require.NoError(t, err)
+	opts := typed.WriteOptions{KeepAuthentication: true}
+	err = ap.Write(ctx, content("Jan", 600), opts)
+	var ce *typed.CapacityError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 500, ce.Have, "two slots of the card's 1000 bytes")
+	require.NoError(t, ap.Write(ctx, content("Jan", 400), opts))
+	assert.Equal(t, 500-typed.Overhead, ap.Capacity())
+}

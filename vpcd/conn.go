@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"sync"
 	"time"
 
@@ -24,13 +25,32 @@ type Card interface {
 	Reset()
 	// Transport answers command APDUs. An error that wraps
 	// apdu.ErrCardRemoved takes the card out of the reader (the
-	// connection is closed); any other error is answered with SW 6F00.
+	// connection is closed); any other error, or a response without a
+	// status word, is answered with SW 6F00 and logged (see WithLogger).
 	apdu.Transport
 }
 
 // ErrCardRemoved is the Conn's error when the card's Transmit reported
 // apdu.ErrCardRemoved. It also matches apdu.ErrCardRemoved.
 var ErrCardRemoved = fmt.Errorf("vpcd: card removed itself: %w", apdu.ErrCardRemoved)
+
+// ErrNilCard is returned by Attach and Serve for a nil Card, including a
+// nil pointer of a type that implements Card (which would otherwise panic
+// in the serving goroutine, taking the process down).
+var ErrNilCard = errors.New("vpcd: nil Card")
+
+// isNil reports whether card is nil or holds a nil pointer, map, slice,
+// channel or function.
+func isNil(card Card) bool {
+	if card == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(card); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
 
 // swNoPreciseDiagnosis returns the answer to a command the card failed
 // with an error other than a removal (ISO/IEC 7816-4 §5.6: 6F00 no precise
@@ -58,7 +78,8 @@ func WithMaxMessageSize(n int) Option {
 }
 
 // WithLogger logs connection events (attach, detach, errors) at debug and
-// warn level. APDUs are not logged here; wrap the Card for an APDU trace.
+// warn level, and every card failure answered 6F00 at warn level. APDUs are
+// not logged here; wrap the Card for an APDU trace.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l != nil {
@@ -95,8 +116,8 @@ type Conn struct {
 // dial only; the card's Transmit gets a context that carries ctx's values
 // and is cancelled by Close.
 func Attach(ctx context.Context, addr string, card Card, opts ...Option) (*Conn, error) {
-	if card == nil {
-		return nil, errors.New("vpcd: Attach with a nil Card")
+	if isNil(card) {
+		return nil, fmt.Errorf("%w in Attach", ErrNilCard)
 	}
 	cfg := newConfig(opts)
 	nc, err := cfg.dialer.DialContext(ctx, "tcp", addr)
@@ -165,10 +186,13 @@ func (c *Conn) loop(ctx context.Context, onHdr func()) error {
 // handle processes one message and returns the reply payload, or nil when
 // the message gets no reply.
 func (c *Conn) handle(ctx context.Context, msg []byte) ([]byte, error) {
-	return handleMessage(ctx, c.card, msg)
+	return handleMessage(ctx, c.card, msg, c.cfg.logger)
 }
 
-func handleMessage(ctx context.Context, card Card, msg []byte) ([]byte, error) {
+// handleMessage answers one message of vpcd. A card failure that is not a
+// removal is answered 6F00 and logged at warn level on log, so that it is
+// not lost.
+func handleMessage(ctx context.Context, card Card, msg []byte, log *slog.Logger) ([]byte, error) {
 	if len(msg) == 1 {
 		switch msg[0] {
 		case ctrlPowerOff, ctrlPowerOn, ctrlReset:
@@ -189,9 +213,11 @@ func handleMessage(ctx context.Context, card Card, msg []byte) ([]byte, error) {
 		if errors.Is(err, apdu.ErrCardRemoved) {
 			return nil, fmt.Errorf("%w: %w", ErrCardRemoved, err)
 		}
+		log.LogAttrs(ctx, slog.LevelWarn, "vpcd: card failed, answered 6F00", slog.String("err", err.Error()))
 		return swNoPreciseDiagnosis(), nil
 	}
 	if len(rsp) < 2 {
+		log.LogAttrs(ctx, slog.LevelWarn, "vpcd: card answered without a status word, answered 6F00", slog.Int("bytes", len(rsp)))
 		return swNoPreciseDiagnosis(), nil
 	}
 	return rsp, nil
@@ -232,8 +258,8 @@ func (c *Conn) Err() error {
 // cannot work (no port, unknown host or port) or a nil card fails at once
 // instead of being retried for ever.
 func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
-	if card == nil {
-		return errors.New("vpcd: Serve with a nil Card")
+	if isNil(card) {
+		return fmt.Errorf("%w in Serve", ErrNilCard)
 	}
 	cfg := newConfig(opts)
 	const minDelay, maxDelay = 100 * time.Millisecond, 2 * time.Second

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -135,6 +136,47 @@ func TestAttachProtocol(t *testing.T) {
 	assert.ErrorIs(t, err, io.EOF, "Close pulls the card: the reader sees the socket close")
 }
 
+// lockedBuffer is a bytes.Buffer safe for the serving goroutine's writes
+// and the test's reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A card failure answered 6F00 is logged, not swallowed: the reader only
+// sees 6F00, the log tells why.
+func TestCardFailureIsLogged(t *testing.T) {
+	f := newFakeVPCD(t)
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, WithLogger(logger))
+	require.NoError(t, err)
+	defer conn.Close()
+	s := f.accept(t)
+
+	send(t, s, []byte{0x00, 0xA4, 0x04, 0x00})
+	assert.Equal(t, []byte{0xA4, 0x90, 0x00}, recv(t, s))
+	assert.Empty(t, logs.String(), "a normal exchange logs nothing at warn level")
+
+	send(t, s, []byte{0x00, 0xEF, 0x00, 0x00})
+	assert.Equal(t, []byte{0x6F, 0x00}, recv(t, s))
+	out := logs.String()
+	assert.Contains(t, out, "level=WARN")
+	assert.Contains(t, out, "internal failure", "the card's error reaches the log")
+}
+
 func TestConnEnds(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -189,7 +231,7 @@ func TestMessageBound(t *testing.T) {
 
 func TestAttachErrors(t *testing.T) {
 	_, err := Attach(t.Context(), "127.0.0.1:1", nil)
-	assert.Error(t, err)
+	assert.ErrorIs(t, err, ErrNilCard)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -245,7 +287,7 @@ func TestServeFailsFastOnBadArguments(t *testing.T) {
 		err := Serve(ctx, addr, &echoCard{})
 		assert.Error(t, err, addr)
 	}
-	assert.Error(t, Serve(ctx, DefaultAddr, nil))
+	assert.ErrorIs(t, Serve(ctx, DefaultAddr, nil), ErrNilCard)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -253,6 +295,18 @@ func TestServeFailsFastOnBadArguments(t *testing.T) {
 	require.NoError(t, ln.Close())
 	assert.True(t, retryable(func() error { _, err := Attach(t.Context(), addr, &echoCard{}); return err }()),
 		"connection refused is retried")
+}
+
+// A nil pointer of a Card type is refused like a nil Card: served, it
+// would panic in the serving goroutine and take the process down.
+func TestNilPointerCardIsRefused(t *testing.T) {
+	f := newFakeVPCD(t)
+	var card *echoCard
+	_, err := Attach(t.Context(), f.ln.Addr().String(), card)
+	assert.ErrorIs(t, err, ErrNilCard)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	assert.ErrorIs(t, Serve(ctx, f.ln.Addr().String(), card), ErrNilCard)
 }
 
 // Attach and Close leave no goroutine behind.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"testing"
 )
 
@@ -39,7 +40,7 @@ func FuzzFrameReader(f *testing.F) {
 			if len(msg) == 0 || len(msg) > bound {
 				t.Fatalf("message of %d bytes", len(msg))
 			}
-			reply, err := handleMessage(context.Background(), card, msg)
+			reply, err := handleMessage(context.Background(), card, msg, slog.New(slog.DiscardHandler))
 			if err != nil {
 				var fe *FrameError
 				if !errors.As(err, &fe) && !errors.Is(err, ErrCardRemoved) {

@@ -19,6 +19,10 @@ func TestCUIDFromFCI(t *testing.T) {
 	_, ok, err = cuidFromFCI([]byte{0x6F, 0x03, 0x84, 0x01, 0xF0})
 	require.NoError(t, err)
 	assert.False(t, ok, "no 85: read EF.CUID instead")
+	got, ok, err = cuidFromFCI(append(append([]byte{0x6F, 0x12, 0x85, 0x10}, c...), 0x00, 0x00))
+	require.NoError(t, err, "00 padding after the template")
+	require.True(t, ok)
+	assert.Equal(t, c, got[:])
 	_, ok, err = cuidFromFCI(nil)
 	require.NoError(t, err)
 	assert.False(t, ok)
@@ -28,6 +32,11 @@ func TestCUIDFromFCI(t *testing.T) {
 		{0x6F, 0x05, 0x85, 0x03, 1, 2, 3},
 		append([]byte{0x6F, 0x12, 0x85, 0x10}, make([]byte, 16)...),
 		{0x6F, 0x10, 0x85},
+		// Trailing data after the template, and a second CUID: which
+		// CUID the card meant is ambiguous, so neither is taken.
+		append(append([]byte{0x6F, 0x12, 0x85, 0x10}, c...), 0x85, 0x10),
+		append(append(append([]byte{0x6F, 0x24, 0x85, 0x10}, c...), 0x85, 0x10), make([]byte, 16)...),
+		append(append(append([]byte{0x6F, 0x24, 0x85, 0x10}, c...), 0x85, 0x10), c...),
 	} {
 		_, _, err := cuidFromFCI(bad)
 		assert.ErrorIs(t, err, ErrMalformedCUID, "% X", bad)

@@ -176,19 +176,32 @@ func cuidFromFCI(fci []byte) (profile.CUID, bool, error) {
 	if len(fci) == 0 {
 		return profile.CUID{}, false, nil
 	}
-	obj, _, err := apdu.ParseBER(fci)
+	obj, rest, err := apdu.ParseBER(fci)
 	if err != nil || obj.Tag != 0x6F {
 		return profile.CUID{}, false, fmt.Errorf("%w: FCI is not a 6F template", ErrMalformedCUID)
 	}
+	for _, b := range rest {
+		// ISO/IEC 7816-4 §6.3: only 00 / FF padding may follow.
+		if b != 0x00 && b != 0xFF {
+			return profile.CUID{}, false, fmt.Errorf("%w: %d bytes after the FCI template", ErrMalformedCUID, len(rest))
+		}
+	}
+	var cuid []byte
 	for o, err := range apdu.BERObjects(obj.Value) {
 		if err != nil {
 			return profile.CUID{}, false, fmt.Errorf("%w: FCI: %v", ErrMalformedCUID, err)
 		}
 		if o.Tag == TagFCICUID {
-			return checkCUID(o.Value)
+			if cuid != nil {
+				return profile.CUID{}, false, fmt.Errorf("%w: FCI holds data object %02X twice", ErrMalformedCUID, TagFCICUID)
+			}
+			cuid = o.Value
 		}
 	}
-	return profile.CUID{}, false, nil
+	if cuid == nil {
+		return profile.CUID{}, false, nil
+	}
+	return checkCUID(cuid)
 }
 
 func checkCUID(b []byte) (profile.CUID, bool, error) {
