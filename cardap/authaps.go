@@ -20,8 +20,8 @@ type Password = apsession.Password
 
 // PasswordRequest tells a PasswordFunc which AP asks.
 type PasswordRequest struct {
-	AP  profile.APType
-	AID profile.AID
+	AP  profile.APType // the type of the AP that asks
+	AID profile.AID    // its AID
 }
 
 // PasswordFunc asks the holder for the AP's password (a PIN pad, a login
@@ -31,7 +31,9 @@ type PasswordRequest struct {
 // the password is verified under secure messaging, and after the
 // password's status (VERIFY without data, no try spent) said it is not
 // verified, not blocked and, unless the last try is allowed, has more than
-// one try left. No PC/SC transaction is held while it runs (a prompt may
+// one try left, and, when the client has a revocation list, after the
+// card's CUID was checked against it: a revoked card, or one whose status
+// the list cannot decide, is refused without a prompt. No PC/SC transaction is held while it runs (a prompt may
 // take long; some PC/SC stacks reset a card whose transaction idles). The
 // password is sent to the card at most once, never retried, and wiped
 // after use. Returning an error aborts the identification with that error.
@@ -145,6 +147,9 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 	}
 	var pw Password
 	if need {
+		if err := checkBeforePrompt(ctx, res.CUID); err != nil {
+			return res, err
+		}
 		if pw, err = a.cfg.Password(ctx, req); err != nil {
 			return res, err
 		}
@@ -289,6 +294,9 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 	}
 	var pw Password
 	if need {
+		if err := checkBeforePrompt(ctx, id.CUID); err != nil {
+			return content, err
+		}
 		if pw, err = a.cfg.Password(ctx, PasswordRequest{AP: profile.TypeD, AID: id.AID}); err != nil {
 			return content, err
 		}

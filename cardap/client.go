@@ -47,13 +47,14 @@ type RevocationChecker interface {
 	// CheckCUID returns the revocation status of cuid. An error means the
 	// status cannot be decided (the list is too old for the freshness
 	// policy, unreadable, ...): the client then refuses the card (fail
-	// closed) with ReasonRevocationUnknown.
+	// closed) with ReasonRevocationUnknown. Identify may call it twice
+	// for one card: before a password prompt and after the read.
 	CheckCUID(ctx context.Context, cuid profile.CUID) (RevocationStatus, error)
 }
 
 // RevocationStatus is one revocation check's answer.
 type RevocationStatus struct {
-	Revoked bool
+	Revoked bool          // the card is on the list (delivered or stopped locally)
 	Reason  string        // why the card was revoked (lost, stolen, local stop, ...)
 	Age     time.Duration // how old the list is
 	Warning string        // non-empty when the list is stale but the policy allows it
@@ -134,8 +135,13 @@ func New(cfg Config) (*Client, error) {
 // Identify reads the card behind t and decides: it returns the holder's
 // Identity, or an *Error whose Reason says why the card is refused
 // (errors.Is(err, cardap.ErrRevoked) and so on). The APs are tried in the
-// configured order; then the revocation list is checked (fail closed), then
-// the expiry date.
+// configured order; then the revocation list is checked (fail closed:
+// an error of the list, or an AP that reported no CUID, refuses the card
+// with ReasonRevocationUnknown; a revoked answer is ReasonRevoked even
+// when the list also reported an error), then the expiry date, as a
+// calendar date in the clock's time zone. The standard Type A and D APs
+// check the list already before a password prompt, so a revoked card is
+// refused without asking its holder.
 func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, error) {
 	id, err := c.identify(ctx, t)
 	if err != nil {
@@ -167,6 +173,9 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		found bool
 		apdus int
 	)
+	if c.rev != nil {
+		ctx = context.WithValue(ctx, revocationCheckKey{}, c.checkCUID)
+	}
 	for _, ap := range c.aps {
 		got, err := ap.Read(ctx, t)
 		apdus += got.APDUs
@@ -179,6 +188,15 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		}
 		got.APDUs = apdus
 		got.RevocationListAge = -1
+		var e *Error
+		if errors.As(err, &e) && e.Identity != nil && (e.Reason == ReasonRevoked || e.Reason == ReasonRevocationUnknown) {
+			// Refused by the check before the password prompt
+			// (checkCUID): keep the AP's partial identity and the list's age.
+			got.RevocationListAge = e.Identity.RevocationListAge
+			cp := *e
+			cp.Identity = &got
+			return nil, &cp
+		}
 		return nil, refusal(err, &got)
 	}
 	if !found {
@@ -191,31 +209,82 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 	}
 	id.RevocationListAge = -1
 	if c.rev != nil {
-		st, err := c.rev.CheckCUID(ctx, id.CUID)
-		if err != nil {
-			if st.Age > 0 { // the age of the list that could not decide, when known
-				id.RevocationListAge = st.Age
-			}
-			return nil, &Error{Reason: ReasonRevocationUnknown, Identity: &id, Err: err}
-		}
-		id.RevocationListAge = st.Age
-		id.RevocationWarning = st.Warning
-		if st.Revoked {
-			var cause error
-			if st.Reason != "" {
-				cause = fmt.Errorf("revocation reason: %s", st.Reason)
-			}
-			return nil, &Error{Reason: ReasonRevoked, Identity: &id, Err: cause}
+		if err := c.checkRevocation(ctx, &id); err != nil {
+			return nil, err
 		}
 	}
 	now := c.now()
 	switch {
 	case id.Expires.IsZero() && c.reqExp:
 		return nil, &Error{Reason: ReasonExpired, Identity: &id, Err: errors.New("the identity has no expiry date and the policy requires one")}
-	case !id.Expires.IsZero() && now.Add(-c.grace).After(id.Expires.AddDate(0, 0, 1)):
+	case (profile.Identity{Expires: id.Expires}).Expired(now.Add(-c.grace)):
+		// The expiry is a calendar date, valid through its whole day in the
+		// clock's time zone (profile.Identity.Expired), not until the UTC
+		// midnight after it: a terminal in Japan refuses the card from
+		// 00:00 JST the next day.
 		return nil, &Error{Reason: ReasonExpired, Identity: &id, Err: fmt.Errorf("expired on %s", id.Expires.Format(time.DateOnly))}
 	}
 	return &id, nil
+}
+
+// revocationCheckKey carries, in the context given to the standard APs'
+// Read, the client's revocation check of a CUID (Client.checkCUID), so
+// that a revoked card is refused before its holder is asked for a
+// password. Set only when the client has a revocation list.
+type revocationCheckKey struct{}
+
+// checkCUID checks cuid against the revocation list as Identify does,
+// returning nil when the card may go on (an *Error otherwise, whose
+// partial Identity carries the CUID and the list's age).
+func (c *Client) checkCUID(ctx context.Context, cuid profile.CUID) error {
+	id := Identity{CUID: cuid, RevocationListAge: -1}
+	return c.checkRevocation(ctx, &id)
+}
+
+// checkBeforePrompt runs the client's revocation check (when it has a
+// list) on cuid, before a password prompt: a revoked card, or one whose
+// status cannot be decided, is refused without asking the holder and
+// without sending a password to it.
+func checkBeforePrompt(ctx context.Context, cuid profile.CUID) error {
+	if check, ok := ctx.Value(revocationCheckKey{}).(func(context.Context, profile.CUID) error); ok {
+		return check(ctx, cuid)
+	}
+	return nil
+}
+
+// errNoCUID is the cause of a refusal when an AP reported no CUID while a
+// revocation list is configured: the list is keyed by CUID, so the card's
+// status cannot be decided.
+var errNoCUID = errors.New("the card AP reported no CUID, so its revocation status cannot be checked")
+
+// checkRevocation checks id.CUID against the revocation list, failing
+// closed: a revoked card is refused as revoked even when the checker also
+// reported an error (a positive answer is never weakened); an error, or
+// an AP that reported no CUID, refuses the card with
+// ReasonRevocationUnknown. It sets the list's age and warning in id.
+func (c *Client) checkRevocation(ctx context.Context, id *Identity) error {
+	if id.CUID.IsZero() {
+		return &Error{Reason: ReasonRevocationUnknown, Identity: id, Err: errNoCUID}
+	}
+	st, err := c.rev.CheckCUID(ctx, id.CUID)
+	if st.Age > 0 || err == nil { // on an error, the age of the list that could not decide, when known
+		id.RevocationListAge = st.Age
+	}
+	if st.Revoked {
+		var cause error
+		if st.Reason != "" {
+			cause = fmt.Errorf("revocation reason: %s", st.Reason)
+		}
+		if err != nil {
+			cause = errors.Join(cause, err)
+		}
+		return &Error{Reason: ReasonRevoked, Identity: id, Err: cause}
+	}
+	if err != nil {
+		return &Error{Reason: ReasonRevocationUnknown, Identity: id, Err: err}
+	}
+	id.RevocationWarning = st.Warning
+	return nil
 }
 
 // refusal turns an AP's error into an *Error, keeping an existing one, and

@@ -104,7 +104,7 @@ func (r Reason) sentinel() error {
 // sentinel; errors.Is/As also reach the cause (for example an
 // *apdu.TriesError with the remaining password tries).
 type Error struct {
-	Reason   Reason
+	Reason   Reason    // why the card is refused
 	Identity *Identity // partial: what was read before the refusal, or nil
 	Err      error     // the cause, or nil
 }

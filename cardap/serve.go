@@ -59,7 +59,9 @@ type Handler func(ctx context.Context, tap Tap, card Card)
 // (capped at 5 s). When waiting for a card's removal fails, the slot is
 // served again only once it has been seen empty (EmptyWaiter), so a card
 // left in it is never identified, nor sent its password, a second time.
-// Serve returns nil when every slot is gone, or ctx.Err() when ctx is done.
+// A card whose identification is cut short by ctx being done is not
+// passed to h. Serve returns nil when every slot is gone, or ctx.Err()
+// when ctx is done.
 func (c *Client) Serve(ctx context.Context, h Handler, slots ...Slot) error {
 	if h == nil {
 		return fmt.Errorf("%w: nil handler", ErrConfig)
@@ -151,11 +153,18 @@ func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *backoff) bool {
 	}
 }
 
+// tap identifies the card and hands the decision to h. An identification
+// cut short because ctx is done is no decision on the card: h is not
+// called (it would record a refusal, "card-error", for a card that was
+// never judged), and the loop ends.
 func (c *Client) tap(ctx context.Context, h Handler, slot string, card Card) {
 	start := time.Now()
 	t := Tap{Slot: slot, Time: c.now()}
 	t.Identity, t.Err = c.Identify(ctx, card)
 	t.Duration = time.Since(start)
+	if t.Err != nil && ctx.Err() != nil && errors.Is(t.Err, ctx.Err()) {
+		return
+	}
 	h(ctx, t, card)
 }
 
@@ -203,8 +212,9 @@ func NewTapSlot(name string) *TapSlot {
 // Name implements Slot.
 func (s *TapSlot) Name() string { return s.name }
 
-// Tap presents t in the slot and returns once the handler has run and the
-// card has been taken away. It fails with ErrSlotGone after Close and with
+// Tap presents t in the slot and returns once the card has been served
+// (the handler has run, unless Serve's ctx ended the identification) and
+// taken away. It fails with ErrSlotGone after Close and with
 // ctx.Err() when ctx is done first.
 func (s *TapSlot) Tap(ctx context.Context, t apdu.Transport) error {
 	req := tapReq{t: t, done: make(chan struct{})}

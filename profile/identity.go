@@ -92,7 +92,8 @@ func printable(s string) bool {
 	return true
 }
 
-// Validate checks every bound of the profile.
+// Validate checks every bound of the profile, and that no attribute name
+// appears twice.
 func (id Identity) Validate() error {
 	if n := len(id.UserID); n == 0 || n > MaxUserIDLen {
 		return fmt.Errorf("%w: user ID of %d bytes, want 1 to %d", ErrInvalidIdentity, n, MaxUserIDLen)
@@ -114,6 +115,14 @@ func (id Identity) Validate() error {
 		}
 		if len(a.Value) > MaxAttrValueLen || !utf8.ValidString(a.Value) {
 			return fmt.Errorf("%w: attribute %q: value must be at most %d bytes of UTF-8", ErrInvalidIdentity, a.Name, MaxAttrValueLen)
+		}
+		// A name given twice is a repeated field (docs/PROTOCOL.md §1.3):
+		// Attribute would answer the first value, a reader iterating
+		// Attributes the last, and the two could grant different rights.
+		for _, b := range id.Attributes[:i] {
+			if b.Name == a.Name {
+				return fmt.Errorf("%w: attribute %q twice", ErrInvalidIdentity, a.Name)
+			}
 		}
 	}
 	return nil

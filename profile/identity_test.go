@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,6 +74,7 @@ func TestIdentityRejects(t *testing.T) {
 		{"three-byte length", "70838000048002553 1"},
 		{"attribute without value", "700aa1088004646570748002"},
 		{"bad utf8 value", "700ca10a80046465707481 02ff fe"},
+		{"attribute name twice", "7014 800255 31 a1068001618101 31 a1068001618101 32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +95,7 @@ func TestIdentityValidate(t *testing.T) {
 		{UserID: "u", Attributes: []Attribute{{Name: "", Value: "v"}}},
 		{UserID: "u", Attributes: []Attribute{{Name: "n", Value: string(bytes.Repeat([]byte("v"), MaxAttrValueLen+1))}}},
 		{UserID: "u", Attributes: make([]Attribute, MaxAttributes+1)},
+		{UserID: "u", Attributes: []Attribute{{"role", "staff"}, {"dept", "x"}, {"role", "admin"}}},
 	}
 	for i, id := range bad {
 		_, err := id.MarshalBinary()
@@ -131,8 +134,8 @@ func FuzzParseIdentity(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded identity does not parse: %v", err)
 		}
-		if again.UserID != id.UserID || !again.Expires.Equal(id.Expires) || len(again.Attributes) != len(id.Attributes) {
-			t.Fatalf("round trip changed the identity")
+		if !reflect.DeepEqual(again, id) {
+			t.Fatalf("round trip changed the identity: %+v, then %+v", id, again)
 		}
 	})
 }

@@ -131,9 +131,27 @@ func TestAuthCommandsUsage(t *testing.T) {
 		code, _, _ := runCLI(t, src, args...)
 		assert.Equal(t, exitUsage, code, "%q", args)
 	}
-	code, _, errOut := runCLI(t, src, "typea", "read", "--password-mode", "none")
-	assert.Equal(t, exitFailure, code)
-	assert.Contains(t, errOut, "--keys")
+	// A missing --keys is a usage error (exit 2) in every command that
+	// needs it, as any other missing required flag.
+	for _, args := range [][]string{
+		{"typea", "read", "--password-mode", "none"},
+		{"typed", "read"},
+		{"typed", "write", "--user-id", "U"},
+		{"password", "status", "--type", "a"},
+		{"password", "unblock", "--type", "d"},
+		{"personalize", "--type", "a", "--user-id", "U"},
+		{"personalize", "--type", "d", "--user-id", "U"},
+	} {
+		code, out, errOut := runCLI(t, src, args...)
+		assert.Equal(t, exitUsage, code, "%q", args)
+		assert.Contains(t, errOut, "--keys", "%q", args)
+		assert.Empty(t, out, "%q", args)
+		code, out, _ = runCLI(t, src, append(args, "--json")...)
+		assert.Equal(t, exitUsage, code, "%q --json", args)
+		assert.JSONEq(t, `{"error":"--keys FILE is required (the operator's master keys)","exit":2}`, out, "%q --json", args)
+	}
+	var code int
+	var errOut string
 	// A key file readable by others is refused.
 	require.NoError(t, os.Chmod(kf, 0o644))
 	code, _, errOut = runCLI(t, src, "typea", "read", "--keys", kf, "--password-mode", "none")
@@ -164,5 +182,91 @@ func TestMockServeCardCarriesAllTypes(t *testing.T) {
 			require.Equal(t, exitOK, code, "%q: %s", args, errOut)
 			assert.Contains(t, out, "DEMO-7", "%q", args)
 		}
+	}
+}
+
+// TestReadCommandsQuoteCardText: an attribute value is any UTF-8 the card
+// holds, control characters included. The text output of every read
+// command quotes it, so a hostile card cannot send escape sequences to
+// the operator's terminal; the JSON output keeps the value exact.
+func TestReadCommandsQuoteCardText(t *testing.T) {
+	const hostile = "\x1b]0;pwned\x07\x1b[2J"
+	dir := t.TempDir()
+	kf := filepath.Join(dir, "keys.json")
+	require.NoError(t, testkeys.WriteFile(kf, 1))
+	st := testkeys.Store(1)
+	id := profile.Identity{UserID: "U-ESC", Attributes: []profile.Attribute{{Name: "note", Value: hostile}}}
+	card := mockcard.MustNew(
+		mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}}),
+		mockcard.WithTypeC(id),
+	)
+	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
+	for _, args := range [][]string{
+		{"typea", "read", "--keys", kf, "--password-mode", "none", "--all"},
+		{"typec", "read"},
+	} {
+		code, out, errOut := runCLI(t, src, args...)
+		require.Equal(t, exitOK, code, "%q: %s", args, errOut)
+		assert.Contains(t, out, "U-ESC", "%q", args)
+		assert.NotContains(t, out, "\x1b", "%q: raw escape in the output", args)
+		assert.NotContains(t, out, "\x07", "%q", args)
+		assert.Contains(t, out, `"\x1b]0;pwned\a\x1b[2J"`, "%q", args)
+
+		code, out, errOut = runCLI(t, src, append(args, "--json")...)
+		require.Equal(t, exitOK, code, "%q: %s", args, errOut)
+		var got struct {
+			Attributes []profile.Attribute `json:"attributes"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		require.Len(t, got.Attributes, 1)
+		assert.Equal(t, hostile, got.Attributes[0].Value)
+	}
+}
+
+// TestUsageErrorsAsJSON: with --json, a usage error found after the flags
+// were parsed (a missing or conflicting flag, a bad identity, a missing
+// secret) is one JSON object on stdout with exit 2, like every other
+// error, not text on stderr with nothing on stdout. Checked before the
+// card is touched: no APDU reaches it.
+func TestUsageErrorsAsJSON(t *testing.T) {
+	card, kf := freshABCD(t)
+	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
+	t.Setenv("FS_PW", "Kx7#pass")
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"typea", "read", "--keys", kf}, "the AP has a password"},
+		{[]string{"typea", "read", "--keys", kf, "--stdin"}, "no line left"},
+		{[]string{"typed", "write", "--keys", kf}, "needs --data-file"},
+		{[]string{"typed", "write", "--keys", kf, "--password-env", "FS_PW", "--user-id", "has space"}, "printable ASCII"},
+		{[]string{"typed", "write", "--keys", kf, "--user-id", "U", "--expires", "2030-01-01"}, "not YYYYMMDD"},
+		{[]string{"typed", "write", "--keys", kf, "--user-id", "U", "--attr", "a=1", "--attr", "a=2"}, `attribute "a" twice`},
+		{[]string{"typed", "write", "--keys", kf, "--data-file", filepath.Join(t.TempDir(), "missing")}, "no such file"},
+		{[]string{"password", "status", "--type", "c", "--keys", kf}, "--type must be a or d"},
+		{[]string{"password", "change", "--type", "a", "--keys", kf}, "change needs the current and the new password"},
+		{[]string{"personalize", "--type", "x", "--user-id", "U"}, "--type must be a, c or d"},
+		{[]string{"personalize", "--type", "c", "--user-id", ""}, "user ID"},
+		{[]string{"personalize", "--type", "c", "--user-id", "U", "--data-file", "x"}, "--data-file is for Type D"},
+		{[]string{"personalize", "--type", "c", "--user-id", "U", "--password-env", "FS_PW"}, "Type C AP has no password"},
+	} {
+		before := card.Stats().APDUs
+		code, out, errOut := runCLI(t, src, append(tt.args, "--json")...)
+		assert.Equal(t, exitUsage, code, "%q", tt.args)
+		var got struct {
+			Error string `json:"error"`
+			Exit  int    `json:"exit"`
+		}
+		if assert.NoError(t, json.Unmarshal([]byte(out), &got), "%q: stdout %q, stderr %q", tt.args, out, errOut) {
+			assert.Contains(t, got.Error, tt.msg, "%q", tt.args)
+			assert.Equal(t, exitUsage, got.Exit, "%q", tt.args)
+		}
+		assert.Equal(t, before, card.Stats().APDUs, "%q: the card was used before the usage error", tt.args)
+
+		code, out, errOut = runCLI(t, src, tt.args...)
+		assert.Equal(t, exitUsage, code, "%q", tt.args)
+		assert.Empty(t, out, "%q", tt.args)
+		assert.Contains(t, errOut, "cardap: ", "%q", tt.args)
+		assert.Contains(t, errOut, tt.msg, "%q", tt.args)
 	}
 }

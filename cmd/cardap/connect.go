@@ -174,11 +174,20 @@ func connect(ctx context.Context, name string) (cardSource, card, error) {
 	return src, cd, nil
 }
 
+// usageError is an error of the command line (a missing required flag)
+// found after the flags were parsed: exitCode maps it to exitUsage.
+type usageError string
+
+// Error returns the message.
+func (e usageError) Error() string { return string(e) }
+
 // exitCode maps an error to the documented exit codes.
 func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, new(usageError)):
+		return exitUsage
 	case errors.Is(err, errNoCard), errors.Is(err, apdu.ErrCardRemoved),
 		errors.Is(err, reader.ErrNoReader), errors.Is(err, reader.ErrNoService),
 		errors.Is(err, reader.ErrNoCgo):

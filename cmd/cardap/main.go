@@ -14,6 +14,12 @@
 //	2  usage error (unknown command, bad flag)
 //	3  no card or no reader
 //	4  the card or identifier is revoked, or the list is too old to decide
+//
+// With --json the card commands (readers, probe, typec, typea, typed,
+// password, personalize) print one line of JSON on stdout: the result, or
+// {"error": "...", "exit": N} for any error found after the flags were
+// parsed (a flag the flag parser refuses is reported on stderr). The
+// revocation subcommands print their results as indented JSON.
 package main
 
 import (

@@ -72,7 +72,7 @@ func (s *secretFlags) registerStdin(fs *flag.FlagSet, what string) {
 // loadKeys opens the key store.
 func (s *secretFlags) loadKeys() (*keys.Store, error) {
 	if s.keysFile == "" {
-		return nil, errors.New("--keys FILE is required (the operator's master keys)")
+		return nil, usageError("--keys FILE is required (the operator's master keys)")
 	}
 	return keys.LoadFile(s.keysFile)
 }
@@ -153,8 +153,7 @@ func (s *secretFlags) keysAndSecret(ctx context.Context, c *cli, asJSON bool, na
 	pw, err := s.secret(ctx, name)
 	if err != nil {
 		st.Zero()
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-		return nil, nil, exitUsage
+		return nil, nil, fail(c, asJSON, usageError(err.Error()))
 	}
 	return st, pw, -1
 }
@@ -175,7 +174,9 @@ func subcommand(c *cli, usage string, args []string, subs ...string) (string, in
 
 // cmdPassword is `cardap password status|change|unblock`.
 func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "password status|change|unblock --type a|d --keys FILE [--reader NAME] [--aid AID] [--json]"
+	const usage = "password status|change|unblock --type a|d --keys FILE [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth] [--json] [--trace]\n" +
+		"       change:  --old-env VAR --new-env VAR | --stdin (the current, then the new password, one per line) [--allow-last-try]\n" +
+		"       unblock: [--new-env VAR | --stdin] (a new password; without it, unblock only)"
 	sub, code := subcommand(c, usage, args, "status", "change", "unblock")
 	if code >= 0 {
 		return code
@@ -207,8 +208,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	if typ != "a" && typ != "d" {
-		fmt.Fprintln(c.stderr, "cardap: --type must be a or d")
-		return exitUsage
+		return fail(c, f.json, usageError("--type must be a or d"))
 	}
 	st, err := sec.loadKeys()
 	if err != nil {
@@ -228,8 +228,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		nw, err = sec.secret(ctx, "new")
 	}
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-		return exitUsage
+		return fail(c, f.json, usageError(err.Error()))
 	}
 	defer old.Zero()
 	defer nw.Zero()

@@ -42,28 +42,27 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	typ = strings.ToLower(typ)
 	if typ != "a" && typ != "c" && typ != "d" {
-		fmt.Fprintln(c.stderr, "cardap: --type must be a, c or d")
-		return exitUsage
+		return fail(c, f.json, usageError("--type must be a, c or d"))
 	}
 	id, err := idf.identity()
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-		return exitUsage
+		return fail(c, f.json, usageError(err.Error()))
 	}
 	req := personalize.Request{Identity: id}
 	if req.Password, err = sec.secret(ctx, "password"); err != nil {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-		return exitUsage
+		return fail(c, f.json, usageError(err.Error()))
+	}
+	if typ == "c" && req.Password != nil {
+		req.Password.Zero()
+		return fail(c, f.json, usageError("the Type C AP has no password: drop --password-env / --stdin"))
 	}
 	defer req.Password.Zero()
 	if dataFile != "" {
 		if typ != "d" {
-			fmt.Fprintln(c.stderr, "cardap: --data-file is for Type D")
-			return exitUsage
+			return fail(c, f.json, usageError("--data-file is for Type D"))
 		}
 		if req.Data, err = readBounded(dataFile, maxDataFile); err != nil {
-			fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-			return exitUsage
+			return fail(c, f.json, usageError(err.Error()))
 		}
 	}
 	var st *keys.Store

@@ -93,7 +93,7 @@ func cmdProbe(ctx context.Context, c *cli, args []string) (code int) {
 	aidC := &aidFlag{profile.DefaultAID(profile.TypeC)}
 	aidD := &aidFlag{profile.DefaultAID(profile.TypeD)}
 	var extra aidList
-	fs := newFlagSet(c, "probe", "probe [--reader NAME] [--json] [--aid-a|--aid-c|--aid-d AID] [--aid AID ...]")
+	fs := newFlagSet(c, "probe", "probe [--reader NAME] [--json] [--trace] [--aid-a|--aid-c|--aid-d AID] [--aid AID ...]")
 	f.register(fs)
 	fs.Var(aidA, "aid-a", "`AID` of the Type A AP (default: the placeholder)")
 	fs.Var(aidC, "aid-c", "`AID` of the Type C AP (default: the placeholder)")

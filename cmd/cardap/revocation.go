@@ -237,6 +237,43 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 	return exitOK
 }
 
+// checkOutcome is the exit code of one check, and the error text to show
+// with it. A revoked identifier is exitRevoked even when the lookup also
+// failed (the store found it but could not read its details): a positive
+// answer is never weakened to a plain failure. A list too old to decide is
+// exitRevoked too (fail closed); another error is exitFailure.
+func checkOutcome(r revocation.Result, err error) (string, int) {
+	var msg string
+	if err != nil {
+		msg = err.Error()
+	}
+	switch {
+	case r.Revoked, errors.Is(err, revocation.ErrStale):
+		return msg, exitRevoked
+	case err != nil:
+		return msg, exitFailure
+	}
+	return "", exitOK
+}
+
+// worseCode combines the exit codes of several checks: exitRevoked over
+// exitFailure over exitOK.
+func worseCode(a, b int) int {
+	rank := func(c int) int {
+		switch c {
+		case exitRevoked:
+			return 2
+		case exitOK:
+			return 0
+		}
+		return 1
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
 func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 	f := newRevFlags(c, "check", "<id>...")
 	f.storeFlags()
@@ -270,17 +307,9 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 	for _, k := range keys {
 		r, err := s.Check(k)
 		o := out{Result: r}
-		switch {
-		case errors.Is(err, revocation.ErrStale):
-			o.Error, code = err.Error(), exitRevoked
-		case err != nil:
-			o.Error = err.Error()
-			if code == exitOK {
-				code = exitFailure
-			}
-		case r.Revoked:
-			code = exitRevoked
-		}
+		var c int
+		o.Error, c = checkOutcome(r, err)
+		code = worseCode(code, c)
 		outs = append(outs, o)
 	}
 	if f.json {

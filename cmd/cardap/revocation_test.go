@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/revocation"
 )
 
 func runCardap(t *testing.T, args ...string) (int, string, string) {
@@ -104,4 +108,41 @@ func TestRevocationCLI(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	code, _, _ = runCardap(t, "revocation", "sync", "--store", store)
 	assert.Equal(t, exitUsage, code)
+}
+
+// TestCheckOutcome: the exit code of `revocation check` for each answer
+// of the store, and for several identifiers the worst one. A revoked
+// identifier whose details could not be read (Check returns Revoked and
+// an error) is still exit 4, never a plain failure.
+func TestCheckOutcome(t *testing.T) {
+	ioErr := errors.New("revocation: read metadata: input/output error")
+	stale := fmt.Errorf("%w: list sequence 3 is 72h0m0s old", revocation.ErrStale)
+	tests := []struct {
+		name string
+		r    revocation.Result
+		err  error
+		code int
+		msg  string
+	}{
+		{"not revoked", revocation.Result{Allowed: true}, nil, exitOK, ""},
+		{"revoked", revocation.Result{Revoked: true}, nil, exitRevoked, ""},
+		{"revoked, details unreadable", revocation.Result{Revoked: true}, ioErr, exitRevoked, "input/output"},
+		{"list too old", revocation.Result{Stale: true}, stale, exitRevoked, "old"},
+		{"other error", revocation.Result{}, ioErr, exitFailure, "input/output"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg, code := checkOutcome(tt.r, tt.err)
+			assert.Equal(t, tt.code, code)
+			if tt.msg == "" {
+				assert.Empty(t, msg)
+			} else {
+				assert.Contains(t, msg, tt.msg)
+			}
+		})
+	}
+	assert.Equal(t, exitRevoked, worseCode(worseCode(exitOK, exitRevoked), exitFailure))
+	assert.Equal(t, exitRevoked, worseCode(worseCode(exitOK, exitFailure), exitRevoked))
+	assert.Equal(t, exitFailure, worseCode(exitOK, exitFailure))
+	assert.Equal(t, exitOK, worseCode(exitOK, exitOK))
 }

@@ -42,7 +42,10 @@ func printIdentity(c *cli, asJSON bool, out identityJSON) error {
 		fmt.Fprintf(c.stdout, "expires  %s\n", out.Expires)
 	}
 	for _, a := range out.Attributes {
-		fmt.Fprintf(c.stdout, "%-8s %s\n", a.Name, a.Value)
+		// The value is the card's: any UTF-8, control characters included.
+		// Quoted, a hostile card cannot send escape sequences to the
+		// terminal (as typec read prints it).
+		fmt.Fprintf(c.stdout, "%-8s %q\n", a.Name, a.Value)
 	}
 	if len(out.Data) > 0 {
 		fmt.Fprintf(c.stdout, "data     %d bytes\n", len(out.Data))
@@ -110,8 +113,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	defer st.Zero()
 	defer pw.Zero()
 	if mode.mode != typea.PasswordNone && pw == nil {
-		fmt.Fprintln(c.stderr, "cardap: the AP has a password: give it with --password-env VAR or --stdin (or --password-mode none)")
-		return exitUsage
+		return fail(c, f.json, usageError("the AP has a password: give it with --password-env VAR or --stdin (or --password-mode none)"))
 	}
 	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {

@@ -10,10 +10,13 @@ import (
 	"github.com/mynacard/freespace/typec"
 )
 
+// typecReadUsage is the synopsis of `cardap typec read`.
+const typecReadUsage = "typec read [--reader NAME] [--json] [--trace] [--aid AID] [--cuid-fid FID] [--identity-fid FID] [--cuid-sfi N] [--identity-sfi N] [--select-by-fid]"
+
 // cmdTypeC is `cardap typec <subcommand>`.
 func cmdTypeC(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "read" {
-		fmt.Fprintln(c.stderr, "usage: cardap typec read [--reader NAME] [--json] [--aid AID] [--cuid-fid FID] [--identity-fid FID]")
+		fmt.Fprintln(c.stderr, "usage: cardap "+typecReadUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return exitOK
 		}
@@ -76,7 +79,7 @@ func cmdTypeCRead(ctx context.Context, c *cli, args []string) (code int) {
 	var f common
 	cfg := typec.Config{CUIDFID: profile.FIDCUID, IdentityFID: profile.FIDIdentity}
 	aid := &aidFlag{profile.DefaultAID(profile.TypeC)}
-	fs := newFlagSet(c, "typec read", "typec read [--reader NAME] [--json] [--aid AID] [--cuid-fid FID] [--identity-fid FID] [--cuid-sfi N] [--identity-sfi N] [--select-by-fid]")
+	fs := newFlagSet(c, "typec read", typecReadUsage)
 	f.register(fs)
 	fs.Var(aid, "aid", "`AID` of the Type C AP (default: the placeholder)")
 	fs.Var(fidFlag{&cfg.CUIDFID}, "cuid-fid", "file identifier of EF.CUID, hex")

@@ -15,8 +15,8 @@ const maxDataFile = 1 << 15
 
 // cmdTypeD is `cardap typed read|write`.
 func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--json] [--trace]\n" +
-		"       write: --data-file FILE (the application data; the identity is kept) [--user-id ID --attr NAME=VALUE ... to replace it]\n" +
+	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--json] [--trace]\n" +
+		"       write: --data-file FILE (the application data; the identity is kept) [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
 		"       read:  [--out FILE] writes the application data to FILE"
 	sub, code := subcommand(c, usage, args, "read", "write")
 	if code >= 0 {
@@ -58,16 +58,23 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	defer pw.Zero()
 	withPassword = pw != nil
 	var data []byte
+	var newID profile.Identity
 	if sub == "write" {
 		if dataFile == "" && idf.userID == "" {
-			fmt.Fprintln(c.stderr, "cardap: typed write needs --data-file FILE and/or --user-id ID")
-			return exitUsage
+			return fail(c, f.json, usageError("typed write needs --data-file FILE and/or --user-id ID"))
 		}
 		if dataFile != "" {
 			var err error
 			if data, err = readBounded(dataFile, maxDataFile); err != nil {
-				fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-				return exitUsage
+				return fail(c, f.json, usageError(err.Error()))
+			}
+		}
+		if idf.userID != "" {
+			// Checked before the card is touched: a bad --user-id,
+			// --expires or --attr costs no authentication and no password.
+			var err error
+			if newID, err = idf.identity(); err != nil {
+				return fail(c, f.json, usageError(err.Error()))
 			}
 		}
 	}
@@ -91,10 +98,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	if sub == "write" {
 		next := cur
 		if idf.userID != "" {
-			if next.Identity, err = idf.identity(); err != nil {
-				fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-				return exitUsage
-			}
+			next.Identity = newID
 		}
 		if dataFile != "" {
 			next.Data = data
