@@ -517,8 +517,10 @@ type Result struct {
 	Entry   *Entry `json:"entry,omitempty"`
 	// Seq and AsOf identify the list consulted; Age is how old it was at
 	// the check.
-	Seq  uint64        `json:"seq"`
-	AsOf time.Time     `json:"as_of"`
+	Seq uint64 `json:"seq"`
+	// A store never synced has a zero AsOf (omitted from JSON) and the
+	// largest Duration as its Age.
+	AsOf time.Time     `json:"as_of,omitzero"`
 	Age  time.Duration `json:"age_ns"`
 	// Stale is true when Age exceeds the policy's MaxAge.
 	Stale bool `json:"stale"`
@@ -560,6 +562,9 @@ func (s *Store) Check(k Key) (Result, error) {
 	}
 	if r.Stale {
 		if !s.opts.Policy.AllowStale {
+			if r.AsOf.IsZero() {
+				return r, fmt.Errorf("%w: no list synced yet, policy allows lists up to %s old", ErrStale, s.opts.Policy.maxAge())
+			}
 			return r, fmt.Errorf("%w: list sequence %d is %s old, policy allows %s", ErrStale, r.Seq, ageString(r.Age), s.opts.Policy.maxAge())
 		}
 		if s.warnedSeq.Swap(r.Seq+1) != r.Seq+1 {

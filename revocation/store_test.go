@@ -3,6 +3,7 @@ package revocation
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -142,8 +143,12 @@ func TestCheckFreshnessPolicy(t *testing.T) {
 	list := &Update{Full: true, Seq: 1, AsOf: testAsOf}
 
 	s := mustOpen(t, dir, Options{})
-	_, err := s.Check(k)
+	never, err := s.Check(k)
 	assert.ErrorIs(t, err, ErrStale, "a store never synced fails closed")
+	assert.Contains(t, err.Error(), "no list synced yet")
+	js, jerr := json.Marshal(never)
+	require.NoError(t, jerr)
+	assert.NotContains(t, string(js), "as_of", "a never-synced store has no as-of time to show")
 	require.NoError(t, s.Apply(ctx, list))
 	res, err := s.Check(k)
 	require.NoError(t, err)

@@ -286,7 +286,7 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	keys := make([]revocation.Key, 0, f.fs.NArg())
 	for _, a := range f.fs.Args() {
-		k, err := revocation.ParseKey(a)
+		k, err := parseKeyArg(a)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "cardap revocation check: %v\n", err)
 			return exitUsage
@@ -361,7 +361,7 @@ func revStop(ctx context.Context, c *cli, args []string) (code int) {
 	if code := f.parse(c, args, 1); code >= 0 {
 		return code
 	}
-	k, err := revocation.ParseKey(f.fs.Arg(0))
+	k, err := parseKeyArg(f.fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "cardap revocation stop: %v\n", err)
 		return exitUsage
@@ -394,7 +394,7 @@ func revUnstop(ctx context.Context, c *cli, args []string) (code int) {
 	if code := f.parse(c, args, 1); code >= 0 {
 		return code
 	}
-	k, err := revocation.ParseKey(f.fs.Arg(0))
+	k, err := parseKeyArg(f.fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "cardap revocation unstop: %v\n", err)
 		return exitUsage
@@ -676,4 +676,11 @@ func sizeString(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// parseKeyArg parses a key given on the command line. Hex digits may be
+// upper-case there (as profile.ParseCUID and card readers print them);
+// feeds keep the canonical lower-case form revocation.ParseKey requires.
+func parseKeyArg(s string) (revocation.Key, error) {
+	return revocation.ParseKey(strings.ToLower(s))
 }

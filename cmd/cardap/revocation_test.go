@@ -59,6 +59,10 @@ func TestRevocationCLI(t *testing.T) {
 	assert.Equal(t, exitRevoked, code)
 	assert.Contains(t, out, "REVOKED (feed, lost")
 
+	// Upper-case hex, as readers and profile.ParseCUID print a CUID.
+	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "00112233445566778899AABBCCDDEEFF")
+	assert.Equal(t, exitRevoked, code, out)
+
 	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "--json", "cuid:ffeeddccbbaa99887766554433221100")
 	assert.Equal(t, exitOK, code)
 	var res []map[string]any
