@@ -83,6 +83,18 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 	if l.size != size {
 		return nil, fileErr(size, "file is %d bytes, header announces %d (truncated?)", size, l.size)
 	}
+	// The metadata section (9 B per CUID, read only on hits) is verified
+	// on another core while this one reads the keys and builds the lookup
+	// structures. The goroutine is always waited for, so r is not read
+	// after readBase returns.
+	metaDone := make(chan error, 1)
+	go func() { metaDone <- checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), h.crcMeta, l.meta) }()
+	metaWaited := false
+	defer func() {
+		if !metaWaited {
+			<-metaDone
+		}
+	}()
 	b := &base{hdr: h, slen: l.slen, drop: int(h.bits) / 8, meta: r, metaOff: l.meta, sufOff: int(l.suffix - l.index)}
 	b.slab = allocSlab(b, int(l.meta-l.index))
 	if _, err := r.ReadAt(b.slab, l.index); err != nil {
@@ -111,7 +123,8 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 		return nil, err
 	}
 	b.buildFilter()
-	if err := checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), h.crcMeta, l.meta); err != nil {
+	metaWaited = true
+	if err := <-metaDone; err != nil {
 		return nil, err
 	}
 	b.serials = make([]byte, l.rem-l.ser)
@@ -191,13 +204,34 @@ func allZero(b []byte) bool {
 }
 
 // checkOrder verifies that the suffixes are strictly increasing within each
-// bucket and that their leading bits agree with the bucket.
+// bucket and that their leading bits agree with the bucket. Buckets are
+// independent, so a large list is checked in two halves at once; the
+// error reported is the one at the lowest offset either way.
 func (b *base) checkOrder(off int64) error {
+	nb := 1 << b.hdr.bits
+	if b.hdr.nCUID < 1<<18 {
+		return b.checkOrderRange(off, 0, nb)
+	}
+	var first error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		first = b.checkOrderRange(off, 0, nb/2)
+	}()
+	second := b.checkOrderRange(off, nb/2, nb)
+	<-done
+	if first != nil {
+		return first
+	}
+	return second
+}
+
+// checkOrderRange is checkOrder for buckets [from, to).
+func (b *base) checkOrderRange(off int64, from, to int) error {
 	extra := uint(b.hdr.bits) - uint(8*b.drop) // bucket bits inside the suffix
 	sl := b.slen
 	suf := b.slab[b.sufOff:]
-	nb := 1 << b.hdr.bits
-	for h := 0; h < nb; h++ {
+	for h := from; h < to; h++ {
 		lo, hi := int(b.bucketStart(h)), int(b.bucketStart(h+1))
 		var p1, p2 uint64
 		for i := lo; i < hi; i++ {
