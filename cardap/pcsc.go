@@ -123,11 +123,15 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 		if err == nil {
 			return &pcscCard{Card: card, rc: rc, name: s.name}, nil
 		}
-		if !errors.Is(err, reader.ErrCardRemoved) {
+		if !errors.Is(err, reader.ErrCardRemoved) && !errors.Is(err, reader.ErrCardUnusable) {
 			return nil, errors.Join(err, rc.Close())
 		}
-		// The card left between the event and the connection (or is still
-		// unpowered): wait for the slot to be empty, then for a card again.
+		// The card left between the event and the connection, or it does
+		// not answer (unpowered, mute): wait for the slot to be empty, then
+		// for a card again.
+		if errors.Is(err, reader.ErrCardUnusable) {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "cardap: card does not answer; waiting for it to be taken out", slog.String("slot", s.name), slog.Any("err", err))
+		}
 		if _, err := rc.WaitForRemoval(ctx, s.name); err != nil {
 			return nil, errors.Join(err, rc.Close())
 		}

@@ -2,6 +2,8 @@ package cardap_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +49,60 @@ func TestServePCSC(t *testing.T) {
 		t.Fatalf("unexpected extra tap %+v", tap)
 	default:
 	}
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+// unreadableCard is a card whose answer to reset allows no protocol, as a
+// broken or non-ISO 7816 card gives: pcscd sees a card but cannot connect.
+type unreadableCard struct{ *mockcard.Card }
+
+func (unreadableCard) ATR() []byte { return []byte{0xFF, 0xFF} }
+
+// TestServePCSCSurvivesUnreadableCard puts a card that pcscd cannot
+// connect to in the reader: the serve loop neither stops nor calls the
+// handler nor retries the card in a loop; it says once that the card does
+// not answer, waits for it to be taken out, and then reads the next card.
+func TestServePCSCSurvivesUnreadableCard(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	var logs syncBuffer
+	c := newClient(t, nil, func(c *cardap.Config) {
+		c.NoRevocation = true
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	taps := make(chan cardap.Tap, 4)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.ServePCSC(ctx, func(_ context.Context, tap cardap.Tap, _ cardap.Card) { taps <- tap },
+			cardap.PCSCOptions{Readers: []string{slot.ReaderName}})
+	}()
+
+	bad := slot.Attach(t, unreadableCard{mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-BROKEN"}))})
+	select {
+	case tap := <-taps:
+		t.Fatalf("the unreadable card gave a tap: %+v", tap)
+	case err := <-done:
+		t.Fatalf("the serve loop stopped at an unreadable card: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	require.NoError(t, bad.Close())
+	pcsctest.WaitAbsent(t, slot)
+	assert.Equal(t, 1, strings.Count(logs.String(), "waiting for it to be taken out"), logs.String())
+	assert.NotContains(t, logs.String(), "slot failed", "an unreadable card is not a failing slot to retry")
+
+	good := slot.Attach(t, mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-NEXT"})))
+	select {
+	case tap := <-taps:
+		require.NoError(t, tap.Err)
+		assert.Equal(t, "U-NEXT", tap.Identity.UserID)
+	case err := <-done:
+		t.Fatalf("the serve loop stopped: %v", err)
+	case <-ctx.Done():
+		t.Fatal("no tap for the card after the unreadable one")
+	}
+	require.NoError(t, good.Close())
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
 }

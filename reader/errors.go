@@ -28,6 +28,13 @@ var (
 	// ErrSharingViolation: another application holds the card exclusively
 	// (or holds a shared connection when exclusive access was requested).
 	ErrSharingViolation = errors.New("reader: sharing violation: another application is using the card")
+	// ErrCardUnusable is a card present in the reader that cannot be used:
+	// not powered, not answering the reset, or of a kind the reader does
+	// not support (SCARD_W_UNPOWERED_CARD, SCARD_W_UNRESPONSIVE_CARD,
+	// SCARD_W_UNSUPPORTED_CARD, and SCARD_E_PROTO_MISMATCH when connecting:
+	// an ATR that allows no protocol). Taking it out and putting it
+	// back is the usual remedy; cardap waits for that.
+	ErrCardUnusable = errors.New("reader: the card does not answer (unpowered, mute or unsupported); take it out and insert it again")
 	// ErrTimeout: the PC/SC operation timed out.
 	ErrTimeout = errors.New("reader: timeout")
 	// ErrClosed: the Context or Card was closed.
@@ -65,6 +72,9 @@ const (
 	codeNoService          uint32 = 0x8010001D
 	codeServiceStopped     uint32 = 0x8010001E
 	codeNoReadersAvailable uint32 = 0x8010002E
+	codeProtoMismatch      uint32 = 0x8010000F
+	codeUnsupportedCard    uint32 = 0x80100065
+	codeUnresponsiveCard   uint32 = 0x80100066
 	codeUnpoweredCard      uint32 = 0x80100067
 	codeResetCard          uint32 = 0x80100068
 	codeRemovedCard        uint32 = 0x80100069
@@ -102,7 +112,7 @@ func CodeName(code uint32) string {
 		return "SCARD_E_UNKNOWN_CARD"
 	case 0x8010000E:
 		return "SCARD_E_CANT_DISPOSE"
-	case 0x8010000F:
+	case codeProtoMismatch:
 		return "SCARD_E_PROTO_MISMATCH"
 	case 0x80100010:
 		return "SCARD_E_NOT_READY"
@@ -142,9 +152,9 @@ func CodeName(code uint32) string {
 		return "SCARD_E_COMM_DATA_LOST"
 	case 0x80100031:
 		return "SCARD_E_SERVER_TOO_BUSY"
-	case 0x80100065:
+	case codeUnsupportedCard:
 		return "SCARD_W_UNSUPPORTED_CARD"
-	case 0x80100066:
+	case codeUnresponsiveCard:
 		return "SCARD_W_UNRESPONSIVE_CARD"
 	case codeUnpoweredCard:
 		return "SCARD_W_UNPOWERED_CARD"
@@ -208,6 +218,16 @@ func sentinelFor(op string, code uint32) error {
 		return ErrNoService
 	case codeSharingViolation:
 		return ErrSharingViolation
+	case codeUnpoweredCard, codeUnresponsiveCard, codeUnsupportedCard:
+		return ErrCardUnusable
+	case codeProtoMismatch:
+		// At connection: pcscd found no protocol the card's ATR allows (an
+		// unreadable or non-ISO 7816 ATR).
+		switch op {
+		case opConnect, opReconnect:
+			return ErrCardUnusable
+		}
+		return nil
 	case codeTimeout:
 		return ErrTimeout
 	}

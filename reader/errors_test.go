@@ -32,10 +32,14 @@ func TestErrorMapping(t *testing.T) {
 		{"service stopped", opTransmit, 0x8010001E, []error{ErrNoService}, nil},
 		{"sharing violation", opConnect, 0x8010000B, []error{ErrSharingViolation}, nil},
 		{"timeout", opGetStatusChange, 0x8010000A, []error{ErrTimeout}, nil},
-		{"unpowered is not mapped", opConnect, 0x80100067, nil, []error{ErrCardRemoved, ErrNoReader}},
+		{"unpowered card", opConnect, 0x80100067, []error{ErrCardUnusable}, []error{ErrCardRemoved, ErrNoReader}},
+		{"mute card", opConnect, 0x80100066, []error{ErrCardUnusable}, []error{ErrCardRemoved, ErrNoReader}},
+		{"unsupported card", opConnect, 0x80100065, []error{ErrCardUnusable}, []error{ErrCardRemoved, ErrNoReader}},
+		{"unreadable ATR at connect", opConnect, 0x8010000F, []error{ErrCardUnusable}, nil},
+		{"protocol mismatch elsewhere is unmapped", opTransmit, 0x8010000F, nil, []error{ErrCardUnusable}},
 		{"comm error: pcscd went away", opListReaders, 0x80100013, []error{ErrNoService}, []error{ErrCardRemoved}},
 	}
-	all := []error{ErrCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrSharingViolation, ErrTimeout}
+	all := []error{ErrCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrSharingViolation, ErrTimeout, ErrCardUnusable}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := newError(tt.op, "Some Reader 00 00", tt.code)
