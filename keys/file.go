@@ -2,7 +2,6 @@ package keys
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -83,12 +82,12 @@ func parseKeyFile(raw []byte) (*Store, error) {
 	for i, e := range kf.Keys {
 		ref := KeyRef{Name: e.Name, Version: e.Version}
 		if e.Name == "" || e.Version < 1 {
-			return nil, fmt.Errorf("%w: entry %d needs a name and a version ≥ 1", ErrInvalidKey, i)
+			return nil, errEntryRef(i)
 		}
-		if s.Versions(e.Name) != nil {
-			if _, err := s.Key(context.Background(), ref); err == nil {
-				return nil, fmt.Errorf("%w: %s appears twice", ErrInvalidKey, ref)
-			}
+		// A presence check: fetching the key (Store.Key) would make a
+		// copy of its bytes that nothing zeroes.
+		if s.has(ref) {
+			return nil, errDuplicate(ref)
 		}
 		alg, err := ParseAlgorithm(e.Alg)
 		if err != nil {
@@ -109,4 +108,14 @@ func parseKeyFile(raw []byte) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// errEntryRef: entry i of a key file lacks a name or a version ≥ 1.
+func errEntryRef(i int) error {
+	return fmt.Errorf("%w: entry %d needs a name and a version ≥ 1", ErrInvalidKey, i)
+}
+
+// errDuplicate: ref appears twice in a key file.
+func errDuplicate(ref KeyRef) error {
+	return fmt.Errorf("%w: %s appears twice", ErrInvalidKey, ref)
 }

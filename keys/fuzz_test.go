@@ -62,3 +62,49 @@ func TestParseKeyFileRefusesTrailingData(t *testing.T) {
 		t.Errorf("a trailing newline is fine: %v", err)
 	}
 }
+
+// FuzzEnvKey feeds an arbitrary variable (the part of its name after
+// FREESPACE_KEY_T_V, and its value) next to a good version 1 to the
+// environment provider: it never panics, every error is typed, no error
+// repeats the value, and a key it returns for "latest" is one of the two
+// variables' keys.
+func FuzzEnvKey(f *testing.F) {
+	f.Add("2", "aes:00112233445566778899aabbccddeeff")
+	f.Add("03", "aes:00112233445566778899aabbccddeeff")
+	f.Add("+3", "3des:0123456789abcdeffedcba9876543210")
+	f.Add("0", "aes:00")
+	f.Add("", "x")
+	f.Add("_V2", "aes:zz")
+	f.Add("99999999999999999999", "aes:00112233445566778899aabbccddeeff")
+	f.Add("2", "00112233445566778899aabbccddeeff:aes")
+	const good = "aes:000102030405060708090a0b0c0d0e0f"
+	f.Fuzz(func(t *testing.T, suffix, value string) {
+		if strings.ContainsAny(suffix, "=\x00") {
+			return // not a variable name
+		}
+		env := Env{Environ: func() []string {
+			return []string{"FREESPACE_KEY_T_V1=" + good, "FREESPACE_KEY_T_V" + suffix + "=" + value}
+		}}
+		for _, ref := range []KeyRef{{Name: "t"}, {Name: "t", Version: 1}, {Name: "t", Version: 2}} {
+			k, err := env.Key(context.Background(), ref)
+			if err != nil {
+				if !errors.Is(err, ErrInvalidKey) && !errors.Is(err, ErrInvalidEnvName) && !errors.Is(err, ErrKeyNotFound) {
+					t.Fatalf("%s: untyped error: %v", ref, err)
+				}
+				// A key (16+ hex digits) in the value never shows; the
+				// variable's own name may (it holds no secret).
+				if _, hx, ok := strings.Cut(value, ":"); ok && len(hx) >= 16 && !strings.Contains(suffix, hx) &&
+					strings.Trim(hx, "0123456789abcdefABCDEF") == "" && strings.Contains(err.Error(), hx) {
+					t.Fatalf("%s: error repeats the key: %v", ref, err)
+				}
+				if len(value) >= 16 && !strings.Contains(suffix, value) && strings.Contains(err.Error(), value) {
+					t.Fatalf("%s: error repeats the value: %v", ref, err)
+				}
+				continue
+			}
+			if k.Len() == 0 {
+				t.Fatalf("%s: empty key", ref)
+			}
+		}
+	})
+}

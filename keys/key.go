@@ -59,7 +59,25 @@ var (
 	ErrInsecureFile = errors.New("keys: key file permissions too open")
 	// ErrInvalidInput: diversification data (CUID, AID) is malformed.
 	ErrInvalidInput = errors.New("keys: invalid diversification input")
+	// ErrInvalidEnvName is matched by *EnvNameError: a key variable's
+	// version is not in canonical decimal.
+	ErrInvalidEnvName = errors.New("keys: invalid key variable name")
 )
+
+// EnvNameError reports a key variable (see Env) whose version is not
+// written in canonical decimal ≥ 1 (FREESPACE_KEY_X_V03, _V+3, _V0, _V).
+// It names the variable, never its value.
+type EnvNameError struct {
+	Variable string
+}
+
+// Error names the variable and the rule.
+func (e *EnvNameError) Error() string {
+	return fmt.Sprintf("keys: variable %s: version must be a decimal number ≥ 1 without leading zeros (e.g. _V3, not _V03)", e.Variable)
+}
+
+// Is matches ErrInvalidEnvName.
+func (e *EnvNameError) Is(target error) bool { return target == ErrInvalidEnvName }
 
 // Key is secret key material of one algorithm. Its bytes never appear in
 // String, GoString or any fmt verb, and because they sit behind a pointer

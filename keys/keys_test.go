@@ -282,3 +282,28 @@ func TestAlgorithmErrorHidesKey(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidKey)
 	assert.Contains(t, err.Error(), `"aes128"`)
 }
+
+// TestParseKeyFileDuplicateCheckCopiesNoKey: finding a duplicate entry
+// makes no copy of any key (a copy made only to test presence would be
+// left unzeroed). The duplicate path must allocate exactly what the
+// version-0 path does plus the difference between the two error messages:
+// the same first entry and same-sized JSON either way, so a copy of the
+// stored key (its bytes and their holder) would show as extra
+// allocations.
+func TestParseKeyFileDuplicateCheckCopiesNoKey(t *testing.T) {
+	k := `"alg":"aes","key":"` + fileSecret + `"`
+	dup := []byte(`{"keys":[{"name":"a","version":1,` + k + `},{"name":"a","version":1,` + k + `}]}`)
+	v0 := []byte(`{"keys":[{"name":"a","version":1,` + k + `},{"name":"a","version":0,` + k + `}]}`)
+	_, err := parseKeyFile(dup)
+	require.EqualError(t, err, errDuplicate(KeyRef{"a", 1}).Error())
+	_, err = parseKeyFile(v0)
+	require.EqualError(t, err, errEntryRef(1).Error())
+
+	if raceEnabled {
+		t.Skip("allocation counts are not exact under the race detector")
+	}
+	allocs := func(f func()) float64 { return testing.AllocsPerRun(200, f) }
+	extra := allocs(func() { _, _ = parseKeyFile(dup) }) - allocs(func() { _, _ = parseKeyFile(v0) })
+	msgs := allocs(func() { _ = errDuplicate(KeyRef{"a", 1}) }) - allocs(func() { _ = errEntryRef(1) })
+	assert.Equal(t, msgs, extra, "allocations of the duplicate check beyond its error message")
+}

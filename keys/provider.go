@@ -106,6 +106,14 @@ func (s *Store) Versions(name string) []int {
 	return v
 }
 
+// has reports whether ref (Version ≥ 1) is stored, touching no key bytes.
+func (s *Store) has(ref KeyRef) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.keys[ref.Name][ref.Version]
+	return ok
+}
+
 // Key implements Provider. It returns a copy the caller may Zero.
 func (s *Store) Key(ctx context.Context, ref KeyRef) (Key, error) {
 	if err := ctx.Err(); err != nil {

@@ -67,7 +67,10 @@ type Config struct {
 	// bytes: 0 takes the size from the EF's FCP (SELECT EF with P2 = 04,
 	// tag 80), or DefaultCapacity when the card gives none; a configured
 	// capacity that differs from the card's is an error (ErrMalformed), so
-	// a host never works with slots that are not the card's.
+	// a host never works with slots that are not the card's. Only a card
+	// that answers with no FCP, or an FCP without tag 80, leaves the
+	// configured capacity in force; a malformed FCP (bad BER-TLV, a size
+	// that is empty, zero or past 7FFF) is ErrMalformed.
 	DataFID  uint16
 	Capacity int
 	// CUIDSFI of EF.CUID when the FCI lacks the CUID (0: 01).
@@ -304,7 +307,8 @@ type cardFile struct {
 	chunk    int
 	selected bool
 	fid      uint16
-	size     int // from the FCP (tag 80), 0 when the card does not say
+	size     int  // from the FCP (tag 80) when sized
+	sized    bool // the card's FCP gave the EF's size
 }
 
 // sel selects EF.Data asking for its FCP (ISO/IEC 7816-4 §7.4.3: 80 =
@@ -317,27 +321,25 @@ func (f *cardFile) sel(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("SELECT EF %04X: %w", f.fid, err)
 	}
-	f.selected = true
-	// Tag 80 is an unsigned integer of any length; up to four bytes
-	// (leading zeros allowed) are read, open() refuses sizes past 7FFF.
-	if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) >= 1 && len(o.Value) <= 4 {
-		for _, b := range o.Value {
-			f.size = f.size<<8 | int(b)
-		}
+	size, sized, err := parseFCPSize(fcp)
+	if err != nil {
+		return fmt.Errorf("SELECT EF %04X: %w", f.fid, err)
 	}
+	f.selected, f.size, f.sized = true, size, sized
 	return nil
 }
 
 // open selects EF.Data and returns it with the layout: the card's size
 // from the FCP when it gives one (it must then agree with a configured
-// capacity), else the configured capacity.
+// capacity), else the configured capacity. A malformed FCP is an error
+// (ErrMalformed, from sel), never replaced by the configured capacity.
 func (a *AP) open(ctx context.Context) (*cardFile, layout, error) {
 	f := a.file()
 	if err := f.sel(ctx); err != nil {
 		return nil, layout{}, err
 	}
 	l := a.layout()
-	if f.size > 0 {
+	if f.sized {
 		if a.cfgCapacity != 0 && f.size != a.cfgCapacity {
 			return nil, layout{}, fmt.Errorf("%w: EF %04X holds %d bytes, configured capacity %d", ErrMalformed, a.cfg.DataFID, f.size, a.cfgCapacity)
 		}

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
+	"sync/atomic"
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/keys"
@@ -400,18 +402,84 @@ func (s *Session) Close() error {
 	return nil
 }
 
-// txKey marks a context already inside a transaction started here.
+// txKey is the context key of the innermost txMark.
 type txKey struct{}
 
+// txMark records one transaction WithTransaction took: the transactor it
+// was taken on, whether it is still held (a context kept past the end of
+// fn must not pass for being inside it) and the marks of the enclosing
+// transactions, on other transactors.
+type txMark struct {
+	on     apdu.Transactor
+	open   atomic.Bool
+	parent *txMark
+}
+
+// transactor returns the Transactor apdu.WithTransaction uses for t: t or
+// the first transport under it (Unwrapper) that implements Transactor;
+// nil when there is none.
+func transactor(t apdu.Transport) apdu.Transactor {
+	for t != nil {
+		if tx, ok := t.(apdu.Transactor); ok {
+			return tx
+		}
+		u, ok := t.(apdu.Unwrapper)
+		if !ok {
+			return nil
+		}
+		t = u.Unwrap()
+	}
+	return nil
+}
+
+// identifiable reports whether tx can be told apart with ==: a pointer
+// (the PC/SC reader's *reader.Card) can, a value of a type holding a
+// slice, map or func cannot (== on interfaces holding it would panic).
+func identifiable(tx apdu.Transactor) bool {
+	return reflect.ValueOf(tx).Comparable()
+}
+
+// held reports whether ctx is inside a transaction WithTransaction took on
+// tx and still holds.
+func held(ctx context.Context, tx apdu.Transactor) bool {
+	m, _ := ctx.Value(txKey{}).(*txMark)
+	for ; m != nil; m = m.parent {
+		// m.on is always identifiable; tx was checked by the caller, so
+		// == cannot panic (different dynamic types compare unequal).
+		if m.open.Load() && m.on == tx {
+			return true
+		}
+	}
+	return false
+}
+
 // WithTransaction is apdu.WithTransaction that does not nest: inside a
-// transaction it started (an AP method called from a multi-step flow such
-// as personalization) fn simply runs, so the whole flow is one PC/SC
-// transaction without relying on the stack's reentrancy.
+// transaction it took on the same transactor (an AP method called from a
+// multi-step flow such as personalization, directly or through a
+// decorator such as a Channel) fn simply runs, so the whole flow is one
+// PC/SC transaction without relying on the stack's reentrancy. The
+// marker is tied to the transactor it was taken on (the first transport
+// under t that implements apdu.Transactor): an operation on a second
+// reader inside the first reader's transaction takes its own. A
+// transactor that == cannot compare (a value whose type holds a slice,
+// map or func) cannot be recognised, so every call on it takes a
+// transaction of its own. A context kept beyond fn is no longer inside.
 func WithTransaction(ctx context.Context, t apdu.Transport, fn func(ctx context.Context) error) error {
-	if ctx.Value(txKey{}) != nil {
+	tx := transactor(t)
+	if tx == nil {
+		return fn(ctx) // nothing to take (apdu.WithTransaction would do the same)
+	}
+	if !identifiable(tx) {
+		return tx.WithTransaction(ctx, fn)
+	}
+	if held(ctx, tx) {
 		return fn(ctx)
 	}
-	return apdu.WithTransaction(ctx, t, func(ctx context.Context) error {
-		return fn(context.WithValue(ctx, txKey{}, true))
+	parent, _ := ctx.Value(txKey{}).(*txMark)
+	m := &txMark{on: tx, parent: parent}
+	return tx.WithTransaction(ctx, func(ctx context.Context) error {
+		m.open.Store(true)
+		defer m.open.Store(false)
+		return fn(context.WithValue(ctx, txKey{}, m))
 	})
 }
