@@ -21,6 +21,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/vpcd"
@@ -170,7 +171,7 @@ type serveChild struct {
 	stdin  io.Closer
 	taps   chan serveLine // taps, then the Done line
 	exited chan error
-	output *syncBuffer // stderr and log records, shown on failure
+	output *syncbuf.Buffer // stderr and log records, shown on failure
 
 	mu      sync.Mutex
 	log     []serveLine   // the log records with a slot, in order
@@ -181,7 +182,7 @@ func startServeChild(t *testing.T, d *pcsctest.Daemon) *serveChild {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServePCSCRestart$", "-test.count=1", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), restartChildEnv+"=1", d.Env())
-	c := &serveChild{taps: make(chan serveLine, 16), exited: make(chan error, 1), output: &syncBuffer{}, changed: make(chan struct{})}
+	c := &serveChild{taps: make(chan serveLine, 16), exited: make(chan error, 1), output: &syncbuf.Buffer{}, changed: make(chan struct{})}
 	cmd.Stderr = c.output
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -314,22 +315,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

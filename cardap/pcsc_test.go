@@ -12,6 +12,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -65,7 +66,7 @@ func (unreadableCard) ATR() []byte { return []byte{0xFF, 0xFF} }
 // not answer, waits for it to be taken out, and then reads the next card.
 func TestServePCSCSurvivesUnreadableCard(t *testing.T) {
 	slot := pcsctest.Acquire(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))

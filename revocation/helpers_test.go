@@ -1,13 +1,12 @@
 package revocation
 
 import (
-	"bytes"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -45,27 +44,9 @@ func randRecords(r *rand.Rand, n int) []Record {
 	return out
 }
 
-// logBuffer captures slog output for assertions on warnings.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func testLogger(t testing.TB) (*slog.Logger, *logBuffer) {
+func testLogger(t testing.TB) (*slog.Logger, *syncbuf.Buffer) {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &syncbuf.Buffer{}
 	return slog.New(slog.NewTextHandler(lb, nil)), lb
 }
 

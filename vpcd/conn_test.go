@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/internal/syncbuf"
 )
 
 // echoCard answers every APDU with its INS byte and 9000, fails with
@@ -136,30 +137,11 @@ func TestAttachProtocol(t *testing.T) {
 	assert.ErrorIs(t, err, io.EOF, "Close pulls the card: the reader sees the socket close")
 }
 
-// lockedBuffer is a bytes.Buffer safe for the serving goroutine's writes
-// and the test's reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A card failure answered 6F00 is logged, not swallowed: the reader only
 // sees 6F00, the log tells why.
 func TestCardFailureIsLogged(t *testing.T) {
 	f := newFakeVPCD(t)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, WithLogger(logger))
 	require.NoError(t, err)

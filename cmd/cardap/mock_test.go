@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
@@ -15,35 +14,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startServe runs `cardap mock serve args...` in a goroutine; stop cancels
 // it and returns its exit code and stderr.
 func startServe(t *testing.T, args ...string) (stop func() (int, string)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &cli{stdout: io.Discard, stderr: &stderr}, append([]string{"mock", "serve"}, args...))

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,27 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
-
-// lockedBuffer collects output written from the serve loop's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLibraryOnReader runs `library --reader NAME --members FILE --ledger
 // FILE` (the README's command) through a real pcscd: a member's card and a
@@ -50,7 +31,7 @@ func TestLibraryOnReader(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb lockedBuffer
+	var out, errb syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--reader", slot.ReaderName, "--members", members, "--ledger", ledgerPath}, &out, &errb)

@@ -11,13 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -258,24 +258,6 @@ func TestPAMStack(t *testing.T) {
 	assert.False(t, ok, "card removed: %s", out)
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestWatchCommand runs `pclogin watch` as a process and checks the lock
 // command runs when the card leaves.
 func TestWatchCommand(t *testing.T) {
@@ -284,7 +266,7 @@ func TestWatchCommand(t *testing.T) {
 	cfgPath, state, insert := setup(t, fmt.Sprintf(`,"poll_interval":"20ms","lock_command":["/bin/sh","-c","echo locked >> \"$0\"",%q]`, marker))
 	insert("U-0001", cuid(1))
 	cmd := exec.Command(bin, "watch", "--config", cfgPath, "--mock-state", state, "--account", "alice", "-v")
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	defer func() {

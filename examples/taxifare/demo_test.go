@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
+	"github.com/mynacard/freespace/internal/syncbuf"
 )
 
 // TestDemoEndToEnd runs the whole example on the mock cards: server, two
@@ -107,7 +107,7 @@ func TestServeCity(t *testing.T) {
 	require.NoError(t, err)
 	defer ln.Close()
 	broken := errors.New("accept: too many open files")
-	failed := &lockedBuffer{}
+	failed := &syncbuf.Buffer{}
 	stop = serveCity(brokenListener{ln, broken}, h, slog.New(slog.NewTextHandler(failed, nil)))
 	// Serve fails on its own; only then does the demo stop it.
 	require.Eventually(t, func() bool { return strings.Contains(failed.String(), "city server stopped") },
@@ -115,23 +115,4 @@ func TestServeCity(t *testing.T) {
 	err = stop()
 	assert.ErrorIs(t, err, broken)
 	assert.NotErrorIs(t, err, http.ErrServerClosed)
-}
-
-// lockedBuffer is a bytes.Buffer safe for a logger's goroutine and the
-// test's.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
