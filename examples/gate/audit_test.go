@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/examples/internal/jsonlog"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -36,32 +36,6 @@ func TestAuditTornTailRemoved(t *testing.T) {
 	require.NoError(t, err)
 	ds := parseDecisions(t, bytes.NewReader(b))
 	assert.Len(t, ds, 2*len(demoWant))
-
-	// A file without any newline is all unfinished; an empty file is kept.
-	require.NoError(t, os.WriteFile(path, []byte(`{"time":`), 0o600))
-	a, dropped, err := openAudit(path)
-	require.NoError(t, err)
-	assert.EqualValues(t, 8, dropped)
-	require.NoError(t, a.Close())
-	st, err := os.Stat(path)
-	require.NoError(t, err)
-	assert.Zero(t, st.Size())
-}
-
-// TestLastLineEnd checks the backwards search across read chunks.
-func TestLastLineEnd(t *testing.T) {
-	for _, tc := range []struct {
-		data string
-		want int64
-	}{
-		{"", 0}, {"abc", 0}, {"a\n", 2}, {"a\nb", 2}, {"a\nb\n", 4},
-		{"x\n" + strings.Repeat("y", 10000), 2},
-		{strings.Repeat("y", 5000) + "\n" + strings.Repeat("z", 5000), 5001},
-	} {
-		got, err := lastLineEnd(strings.NewReader(tc.data), int64(len(tc.data)))
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, got, "%.20q", tc.data)
-	}
 }
 
 // faultyAudit fails the next write after writing part of it, or the next
@@ -93,10 +67,12 @@ func (f *faultyAudit) Sync() error {
 // no half line stays in the file: the next decisions are readable.
 func TestAuditWriteFailureKeepsDoorShut(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	a, _, err := openAudit(path)
+	var fa *faultyAudit
+	a, _, err := jsonlog.OpenWrapped(path, nil, func(f *os.File) jsonlog.File {
+		fa = &faultyAudit{File: f}
+		return fa
+	})
 	require.NoError(t, err)
-	fa := &faultyAudit{File: a.f.(*os.File)}
-	a.f = fa
 	var opened int
 	g := &gate{now: time.Now, log: slog.New(slog.DiscardHandler), audit: a,
 		door: DoorFunc(func(context.Context, Decision) error { opened++; return nil })}
@@ -115,7 +91,7 @@ func TestAuditWriteFailureKeepsDoorShut(t *testing.T) {
 	assert.Equal(t, Open, d.Outcome)
 	assert.Equal(t, 1, opened)
 	require.NoError(t, g.closeOutputs())
-	assert.Error(t, a.Append(d), "append after close")
+	assert.ErrorIs(t, a.Append(d), jsonlog.ErrClosed, "append after close")
 
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)

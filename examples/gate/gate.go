@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/examples/internal/jsonlog"
 )
 
 // gate holds what every tap needs. handle is called by cardap.Serve on one
@@ -26,9 +22,9 @@ type gate struct {
 	door      Door         // nil: no door to open
 
 	mu    sync.Mutex
-	out   io.Writer // stdout
-	json  bool      // stdout gets JSON lines instead of human lines
-	audit *auditLog // nil: no audit file
+	out   io.Writer    // stdout
+	json  bool         // stdout gets JSON lines instead of human lines
+	audit *jsonlog.Log // nil: no audit file
 }
 
 // setOutputs configures stdout, the audit file and the door from the flags.
@@ -42,9 +38,9 @@ func (g *gate) setOutputs(o *options, stdout, stderr io.Writer) error {
 		g.door = &CmdDoor{Argv: argv, Timeout: o.doorTimeout, Output: stderr}
 	}
 	if o.audit != "" {
-		a, dropped, err := openAudit(o.audit)
+		a, dropped, err := jsonlog.Open(o.audit, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("opening the audit log: %w", err)
 		}
 		if dropped > 0 {
 			g.log.Warn("gate: removed an unfinished last line of the audit log (an interrupted write; that door never opened)", "file", o.audit, "bytes", dropped)
@@ -113,133 +109,5 @@ func (g *gate) emit(d Decision) error {
 		return err
 	}
 	_, err := io.WriteString(g.out, humanLine(d))
-	return err
-}
-
-// auditFile is what the audit log needs of its file (an *os.File; tests
-// inject failures).
-type auditFile interface {
-	io.Writer
-	Sync() error
-	Truncate(size int64) error
-	Close() error
-}
-
-// auditLog is an append-only JSON-lines file; every line is fsynced before
-// Append returns. A line whose write or fsync fails is cut off again, so
-// the file never keeps half a line that later lines would follow.
-type auditLog struct {
-	mu   sync.Mutex
-	f    auditFile
-	size int64 // length of the file up to the last complete line
-}
-
-// openAudit opens (creating, mode 0600) the audit log at path. An
-// unfinished last line (no newline: a write cut by a crash or power loss,
-// whose door never opened) is cut off, so that the file stays one JSON
-// object per line; dropped is its length.
-func openAudit(path string) (a *auditLog, dropped int64, err error) {
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, 0, fmt.Errorf("opening the audit log: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-		}
-	}()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, 0, fmt.Errorf("opening the audit log: %w", err)
-	}
-	end, err := lastLineEnd(f, st.Size())
-	if err != nil {
-		return nil, 0, fmt.Errorf("reading the audit log: %w", err)
-	}
-	if end < st.Size() {
-		if err := f.Truncate(end); err != nil {
-			return nil, 0, fmt.Errorf("audit log: removing an unfinished last line: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			return nil, 0, fmt.Errorf("audit log: %w", err)
-		}
-	}
-	if created {
-		// The new file's directory entry must be durable too.
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			return nil, 0, fmt.Errorf("audit log: syncing its directory: %w", err)
-		}
-	}
-	return &auditLog{f: f, size: end}, st.Size() - end, nil
-}
-
-// syncDir fsyncs a directory, making a file created in it durable. File
-// systems that cannot sync a directory (EINVAL) are accepted.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		err = nil
-	}
-	return errors.Join(err, d.Close())
-}
-
-// lastLineEnd returns the offset just past the last newline of the first
-// size bytes of f (0 when there is none).
-func lastLineEnd(f io.ReaderAt, size int64) (int64, error) {
-	buf := make([]byte, 4096)
-	for end := size; end > 0; {
-		n := min(int64(len(buf)), end)
-		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
-			return 0, err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			return end - n + int64(i) + 1, nil
-		}
-		end -= n
-	}
-	return 0, nil
-}
-
-// Append writes d as one JSON line and syncs the file.
-func (a *auditLog) Append(d Decision) error {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return errors.New("audit log closed")
-	}
-	_, err = a.f.Write(b)
-	if err == nil {
-		err = a.f.Sync()
-	}
-	if err != nil {
-		if terr := a.f.Truncate(a.size); terr != nil {
-			err = errors.Join(err, fmt.Errorf("cutting off the failed line: %w", terr))
-		}
-		return fmt.Errorf("audit log: %w", err)
-	}
-	a.size += int64(len(b))
-	return nil
-}
-
-// Close closes the file.
-func (a *auditLog) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return nil
-	}
-	err := a.f.Close()
-	a.f = nil
 	return err
 }

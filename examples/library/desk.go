@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/examples/internal/jsonlog"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -65,23 +62,14 @@ type entry struct {
 	Points int       `json:"points"`
 }
 
-// ledgerFile is what the ledger needs of its file (an *os.File; tests
-// inject failures).
-type ledgerFile interface {
-	io.Writer
-	Sync() error
-	Truncate(size int64) error
-	Close() error
-}
-
-// ledger is an append-only JSON-lines file, fsynced after every entry so a
-// visit is never lost once it is reported. A write that fails is cut off
-// again, so the file never keeps half an entry that later entries would
-// follow.
+// ledger is the points ledger: an append-only JSON-lines file of entries
+// (jsonlog: every entry fsynced before add returns, so a visit is never
+// lost once it is reported, and a failed write is cut off again), and the
+// per-member totals read back from it.
 type ledger struct {
+	log *jsonlog.Log
+
 	mu     sync.Mutex
-	f      ledgerFile
-	size   int64 // length of the file up to the last complete entry
 	totals map[string]int
 }
 
@@ -90,109 +78,50 @@ type ledger struct {
 // loss, whose visit was never reported) is removed and its length returned
 // in dropped; a complete line that does not decode is corruption and is
 // refused.
-func openLedger(path string) (l *ledger, dropped int, err error) {
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+func openLedger(path string) (l *ledger, dropped int64, err error) {
+	l = newLedger()
+	l.log, dropped, err = jsonlog.Open(path, l.replay)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("ledger: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-		}
-	}()
-	if created {
-		// The new file's directory entry must be durable too.
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			return nil, 0, fmt.Errorf("ledger %s: %w", path, err)
-		}
-	}
-	l = &ledger{f: f, totals: map[string]int{}}
-	br := bufio.NewReader(f)
-	for lineNo := 1; ; lineNo++ {
-		line, rerr := br.ReadBytes('\n')
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return nil, 0, fmt.Errorf("ledger %s: %w", path, rerr)
-		}
-		if errors.Is(rerr, io.EOF) {
-			if len(line) == 0 {
-				return l, 0, nil
-			}
-			// An unfinished last entry: cut it off.
-			if err := f.Truncate(l.size); err != nil {
-				return nil, 0, fmt.Errorf("ledger %s: removing an unfinished last entry: %w", path, err)
-			}
-			if err := f.Sync(); err != nil {
-				return nil, 0, fmt.Errorf("ledger %s: %w", path, err)
-			}
-			return l, len(line), nil
-		}
-		var e entry
-		if err := json.Unmarshal(line, &e); err != nil {
-			return nil, 0, fmt.Errorf("ledger %s: line %d: %w (entries before it are kept; repair the file)", path, lineNo, err)
-		}
-		l.totals[e.UserID] += e.Points
-		l.size += int64(len(line))
-	}
+	return l, dropped, nil
 }
 
-// syncDir fsyncs a directory, making a file created in it durable. File
-// systems that cannot sync a directory (EINVAL) are accepted.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// newLedger returns a ledger without its file, for openLedger (and tests)
+// to open with l.replay.
+func newLedger() *ledger {
+	return &ledger{totals: map[string]int{}}
+}
+
+// replay adds one complete ledger line to the totals; a line that does not
+// decode is corruption.
+func (l *ledger) replay(line []byte) error {
+	var e entry
+	if err := json.Unmarshal(line, &e); err != nil {
+		return fmt.Errorf("%w (entries before it are kept; repair the file)", err)
 	}
-	err = d.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		err = nil
-	}
-	return errors.Join(err, d.Close())
+	l.mu.Lock()
+	l.totals[e.UserID] += e.Points
+	l.mu.Unlock()
+	return nil
 }
 
 // add appends e and syncs the file; it returns the member's new total. On
 // an error the visit is not recorded: the partial entry is cut off.
 func (l *ledger) add(e entry) (int, error) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return 0, err
-	}
-	b = append(b, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
-		return 0, errLedgerClosed
-	}
-	_, err = l.f.Write(b)
-	if err == nil {
-		err = l.f.Sync()
-	}
-	if err != nil {
-		if terr := l.f.Truncate(l.size); terr != nil {
-			err = errors.Join(err, fmt.Errorf("cutting off the failed entry: %w", terr))
-		}
+	if err := l.log.Append(e); err != nil {
 		return 0, err
 	}
-	l.size += int64(len(b))
 	l.totals[e.UserID] += e.Points
 	return l.totals[e.UserID], nil
 }
 
-// errLedgerClosed is returned by add after Close.
-var errLedgerClosed = errors.New("ledger closed")
-
 // Close closes the file; its error (a failed final write-back) is the
-// caller's to report.
+// caller's to report. add returns jsonlog.ErrClosed after it.
 func (l *ledger) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
-		return nil
-	}
-	err := l.f.Close()
-	l.f = nil
-	return err
+	return l.log.Close()
 }
 
 // desk is the counter terminal.

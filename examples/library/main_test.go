@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/examples/internal/jsonlog"
 )
 
 func TestDemo(t *testing.T) {
@@ -108,11 +110,16 @@ func (f *faultyFile) Sync() error {
 // entries stay readable and the totals exact.
 func TestLedgerWriteFailureLeavesNoHalfEntry(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "l.jsonl")
-	l, dropped, err := openLedger(p)
+	var ff *faultyFile
+	l := newLedger()
+	var dropped int64
+	var err error
+	l.log, dropped, err = jsonlog.OpenWrapped(p, l.replay, func(f *os.File) jsonlog.File {
+		ff = &faultyFile{File: f}
+		return ff
+	})
 	require.NoError(t, err)
 	require.Zero(t, dropped)
-	ff := &faultyFile{File: l.f.(*os.File)}
-	l.f = ff
 	e := entry{UserID: "LIB-0001", Points: 10}
 	_, err = l.add(e)
 	require.NoError(t, err)
@@ -127,7 +134,7 @@ func TestLedgerWriteFailureLeavesNoHalfEntry(t *testing.T) {
 	assert.Equal(t, 20, total, "failed visits are not counted")
 	require.NoError(t, l.Close())
 	_, err = l.add(e)
-	assert.Error(t, err, "add after Close")
+	assert.ErrorIs(t, err, jsonlog.ErrClosed, "add after Close")
 
 	l, dropped, err = openLedger(p)
 	require.NoError(t, err)
