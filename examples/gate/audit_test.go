@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/internal/jsonlog"
+	"github.com/mynacard/freespace/examples/internal/jsonlog/jsonlogtest"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -38,38 +38,14 @@ func TestAuditTornTailRemoved(t *testing.T) {
 	assert.Len(t, ds, 2*len(demoWant))
 }
 
-// faultyAudit fails the next write after writing part of it, or the next
-// sync.
-type faultyAudit struct {
-	*os.File
-	failWrite, failSync bool
-}
-
-func (f *faultyAudit) Write(p []byte) (int, error) {
-	if f.failWrite {
-		f.failWrite = false
-		n, _ := f.File.Write(p[:len(p)/2])
-		return n, errors.New("injected: no space left on device")
-	}
-	return f.File.Write(p)
-}
-
-func (f *faultyAudit) Sync() error {
-	if f.failSync {
-		f.failSync = false
-		return errors.New("injected: I/O error")
-	}
-	return f.File.Sync()
-}
-
 // TestAuditWriteFailureKeepsDoorShut: when the audit line cannot be made
 // durable, a valid card is refused (audit-failed), the door is not run, and
 // no half line stays in the file: the next decisions are readable.
 func TestAuditWriteFailureKeepsDoorShut(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	var fa *faultyAudit
+	var fa *jsonlogtest.FaultyFile
 	a, _, err := jsonlog.OpenWrapped(path, nil, func(f *os.File) jsonlog.File {
-		fa = &faultyAudit{File: f}
+		fa = &jsonlogtest.FaultyFile{File: f}
 		return fa
 	})
 	require.NoError(t, err)
@@ -78,11 +54,11 @@ func TestAuditWriteFailureKeepsDoorShut(t *testing.T) {
 		door: DoorFunc(func(context.Context, Decision) error { opened++; return nil })}
 	tap := cardap.Tap{Slot: "s", Time: time.Now(), Identity: &cardap.Identity{AP: profile.TypeC, UserID: "U", CUID: demoCUID(9)}}
 
-	fa.failWrite = true
+	fa.FailWrite = true
 	d := g.decide(context.Background(), tap, "")
 	assert.Equal(t, Deny, d.Outcome)
 	assert.Equal(t, "audit-failed", d.Reason)
-	fa.failSync = true
+	fa.FailSync = true
 	d = g.decide(context.Background(), tap, "")
 	assert.Equal(t, "audit-failed", d.Reason)
 	assert.Zero(t, opened, "the door stays shut without a durable record")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/examples/internal/jsonlog"
+	"github.com/mynacard/freespace/examples/internal/jsonlog/jsonlogtest"
 )
 
 func TestDemo(t *testing.T) {
@@ -81,41 +81,17 @@ func TestTornLedgerTailRecovered(t *testing.T) {
 	require.NoError(t, err, "the repaired ledger opens again")
 }
 
-// faultyFile fails the next write after writing half of it, or the next
-// sync.
-type faultyFile struct {
-	*os.File
-	failWrite, failSync bool
-}
-
-func (f *faultyFile) Write(p []byte) (int, error) {
-	if f.failWrite {
-		f.failWrite = false
-		n, _ := f.File.Write(p[:len(p)/2])
-		return n, errors.New("injected: no space left on device")
-	}
-	return f.File.Write(p)
-}
-
-func (f *faultyFile) Sync() error {
-	if f.failSync {
-		f.failSync = false
-		return errors.New("injected: I/O error")
-	}
-	return f.File.Sync()
-}
-
 // TestLedgerWriteFailureLeavesNoHalfEntry: a failed write or sync reports
 // the visit as not recorded and leaves no partial entry behind, so later
 // entries stay readable and the totals exact.
 func TestLedgerWriteFailureLeavesNoHalfEntry(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "l.jsonl")
-	var ff *faultyFile
+	var ff *jsonlogtest.FaultyFile
 	l := newLedger()
 	var dropped int64
 	var err error
 	l.log, dropped, err = jsonlog.OpenWrapped(p, l.replay, func(f *os.File) jsonlog.File {
-		ff = &faultyFile{File: f}
+		ff = &jsonlogtest.FaultyFile{File: f}
 		return ff
 	})
 	require.NoError(t, err)
@@ -123,10 +99,10 @@ func TestLedgerWriteFailureLeavesNoHalfEntry(t *testing.T) {
 	e := entry{UserID: "LIB-0001", Points: 10}
 	_, err = l.add(e)
 	require.NoError(t, err)
-	ff.failWrite = true
+	ff.FailWrite = true
 	_, err = l.add(e)
 	require.ErrorContains(t, err, "no space left")
-	ff.failSync = true
+	ff.FailSync = true
 	_, err = l.add(e)
 	require.ErrorContains(t, err, "I/O error")
 	total, err := l.add(e)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/examples/internal/jsonlog/jsonlogtest"
 )
 
 // TestLastLineEnd checks the backwards search across read chunks.
@@ -136,38 +138,6 @@ func TestOpenCreates(t *testing.T) {
 	assert.ErrorContains(t, err, missing)
 }
 
-// faultyFile fails, once each, the next write (after writing half of it),
-// sync or truncate.
-type faultyFile struct {
-	*os.File
-	failWrite, failSync, failTruncate bool
-}
-
-func (f *faultyFile) Write(p []byte) (int, error) {
-	if f.failWrite {
-		f.failWrite = false
-		n, _ := f.File.Write(p[:len(p)/2])
-		return n, errors.New("injected: no space left on device")
-	}
-	return f.File.Write(p)
-}
-
-func (f *faultyFile) Sync() error {
-	if f.failSync {
-		f.failSync = false
-		return errors.New("injected: I/O error")
-	}
-	return f.File.Sync()
-}
-
-func (f *faultyFile) Truncate(size int64) error {
-	if f.failTruncate {
-		f.failTruncate = false
-		return errors.New("injected: truncate refused")
-	}
-	return f.File.Truncate(size)
-}
-
 // TestAppendFailureCutsOff: a failed write or sync returns an error naming
 // the file and leaves no part of the line behind, so the next line follows
 // the last good one. Only when the cut-off itself fails does the partial
@@ -185,14 +155,14 @@ func TestAppendFailureCutsOff(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "log.jsonl")
-			var ff *faultyFile
+			var ff *jsonlogtest.FaultyFile
 			l, _, err := OpenWrapped(path, nil, func(f *os.File) File {
-				ff = &faultyFile{File: f}
+				ff = &jsonlogtest.FaultyFile{File: f}
 				return ff
 			})
 			require.NoError(t, err)
 			require.NoError(t, l.Append(map[string]int{"n": 1}))
-			ff.failWrite, ff.failSync, ff.failTruncate = tc.failWrite, tc.failSync, tc.failTrun
+			ff.FailWrite, ff.FailSync, ff.FailTruncate = tc.failWrite, tc.failSync, tc.failTrun
 			err = l.Append(map[string]int{"n": 2})
 			require.Error(t, err)
 			assert.ErrorContains(t, err, path)
