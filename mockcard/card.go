@@ -20,6 +20,7 @@ type Card struct {
 	atr      []byte
 	extended bool // extended length APDUs accepted
 	chaining bool // command chaining (CLA bit 10) accepted
+	sizeLen  int  // bytes of the EF size in an FCP (tag 80)
 	grThresh int  // responses with more data than this come as 61xx; <0: off
 	tr       *Transcript
 
@@ -49,6 +50,7 @@ type settings struct {
 	atr      []byte
 	extended bool
 	chaining bool
+	sizeLen  int
 	grThresh int
 	tr       *Transcript
 	aps      []func(r io.Reader) (APSpec, error)
@@ -98,6 +100,21 @@ func WithGetResponse(threshold int) Option {
 	}
 }
 
+// WithFCPSizeLen sets how many bytes encode an EF's size in the FCP of a
+// SELECT with P2 = 04 (tag 80; ISO/IEC 7816-4 §7.4.3 allows any length):
+// 1 to 4, default 2. Sizes too large for n bytes keep their low bytes.
+// Hosts must read every length; tests use 3 and 4 to check they do. Like
+// the other transport options it is kept by Clone, not in state files.
+func WithFCPSizeLen(n int) Option {
+	return func(s *settings) {
+		if n < 1 || n > 4 {
+			s.errs = append(s.errs, fmt.Errorf("mockcard: FCP size length %d: want 1 to 4", n))
+			return
+		}
+		s.sizeLen = n
+	}
+}
+
 // WithTranscript records every exchange into tr.
 func WithTranscript(tr *Transcript) Option { return func(s *settings) { s.tr = tr } }
 
@@ -109,7 +126,7 @@ func WithATR(atr []byte) Option {
 
 // New makes a card, inserted and powered, with the MF selected.
 func New(opts ...Option) (*Card, error) {
-	s := settings{rand: rand.Reader, extended: true, chaining: true, grThresh: -1}
+	s := settings{rand: rand.Reader, extended: true, chaining: true, sizeLen: 2, grThresh: -1}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -117,7 +134,7 @@ func New(opts ...Option) (*Card, error) {
 		return nil, s.errs[0]
 	}
 	c := &Card{
-		rand: s.rand, atr: s.atr, extended: s.extended, chaining: s.chaining,
+		rand: s.rand, atr: s.atr, extended: s.extended, chaining: s.chaining, sizeLen: s.sizeLen,
 		grThresh: s.grThresh, tr: s.tr, present: true,
 	}
 	if c.atr == nil {

@@ -55,7 +55,7 @@ func (c *Card) cmdSelect(cmd apdu.Command) res {
 			return swOnly(apdu.ErrFileNotFound)
 		}
 		c.curEF = f
-		return c.fci(cmd, nil, f.fcp())
+		return c.fci(cmd, nil, f.fcp(c.sizeLen))
 	}
 	return swOnly(apdu.ErrIncorrectP1P2)
 }
@@ -85,8 +85,9 @@ func (c *Card) fci(cmd apdu.Command, fciBody, fcpBody []byte) res {
 	return res{data: out, sw: apdu.SWSuccess}
 }
 
-// fcp is the EF's control parameters: 80 size, 82 descriptor, 83 FID.
-func (f *ef) fcp() []byte {
+// fcp is the EF's control parameters: 80 size (on sizeLen bytes, 1 to 4),
+// 82 descriptor, 83 FID.
+func (f *ef) fcp(sizeLen int) []byte {
 	size := len(f.data)
 	desc := byte(0x01) // transparent
 	if f.spec.Kind == LinearRecords {
@@ -96,7 +97,11 @@ func (f *ef) fcp() []byte {
 			size += len(r)
 		}
 	}
-	return []byte{0x80, 0x02, byte(size >> 8), byte(size), 0x82, 0x01, desc, 0x83, 0x02, byte(f.spec.FID >> 8), byte(f.spec.FID)}
+	out := []byte{0x80, byte(sizeLen)}
+	for i := sizeLen - 1; i >= 0; i-- {
+		out = append(out, byte(size>>(8*i)))
+	}
+	return append(out, 0x82, 0x01, desc, 0x83, 0x02, byte(f.spec.FID>>8), byte(f.spec.FID))
 }
 
 // fileOp is what a file command does to its EF: the access condition of

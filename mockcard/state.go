@@ -386,7 +386,7 @@ func (c *Card) Clone() (*Card, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr)}
+	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr), WithFCPSizeLen(c.sizeLen)}
 	if c.grThresh >= 0 {
 		opts = append(opts, WithGetResponse(c.grThresh))
 	}

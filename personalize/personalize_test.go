@@ -260,36 +260,22 @@ func TestTypeCHostileFCPSize(t *testing.T) {
 	}
 }
 
-// fcpWide re-encodes the EF size of every plain SELECT EF answer with
-// P2 = 04 on three bytes (80 03 00 hh ll), a legal BER integer.
-type fcpWide struct{ *mockcard.Card }
-
-func (w fcpWide) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	resp, err := w.Card.Transmit(ctx, cmd)
-	if err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) || len(resp) < 4 || resp[0] != 0x62 {
-		return resp, err
+// TestTypeCPadsToWideFCPSize: a shorter identity written over a longer
+// one is padded with 00 to the EF size whatever the length of tag 80 (3 or
+// 4 bytes here), so no stale bytes of the old identity are left behind it.
+func TestTypeCPadsToWideFCPSize(t *testing.T) {
+	for _, n := range []int{3, 4} {
+		t.Run(fmt.Sprintf("%d bytes", n), func(t *testing.T) {
+			ctx := context.Background()
+			old := profile.Identity{UserID: "OLD-USER-WITH-A-LONG-ID", Attributes: []profile.Attribute{{Name: "note", Value: "a long attribute value that the new identity does not have"}}}
+			card, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: old, Unsealed: true}), mockcard.WithFCPSizeLen(n))
+			require.NoError(t, err)
+			short := personalize.Request{Identity: profile.Identity{UserID: "U7"}}
+			_, err = personalize.TypeC(ctx, card, typec.Config{}, short)
+			require.NoError(t, err)
+			r, err := typec.Read(ctx, card, typec.Config{})
+			require.NoError(t, err)
+			assert.Equal(t, short.Identity, r.Identity)
+		})
 	}
-	i := bytes.Index(resp, []byte{0x80, 0x02})
-	if i < 0 {
-		return resp, nil
-	}
-	out := append([]byte{0x62, resp[1] + 1}, resp[2:i]...)
-	out = append(out, 0x80, 0x03, 0x00)
-	return append(out, resp[i+2:]...), nil
-}
-
-// TestTypeCPadsToThreeByteFCPSize: a shorter identity written over a
-// longer one is padded with 00 to the EF size whatever the length of tag
-// 80, so no stale bytes of the old identity are left behind it.
-func TestTypeCPadsToThreeByteFCPSize(t *testing.T) {
-	ctx := context.Background()
-	old := profile.Identity{UserID: "OLD-USER-WITH-A-LONG-ID", Attributes: []profile.Attribute{{Name: "note", Value: "a long attribute value that the new identity does not have"}}}
-	card, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: old, Unsealed: true}))
-	require.NoError(t, err)
-	short := personalize.Request{Identity: profile.Identity{UserID: "U7"}}
-	_, err = personalize.TypeC(ctx, fcpWide{card}, typec.Config{}, short)
-	require.NoError(t, err)
-	r, err := typec.Read(ctx, card, typec.Config{})
-	require.NoError(t, err)
-	assert.Equal(t, short.Identity, r.Identity)
 }

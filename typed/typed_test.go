@@ -424,37 +424,24 @@ func TestOpenRefusesLastTry(t *testing.T) {
 	require.NoError(t, ap.Close())
 }
 
-// fcpWide re-encodes the EF size of every plain SELECT EF answer with
-// P2 = 04 on three bytes (80 03 00 hh ll), a legal BER integer.
-type fcpWide struct{ next apdu.Transport }
-
-func (w fcpWide) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	resp, err := w.next.Transmit(ctx, cmd)
-	if err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) || len(resp) < 4 || resp[0] != 0x62 {
-		return resp, err
-	}
-	i := bytes.Index(resp, []byte{0x80, 0x02})
-	if i < 0 {
-		return resp, nil
-	}
-	out := append([]byte{0x62, resp[1] + 1}, resp[2:i]...)
-	out = append(out, 0x80, 0x03, 0x00)
-	return append(out, resp[i+2:]...), nil
-}
-
 // TestFCPSizeOnThreeBytes: the card's EF size is taken from tag 80 however
-// many bytes encode it, not silently replaced by the default capacity.
+// many bytes encode it (3 or 4 here), not silently replaced by the default
+// capacity.
 func TestFCPSizeOnThreeBytes(t *testing.T) {
-	ctx := context.Background()
-	st := testkeys.Store(1)
-	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Capacity: 1000, Unsealed: true}))
-	ap, err := typed.OpenUnauthenticated(ctx, fcpWide{card}, typed.Config{Keys: st})
-	require.NoError(t, err)
-	opts := typed.WriteOptions{KeepAuthentication: true}
-	err = ap.Write(ctx, content("Jan", 600), opts)
-	var ce *typed.CapacityError
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, 500, ce.Have, "two slots of the card's 1000 bytes")
-	require.NoError(t, ap.Write(ctx, content("Jan", 400), opts))
-	assert.Equal(t, 500-typed.Overhead, ap.Capacity())
+	for _, n := range []int{3, 4} {
+		t.Run(fmt.Sprintf("%d bytes", n), func(t *testing.T) {
+			ctx := context.Background()
+			st := testkeys.Store(1)
+			card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Capacity: 1000, Unsealed: true}), mockcard.WithFCPSizeLen(n))
+			ap, err := typed.OpenUnauthenticated(ctx, card, typed.Config{Keys: st})
+			require.NoError(t, err)
+			opts := typed.WriteOptions{KeepAuthentication: true}
+			err = ap.Write(ctx, content("Jan", 600), opts)
+			var ce *typed.CapacityError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, 500, ce.Have, "two slots of the card's 1000 bytes")
+			require.NoError(t, ap.Write(ctx, content("Jan", 400), opts))
+			assert.Equal(t, 500-typed.Overhead, ap.Capacity())
+		})
+	}
 }
