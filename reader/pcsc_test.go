@@ -184,23 +184,32 @@ func (c *recordingCard) order() []byte {
 	return slices.Clone(c.les)
 }
 
+// connectRecording connects to a test card that records the APDUs it
+// receives, in a slot of the test pcscd; everything is released when the
+// test ends.
+func connectRecording(t *testing.T) (*reader.Card, *recordingCard, context.Context) {
+	t.Helper()
+	slot := pcsctest.Acquire(t)
+	rc := pcsctest.NewContext(t)
+	ctx := testCtx(t)
+	rec := &recordingCard{testCard: newTestCard(nil)}
+	slot.Attach(t, rec)
+	card, err := rc.Connect(ctx, slot.ReaderName)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = card.Close() })
+	return card, rec, ctx
+}
+
 // A transaction keeps out the other goroutines that use the same Card, not
 // only other connections (which PC/SC keeps out): their APDUs wait until it
 // ends. A WithTransaction nested in fn, called with fn's context, runs in
 // the transaction already held instead of waiting for it.
 func TestTransactionExcludesOtherGoroutinesOfTheCard(t *testing.T) {
 	t.Parallel()
-	slot := pcsctest.Acquire(t)
-	rc := pcsctest.NewContext(t)
-	outer := testCtx(t)
-	rec := &recordingCard{testCard: newTestCard(nil)}
-	slot.Attach(t, rec)
-	card, err := rc.Connect(outer, slot.ReaderName)
-	require.NoError(t, err)
-	defer card.Close()
+	card, rec, outer := connectRecording(t)
 
 	otherDone := make(chan error, 1)
-	err = card.WithTransaction(outer, func(ctx context.Context) error {
+	err := card.WithTransaction(outer, func(ctx context.Context) error {
 		if _, err := card.Transmit(ctx, readAPDU(1)); err != nil {
 			return err
 		}
@@ -231,14 +240,7 @@ func TestTransactionExcludesOtherGoroutinesOfTheCard(t *testing.T) {
 // another goroutine's transaction like any other.
 func TestTransactionContextEndsWithTheTransaction(t *testing.T) {
 	t.Parallel()
-	slot := pcsctest.Acquire(t)
-	rc := pcsctest.NewContext(t)
-	outer := testCtx(t)
-	rec := &recordingCard{testCard: newTestCard(nil)}
-	slot.Attach(t, rec)
-	card, err := rc.Connect(outer, slot.ReaderName)
-	require.NoError(t, err)
-	defer card.Close()
+	card, rec, outer := connectRecording(t)
 
 	var stale context.Context
 	require.NoError(t, card.WithTransaction(outer, func(ctx context.Context) error {
@@ -260,7 +262,7 @@ func TestTransactionContextEndsWithTheTransaction(t *testing.T) {
 	<-holding
 	short, cancel := context.WithTimeout(stale, 50*time.Millisecond)
 	defer cancel()
-	_, err = card.Transmit(short, readAPDU(1))
+	_, err := card.Transmit(short, readAPDU(1))
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "the stale context waits for the other transaction")
 	close(release)
 	require.NoError(t, <-otherDone)
