@@ -440,6 +440,22 @@ func (b *base) contains(k Key) bool {
 	return false
 }
 
+// metaRecord decodes the metadata record m (cuidMetaLen bytes) of k.
+func metaRecord(k Key, m []byte) Record {
+	return Record{Key: k, RevokedAt: int64(binary.LittleEndian.Uint64(m)), Reason: Reason(m[8])}
+}
+
+// readMeta reads the metadata of the i-th CUID, k, from the file when it is
+// not mapped (the buffer then escapes to the heap through io.ReaderAt,
+// which the mapped path avoids).
+func (b *base) readMeta(k Key, i int) (Record, bool, error) {
+	var m [cuidMetaLen]byte
+	if _, err := b.meta.ReadAt(m[:], b.metaOff+int64(i)*cuidMetaLen); err != nil {
+		return Record{Key: k}, true, fmt.Errorf("revocation: read metadata of %s: %w", k, err)
+	}
+	return metaRecord(k, m[:]), true, nil
+}
+
 // lookup returns the record of k, reading a CUID's metadata from disk.
 func (b *base) lookup(k Key) (Record, bool, error) {
 	switch k.kind {
@@ -448,13 +464,10 @@ func (b *base) lookup(k Key) (Record, bool, error) {
 		if i < 0 {
 			return Record{}, false, nil
 		}
-		var m [cuidMetaLen]byte
 		if b.metaMap != nil {
-			copy(m[:], b.metaMap[i*cuidMetaLen:])
-		} else if _, err := b.meta.ReadAt(m[:], b.metaOff+int64(i)*cuidMetaLen); err != nil {
-			return Record{Key: k}, true, fmt.Errorf("revocation: read metadata of %s: %w", k, err)
+			return metaRecord(k, b.metaMap[i*cuidMetaLen:(i+1)*cuidMetaLen]), true, nil
 		}
-		return Record{Key: k, RevokedAt: int64(binary.LittleEndian.Uint64(m[:])), Reason: Reason(m[8])}, true, nil
+		return b.readMeta(k, i)
 	case KindSerial:
 		if i := b.findSerial(k); i >= 0 {
 			return b.serialRecord(i), true, nil
