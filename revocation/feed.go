@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -282,9 +283,28 @@ func diff(a, b *Update) *Update {
 // Format prints the publisher without its private key, for every verb
 // (%v, %+v, %#v, %s): the key never reaches logs or errors.
 func (p Publisher) Format(f fmt.State, verb rune) {
-	key := "none"
+	fmt.Fprintf(f, "revocation.Publisher{Dir: %q, Key: %s, KeepDeltas: %d}", p.Dir, p.redactedKey(), p.KeepDeltas)
+}
+
+// redactedKey is what the publisher's key prints as.
+func (p Publisher) redactedKey() string {
 	if len(p.Key) > 0 {
-		key = "[redacted]"
+		return "[redacted]"
 	}
-	fmt.Fprintf(f, "revocation.Publisher{Dir: %q, Key: %s, KeepDeltas: %d}", p.Dir, key, p.KeepDeltas)
+	return "none"
+}
+
+// LogValue implements slog.LogValuer: a publisher logged with any handler
+// (JSON included) shows its directory, never its private key.
+func (p Publisher) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("dir", p.Dir), slog.String("key", p.redactedKey()), slog.Int("keep_deltas", p.KeepDeltas))
+}
+
+// MarshalJSON encodes the publisher without its private key.
+func (p Publisher) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Dir        string `json:"dir"`
+		Key        string `json:"key"`
+		KeepDeltas int    `json:"keep_deltas"`
+	}{p.Dir, p.redactedKey(), p.KeepDeltas})
 }

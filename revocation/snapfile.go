@@ -252,9 +252,20 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 	})
 }
 
+// fileModeIn is the mode of a file written through writeAtomic into a
+// directory of mode dir: read and write permissions follow the
+// directory's (0755 gives 0644, 0750 gives 0640, 0700 gives 0600), so a
+// feed directory the web server may read, or a store directory shared
+// with checkers running as other users, gets files they can read, and a
+// private directory private files. os.CreateTemp alone would always
+// leave 0600.
+func fileModeIn(dir os.FileMode) os.FileMode { return 0o666 & dir.Perm() }
+
 // writeAtomic creates path through a temporary file: fill writes the
-// content, then the file is synced, renamed over path and the directory
-// synced. On any error the temporary file is removed and path untouched.
+// content, then the file is given fileModeIn(its directory), synced,
+// renamed over path and
+// the directory synced. On any error the temporary file is removed and
+// path untouched.
 func writeAtomic(path string, fill func(f *os.File) error) (err error) {
 	dir, base := splitPath(path)
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
@@ -270,6 +281,15 @@ func writeAtomic(path string, fill func(f *os.File) error) (err error) {
 	}()
 	if err = fill(f); err != nil {
 		return err
+	}
+	if runtime.GOOS != "windows" {
+		var di os.FileInfo
+		if di, err = os.Stat(dir); err != nil {
+			return fmt.Errorf("revocation: %w", err)
+		}
+		if err = f.Chmod(fileModeIn(di.Mode())); err != nil {
+			return fmt.Errorf("revocation: %w", err)
+		}
 	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("revocation: sync %s: %w", tmp, err)

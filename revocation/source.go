@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -21,6 +22,9 @@ var (
 	ErrNotFound = errors.New("revocation: feed file not found")
 	// ErrTooLarge: a feed file exceeds the size limit.
 	ErrTooLarge = errors.New("revocation: feed file too large")
+	// ErrBadRedirect: an HTTPSource was redirected to a scheme other than
+	// http or https, or from https down to plain http. Not retried.
+	ErrBadRedirect = errors.New("revocation: feed redirected to a refused scheme")
 )
 
 // Validators are the cache validators of a fetched file, sent back on the
@@ -96,7 +100,8 @@ func (s DirSource) Fetch(ctx context.Context, name string, cond Validators) (*Fe
 // HTTPSource fetches a feed over HTTP(S) from BaseURL (a static host or a
 // CDN), with conditional GET (If-None-Match / If-Modified-Since), a timeout
 // per attempt and retries with exponential backoff and jitter on network
-// errors, 5xx and 429.
+// errors, 5xx and 429 (waiting longer when the server's Retry-After asks
+// for it, up to MaxBackoff).
 type HTTPSource struct {
 	// BaseURL is the feed directory, e.g. "https://feed.example/revocation/".
 	BaseURL string
@@ -107,8 +112,9 @@ type HTTPSource struct {
 	// Retries is the number of retries after the first attempt; 0 means 3,
 	// negative means none.
 	Retries int
-	// Backoff is the delay before the first retry, doubled each time; 0
-	// means 500 ms.
+	// Backoff is the delay before the first retry, doubled each time up
+	// to MaxBackoff (or Backoff itself when larger), plus up to Backoff of
+	// random jitter; 0 means 500 ms.
 	Backoff time.Duration
 	// MaxSize bounds one file; 0 means DefaultMaxFeedFile.
 	MaxSize int64
@@ -117,14 +123,33 @@ type HTTPSource struct {
 	Progress func(name string, done, total int64)
 }
 
-// Fetch downloads BaseURL/name.
+// MaxBackoff caps the doubling of HTTPSource.Backoff between retries.
+const MaxBackoff = 5 * time.Minute
+
+// retryDelay is the pause before retry number attempt+1 (attempt counts
+// from 0): backoff doubled attempt times, capped at MaxBackoff (or at
+// backoff when larger) without overflowing, plus jitter below backoff.
+func retryDelay(backoff time.Duration, attempt int) time.Duration {
+	limit := max(MaxBackoff, backoff)
+	d := limit
+	if attempt < 62 && backoff <= limit>>attempt {
+		d = backoff << attempt
+	}
+	return d + rand.N(backoff)
+}
+
+// Fetch downloads BaseURL/name. Redirects are followed only to http or
+// https, and never from https down to http (ErrBadRedirect).
 func (s *HTTPSource) Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error) {
 	if !feedNameRE.MatchString(name) {
 		return nil, fmt.Errorf("revocation: bad feed file name %q", truncate(name))
 	}
 	base, err := url.Parse(s.BaseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
-		return nil, fmt.Errorf("revocation: feed URL %q: want http or https", truncate(s.BaseURL))
+	if err != nil {
+		return nil, errors.New("revocation: feed URL does not parse") // the URL may hold credentials: not echoed
+	}
+	if base.Scheme != "http" && base.Scheme != "https" {
+		return nil, fmt.Errorf("revocation: feed URL %q: want http or https", truncate(base.Redacted()))
 	}
 	u := base.JoinPath(name).String()
 	retries := s.Retries
@@ -135,9 +160,10 @@ func (s *HTTPSource) Fetch(ctx context.Context, name string, cond Validators) (*
 	if backoff <= 0 {
 		backoff = 500 * time.Millisecond
 	}
+	client := redirectGuard(s.Client, base.Scheme)
 	var last error
 	for attempt := 0; ; attempt++ {
-		f, retry, err := s.once(ctx, u, name, cond)
+		f, retry, err := s.once(ctx, client, u, name, cond)
 		if err == nil {
 			return f, nil
 		}
@@ -145,7 +171,10 @@ func (s *HTTPSource) Fetch(ctx context.Context, name string, cond Validators) (*
 		if !retry || attempt >= retries || ctx.Err() != nil {
 			break
 		}
-		d := backoff<<attempt + rand.N(backoff)
+		d := retryDelay(backoff, attempt)
+		if be := (*busyError)(nil); errors.As(err, &be) && be.after > d {
+			d = min(be.after, max(MaxBackoff, backoff)) // the server asked for a longer pause
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -160,7 +189,58 @@ func (s *HTTPSource) Fetch(ctx context.Context, name string, cond Validators) (*
 	return nil, last
 }
 
-func (s *HTTPSource) once(ctx context.Context, u, name string, cond Validators) (*Fetched, bool, error) {
+// busyError is a 5xx or 429 answer, with the pause the server asked for
+// in Retry-After (0 when none).
+type busyError struct {
+	msg   string
+	after time.Duration
+}
+
+// Error returns the status line.
+func (e *busyError) Error() string { return e.msg }
+
+// retryAfter parses a Retry-After header (RFC 9110 section 10.2.3):
+// delay-seconds or an HTTP date. It returns 0 when v is empty, malformed
+// or in the past.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// redirectGuard returns a shallow copy of c (http.DefaultClient when nil)
+// that refuses redirects to schemes other than http and https, and from
+// https to http, before applying c's own redirect policy.
+func redirectGuard(c *http.Client, scheme string) *http.Client {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	cc := *c
+	policy := c.CheckRedirect
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		to := req.URL.Scheme
+		if to != "https" && (to != "http" || scheme == "https") {
+			return fmt.Errorf("%w: %s to %q", ErrBadRedirect, scheme, truncate(to))
+		}
+		if policy != nil {
+			return policy(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("revocation: stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cc
+}
+
+func (s *HTTPSource) once(ctx context.Context, client *http.Client, u, name string, cond Validators) (*Fetched, bool, error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
@@ -177,13 +257,9 @@ func (s *HTTPSource) once(ctx context.Context, u, name string, cond Validators) 
 	if cond.LastModified != "" {
 		req.Header.Set("If-Modified-Since", cond.LastModified)
 	}
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, true, fmt.Errorf("revocation: fetch %s: %w", name, err)
+		return nil, !errors.Is(err, ErrBadRedirect), fmt.Errorf("revocation: fetch %s: %w", name, err)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -192,7 +268,7 @@ func (s *HTTPSource) once(ctx context.Context, u, name string, cond Validators) 
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, false, fmt.Errorf("%w: %s", ErrNotFound, name)
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return nil, true, fmt.Errorf("revocation: fetch %s: %s", name, resp.Status)
+		return nil, true, &busyError{msg: fmt.Sprintf("revocation: fetch %s: %s", name, resp.Status), after: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	case resp.StatusCode != http.StatusOK:
 		return nil, false, fmt.Errorf("revocation: fetch %s: %s", name, resp.Status)
 	}

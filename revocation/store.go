@@ -382,14 +382,19 @@ func (s *Store) Apply(ctx context.Context, u *Update) error {
 }
 
 func checkFollows(cur *Snapshot, u *Update) error {
-	if u.Seq <= cur.seq {
-		return fmt.Errorf("%w: sequence %d, current %d", ErrReplay, u.Seq, cur.seq)
+	return follows(cur.seq, cur.asOf, u)
+}
+
+// follows checks that u may be applied to the list at seq as of asOf.
+func follows(seq uint64, asOf time.Time, u *Update) error {
+	if u.Seq <= seq {
+		return fmt.Errorf("%w: sequence %d, current %d", ErrReplay, u.Seq, seq)
 	}
-	if u.AsOf.Before(cur.asOf) {
-		return fmt.Errorf("%w: as of %s, current list as of %s", ErrReplay, u.AsOf.Format(time.RFC3339), cur.asOf.Format(time.RFC3339))
+	if u.AsOf.Before(asOf) {
+		return fmt.Errorf("%w: as of %s, current list as of %s", ErrReplay, u.AsOf.Format(time.RFC3339), asOf.Format(time.RFC3339))
 	}
-	if !u.Full && u.Prev != cur.seq {
-		return fmt.Errorf("%w: delta from %d, current %d", ErrOutOfSequence, u.Prev, cur.seq)
+	if !u.Full && u.Prev != seq {
+		return fmt.Errorf("%w: delta from %d, current %d", ErrOutOfSequence, u.Prev, seq)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Syncer brings a Store up to date from a signed feed. It fetches the
@@ -85,6 +86,19 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 			return res, err
 		}
 		updates = append(updates, u)
+	}
+	// Check the whole chain before applying any of it, so that a delta
+	// refused halfway (say one dated before its predecessor) leaves the
+	// store unchanged rather than partly advanced.
+	seq, asOf := cur.Seq(), cur.AsOf()
+	for i, u := range updates {
+		if err := follows(seq, asOf, u); err != nil {
+			return res, fmt.Errorf("revocation: %s: %w", plan[i].Name, err)
+		}
+		if u.AsOf.After(head.AsOf) {
+			return res, fmt.Errorf("%w: %s is dated %s, after the index's %s", ErrOutOfSequence, plan[i].Name, u.AsOf.Format(time.RFC3339), head.AsOf.Format(time.RFC3339))
+		}
+		seq, asOf = u.Seq, u.AsOf
 	}
 	for i, u := range updates {
 		err := s.Store.Apply(ctx, u)

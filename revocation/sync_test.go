@@ -1,18 +1,22 @@
 package revocation
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -297,4 +301,138 @@ func TestPublisherRedactsKey(t *testing.T) {
 		assert.NotContains(t, out, fmt.Sprint([]byte(key)), verb)
 		assert.Contains(t, out, "redacted", verb)
 	}
+}
+
+func TestPublisherRedactsKeyInStructuredLogs(t *testing.T) {
+	key := testKey(t, 3)
+	p := &Publisher{Dir: "feed", Key: key}
+	b64 := base64.StdEncoding.EncodeToString(key)
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
+		slog.New(h).Info("publishing", "publisher", p, "value", *p)
+	}
+	j, err := json.Marshal(p)
+	require.NoError(t, err)
+	buf.Write(j)
+	out := buf.String()
+	for _, secret := range []string{b64, b64[:20], hex.EncodeToString(key.Seed())} {
+		assert.NotContains(t, out, secret)
+	}
+	assert.Contains(t, out, `"dir":"feed"`)
+	assert.Contains(t, out, "redacted")
+}
+
+// writeFeedFile writes u to dir/name in the text form and returns its
+// index entry.
+func writeFeedFile(t *testing.T, dir, name string, u *Update) FeedFile {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, WriteText(&buf, u, ','))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644))
+	sum := sha256.Sum256(buf.Bytes())
+	return FeedFile{Name: name, Seq: u.Seq, Prev: u.Prev, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+}
+
+func TestSyncRefusesBadDeltaChainWithoutApplyingAny(t *testing.T) {
+	ctx := context.Background()
+	key := testKey(t, 1)
+	pubKey := key.Public().(ed25519.PublicKey)
+	ms := masters(1, 50)
+	r := rand.New(rand.NewPCG(5, 6))
+
+	tests := []struct {
+		name   string
+		asOf2  time.Time // delta 2
+		asOf3  time.Time // delta 3 and the full list
+		asOfH  time.Time // the index
+		want   error
+		wantIn string
+	}{
+		// Delta 2 is fine on its own; delta 3 goes back in time. Applied
+		// one by one, delta 2 would land before delta 3 is refused.
+		{"second delta older than the first", testAsOf.Add(2 * time.Hour), testAsOf.Add(time.Hour), testAsOf.Add(2 * time.Hour), ErrReplay, "delta-3"},
+		// Delta 2 claims a time after the signed index's own as-of.
+		{"delta newer than the index", testAsOf.Add(5 * time.Hour), testAsOf.Add(5 * time.Hour), testAsOf.Add(3 * time.Hour), ErrOutOfSequence, "delta-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			feed := t.TempDir()
+			_, err := (&Publisher{Dir: feed, Key: key}).Publish(ctx, ms[0], testAsOf)
+			require.NoError(t, err)
+			s := mustOpen(t, t.TempDir(), Options{CompactAfter: -1})
+			_, err = (&Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: pubKey}).Sync(ctx)
+			require.NoError(t, err)
+			before := s.Snapshot()
+			require.Equal(t, uint64(1), before.Seq())
+
+			d2 := &Update{Seq: 2, Prev: 1, AsOf: tt.asOf2, Add: randRecords(r, 3)}
+			d3 := &Update{Seq: 3, Prev: 2, AsOf: tt.asOf3, Add: randRecords(r, 3)}
+			list := &Update{Full: true, Seq: 3, AsOf: tt.asOf3, Add: randRecords(r, 3)}
+			for _, u := range []*Update{d2, d3, list} {
+				require.NoError(t, u.normalize("test"))
+			}
+			h := Head{Format: headFormat, Seq: 3, AsOf: tt.asOfH,
+				List:   writeFeedFile(t, feed, "list-3.csv", list),
+				Deltas: []FeedFile{writeFeedFile(t, feed, "delta-2.csv", d2), writeFeedFile(t, feed, "delta-3.csv", d3)},
+			}
+			hj, err := json.Marshal(h)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(feed, HeadName), hj, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(feed, HeadName+SigSuffix), ed25519.Sign(key, hj), 0o644))
+
+			res, err := (&Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: pubKey}).Sync(ctx)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tt.want)
+			assert.Contains(t, err.Error(), tt.wantIn)
+			assert.Same(t, before, s.Snapshot(), "store unchanged")
+			assert.Empty(t, res.Files)
+			_, err = os.Stat(filepath.Join(s.Dir(), deltaName(2)))
+			assert.ErrorIs(t, err, os.ErrNotExist, "nothing written to disk")
+		})
+	}
+}
+
+// TestWrittenFilesFollowTheirDirectory: files written atomically (lists,
+// deltas, indexes, signatures) take the read and write bits of their
+// directory, not os.CreateTemp's 0600 nor a fixed world-readable mode.
+func TestWrittenFilesFollowTheirDirectory(t *testing.T) {
+	for dir, want := range map[os.FileMode]os.FileMode{0o755: 0o644, 0o750: 0o640, 0o700: 0o600, 0o711: 0o600, 0o775: 0o664} {
+		assert.Equal(t, want, fileModeIn(dir|os.ModeDir), "directory %v", dir)
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	ctx := context.Background()
+	feed := t.TempDir()
+	require.NoError(t, os.Chmod(feed, 0o755))
+	_, err := (&Publisher{Dir: feed, Key: testKey(t, 1)}).Publish(ctx, masters(1, 20)[0], testAsOf)
+	require.NoError(t, err)
+	store := t.TempDir()
+	require.NoError(t, os.Chmod(store, 0o750))
+	s := mustOpen(t, store, Options{CompactAfter: -1})
+	_, err = (&Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: testKey(t, 1).Public().(ed25519.PublicKey)}).Sync(ctx)
+	require.NoError(t, err)
+	k, err := ParseKey("cuid:00112233445566778899aabbccddeeff")
+	require.NoError(t, err)
+	require.NoError(t, s.Stop(ctx, k, ReasonLost, "desk", "test"))
+
+	// A static web server serves the feed and checkers may run as other
+	// users: every list, delta, index and signature takes the read and
+	// write bits of its directory whatever the umask (the journal and lock
+	// file are created through the umask).
+	n := 0
+	for dir, want := range map[string]os.FileMode{feed: 0o644, store: 0o640} {
+		ents, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		for _, e := range ents {
+			if e.Name() == journalName || e.Name() == lockName {
+				continue
+			}
+			fi, err := e.Info()
+			require.NoError(t, err)
+			assert.Equal(t, want, fi.Mode().Perm(), "%s", e.Name())
+			n++
+		}
+	}
+	assert.Equal(t, 5, n, "list, its signature, index, index signature, store list")
 }

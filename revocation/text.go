@@ -115,9 +115,15 @@ func (p *textReader) parse() (*Update, error) {
 	if u.Seq, err = p.uintDirective("seq"); err != nil {
 		return nil, err
 	}
+	if u.Seq == 0 {
+		return nil, p.errf("#seq: sequence numbers start at 1")
+	}
 	if !u.Full {
 		if u.Prev, err = p.uintDirective("prev"); err != nil {
 			return nil, err
+		}
+		if u.Prev+1 != u.Seq {
+			return nil, p.errf("#prev %d: a delta to sequence %d is from %d", u.Prev, u.Seq, u.Seq-1)
 		}
 	}
 	asOf, err := p.directive("as-of")
@@ -149,6 +155,7 @@ func (p *textReader) parse() (*Update, error) {
 	}
 	var fields [5][]byte
 	var count uint64
+	var prevKey Key
 	for {
 		l, err := p.next()
 		if err != nil {
@@ -177,6 +184,13 @@ func (p *textReader) parse() (*Update, error) {
 		if err != nil {
 			return nil, p.wrap(err, "id")
 		}
+		// A repeated key on the next line (as in any sorted input) is
+		// reported here with both lines; other repeats are found after
+		// sorting, by key only.
+		if count > 0 && key == prevKey {
+			return nil, p.errf("key %s repeats line %d", key, p.line-1)
+		}
+		prevKey = key
 		count++
 		if op == '-' {
 			if len(f[2]) != 0 || len(f[3]) != 0 {

@@ -79,7 +79,7 @@ func TestTextParserRefusesMalformed(t *testing.T) {
 		{"empty", "", 1, nil},
 		{"magic", replace(0, "#something else\n"), 1, nil},
 		{"seq", replace(1, "#seq x\n"), 2, nil},
-		{"seq zero", replace(1, "#seq 0\n"), 0, nil},
+		{"seq zero", replace(1, "#seq 0\n"), 2, nil},
 		{"as-of", replace(2, "#as-of yesterday\n"), 3, nil},
 		{"columns", replace(3, "id,kind,revoked_at,reason\n"), 4, nil},
 		{"bad cuid", replace(4, "cuid,0011,2026-11-27T09:30:00Z,lost\n"), 5, ErrInvalidKey},
@@ -94,7 +94,7 @@ func TestTextParserRefusesMalformed(t *testing.T) {
 		{"truncated mid-line", sampleList[:len(sampleList)-20], 6, nil},
 		{"no final newline", strings.TrimSuffix(sampleList, "\n"), 7, nil},
 		{"data after end", sampleList + "x\n", 8, nil},
-		{"duplicate", replace(5, "cuid,00112233445566778899aabbccddeeff,2026-11-27T09:30:00Z,lost\n"), 0, nil},
+		{"duplicate", replace(5, "cuid,00112233445566778899aabbccddeeff,2026-11-27T09:30:00Z,lost\n"), 6, nil},
 		{"long line", replace(4, strings.Repeat("a", 70000)+"\n"), 5, nil},
 	}
 	for _, tt := range tests {
@@ -114,15 +114,22 @@ func TestTextParserRefusesMalformed(t *testing.T) {
 }
 
 func TestTextParserDeltaRules(t *testing.T) {
-	for name, in := range map[string]string{
-		"prev not seq-1":    strings.Replace(sampleDelta, "#prev 7", "#prev 6", 1),
-		"removal with time": strings.Replace(sampleDelta, "-\tserial\t01ab\t\t", "-\tserial\t01ab\t2026-11-28T12:00:00Z\t", 1),
-		"bad op":            strings.Replace(sampleDelta, "-\tserial", "*\tserial", 1),
-		"added and removed": strings.Replace(sampleDelta, "-\tserial\t01ab", "-\tcuid\tffeeddccbbaa99887766554433221100", 1),
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := TextParser{}.Parse(strings.NewReader(in))
+	tests := []struct {
+		name, in string
+		line     int
+	}{
+		{"prev not seq-1", strings.Replace(sampleDelta, "#prev 7", "#prev 6", 1), 3},
+		{"removal with time", strings.Replace(sampleDelta, "-\tserial\t01ab\t\t", "-\tserial\t01ab\t2026-11-28T12:00:00Z\t", 1), 7},
+		{"bad op", strings.Replace(sampleDelta, "-\tserial", "*\tserial", 1), 7},
+		{"added and removed", strings.Replace(sampleDelta, "-\tserial\t01ab", "-\tcuid\tffeeddccbbaa99887766554433221100", 1), 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := TextParser{}.Parse(strings.NewReader(tt.in))
 			assert.ErrorIs(t, err, ErrMalformed)
+			var pe *ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tt.line, pe.Line, "error: %v", err)
 		})
 	}
 }
