@@ -25,6 +25,11 @@ var (
 	// ErrStale: the list is older than the policy allows, so a key that is
 	// not in it cannot be declared valid (fail closed).
 	ErrStale = errors.New("revocation: list too old to decide")
+	// ErrFutureFeed is a signed feed dated further ahead of the local clock
+	// than Syncer.MaxFuture allows: a publisher's (or this terminal's)
+	// clock is wrong. Taking it would make the list look fresh for that
+	// long and refuse every correctly dated feed after it as a replay.
+	ErrFutureFeed = errors.New("revocation: feed dated in the future")
 	// ErrAlreadyStopped: a local stop of a key already stopped locally.
 	ErrAlreadyStopped = errors.New("revocation: already stopped locally")
 	// ErrNotStopped: an unstop of a key that has no local stop.

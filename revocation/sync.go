@@ -21,9 +21,25 @@ type Syncer struct {
 	Source Source
 	// PublicKey verifies the feed's Ed25519 signatures.
 	PublicKey ed25519.PublicKey
+	// MaxFuture is how far a feed's as-of time may be ahead of the
+	// store's clock (Options.Now) before the feed is refused with
+	// ErrFutureFeed: 0 means DefaultMaxFuture, a negative value turns the
+	// check off.
+	MaxFuture time.Duration
 
 	mu   sync.Mutex
 	cond Validators // of the last index applied
+}
+
+// DefaultMaxFuture is the default Syncer.MaxFuture: a day, far more than
+// any clock skew between a publisher and its terminals should be.
+const DefaultMaxFuture = 24 * time.Hour
+
+func (s *Syncer) maxFuture() time.Duration {
+	if s.MaxFuture == 0 {
+		return DefaultMaxFuture
+	}
+	return s.MaxFuture
 }
 
 // SyncResult says what a sync did.
@@ -67,6 +83,12 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	head, err := ParseHead(hf.Body, sf.Body, s.PublicKey)
 	if err != nil {
 		return res, err
+	}
+	if limit := s.maxFuture(); limit >= 0 {
+		if now := s.Store.now(); head.AsOf.After(now.Add(limit)) {
+			return res, fmt.Errorf("%w: feed at sequence %d is as of %s, the local clock says %s (at most %s ahead allowed)",
+				ErrFutureFeed, head.Seq, head.AsOf.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), limit)
+		}
 	}
 	switch {
 	case head.Seq < cur.Seq() || head.AsOf.Before(cur.AsOf()):

@@ -436,3 +436,42 @@ func TestWrittenFilesFollowTheirDirectory(t *testing.T) {
 	}
 	assert.Equal(t, 5, n, "list, its signature, index, index signature, store list")
 }
+
+// TestSyncRefusesFutureFeed: a feed dated further ahead of the local clock
+// than MaxFuture (a day by default) is refused and the store left as it
+// was, since taking it would make every correctly dated feed after it a
+// replay; within the limit, or with the check off, it is applied.
+func TestSyncRefusesFutureFeed(t *testing.T) {
+	ctx := context.Background()
+	key := testKey(t, 1)
+	ms := masters(1, 20)
+	now := testAsOf.Add(time.Hour)
+	for _, tt := range []struct {
+		name      string
+		ahead     time.Duration // feed as-of minus the local clock
+		maxFuture time.Duration
+		want      error
+	}{
+		{"an hour ahead", time.Hour, 0, nil},
+		{"two days ahead", 48 * time.Hour, 0, ErrFutureFeed},
+		{"two days ahead, three allowed", 48 * time.Hour, 72 * time.Hour, nil},
+		{"a year ahead, check off", 365 * 24 * time.Hour, -1, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			feed := t.TempDir()
+			_, err := (&Publisher{Dir: feed, Key: key}).Publish(ctx, ms[0], now.Add(tt.ahead))
+			require.NoError(t, err)
+			s := mustOpen(t, t.TempDir(), Options{CompactAfter: -1, Now: fixedNow(now)})
+			sy := &Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: key.Public().(ed25519.PublicKey), MaxFuture: tt.maxFuture}
+			res, err := sy.Sync(ctx)
+			if tt.want != nil {
+				require.ErrorIs(t, err, tt.want)
+				assert.Contains(t, err.Error(), "local clock")
+				assert.Equal(t, uint64(0), s.Snapshot().Seq(), "nothing applied")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, uint64(1), res.To)
+		})
+	}
+}

@@ -143,6 +143,7 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	format := f.fs.String("format", "text", "format of --import: text (CSV/TSV list or delta) or crl (DER X.509 CRL)")
 	issuer := f.fs.String("crl-issuer", "", "PEM or DER certificate whose signature the CRL must carry")
 	timeout := f.fs.Duration("timeout", 60*time.Second, "timeout of one HTTP attempt")
+	maxFuture := f.fs.Duration("max-future", revocation.DefaultMaxFuture, "refuse a feed dated further ahead of this machine's clock (negative: no limit)")
 	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
 	if code := f.parse(c, args, 0); code >= 0 {
 		return code
@@ -172,7 +173,7 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	} else {
 		src = revocation.DirSource{Dir: *from}
 	}
-	res, err := (&revocation.Syncer{Store: s, Source: src, PublicKey: pub}).Sync(ctx)
+	res, err := (&revocation.Syncer{Store: s, Source: src, PublicKey: pub, MaxFuture: *maxFuture}).Sync(ctx)
 	bar.done()
 	if err != nil {
 		return f.fail(c, err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,19 +25,19 @@ func runCardap(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-const cliMaster = `#freespace-revocation/1 list
-#seq 1
-#as-of 2099-01-01T00:00:00Z
-kind,id,revoked_at,reason
-cuid,00112233445566778899aabbccddeeff,2098-12-31T09:30:00Z,lost
-#end 1
-`
+// cliMaster returns a one-entry master list as of now: fresh for the
+// freshness policy and not dated in the future (which a sync refuses).
+func cliMaster() string {
+	now := time.Now().UTC().Truncate(time.Second)
+	return fmt.Sprintf("#freespace-revocation/1 list\n#seq 1\n#as-of %s\nkind,id,revoked_at,reason\ncuid,00112233445566778899aabbccddeeff,%s,lost\n#end 1\n",
+		now.Format(time.RFC3339), now.Add(-time.Hour).Format(time.RFC3339))
+}
 
 func TestRevocationCLI(t *testing.T) {
 	dir := t.TempDir()
 	store, feed, key := filepath.Join(dir, "store"), filepath.Join(dir, "feed"), filepath.Join(dir, "feed.key")
 	master := filepath.Join(dir, "master.csv")
-	require.NoError(t, os.WriteFile(master, []byte(cliMaster), 0o644))
+	require.NoError(t, os.WriteFile(master, []byte(cliMaster()), 0o644))
 
 	code, out, _ := runCardap(t, "revocation", "publish", "--new-key", key, "--json")
 	require.Equal(t, exitOK, code)
@@ -93,7 +94,7 @@ func TestRevocationCLI(t *testing.T) {
 
 	// A malformed import is refused with its line and nothing applied.
 	bad := filepath.Join(dir, "bad.csv")
-	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(cliMaster, "#seq 1", "#seq 2", 1)[:120]), 0o644))
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(cliMaster(), "#seq 1", "#seq 2", 1)[:120]), 0o644))
 	code, _, errs = runCardap(t, "revocation", "sync", "--store", store, "--import", bad)
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errs, "line")
