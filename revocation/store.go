@@ -342,7 +342,9 @@ func (s *Store) Snapshot() *Snapshot { return s.cur.Load().snap }
 // newer than the current list is refused with ErrReplay, a delta that does
 // not follow it with ErrOutOfSequence; the store is then unchanged. The
 // current list is the one on disk, which another process may have
-// advanced: see Store on the writer lock.
+// advanced: see Store on the writer lock. Apply sorts u.Add and u.Remove
+// in place (a national list is not copied to be sorted); copy them first
+// if their order matters to the caller.
 func (s *Store) Apply(ctx context.Context, u *Update) error {
 	if err := ctx.Err(); err != nil {
 		return err
