@@ -88,7 +88,7 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 	// structures. The goroutine is always waited for, so r is not read
 	// after readBase returns.
 	metaDone := make(chan error, 1)
-	go func() { metaDone <- checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), h.crcMeta, l.meta) }()
+	go func() { metaDone <- checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), l.ser-l.meta, h.crcMeta, l.meta) }()
 	metaWaited := false
 	defer func() {
 		if !metaWaited {
@@ -260,9 +260,11 @@ func (b *base) residentBytes() int {
 	return n
 }
 
-func checkMeta(r io.Reader, want uint32, off int64) error {
+func checkMeta(r io.Reader, size int64, want uint32, off int64) error {
 	c := crc32.New(castagnoli)
-	buf := make([]byte, cuidMetaLen<<16)
+	// A whole number of records per read, at most 64 Ki of them; at
+	// least one record so that a read can make progress.
+	buf := make([]byte, max(cuidMetaLen, min(cuidMetaLen<<16, size/cuidMetaLen*cuidMetaLen)))
 	for pos := int64(0); ; {
 		n, err := io.ReadFull(r, buf)
 		if n%cuidMetaLen != 0 {

@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/x509"
 	"math/big"
@@ -37,7 +38,7 @@ func FuzzTextParser(f *testing.F) {
 }
 
 // storeFileSeeds writes a list and a delta file and returns their bytes.
-func storeFileSeeds(f *testing.F) [][]byte {
+func storeFileSeeds(f testing.TB) [][]byte {
 	dir := f.TempDir()
 	s, err := Open(dir, Options{CompactAfter: -1})
 	require.NoError(f, err)
@@ -45,7 +46,7 @@ func storeFileSeeds(f *testing.F) [][]byte {
 	r := rand.New(rand.NewPCG(3, 3))
 	ups := randomUpdates(r, 40, 1)
 	for _, u := range ups {
-		require.NoError(f, s.Apply(f.Context(), u))
+		require.NoError(f, s.Apply(context.Background(), u))
 	}
 	var out [][]byte
 	for _, n := range []string{listName(1), deltaName(2)} {
