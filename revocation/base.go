@@ -88,7 +88,9 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 	// structures. The goroutine is always waited for, so r is not read
 	// after readBase returns.
 	metaDone := make(chan error, 1)
-	go func() { metaDone <- checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), l.ser-l.meta, h.crcMeta, l.meta) }()
+	go func() {
+		metaDone <- checkMeta(io.NewSectionReader(r, l.meta, l.ser-l.meta), l.ser-l.meta, h.crcMeta, l.meta)
+	}()
 	metaWaited := false
 	defer func() {
 		if !metaWaited {
