@@ -161,6 +161,24 @@ func openFixture(b *testing.B, f *benchFixture) *Store {
 	return s
 }
 
+// openFixtureCopy opens a store of its own (in a temporary directory)
+// holding a copy of the fixture's list, for benchmarks that write to it.
+func openFixtureCopy(b *testing.B, f *benchFixture) *Store {
+	dir := b.TempDir()
+	data, err := os.ReadFile(filepath.Join(f.dir, listName(1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, listName(1)), data); err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(dir, Options{CompactAfter: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // probes returns lookups, half hits and half misses, in random order.
 func (f *benchFixture) probes() []Key { return f.probeMix(2, 1) }
 
@@ -363,20 +381,7 @@ func BenchmarkLookupMix(b *testing.B) {
 // fsynced) to the 10M list. Between timed iterations the inverse delta
 // brings the overlay back, so each iteration sees the same state.
 func BenchmarkApplyDelta(b *testing.B) {
-	f := fixture(b)
-	dir := b.TempDir()
-	data, err := os.ReadFile(filepath.Join(f.dir, listName(1)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := writeFileAtomic(filepath.Join(dir, listName(1)), data); err != nil {
-		b.Fatal(err)
-	}
-	data = nil
-	s, err := Open(dir, Options{CompactAfter: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := openFixtureCopy(b, fixture(b))
 	defer s.Close()
 	r := rand.New(rand.NewPCG(8, 8))
 	seq := s.Snapshot().Seq()
@@ -403,8 +408,8 @@ func BenchmarkApplyDelta(b *testing.B) {
 		if err := s.Apply(ctx, inv); err != nil {
 			b.Fatal(err)
 		}
-		os.Remove(filepath.Join(dir, deltaName(seq-1)))
-		os.Remove(filepath.Join(dir, deltaName(seq)))
+		os.Remove(filepath.Join(s.Dir(), deltaName(seq-1)))
+		os.Remove(filepath.Join(s.Dir(), deltaName(seq)))
 		b.StartTimer()
 	}
 }
@@ -446,20 +451,7 @@ func BenchmarkApplyDeltaInMemory(b *testing.B) {
 // BenchmarkCompact merges a 10 000-entry overlay into a new 10M base: the
 // background work after a sync.
 func BenchmarkCompact(b *testing.B) {
-	f := fixture(b)
-	dir := b.TempDir()
-	data, err := os.ReadFile(filepath.Join(f.dir, listName(1)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := writeFileAtomic(filepath.Join(dir, listName(1)), data); err != nil {
-		b.Fatal(err)
-	}
-	data = nil
-	s, err := Open(dir, Options{CompactAfter: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := openFixtureCopy(b, fixture(b))
 	defer s.Close()
 	r := rand.New(rand.NewPCG(9, 9))
 	ctx := context.Background()

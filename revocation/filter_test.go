@@ -20,28 +20,12 @@ import (
 // absent CUIDs that reach the filter (those sharing their top bits with
 // some stored key; findCUID answers the others before it).
 func TestCUIDFilter(t *testing.T) {
-	gens := map[string]func(r *rand.Rand, i int) profile.CUID{
-		"uniform": func(r *rand.Rand, _ int) profile.CUID { return randCUID(r) },
-		"counter": func(_ *rand.Rand, i int) profile.CUID {
-			var c profile.CUID
-			c[0] = 0x80
-			binary.BigEndian.PutUint64(c[8:], uint64(i)*3)
-			return c
-		},
-	}
 	const n = 200_000
-	for name, gen := range gens {
+	for _, name := range []string{"uniform", "counter"} {
+		gen := cuidGens()[name]
 		t.Run(name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(n, 17))
-			recs := make([]Record, 0, n)
-			seen := map[profile.CUID]bool{}
-			for i := 0; len(recs) < n; i++ {
-				c := gen(r, i)
-				if !seen[c] {
-					seen[c] = true
-					recs = append(recs, Record{Key: CUIDKey(c), RevokedAt: int64(i)})
-				}
-			}
+			recs, seen := distinctCUIDs(r, gen, n)
 			s := mustOpen(t, t.TempDir(), Options{RefreshInterval: -1})
 			require.NoError(t, s.Apply(context.Background(), &Update{Full: true, Seq: 1, AsOf: testAsOf, Add: recs}))
 			b := s.Snapshot().base

@@ -1,6 +1,7 @@
 package revocation
 
 import (
+	"encoding/binary"
 	"log/slog"
 	"math/rand/v2"
 	"testing"
@@ -66,4 +67,48 @@ func mustOpen(t testing.TB, dir string, opts Options) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// cuidGen makes the i-th CUID of a test list (r for random parts).
+type cuidGen func(r *rand.Rand, i int) profile.CUID
+
+// cuidGens returns CUID distributions for the lookup tests, including
+// those where interpolation guesses badly: identifiers sharing long
+// prefixes, counters, clusters.
+func cuidGens() map[string]cuidGen {
+	return map[string]cuidGen{
+		"uniform": func(r *rand.Rand, _ int) profile.CUID { return randCUID(r) },
+		"prefix": func(r *rand.Rand, _ int) profile.CUID {
+			c := randCUID(r)
+			copy(c[:7], []byte{0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67})
+			return c
+		},
+		"counter": func(_ *rand.Rand, i int) profile.CUID {
+			var c profile.CUID
+			c[0] = 0x80
+			binary.BigEndian.PutUint64(c[8:], uint64(i)*3)
+			return c
+		},
+		"clusters": func(r *rand.Rand, i int) profile.CUID {
+			c := randCUID(r)
+			c[0], c[1] = byte(i%3)*0x40, 0x11 // three dense runs
+			c[2] = byte(r.IntN(2))
+			return c
+		},
+	}
+}
+
+// distinctCUIDs draws CUIDs from gen until n are distinct and returns them
+// as records (RevokedAt the draw's index) and as a set.
+func distinctCUIDs(r *rand.Rand, gen cuidGen, n int) ([]Record, map[profile.CUID]bool) {
+	recs := make([]Record, 0, n)
+	seen := map[profile.CUID]bool{}
+	for i := 0; len(recs) < n; i++ {
+		c := gen(r, i)
+		if !seen[c] {
+			seen[c] = true
+			recs = append(recs, Record{Key: CUIDKey(c), RevokedAt: int64(i)})
+		}
+	}
+	return recs, seen
 }

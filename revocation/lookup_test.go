@@ -19,43 +19,15 @@ import (
 // Probes are every identifier, its neighbours (±1 as a 128-bit number)
 // and random identifiers (a sample of them at the largest size).
 func TestFindCUIDExact(t *testing.T) {
-	gens := map[string]func(r *rand.Rand, i int) profile.CUID{
-		"uniform": func(r *rand.Rand, _ int) profile.CUID { return randCUID(r) },
-		"prefix": func(r *rand.Rand, _ int) profile.CUID {
-			c := randCUID(r)
-			copy(c[:7], []byte{0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67})
-			return c
-		},
-		"counter": func(_ *rand.Rand, i int) profile.CUID {
-			var c profile.CUID
-			c[0] = 0x80
-			binary.BigEndian.PutUint64(c[8:], uint64(i)*3)
-			return c
-		},
-		"clusters": func(r *rand.Rand, i int) profile.CUID {
-			c := randCUID(r)
-			c[0], c[1] = byte(i%3)*0x40, 0x11 // three dense runs
-			c[2] = byte(r.IntN(2))
-			return c
-		},
-	}
 	sizes := []int{1, 2, 100, 5000, 300_000}
 	if testing.Short() {
 		sizes = sizes[:4]
 	}
-	for name, gen := range gens {
+	for name, gen := range cuidGens() {
 		for _, n := range sizes {
 			t.Run(fmt.Sprintf("%s/%d", name, n), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(n), 61))
-				recs := make([]Record, 0, n)
-				seen := map[profile.CUID]bool{}
-				for i := 0; len(recs) < n; i++ {
-					c := gen(r, i)
-					if !seen[c] {
-						seen[c] = true
-						recs = append(recs, Record{Key: CUIDKey(c), RevokedAt: int64(i)})
-					}
-				}
+				recs, seen := distinctCUIDs(r, gen, n)
 				s := mustOpen(t, t.TempDir(), Options{RefreshInterval: -1})
 				require.NoError(t, s.Apply(context.Background(), &Update{Full: true, Seq: 1, AsOf: testAsOf, Add: recs}))
 				b := s.Snapshot().base
