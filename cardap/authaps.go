@@ -145,17 +145,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 	if err != nil {
 		return res, err
 	}
-	var pw Password
-	if need {
-		if err := checkBeforePrompt(ctx, res.CUID); err != nil {
-			return res, err
-		}
-		if pw, err = a.cfg.Password(ctx, req); err != nil {
-			return res, err
-		}
-		defer pw.Zero()
-	}
-	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+	err = promptThenFinish(ctx, t, res.CUID, need, a.cfg.Password, req, func(ctx context.Context, pw Password) error {
 		if need {
 			if err := ap.Verify(ctx, pw, typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
 				return err
@@ -171,6 +161,27 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 		return err
 	})
 	return res, err
+}
+
+// promptThenFinish is the part of a password-protected read that the
+// standard APs share, once a first transaction has selected the AP and
+// read the password's status: when a password is needed, the revocation
+// check (a revoked card is refused unprompted) and the holder's prompt,
+// outside any transaction; then finish in a second transaction, with the
+// password (nil when none is needed), which is wiped afterwards.
+func promptThenFinish(ctx context.Context, t apdu.Transport, cuid profile.CUID, need bool, ask PasswordFunc, req PasswordRequest, finish func(ctx context.Context, pw Password) error) error {
+	var pw Password
+	if need {
+		if err := checkBeforePrompt(ctx, cuid); err != nil {
+			return err
+		}
+		var err error
+		if pw, err = ask(ctx, req); err != nil {
+			return err
+		}
+		defer pw.Zero()
+	}
+	return apsession.WithTransaction(ctx, t, func(ctx context.Context) error { return finish(ctx, pw) })
 }
 
 // closeAP closes an AP's session (ends secure messaging, drops the
@@ -292,17 +303,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 	if err != nil {
 		return content, err
 	}
-	var pw Password
-	if need {
-		if err := checkBeforePrompt(ctx, id.CUID); err != nil {
-			return content, err
-		}
-		if pw, err = a.cfg.Password(ctx, PasswordRequest{AP: profile.TypeD, AID: id.AID}); err != nil {
-			return content, err
-		}
-		defer pw.Zero()
-	}
-	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
+	err = promptThenFinish(ctx, t, id.CUID, need, a.cfg.Password, PasswordRequest{AP: profile.TypeD, AID: id.AID}, func(ctx context.Context, pw Password) error {
 		if need {
 			if err := ap.Verify(ctx, pw); err != nil {
 				return err
