@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/internal/pcsctest"
 	"github.com/mynacard/freespace/mockcard"
@@ -42,6 +43,21 @@ func benchGate(b *testing.B) (*gate, *cardap.Client) {
 	client, err := g.newClient(o, cardap.RevocationStore(store))
 	require.NoError(b, err)
 	return g, client
+}
+
+// decideOpen is one tap of card on slot, started at start: identified,
+// decided and emitted like the gate does; the decision must be Open.
+func decideOpen(ctx context.Context, b *testing.B, g *gate, client *cardap.Client, slot string, card apdu.Transport, start time.Time) {
+	tap := cardap.Tap{Slot: slot, Time: start}
+	tap.Identity, tap.Err = client.Identify(ctx, card)
+	tap.Duration = time.Since(start)
+	d := g.decide(ctx, tap, "")
+	if d.Outcome != Open {
+		b.Fatalf("decision %+v", d)
+	}
+	if err := g.emit(d); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // reportLatency reports decisions per second and the latency percentiles
@@ -93,16 +109,7 @@ func BenchmarkGateDecision(b *testing.B) {
 		b.ResetTimer()
 		for b.Loop() {
 			start := time.Now()
-			tap := cardap.Tap{Slot: "bench", Time: start}
-			tap.Identity, tap.Err = client.Identify(ctx, c)
-			tap.Duration = time.Since(start)
-			d := g.decide(ctx, tap, "")
-			if d.Outcome != Open {
-				b.Fatalf("decision %+v", d)
-			}
-			if err := g.emit(d); err != nil {
-				b.Fatal(err)
-			}
+			decideOpen(ctx, b, g, client, "bench", c, start)
 			ds = append(ds, time.Since(start))
 		}
 		b.StopTimer()
@@ -201,16 +208,7 @@ func benchPCSCTap(b *testing.B, g *gate, client *cardap.Client, name string, new
 		if err != nil {
 			b.Fatal(err)
 		}
-		tap := cardap.Tap{Slot: name, Time: start}
-		tap.Identity, tap.Err = client.Identify(ctx, rcard)
-		tap.Duration = time.Since(start)
-		d := g.decide(ctx, tap, "")
-		if d.Outcome != Open {
-			b.Fatalf("decision %+v", d)
-		}
-		if err := g.emit(d); err != nil {
-			b.Fatal(err)
-		}
+		decideOpen(ctx, b, g, client, name, rcard, start)
 		_ = rcard.Close()
 		if newContext {
 			_ = rc.Close()
@@ -236,16 +234,7 @@ func benchPCSCConnected(b *testing.B, g *gate, client *cardap.Client, name strin
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		tap := cardap.Tap{Slot: name, Time: start}
-		tap.Identity, tap.Err = client.Identify(ctx, rcard)
-		tap.Duration = time.Since(start)
-		d := g.decide(ctx, tap, "")
-		if d.Outcome != Open {
-			b.Fatalf("decision %+v", d)
-		}
-		if err := g.emit(d); err != nil {
-			b.Fatal(err)
-		}
+		decideOpen(ctx, b, g, client, name, rcard, start)
 		ds = append(ds, time.Since(start))
 	}
 	b.StopTimer()
