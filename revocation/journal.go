@@ -45,9 +45,6 @@ func (s *Store) Stop(ctx context.Context, k Key, reason Reason, by, why string) 
 	if reason >= numReasons {
 		return fmt.Errorf("%w: %v", ErrInvalidReason, reason)
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	end, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
@@ -75,9 +72,6 @@ func (s *Store) Stop(ctx context.Context, k Key, reason Reason, by, why string) 
 // ErrFeedRevocation if k had no local stop.
 func (s *Store) Unstop(ctx context.Context, k Key, by, why string) error {
 	if err := validStop(k, by, why); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
 		return err
 	}
 	end, err := s.beginWrite(ctx)

@@ -346,9 +346,6 @@ func (s *Store) Snapshot() *Snapshot { return s.cur.Load().snap }
 // in place (a national list is not copied to be sorted); copy them first
 // if their order matters to the caller.
 func (s *Store) Apply(ctx context.Context, u *Update) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if err := u.normalize("update"); err != nil {
 		return err
 	}
