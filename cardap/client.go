@@ -29,6 +29,12 @@ type Identity struct {
 	APDUs int
 }
 
+// Profile returns the Identity object the card holds (user ID, expiry,
+// attributes), as package profile defines it.
+func (id *Identity) Profile() profile.Identity {
+	return profile.Identity{UserID: id.UserID, Expires: id.Expires, Attributes: id.Attributes}
+}
+
 // AP is one card AP the client accepts. TypeC, TypeA and TypeD build the
 // standard ones; an operator with its own AP implements the interface.
 type AP interface {

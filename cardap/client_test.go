@@ -84,6 +84,8 @@ func TestIdentify(t *testing.T) {
 			if tt.sent == nil {
 				require.NoError(t, err)
 				assert.Equal(t, tt.user, id.UserID)
+				assert.Equal(t, profile.Identity{UserID: id.UserID, Expires: id.Expires, Attributes: id.Attributes}, id.Profile())
+				assert.Equal(t, tt.user, id.Profile().UserID)
 				assert.Equal(t, profile.TypeC, id.AP)
 				assert.Equal(t, 3*time.Hour, id.RevocationListAge)
 				assert.False(t, id.CUID.IsZero())

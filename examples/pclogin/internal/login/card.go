@@ -126,5 +126,5 @@ func (c Cardap) Identify(ctx context.Context) (Card, error) {
 	if err != nil {
 		return Card{}, fmt.Errorf("login: %w", err)
 	}
-	return Card{CUID: id.CUID, Identity: profile.Identity{UserID: id.UserID, Expires: id.Expires, Attributes: id.Attributes}}, nil
+	return Card{CUID: id.CUID, Identity: id.Profile()}, nil
 }
