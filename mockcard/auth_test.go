@@ -84,7 +84,7 @@ func TestSMTamperedCommandEndsSession(t *testing.T) {
 	assert.Equal(t, "6988", tx(t, c, encodeHex(bad)))
 	assert.Equal(t, "6985", tx(t, c, encodeHex(bad)), "no session any more")
 	// A protected command without DO8E.
-	s = authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
+	authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
 	assert.Equal(t, "6987", tx(t, c, "0CB000000397010500"))
 }
 

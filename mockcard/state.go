@@ -247,9 +247,7 @@ func (as apState) spec() (APSpec, []pinState, []keyState, error) {
 	}
 	spec := APSpec{Name: as.Name, AID: aidb, Lifecycle: as.Lifecycle, Seal: as.Seal, AdminKey: as.AdminKey}
 	for _, e := range as.EFs {
-		spec.EFs = append(spec.EFs, EFSpec{FID: e.FID, SFI: e.SFI, Kind: e.Kind, MaxSize: e.MaxSize,
-			MaxRecords: e.MaxRecords, MaxRecordLen: e.MaxRecordLen, Data: e.Data, Records: e.Records,
-			Personalization: e.Personalization, Operational: e.Operational})
+		spec.EFs = append(spec.EFs, EFSpec(e))
 	}
 	for _, p := range as.PINs {
 		spec.PINs = append(spec.PINs, PINSpec{Ref: p.Ref, Value: p.Value, MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM})

@@ -253,15 +253,6 @@ func (b *base) checkOrderRange(off int64, from, to int) error {
 
 func (b *base) bucketStart(h int) uint32 { return binary.LittleEndian.Uint32(b.slab[4*h:]) }
 
-// residentBytes is the memory the lookup structures take.
-func (b *base) residentBytes() int {
-	n := len(b.slab) + len(b.serials)
-	if b.filter != nil {
-		n += len(b.filter.blocks)
-	}
-	return n
-}
-
 func checkMeta(r io.Reader, size int64, want uint32, off int64) error {
 	c := crc32.New(castagnoli)
 	// A whole number of records per read, at most 64 Ki of them; at
