@@ -49,8 +49,8 @@ type GenerationMemory struct {
 	lock    io.Closer
 	max     int
 	seen    map[profile.CUID]*list.Element // of genEntry
-	recency *list.List                      // most recently seen first
-	records int                             // records in the log file
+	recency *list.List                     // most recently seen first
+	records int                            // records in the log file
 	closed  bool
 }
 

@@ -280,4 +280,3 @@ func TestRotateFromRetired(t *testing.T) {
 	assert.Equal(t, uint32(2), got.Header.Generation)
 	assert.Nil(t, got.Fallback, "the retired slot is older: no fallback")
 }
-
