@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -60,4 +61,13 @@ func TestDiversifyForEveryProvider(t *testing.T) {
 		require.NoError(t, err, name)
 		assert.Equal(t, h("F1BFF50B4C705DDE41BE8DDF36827639488B6A43F7317EE7EDA4D091CCA62C60"), c.Bytes(), name)
 	}
+}
+
+// TestProtocolDocDataKeyVector: docs/PROTOCOL.md §5.1 states the vector
+// this package reproduces.
+func TestProtocolDocDataKeyVector(t *testing.T) {
+	doc, err := os.ReadFile("../docs/PROTOCOL.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(doc), "`"+dataKeyVector+"`")
+	assert.Contains(t, string(doc), "`"+DataKeyLabel+"`")
 }
