@@ -14,8 +14,8 @@ import (
 
 	"github.com/mynacard/freespace/internal/apsession"
 	"github.com/mynacard/freespace/keys"
-	"github.com/mynacard/freespace/securefile"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/securefile"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
 )
