@@ -254,3 +254,26 @@ func TestGenerationMemoryFile(t *testing.T) {
 		assert.True(t, errors.Is(err, cardap.ErrConfig))
 	})
 }
+
+// TestTypeDForgedDataKeyIsMalformed: an envelope under a key the terminal
+// does not accept (here a retired data key version) is refused with
+// ReasonMalformed, and the *typed.DataKeyError stays reachable; a rollback
+// has its own stable reason name.
+func TestTypeDForgedDataKeyIsMalformed(t *testing.T) {
+	ctx := context.Background()
+	card := newTypeDCard(t, profile.Identity{UserID: "V1"}, "") // data key v1
+	st := testkeys.Store(2)
+	c, err := cardap.New(cardap.Config{NoRevocation: true, APs: []cardap.AP{cardap.TypeD(cardap.TypeDConfig{
+		Config: typed.Config{Keys: st, MinDataKeyVersion: 2}})}})
+	require.NoError(t, err)
+	_, err = c.Identify(ctx, card)
+	require.Error(t, err)
+	assert.Equal(t, cardap.ReasonMalformed, cardap.ReasonOf(err), "%v", err)
+	var dk *typed.DataKeyError
+	require.ErrorAs(t, err, &dk)
+	assert.Equal(t, uint32(1), dk.Version)
+	assert.Equal(t, typed.RetiredVersion, dk.Problem)
+
+	assert.Equal(t, "rollback", cardap.ReasonRollback.String())
+	assert.ErrorIs(t, &cardap.Error{Reason: cardap.ReasonRollback}, cardap.ErrRollback)
+}
