@@ -83,18 +83,19 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 			}
 		}
 	}
+	var mem *cardap.GenerationMemory
+	if genDir != "" {
+		var err error
+		if mem, err = cardap.OpenGenerationMemory(genDir, cardap.GenerationMemoryOptions{}); err != nil {
+			return fail(c, f.json, withRemedy(err))
+		}
+		defer c.closeAfter(&code, "generation memory", mem)
+	}
 	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
 	defer c.closeAfter(&code, "card", cnt)
-	var mem *cardap.GenerationMemory
-	if genDir != "" {
-		if mem, err = cardap.OpenGenerationMemory(genDir, cardap.GenerationMemoryOptions{}); err != nil {
-			return fail(c, f.json, err)
-		}
-		defer c.closeAfter(&code, "generation memory", mem)
-	}
 	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast,
 		MinDataKeyVersion: minVersion, RequireNewest: requireNewest}
 	ap, err := typed.Open(ctx, cnt, cfg, pw)

@@ -55,4 +55,16 @@ func TestTypeDRollbackFlags(t *testing.T) {
 	code, _, errOut = runCLI(t, src, "typed", "read", "--keys", kf, "--password-env", "FS_PW", "--require-newest")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errOut, "refused")
+
+	// A state directory others may write is refused, with the remedy,
+	// before the card is touched.
+	open := filepath.Join(t.TempDir(), "open")
+	require.NoError(t, os.Mkdir(open, 0o700))
+	require.NoError(t, os.Chmod(open, 0o777))
+	card.ResetStats()
+	code, _, errOut = runCLI(t, src, "typed", "read", "--keys", kf, "--password-env", "FS_PW", "--generations", open)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "writable by others")
+	assert.Contains(t, errOut, "to fix: chmod o-w "+open)
+	assert.Zero(t, card.Stats().APDUs)
 }
