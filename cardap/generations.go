@@ -129,6 +129,9 @@ func OpenGenerationMemory(dir string, opts GenerationMemoryOptions) (*Generation
 	m := &GenerationMemory{dir: dir, path: filepath.Join(dir, GenerationFile), lock: lock, max: opts.MaxCards,
 		seen: map[profile.CUID]*list.Element{}, recency: list.New()}
 	if err := m.load(); err != nil {
+		if m.f != nil {
+			m.f.Close()
+		}
 		lock.Close()
 		return nil, err
 	}
@@ -143,6 +146,13 @@ func (m *GenerationMemory) load() error {
 		return fmt.Errorf("%w: %w", ErrGenerationState, err)
 	}
 	m.f = f
+	// Replaying is linear in the file; no file this package writes is
+	// larger than the largest bound.
+	if fi, err := f.Stat(); err != nil {
+		return fmt.Errorf("%w: %w", ErrGenerationState, err)
+	} else if fi.Size() > GenerationFileMax(maxGenerationCards) {
+		return fmt.Errorf("%w: %s holds %d bytes, more than any generation memory", ErrGenerationState, m.path, fi.Size())
+	}
 	r := bufio.NewReader(f)
 	var head [len(genMagic)]byte
 	n, err := io.ReadFull(r, head[:])
@@ -151,7 +161,6 @@ func (m *GenerationMemory) load() error {
 		// A new file: write the header.
 		return m.compact()
 	case err != nil || head != genMagic:
-		f.Close()
 		return fmt.Errorf("%w: %s is not a generation memory file", ErrGenerationState, m.path)
 	}
 	torn := false
@@ -166,13 +175,11 @@ func (m *GenerationMemory) load() error {
 			break
 		}
 		if err != nil {
-			f.Close()
 			return fmt.Errorf("%w: reading %s: %w", ErrGenerationState, m.path, err)
 		}
 		if crc32.ChecksumIEEE(rec[:20]) != binary.BigEndian.Uint32(rec[20:]) {
 			// Only the last record may be damaged (a crash mid-append).
 			if _, perr := r.Peek(1); perr == nil {
-				f.Close()
 				return fmt.Errorf("%w: %s: damaged record %d", ErrGenerationState, m.path, m.records+1)
 			}
 			torn = true
