@@ -39,9 +39,11 @@ const maxKeyFile = 1 << 20
 // Every buffer LoadFile fills with the file's bytes or a key's hex or
 // binary form is its own and is wiped before it returns, also on error;
 // the only copies left are the Store's keys (wiped by Store.Zero). What
-// Go cannot promise: the kernel's page cache and a swapped-out page may
-// still hold the file, and the runtime may have moved nothing but never
-// zeroes freed memory it did not allocate for us.
+// Go cannot promise: the kernel's page cache (and swap, as Go cannot lock
+// memory) may still hold the file; the garbage collector never zeroes
+// memory it frees, so a copy made outside this package (a caller's own
+// []byte of the file) is not reached; key names and algorithms are not
+// secret and are not wiped.
 func LoadFile(path string) (*Store, error) {
 	var sc scratch
 	defer sc.wipe()
