@@ -214,6 +214,12 @@ type TypeDConfig struct {
 	// Password supplies the password when Config.Password is set. Nil:
 	// such cards are refused with ReasonPasswordRequired.
 	Password PasswordFunc
+	// Generations, when set, remembers the highest generation read per
+	// card: a card presenting an older one is refused with ReasonRollback
+	// (*RollbackError). Nil: nothing is remembered. Either way a read that
+	// fell back to the older slot is logged (Config.Logger), and
+	// Config.RequireNewest refuses it with ReasonRollback.
+	Generations *GenerationMemory
 }
 
 // TypeD returns the standard Type D AP: open (select, mutual
@@ -233,7 +239,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	}
 	counter := &apdu.Counter{Next: t}
 	var (
-		content typed.Content
+		content typed.ReadResult
 		err     error
 	)
 	if a.cfg.Config.Password {
@@ -251,9 +257,17 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		})
 	}
 	id.APDUs = counter.APDUs
+	if err == nil {
+		err = a.checkGeneration(id.CUID, content.ReadReport)
+	}
 	if err != nil {
-		if errors.Is(err, typed.ErrNoData) {
+		switch {
+		case errors.Is(err, typed.ErrNoData):
 			return id, &Error{Reason: ReasonNotPersonalized, Err: err}
+		case errors.Is(err, ErrRollback), errors.Is(err, typed.ErrFallback):
+			return id, &Error{Reason: ReasonRollback, Err: err}
+		case errors.Is(err, typed.ErrDataKeyRefused):
+			return id, &Error{Reason: ReasonMalformed, Err: err}
 		}
 		return id, mapAuthAPError(err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
 	}
@@ -263,6 +277,21 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	return id, nil
 }
 
+// checkGeneration logs a fallback to the older slot and, with a
+// generation memory, refuses a generation older than the one seen before
+// (*RollbackError) and records a newer one.
+func (a typeDAP) checkGeneration(cuid profile.CUID, rep typed.ReadReport) error {
+	if rep.Fallback != nil && a.cfg.Logger != nil {
+		a.cfg.Logger.Warn("cardap: Type D read fell back to the older slot", "cuid", cuid.String(),
+			"skipped_slot", rep.Fallback.Slot, "skipped_generation", rep.Fallback.Generation,
+			"why", rep.Fallback.Err.Error(), "read_generation", rep.Header.Generation)
+	}
+	if a.cfg.Generations == nil {
+		return nil
+	}
+	return a.cfg.Generations.Observe(cuid, rep.Header.Generation)
+}
+
 // readWithPassword reads an AP with a password in two PC/SC transactions
 // around the holder's prompt, as the Type A one does: SELECT (a card
 // without the AP ends here, unprompted), mutual authentication with the
@@ -270,9 +299,9 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 // outside any transaction; then typed.AP.Verify (the status again, then
 // VERIFY once, under the secure messaging session) and the read. It sets
 // id.CUID once the AP is selected.
-func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Identity) (_ typed.Content, err error) {
+func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Identity) (_ typed.ReadResult, err error) {
 	var (
-		content typed.Content
+		content typed.ReadResult
 		ap      *typed.AP
 		need    bool
 	)

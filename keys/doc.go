@@ -14,6 +14,17 @@
 // and L is the card key's length in bits. The CMAC and the KDF come from
 // package secure (keys imports secure; secure never imports keys).
 //
+// The Label names the purpose of the derived key (DiversifyLabel): card
+// keys of key set version 1 use "freespace card key" (Diversify), Type D
+// data keys of envelope format 02 use DataKeyLabel, "freespace data key",
+// so a data key never equals a card key even under equal master bytes.
+// DiversifyFor derives under a label through any Provider (a
+// LabelDiversifier derives inside, for an HSM).
+//
+// Key files (LoadFile) are opened as secrets with package securefile and
+// parsed in place; every buffer that held a key's hex or bytes is wiped
+// (see LoadFile for what Go cannot promise).
+//
 // The operator keeps one master key per purpose (for example "typea-enc"
 // and "typea-mac"); the mock card stores only the diversified keys.
 package keys

@@ -146,3 +146,13 @@ func parseEnvVersion(s string) (int, bool) {
 	}
 	return n, true
 }
+
+// DiversifyLabel implements LabelDiversifier.
+func (e Env) DiversifyLabel(ctx context.Context, ref KeyRef, label string, cuid, aid []byte) (Key, error) {
+	m, err := e.Key(ctx, ref)
+	if err != nil {
+		return Key{}, err
+	}
+	defer m.Zero()
+	return DiversifyLabel(m, label, cuid, aid)
+}

@@ -11,6 +11,16 @@ import (
 // FuzzParseKeyFile feeds arbitrary bytes to the key file parser: it never
 // panics, every error matches ErrInvalidKey, no error text repeats a key
 // value, and every key it accepts can be fetched back.
+// probeFile is the key file as encoding/json reads it, to compare with.
+type probeFile struct {
+	Keys []struct {
+		Name    string `json:"name"`
+		Version int    `json:"version"`
+		Alg     string `json:"alg"`
+		Key     string `json:"key"`
+	} `json:"keys"`
+}
+
 func FuzzParseKeyFile(f *testing.F) {
 	f.Add([]byte(`{"keys":[{"name":"typea-enc","version":1,"alg":"aes","key":"000102030405060708090a0b0c0d0e0f"}]}`))
 	f.Add([]byte(`{"keys":[{"name":"t","version":1,"alg":"3des","key":"0123456789abcdeffedcba9876543210"},{"name":"t","version":2,"alg":"aes","key":"00112233445566778899aabbccddeeff0011223344556677"}]}`))
@@ -21,9 +31,11 @@ func FuzzParseKeyFile(f *testing.F) {
 	f.Add([]byte(`[`))
 	f.Add([]byte(`{"keys":[{"name":"t","version":1,"alg":"000102030405060708090a0b0c0d0e0f","key":"aes"}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var probe keyFile
+		var probe probeFile
 		_ = json.Unmarshal(raw, &probe)
-		s, err := parseKeyFile(raw)
+		var sc scratch
+		s, err := parseKeyFile(raw, &sc)
+		sc.wipe()
 		if err != nil {
 			if !errors.Is(err, ErrInvalidKey) {
 				t.Fatalf("untyped error: %v", err)
@@ -53,12 +65,12 @@ func FuzzParseKeyFile(f *testing.F) {
 
 func TestParseKeyFileRefusesTrailingData(t *testing.T) {
 	for _, raw := range []string{`{"keys":[]} {"keys":[]}`, `{"keys":[]}x`, `{"keys":[]}]`} {
-		_, err := parseKeyFile([]byte(raw))
+		_, err := parseKeyFile([]byte(raw), &scratch{})
 		if !errors.Is(err, ErrInvalidKey) {
 			t.Errorf("%q: got %v, want ErrInvalidKey", raw, err)
 		}
 	}
-	if _, err := parseKeyFile([]byte("{\"keys\":[]}\n")); err != nil {
+	if _, err := parseKeyFile([]byte("{\"keys\":[]}\n"), &scratch{}); err != nil {
 		t.Errorf("a trailing newline is fine: %v", err)
 	}
 }

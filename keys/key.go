@@ -55,8 +55,12 @@ var (
 	// ErrInvalidKey: a key has the wrong length for its algorithm, bad hex,
 	// or an unknown algorithm.
 	ErrInvalidKey = errors.New("keys: invalid key")
-	// ErrInsecureFile: a key file is readable or writable by group or others.
-	ErrInsecureFile = errors.New("keys: key file permissions too open")
+	// ErrInsecureFile: a key file is not safe to trust (LoadFile): a
+	// symbolic link, not a regular file, owned by another user than root
+	// or the running user, accessible by group or others, or in a
+	// directory another user owns or may write. The error also wraps the
+	// *securefile.Error with the facts and a Remedy.
+	ErrInsecureFile = errors.New("keys: key file not safe to trust")
 	// ErrInvalidInput: diversification data (CUID, AID) is malformed.
 	ErrInvalidInput = errors.New("keys: invalid diversification input")
 	// ErrInvalidEnvName is matched by *EnvNameError: a key variable's

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mynacard/freespace/securefile"
 )
 
 func h(s string) []byte {
@@ -181,7 +183,12 @@ func TestLoadFileRefusesOpenPermissions(t *testing.T) {
 		p := writeKeyFile(t, `{"keys": []}`, mode)
 		_, err := LoadFile(p)
 		assert.ErrorIs(t, err, ErrInsecureFile, "mode %04o", mode)
-		assert.Contains(t, err.Error(), "chmod 600")
+		var se *securefile.Error
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, securefile.SecretAccessible, se.Problem)
+		assert.Equal(t, mode, se.Mode.Perm())
+		assert.Contains(t, se.Remedy(), "chmod 600", "the remedy is for the CLI, not in the error")
+		assert.NotContains(t, err.Error(), "chmod")
 	}
 	_, err := LoadFile(writeKeyFile(t, `{"keys": []}`, 0o400))
 	assert.NoError(t, err)
@@ -268,7 +275,7 @@ func TestAlgorithmErrorHidesKey(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidKey)
 	assert.NotContains(t, err.Error(), secret)
 
-	_, err = parseKeyFile([]byte(`{"keys":[{"name":"t","version":1,"alg":"` + secret + `","key":"aes"}]}`))
+	_, err = parseKeyFile([]byte(`{"keys":[{"name":"t","version":1,"alg":"`+secret+`","key":"aes"}]}`), &scratch{})
 	require.ErrorIs(t, err, ErrInvalidKey)
 	assert.NotContains(t, strings.ToLower(err.Error()), "deadbeef")
 
@@ -294,16 +301,16 @@ func TestParseKeyFileDuplicateCheckCopiesNoKey(t *testing.T) {
 	k := `"alg":"aes","key":"` + fileSecret + `"`
 	dup := []byte(`{"keys":[{"name":"a","version":1,` + k + `},{"name":"a","version":1,` + k + `}]}`)
 	v0 := []byte(`{"keys":[{"name":"a","version":1,` + k + `},{"name":"a","version":0,` + k + `}]}`)
-	_, err := parseKeyFile(dup)
+	_, err := parseKeyFile(dup, &scratch{})
 	require.EqualError(t, err, errDuplicate(KeyRef{"a", 1}).Error())
-	_, err = parseKeyFile(v0)
+	_, err = parseKeyFile(v0, &scratch{})
 	require.EqualError(t, err, errEntryRef(1).Error())
 
 	if raceEnabled {
 		t.Skip("allocation counts are not exact under the race detector")
 	}
 	allocs := func(f func()) float64 { return testing.AllocsPerRun(200, f) }
-	extra := allocs(func() { _, _ = parseKeyFile(dup) }) - allocs(func() { _, _ = parseKeyFile(v0) })
+	extra := allocs(func() { _, _ = parseKeyFile(dup, &scratch{}) }) - allocs(func() { _, _ = parseKeyFile(v0, &scratch{}) })
 	msgs := allocs(func() { _ = errDuplicate(KeyRef{"a", 1}) }) - allocs(func() { _ = errEntryRef(1) })
 	assert.Equal(t, msgs, extra, "allocations of the duplicate check beyond its error message")
 }

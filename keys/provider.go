@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/mynacard/freespace/secure"
@@ -34,6 +35,11 @@ const CUIDLen = 16
 // input Label || 00 || CUID || AID || [L]_32). The card key has the
 // algorithm and length of the master key; 3DES card keys get DES parity.
 func Diversify(master Key, cuid, aid []byte) (Key, error) {
+	return diversify(master, DiversificationLabel, cuid, aid)
+}
+
+// diversify is the SP 800-108 derivation under label.
+func diversify(master Key, label string, cuid, aid []byte) (Key, error) {
 	if len(cuid) != CUIDLen {
 		return Key{}, fmt.Errorf("%w: CUID of %d bytes, want %d", ErrInvalidInput, len(cuid), CUIDLen)
 	}
@@ -56,7 +62,7 @@ func Diversify(master Key, cuid, aid []byte) (Key, error) {
 	ctxData := make([]byte, 0, len(cuid)+len(aid))
 	ctxData = append(append(ctxData, cuid...), aid...)
 	n := master.Len()
-	out, err := secure.KDFCounterCMAC(b, secure.FixedInput([]byte(DiversificationLabel), ctxData, n), n)
+	out, err := secure.KDFCounterCMAC(b, secure.FixedInput([]byte(label), ctxData, n), n)
 	if err != nil {
 		return Key{}, err
 	}
@@ -154,4 +160,63 @@ func (s *Store) Zero() {
 			k.Zero()
 		}
 	}
+}
+
+// DataKeyLabel is the SP 800-108 Label under which per-card data keys are
+// derived (typed envelope format 02, docs/PROTOCOL.md §5.1 and §7.3). It
+// differs from DiversificationLabel, so a data key never equals a card key
+// even when both come from the same master key bytes.
+const DataKeyLabel = "freespace data key"
+
+// maxLabel bounds a diversification Label.
+const maxLabel = 64
+
+// DiversifyLabel is Diversify with another SP 800-108 Label: the label names
+// the purpose of the derived key (DiversificationLabel for card keys,
+// DataKeyLabel for data keys), so keys of different purposes are
+// independent even under one master key. label is 1 to 64 bytes without
+// 00 (the separator of the fixed input).
+func DiversifyLabel(master Key, label string, cuid, aid []byte) (Key, error) {
+	if len(label) == 0 || len(label) > maxLabel || strings.IndexByte(label, 0) >= 0 {
+		return Key{}, fmt.Errorf("%w: label of %d bytes, want 1 to %d bytes without 00", ErrInvalidInput, len(label), maxLabel)
+	}
+	return diversify(master, label, cuid, aid)
+}
+
+// LabelDiversifier is a Provider that derives keys under a purpose label
+// itself (an HSM that keeps its master keys inside). Store and Env
+// implement it; DiversifyFor uses it when a Provider has it.
+type LabelDiversifier interface {
+	// DiversifyLabel derives the key of ref for the card and AP under
+	// label, as the package function DiversifyLabel does.
+	DiversifyLabel(ctx context.Context, ref KeyRef, label string, cuid, aid []byte) (Key, error)
+}
+
+// DiversifyFor derives the key of ref for a card and AP under label from
+// p: with p's own DiversifyLabel when p is a LabelDiversifier, with
+// p.Diversify for DiversificationLabel, otherwise from the master key
+// p.Key returns (wiped after use).
+func DiversifyFor(ctx context.Context, p Provider, ref KeyRef, label string, cuid, aid []byte) (Key, error) {
+	if ld, ok := p.(LabelDiversifier); ok {
+		return ld.DiversifyLabel(ctx, ref, label, cuid, aid)
+	}
+	if label == DiversificationLabel {
+		return p.Diversify(ctx, ref, cuid, aid)
+	}
+	m, err := p.Key(ctx, ref)
+	if err != nil {
+		return Key{}, err
+	}
+	defer m.Zero()
+	return DiversifyLabel(m, label, cuid, aid)
+}
+
+// DiversifyLabel implements LabelDiversifier.
+func (s *Store) DiversifyLabel(ctx context.Context, ref KeyRef, label string, cuid, aid []byte) (Key, error) {
+	m, err := s.Key(ctx, ref)
+	if err != nil {
+		return Key{}, err
+	}
+	defer m.Zero()
+	return DiversifyLabel(m, label, cuid, aid)
 }

@@ -11,10 +11,26 @@
 // write tearing-safe (§7.4): a write interrupted at any byte leaves the old
 // or the new data readable, never garbage and never "no data".
 //
-// Open selects the AP and authenticates; AP.Read returns the Content,
-// AP.Write replaces it (checking the capacity before any APDU), AP.Rotate
-// re-encrypts it under a new data key version. Errors are typed:
-// ErrAuthentication (GCM: copied, tampered or wrong key), *KeyVersionError,
-// *CapacityError, ErrNoData, ErrMalformed, ErrUnreadableSlots,
-// ErrCardSwapped.
+// What a read guarantees. The envelope header is written by the card, so
+// the terminal's Config, never the header, decides which key opens data:
+// only Config.DataKey, only in the versions reads accept
+// (MinDataKeyVersion, DataKeyVersions); any other name or version is a
+// *DataKeyError before the key provider is asked anything. Envelopes are
+// sealed in format 02, whose per-card data key is derived under its own
+// label (keys.DataKeyLabel), so no card key can ever equal a data key;
+// format 01 envelopes of profile 1.0 are still read and are re-sealed as
+// 02 by the next Write or Rotate. A read that returns the older slot
+// because the newer one does not open (a torn write, or a damaged or
+// forged slot) reports it in ReadReport.Fallback, and Config.RequireNewest
+// refuses it (*FallbackError). A card can still present an older, wholly
+// authentic image of its EF; only a terminal remembering generations per
+// card (cardap.GenerationMemory) catches that.
+//
+// Open selects the AP and authenticates; AP.Read returns the Content with
+// its ReadReport, AP.Write replaces it (checking the capacity before any
+// APDU), AP.Rotate re-encrypts it under a new data key version, reading a
+// retired version only when RotateOptions.From lists it. Errors are typed:
+// ErrAuthentication (GCM: copied, tampered or wrong key),
+// *DataKeyError, *KeyVersionError, *FallbackError, *CapacityError,
+// ErrNoData, ErrMalformed, ErrUnreadableSlots, ErrCardSwapped.
 package typed

@@ -7,15 +7,16 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 )
 
-// Envelope layout, format 01 (docs/PROTOCOL.md §7.3). All integers are
-// big-endian.
+// Envelope layout, formats 02 and 01 (docs/PROTOCOL.md §7.3). All integers
+// are big-endian.
 //
 //	offset  size  field
 //	0       2     magic 46 44 ("FD")
-//	2       1     format 01
+//	2       1     format: 02 (written), 01 (read only)
 //	3       1     n = length of the key ID, 1..16
 //	4       16    key ID: n printable ASCII bytes, then 00 up to 16 bytes
 //	20      4     key version, 1..2^32-1
@@ -29,6 +30,13 @@ import (
 // (2): the header is bound to the ciphertext, and the ciphertext to the
 // card, the AP and the file, so an envelope copied to another card, AP or
 // file fails to open with ErrAuthentication.
+//
+// The format names how the per-card data key is derived from the
+// operator's master data key (keys.DiversifyLabel): format 02 under
+// keys.DataKeyLabel ("freespace data key"), a label no card key uses, so a
+// data key never equals a card key; format 01 (profile 1.0) under the card
+// keys' own label keys.DiversificationLabel. Both are read (format 01 under
+// the configured data key name only); every write seals format 02.
 const (
 	HeaderLen = 42
 	TagLen    = 16
@@ -39,14 +47,29 @@ const (
 	// DataKeyLen is the length of the operator data key (AES-256).
 	DataKeyLen = 32
 
-	formatV1 = 0x01
+	// Format01 is the envelope format of profile 1.0: data key derived
+	// under the card keys' label. Read, never written.
+	Format01 byte = 0x01
+	// Format02 is the envelope format every write seals: data key derived
+	// under keys.DataKeyLabel.
+	Format02 byte = 0x02
+
 	nonceLen = 12
 )
+
+// dataKeyLabel returns the derivation label of an envelope format.
+func dataKeyLabel(format byte) string {
+	if format == Format01 {
+		return keys.DiversificationLabel
+	}
+	return keys.DataKeyLabel
+}
 
 var envelopeMagic = [2]byte{'F', 'D'}
 
 // Header is the clear part of an envelope.
 type Header struct {
+	Format     byte   // Format02, or Format01 (read only); 0 seals Format02
 	KeyID      string // names the operator data key in the KeyProvider
 	KeyVersion uint32 // version of that key
 	Generation uint32 // write counter: the slot with the higher one is newer
@@ -72,7 +95,7 @@ func validKeyID(id string) bool {
 
 // appendHeader appends the 42 header bytes.
 func (h Header) appendTo(dst []byte) []byte {
-	dst = append(dst, envelopeMagic[0], envelopeMagic[1], formatV1, byte(len(h.KeyID)))
+	dst = append(dst, envelopeMagic[0], envelopeMagic[1], h.Format, byte(len(h.KeyID)))
 	var id [MaxKeyIDLen]byte
 	copy(id[:], h.KeyID)
 	dst = append(dst, id[:]...)
@@ -97,8 +120,8 @@ func ParseHeader(b []byte) (Header, error) {
 	if IsBlank(b) {
 		return Header{}, fmt.Errorf("%w: no envelope magic", ErrMalformed)
 	}
-	if b[2] != formatV1 {
-		return Header{}, fmt.Errorf("%w: envelope format %02X, want %02X", ErrMalformed, b[2], formatV1)
+	if b[2] != Format01 && b[2] != Format02 {
+		return Header{}, fmt.Errorf("%w: envelope format %02X, want %02X or %02X", ErrMalformed, b[2], Format02, Format01)
 	}
 	n := int(b[3])
 	if n == 0 || n > MaxKeyIDLen {
@@ -114,6 +137,7 @@ func ParseHeader(b []byte) (Header, error) {
 		}
 	}
 	h := Header{
+		Format:     b[2],
 		KeyID:      id,
 		KeyVersion: binary.BigEndian.Uint32(b[20:24]),
 		Generation: binary.BigEndian.Uint32(b[24:28]),
@@ -154,10 +178,18 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(blk)
 }
 
-// SealEnvelope encrypts plaintext under the 32-byte data key and returns the whole
-// envelope. rand supplies the 12-byte nonce (crypto/rand.Reader in
-// production). h.Nonce and h.Length are filled in by SealEnvelope.
+// SealEnvelope encrypts plaintext under the 32-byte per-card data key and
+// returns the whole envelope. rand supplies the 12-byte nonce
+// (crypto/rand.Reader in production). h.Nonce and h.Length are filled in by
+// SealEnvelope; h.Format 0 is Format02, and key must then have been derived
+// under keys.DataKeyLabel (AP.Write does all this).
 func SealEnvelope(key []byte, h Header, bind Binding, plaintext []byte, rand io.Reader) ([]byte, error) {
+	if h.Format == 0 {
+		h.Format = Format02
+	}
+	if h.Format != Format01 && h.Format != Format02 {
+		return nil, fmt.Errorf("%w: envelope format %02X", ErrKey, h.Format)
+	}
 	if !validKeyID(h.KeyID) {
 		return nil, fmt.Errorf("%w: key ID must be 1 to %d printable ASCII bytes", ErrKey, MaxKeyIDLen)
 	}

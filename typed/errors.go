@@ -8,7 +8,8 @@ import (
 )
 
 // Errors of package typed. Every one is usable with errors.Is; the typed
-// errors (*CapacityError, *KeyVersionError) also with errors.As.
+// errors (*CapacityError, *KeyVersionError, *DataKeyError, *FallbackError)
+// also with errors.As.
 var (
 	// ErrMalformed: the card's data breaks the profile (envelope header,
 	// plaintext format, layout). A torn slot is not reported with it as
@@ -18,6 +19,15 @@ var (
 	// key: the data was copied from another card, AP or file, was tampered
 	// with, or the key is wrong. Nothing is returned.
 	ErrAuthentication = errors.New("typed: data does not authenticate (AES-GCM): copied from another card or file, tampered, or wrong data key")
+	// ErrDataKeyRefused is matched by *DataKeyError: an envelope names a
+	// data key this terminal does not accept (another name, or a retired
+	// version). The card chose the header; the terminal's configuration
+	// decides which keys open data.
+	ErrDataKeyRefused = errors.New("typed: envelope under a data key this terminal does not accept")
+	// ErrFallback is matched by *FallbackError: Config.RequireNewest is set
+	// and the newest slot does not open, so the read refuses the older
+	// data it would otherwise fall back to.
+	ErrFallback = errors.New("typed: the newest slot does not open; refusing to fall back to older data")
 	// ErrUnknownKeyVersion is matched by *KeyVersionError.
 	ErrUnknownKeyVersion = errors.New("typed: unknown data key version")
 	// ErrNoData: the AP has never been written (both slots blank).
@@ -81,3 +91,93 @@ func (e *KeyVersionError) Unwrap() error { return e.Err }
 
 // Is matches ErrUnknownKeyVersion.
 func (e *KeyVersionError) Is(target error) bool { return target == ErrUnknownKeyVersion }
+
+// DataKeyProblem says why an envelope's data key is refused.
+type DataKeyProblem int
+
+const (
+	// OtherKeyName: the header names a key other than Config.DataKey (a
+	// card key, another operator key): only the configured data key is
+	// ever asked of the key provider.
+	OtherKeyName DataKeyProblem = iota + 1
+	// RetiredVersion: the version is below Config.MinDataKeyVersion or not
+	// in Config.DataKeyVersions (and, for Rotate, not in its From list).
+	RetiredVersion
+)
+
+// String describes the problem.
+func (p DataKeyProblem) String() string {
+	switch p {
+	case OtherKeyName:
+		return "not the configured data key"
+	case RetiredVersion:
+		return "a version this terminal does not accept"
+	}
+	return fmt.Sprintf("DataKeyProblem(%d)", int(p))
+}
+
+// DataKeyError reports an envelope whose header names a data key this
+// terminal does not accept. It names the key and version (never key
+// bytes). The newest envelope is never skipped for an older one on this
+// ground: the read fails.
+type DataKeyError struct {
+	KeyID   string // the key name in the envelope header (printable ASCII)
+	Version uint32 // the key version in the header
+	Format  byte   // the envelope format
+	Problem DataKeyProblem
+	// Accepted describes what the terminal accepts (the configured name,
+	// or the accepted versions).
+	Accepted string
+}
+
+// Error names the key, the version and what is accepted.
+func (e *DataKeyError) Error() string {
+	return fmt.Sprintf("typed: envelope (format %02X) under data key %q version %d: %s (accepted: %s)",
+		e.Format, e.KeyID, e.Version, e.Problem, e.Accepted)
+}
+
+// Is matches ErrDataKeyRefused.
+func (e *DataKeyError) Is(target error) bool { return target == ErrDataKeyRefused }
+
+// Fallback describes a slot a read passed over for older data: the newer
+// slot of a torn write, or a damaged or forged one. A read that returns
+// data reports it (ReadReport.Fallback); with Config.RequireNewest it
+// refuses instead (*FallbackError).
+type Fallback struct {
+	Slot int // the slot skipped, 0 or 1
+	// Generation is the generation its header claims (unauthenticated);
+	// 0 when the header itself is unreadable.
+	Generation uint32
+	// Err is why it was skipped: ErrAuthentication (tag does not verify),
+	// ErrMalformed (header or length broken).
+	Err error
+}
+
+// String describes the fallback.
+func (f Fallback) String() string {
+	g := "unknown generation"
+	if f.Generation != 0 {
+		g = fmt.Sprintf("generation %d", f.Generation)
+	}
+	return fmt.Sprintf("slot %d (%s) skipped: %v", f.Slot, g, f.Err)
+}
+
+// FallbackError is the refusal of a read under Config.RequireNewest when
+// the newest slot does not open.
+type FallbackError struct {
+	Fallback
+	// Older is the generation of the authentic older envelope that was
+	// not used.
+	Older uint32
+}
+
+// Error names the skipped slot, its claimed generation and why.
+func (e *FallbackError) Error() string {
+	return fmt.Sprintf("typed: newest data unreadable, older generation %d refused: %s", e.Older, e.Fallback)
+}
+
+// Unwrap returns why the newer slot was skipped.
+func (e *FallbackError) Unwrap() error { return e.Fallback.Err }
+
+// Is matches ErrFallback.
+func (e *FallbackError) Is(target error) bool { return target == ErrFallback }

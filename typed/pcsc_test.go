@@ -37,7 +37,7 @@ func TestThroughPCSC(t *testing.T) {
 	require.NoError(t, err)
 	got, err := ap.Read(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, c, got)
+	assert.Equal(t, c, got.Content)
 }
 
 // BenchmarkRead1KiBPCSC is BenchmarkRead1KiB (short APDUs) through pcscd.

@@ -26,8 +26,11 @@ import (
 //     new data wins.
 //
 // In no case is the result garbage (GCM) or "no data" (the old slot is
-// untouched). A newest envelope under a key version the reader lacks is
-// reported (*KeyVersionError), never skipped for an older one.
+// untouched). A newest envelope under a key the reader refuses or lacks is
+// reported (*DataKeyError, *KeyVersionError), never skipped for an older
+// one. A fallback to the older slot is always reported (state.fallback):
+// it is what a torn write leaves, and also what a damaged or forged newer
+// slot looks like.
 
 // binFile is a transparent EF as the slot logic sees it.
 type binFile interface {
@@ -40,8 +43,10 @@ type binFile interface {
 	readChunk() int
 }
 
-// keyFunc returns the 32-byte data key of a key ID and version.
-type keyFunc func(ctx context.Context, keyID string, version uint32) ([]byte, error)
+// keyFunc returns the 32-byte per-card data key that opens an envelope
+// with header h, or a *DataKeyError when the terminal does not accept the
+// key h names.
+type keyFunc func(ctx context.Context, h Header) ([]byte, error)
 
 // layout is the two-slot layout of an EF of the given capacity.
 type layout struct{ capacity int }
@@ -58,6 +63,8 @@ type slotState struct {
 	hdr    Header
 	hdrErr error // header unparsable or envelope longer than the slot
 	head   []byte
+	// openErr is why the envelope did not open, when it was tried.
+	openErr error
 }
 
 // state is the result of reading both slots.
@@ -67,8 +74,12 @@ type state struct {
 	hdr     Header
 	plain   []byte
 	// why is the reason there is no current envelope: ErrNoData,
-	// ErrAuthentication, ErrMalformed or a *KeyVersionError.
+	// ErrAuthentication, ErrMalformed, a *DataKeyError or a
+	// *KeyVersionError.
 	why error
+	// fallback, when current >= 0: the other slot may hold newer data but
+	// does not open.
+	fallback *Fallback
 }
 
 // loadState reads both slots and opens the newest authentic envelope.
@@ -110,12 +121,17 @@ func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Bind
 			}
 			continue
 		}
-		key, err := keys(ctx, s.hdr.KeyID, s.hdr.KeyVersion)
+		key, err := keys(ctx, s.hdr)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr
 			}
-			st.why = &KeyVersionError{KeyID: s.hdr.KeyID, Version: s.hdr.KeyVersion, Err: err}
+			var dk *DataKeyError
+			if errors.As(err, &dk) {
+				st.why = err
+			} else {
+				st.why = &KeyVersionError{KeyID: s.hdr.KeyID, Version: s.hdr.KeyVersion, Err: err}
+			}
 			return st, nil
 		}
 		env := s.head
@@ -129,6 +145,7 @@ func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Bind
 		}
 		h, pt, err := OpenEnvelope(key, bind, env)
 		clear(key)
+		s.openErr = err
 		if err != nil {
 			if firstErr == nil || errors.Is(err, ErrAuthentication) && !errors.Is(firstErr, ErrAuthentication) {
 				firstErr = err
@@ -136,6 +153,7 @@ func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Bind
 			continue
 		}
 		st.current, st.hdr, st.plain = i, h, pt
+		st.fallback = otherSlotSkipped(st, 1-i)
 		return st, nil
 	}
 	switch {
@@ -145,6 +163,41 @@ func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Bind
 		st.why = ErrNoData
 	}
 	return st, nil
+}
+
+// otherSlotSkipped reports the slot o, which the read did not use, when it
+// may hold newer data: a header that claims a generation at least the
+// current one's (so it was tried and failed), a header with the magic that
+// does not parse, or a slot without the magic whose first bytes are not
+// all 00 or all FF (a damaged magic). A blank slot, or an intact header of
+// an older generation, is not a fallback.
+func otherSlotSkipped(st *state, o int) *Fallback {
+	s := &st.slots[o]
+	switch {
+	case s.blank && erased(s.head):
+		return nil
+	case s.blank:
+		return &Fallback{Slot: o, Err: fmt.Errorf("%w: slot %d holds data without the envelope magic", ErrMalformed, o)}
+	case s.hdrErr != nil:
+		return &Fallback{Slot: o, Err: s.hdrErr}
+	case s.hdr.Generation >= st.hdr.Generation:
+		err := s.openErr
+		if err == nil {
+			err = fmt.Errorf("%w: slot %d claims generation %d, not below the current %d", ErrMalformed, o, s.hdr.Generation, st.hdr.Generation)
+		}
+		return &Fallback{Slot: o, Generation: s.hdr.Generation, Err: err}
+	}
+	return nil
+}
+
+// erased reports whether b is all 00 or all FF (an EF never written).
+func erased(b []byte) bool {
+	for _, c := range b {
+		if c != b[0] {
+			return false
+		}
+	}
+	return len(b) == 0 || b[0] == 0x00 || b[0] == 0xFF
 }
 
 // readFull reads n bytes at off in chunks. A short file gives ErrMalformed
@@ -205,7 +258,7 @@ func planWrite(st *state, l layout, key []byte, keyID string, version uint32, bi
 	default:
 		return sealed{}, fmt.Errorf("%w: %w", ErrUnreadableSlots, st.why)
 	}
-	env, err := SealEnvelope(key, Header{KeyID: keyID, KeyVersion: version, Generation: gen}, bind, plaintext, rand)
+	env, err := SealEnvelope(key, Header{Format: Format02, KeyID: keyID, KeyVersion: version, Generation: gen}, bind, plaintext, rand)
 	if err != nil {
 		return sealed{}, err
 	}

@@ -59,10 +59,10 @@ func testKey(v uint32) []byte {
 }
 
 func testKeys(versions ...uint32) keyFunc {
-	return func(_ context.Context, id string, v uint32) ([]byte, error) {
+	return func(_ context.Context, h Header) ([]byte, error) {
 		for _, x := range versions {
-			if x == v && id == "k" {
-				return testKey(v), nil
+			if x == h.KeyVersion && h.KeyID == "k" {
+				return testKey(h.KeyVersion), nil
 			}
 		}
 		return nil, errors.New("no such key")
@@ -189,7 +189,7 @@ func TestEnvelopeRoundTripAndLayout(t *testing.T) {
 	env, err := SealEnvelope(testKey(1), Header{KeyID: "k", KeyVersion: 7, Generation: 3}, testBind, []byte("hello"), bytes.NewReader(bytes.Repeat([]byte{0xAB}, 12)))
 	require.NoError(t, err)
 	require.Len(t, env, Overhead+5)
-	assert.Equal(t, []byte{'F', 'D', 0x01, 0x01, 'k'}, env[:5])
+	assert.Equal(t, []byte{'F', 'D', 0x02, 0x01, 'k'}, env[:5], "format 02 by default")
 	assert.Equal(t, []byte{0, 0, 0, 7, 0, 0, 0, 3}, env[20:28])
 	assert.Equal(t, bytes.Repeat([]byte{0xAB}, 12), env[28:40])
 	assert.Equal(t, []byte{0, 5}, env[40:42])
@@ -205,6 +205,23 @@ func TestEnvelopeRoundTripAndLayout(t *testing.T) {
 	assert.ErrorIs(t, err, ErrKey)
 	_, err = SealEnvelope(testKey(1), Header{KeyID: "a key id that is too long", KeyVersion: 1, Generation: 1}, testBind, nil, bytes.NewReader(make([]byte, 12)))
 	assert.ErrorIs(t, err, ErrKey)
+	_, err = SealEnvelope(testKey(1), Header{Format: 0x03, KeyID: "k", KeyVersion: 1, Generation: 1}, testBind, nil, bytes.NewReader(make([]byte, 12)))
+	assert.ErrorIs(t, err, ErrKey)
+
+	// Format 01 is still sealable (for tests and migration tools) and
+	// parses; the format byte is bound by the tag.
+	old, err := SealEnvelope(testKey(1), Header{Format: Format01, KeyID: "k", KeyVersion: 7, Generation: 3}, testBind, []byte("hello"), bytes.NewReader(make([]byte, 12)))
+	require.NoError(t, err)
+	assert.Equal(t, Format01, old[2])
+	h, _, err = OpenEnvelope(testKey(1), testBind, old)
+	require.NoError(t, err)
+	assert.Equal(t, Format01, h.Format)
+	old[2] = Format02
+	_, _, err = OpenEnvelope(testKey(1), testBind, old)
+	assert.ErrorIs(t, err, ErrAuthentication, "format byte changed")
+	old[2] = 0x03
+	_, err = ParseHeader(old)
+	assert.ErrorIs(t, err, ErrMalformed)
 }
 
 func FuzzParseHeader(f *testing.F) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
@@ -58,11 +59,31 @@ type Config struct {
 	// ReadKey, UpdateKey, AdminKey; zero: DefaultKey(01/02/03).
 	ReadKey, UpdateKey, AdminKey CardKey
 	// DataKey names the AES-256 operator data key (empty: "typed-data").
-	// Writes use DataKeyVersion (0: the latest version); reads use the
-	// version named in each envelope. The key is diversified per card
-	// (keys.Provider.Diversify with the CUID and AID) before use.
-	DataKey        string
+	// It may not be the name of one of the AP's card keys. Reads open
+	// only envelopes whose header names this key: a header naming any
+	// other key (a card key, another operator key) is refused with a
+	// *DataKeyError before the key provider is asked for anything. The
+	// key is diversified per card with the CUID and AID (docs/PROTOCOL.md
+	// §5.1, under keys.DataKeyLabel for format 02) before use.
+	DataKey string
+	// DataKeyVersion is the version writes seal under (0: the latest the
+	// provider lists). It must be a version reads accept.
 	DataKeyVersion int
+	// MinDataKeyVersion retires older data-key versions: reads refuse an
+	// envelope under a lower version with a *DataKeyError (0 or 1: every
+	// version ≥ 1). Rotate alone may read retired versions, and only
+	// those it is given (RotateOptions.From).
+	MinDataKeyVersion int
+	// DataKeyVersions, when not empty, lists exactly the versions reads
+	// accept (each also ≥ MinDataKeyVersion); any other is refused with a
+	// *DataKeyError.
+	DataKeyVersions []int
+	// RequireNewest refuses to fall back to the older slot when the newer
+	// one does not open (a torn write, or a damaged or forged slot): reads
+	// fail with a *FallbackError instead of returning the older data.
+	// Without it the fallback is reported in ReadReport.Fallback. A write
+	// is the repair: it replaces the slot that does not open.
+	RequireNewest bool
 	// DataFID is EF.Data (0: profile.FIDData). Capacity is its size in
 	// bytes: 0 takes the size from the EF's FCP (SELECT EF with P2 = 04,
 	// tag 80), or DefaultCapacity when the card gives none; a configured
@@ -104,8 +125,25 @@ func (c Config) withDefaults() (Config, error) {
 	if !validKeyID(c.DataKey) {
 		return c, fmt.Errorf("typed: config: data key name %q: %w", c.DataKey, ErrKey)
 	}
+	for _, k := range []CardKey{c.ReadKey, c.UpdateKey, c.AdminKey} {
+		if c.DataKey == k.Enc.Name || c.DataKey == k.Mac.Name {
+			return c, fmt.Errorf("typed: config: data key name %q is a card key's name: %w", c.DataKey, ErrKey)
+		}
+	}
 	if c.DataKeyVersion < 0 || c.DataKeyVersion > math.MaxUint32 {
 		return c, fmt.Errorf("typed: config: data key version %d: %w", c.DataKeyVersion, ErrKey)
+	}
+	if c.MinDataKeyVersion < 0 || c.MinDataKeyVersion > math.MaxUint32 {
+		return c, fmt.Errorf("typed: config: minimum data key version %d: %w", c.MinDataKeyVersion, ErrKey)
+	}
+	c.DataKeyVersions = slices.Clone(c.DataKeyVersions)
+	for _, v := range c.DataKeyVersions {
+		if v < 1 || v > math.MaxUint32 || v < c.MinDataKeyVersion {
+			return c, fmt.Errorf("typed: config: accepted data key version %d (minimum %d): %w", v, max(1, c.MinDataKeyVersion), ErrKey)
+		}
+	}
+	if c.DataKeyVersion != 0 && !c.acceptsVersion(uint32(c.DataKeyVersion)) {
+		return c, fmt.Errorf("typed: config: writes would seal under data key version %d, which reads do not accept: %w", c.DataKeyVersion, ErrKey)
 	}
 	if c.DataFID == 0 {
 		c.DataFID = profile.FIDData
@@ -120,6 +158,28 @@ func (c Config) withDefaults() (Config, error) {
 		c.Rand = rand.Reader
 	}
 	return c, nil
+}
+
+// acceptsVersion reports whether reads accept data key version v.
+func (c Config) acceptsVersion(v uint32) bool {
+	if v == 0 || int64(v) < int64(c.MinDataKeyVersion) {
+		return false
+	}
+	return len(c.DataKeyVersions) == 0 || slices.Contains(c.DataKeyVersions, int(v))
+}
+
+// acceptedVersions describes the accepted versions for a *DataKeyError.
+func (c Config) acceptedVersions(extra []uint32) string {
+	var s string
+	if len(c.DataKeyVersions) > 0 {
+		s = fmt.Sprintf("versions %v", c.DataKeyVersions)
+	} else {
+		s = fmt.Sprintf("versions ≥ %d", max(1, c.MinDataKeyVersion))
+	}
+	if len(extra) > 0 {
+		s += fmt.Sprintf(", and %v to rotate", extra)
+	}
+	return fmt.Sprintf("%q %s", c.DataKey, s)
 }
 
 // AP is an opened Type D AP on one card: selected, mutually authenticated,
@@ -260,11 +320,13 @@ func (a *AP) binding() Binding {
 
 func (a *AP) layout() layout { return layout{capacity: a.cfg.Capacity} }
 
-// dataKey returns the per-card data key of a version (0: latest) and the
-// version it is.
-func (a *AP) dataKey(ctx context.Context, name string, version int) ([]byte, error) {
+// dataKey returns the per-card data key of the configured data key in a
+// version (0: latest) for an envelope format: derived under
+// keys.DataKeyLabel for Format02, under the card keys' label for Format01.
+func (a *AP) dataKey(ctx context.Context, version int, format byte) ([]byte, error) {
 	c := a.s.CUID()
-	k, err := a.cfg.Keys.Diversify(ctx, keys.KeyRef{Name: name, Version: version}, c[:], a.cfg.AID)
+	name := a.cfg.DataKey
+	k, err := keys.DiversifyFor(ctx, a.cfg.Keys, keys.KeyRef{Name: name, Version: version}, dataKeyLabel(format), c[:], a.cfg.AID)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +339,8 @@ func (a *AP) dataKey(ctx context.Context, name string, version int) ([]byte, err
 	return b, nil
 }
 
-// latestVersion resolves DataKeyVersion 0 to the provider's latest.
+// latestVersion resolves DataKeyVersion 0 to the provider's latest, which
+// reads must accept.
 func (a *AP) latestVersion(ctx context.Context) (int, error) {
 	if a.cfg.DataKeyVersion != 0 {
 		return a.cfg.DataKeyVersion, nil
@@ -285,9 +348,9 @@ func (a *AP) latestVersion(ctx context.Context) (int, error) {
 	if v, ok := a.cfg.Keys.(interface{ Versions(string) []int }); ok {
 		vs := v.Versions(a.cfg.DataKey)
 		if len(vs) > 0 {
-			m := 0
-			for _, x := range vs {
-				m = max(m, x)
+			m := slices.Max(vs)
+			if m > math.MaxUint32 || !a.cfg.acceptsVersion(uint32(m)) {
+				return 0, fmt.Errorf("%w: %s: the latest version %d is not one reads accept (%s)", ErrKey, a.cfg.DataKey, m, a.cfg.acceptedVersions(nil))
 			}
 			return m, nil
 		}
@@ -295,9 +358,19 @@ func (a *AP) latestVersion(ctx context.Context) (int, error) {
 	return 0, fmt.Errorf("%w: %s: set Config.DataKeyVersion (the key provider does not list versions)", ErrKey, a.cfg.DataKey)
 }
 
-func (a *AP) keyFunc() keyFunc {
-	return func(ctx context.Context, id string, v uint32) ([]byte, error) {
-		return a.dataKey(ctx, id, int(v))
+// keyFunc opens envelopes under the configured data key only, in the
+// versions reads accept and the retired versions in rotate (Rotate's From
+// list). The card wrote the header: its key name and version are checked
+// against the configuration before the key provider is asked anything.
+func (a *AP) keyFunc(rotate []uint32) keyFunc {
+	return func(ctx context.Context, h Header) ([]byte, error) {
+		if h.KeyID != a.cfg.DataKey {
+			return nil, &DataKeyError{KeyID: h.KeyID, Version: h.KeyVersion, Format: h.Format, Problem: OtherKeyName, Accepted: a.cfg.acceptedVersions(rotate)}
+		}
+		if !a.cfg.acceptsVersion(h.KeyVersion) && !slices.Contains(rotate, h.KeyVersion) {
+			return nil, &DataKeyError{KeyID: h.KeyID, Version: h.KeyVersion, Format: h.Format, Problem: RetiredVersion, Accepted: a.cfg.acceptedVersions(rotate)}
+		}
+		return a.dataKey(ctx, int(h.KeyVersion), h.Format)
 	}
 }
 
@@ -359,8 +432,10 @@ func (a *AP) open(ctx context.Context) (*cardFile, layout, error) {
 }
 
 // load reads both slots of EF.Data (docs/PROTOCOL.md §7.4), under the
-// read key unless keepAuth (the caller authenticated a key that may read).
-func (a *AP) load(ctx context.Context, keepAuth bool) (*cardFile, layout, *state, error) {
+// read key unless keepAuth (the caller authenticated a key that may read),
+// opening envelopes under the accepted data key versions and the retired
+// versions in rotate.
+func (a *AP) load(ctx context.Context, keepAuth bool, rotate []uint32) (*cardFile, layout, *state, error) {
 	if !keepAuth {
 		if err := a.ensureRead(ctx); err != nil {
 			return nil, layout{}, nil, err
@@ -370,7 +445,7 @@ func (a *AP) load(ctx context.Context, keepAuth bool) (*cardFile, layout, *state
 	if err != nil {
 		return nil, layout{}, nil, err
 	}
-	st, err := loadState(ctx, f, l, a.keyFunc(), a.binding())
+	st, err := loadState(ctx, f, l, a.keyFunc(rotate), a.binding())
 	return f, l, st, err
 }
 
@@ -411,36 +486,66 @@ func (a *AP) file() *cardFile {
 	return &cardFile{ch: a.s.Channel(), chunk: a.s.MaxReadChunk(), fid: a.cfg.DataFID}
 }
 
-// ReadRaw returns the plaintext of the current envelope and its header.
-func (a *AP) ReadRaw(ctx context.Context) ([]byte, Header, error) {
+// ReadReport says which envelope a read returned.
+type ReadReport struct {
+	Header Header // its header: format, key, version, generation
+	Slot   int    // the slot it came from, 0 or 1
+	// Fallback is set when the other slot may hold newer data but does
+	// not open (a torn write, or a damaged or forged slot), so the read
+	// returned this older envelope. It is always reported; with
+	// Config.RequireNewest the read fails with a *FallbackError instead.
+	// A card can also present an older, wholly authentic image of its
+	// EF: no read can tell; a terminal that remembers the highest
+	// generation it saw per card can (cardap.GenerationMemory).
+	Fallback *Fallback
+}
+
+// ReadResult is the decrypted Content of the AP and where it came from.
+type ReadResult struct {
+	Content
+	ReadReport
+}
+
+// ReadRaw returns the plaintext of the current envelope and its report.
+func (a *AP) ReadRaw(ctx context.Context) ([]byte, ReadReport, error) {
+	return a.readRaw(ctx, nil)
+}
+
+func (a *AP) readRaw(ctx context.Context, rotate []uint32) ([]byte, ReadReport, error) {
 	var pt []byte
-	var h Header
+	var rep ReadReport
 	err := a.do(ctx, "read", func(ctx context.Context) error {
-		_, _, st, err := a.load(ctx, false)
+		_, _, st, err := a.load(ctx, false, rotate)
 		if err != nil {
 			return err
 		}
 		if st.current < 0 {
 			return st.why
 		}
-		pt, h = st.plain, st.hdr
+		if st.fallback != nil && a.cfg.RequireNewest {
+			clear(st.plain)
+			return &FallbackError{Fallback: *st.fallback, Older: st.hdr.Generation}
+		}
+		pt, rep = st.plain, ReadReport{Header: st.hdr, Slot: st.current, Fallback: st.fallback}
 		return nil
 	})
-	return pt, h, err
+	return pt, rep, err
 }
 
 // Read returns the decrypted Content of the AP: the newest authentic
-// envelope of the two slots (docs/PROTOCOL.md §7.4).
-func (a *AP) Read(ctx context.Context) (Content, error) {
-	pt, _, err := a.ReadRaw(ctx)
+// envelope of the two slots (docs/PROTOCOL.md §7.4), with a report of
+// which one it was and whether a newer slot was skipped.
+func (a *AP) Read(ctx context.Context) (ReadResult, error) {
+	pt, rep, err := a.ReadRaw(ctx)
 	if err != nil {
-		return Content{}, err
+		return ReadResult{}, err
 	}
+	defer clear(pt)
 	var c Content
 	if err := c.UnmarshalBinary(pt); err != nil {
-		return Content{}, fmt.Errorf("typed: read: %w", err)
+		return ReadResult{}, fmt.Errorf("typed: read: %w", err)
 	}
-	return c, nil
+	return ReadResult{Content: c, ReadReport: rep}, nil
 }
 
 // WriteOptions tune Write.
@@ -471,6 +576,12 @@ func (a *AP) Write(ctx context.Context, c Content, opts WriteOptions) error {
 
 // WriteRaw is Write for an already encoded plaintext.
 func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
+	return a.writeRaw(ctx, pt, opts, nil)
+}
+
+// writeRaw writes pt; the current envelope may be under a retired version
+// in rotate.
+func (a *AP) writeRaw(ctx context.Context, pt []byte, opts WriteOptions, rotate []uint32) error {
 	// Before any APDU when the size is known (configured, or learnt from
 	// the card by an earlier operation); otherwise planWrite checks it
 	// against the card's FCP, still before anything is written.
@@ -482,7 +593,7 @@ func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
 		return fmt.Errorf("typed: write: %w", &CapacityError{Need: need, Have: have})
 	}
 	return a.do(ctx, "write", func(ctx context.Context) error {
-		f, l, st, err := a.load(ctx, opts.KeepAuthentication)
+		f, l, st, err := a.load(ctx, opts.KeepAuthentication, rotate)
 		if err != nil {
 			return err
 		}
@@ -490,7 +601,7 @@ func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
 		if err != nil {
 			return err
 		}
-		key, err := a.dataKey(ctx, a.cfg.DataKey, v)
+		key, err := a.dataKey(ctx, v, Format02)
 		if err != nil {
 			return &KeyVersionError{KeyID: a.cfg.DataKey, Version: uint32(v), Err: err}
 		}
@@ -511,12 +622,24 @@ func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
 	})
 }
 
+// RotateOptions tune Rotate.
+type RotateOptions struct {
+	// From lists retired data key versions (below MinDataKeyVersion or
+	// not in DataKeyVersions) that Rotate may read to migrate them. Reads
+	// other than Rotate's never accept them. Versions reads accept need
+	// not be listed.
+	From []uint32
+}
+
 // Rotate re-encrypts the current data under the configured data key
-// version (Config.DataKeyVersion, 0: the latest): it reads with the
-// version named in the envelope and writes a new envelope (tearing-safe,
-// like Write). It reports the version it read and the version it wrote.
-func (a *AP) Rotate(ctx context.Context) (from, to uint32, err error) {
-	pt, h, err := a.ReadRaw(ctx)
+// version (Config.DataKeyVersion, 0: the latest) in envelope format 02: it
+// reads the current envelope (under a version reads accept, or one of
+// opts.From; always under the configured data key name) and writes a new
+// envelope (tearing-safe, like Write). It reports the version it read and
+// the version it wrote. A format 01 envelope under the current version is
+// re-sealed as format 02 too.
+func (a *AP) Rotate(ctx context.Context, opts RotateOptions) (from, to uint32, err error) {
+	pt, rep, err := a.readRaw(ctx, opts.From)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -525,10 +648,10 @@ func (a *AP) Rotate(ctx context.Context) (from, to uint32, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := a.WriteRaw(ctx, pt, WriteOptions{}); err != nil {
+	if err := a.writeRaw(ctx, pt, WriteOptions{}, opts.From); err != nil {
 		return 0, 0, err
 	}
-	return h.KeyVersion, uint32(v), nil
+	return rep.Header.KeyVersion, uint32(v), nil
 }
 
 // Capacity returns the largest plaintext the AP holds: from the card's

@@ -54,18 +54,18 @@ func TestWriteReadRotate(t *testing.T) {
 	require.NoError(t, ap.Write(ctx, c1, typed.WriteOptions{}))
 	got, err := ap.Read(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, c1, got)
+	assert.Equal(t, c1, got.Content)
 
 	// Rotation: add data key v2, re-encrypt, read with v2 only.
 	testkeys.AddDataKey(st, 2)
-	from, to, err := ap.Rotate(ctx)
+	from, to, err := ap.Rotate(ctx, typed.RotateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, uint32(1), from)
 	assert.Equal(t, uint32(2), to)
-	_, h, err := ap.ReadRaw(ctx)
+	_, rep, err := ap.ReadRaw(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, uint32(2), h.KeyVersion)
-	assert.Equal(t, uint32(2), h.Generation)
+	assert.Equal(t, uint32(2), rep.Header.KeyVersion)
+	assert.Equal(t, uint32(2), rep.Header.Generation)
 
 	// A terminal without v2 gets a typed error, never the stale v1 copy.
 	old := testkeys.Store(1)
@@ -208,7 +208,7 @@ func TestTearingOnCard(t *testing.T) {
 		require.NoError(t, err, label)
 		got, err := ap.Read(ctx)
 		require.NoError(t, err, "%s: never garbage, never no data", label)
-		if !assert.True(t, equalContent(got, oldC) || equalContent(got, newC), label) {
+		if !assert.True(t, equalContent(got.Content, oldC) || equalContent(got.Content, newC), label) {
 			return
 		}
 		require.NoError(t, ap.Write(ctx, content("Next", 100), typed.WriteOptions{}), label)
@@ -321,7 +321,7 @@ func TestHostileAndFlakyCard(t *testing.T) {
 		card.ClearFaults()
 		got, err := ap.Read(ctx)
 		require.NoError(t, err, "resumed after truncation at %d", i)
-		require.Equal(t, want, got)
+		require.Equal(t, want, got.Content)
 	}
 	for _, kind := range []mockcard.FaultKind{mockcard.FaultForce61, mockcard.FaultForce6C} {
 		for i := 1; i <= 10; i++ {
@@ -337,7 +337,7 @@ func TestHostileAndFlakyCard(t *testing.T) {
 			require.NoError(t, err, "%v at %d", kind, i)
 			got, err := ap.Read(ctx)
 			require.NoError(t, err, "%v at %d", kind, i)
-			require.Equal(t, want, got)
+			require.Equal(t, want, got.Content)
 			card.ClearFaults()
 		}
 	}

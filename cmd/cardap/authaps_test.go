@@ -156,7 +156,15 @@ func TestAuthCommandsUsage(t *testing.T) {
 	require.NoError(t, os.Chmod(kf, 0o644))
 	code, _, errOut = runCLI(t, src, "typea", "read", "--keys", kf, "--password-mode", "none")
 	assert.Equal(t, exitFailure, code)
-	assert.Contains(t, errOut, "mode")
+	assert.Contains(t, errOut, "mode 0644")
+	assert.Contains(t, errOut, "to fix: chmod 600 "+kf, "the remedy beside the error")
+	// A key file that is a symbolic link is refused (no remedy to print).
+	link := filepath.Join(filepath.Dir(kf), "link.json")
+	require.NoError(t, os.Chmod(kf, 0o600))
+	require.NoError(t, os.Symlink(kf, link))
+	code, _, errOut = runCLI(t, src, "typea", "read", "--keys", link, "--password-mode", "none")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "symbolic link")
 }
 
 func TestMockServeCardCarriesAllTypes(t *testing.T) {

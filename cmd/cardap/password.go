@@ -15,6 +15,7 @@ import (
 	"github.com/mynacard/freespace/internal/apsession"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/securefile"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
 )
@@ -74,7 +75,36 @@ func (s *secretFlags) loadKeys() (*keys.Store, error) {
 	if s.keysFile == "" {
 		return nil, usageError("--keys FILE is required (the operator's master keys)")
 	}
-	return keys.LoadFile(s.keysFile)
+	return loadKeyFile(s.keysFile)
+}
+
+// loadKeyFile is keys.LoadFile with the remedy of an untrusted file
+// (securefile.Error.Remedy) beside the error.
+func loadKeyFile(path string) (*keys.Store, error) {
+	st, err := keys.LoadFile(path)
+	if err != nil {
+		return nil, withRemedy(err)
+	}
+	return st, nil
+}
+
+// remedyError is an error printed with the command that fixes it.
+type remedyError struct {
+	err    error
+	remedy string
+}
+
+func (e *remedyError) Error() string { return e.err.Error() + " (to fix: " + e.remedy + ")" }
+func (e *remedyError) Unwrap() error { return e.err }
+
+// withRemedy adds the remedy of a *securefile.Error in err, when it has
+// one, to what the CLI prints.
+func withRemedy(err error) error {
+	var se *securefile.Error
+	if errors.As(err, &se) && se.Remedy() != "" {
+		return &remedyError{err: err, remedy: se.Remedy()}
+	}
+	return err
 }
 
 // secret returns the secret called name: from its environment variable,

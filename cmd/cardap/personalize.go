@@ -118,7 +118,7 @@ const demoPassword = "1234"
 // and the demo password, so `cardap mock serve --keys FILE` presents a
 // card carrying Type A, C and D at once.
 func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, userID string) error {
-	st, err := keys.LoadFile(keysFile)
+	st, err := loadKeyFile(keysFile)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
 )
@@ -15,7 +16,7 @@ const maxDataFile = 1 << 15
 
 // cmdTypeD is `cardap typed read|write`.
 func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--json] [--trace]\n" +
+	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
 		"       write: --data-file FILE (the application data; the identity is kept) [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
 		"       read:  [--out FILE] writes the application data to FILE"
 	sub, code := subcommand(c, usage, args, "read", "write")
@@ -27,8 +28,9 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	defer sec.Zero() // what --stdin read, taken or not
 	var idf identityFlags
 	aid := &aidFlag{profile.DefaultAID(profile.TypeD)}
-	var capacity int
-	var extended, withPassword, allowLast bool
+	var capacity, minVersion int
+	var extended, withPassword, allowLast, requireNewest bool
+	var genDir string
 	var dataFile, outFile string
 	var overwrite bool
 	fs := newFlagSet(c, "typed "+sub, usage)
@@ -40,6 +42,9 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	fs.IntVar(&capacity, "capacity", 0, "size of EF.Data in bytes (default: from the card's FCP)")
 	fs.BoolVar(&extended, "extended", false, "the reader and card accept extended-length APDUs")
 	fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
+	fs.IntVar(&minVersion, "min-data-key-version", 0, "refuse data sealed under an older data key `VERSION` (retired)")
+	fs.BoolVar(&requireNewest, "require-newest", false, "refuse older data when the newest slot does not open (instead of reporting the fallback)")
+	fs.StringVar(&genDir, "generations", "", "state `DIR` remembering the highest generation read per card; an older one is refused")
 	if sub == "write" {
 		fs.StringVar(&dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
 		fs.BoolVar(&overwrite, "overwrite-unreadable", false, "replace envelopes no key opens (after a torn first write); destroys data copied from elsewhere")
@@ -78,18 +83,34 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 			}
 		}
 	}
+	var mem *cardap.GenerationMemory
+	if genDir != "" {
+		var err error
+		if mem, err = cardap.OpenGenerationMemory(genDir, cardap.GenerationMemoryOptions{}); err != nil {
+			return fail(c, f.json, withRemedy(err))
+		}
+		defer c.closeAfter(&code, "generation memory", mem)
+	}
 	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
 	defer c.closeAfter(&code, "card", cnt)
-	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast}
+	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast,
+		MinDataKeyVersion: minVersion, RequireNewest: requireNewest}
 	ap, err := typed.Open(ctx, cnt, cfg, pw)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
 	defer c.closeAfter(&code, "Type D AP session", ap)
-	cur, err := ap.Read(ctx)
+	res, err := ap.Read(ctx)
+	if err == nil && res.Fallback != nil {
+		fmt.Fprintf(c.stderr, "cardap: warning: read generation %d from slot %d: %s\n", res.Header.Generation, res.Slot, res.Fallback)
+	}
+	if err == nil && mem != nil {
+		err = mem.Observe(ap.CUID(), res.Header.Generation)
+	}
+	cur := res.Content
 	if sub == "read" || idf.userID == "" {
 		if err != nil {
 			return fail(c, f.json, err)
