@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mynacard/freespace/securefile"
 )
 
 // AuditRecord is one line of the local-stop journal: a stop or an unstop,
@@ -151,7 +153,9 @@ func parseJournalLine(line []byte) (AuditRecord, error) {
 // crash is terminated first so the new record stays readable.
 func (s *Store) appendJournal(r AuditRecord) error {
 	path := filepath.Join(s.dir, journalName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	// No symlink followed (root would append to a file of another user's
+	// choosing), no FIFO or device, no file of another user.
+	f, err := securefile.OpenFile(path, securefile.Policy{}, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("revocation: journal: %w", err)
 	}

@@ -143,13 +143,17 @@ func TestReadOnlyStore(t *testing.T) {
 	dir := filepath.Join(parent, "store")
 	k := CUIDKey(randCUID(rand.New(rand.NewPCG(3, 3))))
 
+	_, err := OpenReadOnly(dir, Options{RefreshInterval: -1})
+	assert.ErrorIs(t, err, ErrNoStore, "a missing store is an error")
+	_, err = os.Stat(dir)
+	assert.ErrorIs(t, err, os.ErrNotExist, "a read-only open creates no directory")
+	require.NoError(t, os.Mkdir(dir, 0o755))
 	ro, err := OpenReadOnly(dir, Options{RefreshInterval: 10 * time.Millisecond, Now: fixedNow(testAsOf.Add(time.Hour))})
 	require.NoError(t, err)
 	defer ro.Close()
-	_, err = os.Stat(dir)
-	assert.ErrorIs(t, err, os.ErrNotExist, "a read-only open creates no directory")
+	assert.Empty(t, dirListing(t, dir), "a read-only open creates no file")
 	_, err = ro.Check(k)
-	assert.ErrorIs(t, err, ErrStale, "a missing store fails closed")
+	assert.ErrorIs(t, err, ErrStale, "an empty store fails closed")
 	assert.ErrorIs(t, ro.Apply(ctx, &Update{Full: true, Seq: 1, AsOf: testAsOf}), ErrReadOnly)
 	assert.ErrorIs(t, ro.Stop(ctx, k, ReasonLost, "op", ""), ErrReadOnly)
 	assert.ErrorIs(t, ro.Unstop(ctx, k, "op", ""), ErrReadOnly)
@@ -290,4 +294,16 @@ func TestTwoSyncersShareADirectory(t *testing.T) {
 			assertMatches(t, sy.Store.Snapshot(), modelOf(m), nil)
 		}
 	}
+}
+
+// A read-only open never creates a store: a mistyped path is an error,
+// not an empty store (issue 10 §7).
+func TestOpenReadOnlyMissingDirIsAnError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	_, err := OpenReadOnly(dir, Options{RefreshInterval: -1})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrNoStore)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	_, serr := os.Lstat(dir)
+	assert.True(t, os.IsNotExist(serr), "nothing created")
 }

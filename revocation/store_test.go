@@ -149,6 +149,14 @@ func TestCheckFreshnessPolicy(t *testing.T) {
 	js, jerr := json.Marshal(never)
 	require.NoError(t, jerr)
 	assert.NotContains(t, string(js), "as_of", "a never-synced store has no as-of time to show")
+	require.NoError(t, s.Close())
+	// AllowStale admits a card on an old list, never on no list at all
+	// (issue 10 §7: a mistyped store path must not let every card in).
+	s = mustOpen(t, dir, Options{Policy: Policy{AllowStale: true, MaxAge: time.Hour}})
+	never, err = s.Check(k)
+	assert.ErrorIs(t, err, ErrStale, "never synced is refused even with AllowStale")
+	assert.ErrorIs(t, err, ErrNeverSynced)
+	assert.False(t, never.Allowed)
 	require.NoError(t, s.Apply(ctx, list))
 	res, err := s.Check(k)
 	require.NoError(t, err)
