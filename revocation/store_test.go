@@ -203,6 +203,11 @@ func TestLocalStops(t *testing.T) {
 	assert.Equal(t, "operator-7", res.Entry.By)
 	assert.ErrorIs(t, s.Stop(ctx, local, ReasonStolen, "x", ""), ErrAlreadyStopped)
 	assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, "", "no operator"), ErrInvalidStop)
+	for _, forged := range []string{"desk\n2026-11-28T00:00:00Z unstop", "desk\x1b[2J", "desk\u009b31m", "desk\r"} {
+		assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, forged, ""), ErrInvalidStop, "%q", forged)
+		assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, "desk", forged), ErrInvalidStop, "%q", forged)
+		assert.ErrorIs(t, s.Unstop(ctx, local, forged, ""), ErrInvalidStop, "%q", forged)
+	}
 
 	assert.ErrorIs(t, s.Unstop(ctx, fed, "operator-7", "try"), ErrFeedRevocation)
 	assert.ErrorIs(t, s.Unstop(ctx, CUIDKey(randCUID(r)), "operator-7", "try"), ErrNotStopped)
