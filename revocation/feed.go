@@ -113,12 +113,18 @@ func VerifyDetached(data, sig []byte, pub ed25519.PublicKey) error {
 
 // verify checks that data is the file f describes.
 func (f FeedFile) verify(data []byte) error {
-	if int64(len(data)) != f.Size {
-		return fmt.Errorf("%w: %s is %d bytes, index says %d (truncated?)", ErrBadSignature, f.Name, len(data), f.Size)
-	}
 	sum := sha256.Sum256(data)
+	return f.verifySum(int64(len(data)), sum[:])
+}
+
+// verifySum checks that a file of n bytes with SHA-256 sum is the file f
+// describes.
+func (f FeedFile) verifySum(n int64, sum []byte) error {
+	if n != f.Size {
+		return fmt.Errorf("%w: %s is %d bytes, index says %d (truncated?)", ErrBadSignature, f.Name, n, f.Size)
+	}
 	want, _ := hex.DecodeString(f.SHA256)
-	if subtle.ConstantTimeCompare(sum[:], want) != 1 {
+	if subtle.ConstantTimeCompare(sum, want) != 1 {
 		return fmt.Errorf("%w: %s does not match its hash in the signed index", ErrBadSignature, f.Name)
 	}
 	return nil
