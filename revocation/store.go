@@ -161,7 +161,13 @@ type view struct {
 	stops map[Key]Entry
 }
 
-// Open opens (creating if needed) the store in dir. Corrupt or torn files
+// Open opens (creating if needed) the store in dir; a read-only open
+// (Options.ReadOnly) never creates it and fails with ErrNoStore when dir
+// does not exist. The directory must be owned by root or the running user
+// and not writable by others (group-writable is allowed), and the files
+// in it are opened without following symbolic links and must be regular
+// files of root or that user: refusals wrap *securefile.Error, and a
+// planted FIFO never blocks the open. Corrupt or torn files
 // are detected by their checksums and skipped with a warning; the store
 // then opens at the last good state. Temporary files of interrupted
 // writes are removed only when no writer holds the lock (they may belong
