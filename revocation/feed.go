@@ -157,14 +157,33 @@ func (p *Publisher) Publish(ctx context.Context, master []Record, asOf time.Time
 	next := &Update{Full: true, AsOf: asOf.UTC().Truncate(time.Second), Add: slices.Clone(master)}
 	var prevHead *Head
 	var prevList *Update
-	if data, err := os.ReadFile(filepath.Join(p.Dir, HeadName)); err == nil {
-		sig, _ := os.ReadFile(filepath.Join(p.Dir, HeadName+SigSuffix))
+	// The previous publication is read back from the web root with the
+	// limits a terminal applies (see Source): a host that was tampered
+	// with cannot make the publisher read more than the signed sizes.
+	src := DirSource{Dir: p.Dir}
+	if hf, err := src.Fetch(ctx, HeadName, Validators{}); err == nil {
+		data, err := readSmall(hf, HeadName, MaxIndexSize)
+		if err != nil {
+			return nil, fmt.Errorf("revocation: publisher: existing index: %w", err)
+		}
+		var sig []byte
+		if sf, err := src.Fetch(ctx, HeadName+SigSuffix, Validators{}); err == nil {
+			if sig, err = readSmall(sf, HeadName+SigSuffix, SignatureSize); err != nil {
+				return nil, fmt.Errorf("revocation: publisher: existing index: %w: %w", ErrBadSignature, err)
+			}
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("revocation: publisher: %w", err)
+		}
 		if prevHead, err = ParseHead(data, sig, pub); err != nil {
 			return nil, fmt.Errorf("revocation: publisher: existing index: %w", err)
 		}
-		ld, err := os.ReadFile(filepath.Join(p.Dir, prevHead.List.Name))
+		lf, err := src.Fetch(ctx, prevHead.List.Name, Validators{})
 		if err != nil {
 			return nil, fmt.Errorf("revocation: publisher: %w", err)
+		}
+		ld, err := readSmall(lf, prevHead.List.Name, prevHead.List.Size)
+		if err != nil {
+			return nil, fmt.Errorf("revocation: publisher: previous list: %w", err)
 		}
 		if err := prevHead.List.verify(ld); err != nil {
 			return nil, fmt.Errorf("revocation: publisher: previous list: %w", err)
@@ -176,7 +195,7 @@ func (p *Publisher) Publish(ctx context.Context, master []Record, asOf time.Time
 		if next.AsOf.Before(prevHead.AsOf) {
 			return nil, fmt.Errorf("revocation: publisher: as-of %s is before the published %s", next.AsOf, prevHead.AsOf)
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("revocation: publisher: %w", err)
 	} else {
 		next.Seq = 1

@@ -211,3 +211,21 @@ func TestDirSourceRefusesNonRegularFiles(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not a regular file")
 }
+
+// The publisher reads its previous publication back with the same
+// limits: a feed.json grown on a tampered web root is refused, not read
+// whole, and nothing new is published.
+func TestPublisherReadsPreviousIndexWithLimits(t *testing.T) {
+	key := testKey(t, 1)
+	feed := t.TempDir()
+	p := &Publisher{Dir: feed, Key: key}
+	_, err := p.Publish(context.Background(), masters(1, 10)[0], testAsOf)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(filepath.Join(feed, HeadName), 400<<20)) // sparse: no disk used
+	_, err = p.Publish(context.Background(), masters(1, 10)[0], testAsOf.Add(time.Hour))
+	assert.ErrorIs(t, err, ErrTooLarge)
+	var se *SizeError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, int64(MaxIndexSize), se.Limit)
+	assert.NoFileExists(t, filepath.Join(feed, "list-00000000000000000002.csv"))
+}
