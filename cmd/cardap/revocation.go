@@ -82,7 +82,7 @@ func newRevFlags(c *cli, name, args string) *revFlags {
 func (f *revFlags) storeFlags() {
 	f.fs.StringVar(&f.store, "store", os.Getenv("CARDAP_REVOCATION_STORE"), "store directory (default $CARDAP_REVOCATION_STORE)")
 	f.fs.DurationVar(&f.maxAge, "max-age", revocation.DefaultMaxAge, "oldest list accepted before checks fail closed")
-	f.fs.BoolVar(&f.allow, "allow-stale", false, "allow checks on a list older than --max-age, with a warning")
+	f.fs.BoolVar(&f.allow, "allow-stale", false, "allow checks on a list older than --max-age, with a warning (never on a store that holds no list)")
 }
 
 // parse parses args; it returns a non-negative exit code when done.
@@ -521,7 +521,10 @@ func revStatus(ctx context.Context, c *cli, args []string) (code int) {
 			ages = fmt.Sprintf("as of %s, age %s", snap.AsOf().Format(time.RFC3339), age.Round(time.Second))
 		}
 		fmt.Fprintf(c.stdout, "store %s\nlist sequence %d, %s, %d entries\n", escapeText(st.Store), st.Seq, ages, st.Entries)
-		if st.Stale {
+		switch {
+		case snap.AsOf().IsZero():
+			fmt.Fprintln(c.stdout, "NEVER SYNCED: checks fail closed until a list is synced or imported")
+		case st.Stale:
 			fmt.Fprintf(c.stdout, "STALE: older than %s; checks fail closed unless --allow-stale\n", f.maxAge)
 		}
 		fmt.Fprintf(c.stdout, "%d local stop(s)\n", len(st.LocalStops))

@@ -208,6 +208,7 @@ func TestRevocationOperatorTextIsPlain(t *testing.T) {
 	code, out, errs := runCardap(t, "revocation", "status", "--store", store, "--audit")
 	assert.Equal(t, exitRevoked, code, errs) // never synced
 	assertPrintable(t, out)
+	assert.Contains(t, out, "NEVER SYNCED: checks fail closed")
 	assert.Contains(t, out, `by desk\n2026-11-28T00:00:00Z unstop`)
 	assert.Contains(t, out, `\x1b]0;owned\a\x1b[2J`)
 	assert.NotContains(t, out, "\n2026-11-28T00:00:00Z unstop", "no forged audit line: %s", out)
