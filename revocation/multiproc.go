@@ -155,21 +155,24 @@ func (s *Store) catchUp(cur *Snapshot) (*Snapshot, error) {
 
 // applyDeltas applies the delta files that follow snap, stopping at the
 // first missing or damaged one. A delta file that is not safe to trust
-// (*securefile.Error) is an error.
+// (*securefile.Error) is an error; the good deltas before it are applied.
+// All deltas found are applied at once (one copy of the overlay), so the
+// cost is linear in what they hold however many there are.
 func (s *Store) applyDeltas(snap *Snapshot) (*Snapshot, error) {
+	var us []*Update
 	for seq := snap.seq + 1; ; seq++ {
 		u, err := s.readDelta(seq)
 		if errors.Is(err, os.ErrNotExist) {
-			return snap, nil
+			return snap.withDeltas(us), nil
 		}
 		if errors.Is(err, securefile.ErrInsecure) {
-			return snap, fmt.Errorf("revocation: %w", err)
+			return snap.withDeltas(us), fmt.Errorf("revocation: %w", err)
 		}
 		if err != nil {
-			s.log.Warn("revocation: skipping corrupt delta file, list stays at the last good sequence", "file", deltaName(seq), "seq", snap.seq, "err", err)
-			return snap, nil
+			s.log.Warn("revocation: skipping corrupt delta file, list stays at the last good sequence", "file", deltaName(seq), "seq", seq-1, "err", err)
+			return snap.withDeltas(us), nil
 		}
-		snap = snap.withDelta(u)
+		us = append(us, u)
 	}
 }
 
