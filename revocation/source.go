@@ -69,7 +69,8 @@ type Fetched struct {
 
 // Source fetches the files of a signed feed by name. Fetch returns
 // ErrNotModified when cond matches the current file, ErrNotFound when the
-// file does not exist. It must honour ctx, also while Body is read.
+// file does not exist. It must honour ctx; the Syncer also stops reading
+// a body once ctx ends.
 //
 // A feed host is not trusted before the signature is checked: the Syncer
 // reads the index (feed.json) up to MaxIndexSize, its signature up to

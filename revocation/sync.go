@@ -152,14 +152,20 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 
 // deltaPlan returns the deltas leading from seq to head.Seq, or nil when
 // the index does not list all of them (or the store is empty).
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it and stops once ctx
+// ends (a large list from a directory source is not read to its end after
+// the caller gave up).
 type countingReader struct {
-	r io.Reader
-	n int64
+	ctx context.Context
+	r   io.Reader
+	n   int64
 }
 
 // Read reads and counts.
 func (c *countingReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
@@ -231,7 +237,7 @@ func (s *Syncer) fetchUpdate(ctx context.Context, f FeedFile) (*Update, error) {
 		return nil, &SizeError{Name: f.Name, Limit: f.Size, Size: got.Size}
 	}
 	h := sha256.New()
-	cr := &countingReader{r: io.LimitReader(got.Body, f.Size+1)}
+	cr := &countingReader{ctx: ctx, r: io.LimitReader(got.Body, f.Size+1)}
 	in := io.TeeReader(cr, h)
 	u, perr := (TextParser{}).Parse(in)
 	// Hash what the parser left (it may stop at its end marker), still
