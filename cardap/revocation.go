@@ -21,11 +21,19 @@ import (
 //   - beyond that, CheckCUID fails with an error wrapping
 //     revocation.ErrStale, which the Client turns into
 //     ReasonRevocationUnknown (fail closed), unless Policy.AllowStale is set:
-//     the card is then accepted with RevocationStatus.Warning set.
+//     the card is then accepted with RevocationStatus.Warning set;
+//   - a store that never held a list refuses every card that is not
+//     revoked with ReasonRevocationUnknown, whatever the policy
+//     (revocation.ErrNeverSynced): AllowStale admits an old list, never
+//     none. Only Config.NoRevocation runs without a list.
 //
-// The list's age is reported in every answer. Local stops made through the
-// same *revocation.Store take effect for the next check (docs/PROTOCOL.md
-// chapter 9).
+// Open the store a terminal only checks with revocation.OpenReadOnly: it
+// never creates a store, so a mistyped directory is an error at start-up
+// (revocation.ErrNoStore) rather than an empty store. The list's age is
+// reported in every answer. Local stops made through the same
+// *revocation.Store take effect for the next check; those made by another
+// process (`cardap revocation stop`) within about a second (the store's
+// background refresh, docs/PROTOCOL.md chapter 9.3).
 func RevocationStore(s *revocation.Store) RevocationChecker {
 	return storeChecker{s: s}
 }
@@ -73,9 +81,6 @@ func revocationReason(e *revocation.Entry) string {
 
 // staleWarning is the warning of an answer given on a too-old list.
 func staleWarning(r revocation.Result) string {
-	if r.AsOf.IsZero() { // the store holds no list yet
-		return "revocation list never synced; card accepted by policy"
-	}
 	return fmt.Sprintf("revocation list sequence %d is %s old, older than the policy allows; card accepted by policy",
 		r.Seq, r.Age.Round(time.Second))
 }

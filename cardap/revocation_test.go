@@ -69,7 +69,7 @@ func TestRevocationStore(t *testing.T) {
 		{name: "custom MaxAge", asOf: day.Add(-25 * time.Hour), policy: revocation.Policy{MaxAge: 24 * time.Hour}, card: cardWithCUID("U-1", cuidValid), want: cardap.ErrRevocationUnknown, age: 25 * time.Hour},
 		{name: "stale list allowed with a warning", asOf: day.Add(-72 * time.Hour), policy: revocation.Policy{AllowStale: true}, card: cardWithCUID("U-1", cuidValid), warning: true, age: 72 * time.Hour},
 		{name: "never synced: fail closed", card: cardWithCUID("U-1", cuidValid), want: cardap.ErrRevocationUnknown, age: time.Duration(1<<63 - 1)},
-		{name: "never synced, allowed with a warning", policy: revocation.Policy{AllowStale: true}, card: cardWithCUID("U-1", cuidValid), warning: true, age: time.Duration(1<<63 - 1)},
+		{name: "never synced: refused even with AllowStale", policy: revocation.Policy{AllowStale: true}, card: cardWithCUID("U-1", cuidValid), want: cardap.ErrRevocationUnknown, age: time.Duration(1<<63 - 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

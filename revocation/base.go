@@ -488,7 +488,10 @@ func (b *base) cuidAt(h uint32, i int) profile.CUID {
 // *errp.
 func (b *base) records(errp *error) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
-		br := bufio.NewReaderSize(io.NewSectionReader(b.meta, b.metaOff, int64(b.hdr.nCUID)*cuidMetaLen), 1<<20)
+		// The buffer follows the section (at most 1 MiB): a small delta
+		// does not pay for a large buffer.
+		metaLen := int64(b.hdr.nCUID) * cuidMetaLen
+		br := bufio.NewReaderSize(io.NewSectionReader(b.meta, b.metaOff, metaLen), int(min(1<<20, max(16, metaLen))))
 		var m [cuidMetaLen]byte
 		for h := 0; h < 1<<b.hdr.bits; h++ {
 			for i := int(b.bucketStart(h)); i < int(b.bucketStart(h+1)); i++ {

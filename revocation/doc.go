@@ -17,12 +17,21 @@
 //     Several processes may share one directory: writers take a lock file,
 //     checkers can open it read-only ([OpenReadOnly]) and every open store
 //     picks up the others' changes within about a second ([Store.Refresh]).
+//     The directory must be owned by root or the running user and not
+//     writable by others, and every file in it is opened without
+//     following symbolic links and must be a regular file of root or that
+//     user (refusals wrap *securefile.Error). A read-only open never
+//     creates a store ([ErrNoStore]), and a store that never held a list
+//     refuses every check whatever the policy ([ErrNeverSynced]).
 //   - [Parser]: turns delivered data into an [Update] (a full list or a delta).
 //     Built in: the CSV/TSV form of docs/PROTOCOL.md chapter 9 ([TextParser])
 //     and DER X.509 CRLs ([CRLParser]).
 //   - [Syncer] with a [Source] ([DirSource], [HTTPSource]): fetches the signed
 //     feed written by a [Publisher], verifies its Ed25519 signature and
-//     sequence, and applies it to the store.
+//     sequence, and applies it to the store. What it reads before the
+//     signature is checked is bounded: the index to [MaxIndexSize], its
+//     signature to [SignatureSize], each listed file to its signed size
+//     (streamed into its hash); larger files are a [SizeError].
 //
 // The on-disk and on-the-wire formats are specified in docs/PROTOCOL.md
 // chapter 9.

@@ -113,12 +113,18 @@ func VerifyDetached(data, sig []byte, pub ed25519.PublicKey) error {
 
 // verify checks that data is the file f describes.
 func (f FeedFile) verify(data []byte) error {
-	if int64(len(data)) != f.Size {
-		return fmt.Errorf("%w: %s is %d bytes, index says %d (truncated?)", ErrBadSignature, f.Name, len(data), f.Size)
-	}
 	sum := sha256.Sum256(data)
+	return f.verifySum(int64(len(data)), sum[:])
+}
+
+// verifySum checks that a file of n bytes with SHA-256 sum is the file f
+// describes.
+func (f FeedFile) verifySum(n int64, sum []byte) error {
+	if n != f.Size {
+		return fmt.Errorf("%w: %s is %d bytes, index says %d (truncated?)", ErrBadSignature, f.Name, n, f.Size)
+	}
 	want, _ := hex.DecodeString(f.SHA256)
-	if subtle.ConstantTimeCompare(sum[:], want) != 1 {
+	if subtle.ConstantTimeCompare(sum, want) != 1 {
 		return fmt.Errorf("%w: %s does not match its hash in the signed index", ErrBadSignature, f.Name)
 	}
 	return nil
@@ -151,14 +157,33 @@ func (p *Publisher) Publish(ctx context.Context, master []Record, asOf time.Time
 	next := &Update{Full: true, AsOf: asOf.UTC().Truncate(time.Second), Add: slices.Clone(master)}
 	var prevHead *Head
 	var prevList *Update
-	if data, err := os.ReadFile(filepath.Join(p.Dir, HeadName)); err == nil {
-		sig, _ := os.ReadFile(filepath.Join(p.Dir, HeadName+SigSuffix))
+	// The previous publication is read back from the web root with the
+	// limits a terminal applies (see Source): a host that was tampered
+	// with cannot make the publisher read more than the signed sizes.
+	src := DirSource{Dir: p.Dir}
+	if hf, err := src.Fetch(ctx, HeadName, Validators{}); err == nil {
+		data, err := readSmall(hf, HeadName, MaxIndexSize)
+		if err != nil {
+			return nil, fmt.Errorf("revocation: publisher: existing index: %w", err)
+		}
+		var sig []byte
+		if sf, err := src.Fetch(ctx, HeadName+SigSuffix, Validators{}); err == nil {
+			if sig, err = readSmall(sf, HeadName+SigSuffix, SignatureSize); err != nil {
+				return nil, fmt.Errorf("revocation: publisher: existing index: %w: %w", ErrBadSignature, err)
+			}
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("revocation: publisher: %w", err)
+		}
 		if prevHead, err = ParseHead(data, sig, pub); err != nil {
 			return nil, fmt.Errorf("revocation: publisher: existing index: %w", err)
 		}
-		ld, err := os.ReadFile(filepath.Join(p.Dir, prevHead.List.Name))
+		lf, err := src.Fetch(ctx, prevHead.List.Name, Validators{})
 		if err != nil {
 			return nil, fmt.Errorf("revocation: publisher: %w", err)
+		}
+		ld, err := readSmall(lf, prevHead.List.Name, prevHead.List.Size)
+		if err != nil {
+			return nil, fmt.Errorf("revocation: publisher: previous list: %w", err)
 		}
 		if err := prevHead.List.verify(ld); err != nil {
 			return nil, fmt.Errorf("revocation: publisher: previous list: %w", err)
@@ -170,7 +195,7 @@ func (p *Publisher) Publish(ctx context.Context, master []Record, asOf time.Time
 		if next.AsOf.Before(prevHead.AsOf) {
 			return nil, fmt.Errorf("revocation: publisher: as-of %s is before the published %s", next.AsOf, prevHead.AsOf)
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("revocation: publisher: %w", err)
 	} else {
 		next.Seq = 1

@@ -13,7 +13,10 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/mynacard/freespace/securefile"
 )
 
 // AuditRecord is one line of the local-stop journal: a stop or an unstop,
@@ -28,8 +31,8 @@ type AuditRecord struct {
 	Reason Reason    `json:"reason"`
 }
 
-// ErrInvalidStop is returned for a stop or unstop without an operator name
-// or with over-long text.
+// ErrInvalidStop is returned for a stop or unstop without an operator name,
+// with over-long text, or with control characters in its text.
 var ErrInvalidStop = errors.New("revocation: invalid local stop")
 
 const maxStopText = 1024
@@ -40,6 +43,9 @@ const maxStopText = 1024
 // Options.RefreshInterval). by names the operator, why says why.
 func (s *Store) Stop(ctx context.Context, k Key, reason Reason, by, why string) error {
 	if err := validStop(k, by, why); err != nil {
+		return err
+	}
+	if err := plainText(by, why); err != nil {
 		return err
 	}
 	if reason >= numReasons {
@@ -72,6 +78,9 @@ func (s *Store) Stop(ctx context.Context, k Key, reason Reason, by, why string) 
 // ErrFeedRevocation if k had no local stop.
 func (s *Store) Unstop(ctx context.Context, k Key, by, why string) error {
 	if err := validStop(k, by, why); err != nil {
+		return err
+	}
+	if err := plainText(by, why); err != nil {
 		return err
 	}
 	end, err := s.beginWrite(ctx)
@@ -107,6 +116,22 @@ func validStop(k Key, by, why string) error {
 		return fmt.Errorf("%w: by and why are limited to %d bytes", ErrInvalidStop, maxStopText)
 	case !utf8.ValidString(by) || !utf8.ValidString(why):
 		return fmt.Errorf("%w: by and why must be UTF-8", ErrInvalidStop)
+	}
+	return nil
+}
+
+// plainText refuses control characters (newlines, escape sequences, C1
+// controls) in the operator's text of a new stop or unstop, so that what
+// is recorded prints as one plain line. Journals written before this
+// check may hold such text: they still load, and readers escape it when
+// they print it.
+func plainText(by, why string) error {
+	for _, s := range []string{by, why} {
+		for _, r := range s {
+			if unicode.IsControl(r) {
+				return fmt.Errorf("%w: by and why may not hold control characters (%q)", ErrInvalidStop, s)
+			}
+		}
 	}
 	return nil
 }
@@ -151,7 +176,9 @@ func parseJournalLine(line []byte) (AuditRecord, error) {
 // crash is terminated first so the new record stays readable.
 func (s *Store) appendJournal(r AuditRecord) error {
 	path := filepath.Join(s.dir, journalName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	// No symlink followed (root would append to a file of another user's
+	// choosing), no FIFO or device, no file of another user.
+	f, err := securefile.OpenFile(path, securefile.Policy{}, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("revocation: journal: %w", err)
 	}

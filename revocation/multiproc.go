@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mynacard/freespace/securefile"
 )
 
 // Errors of shared stores (docs/PROTOCOL.md chapter 9.3).
@@ -105,7 +107,10 @@ func (s *Store) refreshLocked() error {
 		return nil
 	}
 	v := s.cur.Load()
-	snap := s.catchUp(v.snap)
+	snap, err := s.catchUp(v.snap)
+	if err != nil {
+		return err // the signature is kept, so the directory is read again
+	}
 	pos := s.disk.journal
 	recs, reset, err := s.readJournalFrom(&pos, false)
 	if err != nil {
@@ -135,28 +140,39 @@ func (s *Store) refreshLocked() error {
 // list file (loaded with the deltas that follow it) or the deltas after
 // cur. It never goes back: when the newer files are damaged, cur (plus
 // any good deltas) stays.
-func (s *Store) catchUp(cur *Snapshot) *Snapshot {
+func (s *Store) catchUp(cur *Snapshot) (*Snapshot, error) {
 	if lists := s.seqFiles(listPrefix); len(lists) > 0 && lists[0] > cur.base.hdr.seq {
-		if snap := s.load(); snap.seq >= cur.seq {
-			return snap
+		snap, err := s.load()
+		if err != nil {
+			return cur, err
+		}
+		if snap.seq >= cur.seq {
+			return snap, nil
 		}
 	}
 	return s.applyDeltas(cur)
 }
 
 // applyDeltas applies the delta files that follow snap, stopping at the
-// first missing or damaged one.
-func (s *Store) applyDeltas(snap *Snapshot) *Snapshot {
+// first missing or damaged one. A delta file that is not safe to trust
+// (*securefile.Error) is an error; the good deltas before it are applied.
+// All deltas found are applied at once (one copy of the overlay), so the
+// cost is linear in what they hold however many there are.
+func (s *Store) applyDeltas(snap *Snapshot) (*Snapshot, error) {
+	var us []*Update
 	for seq := snap.seq + 1; ; seq++ {
 		u, err := s.readDelta(seq)
 		if errors.Is(err, os.ErrNotExist) {
-			return snap
+			return snap.withDeltas(us), nil
+		}
+		if errors.Is(err, securefile.ErrInsecure) {
+			return snap.withDeltas(us), fmt.Errorf("revocation: %w", err)
 		}
 		if err != nil {
-			s.log.Warn("revocation: skipping corrupt delta file, list stays at the last good sequence", "file", deltaName(seq), "seq", snap.seq, "err", err)
-			return snap
+			s.log.Warn("revocation: skipping corrupt delta file, list stays at the last good sequence", "file", deltaName(seq), "seq", seq-1, "err", err)
+			return snap.withDeltas(us), nil
 		}
-		snap = snap.withDelta(u)
+		us = append(us, u)
 	}
 }
 
@@ -219,7 +235,7 @@ func (s *Store) beginWrite(ctx context.Context) (end func(), err error) {
 // (ErrClosed). s.mu must be held.
 func (s *Store) lockDir(ctx context.Context) error {
 	if s.lockFile == nil {
-		f, err := os.OpenFile(filepath.Join(s.dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := openLockFile(s.dir)
 		if err != nil {
 			return fmt.Errorf("revocation: writer lock: %w", err)
 		}
@@ -252,24 +268,30 @@ func (s *Store) lockDir(ctx context.Context) error {
 // if no writer holds the lock: a temporary file may otherwise belong to a
 // write in progress in another process. Skipped cleanups happen at the
 // next write.
-func (s *Store) cleanTempsAtOpen() {
+// A lock file that is not safe to trust (a planted symlink or FIFO, a
+// file of another user) is an error: the store is not opened for writing.
+func (s *Store) cleanTempsAtOpen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lockFile == nil {
-		f, err := os.OpenFile(filepath.Join(s.dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := openLockFile(s.dir)
+		if errors.Is(err, securefile.ErrInsecure) {
+			return fmt.Errorf("revocation: writer lock: %w", err)
+		}
 		if err != nil {
 			s.log.Warn("revocation: cannot create the writer lock file", "err", err)
-			return
+			return nil
 		}
 		s.lockFile = f
 	}
 	if ok, err := tryLockFile(s.lockFile); err != nil || !ok {
-		return
+		return nil
 	}
 	s.removeTemps()
 	if err := unlockFile(s.lockFile); err != nil {
 		s.log.Warn("revocation: releasing the writer lock failed", "err", err)
 	}
+	return nil
 }
 
 // readJournalFrom reads the complete journal lines after pos and advances
@@ -280,7 +302,7 @@ func (s *Store) cleanTempsAtOpen() {
 // append terminates (it then fails its checksum and is skipped). atOpen
 // logs it.
 func (s *Store) readJournalFrom(pos *journalPos, atOpen bool) (recs []AuditRecord, reset bool, err error) {
-	f, err := os.Open(filepath.Join(s.dir, journalName))
+	f, err := openStoreFile(filepath.Join(s.dir, journalName))
 	if errors.Is(err, os.ErrNotExist) {
 		reset = pos.off > 0
 		*pos = journalPos{}
@@ -333,4 +355,12 @@ func replay(stops map[Key]Entry, recs []AuditRecord) {
 			delete(stops, r.Key)
 		}
 	}
+}
+
+// openLockFile opens (creating if needed) the writer lock file of dir
+// through securefile: a symlink planted under its name is not followed
+// (root would otherwise create or truncate a file of another user's
+// choosing), and a FIFO, a device or a file of another user is refused.
+func openLockFile(dir string) (*os.File, error) {
+	return securefile.OpenFile(filepath.Join(dir, lockName), securefile.Policy{}, os.O_RDWR|os.O_CREATE, 0o644)
 }

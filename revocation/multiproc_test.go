@@ -143,13 +143,17 @@ func TestReadOnlyStore(t *testing.T) {
 	dir := filepath.Join(parent, "store")
 	k := CUIDKey(randCUID(rand.New(rand.NewPCG(3, 3))))
 
+	_, err := OpenReadOnly(dir, Options{RefreshInterval: -1})
+	assert.ErrorIs(t, err, ErrNoStore, "a missing store is an error")
+	_, err = os.Stat(dir)
+	assert.ErrorIs(t, err, os.ErrNotExist, "a read-only open creates no directory")
+	require.NoError(t, os.Mkdir(dir, 0o755))
 	ro, err := OpenReadOnly(dir, Options{RefreshInterval: 10 * time.Millisecond, Now: fixedNow(testAsOf.Add(time.Hour))})
 	require.NoError(t, err)
 	defer ro.Close()
-	_, err = os.Stat(dir)
-	assert.ErrorIs(t, err, os.ErrNotExist, "a read-only open creates no directory")
+	assert.Empty(t, dirListing(t, dir), "a read-only open creates no file")
 	_, err = ro.Check(k)
-	assert.ErrorIs(t, err, ErrStale, "a missing store fails closed")
+	assert.ErrorIs(t, err, ErrStale, "an empty store fails closed")
 	assert.ErrorIs(t, ro.Apply(ctx, &Update{Full: true, Seq: 1, AsOf: testAsOf}), ErrReadOnly)
 	assert.ErrorIs(t, ro.Stop(ctx, k, ReasonLost, "op", ""), ErrReadOnly)
 	assert.ErrorIs(t, ro.Unstop(ctx, k, "op", ""), ErrReadOnly)
@@ -222,8 +226,11 @@ func TestRefreshNeverGoesBack(t *testing.T) {
 const stopChildEnv = "REVOCATION_STOP_CHILD_DIR"
 
 // TestStopFromAnotherProcess: a child process (this test binary re-run)
-// makes a local stop; the parent's open store refuses the key within
-// about its refresh interval.
+// makes a local stop, as `cardap revocation stop` does; the parent's open
+// store refuses the key within about its refresh interval: with the
+// default (1 s, what a gate opening its store with revocation.Open gets),
+// about a second after the child's stop returned, no restart needed
+// (issue 10 §11: the gate README said a restart was needed).
 func TestStopFromAnotherProcess(t *testing.T) {
 	k := CUIDKey([16]byte{0x5a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
 	if dir := os.Getenv(stopChildEnv); dir != "" {
@@ -240,19 +247,33 @@ func TestStopFromAnotherProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a process")
 	}
-	dir := t.TempDir()
-	s := mustOpen(t, dir, Options{RefreshInterval: 50 * time.Millisecond})
-	require.NoError(t, s.Apply(context.Background(), &Update{Full: true, Seq: 1, AsOf: testAsOf}))
-	require.False(t, revoked(t, s, k))
+	for _, interval := range []time.Duration{50 * time.Millisecond, 0} {
+		t.Run(fmt.Sprintf("refresh interval %v", interval), func(t *testing.T) {
+			dir := t.TempDir()
+			s := mustOpen(t, dir, Options{RefreshInterval: interval})
+			require.NoError(t, s.Apply(context.Background(), &Update{Full: true, Seq: 1, AsOf: testAsOf}))
+			require.False(t, revoked(t, s, k))
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStopFromAnotherProcess$")
-	cmd.Env = append(os.Environ(), stopChildEnv+"="+dir)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "child: %s", out)
-	eventually(t, "the parent sees the child's stop", func() bool { return revoked(t, s, k) })
-	res, err := s.Check(k)
-	require.NoError(t, err)
-	assert.Equal(t, "child", res.Entry.By)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestStopFromAnotherProcess$")
+			cmd.Env = append(os.Environ(), stopChildEnv+"="+dir)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "child: %s", out)
+			stopped := time.Now()
+			eventually(t, "the parent sees the child's stop", func() bool { return revoked(t, s, k) })
+			seen := time.Since(stopped)
+			res, err := s.Check(k)
+			require.NoError(t, err)
+			assert.Equal(t, "child", res.Entry.By)
+			want := interval
+			if want == 0 {
+				want = DefaultRefreshInterval
+			}
+			// At most one interval after the stop, plus slack for a
+			// loaded machine; never a restart.
+			assert.Less(t, seen, want+time.Second, "seen %v after the stop", seen)
+			t.Logf("refresh interval %v: the stop of another process was seen after %v", want, seen.Round(time.Millisecond))
+		})
+	}
 }
 
 // TestTwoSyncersShareADirectory: two syncers (a timer and an operator's
@@ -290,4 +311,16 @@ func TestTwoSyncersShareADirectory(t *testing.T) {
 			assertMatches(t, sy.Store.Snapshot(), modelOf(m), nil)
 		}
 	}
+}
+
+// A read-only open never creates a store: a mistyped path is an error,
+// not an empty store (issue 10 §7).
+func TestOpenReadOnlyMissingDirIsAnError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	_, err := OpenReadOnly(dir, Options{RefreshInterval: -1})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrNoStore)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	_, serr := os.Lstat(dir)
+	assert.True(t, os.IsNotExist(serr), "nothing created")
 }

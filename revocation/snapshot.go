@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"iter"
+	"maps"
 	"slices"
 	"time"
 )
@@ -73,30 +74,44 @@ func (s *Snapshot) Lookup(k Key) (Record, bool, error) {
 
 // withDelta returns a new snapshot with u (a normalized delta whose Prev is
 // s.Seq()) applied. s is unchanged.
-func (s *Snapshot) withDelta(u *Update) *Snapshot {
-	ov := make(map[Key]ovEntry, len(s.ov)+len(u.Add)+len(u.Remove))
-	for k, e := range s.ov {
-		ov[k] = e
+func (s *Snapshot) withDelta(u *Update) *Snapshot { return s.withDeltas([]*Update{u}) }
+
+// withDeltas returns a new snapshot with us applied in order (each a
+// delta following the one before it, the first following s). s is
+// unchanged. The overlay is copied once for all of them, so applying k
+// deltas costs their total size plus one copy of the overlay, not k
+// copies (opening a store that holds many deltas stays linear).
+func (s *Snapshot) withDeltas(us []*Update) *Snapshot {
+	if len(us) == 0 {
+		return s
 	}
-	n := s.n
-	for _, k := range u.Remove {
-		was := s.Contains(k)
-		if s.base.contains(k) {
-			ov[k] = ovEntry{rec: Record{Key: k}, removed: true}
-		} else {
-			delete(ov, k)
-		}
-		if was {
-			n--
-		}
+	size := len(s.ov)
+	for _, u := range us {
+		size += len(u.Add) + len(u.Remove)
 	}
-	for _, r := range u.Add {
-		if !s.Contains(r.Key) {
-			n++
+	ov := make(map[Key]ovEntry, size)
+	maps.Copy(ov, s.ov)
+	t := &Snapshot{base: s.base, ov: ov, seq: s.seq, asOf: s.asOf, n: s.n}
+	for _, u := range us {
+		for _, k := range u.Remove {
+			if t.Contains(k) {
+				t.n--
+			}
+			if t.base.contains(k) {
+				ov[k] = ovEntry{rec: Record{Key: k}, removed: true}
+			} else {
+				delete(ov, k)
+			}
 		}
-		ov[r.Key] = ovEntry{rec: r}
+		for _, r := range u.Add {
+			if !t.Contains(r.Key) {
+				t.n++
+			}
+			ov[r.Key] = ovEntry{rec: r}
+		}
+		t.seq, t.asOf = u.Seq, u.AsOf
 	}
-	return &Snapshot{base: s.base, ov: ov, seq: u.Seq, asOf: u.AsOf, n: n}
+	return t
 }
 
 // Records yields every revoked record in key order (CUIDs first, then

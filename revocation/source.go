@@ -20,7 +20,8 @@ var (
 	ErrNotModified = errors.New("revocation: feed file not modified")
 	// ErrNotFound: the source has no such file.
 	ErrNotFound = errors.New("revocation: feed file not found")
-	// ErrTooLarge: a feed file exceeds the size limit.
+	// ErrTooLarge: a feed file exceeds its size limit; the error is a
+	// *SizeError saying which file and which limit.
 	ErrTooLarge = errors.New("revocation: feed file too large")
 	// ErrBadRedirect: an HTTPSource was redirected to a scheme other than
 	// http or https, or from https down to plain http. Not retried.
@@ -34,20 +35,54 @@ type Validators struct {
 	LastModified string `json:"last_modified,omitempty"`
 }
 
-// Fetched is a fetched file.
+// SizeError is a feed file refused for its size before or while it was
+// read: larger than its limit (the signed index's size for a listed file,
+// MaxIndexSize for the index, a source's MaxSize), or a signature that is
+// not exactly SignatureSize bytes. It matches ErrTooLarge.
+type SizeError struct {
+	Name string // the feed file
+	// Limit is the most bytes accepted.
+	Limit int64
+	// Size is the size the source announced, or, when it announced none
+	// (chunked HTTP), the bytes read before reading stopped: Limit+1.
+	Size int64
+}
+
+// Error says which file and which limit.
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("revocation: feed file %s is larger than its limit of %d bytes (%d bytes or more)", e.Name, e.Limit, e.Size)
+}
+
+// Is reports ErrTooLarge.
+func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
+
+// Fetched is a fetched file: a stream the caller reads (only as far as it
+// needs) and closes.
 type Fetched struct {
-	Body       []byte
+	Body io.ReadCloser
+	// Size is the length the source announced (the file's size, an HTTP
+	// Content-Length), -1 when it announced none. It is a hint: the
+	// reader bounds what it reads whatever Size says.
+	Size       int64
 	Validators Validators
 }
 
 // Source fetches the files of a signed feed by name. Fetch returns
 // ErrNotModified when cond matches the current file, ErrNotFound when the
-// file does not exist. It must honour ctx.
+// file does not exist. It must honour ctx; the Syncer also stops reading
+// a body once ctx ends.
+//
+// A feed host is not trusted before the signature is checked: the Syncer
+// reads the index (feed.json) up to MaxIndexSize, its signature up to
+// SignatureSize bytes, and each listed file up to its signed size plus
+// one byte (streamed into its hash, never buffered whole), and refuses
+// anything larger with a *SizeError, whatever the source announced.
 type Source interface {
 	Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error)
 }
 
-// DefaultMaxFeedFile bounds the size of one fetched feed file.
+// DefaultMaxFeedFile is a source's default MaxSize: a bound on any one
+// file it serves, above the Syncer's own per-file limits.
 const DefaultMaxFeedFile = 2 << 30
 
 // DirSource reads a feed from a local directory (a mounted share, a USB
@@ -59,7 +94,9 @@ type DirSource struct {
 	MaxSize int64
 }
 
-// Fetch reads Dir/name.
+// Fetch opens Dir/name. Only a regular file is opened (a FIFO or device
+// planted under a feed name would block or never end); the body is the
+// open file, read by the caller up to its limits.
 func (s DirSource) Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -67,20 +104,29 @@ func (s DirSource) Fetch(ctx context.Context, name string, cond Validators) (*Fe
 	if !feedNameRE.MatchString(name) {
 		return nil, fmt.Errorf("revocation: bad feed file name %q", truncate(name))
 	}
-	f, err := os.Open(filepath.Join(s.Dir, name))
+	path := filepath.Join(s.Dir, name)
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("revocation: feed file %s is not a regular file (%s)", name, st.Mode().Type())
+	}
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("revocation: %w", err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("revocation: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("revocation: feed file %s is not a regular file (%s)", name, st.Mode().Type())
 	}
 	v := Validators{ETag: fmt.Sprintf(`"%x-%x"`, st.Size(), st.ModTime().UnixNano())}
 	if cond.ETag != "" && cond.ETag == v.ETag {
+		f.Close()
 		return nil, ErrNotModified
 	}
 	limit := s.MaxSize
@@ -88,13 +134,42 @@ func (s DirSource) Fetch(ctx context.Context, name string, cond Validators) (*Fe
 		limit = DefaultMaxFeedFile
 	}
 	if st.Size() > limit {
-		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, name, st.Size())
+		f.Close()
+		return nil, &SizeError{Name: name, Limit: limit, Size: st.Size()}
 	}
-	body, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("revocation: %w", err)
+	return &Fetched{Body: &limitedBody{r: io.LimitReader(f, limit+1), c: f, name: name, limit: limit}, Size: st.Size(), Validators: v}, nil
+}
+
+// limitedBody reads at most limit bytes of a body and fails with a
+// *SizeError once more arrive; Close closes the body and releases what
+// the fetch held (an HTTP attempt's timeout).
+type limitedBody struct {
+	r     io.Reader // limited to limit+1 bytes
+	c     io.Closer
+	name  string
+	limit int64
+	n     int64
+	done  func() // called once by Close, may be nil
+}
+
+// Read reads from the body, refusing a byte beyond the limit.
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > b.limit {
+		return n - int(b.n-b.limit), &SizeError{Name: b.name, Limit: b.limit, Size: b.n}
 	}
-	return &Fetched{Body: body, Validators: v}, nil
+	return n, err
+}
+
+// Close closes the body.
+func (b *limitedBody) Close() error {
+	err := b.c.Close()
+	if b.done != nil {
+		b.done()
+		b.done = nil
+	}
+	return err
 }
 
 // HTTPSource fetches a feed over HTTP(S) from BaseURL (a static host or a
@@ -116,7 +191,9 @@ type HTTPSource struct {
 	// to MaxBackoff (or Backoff itself when larger), plus up to Backoff of
 	// random jitter; 0 means 500 ms.
 	Backoff time.Duration
-	// MaxSize bounds one file; 0 means DefaultMaxFeedFile.
+	// MaxSize bounds one file; 0 means DefaultMaxFeedFile. The Syncer's
+	// own limits (see Source) are far smaller for the index and the
+	// signatures, and the signed size for every listed file.
 	MaxSize int64
 	// Progress, when set, is called as a body downloads (total is -1 when
 	// the server sends no length).
@@ -138,8 +215,12 @@ func retryDelay(backoff time.Duration, attempt int) time.Duration {
 	return d + rand.N(backoff)
 }
 
-// Fetch downloads BaseURL/name. Redirects are followed only to http or
-// https, and never from https down to http (ErrBadRedirect).
+// Fetch requests BaseURL/name and returns the response body as a stream;
+// Timeout bounds the attempt until the body is closed. Retries cover the
+// request up to a 200 answer; an error while the caller reads the body
+// ends the fetch (the next sync starts again). Redirects are followed
+// only to http or https, and never from https down to http
+// (ErrBadRedirect).
 func (s *HTTPSource) Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error) {
 	if !feedNameRE.MatchString(name) {
 		return nil, fmt.Errorf("revocation: bad feed file name %q", truncate(name))
@@ -246,7 +327,12 @@ func (s *HTTPSource) once(ctx context.Context, client *http.Client, u, name stri
 		timeout = 60 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	keep := false // the body is handed over: cancel when it is closed
+	defer func() {
+		if !keep {
+			cancel()
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("revocation: %w", err)
@@ -261,7 +347,11 @@ func (s *HTTPSource) once(ctx context.Context, client *http.Client, u, name stri
 	if err != nil {
 		return nil, !errors.Is(err, ErrBadRedirect), fmt.Errorf("revocation: fetch %s: %w", name, err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		if !keep {
+			resp.Body.Close()
+		}
+	}()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return nil, false, ErrNotModified
@@ -277,21 +367,16 @@ func (s *HTTPSource) once(ctx context.Context, client *http.Client, u, name stri
 		limit = DefaultMaxFeedFile
 	}
 	if resp.ContentLength > limit {
-		return nil, false, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, name, resp.ContentLength)
+		return nil, false, &SizeError{Name: name, Limit: limit, Size: resp.ContentLength}
 	}
 	var r io.Reader = io.LimitReader(resp.Body, limit+1)
 	if s.Progress != nil {
 		r = &progressReader{r: r, fn: func(n int64) { s.Progress(name, n, resp.ContentLength) }}
 	}
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return nil, true, fmt.Errorf("revocation: fetch %s: %w", name, err)
-	}
-	if int64(len(body)) > limit {
-		return nil, false, fmt.Errorf("%w: %s", ErrTooLarge, name)
-	}
 	v := Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-	return &Fetched{Body: body, Validators: v}, false, nil
+	keep = true
+	body := &limitedBody{r: r, c: resp.Body, name: name, limit: limit, done: cancel}
+	return &Fetched{Body: body, Size: resp.ContentLength, Validators: v}, false, nil
 }
 
 type progressReader struct {

@@ -3,6 +3,7 @@ package revocation
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -44,7 +45,10 @@ func TestHTTPSourceRefusesSchemeChangingRedirects(t *testing.T) {
 	}
 	got, err := src.Fetch(context.Background(), "same", Validators{})
 	require.NoError(t, err)
-	assert.Equal(t, "from https", string(got.Body))
+	body, err := io.ReadAll(got.Body)
+	require.NoError(t, err)
+	require.NoError(t, got.Body.Close())
+	assert.Equal(t, "from https", string(body))
 
 	// The caller's own redirect policy still applies after the guard.
 	own := tls.Client()

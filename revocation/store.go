@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mynacard/freespace/securefile"
 )
 
 // Errors returned by the store.
@@ -38,6 +41,15 @@ var (
 	ErrFeedRevocation = errors.New("revocation: a delivered revocation cannot be undone locally")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("revocation: store closed")
+	// ErrNeverSynced: the store holds no list at all. A check then fails
+	// with an error matching both ErrStale and ErrNeverSynced, whatever
+	// the policy: Policy.AllowStale admits cards on an old list, never on
+	// none.
+	ErrNeverSynced = errors.New("revocation: no list synced yet")
+	// ErrNoStore: a read-only open of a directory that does not exist. A
+	// checker never creates a store: a mistyped path is an error, not an
+	// empty store. The error also matches os.ErrNotExist.
+	ErrNoStore = errors.New("revocation: no store at this path")
 )
 
 // File names inside the store directory (docs/PROTOCOL.md chapter 9.3).
@@ -59,6 +71,10 @@ type Policy struct {
 	MaxAge time.Duration
 	// AllowStale makes a check on a too-old list succeed with a warning
 	// (Result.Stale set, logged) instead of failing closed with ErrStale.
+	// It never admits a card when no list was ever synced: that check
+	// fails with ErrNeverSynced (matching ErrStale too) whatever the
+	// policy. Only running without revocation at all (the caller's
+	// explicit choice) skips it.
 	AllowStale bool
 }
 
@@ -87,10 +103,12 @@ type Options struct {
 	// ReadOnly opens the store for checks only: Open then never creates,
 	// changes or removes a file (not even the writer lock file or the
 	// directory), never takes the writer lock and never merges; Apply,
-	// Stop, Unstop and Compact fail with ErrReadOnly. A directory that
-	// does not exist (yet) reads as an empty store, so checks fail closed
-	// until a writer creates it. For checkers such as a PAM module or a
+	// Stop, Unstop and Compact fail with ErrReadOnly. For checkers such as
+	// a PAM module or a
 	// gate whose list is synced by another process. See also OpenReadOnly.
+	// A directory that does not exist is an error (ErrNoStore): a checker
+	// never creates a store, so a mistyped path cannot read as an empty
+	// one.
 	ReadOnly bool
 	// RefreshInterval is how often a background goroutine looks for
 	// changes other processes made to the directory (newer lists and
@@ -143,7 +161,13 @@ type view struct {
 	stops map[Key]Entry
 }
 
-// Open opens (creating if needed) the store in dir. Corrupt or torn files
+// Open opens (creating if needed) the store in dir; a read-only open
+// (Options.ReadOnly) never creates it and fails with ErrNoStore when dir
+// does not exist. The directory must be owned by root or the running user
+// and not writable by others (group-writable is allowed), and the files
+// in it are opened without following symbolic links and must be regular
+// files of root or that user: refusals wrap *securefile.Error, and a
+// planted FIFO never blocks the open. Corrupt or torn files
 // are detected by their checksums and skipped with a warning; the store
 // then opens at the last good state. Temporary files of interrupted
 // writes are removed only when no writer holds the lock (they may belong
@@ -154,8 +178,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("revocation: %w", err)
 		}
-	} else if _, err := os.ReadDir(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+	} else if _, err := os.ReadDir(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoStore, dir, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("revocation: %w", err) // unreadable: say so rather than read as empty
+	}
+	if err := securefile.CheckDir(dir, securefile.Policy{}); err != nil {
+		return nil, fmt.Errorf("revocation: store directory: %w", err)
 	}
 	s := &Store{dir: dir, opts: opts, log: opts.Logger, now: opts.Now, done: make(chan struct{})}
 	if s.log == nil {
@@ -165,10 +194,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	if !opts.ReadOnly {
-		s.cleanTempsAtOpen()
+		if err := s.cleanTempsAtOpen(); err != nil {
+			return nil, err
+		}
 	}
 	s.disk.sig = s.signature() // before reading: a change meanwhile is seen by the next refresh
-	snap := s.load()
+	snap, err := s.load()
+	if err != nil {
+		s.closeLockFile()
+		return nil, err
+	}
 	recs, _, err := s.readJournalFrom(&s.disk.journal, true)
 	if err != nil {
 		s.closeLockFile()
@@ -264,7 +299,7 @@ func (s *Store) seqFiles(prefix string) []uint64 {
 // openList opens and verifies a base file. The file stays open for the
 // metadata reads; it is closed when the base is no longer reachable.
 func (s *Store) openList(seq uint64) (*base, error) {
-	f, err := os.Open(filepath.Join(s.dir, listName(seq)))
+	f, err := openStoreFile(filepath.Join(s.dir, listName(seq)))
 	if err != nil {
 		return nil, err
 	}
@@ -287,9 +322,20 @@ func (s *Store) openList(seq uint64) (*base, error) {
 }
 
 func (s *Store) readDelta(seq uint64) (*Update, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, deltaName(seq)))
+	f, err := openStoreFile(filepath.Join(s.dir, deltaName(seq)))
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// The size is the opened file's own (fstat): a delta is read whole,
+	// bounded by what is on disk, and verified by readBase.
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fileErr(0, "read delta: %v", err)
 	}
 	b, err := readBase(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -310,7 +356,10 @@ func (s *Store) readDelta(seq uint64) (*Update, error) {
 // A list file that vanishes between listing and opening was removed by
 // another process's cleanup after it wrote a newer list: the directory is
 // listed again (a few times) instead of falling back to an older list.
-func (s *Store) load() *Snapshot {
+// A store file that is not safe to trust (a symlink, a FIFO or device,
+// owned by another user, writable by others: *securefile.Error) is an
+// error, never skipped: someone else wrote into the store directory.
+func (s *Store) load() (*Snapshot, error) {
 	var b *base
 	for attempt := 0; b == nil && attempt < 3; attempt++ {
 		vanished := false
@@ -318,6 +367,9 @@ func (s *Store) load() *Snapshot {
 			var err error
 			if b, err = s.openList(seq); err == nil {
 				break
+			}
+			if errors.Is(err, securefile.ErrInsecure) {
+				return nil, fmt.Errorf("revocation: %w", err)
 			}
 			if errors.Is(err, os.ErrNotExist) {
 				vanished = true
@@ -333,6 +385,14 @@ func (s *Store) load() *Snapshot {
 		b = emptyBase()
 	}
 	return s.applyDeltas(newSnapshot(b))
+}
+
+// openStoreFile opens a list, delta or journal file of the store for
+// reading through securefile: no symlink followed, no FIFO or device (and
+// no hang on one), owned by root or the running user, not writable by
+// others. Refusals are *securefile.Error.
+func openStoreFile(path string) (*os.File, error) {
+	return securefile.Open(path, securefile.Policy{})
 }
 
 // Snapshot returns the current delivered list.
@@ -571,11 +631,13 @@ func (s *Store) Check(k Key) (Result, error) {
 	if err != nil {
 		return r, err
 	}
+	if r.AsOf.IsZero() {
+		// Never synced: refused whatever the policy (AllowStale admits an
+		// old list, never no list).
+		return r, fmt.Errorf("%w: %w", ErrStale, ErrNeverSynced)
+	}
 	if r.Stale {
 		if !s.opts.Policy.AllowStale {
-			if r.AsOf.IsZero() {
-				return r, fmt.Errorf("%w: no list synced yet, policy allows lists up to %s old", ErrStale, s.opts.Policy.maxAge())
-			}
 			return r, fmt.Errorf("%w: list sequence %d is %s old, policy allows %s", ErrStale, r.Seq, ageString(r.Age), s.opts.Policy.maxAge())
 		}
 		if s.warnedSeq.Swap(r.Seq+1) != r.Seq+1 {

@@ -149,6 +149,14 @@ func TestCheckFreshnessPolicy(t *testing.T) {
 	js, jerr := json.Marshal(never)
 	require.NoError(t, jerr)
 	assert.NotContains(t, string(js), "as_of", "a never-synced store has no as-of time to show")
+	require.NoError(t, s.Close())
+	// AllowStale admits a card on an old list, never on no list at all
+	// (issue 10 §7: a mistyped store path must not let every card in).
+	s = mustOpen(t, dir, Options{Policy: Policy{AllowStale: true, MaxAge: time.Hour}})
+	never, err = s.Check(k)
+	assert.ErrorIs(t, err, ErrStale, "never synced is refused even with AllowStale")
+	assert.ErrorIs(t, err, ErrNeverSynced)
+	assert.False(t, never.Allowed)
 	require.NoError(t, s.Apply(ctx, list))
 	res, err := s.Check(k)
 	require.NoError(t, err)
@@ -195,6 +203,11 @@ func TestLocalStops(t *testing.T) {
 	assert.Equal(t, "operator-7", res.Entry.By)
 	assert.ErrorIs(t, s.Stop(ctx, local, ReasonStolen, "x", ""), ErrAlreadyStopped)
 	assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, "", "no operator"), ErrInvalidStop)
+	for _, forged := range []string{"desk\n2026-11-28T00:00:00Z unstop", "desk\x1b[2J", "desk\u009b31m", "desk\r"} {
+		assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, forged, ""), ErrInvalidStop, "%q", forged)
+		assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, "desk", forged), ErrInvalidStop, "%q", forged)
+		assert.ErrorIs(t, s.Unstop(ctx, local, forged, ""), ErrInvalidStop, "%q", forged)
+	}
 
 	assert.ErrorIs(t, s.Unstop(ctx, fed, "operator-7", "try"), ErrFeedRevocation)
 	assert.ErrorIs(t, s.Unstop(ctx, CUIDKey(randCUID(r)), "operator-7", "try"), ErrNotStopped)

@@ -1,11 +1,12 @@
 package revocation
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 )
@@ -73,6 +74,10 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
+	index, err := readSmall(hf, HeadName, MaxIndexSize)
+	if err != nil {
+		return res, err
+	}
 	sf, err := s.Source.Fetch(ctx, HeadName+SigSuffix, Validators{})
 	if errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, HeadName)
@@ -80,7 +85,14 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
-	head, err := ParseHead(hf.Body, sf.Body, s.PublicKey)
+	sig, err := readSmall(sf, HeadName+SigSuffix, SignatureSize)
+	if errors.Is(err, ErrTooLarge) {
+		return res, fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	if err != nil {
+		return res, err
+	}
+	head, err := ParseHead(index, sig, s.PublicKey)
 	if err != nil {
 		return res, err
 	}
@@ -140,6 +152,25 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 
 // deltaPlan returns the deltas leading from seq to head.Seq, or nil when
 // the index does not list all of them (or the store is empty).
+// countingReader counts the bytes read through it and stops once ctx
+// ends (a large list from a directory source is not read to its end after
+// the caller gave up).
+type countingReader struct {
+	ctx context.Context
+	r   io.Reader
+	n   int64
+}
+
+// Read reads and counts.
+func (c *countingReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 func deltaPlan(head *Head, seq uint64) []FeedFile {
 	if seq == 0 {
 		return nil
@@ -161,17 +192,70 @@ func deltaPlan(head *Head, seq uint64) []FeedFile {
 	return plan
 }
 
+// Limits on what a Syncer reads from a feed before its signature is
+// checked (see Source).
+const (
+	// MaxIndexSize bounds the signed index, feed.json.
+	MaxIndexSize = maxHeadLen
+	// SignatureSize is the size of every detached signature file.
+	SignatureSize = ed25519.SignatureSize
+)
+
+// readSmall reads a whole small feed file, at most limit bytes, and
+// closes it. A larger file (announced or read) is a *SizeError; reading
+// stops at limit+1 bytes.
+func readSmall(got *Fetched, name string, limit int64) ([]byte, error) {
+	defer got.Body.Close()
+	if got.Size > limit {
+		return nil, &SizeError{Name: name, Limit: limit, Size: got.Size}
+	}
+	data, err := io.ReadAll(io.LimitReader(got.Body, limit+1))
+	if errors.Is(err, ErrTooLarge) {
+		return nil, err // the source's own limit
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revocation: fetch %s: %w", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &SizeError{Name: name, Limit: limit, Size: int64(len(data))}
+	}
+	return data, nil
+}
+
+// fetchUpdate fetches the listed file f and parses it while streaming it
+// into its hash: at most f.Size+1 bytes are read (a larger file is a
+// *SizeError), none is kept beyond what the parser holds, and the parse
+// is used only once size and hash match the signed index (a tampered
+// file is ErrBadSignature, whatever the parser made of it).
 func (s *Syncer) fetchUpdate(ctx context.Context, f FeedFile) (*Update, error) {
 	got, err := s.Source.Fetch(ctx, f.Name, Validators{})
 	if err != nil {
 		return nil, err
 	}
-	if err := f.verify(got.Body); err != nil {
+	defer got.Body.Close()
+	if got.Size > f.Size {
+		return nil, &SizeError{Name: f.Name, Limit: f.Size, Size: got.Size}
+	}
+	h := sha256.New()
+	cr := &countingReader{ctx: ctx, r: io.LimitReader(got.Body, f.Size+1)}
+	in := io.TeeReader(cr, h)
+	u, perr := (TextParser{}).Parse(in)
+	// Hash what the parser left (it may stop at its end marker), still
+	// within the limit.
+	if _, err := io.Copy(io.Discard, in); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("revocation: fetch %s: %w", f.Name, err)
+	}
+	if cr.n > f.Size {
+		return nil, &SizeError{Name: f.Name, Limit: f.Size, Size: cr.n}
+	}
+	if err := f.verifySum(cr.n, h.Sum(nil)); err != nil {
 		return nil, err
 	}
-	u, err := (TextParser{}).Parse(bytes.NewReader(got.Body))
-	if err != nil {
-		return nil, fmt.Errorf("revocation: %s: %w", f.Name, err)
+	if perr != nil {
+		return nil, fmt.Errorf("revocation: %s: %w", f.Name, perr)
 	}
 	full := f.Prev == 0
 	if u.Seq != f.Seq || u.Prev != f.Prev || u.Full != full {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -13,11 +14,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/securefile"
 )
 
 const revocationUsage = `usage: cardap revocation <subcommand> [flags]
@@ -77,7 +82,7 @@ func newRevFlags(c *cli, name, args string) *revFlags {
 func (f *revFlags) storeFlags() {
 	f.fs.StringVar(&f.store, "store", os.Getenv("CARDAP_REVOCATION_STORE"), "store directory (default $CARDAP_REVOCATION_STORE)")
 	f.fs.DurationVar(&f.maxAge, "max-age", revocation.DefaultMaxAge, "oldest list accepted before checks fail closed")
-	f.fs.BoolVar(&f.allow, "allow-stale", false, "allow checks on a list older than --max-age, with a warning")
+	f.fs.BoolVar(&f.allow, "allow-stale", false, "allow checks on a list older than --max-age, with a warning (never on a store that holds no list)")
 }
 
 // parse parses args; it returns a non-negative exit code when done.
@@ -110,18 +115,67 @@ func (f *revFlags) open(c *cli, readOnly bool) (*revocation.Store, int) {
 		RefreshInterval: -1, // one-shot commands: no background refresh
 	})
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s: %v\n", f.fs.Name(), err)
+		printRevErr(c, f.fs.Name(), err)
 		return nil, exitFailure
 	}
 	return s, -1
 }
 
 func (f *revFlags) fail(c *cli, err error) int {
-	fmt.Fprintf(c.stderr, "%s: %v\n", f.fs.Name(), err)
+	printRevErr(c, f.fs.Name(), err)
 	if errors.Is(err, revocation.ErrStale) {
 		return exitRevoked
 	}
 	return exitFailure
+}
+
+// printRevErr prints err after prefix and, for a file or directory that
+// is not safe to trust (*securefile.Error), the command that fixes it:
+// error strings carry the facts, the CLI the remedy.
+func printRevErr(c *cli, prefix string, err error) {
+	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, escapeText(err.Error()))
+	var se *securefile.Error
+	if errors.As(err, &se) {
+		if r := se.Remedy(); r != "" {
+			fmt.Fprintf(c.stderr, "  to fix: %s\n", r)
+		}
+	}
+}
+
+// escapeText makes text that came from files or the command line safe to
+// print on a terminal or in a log line: control characters (newlines,
+// escape sequences, C1 controls) and invalid UTF-8 are shown as Go
+// escapes (strconv.Quote style) instead of being written raw, so a forged
+// journal line cannot fake audit lines or drive the terminal. Other text,
+// Japanese included, prints unchanged.
+func escapeText(s string) string {
+	if !hasControl(s) && utf8.ValidString(s) {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
+}
+
+// hasControl reports whether s holds a control character (C0, DEL or C1)
+// or a Unicode format character used to reorder text (bidi overrides).
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkOperatorText refuses --by or --why text holding control characters
+// (newlines, escape sequences): what an operator records must print as
+// one plain line in the journal's readers.
+func checkOperatorText(c *cli, name, flagName, v string) bool {
+	if hasControl(v) || !utf8.ValidString(v) {
+		fmt.Fprintf(c.stderr, "%s: --%s holds control characters or invalid UTF-8 (%s): give plain text on one line\n", name, flagName, strconv.QuoteToGraphic(v))
+		return false
+	}
+	return true
 }
 
 // printJSON writes v as indented JSON.
@@ -138,7 +192,8 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	f := newRevFlags(c, "sync", "")
 	f.storeFlags()
 	from := f.fs.String("from", "", "signed feed: an http(s) URL or a directory")
-	pubkey := f.fs.String("pubkey", "", "the feed's Ed25519 public key: 64 hex digits or a file holding them")
+	pubkey := f.fs.String("pubkey", "", "the feed's Ed25519 public key: 64 hex digits")
+	pubkeyFile := f.fs.String("pubkey-file", "", "a file holding the feed's Ed25519 public key as 64 hex digits (instead of --pubkey)")
 	imp := f.fs.String("import", "", "import a local file instead of a feed (unsigned: only for files from a trusted channel)")
 	format := f.fs.String("format", "text", "format of --import: text (CSV/TSV list or delta) or crl (DER X.509 CRL)")
 	issuer := f.fs.String("crl-issuer", "", "PEM or DER certificate whose signature the CRL must carry")
@@ -162,9 +217,9 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	if *imp != "" {
 		return revImport(ctx, c, f, s, *imp, *format, *issuer, bar)
 	}
-	pub, err := readPublicKey(*pubkey)
+	pub, err := readPublicKey(*pubkey, *pubkeyFile)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap revocation sync: --pubkey: %v\n", err)
+		printRevErr(c, "cardap revocation sync", err)
 		return exitUsage
 	}
 	var src revocation.Source
@@ -332,11 +387,11 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 			e := o.Entry
 			fmt.Fprintf(c.stdout, "%s REVOKED (%s, %s, since %s", o.Key, e.Origin, e.Reason, e.RevokedAt.Format(time.RFC3339))
 			if e.By != "" {
-				fmt.Fprintf(c.stdout, ", by %s: %s", e.By, e.Why)
+				fmt.Fprintf(c.stdout, ", by %s: %s", escapeText(e.By), escapeText(e.Why))
 			}
 			fmt.Fprintf(c.stdout, ") list seq %d, age %s\n", o.Seq, age)
 		case o.Error != "":
-			fmt.Fprintf(c.stdout, "%s UNDECIDED: %s\n", o.Key, o.Error)
+			fmt.Fprintf(c.stdout, "%s UNDECIDED: %s\n", o.Key, escapeText(o.Error))
 		default:
 			stale := ""
 			if o.Stale {
@@ -351,8 +406,8 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 func stopFlags(c *cli, name string) (*revFlags, *string, *string) {
 	f := newRevFlags(c, name, "<id>")
 	f.storeFlags()
-	by := f.fs.String("by", "", "operator making the change (required)")
-	why := f.fs.String("why", "", "why (recorded in the audit journal)")
+	by := f.fs.String("by", "", "operator making the change (required; plain text, no control characters)")
+	why := f.fs.String("why", "", "why (recorded in the audit journal; plain text on one line)")
 	return f, by, why
 }
 
@@ -361,6 +416,9 @@ func revStop(ctx context.Context, c *cli, args []string) (code int) {
 	reason := f.fs.String("reason", "lost", "reason: lost, stolen, suspended, holder-request, deceased, other, ...")
 	if code := f.parse(c, args, 1); code >= 0 {
 		return code
+	}
+	if !checkOperatorText(c, f.fs.Name(), "by", *by) || !checkOperatorText(c, f.fs.Name(), "why", *why) {
+		return exitUsage
 	}
 	k, err := parseKeyArg(f.fs.Arg(0))
 	if err != nil {
@@ -385,7 +443,7 @@ func revStop(ctx context.Context, c *cli, args []string) (code int) {
 			return f.fail(c, err)
 		}
 	} else {
-		fmt.Fprintf(c.stdout, "%s stopped locally (%s) by %s\n", k, r, *by)
+		fmt.Fprintf(c.stdout, "%s stopped locally (%s) by %s\n", k, r, escapeText(*by))
 	}
 	return exitOK
 }
@@ -394,6 +452,9 @@ func revUnstop(ctx context.Context, c *cli, args []string) (code int) {
 	f, by, why := stopFlags(c, "unstop")
 	if code := f.parse(c, args, 1); code >= 0 {
 		return code
+	}
+	if !checkOperatorText(c, f.fs.Name(), "by", *by) || !checkOperatorText(c, f.fs.Name(), "why", *why) {
+		return exitUsage
 	}
 	k, err := parseKeyArg(f.fs.Arg(0))
 	if err != nil {
@@ -413,7 +474,7 @@ func revUnstop(ctx context.Context, c *cli, args []string) (code int) {
 			return f.fail(c, err)
 		}
 	} else {
-		fmt.Fprintf(c.stdout, "%s: local stop lifted by %s\n", k, *by)
+		fmt.Fprintf(c.stdout, "%s: local stop lifted by %s\n", k, escapeText(*by))
 	}
 	return exitOK
 }
@@ -459,16 +520,19 @@ func revStatus(ctx context.Context, c *cli, args []string) (code int) {
 		if !snap.AsOf().IsZero() {
 			ages = fmt.Sprintf("as of %s, age %s", snap.AsOf().Format(time.RFC3339), age.Round(time.Second))
 		}
-		fmt.Fprintf(c.stdout, "store %s\nlist sequence %d, %s, %d entries\n", st.Store, st.Seq, ages, st.Entries)
-		if st.Stale {
+		fmt.Fprintf(c.stdout, "store %s\nlist sequence %d, %s, %d entries\n", escapeText(st.Store), st.Seq, ages, st.Entries)
+		switch {
+		case snap.AsOf().IsZero():
+			fmt.Fprintln(c.stdout, "NEVER SYNCED: checks fail closed until a list is synced or imported")
+		case st.Stale:
 			fmt.Fprintf(c.stdout, "STALE: older than %s; checks fail closed unless --allow-stale\n", f.maxAge)
 		}
 		fmt.Fprintf(c.stdout, "%d local stop(s)\n", len(st.LocalStops))
 		for _, e := range st.LocalStops {
-			fmt.Fprintf(c.stdout, "  %s %s since %s by %s: %s\n", e.Key, e.Reason, e.RevokedAt.Format(time.RFC3339), e.By, e.Why)
+			fmt.Fprintf(c.stdout, "  %s %s since %s by %s: %s\n", e.Key, e.Reason, e.RevokedAt.Format(time.RFC3339), escapeText(e.By), escapeText(e.Why))
 		}
 		for _, a := range st.Audit {
-			fmt.Fprintf(c.stdout, "%s %-6s %s by %s: %s\n", a.At.Format(time.RFC3339), a.Op, a.Key, a.By, a.Why)
+			fmt.Fprintf(c.stdout, "%s %-6s %s by %s: %s\n", a.At.Format(time.RFC3339), escapeText(a.Op), a.Key, escapeText(a.By), escapeText(a.Why))
 		}
 	}
 	if st.Stale {
@@ -481,8 +545,8 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	f := newRevFlags(c, "publish", "")
 	master := f.fs.String("master", "", "the operator's master list (CSV/TSV list form)")
 	out := f.fs.String("out", "", "feed directory to write (the web root)")
-	keyFile := f.fs.String("key", "", "file holding the Ed25519 private key seed (64 hex digits)")
-	newKey := f.fs.String("new-key", "", "generate a key pair: write the private seed to this file (mode 0600) and print the public key")
+	keyFile := f.fs.String("key", "", "file holding the Ed25519 private key seed (64 hex digits; mode 0600, owned by you or root)")
+	newKey := f.fs.String("new-key", "", "generate a key pair: create this file (new, mode 0600; an existing file or symlink is refused) with the private seed and print the public key")
 	keep := f.fs.Int("keep-deltas", 14, "number of recent deltas listed in the feed")
 	asOf := f.fs.String("as-of", "", "as-of time (RFC 3339); default: the master list's #as-of")
 	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
@@ -494,8 +558,12 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 		if err != nil {
 			return f.fail(c, err)
 		}
-		if err := os.WriteFile(*newKey, []byte(hex.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
-			return f.fail(c, err)
+		seed := []byte(hex.EncodeToString(priv.Seed()) + "\n")
+		err = securefile.WriteSecret(*newKey, seed)
+		clear(seed)
+		clear(priv)
+		if err != nil {
+			return f.fail(c, fmt.Errorf("--new-key: %w", err))
 		}
 		if f.json {
 			if err := printJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub), "private_key_file": *newKey}); err != nil {
@@ -512,9 +580,10 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	}
 	priv, err := readPrivateKey(*keyFile)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap revocation publish: --key: %v\n", err)
+		printRevErr(c, "cardap revocation publish: --key", err)
 		return exitUsage
 	}
+	defer clear(priv)
 	in, err := os.Open(*master)
 	if err != nil {
 		return f.fail(c, err)
@@ -554,36 +623,75 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	return exitOK
 }
 
-// readHexKey reads hex digits given inline or in a file.
-func readHexKey(v string, n int) ([]byte, error) {
-	s := v
-	if data, err := os.ReadFile(v); err == nil {
-		s = string(data)
-	} else if len(v) != 2*n {
-		return nil, err
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(s))
-	if err != nil || len(b) != n {
-		return nil, fmt.Errorf("want %d hex digits", 2*n)
-	}
-	return b, nil
-}
+// maxKeyFile bounds a key file read: 64 hex digits and some white space.
+const maxKeyFile = 4096
 
-func readPublicKey(v string) (ed25519.PublicKey, error) {
-	if v == "" {
-		return nil, errors.New("required with --from")
-	}
-	b, err := readHexKey(v, ed25519.PublicKeySize)
-	return ed25519.PublicKey(b), err
-}
-
-func readPrivateKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+// readKeyFile reads a small key file opened through securefile under p
+// (no symlink followed, no FIFO, owner root or the running user; with
+// p.Secret, no access for group or others).
+func readKeyFile(path string, p securefile.Policy) ([]byte, error) {
+	fh, err := securefile.Open(path, p)
 	if err != nil {
 		return nil, err
 	}
-	seed, err := hex.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(seed) != ed25519.SeedSize {
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxKeyFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxKeyFile {
+		clear(data)
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxKeyFile)
+	}
+	return data, nil
+}
+
+// readPublicKey decodes the feed's public key: inline hex (--pubkey)
+// only, never a file of that name (a file planted in the working
+// directory under the key's hex would otherwise replace the trust
+// anchor), or a file named by --pubkey-file.
+func readPublicKey(inline, file string) (ed25519.PublicKey, error) {
+	var s string
+	switch {
+	case inline != "" && file != "":
+		return nil, errors.New("give --pubkey or --pubkey-file, not both")
+	case inline != "":
+		s = inline
+	case file != "":
+		data, err := readKeyFile(file, securefile.Policy{})
+		if err != nil {
+			return nil, fmt.Errorf("--pubkey-file: %w", err)
+		}
+		s = string(data)
+	default:
+		return nil, errors.New("--pubkey or --pubkey-file is required with --from")
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		if file != "" {
+			return nil, fmt.Errorf("--pubkey-file %s: want %d hex digits", file, 2*ed25519.PublicKeySize)
+		}
+		return nil, fmt.Errorf("--pubkey: want %d hex digits", 2*ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// readPrivateKey reads the feed signing seed: the file must be a regular
+// file (no symlink followed) owned by root or the running user with no
+// access for group or others, as --keys files are.
+func readPrivateKey(path string) (ed25519.PrivateKey, error) {
+	data, err := readKeyFile(path, securefile.Policy{Secret: true})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(data)
+	seed := make([]byte, ed25519.SeedSize)
+	defer clear(seed)
+	t := bytes.TrimSpace(data)
+	if len(t) != 2*ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: want the %d-byte seed as hex", path, ed25519.SeedSize)
+	}
+	if _, err := hex.Decode(seed, t); err != nil {
 		return nil, fmt.Errorf("%s: want the %d-byte seed as hex", path, ed25519.SeedSize)
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
