@@ -297,6 +297,7 @@ func (c *Client) checkRevocation(ctx context.Context, id *Identity) error {
 // attaches what was learned of the card (the CUID when it was read, the
 // APDU count) as the partial Identity.
 func refusal(err error, partial *Identity) error {
+	err = removalWins(err)
 	var e *Error
 	if errors.As(err, &e) {
 		if e.Identity == nil && partial != nil {

@@ -3,6 +3,8 @@ package cardap
 import (
 	"errors"
 	"fmt"
+
+	"github.com/mynacard/freespace/apdu"
 )
 
 // Reason is why a card was refused.
@@ -138,4 +140,38 @@ func ReasonOf(err error) Reason {
 		return e.Reason
 	}
 	return ReasonCardError
+}
+
+// isRemoval reports whether err says that the card left the reader (or
+// was reset) during the operation.
+func isRemoval(err error) bool {
+	return errors.Is(err, apdu.ErrCardRemoved) || errors.Is(err, apdu.ErrCardReset)
+}
+
+// removalWins makes a removal decide the refusal: an error that reports
+// the card's removal or reset is ReasonCardRemoved (retry), whatever other
+// reason an AP gave it or other sentinels it also matches (a transport
+// error may also wrap a malformed-response or secure messaging error, as
+// the reader's error for a vanished card once did). A refusal the
+// revocation list decided stays as it is: it never comes from the card.
+func removalWins(err error) error {
+	if err == nil || !isRemoval(err) {
+		return err
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return &Error{Reason: ReasonCardRemoved, Err: err}
+	}
+	switch e.Reason {
+	case ReasonCardRemoved, ReasonRevoked, ReasonRevocationUnknown:
+		return err
+	}
+	cp := *e
+	cp.Reason = ReasonCardRemoved
+	if !isRemoval(e.Err) {
+		// The removal is outside the AP's refusal (joined to it): keep
+		// all of err as the cause, so errors.Is still finds the removal.
+		cp.Err = err
+	}
+	return &cp
 }

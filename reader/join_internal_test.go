@@ -20,3 +20,11 @@ func TestJoinErrs(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, err, other)
 }
+
+// Several errors join on one line: they end up in log attributes.
+func TestJoinErrsOneLine(t *testing.T) {
+	err := joinErrs(newError(opConnect, "R", codeNoService), newError(opReleaseContext, "", codeCommError))
+	assert.NotContains(t, err.Error(), "\n")
+	assert.ErrorIs(t, err, ErrNoService)
+	assert.Contains(t, err.Error(), "; ")
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,25 +269,41 @@ func waitState(ctx context.Context, readerName string, current uint32, cond func
 	return result, err
 }
 
-// joinErrs is errors.Join that returns a lone error as it is, so that the
-// usual case keeps its type and identity (ctx.Err() stays ==
-// context.Canceled).
+// joinErrs joins errors like errors.Join, but returns a lone error as it
+// is, so that the usual case keeps its type and identity (ctx.Err() stays
+// == context.Canceled), and its message joins the parts with "; " on one
+// line: errors end up in log attributes, where a newline would split a
+// record.
 func joinErrs(errs ...error) error {
-	var first error
-	n := 0
+	var kept []error
 	for _, e := range errs {
 		if e != nil {
-			if n == 0 {
-				first = e
-			}
-			n++
+			kept = append(kept, e)
 		}
 	}
-	if n <= 1 {
-		return first
+	switch len(kept) {
+	case 0:
+		return nil
+	case 1:
+		return kept[0]
 	}
-	return errors.Join(errs...)
+	return joined(kept)
 }
+
+// joined is several errors at once, in one line.
+type joined []error
+
+// Error joins the messages with "; ".
+func (j joined) Error() string {
+	parts := make([]string, len(j))
+	for i, e := range j {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns the errors, for errors.Is and errors.As.
+func (j joined) Unwrap() []error { return j }
 
 // release releases a PC/SC context, returning a mapped error or nil.
 func release(sc *scard.Context) error {
@@ -491,7 +508,7 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 		if _, serr := c.h.Status(); serr != nil {
 			return nil, mapErr(opTransmit, c.reader, serr)
 		}
-		return nil, fmt.Errorf("reader: %q returned no response bytes, the card most likely left: %w (%w)", c.reader, ErrCardRemoved, apdu.ErrMalformedResponse)
+		return nil, noResponse(c.reader)
 	}
 	if len(rsp) < 2 {
 		return nil, fmt.Errorf("reader: %q returned %d bytes: %w", c.reader, len(rsp), apdu.ErrMalformedResponse)
@@ -550,7 +567,7 @@ func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context)
 	endErr := c.end()
 	if fnErr != nil {
 		if endErr != nil && !errors.Is(endErr, ErrCardRemoved) && !errors.Is(endErr, ErrCardReset) {
-			return errors.Join(fnErr, endErr)
+			return joinErrs(fnErr, endErr)
 		}
 		return fnErr
 	}
