@@ -27,10 +27,12 @@ var (
 	ErrNoService error = &sentinel{msg: "PC/SC service not running; start pcscd (for example `systemctl start pcscd.socket`, or `pcscd` as root)"}
 	// ErrAccessDenied: the PC/SC service refused the call
 	// (SCARD_W_SECURITY_VIOLATION). pcsc-lite answers so when its access
-	// control (polkit) does not authorize the process, and to a context or
-	// card handle it does not know as this client's, as after pcscd was
-	// restarted under a running client. A new context is needed either way.
-	ErrAccessDenied error = &sentinel{msg: "PC/SC service refused the call (access control, or a context or card handle from before pcscd restarted)"}
+	// control (polkit) does not authorize the process, and while pcscd is
+	// stopping or restarting (seen from SCardEstablishContext,
+	// SCardGetStatusChange and SCardReleaseContext during an outage).
+	// Retrying with a new context once the service is back is the way
+	// on; cardap's serve loops do that.
+	ErrAccessDenied error = &sentinel{msg: "PC/SC service refused the call (its access control, or pcscd stopping or restarting)"}
 	// ErrSharingViolation: another application holds the card exclusively
 	// (or holds a shared connection when exclusive access was requested).
 	ErrSharingViolation error = &sentinel{msg: "sharing violation: another application is using the card"}

@@ -5,6 +5,7 @@ package reader
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,4 +28,5 @@ func TestJoinErrsOneLine(t *testing.T) {
 	assert.NotContains(t, err.Error(), "\n")
 	assert.ErrorIs(t, err, ErrNoService)
 	assert.Contains(t, err.Error(), "; ")
+	assert.Equal(t, 1, strings.Count(err.Error(), "reader:"), err.Error())
 }

@@ -293,11 +293,14 @@ func joinErrs(errs ...error) error {
 // joined is several errors at once, in one line.
 type joined []error
 
-// Error joins the messages with "; ".
+// Error joins the messages with "; ", saying "reader:" once.
 func (j joined) Error() string {
 	parts := make([]string, len(j))
 	for i, e := range j {
 		parts[i] = e.Error()
+		if i > 0 {
+			parts[i] = strings.TrimPrefix(parts[i], "reader: ")
+		}
 	}
 	return strings.Join(parts, "; ")
 }
@@ -311,6 +314,24 @@ func release(sc *scard.Context) error {
 		return mapErr(opReleaseContext, "", err)
 	}
 	return nil
+}
+
+// releaseAfter releases a PC/SC context after the failure err. When err
+// says the PC/SC service is gone or refuses this client, releasing fails
+// for the same reason and adds nothing but noise, so that failure is
+// dropped.
+func releaseAfter(err error, sc *scard.Context) error {
+	relErr := release(sc)
+	if relErr != nil && serviceDown(err) {
+		return nil
+	}
+	return relErr
+}
+
+// serviceDown reports whether err says the PC/SC service is gone (stopped,
+// restarted) or refuses this client.
+func serviceDown(err error) bool {
+	return errors.Is(err, ErrNoService) || errors.Is(err, ErrAccessDenied)
 }
 
 // withWaitContext runs fn with a fresh PC/SC context that is cancelled
@@ -343,7 +364,7 @@ func withWaitContext(ctx context.Context, fn func(sc *scard.Context) error) erro
 	if !stop() {
 		<-watcherDone
 	}
-	return joinErrs(err, release(sc))
+	return joinErrs(err, releaseAfter(err, sc))
 }
 
 // Connect opens a connection to the card in the named reader, in shared mode
@@ -371,7 +392,8 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 	}
 	h, err := sc.Connect(readerName, mode, scard.ProtocolAny)
 	if err != nil {
-		return nil, joinErrs(mapErr(opConnect, readerName, err), release(sc))
+		err = mapErr(opConnect, readerName, err)
+		return nil, joinErrs(err, releaseAfter(err, sc))
 	}
 	card := &Card{sc: sc, h: h, reader: readerName, mode: mode, turn: make(chan struct{}, 1)}
 	if err := card.refreshATR(); err != nil {
@@ -382,7 +404,7 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 				discErr = mapped
 			}
 		}
-		return nil, joinErrs(err, discErr, release(sc))
+		return nil, joinErrs(err, discErr, releaseAfter(err, sc))
 	}
 	return card, nil
 }
