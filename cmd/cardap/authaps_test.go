@@ -46,6 +46,7 @@ func TestPersonalizeAndReadCommands(t *testing.T) {
 	card, kf := freshABCD(t)
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	t.Setenv("FS_PW", "Kx7#pass")
+	withAudit(t)
 
 	code, out, errOut := runCLI(t, src, "personalize", "--type", "a", "--keys", kf, "--user-id", "U-CLI", "--attr", "role=staff", "--password-env", "FS_PW")
 	require.Equal(t, exitOK, code, errOut)

@@ -81,7 +81,14 @@ func OpenWrapped(path string, replay func(line []byte) error, wrap func(f *os.Fi
 // writable by others (a *securefile.Error with the facts). A new file is
 // created 0600.
 func OpenTrusted(path string, replay func(line []byte) error) (l *Log, dropped int64, err error) {
-	return open(path, replay, nil, func() (*os.File, error) {
+	return OpenTrustedWrapped(path, replay, nil)
+}
+
+// OpenTrustedWrapped is OpenTrusted with the writes going through wrap, as
+// OpenWrapped does for Open (tests that inject failures); a nil wrap is
+// OpenTrusted.
+func OpenTrustedWrapped(path string, replay func(line []byte) error, wrap func(f *os.File) File) (l *Log, dropped int64, err error) {
+	return open(path, replay, wrap, func() (*os.File, error) {
 		return securefile.OpenFile(path, securefile.Policy{}, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	})
 }
