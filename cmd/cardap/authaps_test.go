@@ -23,6 +23,7 @@ func runWithStdin(t *testing.T, src cardSource, stdin string, args ...string) (i
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx := context.WithValue(withSource(context.Background(), src), stdinKey{}, strings.NewReader(stdin))
+	defer asSeparateProcess()()
 	code := run(ctx, &cli{stdout: &out, stderr: &errb}, args)
 	return code, out.String(), errb.String()
 }

@@ -61,7 +61,7 @@ func (s *secretFlags) registerSecret(fs *flag.FlagSet, name, what string) {
 	if s.env == nil {
 		s.env = map[string]*string{}
 	}
-	s.env[name] = fs.String(name+"-env", "", "read the "+what+" from environment variable `VAR`")
+	s.env[name] = fs.String(name+"-env", "", "read the "+what+" from environment variable `VAR`, then remove VAR from the environment (child processes do not inherit it; the kernel's copy of the initial environment in /proc stays: prefer --stdin)")
 }
 
 // registerStdin adds --stdin.
@@ -81,11 +81,20 @@ func (s *secretFlags) loadKeys() (*keys.Store, error) {
 // else the next stdin line when --stdin is set, else nil. A stdin secret
 // is a slice of the stdin buffer, never a string: the caller's Zero wipes
 // it there, and Zero wipes the whole buffer (lines not taken too).
+//
+// The environment variable is removed from the process's environment
+// once read, so no child process inherits it. What the kernel keeps of
+// the initial environment (/proc/PID/environ, readable by the same user
+// and root) stays as it was, and so does the Go string the value was read
+// into until the garbage collector reuses it: stdin is the safer way.
 func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Password, error) {
 	if v := s.env[name]; v != nil && *v != "" {
 		val, ok := os.LookupEnv(*v)
 		if !ok {
 			return nil, fmt.Errorf("--%s-env: environment variable %s is not set", name, *v)
+		}
+		if err := os.Unsetenv(*v); err != nil {
+			return nil, fmt.Errorf("--%s-env: removing %s from the environment: %w", name, *v, err)
 		}
 		return apsession.Password(val), nil
 	}
