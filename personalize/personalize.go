@@ -232,8 +232,14 @@ func sealedTypeA(ctx context.Context, ap *typea.AP, req Request) error {
 		return fmt.Errorf("%w: %w", ErrSealedNotOurs, err)
 	}
 	if len(req.Password) > 0 && ap.Config().Password != typea.PasswordNone {
-		// Before-auth mode: Verify selects the AP again and compares its
-		// CUID, which ends the session; the card proved itself above.
+		if ap.Config().Password == typea.PasswordBeforeAuth {
+			// The card proved itself above; the password goes in plain,
+			// as this mode wants, after the session ends: Verify selects
+			// the AP again and compares its CUID first.
+			if err := ap.Close(); err != nil {
+				return err
+			}
+		}
 		if err := ap.Verify(ctx, req.Password, typea.VerifyOptions{}); err != nil {
 			return fmt.Errorf("%w: %w", ErrSealedUnverified, err)
 		}

@@ -119,3 +119,25 @@ func TestSealedWithAnotherOperatorsKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSealedBeforeAuthMode: with the password verified before mutual
+// authentication (Type A's PasswordBeforeAuth), a sealed AP is still
+// authenticated first, then the password goes (after a new SELECT and
+// CUID check), then the identity is compared.
+func TestSealedBeforeAuthMode(t *testing.T) {
+	st := testkeys.Store(1)
+	card := loadedCard(t, st, true)
+	cfg := typea.Config{Keys: st, Password: typea.PasswordBeforeAuth}
+	as := func(user, pw string) (personalize.Result, error) {
+		return personalize.TypeA(context.Background(), card, cfg, personalize.Request{Identity: profile.Identity{UserID: user}, Password: typea.Password(pw)})
+	}
+	_, err := as("ALICE-1", "1357")
+	require.NoError(t, err)
+	res, err := as("ALICE-1", "1357")
+	require.NoError(t, err)
+	assert.True(t, res.AlreadySealed)
+	_, err = as("BOB-2", "1357")
+	assert.ErrorIs(t, err, personalize.ErrSealedDifferent)
+	_, err = as("BOB-2", "2468")
+	assert.ErrorIs(t, err, personalize.ErrSealedUnverified)
+}
