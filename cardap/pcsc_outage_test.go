@@ -56,6 +56,9 @@ func TestServePCSCOutageWarnings(t *testing.T) {
 			if s, ok := v.(string); ok {
 				assert.NotContains(t, s, "\n", "attribute %s of %s", k, line)
 				assert.LessOrEqual(t, strings.Count(s, "reader:"), 1, "attribute %s of %s", k, line)
+				if strings.Contains(s, "SCARD_W_SECURITY_VIOLATION") {
+					assert.Contains(t, s, "PC/SC service refused the call", "a hint, not a bare code: %s", line)
+				}
 			}
 		}
 		if n, ok := rec["suppressed"].(float64); ok {
