@@ -31,7 +31,9 @@ type PCSCOptions struct {
 // ServePCSC runs Serve over the PC/SC readers of the machine: one goroutine
 // per reader, readers added and removed while it runs are picked up, and a
 // PC/SC service that stops or restarts is waited for and reconnected (with
-// backoff). It returns ctx.Err() when ctx is done.
+// backoff). While the service is down, each reader's loop and the loop
+// over the reader list warn once per PCSCOptions.WarnInterval, counting
+// the repeats. It returns ctx.Err() when ctx is done.
 func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) error {
 	if opts.Rescan <= 0 {
 		opts.Rescan = 2 * time.Second

@@ -155,6 +155,7 @@ func TestRemovalThroughPCSCEveryAPDU(t *testing.T) {
 			}
 			cancel()
 			assert.ErrorIs(t, <-done, context.Canceled)
+			t.Logf("%s: %d APDUs, %d removals through pcscd, each refused as removed", f.name, n, 2*n)
 		})
 	}
 }

@@ -60,8 +60,10 @@ type Handler func(ctx context.Context, tap Tap, card Card)
 // served again only once it has been seen empty (EmptyWaiter), so a card
 // left in it is never identified, nor sent its password, a second time.
 // A card whose identification is cut short by ctx being done is not
-// passed to h. Serve returns nil when every slot is gone, or ctx.Err()
-// when ctx is done.
+// passed to h. A failure that repeats (a slot failing again and again) is
+// logged once per DefaultWarnInterval with a count of the repeats held
+// back. Serve returns nil when every slot is gone, or ctx.Err() when ctx
+// is done.
 func (c *Client) Serve(ctx context.Context, h Handler, slots ...Slot) error {
 	if h == nil {
 		return fmt.Errorf("%w: nil handler", ErrConfig)
