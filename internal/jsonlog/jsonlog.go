@@ -95,7 +95,7 @@ func OpenTrustedWrapped(path string, replay func(line []byte) error, wrap func(f
 
 // open is Open with the file opened by openFile.
 func open(path string, replay func(line []byte) error, wrap func(f *os.File) File, openFile func() (*os.File, error)) (l *Log, dropped int64, err error) {
-	_, statErr := os.Lstat(path)
+	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
 	f, err := openFile()
 	if err != nil {
