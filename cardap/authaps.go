@@ -349,6 +349,10 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 func mapAuthAPError(err, notPresent, notPersonalized, malformed, lastTry, swapped error) error {
 	var te *apdu.TriesError
 	switch {
+	case isRemoval(err), errors.Is(err, swapped):
+		// Before any other test: a card pulled (or swapped) mid-read is
+		// asked for again, whatever else its error matches.
+		return &Error{Reason: ReasonCardRemoved, Err: err}
 	case errors.Is(err, notPresent):
 		return fmt.Errorf("%w: %w", ErrUnknownCard, err)
 	case notPersonalized != nil && errors.Is(err, notPersonalized):
@@ -357,8 +361,6 @@ func mapAuthAPError(err, notPresent, notPersonalized, malformed, lastTry, swappe
 		return &Error{Reason: ReasonMalformed, Err: err}
 	case errors.Is(err, lastTry):
 		return &Error{Reason: ReasonPasswordBlocked, Err: err}
-	case errors.Is(err, swapped), errors.Is(err, apdu.ErrCardRemoved), errors.Is(err, apdu.ErrCardReset):
-		return &Error{Reason: ReasonCardRemoved, Err: err}
 	case errors.Is(err, typea.ErrPasswordRequired), errors.Is(err, typea.ErrPasswordFormat),
 		errors.Is(err, typed.ErrPasswordRequired), errors.Is(err, apsession.ErrPasswordFormat):
 		return &Error{Reason: ReasonPasswordRequired, Err: err}

@@ -84,7 +84,8 @@ type Config struct {
 	// ExpiryGrace accepts an identity this long after its expiry date.
 	ExpiryGrace time.Duration
 	// Logger receives one record per decision (CUID and reason, never the
-	// user ID, passwords or keys). Nil discards.
+	// user ID, passwords or keys; a refusal's underlying error, on one
+	// line, as the "error" attribute). Nil discards.
 	Logger *slog.Logger
 }
 
@@ -156,6 +157,9 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		var e *Error
 		if errors.As(err, &e) && e.Identity != nil && !e.Identity.CUID.IsZero() {
 			attrs = append(attrs, "cuid", e.Identity.CUID.String())
+		}
+		if cause := refusalCause(err); cause != nil {
+			attrs = append(attrs, "error", logText(cause))
 		}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: refused", toAttrs(attrs)...)
 		return nil, err
@@ -297,6 +301,7 @@ func (c *Client) checkRevocation(ctx context.Context, id *Identity) error {
 // attaches what was learned of the card (the CUID when it was read, the
 // APDU count) as the partial Identity.
 func refusal(err error, partial *Identity) error {
+	err = removalWins(err)
 	var e *Error
 	if errors.As(err, &e) {
 		if e.Identity == nil && partial != nil {

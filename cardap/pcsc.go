@@ -21,12 +21,19 @@ type PCSCOptions struct {
 	// Rescan bounds how long a change of the reader list may go unnoticed
 	// when the PC/SC service does not report it; default 2 s.
 	Rescan time.Duration
+	// WarnInterval is how often, at most, one warning about one reader
+	// (or about the PC/SC service) is repeated while a failure lasts, as
+	// during a pcscd outage; the repeats held back are counted and
+	// reported. Default DefaultWarnInterval.
+	WarnInterval time.Duration
 }
 
 // ServePCSC runs Serve over the PC/SC readers of the machine: one goroutine
 // per reader, readers added and removed while it runs are picked up, and a
 // PC/SC service that stops or restarts is waited for and reconnected (with
-// backoff). It returns ctx.Err() when ctx is done.
+// backoff). While the service is down, each reader's loop and the loop
+// over the reader list warn once per PCSCOptions.WarnInterval, counting
+// the repeats. It returns ctx.Err() when ctx is done.
 func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) error {
 	if opts.Rescan <= 0 {
 		opts.Rescan = 2 * time.Second
@@ -37,11 +44,15 @@ func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) err
 		wg      sync.WaitGroup
 	)
 	defer wg.Wait()
+	if opts.WarnInterval <= 0 {
+		opts.WarnInterval = DefaultWarnInterval
+	}
+	warn := newWarnLimiter(c.log, opts.WarnInterval)
 	bo := newBackoff()
 	for ctx.Err() == nil {
 		rc, err := reader.EstablishContext(ctx)
 		if err != nil {
-			c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: PC/SC unavailable, retrying", slog.String("err", err.Error()))
+			warn.warn(ctx, "cardap: PC/SC unavailable, retrying", "", err)
 			if !bo.wait(ctx) {
 				break
 			}
@@ -50,10 +61,11 @@ func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) err
 		for ctx.Err() == nil {
 			names, err := rc.ListReaders(ctx)
 			if err != nil && !errors.Is(err, reader.ErrNoReader) {
-				c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: listing readers failed", slog.String("err", err.Error()))
+				warn.warn(ctx, "cardap: listing readers failed", "", err)
 				break
 			}
 			bo.reset()
+			warn.recovered(ctx, "")
 			for _, name := range names {
 				if len(opts.Readers) > 0 && !slices.Contains(opts.Readers, name) {
 					continue
@@ -69,7 +81,7 @@ func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) err
 				c.log.LogAttrs(ctx, slog.LevelDebug, "cardap: serving reader", slog.String("slot", name))
 				go func() {
 					defer wg.Done()
-					c.serveSlot(ctx, h, &pcscSlot{name: name, exclusive: opts.Exclusive, log: c.log})
+					c.serveSlot(ctx, h, &pcscSlot{name: name, exclusive: opts.Exclusive, log: c.log}, warn)
 					mu.Lock()
 					delete(running, name)
 					mu.Unlock()
@@ -77,12 +89,12 @@ func (c *Client) ServePCSC(ctx context.Context, h Handler, opts PCSCOptions) err
 				}()
 			}
 			if err := rc.WaitForReaderListChange(ctx, opts.Rescan); err != nil && ctx.Err() == nil {
-				c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: waiting for readers failed", slog.String("err", err.Error()))
+				warn.warn(ctx, "cardap: waiting for readers failed", "", err)
 				break
 			}
 		}
-		if err := rc.Close(); err != nil {
-			c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: closing the PC/SC context failed", slog.String("err", err.Error()))
+		if err := rc.Close(); err != nil && ctx.Err() == nil {
+			warn.warn(ctx, "cardap: closing the PC/SC context failed", "", err)
 		}
 		if ctx.Err() == nil && !bo.wait(ctx) {
 			break
@@ -109,7 +121,7 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 	for {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "cardap: waiting for a card", slog.String("slot", s.name))
 		if _, err := rc.WaitForCard(ctx, s.name); err != nil {
-			err = errors.Join(err, rc.Close())
+			err = closeAfter(err, rc)
 			if errors.Is(err, reader.ErrNoReader) {
 				return nil, errors.Join(ErrSlotGone, err)
 			}
@@ -124,16 +136,16 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 			return &pcscCard{Card: card, rc: rc, name: s.name}, nil
 		}
 		if !errors.Is(err, reader.ErrCardRemoved) && !errors.Is(err, reader.ErrCardUnusable) {
-			return nil, errors.Join(err, rc.Close())
+			return nil, closeAfter(err, rc)
 		}
 		// The card left between the event and the connection, or it does
 		// not answer (unpowered, mute): wait for the slot to be empty, then
 		// for a card again.
 		if errors.Is(err, reader.ErrCardUnusable) {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "cardap: card does not answer; waiting for it to be taken out", slog.String("slot", s.name), slog.Any("err", err))
+			s.log.LogAttrs(ctx, slog.LevelWarn, "cardap: card does not answer; waiting for it to be taken out", slog.String("slot", s.name), slog.String("err", logText(err)))
 		}
 		if _, err := rc.WaitForRemoval(ctx, s.name); err != nil {
-			return nil, errors.Join(err, rc.Close())
+			return nil, closeAfter(err, rc)
 		}
 	}
 }
@@ -146,7 +158,7 @@ func (s *pcscSlot) WaitEmpty(ctx context.Context) error {
 		return err
 	}
 	_, err = rc.WaitForRemoval(ctx, s.name)
-	err = errors.Join(err, rc.Close())
+	err = closeAfter(err, rc)
 	if errors.Is(err, reader.ErrNoReader) {
 		return errors.Join(ErrSlotGone, err)
 	}
@@ -154,6 +166,18 @@ func (s *pcscSlot) WaitEmpty(ctx context.Context) error {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "cardap: slot seen empty", slog.String("slot", s.name))
 	}
 	return err
+}
+
+// closeAfter closes rc and returns err with the close's failure joined.
+// After a failure that says the PC/SC service is gone or refuses this
+// client (err nil means a success), closing fails for the same reason, so
+// that failure is dropped: it would only repeat err in the log.
+func closeAfter(err error, rc *reader.Context) error {
+	cerr := rc.Close()
+	if cerr == nil || errors.Is(err, reader.ErrNoService) || errors.Is(err, reader.ErrAccessDenied) {
+		return err
+	}
+	return errors.Join(err, cerr)
 }
 
 type pcscCard struct {

@@ -180,7 +180,7 @@ type serveChild struct {
 
 func startServeChild(t *testing.T, d *pcsctest.Daemon) *serveChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServePCSCRestart$", "-test.count=1", "-test.timeout=2m")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), restartChildEnv+"=1", d.Env())
 	c := &serveChild{taps: make(chan serveLine, 16), exited: make(chan error, 1), output: &syncbuf.Buffer{}, changed: make(chan struct{})}
 	cmd.Stderr = c.output

@@ -3,6 +3,10 @@ package cardap
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mynacard/freespace/apdu"
 )
 
 // Reason is why a card was refused.
@@ -143,4 +147,81 @@ func ReasonOf(err error) Reason {
 		return e.Reason
 	}
 	return ReasonCardError
+}
+
+// isRemoval reports whether err says that the card left the reader (or
+// was reset) during the operation.
+func isRemoval(err error) bool {
+	return errors.Is(err, apdu.ErrCardRemoved) || errors.Is(err, apdu.ErrCardReset)
+}
+
+// removalWins makes a removal decide the refusal: an error that reports
+// the card's removal or reset is ReasonCardRemoved (retry), whatever other
+// reason an AP gave it or other sentinels it also matches (a transport
+// error may also wrap a malformed-response or secure messaging error, as
+// the reader's error for a vanished card once did). A refusal the
+// revocation list decided stays as it is: it never comes from the card.
+func removalWins(err error) error {
+	if err == nil || !isRemoval(err) {
+		return err
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return &Error{Reason: ReasonCardRemoved, Err: err}
+	}
+	switch e.Reason {
+	case ReasonCardRemoved, ReasonRevoked, ReasonRevocationUnknown:
+		return err
+	}
+	cp := *e
+	cp.Reason = ReasonCardRemoved
+	if !isRemoval(e.Err) {
+		// The removal is outside the AP's refusal (joined to it): keep
+		// all of err as the cause, so errors.Is still finds the removal.
+		cp.Err = err
+	}
+	return &cp
+}
+
+// maxLogText bounds an error's text in a log attribute: a hostile card's
+// data may end up in an error message, and must not flood the log.
+const maxLogText = 1024
+
+// logText renders err for one log attribute: on one line (a newline in an
+// attribute would split the record for line-oriented collectors, or let
+// card data forge a record), control characters escaped, at most
+// maxLogText bytes. Errors of the SDK carry no secrets (passwords and keys
+// redact themselves), so the text is the error's own message.
+func logText(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() >= maxLogText {
+			b.WriteString("...")
+			break
+		}
+		switch {
+		case r == '\n' || r == '\r':
+			b.WriteString("; ")
+		case r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == utf8.RuneError:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// refusalCause is what a refusal's decision log record shows as its
+// "error": the cause of an *Error (its reason is logged apart), or the
+// error itself; nil when there is nothing beyond the reason.
+func refusalCause(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Err
+	}
+	return err
 }

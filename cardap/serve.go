@@ -60,18 +60,21 @@ type Handler func(ctx context.Context, tap Tap, card Card)
 // served again only once it has been seen empty (EmptyWaiter), so a card
 // left in it is never identified, nor sent its password, a second time.
 // A card whose identification is cut short by ctx being done is not
-// passed to h. Serve returns nil when every slot is gone, or ctx.Err()
-// when ctx is done.
+// passed to h. A failure that repeats (a slot failing again and again) is
+// logged once per DefaultWarnInterval with a count of the repeats held
+// back. Serve returns nil when every slot is gone, or ctx.Err() when ctx
+// is done.
 func (c *Client) Serve(ctx context.Context, h Handler, slots ...Slot) error {
 	if h == nil {
 		return fmt.Errorf("%w: nil handler", ErrConfig)
 	}
 	var wg sync.WaitGroup
+	warn := newWarnLimiter(c.log, DefaultWarnInterval)
 	for _, s := range slots {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.serveSlot(ctx, h, s)
+			c.serveSlot(ctx, h, s, warn)
 		}()
 	}
 	wg.Wait()
@@ -79,18 +82,19 @@ func (c *Client) Serve(ctx context.Context, h Handler, slots ...Slot) error {
 }
 
 // serveSlot runs the loop of one slot until it is gone or ctx is done.
-func (c *Client) serveSlot(ctx context.Context, h Handler, s Slot) {
+func (c *Client) serveSlot(ctx context.Context, h Handler, s Slot, warn *warnLimiter) {
 	backoff := newBackoff()
 	for ctx.Err() == nil {
 		card, err := s.Present(ctx)
 		switch {
 		case err == nil:
 			backoff.reset()
+			warn.recovered(ctx, s.Name())
 		case errors.Is(err, ErrSlotGone), ctx.Err() != nil:
+			warn.recovered(ctx, s.Name())
 			return
 		default:
-			c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: slot failed, retrying",
-				slog.String("slot", s.Name()), slog.String("err", err.Error()))
+			warn.warn(ctx, "cardap: slot failed, retrying", s.Name(), err)
 			if !backoff.wait(ctx) {
 				return
 			}
@@ -100,15 +104,14 @@ func (c *Client) serveSlot(ctx context.Context, h Handler, s Slot) {
 		removeErr := card.WaitRemoved(ctx)
 		if err := card.Close(); err != nil && ctx.Err() == nil {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "cardap: closing the card failed",
-				slog.String("slot", s.Name()), slog.String("err", err.Error()))
+				slog.String("slot", s.Name()), slog.String("err", logText(err)))
 		}
 		if removeErr != nil && ctx.Err() == nil {
 			// The card may still lie in the slot. Presenting it again would
 			// identify it again and send its password again (spending a try
 			// when it was wrong): wait until the slot is seen empty.
-			c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: wait for removal failed; waiting for an empty slot",
-				slog.String("slot", s.Name()), slog.String("err", removeErr.Error()))
-			if !c.waitSlotEmpty(ctx, s, backoff) {
+			warn.warn(ctx, "cardap: wait for removal failed; waiting for an empty slot", s.Name(), removeErr)
+			if !c.waitSlotEmpty(ctx, s, backoff, warn) {
 				return
 			}
 		}
@@ -129,7 +132,7 @@ type EmptyWaiter interface {
 
 // waitSlotEmpty waits, retrying with backoff, until s holds no card; false
 // when the slot is gone, cannot say, or ctx is done.
-func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *backoff) bool {
+func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *backoff, warn *warnLimiter) bool {
 	ew, ok := s.(EmptyWaiter)
 	if !ok {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: slot cannot wait for removal; no longer served",
@@ -145,8 +148,7 @@ func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *backoff) bool {
 		case errors.Is(err, ErrSlotGone), ctx.Err() != nil:
 			return false
 		}
-		c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: waiting for an empty slot failed, retrying",
-			slog.String("slot", s.Name()), slog.String("err", err.Error()))
+		warn.warn(ctx, "cardap: waiting for an empty slot failed, retrying", s.Name(), err)
 		if !bo.wait(ctx) {
 			return false
 		}
@@ -166,6 +168,98 @@ func (c *Client) tap(ctx context.Context, h Handler, slot string, card Card) {
 		return
 	}
 	h(ctx, t, card)
+}
+
+// DefaultWarnInterval is how often, at most, the serve loops repeat one
+// warning about one slot (or about the PC/SC service) while a failure
+// lasts; PCSCOptions.WarnInterval changes it for ServePCSC.
+const DefaultWarnInterval = time.Minute
+
+// warnLimiter rate-limits the serve loops' warnings: a pcscd outage makes
+// every reader's loop fail again and again with the same error, which
+// logged each time buried the log (about 50 warnings per outage across 8
+// readers). One warning per message and slot is logged per interval; the
+// ones held back are counted, and their number is reported with the next
+// warning of the same kind ("suppressed") and when the slot recovers.
+type warnLimiter struct {
+	log   *slog.Logger
+	every time.Duration
+	mu    sync.Mutex
+	seen  map[warnKey]*warnCount
+}
+
+// warnKey is one kind of warning about one slot ("" for the PC/SC service
+// as a whole).
+type warnKey struct{ msg, slot string }
+
+// warnCount is when a kind of warning was last logged and how many were
+// held back since.
+type warnCount struct {
+	last       time.Time
+	suppressed int
+}
+
+func newWarnLimiter(log *slog.Logger, every time.Duration) *warnLimiter {
+	return &warnLimiter{log: log, every: every, seen: map[warnKey]*warnCount{}}
+}
+
+// warn logs msg about slot with err, unless the same warning about the
+// same slot was logged less than the interval ago: then it is counted.
+func (w *warnLimiter) warn(ctx context.Context, msg, slot string, err error) {
+	now := time.Now()
+	w.mu.Lock()
+	k := warnKey{msg, slot}
+	wc := w.seen[k]
+	if wc != nil && now.Sub(wc.last) < w.every {
+		wc.suppressed++
+		w.mu.Unlock()
+		return
+	}
+	if wc == nil {
+		wc = &warnCount{}
+		w.seen[k] = wc
+	}
+	suppressed := wc.suppressed
+	wc.suppressed, wc.last = 0, now
+	w.mu.Unlock()
+	attrs := make([]slog.Attr, 0, 3)
+	if slot != "" {
+		attrs = append(attrs, slog.String("slot", slot))
+	}
+	attrs = append(attrs, slog.String("err", logText(err)))
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Int("suppressed", suppressed))
+	}
+	w.log.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
+}
+
+// recovered ends the failures of slot: warnings held back are reported
+// (one record per kind, at info level), and the next failure warns at once.
+func (w *warnLimiter) recovered(ctx context.Context, slot string) {
+	w.mu.Lock()
+	type heldBack struct {
+		msg string
+		n   int
+	}
+	var held []heldBack
+	for k, wc := range w.seen {
+		if k.slot != slot {
+			continue
+		}
+		if wc.suppressed > 0 {
+			held = append(held, heldBack{k.msg, wc.suppressed})
+		}
+		delete(w.seen, k)
+	}
+	w.mu.Unlock()
+	for _, hb := range held {
+		attrs := make([]slog.Attr, 0, 3)
+		if slot != "" {
+			attrs = append(attrs, slog.String("slot", slot))
+		}
+		attrs = append(attrs, slog.String("warning", hb.msg), slog.Int("suppressed", hb.n))
+		w.log.LogAttrs(ctx, slog.LevelInfo, "cardap: recovered; repeated warnings were suppressed", attrs...)
+	}
 }
 
 // backoff is an exponential backoff from 100 ms to 5 s.

@@ -30,6 +30,10 @@ func (a typeCAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	}
 	if err != nil {
 		switch {
+		case isRemoval(err):
+			// Before any other test: a card pulled mid-read is asked for
+			// again, whatever else its error matches.
+			return id, &Error{Reason: ReasonCardRemoved, Err: err}
 		case errors.Is(err, typec.ErrNotPresent):
 			return id, fmt.Errorf("%w: %w", ErrUnknownCard, err)
 		case errors.Is(err, typec.ErrNotPersonalized):

@@ -12,8 +12,20 @@
 // seal comes last, each step can be repeated with the same result, and a
 // run first probes whether the AP is already sealed. When the card is
 // pulled away at any point, running the same request again completes the
-// personalization; on an AP that is already sealed a run changes nothing
-// and reports Result.AlreadySealed.
+// personalization.
+//
+// The probe's answer is one unauthenticated status word, which any card
+// can give, so "sealed" is never taken on its word. On a sealed Type A or
+// D AP a run authenticates with the operator's read key (a card loaded
+// with other keys, or one that lies about its CUID, fails:
+// ErrSealedNotOurs), verifies the request's password when it has one
+// (the password this run would have set: on a sealed AP of another
+// holder it is wrong and spends one of that card's tries, never its last;
+// without one, an AP that needs a password to be read gives
+// ErrSealedUnverified), reads the identity (and Type D data) and compares
+// it with the request: equal reports Result.AlreadySealed, different is
+// ErrSealedDifferent. A sealed Type C AP, readable without keys, is
+// compared the same way.
 package personalize
 
 import (
@@ -50,16 +62,27 @@ func (r Request) String() string {
 // Result reports a personalization run.
 type Result struct {
 	CUID profile.CUID
-	// AlreadySealed: the AP was sealed before this run; nothing was
-	// changed.
+	// AlreadySealed: the AP was sealed before this run, authenticated
+	// with the operator's keys (Types A and D) and holds exactly the
+	// requested identity (and Type D data); nothing was changed.
 	AlreadySealed bool
 }
 
 // Errors of package personalize.
 var (
-	// ErrSealedDifferent: the AP is sealed with another identity (Type C,
-	// whose identity can be read without keys).
+	// ErrSealedDifferent: the AP is sealed with another identity (or,
+	// Type D, other application data) than the request's.
 	ErrSealedDifferent = errors.New("personalize: the AP is already sealed with a different identity")
+	// ErrSealedNotOurs: the AP answers as sealed but does not complete
+	// mutual authentication with the operator's read key: it was loaded
+	// with another operator's keys, or is not the card its CUID says.
+	// The authentication's error is wrapped.
+	ErrSealedNotOurs = errors.New("personalize: the AP is sealed and does not authenticate with the operator's keys")
+	// ErrSealedUnverified: the AP is sealed and authenticated, but its
+	// identity could not be read to compare with the request (the AP
+	// needs a password and the request has none, or the request's
+	// password was refused). The cause is wrapped.
+	ErrSealedUnverified = errors.New("personalize: the AP is sealed and its identity could not be read to compare")
 	// ErrCardSwappedDuringRun: the CUID changed between two steps of a
 	// run; also matches apsession's card-swapped error through the type
 	// packages (typea.ErrCardSwapped).
@@ -88,6 +111,7 @@ func TypeA(ctx context.Context, t apdu.Transport, cfg typea.Config, req Request)
 		return Result{}, fmt.Errorf("personalize: %w", err)
 	}
 	return run(ctx, t, "Type A", func(ctx context.Context) (*typea.AP, error) { return typea.Select(ctx, t, cfg) },
+		func(ctx context.Context, ap *typea.AP) error { return sealedTypeA(ctx, ap, req) },
 		func(ctx context.Context, ap *typea.AP) error {
 			if err := ap.AuthenticateAdmin(ctx); err != nil {
 				return err
@@ -124,6 +148,7 @@ func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request)
 		return Result{}, fmt.Errorf("personalize: %w", &typed.CapacityError{Need: len(pt) + typed.Overhead, Have: cfg.Capacity / 2})
 	}
 	return run(ctx, t, "Type D", func(ctx context.Context) (*typed.AP, error) { return typed.OpenUnauthenticated(ctx, t, cfg) },
+		func(ctx context.Context, ap *typed.AP) error { return sealedTypeD(ctx, ap, req, pt) },
 		func(ctx context.Context, ap *typed.AP) error {
 			if err := ap.Authenticate(ctx, ap.Config().AdminKey); err != nil {
 				return err
@@ -160,9 +185,11 @@ type sealable interface {
 
 // run is a personalization run of an AP with keys (docs/PROTOCOL.md
 // chapter 8), in one PC/SC transaction: open the AP, probe its lifecycle
-// (a sealed AP is left as it is: Result.AlreadySealed), write (the type's
-// steps under the administrative key), seal last.
-func run[A sealable](ctx context.Context, t apdu.Transport, what string, open func(context.Context) (A, error), write func(context.Context, A) error) (Result, error) {
+// (a sealed AP is left as it is, once sealedSame has shown that it
+// authenticates with the operator's keys and holds the request:
+// Result.AlreadySealed), write (the type's steps under the administrative
+// key), seal last.
+func run[A sealable](ctx context.Context, t apdu.Transport, what string, open func(context.Context) (A, error), sealedSame, write func(context.Context, A) error) (Result, error) {
 	var res Result
 	err := apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
 		ap, err := open(ctx)
@@ -176,6 +203,11 @@ func run[A sealable](ctx context.Context, t apdu.Transport, what string, open fu
 			return err
 		}
 		if sealed {
+			// One plain status word said so, which any card can say:
+			// prove the card and compare before reporting success.
+			if err := sealedSame(ctx, ap); err != nil {
+				return err
+			}
 			res.AlreadySealed = true
 			return nil
 		}
@@ -188,6 +220,95 @@ func run[A sealable](ctx context.Context, t apdu.Transport, what string, open fu
 		return res, fmt.Errorf("personalize: %s: %w", what, err)
 	}
 	return res, nil
+}
+
+// sealedTypeA checks a sealed Type A AP against the request: mutual
+// authentication with the read key (ErrSealedNotOurs), the request's
+// password when it has one and the AP is configured with one
+// (ErrSealedUnverified when refused, never at the last try), all records
+// read and compared (ErrSealedDifferent).
+func sealedTypeA(ctx context.Context, ap *typea.AP, req Request) error {
+	if err := ap.Authenticate(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrSealedNotOurs, err)
+	}
+	if len(req.Password) > 0 && ap.Config().Password != typea.PasswordNone {
+		if ap.Config().Password == typea.PasswordBeforeAuth {
+			// The card proved itself above; the password goes in plain,
+			// as this mode wants, after the session ends: Verify selects
+			// the AP again and compares its CUID first.
+			if err := ap.Close(); err != nil {
+				return err
+			}
+		}
+		if err := ap.Verify(ctx, req.Password, typea.VerifyOptions{}); err != nil {
+			return fmt.Errorf("%w: %w", ErrSealedUnverified, err)
+		}
+		if ap.Config().Password == typea.PasswordBeforeAuth {
+			if err := ap.Authenticate(ctx); err != nil {
+				return fmt.Errorf("%w: %w", ErrSealedNotOurs, err)
+			}
+		}
+	}
+	got, err := ap.ReadAll(ctx)
+	if err != nil {
+		if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) {
+			return fmt.Errorf("%w: %w", ErrSealedUnverified, err)
+		}
+		return err
+	}
+	want, err := typea.EncodeRecords(req.Identity)
+	if err != nil {
+		return err
+	}
+	have, err := typea.EncodeRecords(got)
+	if err != nil || !equalRecords(have, want) {
+		return ErrSealedDifferent
+	}
+	return nil
+}
+
+// equalRecords compares two record lists byte for byte.
+func equalRecords(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sealedTypeD checks a sealed Type D AP against the request: mutual
+// authentication with the read key (ErrSealedNotOurs), the request's
+// password when it has one (ErrSealedUnverified when refused, never at the
+// last try), the content read, decrypted and compared with pt, the
+// request's plaintext (ErrSealedDifferent).
+func sealedTypeD(ctx context.Context, ap *typed.AP, req Request, pt []byte) error {
+	if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
+		return fmt.Errorf("%w: %w", ErrSealedNotOurs, err)
+	}
+	if len(req.Password) > 0 {
+		if err := ap.Verify(ctx, req.Password); err != nil {
+			return fmt.Errorf("%w: %w", ErrSealedUnverified, err)
+		}
+	}
+	got, err := ap.Read(ctx)
+	if err != nil {
+		if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) {
+			return fmt.Errorf("%w: %w", ErrSealedUnverified, err)
+		}
+		if errors.Is(err, typed.ErrNoData) {
+			return fmt.Errorf("%w: %w", ErrSealedDifferent, err)
+		}
+		return err
+	}
+	have, err := got.MarshalBinary()
+	if err != nil || !bytes.Equal(have, pt) {
+		return ErrSealedDifferent
+	}
+	return nil
 }
 
 // TypeC personalizes a Type C AP: SELECT, the Identity object into EF 0002

@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/mynacard/freespace/apdu"
@@ -13,33 +12,84 @@ import (
 var (
 	// ErrNoCgo is returned by every constructor when the package was built
 	// without cgo.
-	ErrNoCgo = errors.New("reader: built without cgo; PC/SC needs CGO_ENABLED=1, gcc and libpcsclite-dev")
+	ErrNoCgo error = &sentinel{msg: "built without cgo; PC/SC needs CGO_ENABLED=1, gcc and libpcsclite-dev"}
 	// ErrCardRemoved: the card left the reader, or there is no card.
-	// It also matches apdu.ErrCardRemoved.
-	ErrCardRemoved = fmt.Errorf("reader: card removed: %w", apdu.ErrCardRemoved)
+	// It also matches apdu.ErrCardRemoved (and nothing else of package
+	// apdu: a removal is never also a malformed response).
+	ErrCardRemoved error = &sentinel{msg: "card removed", wraps: apdu.ErrCardRemoved}
 	// ErrCardReset: another application reset the card; call Reconnect.
 	// It also matches apdu.ErrCardReset.
-	ErrCardReset = fmt.Errorf("reader: card reset: %w", apdu.ErrCardReset)
+	ErrCardReset error = &sentinel{msg: "card reset", wraps: apdu.ErrCardReset}
 	// ErrNoReader: the reader does not exist (any more), or there are no
 	// readers at all.
-	ErrNoReader = errors.New("reader: no such reader")
+	ErrNoReader error = &sentinel{msg: "no such reader"}
 	// ErrNoService: the PC/SC service is not running.
-	ErrNoService = errors.New("reader: PC/SC service not running; start pcscd (for example `systemctl start pcscd.socket`, or `pcscd` as root)")
+	ErrNoService error = &sentinel{msg: "PC/SC service not running; start pcscd (for example `systemctl start pcscd.socket`, or `pcscd` as root)"}
+	// ErrAccessDenied: the PC/SC service refused the call
+	// (SCARD_W_SECURITY_VIOLATION). pcsc-lite answers so when its access
+	// control (polkit) does not authorize the process, and while pcscd is
+	// stopping or restarting (seen from SCardEstablishContext,
+	// SCardGetStatusChange and SCardReleaseContext during an outage).
+	// Retrying with a new context once the service is back is the way
+	// on; cardap's serve loops do that.
+	ErrAccessDenied error = &sentinel{msg: "PC/SC service refused the call (its access control, or pcscd stopping or restarting)"}
 	// ErrSharingViolation: another application holds the card exclusively
 	// (or holds a shared connection when exclusive access was requested).
-	ErrSharingViolation = errors.New("reader: sharing violation: another application is using the card")
+	ErrSharingViolation error = &sentinel{msg: "sharing violation: another application is using the card"}
 	// ErrCardUnusable is a card present in the reader that cannot be used:
 	// not powered, not answering the reset, or of a kind the reader does
 	// not support (SCARD_W_UNPOWERED_CARD, SCARD_W_UNRESPONSIVE_CARD,
 	// SCARD_W_UNSUPPORTED_CARD, and SCARD_E_PROTO_MISMATCH when connecting:
 	// an ATR that allows no protocol). Taking it out and putting it
 	// back is the usual remedy; cardap waits for that.
-	ErrCardUnusable = errors.New("reader: the card does not answer (unpowered, mute or unsupported); take it out and insert it again")
+	ErrCardUnusable error = &sentinel{msg: "the card does not answer (unpowered, mute or unsupported); take it out and insert it again"}
 	// ErrTimeout: the PC/SC operation timed out.
-	ErrTimeout = errors.New("reader: timeout")
+	ErrTimeout error = &sentinel{msg: "timeout"}
 	// ErrClosed: the Context or Card was closed.
-	ErrClosed = errors.New("reader: use of closed context or card")
+	ErrClosed error = &sentinel{msg: "use of closed context or card"}
 )
+
+// sentinel is a sentinel error of the package. Its message carries the
+// package prefix once; errors that embed it (*PCSCError, wrapped) use msg,
+// without the prefix, so that no message says "reader:" twice.
+type sentinel struct {
+	msg   string
+	wraps error // an apdu sentinel it also matches, or nil
+}
+
+// Error returns "reader: " and the message.
+func (s *sentinel) Error() string { return "reader: " + s.msg }
+
+// Unwrap returns the apdu sentinel it also matches, or nil.
+func (s *sentinel) Unwrap() error { return s.wraps }
+
+// detail is an error of this package that explains a sentinel with the
+// facts of one occurrence: "reader: <what>: <sentinel message>".
+type detail struct {
+	what string
+	err  *sentinel
+}
+
+// Error returns "reader: ", what, and the sentinel's message.
+func (d *detail) Error() string { return "reader: " + d.what + ": " + d.err.msg }
+
+// Unwrap returns the sentinel.
+func (d *detail) Unwrap() error { return d.err }
+
+// withDetail returns an error matching the sentinel s, described by what.
+func withDetail(s error, what string) error {
+	return &detail{what: what, err: s.(*sentinel)}
+}
+
+// noResponse is the error of a Transmit that pcscd reported as successful
+// with no response bytes, which it does when the card vanished while it
+// waited for the answer. It matches ErrCardRemoved only: wrapping
+// apdu.ErrMalformedResponse as well made callers that test for a
+// malformed answer first refuse a valid card pulled mid-read as unreadable
+// instead of asking for it again.
+func noResponse(readerName string) error {
+	return withDetail(ErrCardRemoved, fmt.Sprintf("%q returned no response bytes", readerName))
+}
 
 // MaxCommandLen is the longest command APDU Transmit sends: an extended
 // case 4 APDU with 65535 data bytes (ISO/IEC 7816-4 §5.1: 4 header bytes,
@@ -78,6 +128,7 @@ const (
 	codeUnpoweredCard      uint32 = 0x80100067
 	codeResetCard          uint32 = 0x80100068
 	codeRemovedCard        uint32 = 0x80100069
+	codeSecurityViolation  uint32 = 0x8010006A
 )
 
 // CodeName returns the symbolic name of a PC/SC return code, such as
@@ -162,7 +213,7 @@ func CodeName(code uint32) string {
 		return "SCARD_W_RESET_CARD"
 	case codeRemovedCard:
 		return "SCARD_W_REMOVED_CARD"
-	case 0x8010006A:
+	case codeSecurityViolation:
 		return "SCARD_W_SECURITY_VIOLATION"
 	}
 	return fmt.Sprintf("SCARD code 0x%08X", code)
@@ -184,8 +235,8 @@ func (e *PCSCError) Error() string {
 		s += " " + fmt.Sprintf("%q", e.Reader)
 	}
 	s += ": " + CodeName(e.Code) + fmt.Sprintf(" (0x%08X)", e.Code)
-	if sent := sentinelFor(e.Op, e.Code); sent != nil {
-		s += ": " + sent.Error()
+	if sent, ok := sentinelFor(e.Op, e.Code).(*sentinel); ok {
+		s += ": " + sent.msg
 	}
 	return s
 }
@@ -218,6 +269,8 @@ func sentinelFor(op string, code uint32) error {
 		return ErrNoService
 	case codeSharingViolation:
 		return ErrSharingViolation
+	case codeSecurityViolation:
+		return ErrAccessDenied
 	case codeUnpoweredCard, codeUnresponsiveCard, codeUnsupportedCard:
 		return ErrCardUnusable
 	case codeProtoMismatch:

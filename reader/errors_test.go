@@ -108,3 +108,50 @@ func TestCheckCommandLen(t *testing.T) {
 		assert.NoError(t, checkCommandLen(make([]byte, n)), "%d bytes", n)
 	}
 }
+
+// A card that vanished while pcscd waited for its answer (no response
+// bytes) is a removal and nothing else: before, the error also matched
+// apdu.ErrMalformedResponse, and the Type C read classified a valid card
+// pulled mid-read as malformed.
+func TestNoResponseIsOnlyARemoval(t *testing.T) {
+	err := noResponse("Some Reader 00 00")
+	assert.ErrorIs(t, err, ErrCardRemoved)
+	assert.ErrorIs(t, err, apdu.ErrCardRemoved)
+	assert.NotErrorIs(t, err, apdu.ErrMalformedResponse)
+	assert.Equal(t, 1, strings.Count(err.Error(), "reader:"), err.Error())
+	assert.Contains(t, err.Error(), "Some Reader 00 00")
+}
+
+// Every error of the package says "reader:" once, and on one line.
+func TestPrefixOnce(t *testing.T) {
+	codes := []uint32{codeRemovedCard, codeNoSmartcard, codeNotTransacted, codeResetCard, codeUnknownReader,
+		codeNoService, codeServiceStopped, codeCommError, codeSharingViolation, codeUnpoweredCard,
+		codeProtoMismatch, codeTimeout, codeSecurityViolation, 0x80100FFF}
+	for _, code := range codes {
+		for _, op := range []string{opTransmit, opConnect, opEstablishContext} {
+			msg := newError(op, "Some Reader 00 00", code).Error()
+			assert.Equal(t, 1, strings.Count(msg, "reader:"), msg)
+			assert.NotContains(t, msg, "apdu:", msg)
+			assert.NotContains(t, msg, "\n", msg)
+		}
+	}
+	for _, s := range []error{ErrCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrAccessDenied, ErrSharingViolation, ErrCardUnusable, ErrTimeout, ErrClosed, ErrNoCgo} {
+		assert.Equal(t, 1, strings.Count(s.Error(), "reader:"), s.Error())
+	}
+	assert.Equal(t, "reader: card removed", ErrCardRemoved.Error())
+	assert.Equal(t, `reader: SCardTransmit "R": SCARD_W_REMOVED_CARD (0x80100069): card removed`, newError(opTransmit, "R", codeRemovedCard).Error())
+}
+
+// SCARD_W_SECURITY_VIOLATION, seen during a pcscd outage, maps to a
+// sentinel whose message says what pcscd refused, and to no other.
+func TestSecurityViolationIsAccessDenied(t *testing.T) {
+	for _, op := range []string{opEstablishContext, opGetStatusChange, opConnect, opTransmit} {
+		err := newError(op, "", codeSecurityViolation)
+		assert.ErrorIs(t, err, ErrAccessDenied)
+		for _, s := range []error{ErrCardRemoved, ErrNoService, ErrNoReader, ErrCardUnusable} {
+			assert.NotErrorIs(t, err, s)
+		}
+		assert.Contains(t, err.Error(), "SCARD_W_SECURITY_VIOLATION")
+		assert.Contains(t, err.Error(), "refused")
+	}
+}

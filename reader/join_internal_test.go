@@ -5,6 +5,7 @@ package reader
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,4 +20,13 @@ func TestJoinErrs(t *testing.T) {
 	err := joinErrs(context.Canceled, nil, other)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, err, other)
+}
+
+// Several errors join on one line: they end up in log attributes.
+func TestJoinErrsOneLine(t *testing.T) {
+	err := joinErrs(newError(opConnect, "R", codeNoService), newError(opReleaseContext, "", codeCommError))
+	assert.NotContains(t, err.Error(), "\n")
+	assert.ErrorIs(t, err, ErrNoService)
+	assert.Contains(t, err.Error(), "; ")
+	assert.Equal(t, 1, strings.Count(err.Error(), "reader:"), err.Error())
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,25 +269,44 @@ func waitState(ctx context.Context, readerName string, current uint32, cond func
 	return result, err
 }
 
-// joinErrs is errors.Join that returns a lone error as it is, so that the
-// usual case keeps its type and identity (ctx.Err() stays ==
-// context.Canceled).
+// joinErrs joins errors like errors.Join, but returns a lone error as it
+// is, so that the usual case keeps its type and identity (ctx.Err() stays
+// == context.Canceled), and its message joins the parts with "; " on one
+// line: errors end up in log attributes, where a newline would split a
+// record.
 func joinErrs(errs ...error) error {
-	var first error
-	n := 0
+	var kept []error
 	for _, e := range errs {
 		if e != nil {
-			if n == 0 {
-				first = e
-			}
-			n++
+			kept = append(kept, e)
 		}
 	}
-	if n <= 1 {
-		return first
+	switch len(kept) {
+	case 0:
+		return nil
+	case 1:
+		return kept[0]
 	}
-	return errors.Join(errs...)
+	return joined(kept)
 }
+
+// joined is several errors at once, in one line.
+type joined []error
+
+// Error joins the messages with "; ", saying "reader:" once.
+func (j joined) Error() string {
+	parts := make([]string, len(j))
+	for i, e := range j {
+		parts[i] = e.Error()
+		if i > 0 {
+			parts[i] = strings.TrimPrefix(parts[i], "reader: ")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns the errors, for errors.Is and errors.As.
+func (j joined) Unwrap() []error { return j }
 
 // release releases a PC/SC context, returning a mapped error or nil.
 func release(sc *scard.Context) error {
@@ -294,6 +314,24 @@ func release(sc *scard.Context) error {
 		return mapErr(opReleaseContext, "", err)
 	}
 	return nil
+}
+
+// releaseAfter releases a PC/SC context after the failure err. When err
+// says the PC/SC service is gone or refuses this client, releasing fails
+// for the same reason and adds nothing but noise, so that failure is
+// dropped.
+func releaseAfter(err error, sc *scard.Context) error {
+	relErr := release(sc)
+	if relErr != nil && serviceDown(err) {
+		return nil
+	}
+	return relErr
+}
+
+// serviceDown reports whether err says the PC/SC service is gone (stopped,
+// restarted) or refuses this client.
+func serviceDown(err error) bool {
+	return errors.Is(err, ErrNoService) || errors.Is(err, ErrAccessDenied)
 }
 
 // withWaitContext runs fn with a fresh PC/SC context that is cancelled
@@ -326,7 +364,7 @@ func withWaitContext(ctx context.Context, fn func(sc *scard.Context) error) erro
 	if !stop() {
 		<-watcherDone
 	}
-	return joinErrs(err, release(sc))
+	return joinErrs(err, releaseAfter(err, sc))
 }
 
 // Connect opens a connection to the card in the named reader, in shared mode
@@ -354,7 +392,8 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 	}
 	h, err := sc.Connect(readerName, mode, scard.ProtocolAny)
 	if err != nil {
-		return nil, joinErrs(mapErr(opConnect, readerName, err), release(sc))
+		err = mapErr(opConnect, readerName, err)
+		return nil, joinErrs(err, releaseAfter(err, sc))
 	}
 	card := &Card{sc: sc, h: h, reader: readerName, mode: mode, turn: make(chan struct{}, 1)}
 	if err := card.refreshATR(); err != nil {
@@ -365,7 +404,7 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 				discErr = mapped
 			}
 		}
-		return nil, joinErrs(err, discErr, release(sc))
+		return nil, joinErrs(err, discErr, releaseAfter(err, sc))
 	}
 	return card, nil
 }
@@ -491,7 +530,7 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 		if _, serr := c.h.Status(); serr != nil {
 			return nil, mapErr(opTransmit, c.reader, serr)
 		}
-		return nil, fmt.Errorf("reader: %q returned no response bytes, the card most likely left: %w (%w)", c.reader, ErrCardRemoved, apdu.ErrMalformedResponse)
+		return nil, noResponse(c.reader)
 	}
 	if len(rsp) < 2 {
 		return nil, fmt.Errorf("reader: %q returned %d bytes: %w", c.reader, len(rsp), apdu.ErrMalformedResponse)
@@ -550,7 +589,7 @@ func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context)
 	endErr := c.end()
 	if fnErr != nil {
 		if endErr != nil && !errors.Is(endErr, ErrCardRemoved) && !errors.Is(endErr, ErrCardReset) {
-			return errors.Join(fnErr, endErr)
+			return joinErrs(fnErr, endErr)
 		}
 		return fnErr
 	}

@@ -417,3 +417,30 @@ func TestStatusErrorText(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, "READ BINARY EF.Identity", se.Op)
 }
+
+// A removal wins over a malformed answer: a transport error that matches
+// both apdu.ErrCardRemoved and apdu.ErrMalformedResponse (as the reader's
+// "no response bytes" error of a vanished card once did), at any APDU of
+// the read, is returned as the removal and never as ErrMalformed.
+func TestRemovalWinsOverMalformed(t *testing.T) {
+	both := fmt.Errorf("reader: no response bytes: %w (%w)", apdu.ErrCardRemoved, apdu.ErrMalformedResponse)
+	for _, cfg := range []Config{{}, {SelectByFID: true}} {
+		for k := 1; k <= 5; k++ {
+			card := newEFCard(mustHex(testCUIDHex), mustHex("700480025531"))
+			n := 0
+			tr := apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
+				n++
+				if n == k {
+					return nil, both
+				}
+				return card.Transmit(ctx, cmd)
+			})
+			_, err := Read(context.Background(), tr, cfg)
+			if n < k {
+				continue // the read needs fewer APDUs
+			}
+			assert.ErrorIs(t, err, apdu.ErrCardRemoved, "APDU %d, SelectByFID %v", k, cfg.SelectByFID)
+			assert.NotErrorIs(t, err, ErrMalformed, "APDU %d, SelectByFID %v", k, cfg.SelectByFID)
+		}
+	}
+}

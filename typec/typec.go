@@ -188,10 +188,16 @@ func newSession(t apdu.Transport, cfg Config) *session {
 
 // send sends cmd through the channel. Answers that break ISO/IEC 7816-4
 // (shorter than a status word, larger than the bound, endless 61xx) are
-// the card's fault: they are returned wrapped in ErrMalformed as well.
+// the card's fault: they are returned wrapped in ErrMalformed as well. A
+// removal or reset is never: it passes through as it is, whatever else the
+// transport's error wraps, so that a card pulled mid-read is asked for
+// again rather than refused as malformed.
 func (s *session) send(ctx context.Context, cmd apdu.Command) (apdu.Response, error) {
 	r, err := s.ch.Send(ctx, cmd)
 	if err != nil {
+		if errors.Is(err, apdu.ErrCardRemoved) || errors.Is(err, apdu.ErrCardReset) {
+			return r, err
+		}
 		if errors.Is(err, apdu.ErrMalformedResponse) || errors.Is(err, apdu.ErrResponseTooLarge) || errors.Is(err, apdu.ErrTooManyGetResponses) {
 			return r, fmt.Errorf("%w: %w", ErrMalformed, err)
 		}

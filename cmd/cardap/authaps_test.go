@@ -23,6 +23,7 @@ func runWithStdin(t *testing.T, src cardSource, stdin string, args ...string) (i
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx := context.WithValue(withSource(context.Background(), src), stdinKey{}, strings.NewReader(stdin))
+	defer asSeparateProcess()()
 	code := run(ctx, &cli{stdout: &out, stderr: &errb}, args)
 	return code, out.String(), errb.String()
 }
@@ -46,6 +47,7 @@ func TestPersonalizeAndReadCommands(t *testing.T) {
 	card, kf := freshABCD(t)
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	t.Setenv("FS_PW", "Kx7#pass")
+	withAudit(t)
 
 	code, out, errOut := runCLI(t, src, "personalize", "--type", "a", "--keys", kf, "--user-id", "U-CLI", "--attr", "role=staff", "--password-env", "FS_PW")
 	require.Equal(t, exitOK, code, errOut)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -66,8 +67,26 @@ func runCLI(t *testing.T, src cardSource, args ...string) (code int, stdout, std
 	if src != nil {
 		ctx = withSource(ctx, src)
 	}
+	defer asSeparateProcess()()
 	code = run(ctx, &cli{stdout: &out, stderr: &errb}, args)
 	return code, out.String(), errb.String()
+}
+
+// asSeparateProcess makes an in-process run of the command behave, for
+// the environment, as a process of its own started from the same shell:
+// the command removes the variables it read passwords from (--*-env), and
+// the returned function puts them back for the next run, as the next
+// invocation from the shell would find them.
+func asSeparateProcess() (restore func()) {
+	before := os.Environ()
+	return func() {
+		for _, kv := range before {
+			k, v, _ := strings.Cut(kv, "=")
+			if _, ok := os.LookupEnv(k); !ok {
+				os.Setenv(k, v)
+			}
+		}
+	}
 }
 
 var testCUID = profile.CUID{0xAB, 0xCD, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}

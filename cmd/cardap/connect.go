@@ -189,7 +189,7 @@ func exitCode(err error) int {
 	case errors.As(err, new(usageError)):
 		return exitUsage
 	case errors.Is(err, errNoCard), errors.Is(err, apdu.ErrCardRemoved),
-		errors.Is(err, reader.ErrNoReader), errors.Is(err, reader.ErrNoService),
+		errors.Is(err, reader.ErrNoReader), errors.Is(err, reader.ErrNoService), errors.Is(err, reader.ErrAccessDenied),
 		errors.Is(err, reader.ErrNoCgo):
 		return exitNoCard
 	}

@@ -20,6 +20,14 @@
 // {"error": "...", "exit": N} for any error found after the flags were
 // parsed (a flag the flag parser refuses is reported on stderr). The
 // revocation subcommands print their results as indented JSON.
+//
+// personalize, password unblock and typed write append a durable audit
+// record (JSON lines, fsynced before success is reported) to --audit FILE
+// for --operator ID (defaults $CARDAP_AUDIT, $CARDAP_OPERATOR); without
+// them they stop with a usage error unless --no-audit is given.
+// Passwords read from an environment variable (--password-env, ...) are
+// removed from the environment once read: child processes do not inherit
+// them, though the kernel's copy of the initial environment stays.
 package main
 
 import (

@@ -62,7 +62,7 @@ func (s *secretFlags) registerSecret(fs *flag.FlagSet, name, what string) {
 	if s.env == nil {
 		s.env = map[string]*string{}
 	}
-	s.env[name] = fs.String(name+"-env", "", "read the "+what+" from environment variable `VAR`")
+	s.env[name] = fs.String(name+"-env", "", "read the "+what+" from environment variable `VAR`, then remove VAR from the environment (child processes do not inherit it; the kernel's copy of the initial environment in /proc stays: prefer --stdin)")
 }
 
 // registerStdin adds --stdin.
@@ -111,11 +111,20 @@ func withRemedy(err error) error {
 // else the next stdin line when --stdin is set, else nil. A stdin secret
 // is a slice of the stdin buffer, never a string: the caller's Zero wipes
 // it there, and Zero wipes the whole buffer (lines not taken too).
+//
+// The environment variable is removed from the process's environment
+// once read, so no child process inherits it. What the kernel keeps of
+// the initial environment (/proc/PID/environ, readable by the same user
+// and root) stays as it was, and so does the Go string the value was read
+// into until the garbage collector reuses it: stdin is the safer way.
 func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Password, error) {
 	if v := s.env[name]; v != nil && *v != "" {
 		val, ok := os.LookupEnv(*v)
 		if !ok {
 			return nil, fmt.Errorf("--%s-env: environment variable %s is not set", name, *v)
+		}
+		if err := os.Unsetenv(*v); err != nil {
+			return nil, fmt.Errorf("--%s-env: removing %s from the environment: %w", name, *v, err)
 		}
 		return apsession.Password(val), nil
 	}
@@ -206,12 +215,13 @@ func subcommand(c *cli, usage string, args []string, subs ...string) (string, in
 func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	const usage = "password status|change|unblock --type a|d --keys FILE [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth] [--json] [--trace]\n" +
 		"       change:  --old-env VAR --new-env VAR | --stdin (the current, then the new password, one per line) [--allow-last-try]\n" +
-		"       unblock: [--new-env VAR | --stdin] (a new password; without it, unblock only)"
+		"       unblock: " + auditUsage + " [--new-env VAR | --stdin] (a new password; without it, unblock only)"
 	sub, code := subcommand(c, usage, args, "status", "change", "unblock")
 	if code >= 0 {
 		return code
 	}
 	var f common
+	var aud auditFlags
 	var sec secretFlags
 	defer sec.Zero() // what --stdin read, taken or not
 	typ := "a"
@@ -231,6 +241,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		sec.registerStdin(fs, "the current and the new password")
 		fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
 	case "unblock":
+		aud.register(fs)
 		sec.registerSecret(fs, "new", "new password (optional: unblock only)")
 		sec.registerStdin(fs, "the new password")
 	}
@@ -262,12 +273,26 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	defer old.Zero()
 	defer nw.Zero()
+	// unblock is an operation of the loading terminal: it is logged, and
+	// the log is opened before the card is touched. status and change are
+	// the holder's and keep no log (audit records nothing).
+	audit := &auditLog{}
+	if sub == "unblock" {
+		if audit, err = aud.open(ctx, "password unblock"); err != nil {
+			return failWithRemedy(c, f.json, err)
+		}
+		defer c.closeAfter(&code, "audit log", audit)
+	}
+	ev := auditEvent{operation: "password-unblock", ap: strings.ToUpper(typ), reader: f.reader}
+	// failOp reports a failure, recorded in the audit log for unblock.
+	failOp := func(err error) int { return failAudited(c, f.json, audit, ev, err) }
 
 	t, err := connectCounted(ctx, c, f)
 	if err != nil {
-		return fail(c, f.json, err)
+		return failOp(err)
 	}
 	defer c.closeAfter(&code, "card", t)
+	ev.reader = t.Reader()
 	out := map[string]any{"reader": t.Reader(), "type": strings.ToUpper(typ)}
 	// The AP's password operations, after opening it.
 	var ap passwordAP
@@ -276,7 +301,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	case "a":
 		a, err := typea.Select(ctx, t, typea.Config{AID: aid.aid, Keys: st, Password: mode.mode})
 		if err != nil {
-			return fail(c, f.json, err)
+			return failOp(err)
 		}
 		ap = a
 		change = func(ctx context.Context) error {
@@ -291,7 +316,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	case "d":
 		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: aid.aid, Keys: st})
 		if err != nil {
-			return fail(c, f.json, err)
+			return failOp(err)
 		}
 		ap = d
 		change = func(ctx context.Context) error { return d.ChangePassword(ctx, old, nw, allowLast) }
@@ -299,6 +324,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	defer c.closeAfter(&code, "AP session", ap)
 	out["cuid"] = ap.CUID().String()
+	ev.cuid = ap.CUID()
 	switch sub {
 	case "status":
 		s, err := ap.PasswordStatus(ctx)
@@ -312,7 +338,10 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		err = unblock(ctx)
 	}
 	if err != nil {
-		return fail(c, f.json, err)
+		return failOp(err)
+	}
+	if code, ok := succeedAudited(c, f.json, audit, ev, outcomeSuccess); !ok {
+		return code
 	}
 	out["result"] = map[string]string{"change": "password changed", "unblock": "password unblocked"}[sub]
 	if len(nw) > 0 && sub == "unblock" {

@@ -18,6 +18,7 @@ func TestPasswordCommandTypeD(t *testing.T) {
 	card, kf := freshABCD(t)
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	t.Setenv("FS_PW", "Kx7#pass")
+	withAudit(t)
 	code, _, errOut := runCLI(t, src, "personalize", "--type", "d", "--keys", kf, "--user-id", "U-D", "--password-env", "FS_PW")
 	require.Equal(t, exitOK, code, errOut)
 

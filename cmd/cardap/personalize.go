@@ -18,8 +18,9 @@ import (
 // cmdPersonalize is `cardap personalize`: the operator's service-setup
 // terminal (docs/PROTOCOL.md chapter 8).
 func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "personalize --type a|c|d --user-id ID [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys FILE] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
+	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys FILE] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
 	var f common
+	var aud auditFlags
 	var sec secretFlags
 	defer sec.Zero() // what --stdin read, taken or not
 	var idf identityFlags
@@ -29,6 +30,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	var capacity int
 	fs := newFlagSet(c, "personalize", usage)
 	f.register(fs)
+	aud.register(fs)
 	sec.registerKeys(fs)
 	sec.registerSecret(fs, "password", "initial password (Type A and D)")
 	sec.registerStdin(fs, "the initial password")
@@ -72,18 +74,31 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 		}
 		defer st.Zero()
 	}
+	// The audit log is opened before the card is touched: an operation
+	// that cannot be logged is not started.
+	audit, err := aud.open(ctx, "personalize")
+	if err != nil {
+		return failWithRemedy(c, f.json, err)
+	}
+	defer c.closeAfter(&code, "audit log", audit)
+	ev := auditEvent{operation: "personalize", ap: strings.ToUpper(typ), reader: f.reader}
 	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {
-		return fail(c, f.json, err)
+		return failAudited(c, f.json, audit, ev, err)
 	}
 	defer c.closeAfter(&code, "card", cnt)
+	ev.reader = cnt.Reader()
 	res, err := runPersonalize(ctx, cnt, typ, aid.aid, st, capacity, req)
+	ev.cuid = res.CUID
 	if err != nil {
-		return fail(c, f.json, err)
+		return failAudited(c, f.json, audit, ev, err)
 	}
-	state := "personalized and sealed"
+	state, outcome := "personalized and sealed", outcomeSuccess
 	if res.AlreadySealed {
-		state = "already sealed: nothing changed"
+		state, outcome = "already sealed: nothing changed", outcomeAlreadySealed
+	}
+	if code, ok := succeedAudited(c, f.json, audit, ev, outcome); !ok {
+		return code
 	}
 	if f.json {
 		return done(c, writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/securefile"
 	"github.com/mynacard/freespace/typed"
 )
 
@@ -17,13 +18,14 @@ const maxDataFile = 1 << 15
 // cmdTypeD is `cardap typed read|write`.
 func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
-		"       write: --data-file FILE (the application data; the identity is kept) [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
-		"       read:  [--out FILE] writes the application data to FILE"
+		"       write: " + auditUsage + " --data-file FILE (the application data; the identity is kept) [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
+		"       read:  [--out FILE] writes the application data (decrypted) to FILE, a new file of mode 0600"
 	sub, code := subcommand(c, usage, args, "read", "write")
 	if code >= 0 {
 		return code
 	}
 	var f common
+	var aud auditFlags
 	var sec secretFlags
 	defer sec.Zero() // what --stdin read, taken or not
 	var idf identityFlags
@@ -46,11 +48,12 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	fs.BoolVar(&requireNewest, "require-newest", false, "refuse older data when the newest slot does not open (instead of reporting the fallback)")
 	fs.StringVar(&genDir, "generations", "", "state `DIR` remembering the highest generation read per card; an older one is refused")
 	if sub == "write" {
+		aud.register(fs)
 		fs.StringVar(&dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
 		fs.BoolVar(&overwrite, "overwrite-unreadable", false, "replace envelopes no key opens (after a torn first write); destroys data copied from elsewhere")
 		idf.register(fs)
 	} else {
-		fs.StringVar(&outFile, "out", "", "write the application data to `FILE`")
+		fs.StringVar(&outFile, "out", "", "write the application data to `FILE`, created with mode 0600 (an existing file or a symlink is refused)")
 	}
 	if code := parseFlags(fs, args[1:]); code >= 0 {
 		return code
@@ -91,18 +94,33 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 		}
 		defer c.closeAfter(&code, "generation memory", mem)
 	}
+	// typed write is an operation of the loading terminal: it is logged,
+	// and the log is opened before the card is touched (a read keeps no
+	// log: audit records nothing).
+	audit := &auditLog{}
+	if sub == "write" {
+		var err error
+		if audit, err = aud.open(ctx, "typed write"); err != nil {
+			return failWithRemedy(c, f.json, err)
+		}
+		defer c.closeAfter(&code, "audit log", audit)
+	}
+	ev := auditEvent{operation: "typed-write", ap: "D", reader: f.reader}
+	failOp := func(err error) int { return failAudited(c, f.json, audit, ev, err) }
 	cnt, err := connectCounted(ctx, c, f)
 	if err != nil {
-		return fail(c, f.json, err)
+		return failOp(err)
 	}
 	defer c.closeAfter(&code, "card", cnt)
+	ev.reader = cnt.Reader()
 	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast,
 		MinDataKeyVersion: minVersion, RequireNewest: requireNewest}
 	ap, err := typed.Open(ctx, cnt, cfg, pw)
 	if err != nil {
-		return fail(c, f.json, err)
+		return failOp(err)
 	}
 	defer c.closeAfter(&code, "Type D AP session", ap)
+	ev.cuid = ap.CUID()
 	res, err := ap.Read(ctx)
 	if err == nil && res.Fallback != nil {
 		fmt.Fprintf(c.stderr, "cardap: warning: read generation %d from slot %d: %s\n", res.Header.Generation, res.Slot, res.Fallback)
@@ -113,7 +131,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	cur := res.Content
 	if sub == "read" || idf.userID == "" {
 		if err != nil {
-			return fail(c, f.json, err)
+			return failOp(err)
 		}
 	}
 	if sub == "write" {
@@ -125,14 +143,20 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 			next.Data = data
 		}
 		if err := ap.Write(ctx, next, typed.WriteOptions{OverwriteUnreadable: overwrite}); err != nil {
-			return fail(c, f.json, err)
+			return failOp(err)
 		}
 		cur = next
+		if code, ok := succeedAudited(c, f.json, audit, ev, outcomeSuccess); !ok {
+			return code
+		}
 	}
 	if outFile != "" {
-		if err := os.WriteFile(outFile, cur.Data, 0o600); err != nil {
-			fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-			return exitFailure
+		// Decrypted card data: a new file, 0600, created exclusively and
+		// without following a symlink, so neither a file planted in a
+		// shared folder (with looser permissions or another owner) nor a
+		// symlink to another file receives it.
+		if err := securefile.WriteSecret(outFile, cur.Data); err != nil {
+			return failWithRemedy(c, f.json, fmt.Errorf("--out: %w", err))
 		}
 	}
 	out := newIdentityJSON(cnt.Reader(), "D", aid.aid, ap.CUID(), cur.Identity)

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/examples/internal/jsonlog"
-	"github.com/mynacard/freespace/examples/internal/jsonlog/jsonlogtest"
+	"github.com/mynacard/freespace/internal/jsonlog"
+	"github.com/mynacard/freespace/internal/jsonlog/jsonlogtest"
 	"github.com/mynacard/freespace/profile"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/examples/internal/jsonlog"
+	"github.com/mynacard/freespace/internal/jsonlog"
 )
 
 // gate holds what every tap needs. handle is called by cardap.Serve on one

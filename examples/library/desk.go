@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/examples/internal/jsonlog"
+	"github.com/mynacard/freespace/internal/jsonlog"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/examples/internal/jsonlog"
-	"github.com/mynacard/freespace/examples/internal/jsonlog/jsonlogtest"
+	"github.com/mynacard/freespace/internal/jsonlog"
+	"github.com/mynacard/freespace/internal/jsonlog/jsonlogtest"
 )
 
 func TestDemo(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mynacard/freespace/examples/internal/jsonlog"
+	"github.com/mynacard/freespace/internal/jsonlog"
 )
 
 // Example appends entries, then reopens the log and replays them to

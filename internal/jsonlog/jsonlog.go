@@ -1,5 +1,6 @@
-// Package jsonlog is the durable append-only JSON-lines file shared by the
-// examples (the gate's audit log, the library's points ledger).
+// Package jsonlog is the durable append-only JSON-lines file shared by
+// cmd/cardap (the loading terminal's operation log) and the examples (the
+// gate's audit log, the library's points ledger).
 //
 // Every line is one JSON value followed by a newline, and Append returns
 // only after the line is written and fsynced. A line whose write or fsync
@@ -21,6 +22,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"github.com/mynacard/freespace/securefile"
 )
 
 // ErrClosed is returned by Append after Close.
@@ -66,11 +69,37 @@ func Open(path string, replay func(line []byte) error) (l *Log, dropped int64, e
 // cutting off an unfinished line use f itself). It is meant for tests that
 // inject failures; a nil wrap is Open.
 func OpenWrapped(path string, replay func(line []byte) error, wrap func(f *os.File) File) (l *Log, dropped int64, err error) {
+	return open(path, replay, wrap, func() (*os.File, error) {
+		return os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	})
+}
+
+// OpenTrusted is Open for a log a privileged process keeps (an operator's
+// audit log run as root): the file is opened with securefile.OpenFile, so
+// a symlink, a FIFO or another non-regular file is refused, as is a file
+// or directory owned by another user than root or the running one, or
+// writable by others (a *securefile.Error with the facts). A new file is
+// created 0600.
+func OpenTrusted(path string, replay func(line []byte) error) (l *Log, dropped int64, err error) {
+	return OpenTrustedWrapped(path, replay, nil)
+}
+
+// OpenTrustedWrapped is OpenTrusted with the writes going through wrap, as
+// OpenWrapped does for Open (tests that inject failures); a nil wrap is
+// OpenTrusted.
+func OpenTrustedWrapped(path string, replay func(line []byte) error, wrap func(f *os.File) File) (l *Log, dropped int64, err error) {
+	return open(path, replay, wrap, func() (*os.File, error) {
+		return securefile.OpenFile(path, securefile.Policy{}, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	})
+}
+
+// open is Open with the file opened by openFile.
+func open(path string, replay func(line []byte) error, wrap func(f *os.File) File, openFile func() (*os.File, error)) (l *Log, dropped int64, err error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := openFile()
 	if err != nil {
-		return nil, 0, err // an *os.PathError: it names the file
+		return nil, 0, err // an *os.PathError or *securefile.Error: it names the file
 	}
 	defer func() {
 		if err != nil {
