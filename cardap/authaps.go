@@ -40,7 +40,11 @@ type PasswordRequest struct {
 type PasswordFunc func(ctx context.Context, req PasswordRequest) (Password, error)
 
 // TypeAConfig configures the standard Type A AP (records, mutual
-// authentication, optional password; docs/PROTOCOL.md chapter 6).
+// authentication, optional password; docs/PROTOCOL.md chapter 6). The
+// embedded typea.Config is checked by New: a password verified before
+// mutual authentication (typea.PasswordBeforeAuth, the password in plain
+// to a card that has not proven itself) needs
+// Config.AllowPasswordBeforeAuth.
 type TypeAConfig struct {
 	typea.Config
 	// Password supplies the password when Config.Password is not
@@ -67,6 +71,11 @@ func (typeAAP) Type() profile.APType { return profile.TypeA }
 // ProofMethod implements Prover: a Type A read succeeds only after mutual
 // authentication with the operator's read key.
 func (typeAAP) ProofMethod() ProofMethod { return ProofMutualAuth }
+
+// validate lets New refuse a bad configuration before any card is seen
+// (typea.Config.Validate: no key provider, PasswordBeforeAuth without
+// AllowPasswordBeforeAuth, ...).
+func (a typeAAP) validate() error { return a.cfg.Config.Validate() }
 
 func (a typeAAP) aid() profile.AID {
 	if len(a.cfg.AID) == 0 {
@@ -240,6 +249,10 @@ func (typeDAP) Type() profile.APType { return profile.TypeD }
 // ProofMethod implements Prover: a Type D read succeeds only after mutual
 // authentication with the operator's read key.
 func (typeDAP) ProofMethod() ProofMethod { return ProofMutualAuth }
+
+// validate lets New refuse a bad configuration before any card is seen
+// (typed.Config.Validate).
+func (a typeDAP) validate() error { return a.cfg.Config.Validate() }
 
 func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id := Identity{AP: profile.TypeD, AID: a.cfg.AID}

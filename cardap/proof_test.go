@@ -188,3 +188,33 @@ func TestProofMethodString(t *testing.T) {
 		assert.Equal(t, want, string(b))
 	}
 }
+
+// TestNewValidatesAPConfig: an authenticated AP's own configuration is
+// checked by New, before any card is seen. Password-before-authentication
+// (the password in plain to a card that has not proven itself) needs
+// AllowPasswordBeforeAuth.
+func TestNewValidatesAPConfig(t *testing.T) {
+	ks := testkeys.Store(1)
+	tests := []struct {
+		name    string
+		ap      cardap.AP
+		wantErr error // nil: accepted
+	}{
+		{"type A before-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth}}), typea.ErrPasswordBeforeAuth},
+		{"type A before-auth, allowed", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}}), nil},
+		{"type A after-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}}), nil},
+		{"type A without keys", cardap.TypeA(cardap.TypeAConfig{}), cardap.ErrConfig},
+		{"type D without keys", cardap.TypeD(cardap.TypeDConfig{}), cardap.ErrConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := cardap.New(cardap.Config{APs: []cardap.AP{tt.ap}, NoRevocation: true})
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, cardap.ErrConfig)
+			require.ErrorIs(t, err, tt.wantErr)
+		})
+	}
+}
