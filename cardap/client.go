@@ -23,6 +23,9 @@ type Identity struct {
 	// for Type C, mutual authentication for Type A and D) and whether
 	// the holder's password was verified. An identity with
 	// Proof.Proven() false is returned only with Config.AllowUnproven.
+	// In the partial Identity of a refusal, a read that did not finish
+	// claims nothing (ProofNone); a refusal after the read (revoked,
+	// expired, unproven) carries the read's Proof.
 	Proof Proof
 	// RevocationListAge is how old the revocation list was when the card
 	// was checked; -1 when the client runs without a revocation list.
