@@ -30,9 +30,9 @@ type Decision struct {
 	Outcome Outcome   `json:"decision"`      // open, deny or retry
 	// Reason is "ok" for an open decision, else the cardap.Reason name
 	// (revoked, revocation-unknown, expired, unknown-card, ...).
-	Reason  string `json:"reason"`
-	Detail  string `json:"detail"`            // the reason in words
-	AP      string `json:"ap,omitempty"`      // the AP type that answered ("A", "C")
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`       // the reason in words
+	AP     string `json:"ap,omitempty"` // the AP type that answered ("A", "C")
 	// Proof is how the card proved itself (cardap.ProofMethod: "mutual-auth"
 	// for Type A, "none" for Type C), when the identity was read.
 	Proof string `json:"proof,omitempty"`
@@ -41,9 +41,9 @@ type Decision struct {
 	// ProofWarning is set when an unproven card was accepted
 	// (--allow-type-c).
 	ProofWarning string `json:"proof_warning,omitempty"`
-	UserID  string `json:"user_id,omitempty"` // the holder's ID when read
-	CUID    string `json:"cuid,omitempty"`    // the card-unique identifier when read
-	Expires string `json:"expires,omitempty"` // the identity's expiry date (YYYY-MM-DD)
+	UserID       string `json:"user_id,omitempty"` // the holder's ID when read
+	CUID         string `json:"cuid,omitempty"`    // the card-unique identifier when read
+	Expires      string `json:"expires,omitempty"` // the identity's expiry date (YYYY-MM-DD)
 	// RevocationListAge is the age of the revocation list in seconds at the
 	// check; absent when the gate runs without a list or the card was not
 	// checked.
