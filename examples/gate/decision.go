@@ -119,7 +119,7 @@ func decide(tap cardap.Tap) Decision {
 	case cardap.ReasonUnknownCard:
 		d.Detail = "unknown card: none of the gate's APs"
 	case cardap.ReasonUnproven:
-		d.Detail = "unproven card: Type C identifies, it does not authenticate (a copy reads the same)"
+		d.Detail = "unproven card: Type C identifies, it does not authenticate"
 	case cardap.ReasonNotPersonalized:
 		d.Detail = "card not personalized"
 	case cardap.ReasonMalformed:

@@ -467,7 +467,7 @@ func TestDecide(t *testing.T) {
 		{"expired", nil, &cardap.Error{Reason: cardap.ReasonExpired, Identity: &cardap.Identity{Expires: now.AddDate(0, 0, -2), RevocationListAge: -1}}, Deny, "expired", "expired on 2030-03-30", nil},
 		{"removed", nil, &cardap.Error{Reason: cardap.ReasonCardRemoved, Err: apdu.ErrCardRemoved}, Retry, "card-removed", "card removed during the read, tap again", nil},
 		{"unknown", nil, &cardap.Error{Reason: cardap.ReasonUnknownCard}, Deny, "unknown-card", "unknown card: none of the gate's APs", nil},
-		{"unproven", nil, &cardap.Error{Reason: cardap.ReasonUnproven, Identity: &cardap.Identity{AP: profile.TypeC, UserID: "U", RevocationListAge: -1}}, Deny, "unproven", "unproven card: Type C identifies, it does not authenticate (a copy reads the same)", nil},
+		{"unproven", nil, &cardap.Error{Reason: cardap.ReasonUnproven, Identity: &cardap.Identity{AP: profile.TypeC, UserID: "U", RevocationListAge: -1}}, Deny, "unproven", "unproven card: Type C identifies, it does not authenticate", nil},
 		{"not personalized", nil, &cardap.Error{Reason: cardap.ReasonNotPersonalized}, Deny, "not-personalized", "card not personalized", nil},
 		{"malformed", nil, &cardap.Error{Reason: cardap.ReasonMalformed}, Deny, "malformed", "unreadable card data", nil},
 		{"held exclusively elsewhere", nil, &cardap.Error{Reason: cardap.ReasonCardError, Err: reader.ErrSharingViolation}, Retry, "card-error", "card busy (used by another application), tap again", nil},
