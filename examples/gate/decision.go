@@ -118,6 +118,14 @@ func decide(tap cardap.Tap) Decision {
 		}
 	case cardap.ReasonUnknownCard:
 		d.Detail = "unknown card: none of the gate's APs"
+	case cardap.ReasonAuthFailed:
+		d.Detail = "authentication failed: not a card of this operator's keys (or a forged one)"
+	case cardap.ReasonPasswordRequired:
+		d.Detail = "the card needs its password"
+	case cardap.ReasonPasswordWrong:
+		d.Detail = "wrong password"
+	case cardap.ReasonPasswordBlocked:
+		d.Detail = "password blocked (or one try left)"
 	case cardap.ReasonUnproven:
 		d.Detail = "unproven card: Type C identifies, it does not authenticate"
 	case cardap.ReasonNotPersonalized:

@@ -473,7 +473,10 @@ func TestDecide(t *testing.T) {
 		{"held exclusively elsewhere", nil, &cardap.Error{Reason: cardap.ReasonCardError, Err: reader.ErrSharingViolation}, Retry, "card-error", "card busy (used by another application), tap again", nil},
 		{"interrupted", nil, context.Canceled, Retry, "card-error", "read interrupted", nil},
 		{"card error", nil, &cardap.Error{Reason: cardap.ReasonCardError, Err: errors.New("boom")}, Deny, "card-error", "card-error: cardap: card error: boom", nil},
-		{"auth failed", nil, &cardap.Error{Reason: cardap.ReasonAuthFailed}, Deny, "auth-failed", "auth-failed: cardap: authentication failed", nil},
+		{"auth failed", nil, &cardap.Error{Reason: cardap.ReasonAuthFailed}, Deny, "auth-failed", "authentication failed: not a card of this operator's keys (or a forged one)", nil},
+		{"password required", nil, &cardap.Error{Reason: cardap.ReasonPasswordRequired}, Deny, "password-required", "the card needs its password", nil},
+		{"password wrong", nil, &cardap.Error{Reason: cardap.ReasonPasswordWrong}, Deny, "password-wrong", "wrong password", nil},
+		{"password blocked", nil, &cardap.Error{Reason: cardap.ReasonPasswordBlocked}, Deny, "password-blocked", "password blocked (or one try left)", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
