@@ -98,6 +98,9 @@ func TestIdentifyProof(t *testing.T) {
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth}},
 		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
+		{"type A, password before authentication", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{
+			Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: fixedPassword("1234")}),
+			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"type D, no password", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth}},
 		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}),
