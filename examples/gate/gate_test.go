@@ -335,15 +335,18 @@ func TestDoorHook(t *testing.T) {
 }
 
 func TestDoorHookFailures(t *testing.T) {
+	// The failing door gets time to start and exit even on a loaded
+	// machine (the helper is this race-built test binary); the hanging one
+	// is cut off.
 	for _, tt := range []struct {
-		mode, want string
+		mode, timeout, want string
 	}{
-		{"fail", "exit status 3"},
-		{"hang", "no exit within 200ms"},
+		{"fail", "30s", "exit status 3"},
+		{"hang", "200ms", "no exit within 200ms"},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Setenv(envDoorHelper, tt.mode)
-			out, _ := runGate(t, context.Background(), "--json", "--door-timeout", "200ms", "--door-cmd", "'"+os.Args[0]+"'")
+			out, _ := runGate(t, context.Background(), "--json", "--door-timeout", tt.timeout, "--door-cmd", "'"+os.Args[0]+"'")
 			ds := parseDecisions(t, strings.NewReader(out))
 			require.Len(t, ds, len(demoWant), "a failing door does not stop the gate")
 			assert.Equal(t, Open, ds[0].Outcome)
