@@ -31,6 +31,10 @@
 //
 //	go run ./examples/gate --reader "Virtual PCD 00 00" --keys keys.json --revocation /var/lib/gate/revocation
 //
+// Cards with a password: --password-env VAR reads it once from the
+// environment and removes VAR, so that the door command does not inherit
+// it (the kernel's copy of the initial environment keeps it: README.md).
+//
 // See README.md beside this file for the flags, the audit format and the
 // door hook.
 package main
