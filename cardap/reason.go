@@ -30,6 +30,7 @@ const (
 	ReasonCardRemoved                     // the card left (or the reader vanished) mid-read
 	ReasonCardError                       // any other card or reader failure
 	ReasonRollback                        // the card's Type D data is older than what this terminal saw (or its newest slot does not open under RequireNewest)
+	ReasonUnproven                        // policy: the card proved nothing (Type C) and Config.AllowUnproven is off
 )
 
 var reasonNames = [...]string{
@@ -47,6 +48,7 @@ var reasonNames = [...]string{
 	ReasonCardRemoved:       "card-removed",
 	ReasonCardError:         "card-error",
 	ReasonRollback:          "rollback",
+	ReasonUnproven:          "unproven",
 }
 
 // String returns a stable kebab-case name, fit for audit logs.
@@ -75,6 +77,7 @@ var (
 	ErrCardRemoved       = errors.New("cardap: card removed")
 	ErrCardError         = errors.New("cardap: card error")
 	ErrRollback          = errors.New("cardap: card data rolled back to an older generation")
+	ErrUnproven          = errors.New("cardap: card did not prove itself (read without authentication)")
 )
 
 func (r Reason) sentinel() error {
@@ -103,6 +106,8 @@ func (r Reason) sentinel() error {
 		return ErrCardRemoved
 	case ReasonRollback:
 		return ErrRollback
+	case ReasonUnproven:
+		return ErrUnproven
 	}
 	return ErrCardError
 }

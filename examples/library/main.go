@@ -1,7 +1,10 @@
 // Command library is a library-card and point service on the Type C AP: the
 // card only carries the member's ID, read without keys or passwords; the
 // library's own member list says who the member is, and each tap at the
-// counter earns points recorded in an append-only ledger.
+// counter earns points recorded in an append-only ledger. Type C
+// identifies, it does not authenticate: a copy of a member's card earns
+// points as the original does, which is acceptable for points and nothing
+// more (the client opts in with cardap.Config.AllowUnproven).
 //
 // With no flags it runs on the built-in mock card and simulates a few taps.
 // With --reader it serves a real PC/SC reader until interrupted.
