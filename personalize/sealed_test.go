@@ -127,7 +127,7 @@ func TestSealedWithAnotherOperatorsKeys(t *testing.T) {
 func TestSealedBeforeAuthMode(t *testing.T) {
 	st := testkeys.Store(1)
 	card := loadedCard(t, st, true)
-	cfg := typea.Config{Keys: st, Password: typea.PasswordBeforeAuth}
+	cfg := typea.Config{Keys: st, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}
 	as := func(user, pw string) (personalize.Result, error) {
 		return personalize.TypeA(context.Background(), card, cfg, personalize.Request{Identity: profile.Identity{UserID: user}, Password: typea.Password(pw)})
 	}

@@ -20,11 +20,11 @@ func TestTypeDRollbackFlags(t *testing.T) {
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	t.Setenv("FS_PW", "Kx7#pass")
 	aid := profile.DefaultAID(profile.TypeD)
-	code, _, errOut := runCLI(t, src, "personalize", "--type", "d", "--keys", kf, "--user-id", "RIGHTS-1", "--password-env", "FS_PW")
+	code, _, errOut := runCLI(t, src, "personalize", "--no-audit", "--type", "d", "--keys", kf, "--user-id", "RIGHTS-1", "--password-env", "FS_PW")
 	require.Equal(t, exitOK, code, errOut)
 	old, err := card.ReadEF(aid, profile.FIDData) // generation 1
 	require.NoError(t, err)
-	code, _, errOut = runCLI(t, src, "typed", "write", "--keys", kf, "--password-env", "FS_PW", "--user-id", "RIGHTS-2")
+	code, _, errOut = runCLI(t, src, "typed", "write", "--no-audit", "--keys", kf, "--password-env", "FS_PW", "--user-id", "RIGHTS-2")
 	require.Equal(t, exitOK, code, errOut)
 
 	state := filepath.Join(t.TempDir(), "state")
@@ -42,7 +42,7 @@ func TestTypeDRollbackFlags(t *testing.T) {
 	assert.Contains(t, errOut, "generation 2")
 
 	// The newest slot damaged: a warning, or a refusal with --require-newest.
-	code, _, errOut = runCLI(t, src, "typed", "write", "--keys", kf, "--password-env", "FS_PW", "--user-id", "RIGHTS-3")
+	code, _, errOut = runCLI(t, src, "typed", "write", "--no-audit", "--keys", kf, "--password-env", "FS_PW", "--user-id", "RIGHTS-3")
 	require.Equal(t, exitOK, code, errOut)
 	ef, err := card.ReadEF(aid, profile.FIDData)
 	require.NoError(t, err)

@@ -252,25 +252,29 @@ func TestPasswordEnvNotInherited(t *testing.T) {
 }
 
 // TestStoreOpenedReadOnly: a gate that does not sync its store opens it
-// read-only, so a mistyped --revocation path creates nothing and reads as
-// a store that never received a list; with --feed the gate is the store's
-// writer.
+// read-only, so a mistyped --revocation path is an error that creates
+// nothing, and an existing store cannot be changed through the gate; with
+// --feed the gate is the store's writer.
 func TestStoreOpenedReadOnly(t *testing.T) {
 	g := &gate{now: time.Now, log: slog.New(slog.DiscardHandler)}
 	o, code := parseFlags(nil, io.Discard)
 	require.Equal(t, exitOK, code)
 	missing := filepath.Join(t.TempDir(), "mistyped")
-	store, err := g.openStore(missing, o, false)
+	_, err := g.openStore(missing, o, false)
+	require.ErrorIs(t, err, revocation.ErrNoStore)
+	_, err = os.Stat(missing)
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing created at a mistyped path")
+
+	dir := filepath.Join(t.TempDir(), "synced")
+	writable, err := g.openStore(dir, o, true)
+	require.NoError(t, err)
+	require.NoError(t, writable.Close())
+
+	store, err := g.openStore(dir, o, false)
 	require.NoError(t, err)
 	assert.Zero(t, store.Snapshot().Seq(), "no list")
 	assert.ErrorIs(t, store.Stop(context.Background(), revocation.CUIDKey(demoCUID(1)), revocation.ReasonLost, "t", ""), revocation.ErrReadOnly)
 	require.NoError(t, store.Close())
-	_, err = os.Stat(missing)
-	assert.ErrorIs(t, err, os.ErrNotExist, "nothing created at a mistyped path")
-
-	writable, err := g.openStore(filepath.Join(t.TempDir(), "synced"), o, true)
-	require.NoError(t, err)
-	require.NoError(t, writable.Close())
 }
 
 // TestAuditFile appends decisions to the audit file, across runs.
