@@ -57,7 +57,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], processEnviron, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -119,7 +119,10 @@ func revocationChecker(cfg *config.Config, log *slog.Logger) (cardap.RevocationC
 	return cardap.RevocationStore(st), closeStore, nil
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run is the command with its arguments; environ returns the process
+// environment as KEY=VALUE entries, duplicated names included
+// (processEnviron).
+func run(ctx context.Context, args []string, environ func() ([]string, error), stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: pclogin pam|watch|identify [flags]")
 		return exitUsage
@@ -136,7 +139,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	switch args[0] {
 	case "pam":
-		return runPAM(ctx, o, getenv, stdin, stderr, log)
+		return runPAM(ctx, o, environ, stdin, stderr, log)
 	case "watch":
 		return runWatch(ctx, o, stderr, log)
 	case "identify":
@@ -159,7 +162,7 @@ func loadConfig(o options, stderr io.Writer) (*config.Config, bool) {
 	return cfg, true
 }
 
-func runPAM(ctx context.Context, o options, getenv func(string) string, stdin io.Reader, stderr io.Writer, log *slog.Logger) int {
+func runPAM(ctx context.Context, o options, environ func() ([]string, error), stdin io.Reader, stderr io.Writer, log *slog.Logger) int {
 	if o.readAuthtok {
 		// The Type C AP has no password: the token is read (so that
 		// pam_exec's write does not fail) and wiped at once.
@@ -170,7 +173,22 @@ func runPAM(ctx context.Context, o options, getenv func(string) string, stdin io
 			return exitUsage
 		}
 	}
-	switch pt := getenv("PAM_TYPE"); pt {
+	// pam_exec puts the PAM environment before its own PAM_USER and
+	// PAM_TYPE: a module that set either (pam_env) would otherwise choose
+	// the account checked, or skip the check as a "session".
+	envList, err := environ()
+	if err != nil {
+		log.ErrorContext(ctx, "pam environment unreadable", "error", err)
+		fmt.Fprintln(stderr, "pclogin: refused:", err)
+		return exitDenied
+	}
+	pamVars, err := pamEnv(envList)
+	if err != nil {
+		log.ErrorContext(ctx, "pam environment refused", "error", err)
+		fmt.Fprintln(stderr, "pclogin: refused:", err)
+		return exitDenied
+	}
+	switch pt := pamVars["PAM_TYPE"]; pt {
 	case "auth", "account", "":
 	case "open_session", "close_session":
 		return exitOK // nothing to do for sessions
@@ -178,7 +196,7 @@ func runPAM(ctx context.Context, o options, getenv func(string) string, stdin io
 		fmt.Fprintf(stderr, "pclogin: PAM_TYPE %.20q not supported\n", pt)
 		return exitDenied
 	}
-	user := getenv("PAM_USER")
+	user := pamVars["PAM_USER"]
 	if user == "" {
 		fmt.Fprintln(stderr, "pclogin: PAM_USER is not set (run me from pam_exec)")
 		return exitUsage

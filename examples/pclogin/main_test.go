@@ -66,8 +66,18 @@ func setupIn(t *testing.T, extra, stateName string) (cfgPath, state string, inse
 	return cfgPath, state, insert
 }
 
-func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+// env returns vars as an environment (KEY=VALUE entries).
+func env(vars map[string]string) func() ([]string, error) {
+	var out []string
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	return environ(out...)
+}
+
+// environ returns an environment of the given entries, in order.
+func environ(entries ...string) func() ([]string, error) {
+	return func() ([]string, error) { return entries, nil }
 }
 
 func TestPAMInProcess(t *testing.T) {
@@ -127,6 +137,50 @@ func TestPAMInProcess(t *testing.T) {
 	code, msg = pam("alice", "auth", "")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, msg, "writable by group or others")
+}
+
+// TestPAMDuplicatedVariables: pam_exec puts the PAM environment (what
+// pam_env or any module set) before its own PAM_USER and PAM_TYPE. A
+// planted PAM_TYPE=open_session would skip the card check; a planted
+// PAM_USER would check another account's card. Any PAM_* variable that
+// appears twice is refused.
+func TestPAMDuplicatedVariables(t *testing.T) {
+	cfgPath, state, insert := setup(t, "")
+	insert("U-0002", cuid(2)) // bob's card
+	cases := []struct {
+		name    string
+		environ []string
+		want    int
+		msg     string
+	}{
+		{"pam_exec's variables only", []string{"PAM_SERVICE=login", "PAM_USER=bob", "PAM_TYPE=auth"}, exitOK, ""},
+		{"a planted PAM_TYPE=open_session, no card check", []string{"PAM_TYPE=open_session", "PAM_USER=alice", "PAM_TYPE=auth"}, exitDenied,
+			"pclogin: refused: PAM_TYPE appears 2 times in the environment\n"},
+		{"a planted PAM_USER: bob's card for alice", []string{"PAM_USER=bob", "HOME=/", "PAM_USER=alice", "PAM_TYPE=auth"}, exitDenied,
+			"pclogin: refused: PAM_USER appears 2 times in the environment\n"},
+		{"another PAM_ variable twice", []string{"PAM_RHOST=a", "PAM_RHOST=b", "PAM_USER=bob", "PAM_TYPE=auth"}, exitDenied,
+			"pclogin: refused: PAM_RHOST appears 2 times in the environment\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := run(context.Background(), []string{"pam", "--config", cfgPath, "--mock-state", state, "--read-authtok"}, environ(tc.environ...),
+				strings.NewReader("pw\x00"), &bytes.Buffer{}, &stderr)
+			assert.Equal(t, tc.want, code, stderr.String())
+			assert.Equal(t, tc.msg, stderr.String())
+		})
+	}
+	// An environment that cannot be read with its duplicates refuses.
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"pam", "--config", cfgPath, "--mock-state", state},
+		func() ([]string, error) { return nil, errors.New("no /proc") }, nil, &bytes.Buffer{}, &stderr)
+	assert.Equal(t, exitDenied, code)
+	assert.Equal(t, "pclogin: refused: no /proc\n", stderr.String())
+
+	_, err := pamEnv([]string{"PAM_TYPE=a", "PAM_TYPE=b", "PAM_TYPE=c"})
+	var pe *pamEnvError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, pamEnvError{Name: "PAM_TYPE", Count: 3}, *pe)
 }
 
 func TestIdentify(t *testing.T) {
@@ -256,6 +310,46 @@ func TestPAMStack(t *testing.T) {
 	require.NoError(t, os.Remove(state))
 	ok, out = pam("bob", "authenticate")
 	assert.False(t, ok, "card removed: %s", out)
+}
+
+// TestPAMStackPlantedEnvironment: a pam_env line in the session stack sets
+// PAM_TYPE or PAM_USER in the PAM environment; pam_exec then puts them
+// before its own. A screen locker that opened the session and then
+// authenticates again (pamtester open_session authenticate) must not skip
+// the card check (a planted PAM_TYPE=open_session) nor check another
+// account's card (a planted PAM_USER).
+func TestPAMStackPlantedEnvironment(t *testing.T) {
+	install := pamStack(t)
+	bin := buildPCLogin(t)
+	cfgPath, state, insert := setup(t, "")
+	dir := t.TempDir()
+	service := func(envConf string) func(user string, ops ...string) (bool, string) {
+		conf := filepath.Join(dir, fmt.Sprintf("pam_env-%d.conf", len(envConf)))
+		require.NoError(t, os.WriteFile(conf, []byte(envConf), 0o644))
+		return install(fmt.Sprintf("session required pam_env.so readenv=0 conffile=%s\n"+
+			"auth required pam_exec.so quiet stdout %s pam --config %s --mock-state %s\n", conf, bin, cfgPath, state)).run
+	}
+
+	harmless := service("FREESPACE_TEST DEFAULT=1\n")
+	ok, out := harmless("alice", "open_session", "authenticate")
+	assert.False(t, ok, "no card: %s", out)
+	insert("U-0001", cuid(1))
+	ok, out = harmless("alice", "open_session", "authenticate")
+	assert.True(t, ok, "alice's card, pam_env setting another variable: %s", out)
+	require.NoError(t, os.Remove(state))
+
+	plantedType := service("PAM_TYPE DEFAULT=open_session\n")
+	ok, out = plantedType("alice", "open_session", "authenticate")
+	assert.False(t, ok, "a planted PAM_TYPE=open_session, no card: %s", out)
+	assert.Contains(t, out, "pclogin: refused: PAM_TYPE appears 2 times in the environment")
+
+	insert("U-0002", cuid(2)) // bob's card
+	plantedUser := service("PAM_USER DEFAULT=bob\n")
+	ok, out = plantedUser("alice", "open_session", "authenticate")
+	assert.False(t, ok, "a planted PAM_USER=bob, bob's card, logging in as alice: %s", out)
+	assert.Contains(t, out, "pclogin: refused: PAM_USER appears 2 times in the environment")
+	ok, out = harmless("bob", "open_session", "authenticate")
+	assert.True(t, ok, "bob's own card still logs bob in: %s", out)
 }
 
 // TestWatchCommand runs `pclogin watch` as a process and checks the lock
