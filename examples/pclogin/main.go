@@ -46,6 +46,7 @@ import (
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/securefile"
 )
 
 // Exit codes.
@@ -156,7 +157,14 @@ func loadConfig(o options, stderr io.Writer) (*config.Config, bool) {
 	}
 	cfg, err := config.Load(o.config)
 	if err != nil {
-		fmt.Fprintln(stderr, "pclogin:", err)
+		// The error says what is wrong; the command says how to fix it,
+		// on the same line (pam_exec's log keeps one line per run).
+		var se *securefile.Error
+		if errors.As(err, &se) && se.Remedy() != "" {
+			fmt.Fprintf(stderr, "pclogin: %v (to fix: %s)\n", err, se.Remedy())
+		} else {
+			fmt.Fprintln(stderr, "pclogin:", err)
+		}
 		return nil, false
 	}
 	return cfg, true

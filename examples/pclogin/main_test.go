@@ -136,7 +136,39 @@ func TestPAMInProcess(t *testing.T) {
 	require.NoError(t, os.Chmod(cfgPath, 0o666))
 	code, msg = pam("alice", "auth", "")
 	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, msg, "writable by group or others")
+	assert.Equal(t, fmt.Sprintf("pclogin: config: %s is writable by others (mode 0666) (to fix: chmod o-w %s)\n", cfgPath, cfgPath), msg)
+}
+
+// TestPAMRefusesUntrustedMapping: pclogin runs as root; a mapping file an
+// ordinary user owns, or one in a directory others may write, lets that
+// user map their card to root. Refused, with the fix on the same line.
+func TestPAMRefusesUntrustedMapping(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the mapping file to another user")
+	}
+	const nobody = 65534
+	cfgPath, state, insert := setup(t, "")
+	insert("U-0001", cuid(1))
+	pam := func() (int, string) {
+		var stderr bytes.Buffer
+		code := run(context.Background(), []string{"pam", "--config", cfgPath, "--mock-state", state},
+			env(map[string]string{"PAM_USER": "alice", "PAM_TYPE": "auth"}), nil, &bytes.Buffer{}, &stderr)
+		return code, stderr.String()
+	}
+	code, msg := pam()
+	require.Equal(t, exitOK, code, msg)
+
+	require.NoError(t, os.Chown(cfgPath, nobody, nobody))
+	code, msg = pam()
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, fmt.Sprintf("pclogin: config: %s is owned by another user (owner uid %d) (to fix: chown 0 %s)\n", cfgPath, nobody, cfgPath), msg)
+	require.NoError(t, os.Chown(cfgPath, 0, 0))
+
+	dir := filepath.Dir(cfgPath)
+	require.NoError(t, os.Chmod(dir, 0o777))
+	code, msg = pam()
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, fmt.Sprintf("pclogin: config: %s is in a directory writable by others (%s: owner uid 0, mode 0777) (to fix: chmod o-w %s)\n", cfgPath, dir, dir), msg)
 }
 
 // TestPAMDuplicatedVariables: pam_exec puts the PAM environment (what
