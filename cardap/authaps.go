@@ -40,7 +40,11 @@ type PasswordRequest struct {
 type PasswordFunc func(ctx context.Context, req PasswordRequest) (Password, error)
 
 // TypeAConfig configures the standard Type A AP (records, mutual
-// authentication, optional password; docs/PROTOCOL.md chapter 6).
+// authentication, optional password; docs/PROTOCOL.md chapter 6). The
+// embedded typea.Config is checked by New: a password verified before
+// mutual authentication (typea.PasswordBeforeAuth, the password in plain
+// to a card that has not proven itself) needs
+// Config.AllowPasswordBeforeAuth.
 type TypeAConfig struct {
 	typea.Config
 	// Password supplies the password when Config.Password is not
@@ -64,6 +68,15 @@ type typeAAP struct{ cfg TypeAConfig }
 
 func (typeAAP) Type() profile.APType { return profile.TypeA }
 
+// ProofMethod implements Prover: a Type A read succeeds only after mutual
+// authentication with the operator's read key.
+func (typeAAP) ProofMethod() ProofMethod { return ProofMutualAuth }
+
+// validate lets New refuse a bad configuration before any card is seen
+// (typea.Config.Validate: no key provider, PasswordBeforeAuth without
+// AllowPasswordBeforeAuth, ...).
+func (a typeAAP) validate() error { return a.cfg.Config.Validate() }
+
 func (a typeAAP) aid() profile.AID {
 	if len(a.cfg.AID) == 0 {
 		return profile.DefaultAID(profile.TypeA)
@@ -75,19 +88,23 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id := Identity{AP: profile.TypeA, AID: a.aid()}
 	counter := &apdu.Counter{Next: t}
 	var (
-		res typea.Result
-		err error
+		res        typea.Result
+		err        error
+		pwVerified bool
 	)
 	if a.cfg.Config.Password == typea.PasswordNone {
 		res, err = typea.Read(ctx, counter, a.cfg.Config, nil, typea.VerifyOptions{})
 	} else {
-		res, err = a.readWithPassword(ctx, counter, PasswordRequest{AP: profile.TypeA, AID: id.AID})
+		res, pwVerified, err = a.readWithPassword(ctx, counter, PasswordRequest{AP: profile.TypeA, AID: id.AID})
 	}
 	id.APDUs = counter.APDUs
 	id.CUID = res.CUID
 	if err != nil {
 		return id, mapAuthAPError(err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
 	}
+	// Record 1 is only readable under the secure messaging session that
+	// mutual authentication opened: a successful read is the proof.
+	id.Proof = Proof{AP: profile.TypeA, Method: ProofMutualAuth, PasswordVerified: pwVerified}
 	id.UserID = res.Identity.UserID
 	id.Attributes = res.Identity.Attributes
 	id.Expires = res.Identity.Expires
@@ -104,8 +121,10 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 // check, so the password never goes to a swapped card; in
 // PasswordAfterAuth mode under the secure messaging session, which a
 // swapped or reset card cannot continue), authenticates in
-// PasswordBeforeAuth mode and reads record 1.
-func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req PasswordRequest) (_ typea.Result, err error) {
+// PasswordBeforeAuth mode and reads record 1. verified is true when the
+// card accepted the password (or reported it verified already) and the
+// read succeeded.
+func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req PasswordRequest) (_ typea.Result, verified bool, err error) {
 	var (
 		res  typea.Result
 		ap   *typea.AP
@@ -143,7 +162,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 		defer closeAP(ap, &err)
 	}
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	err = promptThenFinish(ctx, t, res.CUID, need, a.cfg.Password, req, func(ctx context.Context, pw Password) error {
 		if need {
@@ -151,6 +170,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 				return err
 			}
 		}
+		// Verified now, or the status said verified already (need false).
 		if ap.Config().Password == typea.PasswordBeforeAuth {
 			if err := ap.Authenticate(ctx); err != nil {
 				return err
@@ -160,7 +180,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 		res.Identity, err = ap.ReadIdentity(ctx)
 		return err
 	})
-	return res, err
+	return res, err == nil, err
 }
 
 // promptThenFinish is the part of a password-protected read that the
@@ -226,6 +246,14 @@ type typeDAP struct{ cfg TypeDConfig }
 
 func (typeDAP) Type() profile.APType { return profile.TypeD }
 
+// ProofMethod implements Prover: a Type D read succeeds only after mutual
+// authentication with the operator's read key.
+func (typeDAP) ProofMethod() ProofMethod { return ProofMutualAuth }
+
+// validate lets New refuse a bad configuration before any card is seen
+// (typed.Config.Validate).
+func (a typeDAP) validate() error { return a.cfg.Config.Validate() }
+
 func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id := Identity{AP: profile.TypeD, AID: a.cfg.AID}
 	if len(id.AID) == 0 {
@@ -257,6 +285,11 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		}
 		return id, mapAuthAPError(err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
 	}
+	// The content is only readable under the secure messaging session
+	// that mutual authentication opened: a successful read is the proof.
+	// With a password, Open (or Verify) had the card accept it, or the
+	// card reported it verified already, before the read.
+	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.Config.Password}
 	id.UserID = content.Identity.UserID
 	id.Attributes = content.Identity.Attributes
 	id.Expires = content.Identity.Expires

@@ -176,7 +176,7 @@ func TestPasswordAskedAfterStatusOutsideTransaction(t *testing.T) {
 			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: pw})
 		},
 		"A before": func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth}, Password: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: pw})
 		},
 		"D": func(pw cardap.PasswordFunc) cardap.AP {
 			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: pw})
@@ -332,7 +332,7 @@ func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
 		{"type A before-auth: CUID check", func(*testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeACard(ks, alice, "1234"), newTypeACard(ks, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth}, Password: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: pw})
 		}, profile.TypeA, cardap.ReasonCardRemoved},
 		{"type A after-auth: secure messaging", func(*testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeACard(ks, alice, "1234"), newTypeACard(ks, bob, "1234")

@@ -19,6 +19,14 @@ type Identity struct {
 	UserID     string              // the operator's user ID
 	Attributes []profile.Attribute // attributes stored beside the ID (Type A, D)
 	Expires    time.Time           // zero: no expiry
+	// Proof says how the card proved itself: the AP, the method (none
+	// for Type C, mutual authentication for Type A and D) and whether
+	// the holder's password was verified. An identity with
+	// Proof.Proven() false is returned only with Config.AllowUnproven.
+	// In the partial Identity of a refusal, a read that did not finish
+	// claims nothing (ProofNone); a refusal after the read (revoked,
+	// expired, unproven) carries the read's Proof.
+	Proof Proof
 	// RevocationListAge is how old the revocation list was when the card
 	// was checked; -1 when the client runs without a revocation list.
 	RevocationListAge time.Duration
@@ -69,8 +77,18 @@ type RevocationStatus struct {
 // Config configures a Client.
 type Config struct {
 	// APs are tried in order; the first one the card carries decides.
-	// Empty means the standard Type C AP with its default placeholder AID.
+	// At least one is required: New refuses an empty list (there is no
+	// default AP). Terminals that decide on the identity (doors, logins,
+	// payments) configure TypeA or TypeD with the operator's keys.
 	APs []AP
+	// AllowUnproven accepts cards that proved nothing: the Type C AP (or
+	// a custom AP that is not a Prover). Off by default, and then New
+	// refuses a configuration whose every AP proves nothing, and Identify
+	// refuses an unproven card with ReasonUnproven. A Type C ID is
+	// readable by anyone and copyable to a blank card or a phone: set it
+	// only where identifying the holder is enough (a library desk, loyalty
+	// points), never to grant access or money.
+	AllowUnproven bool
 	// Revocation is the revocation list. Nil is refused by New unless
 	// NoRevocation is set: terminals must refuse revoked cards.
 	Revocation RevocationChecker
@@ -91,19 +109,46 @@ type Config struct {
 // Client identifies cards. It is safe for concurrent use by several
 // goroutines (one per reader).
 type Client struct {
-	aps    []AP
-	rev    RevocationChecker
-	now    func() time.Time
-	reqExp bool
-	grace  time.Duration
-	log    *slog.Logger
+	aps []AP
+	// allowUnproven is Config.AllowUnproven.
+	allowUnproven bool
+	rev           RevocationChecker
+	now           func() time.Time
+	reqExp        bool
+	grace         time.Duration
+	log           *slog.Logger
 }
 
 // ErrConfig is wrapped by New for an invalid configuration.
 var ErrConfig = errors.New("cardap: invalid configuration")
 
-// New checks cfg and returns a Client.
+// New checks cfg and returns a Client. Every problem is an error
+// wrapping ErrConfig, before any card is seen: no AP; only APs that prove
+// nothing without AllowUnproven; an AP whose own configuration is invalid
+// (a Type A or D AP without a key provider, a Type A password mode
+// verified before authentication without AllowPasswordBeforeAuth, ...);
+// no revocation list without NoRevocation.
 func New(cfg Config) (*Client, error) {
+	if len(cfg.APs) == 0 {
+		return nil, fmt.Errorf("%w: APs is empty: no card AP to accept", ErrConfig)
+	}
+	proving := false
+	for i, ap := range cfg.APs {
+		if ap == nil {
+			return nil, fmt.Errorf("%w: AP %d is nil", ErrConfig, i)
+		}
+		if v, ok := ap.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return nil, fmt.Errorf("%w: AP %d (Type %s): %w", ErrConfig, i, ap.Type(), err)
+			}
+		}
+		if declaredProof(ap) != ProofNone {
+			proving = true
+		}
+	}
+	if !proving && !cfg.AllowUnproven {
+		return nil, fmt.Errorf("%w: every AP in APs proves nothing (read without authentication) and AllowUnproven is false", ErrConfig)
+	}
 	if cfg.Revocation == nil && !cfg.NoRevocation {
 		return nil, fmt.Errorf("%w: no revocation list: set Revocation, or NoRevocation to run without one", ErrConfig)
 	}
@@ -114,20 +159,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: negative ExpiryGrace", ErrConfig)
 	}
 	c := &Client{
-		aps:    append([]AP(nil), cfg.APs...),
-		rev:    cfg.Revocation,
-		now:    cfg.Now,
-		reqExp: cfg.RequireExpiry,
-		grace:  cfg.ExpiryGrace,
-		log:    cfg.Logger,
-	}
-	if len(c.aps) == 0 {
-		c.aps = []AP{TypeC(TypeCConfig{})}
-	}
-	for i, ap := range c.aps {
-		if ap == nil {
-			return nil, fmt.Errorf("%w: AP %d is nil", ErrConfig, i)
-		}
+		aps:           append([]AP(nil), cfg.APs...),
+		allowUnproven: cfg.AllowUnproven,
+		rev:           cfg.Revocation,
+		now:           cfg.Now,
+		reqExp:        cfg.RequireExpiry,
+		grace:         cfg.ExpiryGrace,
+		log:           cfg.Logger,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -141,7 +179,9 @@ func New(cfg Config) (*Client, error) {
 // Identify reads the card behind t and decides: it returns the holder's
 // Identity, or an *Error whose Reason says why the card is refused
 // (errors.Is(err, cardap.ErrRevoked) and so on). The APs are tried in the
-// configured order; then the revocation list is checked (fail closed:
+// configured order; a card that proved nothing (Identity.Proof) is then
+// refused with ReasonUnproven unless Config.AllowUnproven is set; then the
+// revocation list is checked (fail closed:
 // an error of the list, or an AP that reported no CUID, refuses the card
 // with ReasonRevocationUnknown; a revoked answer is ReasonRevoked even
 // when the list also reported an error), then the expiry date, as a
@@ -161,7 +201,8 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		return nil, err
 	}
 	c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: accepted",
-		slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()), slog.Int("apdus", id.APDUs))
+		slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()),
+		slog.String("proof", id.Proof.Method.String()), slog.Int("apdus", id.APDUs))
 	return id, nil
 }
 
@@ -185,6 +226,7 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 	for _, ap := range c.aps {
 		got, err := ap.Read(ctx, t)
 		apdus += got.APDUs
+		got.Proof = effectiveProof(ap, &got)
 		if err == nil {
 			id, found = got, true
 			break
@@ -214,6 +256,12 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		return nil, err
 	}
 	id.RevocationListAge = -1
+	if !id.Proof.Proven() && !c.allowUnproven {
+		// Policy, before the revocation list: the status of a CUID that
+		// anyone can claim decides nothing.
+		return nil, &Error{Reason: ReasonUnproven, Identity: &id,
+			Err: fmt.Errorf("Type %s AP, proof %s, and AllowUnproven is false", id.Proof.AP, id.Proof.Method)}
+	}
 	if c.rev != nil {
 		if err := c.checkRevocation(ctx, &id); err != nil {
 			return nil, err

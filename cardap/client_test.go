@@ -38,7 +38,10 @@ func (f *fakeRevocation) CheckCUID(_ context.Context, c profile.CUID) (cardap.Re
 
 func newClient(t *testing.T, rev cardap.RevocationChecker, mod func(*cardap.Config)) *cardap.Client {
 	t.Helper()
-	cfg := cardap.Config{Revocation: rev, Now: func() time.Time { return day }}
+	// The policy tests read Type C cards, so their client accepts
+	// unproven cards; the proof policy has tests of its own (proof_test.go).
+	cfg := cardap.Config{Revocation: rev, Now: func() time.Time { return day },
+		APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}, AllowUnproven: true}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -139,9 +142,11 @@ func TestIdentifyExpiryPolicy(t *testing.T) {
 }
 
 func TestNewRefusesMissingRevocation(t *testing.T) {
-	_, err := cardap.New(cardap.Config{})
+	aps := []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}
+	_, err := cardap.New(cardap.Config{APs: aps, AllowUnproven: true})
 	assert.ErrorIs(t, err, cardap.ErrConfig)
-	_, err = cardap.New(cardap.Config{NoRevocation: true, Revocation: &fakeRevocation{}})
+	assert.Contains(t, err.Error(), "no revocation list")
+	_, err = cardap.New(cardap.Config{APs: aps, AllowUnproven: true, NoRevocation: true, Revocation: &fakeRevocation{}})
 	assert.ErrorIs(t, err, cardap.ErrConfig)
 }
 

@@ -2,8 +2,39 @@
 // to accept (types, AIDs, keys, password policy), a revocation checker with
 // its freshness policy, a clock and expiry rules, then Identify a card to get
 // its holder's Identity or a typed reason to refuse it (revoked, expired,
-// not personalized, unknown card, authentication failed, card removed,
-// password required, wrong or blocked).
+// not personalized, unknown card, unproven, authentication failed, card
+// removed, password required, wrong or blocked).
+//
+// # Identification is not authentication
+//
+// Every Identity says how the card proved itself (Identity.Proof): which
+// AP answered, by which method, and whether the holder's password was
+// verified. The Type C AP identifies, it does not authenticate: its CUID
+// and user ID are readable by anyone in a second, with no key, and
+// copyable to a blank card or a phone, and the copy answers exactly as
+// the original (ProofNone). The Type A and D APs read the identity only
+// after ISO/IEC 11770-2 mutual authentication with keys diversified from
+// the operator's master keys (ProofMutualAuth): a copy of what a card lets
+// anyone read does not pass it.
+//
+// So a Client accepts only proven cards by default. New refuses a
+// configuration without APs (there is no default AP) and one whose every
+// AP proves nothing; Identify refuses an unproven card with ReasonUnproven
+// (ErrUnproven). Config.AllowUnproven accepts unproven cards, for
+// terminals that only need to know who is there (a library desk, loyalty
+// points), never for doors, logins or money.
+//
+// Mutual authentication proves the card holds keys diversified from the
+// operator's masters, nothing more: a terminal that holds the read-role
+// master keys (typea-auth-*, typed-auth-*) can compute the read keys of
+// every card of the operator, so whoever extracts them from one terminal
+// can make cards that pass at every terminal. Keep the masters out of
+// reach of the terminal's ordinary users (a key file readable by the
+// terminal's service account only); the mitigation is a hardware security
+// module that diversifies without ever releasing the masters (the
+// project's HSM issue).
+//
+// # Serving readers
 //
 // Serve runs the loop every terminal needs over one or many card slots:
 // wait for a card, identify it, let the integrator's handler decide, wait

@@ -25,6 +25,7 @@ const (
 	ReasonPasswordBlocked                 // the password is blocked (or one try left and not allowed)
 	ReasonCardRemoved                     // the card left (or the reader vanished) mid-read
 	ReasonCardError                       // any other card or reader failure
+	ReasonUnproven                        // policy: the card proved nothing (Type C) and Config.AllowUnproven is off
 )
 
 var reasonNames = [...]string{
@@ -41,6 +42,7 @@ var reasonNames = [...]string{
 	ReasonPasswordBlocked:   "password-blocked",
 	ReasonCardRemoved:       "card-removed",
 	ReasonCardError:         "card-error",
+	ReasonUnproven:          "unproven",
 }
 
 // String returns a stable kebab-case name, fit for audit logs.
@@ -68,6 +70,7 @@ var (
 	ErrPasswordBlocked   = errors.New("cardap: password blocked")
 	ErrCardRemoved       = errors.New("cardap: card removed")
 	ErrCardError         = errors.New("cardap: card error")
+	ErrUnproven          = errors.New("cardap: card did not prove itself (read without authentication)")
 )
 
 func (r Reason) sentinel() error {
@@ -94,6 +97,8 @@ func (r Reason) sentinel() error {
 		return ErrPasswordBlocked
 	case ReasonCardRemoved:
 		return ErrCardRemoved
+	case ReasonUnproven:
+		return ErrUnproven
 	}
 	return ErrCardError
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/typea"
 )
 
 var (
@@ -180,11 +182,19 @@ func ExampleRevocationStore() {
 		Add: []revocation.Record{{Key: revocation.CUIDKey(lost), RevokedAt: now.Add(-7 * time.Hour).Unix(), Reason: revocation.ReasonLost}},
 	})
 
-	client, _ := cardap.New(cardap.Config{Revocation: cardap.RevocationStore(store), Now: clock})
-	for _, card := range []*mockcard.Card{
-		mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "EMP-1"}, CUID: profile.CUID{0xC0, 15: 0x02}})),
-		mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "EMP-2"}, CUID: lost})),
-	} {
+	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
+	client, err := cardap.New(cardap.Config{
+		APs:        []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: typea.PasswordNone}})},
+		Revocation: cardap.RevocationStore(store), Now: clock,
+	})
+	if err != nil {
+		panic(err)
+	}
+	employee := func(user string, cuid profile.CUID) *mockcard.Card {
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: user}, CUID: cuid,
+			Keys: mockcard.APKeys{Masters: operatorKeys}}))
+	}
+	for _, card := range []*mockcard.Card{employee("EMP-1", profile.CUID{0xC0, 15: 0x02}), employee("EMP-2", lost)} {
 		id, err := client.Identify(context.Background(), card)
 		if err != nil {
 			fmt.Println("refused:", cardap.ReasonOf(err))

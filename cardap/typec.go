@@ -14,16 +14,24 @@ import (
 type TypeCConfig = typec.Config
 
 // TypeC returns the standard Type C AP (ID only, read without
-// authentication; docs/PROTOCOL.md chapter 2).
+// authentication; docs/PROTOCOL.md chapter 2). It identifies the holder,
+// it does not authenticate the card: anyone can read a Type C ID in a
+// second and copy it to a blank card or a phone, and the copy answers as
+// the original. Its identities carry Proof.Method ProofNone, and a Client
+// accepts them only with Config.AllowUnproven (libraries, points; never
+// doors, logins or money).
 func TypeC(cfg TypeCConfig) AP { return typeCAP{cfg: cfg} }
 
 type typeCAP struct{ cfg typec.Config }
 
 func (typeCAP) Type() profile.APType { return profile.TypeC }
 
+// ProofMethod implements Prover: a Type C read proves nothing.
+func (typeCAP) ProofMethod() ProofMethod { return ProofNone }
+
 func (a typeCAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	res, err := typec.Read(ctx, t, a.cfg)
-	id := Identity{AP: profile.TypeC, CUID: res.CUID, APDUs: res.APDUs}
+	id := Identity{AP: profile.TypeC, CUID: res.CUID, APDUs: res.APDUs, Proof: Proof{AP: profile.TypeC, Method: ProofNone}}
 	id.AID = a.cfg.AID
 	if len(id.AID) == 0 {
 		id.AID = profile.DefaultAID(profile.TypeC)

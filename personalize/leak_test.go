@@ -49,7 +49,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	for _, pw := range []typea.Password{typea.Password("Wr0ngPwz"), req.Password} {
 		_, err := typea.Read(ctx, tr, typea.Config{Keys: st, Logger: logger}, pw, typea.VerifyOptions{})
 		keep(err)
-		_, err = typea.Read(ctx, tr, typea.Config{Keys: st, Logger: logger, Password: typea.PasswordBeforeAuth}, pwBefore, typea.VerifyOptions{})
+		_, err = typea.Read(ctx, tr, typea.Config{Keys: st, Logger: logger, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, pwBefore, typea.VerifyOptions{})
 		keep(err)
 		_, err = typed.Open(ctx, tr, typed.Config{Keys: st, Logger: logger, Password: true}, pw)
 		keep(err)

@@ -22,6 +22,9 @@ const (
 	// encrypted and only to the authenticated card.
 	PasswordAfterAuth PasswordMode = iota
 	// PasswordBeforeAuth: VERIFY in plain before mutual authentication.
+	// Weaker: the password goes, readable on the interface, to a card
+	// that has not proven itself yet (a clone, an emulator, a relay sees
+	// it). Refused unless Config.AllowPasswordBeforeAuth is set.
 	PasswordBeforeAuth
 	// PasswordNone: the AP has no password ("no password" mode).
 	PasswordNone
@@ -89,6 +92,13 @@ type Config struct {
 	// Password mode (default PasswordAfterAuth) and reference (0: 81).
 	Password    PasswordMode
 	PasswordRef byte
+	// AllowPasswordBeforeAuth accepts Password = PasswordBeforeAuth, for
+	// cards personalized that way. Without it that mode is a configuration
+	// error (ErrPasswordBeforeAuth) before anything is sent: it sends the
+	// holder's password in plain to a card that has not yet proven itself,
+	// so a cloned or emulated card learns the password. Prefer
+	// PasswordAfterAuth (the default).
+	AllowPasswordBeforeAuth bool
 	// RecordsSFI is the SFI of EF.Records (0: 03); CUIDSFI of EF.CUID (0: 01).
 	RecordsSFI, CUIDSFI byte
 	// MaxRecords bounds EF.Records (0: MaxRecords).
@@ -100,6 +110,14 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Validate checks c as Select and Read do, before anything is sent: a
+// key provider is set, the AID, SFIs and password mode are valid, and
+// PasswordBeforeAuth comes with AllowPasswordBeforeAuth.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 func (c Config) withDefaults() (Config, error) {
 	err := apsession.Defaults{Pkg: "typea", Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
 		CardKeys: [3]*CardKey{&c.AuthKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()
@@ -108,6 +126,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Password > PasswordNone {
 		return c, fmt.Errorf("typea: config: %v", c.Password)
+	}
+	if c.Password == PasswordBeforeAuth && !c.AllowPasswordBeforeAuth {
+		return c, ErrPasswordBeforeAuth
 	}
 	if c.RecordsSFI == 0 {
 		c.RecordsSFI = SFIRecords

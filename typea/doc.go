@@ -26,4 +26,12 @@
 // unwraps to *apdu.TriesError; a password is never kept and never resent
 // on its own. A card swapped between two operations is detected through
 // the CUID (ErrCardSwapped) before anything is sent to it but a SELECT.
+//
+// The password goes under secure messaging after mutual authentication by
+// default (PasswordAfterAuth): encrypted, and only to a card that proved
+// it holds the operator's keys. PasswordBeforeAuth, for cards personalized
+// that way, sends it in plain to a card that has not proven itself (a
+// clone or an emulator learns it): it is weaker, and a configuration error
+// (ErrPasswordBeforeAuth, before anything is sent) unless
+// Config.AllowPasswordBeforeAuth is set.
 package typea

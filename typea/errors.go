@@ -17,6 +17,9 @@ var (
 	ErrNotPersonalized = errors.New("typea: the AP is not personalized")
 	// ErrNoPassword: the AP is configured without a password.
 	ErrNoPassword = errors.New("typea: the AP is configured without a password")
+	// ErrPasswordBeforeAuth: the configuration asks for PasswordBeforeAuth
+	// without AllowPasswordBeforeAuth. Nothing was sent.
+	ErrPasswordBeforeAuth = errors.New("typea: config: password mode before-auth (password in plain to a card not yet authenticated) and AllowPasswordBeforeAuth is false")
 
 	// ErrLastTry: VERIFY was refused on the host because the password has
 	// one try left and the caller did not allow spending it

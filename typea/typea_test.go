@@ -32,7 +32,41 @@ func newFixture(t testing.TB, pw *mockcard.APPassword, mode typea.PasswordMode, 
 	id := testID
 	card, err := mockcard.New(append([]mockcard.Option{mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}, Password: pw})}, opts...)...)
 	require.NoError(t, err)
-	return &fixture{card: card, store: st, cfg: typea.Config{Keys: st, Password: mode}}
+	return &fixture{card: card, store: st, cfg: typea.Config{Keys: st, Password: mode, AllowPasswordBeforeAuth: mode == typea.PasswordBeforeAuth}}
+}
+
+// TestPasswordBeforeAuthNeedsExplicitOption: before-auth mode sends the
+// password in plain to a card that has not proven itself, so it is a
+// configuration error without AllowPasswordBeforeAuth, before any APDU
+// (the password never reaches the card).
+func TestPasswordBeforeAuthNeedsExplicitOption(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		run  func(*fixture, typea.Config) error
+	}{
+		{"Validate", func(_ *fixture, cfg typea.Config) error { return cfg.Validate() }},
+		{"Select", func(f *fixture, cfg typea.Config) error { _, err := typea.Select(ctx, f.card, cfg); return err }},
+		{"Read", func(f *fixture, cfg typea.Config) error {
+			_, err := typea.Read(ctx, f.card, cfg, typea.Password("1234"), typea.VerifyOptions{})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordBeforeAuth)
+			f.card.ResetStats()
+			cfg := f.cfg
+			cfg.AllowPasswordBeforeAuth = false
+			err := tt.run(f, cfg)
+			require.ErrorIs(t, err, typea.ErrPasswordBeforeAuth)
+			assert.Zero(t, f.card.Stats().APDUs, "nothing sent")
+			require.NoError(t, tt.run(f, f.cfg), "allowed explicitly")
+		})
+	}
+	for _, mode := range []typea.PasswordMode{typea.PasswordAfterAuth, typea.PasswordNone} {
+		assert.NoError(t, typea.Config{Keys: testkeys.Store(1), Password: mode}.Validate(), "%v needs no option", mode)
+	}
 }
 
 func TestReadNoPasswordFourAPDUs(t *testing.T) {

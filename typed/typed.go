@@ -92,6 +92,14 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Validate checks c as Open does, before anything is sent: a key
+// provider is set, the AID, data key name and version and capacity are
+// valid.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 func (c Config) withDefaults() (Config, error) {
 	err := apsession.Defaults{Pkg: "typed", Type: profile.TypeD, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
 		CardKeys: [3]*CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()

@@ -193,7 +193,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	fs.StringVar(&typ, "type", "a", "AP type: a or d")
 	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
 	mode := &modeFlag{}
-	fs.Var(mode, "password-mode", "Type A: when the password is verified: after-auth (default) or before-auth")
+	fs.Var(mode, "password-mode", "Type A: when the password is verified: after-auth (default) or before-auth (weaker: in plain, to a card not yet authenticated)")
 	switch sub {
 	case "change":
 		sec.registerSecret(fs, "old", "current password")
@@ -244,7 +244,9 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	var change, unblock func(ctx context.Context) error
 	switch typ {
 	case "a":
-		a, err := typea.Select(ctx, t, typea.Config{AID: aid.aid, Keys: st, Password: mode.mode})
+		// --password-mode before-auth is the operator's explicit choice of
+		// the weaker mode.
+		a, err := typea.Select(ctx, t, typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == typea.PasswordBeforeAuth})
 		if err != nil {
 			return fail(c, f.json, err)
 		}

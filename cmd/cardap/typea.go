@@ -100,7 +100,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	sec.registerSecret(fs, "password", "password")
 	sec.registerStdin(fs, "the password")
 	fs.Var(aid, "aid", "`AID` of the Type A AP (default: the placeholder)")
-	fs.Var(mode, "password-mode", "after-auth (default), before-auth or none")
+	fs.Var(mode, "password-mode", "after-auth (default), before-auth (weaker: the password goes in plain to a card not yet authenticated) or none")
 	fs.BoolVar(&all, "all", false, "read every record (attributes too), not just record 1")
 	fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
 	if code := parseFlags(fs, args[1:]); code >= 0 {
@@ -120,7 +120,9 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 		return fail(c, f.json, err)
 	}
 	defer c.closeAfter(&code, "card", cnt)
-	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode}
+	// --password-mode before-auth is the operator's explicit choice of the
+	// weaker mode (the password in plain to a card not yet authenticated).
+	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == typea.PasswordBeforeAuth}
 	opts := typea.VerifyOptions{AllowLastTry: allowLast}
 	var res typea.Result
 	if !all {

@@ -13,6 +13,7 @@ import (
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -22,9 +23,10 @@ import (
 // benchListSize is the number of revoked CUIDs in the benchmarks' store.
 const benchListSize = 100_000
 
-// benchGate returns a gate writing JSON decisions to io.Discard and a
-// client checking a revocation store of benchListSize entries.
-func benchGate(b *testing.B) (*gate, *cardap.Client) {
+// benchGate returns a gate writing JSON decisions to io.Discard, a client
+// checking a revocation store of benchListSize entries, and the operator's
+// master keys the client authenticates Type A cards with.
+func benchGate(b *testing.B) (*gate, *cardap.Client, *keys.Store) {
 	b.Helper()
 	g := &gate{now: time.Now, log: slog.New(slog.DiscardHandler), out: io.Discard, json: true}
 	store, err := revocation.Open(b.TempDir(), revocation.Options{Logger: g.log})
@@ -40,9 +42,11 @@ func benchGate(b *testing.B) (*gate, *cardap.Client) {
 	require.NoError(b, store.Apply(context.Background(), u))
 	o, code := parseFlags(nil, io.Discard)
 	require.Equal(b, exitOK, code)
-	client, err := g.newClient(o, cardap.RevocationStore(store))
+	masters, err := demoKeys()
 	require.NoError(b, err)
-	return g, client
+	client, err := g.newClient(o, masters, cardap.RevocationStore(store))
+	require.NoError(b, err)
+	return g, client, masters
 }
 
 // decideOpen is one tap of card on slot, started at start: identified,
@@ -82,9 +86,10 @@ func reportLatency(b *testing.B, ds []time.Duration) {
 	b.ReportMetric(pct(0.99), "p99-µs")
 }
 
-// BenchmarkGateDecision measures one gate decision: tap → identify (Type C,
-// three APDUs) → revocation check (a 100 000-entry store) → expiry → the
-// gate's Decision, written as a JSON line to io.Discard.
+// BenchmarkGateDecision measures one gate decision: tap → identify (Type A,
+// four APDUs: SELECT, GET CHALLENGE, MUTUAL AUTHENTICATE, READ RECORD under
+// secure messaging) → revocation check (a 100 000-entry store) → expiry →
+// the gate's Decision, written as a JSON line to io.Discard.
 //
 //   - in-process/identify: Client.Identify and the gate's decision on an
 //     in-process mock card;
@@ -97,13 +102,14 @@ func reportLatency(b *testing.B, ds []time.Duration) {
 //     scripts/test.sh.
 func BenchmarkGateDecision(b *testing.B) {
 	ctx := context.Background()
-	card := func(b *testing.B) *mockcard.Card {
-		return mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "EMP-0001", Expires: time.Now().AddDate(1, 0, 0).Truncate(24 * time.Hour)}))
+	card := func(b *testing.B, masters *keys.Store) *mockcard.Card {
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: masters},
+			Identity: &profile.Identity{UserID: "EMP-0001", Expires: time.Now().AddDate(1, 0, 0).Truncate(24 * time.Hour)}}))
 	}
 
 	b.Run("in-process/identify", func(b *testing.B) {
-		g, client := benchGate(b)
-		c := card(b)
+		g, client, masters := benchGate(b)
+		c := card(b, masters)
 		ds := make([]time.Duration, 0, b.N)
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -117,8 +123,8 @@ func BenchmarkGateDecision(b *testing.B) {
 	})
 
 	b.Run("in-process/serve", func(b *testing.B) {
-		g, client := benchGate(b)
-		c := card(b)
+		g, client, masters := benchGate(b)
+		c := card(b, masters)
 		slot := cardap.NewTapSlot("bench")
 		sctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -155,8 +161,8 @@ func BenchmarkGateDecision(b *testing.B) {
 
 	b.Run("pcscd", func(b *testing.B) {
 		slot := pcsctest.Acquire(b)
-		g, client := benchGate(b)
-		conn := slot.Attach(b, card(b))
+		g, client, masters := benchGate(b)
+		conn := slot.Attach(b, card(b, masters))
 		defer func() {
 			_ = conn.Close()
 			pcsctest.WaitAbsent(b, slot)

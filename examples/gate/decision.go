@@ -30,12 +30,20 @@ type Decision struct {
 	Outcome Outcome   `json:"decision"`      // open, deny or retry
 	// Reason is "ok" for an open decision, else the cardap.Reason name
 	// (revoked, revocation-unknown, expired, unknown-card, ...).
-	Reason  string `json:"reason"`
-	Detail  string `json:"detail"`            // the reason in words
-	AP      string `json:"ap,omitempty"`      // the AP type that answered ("C")
-	UserID  string `json:"user_id,omitempty"` // the holder's ID when read
-	CUID    string `json:"cuid,omitempty"`    // the card-unique identifier when read
-	Expires string `json:"expires,omitempty"` // the identity's expiry date (YYYY-MM-DD)
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`       // the reason in words
+	AP     string `json:"ap,omitempty"` // the AP type that answered ("A", "C")
+	// Proof is how the card proved itself (cardap.ProofMethod: "mutual-auth"
+	// for Type A, "none" for Type C), when the identity was read.
+	Proof string `json:"proof,omitempty"`
+	// PasswordVerified: the card accepted the holder's password.
+	PasswordVerified bool `json:"password_verified,omitempty"`
+	// ProofWarning is set when an unproven card was accepted
+	// (--allow-type-c).
+	ProofWarning string `json:"proof_warning,omitempty"`
+	UserID       string `json:"user_id,omitempty"` // the holder's ID when read
+	CUID         string `json:"cuid,omitempty"`    // the card-unique identifier when read
+	Expires      string `json:"expires,omitempty"` // the identity's expiry date (YYYY-MM-DD)
 	// RevocationListAge is the age of the revocation list in seconds at the
 	// check; absent when the gate runs without a list or the card was not
 	// checked.
@@ -63,6 +71,9 @@ func decide(tap cardap.Tap) Decision {
 	}
 	if id != nil {
 		d.AP, d.UserID, d.APDUs = id.AP.String(), id.UserID, id.APDUs
+		if id.UserID != "" || id.Proof.Proven() { // the read finished
+			d.Proof, d.PasswordVerified = id.Proof.Method.String(), id.Proof.PasswordVerified
+		}
 		if !id.CUID.IsZero() {
 			d.CUID = id.CUID.String()
 		}
@@ -106,7 +117,9 @@ func decide(tap cardap.Tap) Decision {
 			d.Detail = "expired on " + d.Expires
 		}
 	case cardap.ReasonUnknownCard:
-		d.Detail = "unknown card: no Type C AP"
+		d.Detail = "unknown card: none of the gate's APs"
+	case cardap.ReasonUnproven:
+		d.Detail = "unproven card: Type C identifies, it does not authenticate (a copy reads the same)"
 	case cardap.ReasonNotPersonalized:
 		d.Detail = "card not personalized"
 	case cardap.ReasonMalformed:
@@ -139,6 +152,9 @@ func humanLine(d Decision) string {
 	}
 	if d.RevocationWarning != "" {
 		b.WriteString(" [warning: " + d.RevocationWarning + "]")
+	}
+	if d.ProofWarning != "" {
+		b.WriteString(" [warning: " + d.ProofWarning + "]")
 	}
 	switch d.Door {
 	case "opened":

@@ -20,6 +20,12 @@ type gate struct {
 	log       *slog.Logger // the gate's own messages
 	clientLog *slog.Logger // cardap's (one record per decision at Info); nil discards
 	door      Door         // nil: no door to open
+	// allowTypeC (--allow-type-c): unproven Type C cards are accepted,
+	// and every decision logs typeCWarning.
+	allowTypeC bool
+	// password is the Type A password of --password-env (nil: the AP is
+	// read in no-password mode); wiped when run returns.
+	password cardap.Password
 
 	mu    sync.Mutex
 	out   io.Writer    // stdout
@@ -77,6 +83,14 @@ func (g *gate) handle(ctx context.Context, tap cardap.Tap, _ cardap.Card) {
 func (g *gate) decide(ctx context.Context, tap cardap.Tap, label string) Decision {
 	d := decide(tap)
 	d.Tap = label
+	if g.allowTypeC {
+		// The gate runs weakened: say so with every decision, not only at
+		// start, so that no log excerpt hides it.
+		g.log.Warn(typeCWarning, "slot", d.Slot, "decision", d.Outcome, "proof", d.Proof)
+		if d.Outcome == Open && d.Proof == cardap.ProofNone.String() {
+			d.ProofWarning = "unproven card (Type C) accepted by --allow-type-c"
+		}
+	}
 	if g.audit != nil {
 		if err := g.audit.Append(d); err != nil {
 			// No durable record: the door stays shut.

@@ -31,6 +31,11 @@ import (
 // 3, "hang" never exits.
 const envDoorHelper = "GATE_TEST_DOOR_HELPER"
 
+// envTestPassword is the variable TestPasswordEnvNotInherited passes the
+// demo cards' password in; the door helper records whether it inherited
+// it.
+const envTestPassword = "GATE_TEST_PASSWORD"
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(envDoorHelper); mode != "" {
 		os.Exit(doorHelper(mode))
@@ -53,6 +58,7 @@ func doorHelper(mode string) int {
 			"cuid":     os.Getenv("GATE_CUID"),
 			"slot":     os.Getenv("GATE_SLOT"),
 			"ap":       os.Getenv("GATE_AP"),
+			"password": os.Getenv(envTestPassword),
 			"args":     strings.Join(os.Args[1:], "|"),
 		})
 		f, err := os.OpenFile(strings.TrimPrefix(mode, "record:"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -87,10 +93,11 @@ var demoWant = []struct {
 	{"revoked (lost)", Deny, "revoked", "revoked: lost (delivered list)", "EMP-0002"},
 	{"stopped locally", Deny, "revoked", "revoked: stolen (local stop)", "EMP-0003"},
 	{"expired card", Deny, "expired", "expired on ", "EMP-0004"},
-	{"unknown card (no AP)", Deny, "unknown-card", "unknown card: no Type C AP", ""},
+	{"unknown card (no AP)", Deny, "unknown-card", "unknown card: none of the gate's APs", ""},
 	{"not personalized", Deny, "not-personalized", "card not personalized", ""},
 	{"malformed data", Deny, "malformed", "unreadable card data", ""},
 	{"pulled away mid-read", Retry, "card-removed", "card removed during the read, tap again", ""},
+	{"Type C copy of card 1", Deny, "unproven", "unproven card: Type C identifies, it does not authenticate", "EMP-0001"},
 }
 
 func runGate(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string) {
@@ -161,20 +168,109 @@ func TestSimulationJSON(t *testing.T) {
 	for i := range 4 {
 		require.NotNil(t, ds[i].RevocationListAge, ds[i].Tap)
 		assert.InDelta(t, 6*3600, *ds[i].RevocationListAge, 2, ds[i].Tap)
-		assert.Equal(t, "C", ds[i].AP)
-		assert.Equal(t, 3, ds[i].APDUs, "a Type C read is three APDUs")
+		assert.Equal(t, "A", ds[i].AP)
+		assert.Equal(t, "mutual-auth", ds[i].Proof)
+		assert.False(t, ds[i].PasswordVerified, "the demo cards have no password")
+		assert.Equal(t, 4, ds[i].APDUs, "a Type A read without a password is four APDUs")
 		assert.Equal(t, demoCUID(byte(i+1)).String(), ds[i].CUID)
 	}
 	for i := 4; i < len(ds); i++ {
 		assert.Nil(t, ds[i].RevocationListAge, ds[i].Tap)
 	}
+	for i := 4; i < 8; i++ {
+		assert.Empty(t, ds[i].Proof, "%s: nothing read, nothing proven", ds[i].Tap)
+	}
+	clone := ds[8]
+	assert.Equal(t, "C", clone.AP)
+	assert.Equal(t, "none", clone.Proof)
+	assert.Equal(t, demoCUID(1).String(), clone.CUID, "the copy carries the original's CUID")
 
 	// The raw lines carry the documented keys.
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &raw))
-	for _, k := range []string{"time", "slot", "tap", "decision", "reason", "detail", "ap", "user_id", "cuid", "expires", "revocation_list_age_s", "apdus", "took_us"} {
+	for _, k := range []string{"time", "slot", "tap", "decision", "reason", "detail", "ap", "proof", "user_id", "cuid", "expires", "revocation_list_age_s", "apdus", "took_us"} {
 		assert.Contains(t, raw, k)
 	}
+}
+
+// TestTypeCCopyRefusedByDefault is the attack of issue 10 §2 on the gate:
+// a Type C card cloned from a keyless read of a valid card (same CUID,
+// same user ID) is refused as unproven by default, and opens the gate only
+// with --allow-type-c, which logs a warning at start and with every
+// decision and marks the open decision.
+func TestTypeCCopyRefusedByDefault(t *testing.T) {
+	last := len(demoWant) - 1
+	out, errOut := runGate(t, context.Background(), "--json")
+	ds := parseDecisions(t, strings.NewReader(out))
+	require.Len(t, ds, len(demoWant))
+	assert.Equal(t, Open, ds[0].Outcome, "the original opens")
+	assert.Equal(t, Deny, ds[last].Outcome, "the copy does not")
+	assert.Equal(t, "unproven", ds[last].Reason)
+	assert.NotContains(t, errOut, "allow-type-c")
+
+	out, errOut = runGate(t, context.Background(), "--json", "--allow-type-c")
+	ds = parseDecisions(t, strings.NewReader(out))
+	require.Len(t, ds, len(demoWant))
+	assert.Equal(t, Open, ds[last].Outcome, "--allow-type-c: the copy opens the gate")
+	assert.Equal(t, "none", ds[last].Proof)
+	assert.Equal(t, "unproven card (Type C) accepted by --allow-type-c", ds[last].ProofWarning)
+	assert.Empty(t, ds[0].ProofWarning, "the Type A card proved itself")
+	assert.Equal(t, len(demoWant)+1, strings.Count(errOut, typeCWarning), "a warning at start and one per decision")
+
+	out, _ = runGate(t, context.Background(), "--allow-type-c")
+	assert.Contains(t, strings.Split(strings.TrimSpace(out), "\n")[last], "[warning: unproven card (Type C) accepted by --allow-type-c]")
+}
+
+// TestPasswordEnvNotInherited: the password given with --password-env is
+// removed from the gate's environment once read, so the door command (a
+// child process) does not inherit it; the demo cards then carry it and
+// the gate verifies it after mutual authentication.
+func TestPasswordEnvNotInherited(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "door.jsonl")
+	t.Setenv(envDoorHelper, "record:"+rec)
+	t.Setenv(envTestPassword, "2468")
+	out, _ := runGate(t, context.Background(), "--json", "--password-env", envTestPassword, "--door-cmd", "'"+os.Args[0]+"'")
+	_, inherited := os.LookupEnv(envTestPassword)
+	assert.False(t, inherited, "removed from the gate's own environment")
+
+	ds := parseDecisions(t, strings.NewReader(out))
+	require.Len(t, ds, len(demoWant))
+	assert.Equal(t, Open, ds[0].Outcome)
+	assert.True(t, ds[0].PasswordVerified, "the card accepted the password")
+	assert.NotContains(t, out, "2468")
+
+	data, err := os.ReadFile(rec)
+	require.NoError(t, err)
+	var got map[string]string
+	require.NoError(t, json.Unmarshal(data, &got))
+	assert.Equal(t, "open", got["decision"], "the door command ran")
+	assert.Empty(t, got["password"], "the door command did not inherit the password")
+
+	var errb bytes.Buffer
+	assert.Equal(t, exitUsage, run(context.Background(), []string{"--password-env", "GATE_TEST_NO_SUCH_VARIABLE"}, io.Discard, &errb))
+	assert.Contains(t, errb.String(), "GATE_TEST_NO_SUCH_VARIABLE is not set or empty")
+}
+
+// TestStoreOpenedReadOnly: a gate that does not sync its store opens it
+// read-only, so a mistyped --revocation path creates nothing and reads as
+// a store that never received a list; with --feed the gate is the store's
+// writer.
+func TestStoreOpenedReadOnly(t *testing.T) {
+	g := &gate{now: time.Now, log: slog.New(slog.DiscardHandler)}
+	o, code := parseFlags(nil, io.Discard)
+	require.Equal(t, exitOK, code)
+	missing := filepath.Join(t.TempDir(), "mistyped")
+	store, err := g.openStore(missing, o, false)
+	require.NoError(t, err)
+	assert.Zero(t, store.Snapshot().Seq(), "no list")
+	assert.ErrorIs(t, store.Stop(context.Background(), revocation.CUIDKey(demoCUID(1)), revocation.ReasonLost, "t", ""), revocation.ErrReadOnly)
+	require.NoError(t, store.Close())
+	_, err = os.Stat(missing)
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing created at a mistyped path")
+
+	writable, err := g.openStore(filepath.Join(t.TempDir(), "synced"), o, true)
+	require.NoError(t, err)
+	require.NoError(t, writable.Close())
 }
 
 // TestAuditFile appends decisions to the audit file, across runs.
@@ -229,7 +325,7 @@ func TestDoorHook(t *testing.T) {
 	assert.Equal(t, "EMP-0001", got["user_id"])
 	assert.Equal(t, demoCUID(1).String(), got["cuid"])
 	assert.Equal(t, "demo gate", got["slot"])
-	assert.Equal(t, "C", got["ap"])
+	assert.Equal(t, "A", got["ap"])
 	assert.Equal(t, "relay-1|two words", got["args"], "argv without a shell")
 	var in Decision
 	require.NoError(t, json.Unmarshal([]byte(got["stdin"]), &in))
@@ -312,10 +408,13 @@ func TestRunFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--aid", "12"}, "invalid AID"},
+		{[]string{"--type-c-aid", "12"}, "--type-c-aid: "},
+		{[]string{"--keys", "k.json"}, "the simulation makes its own operator keys"},
+		{[]string{"--reader", "R", "--no-revocation"}, "give --keys FILE (Type A), or --allow-type-c"},
 		{[]string{"--nope"}, "flag provided but not defined"},
 		{[]string{"extra"}, "unexpected arguments"},
-		{[]string{"--reader", "R"}, "give --revocation DIR"},
-		{[]string{"--all-readers"}, "give --revocation DIR"},
+		{[]string{"--reader", "R", "--keys", "k.json"}, "give --revocation DIR"},
+		{[]string{"--all-readers", "--allow-type-c"}, "give --revocation DIR"},
 		{[]string{"--reader", ""}, "empty reader name"},
 		{[]string{"--reader", "R", "--all-readers", "--no-revocation"}, "exclude each other"},
 		{[]string{"--reader", "R", "--revocation", "d", "--no-revocation"}, "exclude each other"},
@@ -333,9 +432,13 @@ func TestRunFlags(t *testing.T) {
 	assert.Contains(t, errb.String(), "unterminated")
 	assert.Equal(t, exitOK, run(context.Background(), []string{"-h"}, io.Discard, io.Discard))
 
-	// An AID no demo card carries: every card is unknown.
+	// A Type A AID no demo card carries: the cards that also carry a Type
+	// C AP (card 1 and its copy) are refused as unproven, the card pulled
+	// away is still pulled away, the others are unknown.
 	out, _ := runGate(t, context.Background(), "--aid", "F0 00 11 22 33")
-	assert.Equal(t, len(demoWant), strings.Count(out, "unknown card: no Type C AP"))
+	assert.Equal(t, len(demoWant)-3, strings.Count(out, "unknown card: none of the gate's APs"), out)
+	assert.Equal(t, 2, strings.Count(out, "unproven card"), out)
+	assert.Equal(t, 1, strings.Count(out, "card removed during the read"), out)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -363,7 +466,8 @@ func TestDecide(t *testing.T) {
 		{"no list", &cardap.Identity{UserID: "U", RevocationListAge: -1}, nil, Open, "ok", "valid", nil},
 		{"expired", nil, &cardap.Error{Reason: cardap.ReasonExpired, Identity: &cardap.Identity{Expires: now.AddDate(0, 0, -2), RevocationListAge: -1}}, Deny, "expired", "expired on 2030-03-30", nil},
 		{"removed", nil, &cardap.Error{Reason: cardap.ReasonCardRemoved, Err: apdu.ErrCardRemoved}, Retry, "card-removed", "card removed during the read, tap again", nil},
-		{"unknown", nil, &cardap.Error{Reason: cardap.ReasonUnknownCard}, Deny, "unknown-card", "unknown card: no Type C AP", nil},
+		{"unknown", nil, &cardap.Error{Reason: cardap.ReasonUnknownCard}, Deny, "unknown-card", "unknown card: none of the gate's APs", nil},
+		{"unproven", nil, &cardap.Error{Reason: cardap.ReasonUnproven, Identity: &cardap.Identity{AP: profile.TypeC, UserID: "U", RevocationListAge: -1}}, Deny, "unproven", "unproven card: Type C identifies, it does not authenticate (a copy reads the same)", nil},
 		{"not personalized", nil, &cardap.Error{Reason: cardap.ReasonNotPersonalized}, Deny, "not-personalized", "card not personalized", nil},
 		{"malformed", nil, &cardap.Error{Reason: cardap.ReasonMalformed}, Deny, "malformed", "unreadable card data", nil},
 		{"held exclusively elsewhere", nil, &cardap.Error{Reason: cardap.ReasonCardError, Err: reader.ErrSharingViolation}, Retry, "card-error", "card busy (used by another application), tap again", nil},

@@ -1,27 +1,35 @@
 // Command gate is an entrance gate built on package cardap: a card is
-// tapped, the cardap.Client identifies it (Type C AP), checks it against the
-// revocation list (fail closed when the list is too old) and its expiry
-// date, and the gate decides to open, stay shut or ask for another tap. Each
-// decision is printed (one human line, or one JSON object per line with
-// --json), optionally appended to an audit file (--audit, fsynced per
-// line), and an open decision runs the door hook (--door-cmd, or any Door in
-// Go).
+// tapped, the cardap.Client authenticates it (Type A AP: mutual
+// authentication with keys diversified from the operator's master keys)
+// and reads its identity, checks it against the revocation list (fail
+// closed when the list is too old) and its expiry date, and the gate
+// decides to open, stay shut or ask for another tap. Each decision is
+// printed (one human line, or one JSON object per line with --json),
+// optionally appended to an audit file (--audit, fsynced per line), and an
+// open decision runs the door hook (--door-cmd, or any Door in Go).
+//
+// A Type C card (ID only, read without authentication) proves nothing:
+// anyone can read its ID and copy it to a blank card or a phone. The gate
+// recognises it and refuses it as unproven, unless --allow-type-c says to
+// accept such cards, which then logs a warning on every decision.
 //
 // Without flags it runs on built-in mock cards and simulates a series of
 // taps through cardap.Serve and cardap.TapSlot: a valid card, a card on the
 // delivered revocation list, a card stopped locally, an expired card, a card
-// without the AP, a card never personalized, a card with malformed data and
-// a card pulled away in the middle of the read. The demo's revocation list
-// is a real revocation store in a temporary directory.
+// without the AP, a card never personalized, a card with malformed data, a
+// card pulled away in the middle of the read, and a Type C copy of the
+// valid card. The demo's operator keys are made in memory for the run; its
+// revocation list is a real revocation store in a temporary directory.
 //
 //	CGO_ENABLED=0 go run ./examples/gate
 //	go run ./examples/gate --json
 //
 // With --reader (or --all-readers) it runs cardap.ServePCSC on PC/SC
-// readers until Ctrl-C; it then needs a revocation store (--revocation DIR)
-// or an explicit --no-revocation.
+// readers until Ctrl-C; it then needs the operator's key file (--keys
+// FILE) and a revocation store (--revocation DIR, opened read-only unless
+// --feed makes the gate sync it) or an explicit --no-revocation.
 //
-//	go run ./examples/gate --reader "Virtual PCD 00 00" --revocation /var/lib/gate/revocation
+//	go run ./examples/gate --reader "Virtual PCD 00 00" --keys keys.json --revocation /var/lib/gate/revocation
 //
 // See README.md beside this file for the flags, the audit format and the
 // door hook.
@@ -42,8 +50,10 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/typea"
 )
 
 // Exit codes.
@@ -88,7 +98,11 @@ type options struct {
 	audit        string
 	doorCmd      string
 	doorTimeout  time.Duration
-	aid          profile.AID
+	aid          profile.AID // of the Type A AP
+	typeCAID     profile.AID // of the Type C AP
+	keysFile     string
+	allowTypeC   bool
+	passwordEnv  string
 }
 
 // simulated reports whether the gate runs the demo instead of readers.
@@ -112,7 +126,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	fs.StringVar(&o.audit, "audit", "", "append every decision as a JSON line to `FILE`, fsynced before the door opens")
 	fs.StringVar(&o.doorCmd, "door-cmd", "", "run `ARGV` (no shell; quotes group words) on every open decision, the decision as JSON on stdin and GATE_* env vars")
 	fs.DurationVar(&o.doorTimeout, "door-timeout", 5*time.Second, "kill the door command after this long")
-	aidHex := fs.String("aid", "", "`AID` of the Type C AP (default: the profile's placeholder)")
+	aidHex := fs.String("aid", "", "`AID` of the Type A AP (default: the profile's placeholder)")
+	typeCAIDHex := fs.String("type-c-aid", "", "`AID` of the Type C AP (default: the profile's placeholder)")
+	fs.StringVar(&o.keysFile, "keys", "", "the operator's key `FILE` (JSON key store, mode 0600): the Type A master keys cards are authenticated with; required with readers unless --allow-type-c")
+	fs.BoolVar(&o.allowTypeC, "allow-type-c", false, "also OPEN for Type C cards, which prove nothing: their ID is readable by anyone and a copy on a blank card or a phone opens the gate as the original does. Logs a warning on every decision")
+	fs.StringVar(&o.passwordEnv, "password-env", "", "the Type A cards' password, read from the environment variable `VAR` and removed from the environment (a real gate asks each holder on a PIN pad); without it the Type A AP is read in no-password mode")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, exitOK
@@ -126,12 +144,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	if fs.NArg() > 0 {
 		return usage("unexpected arguments %q", fs.Args())
 	}
-	if *aidHex != "" {
-		aid, err := profile.ParseAID(*aidHex)
-		if err != nil {
-			return usage("--aid: %v", err)
+	for _, a := range []struct {
+		flag, hex string
+		to        *profile.AID
+	}{{"--aid", *aidHex, &o.aid}, {"--type-c-aid", *typeCAIDHex, &o.typeCAID}} {
+		if a.hex == "" {
+			continue
 		}
-		o.aid = aid
+		aid, err := profile.ParseAID(a.hex)
+		if err != nil {
+			return usage("%s: %v", a.flag, err)
+		}
+		*a.to = aid
 	}
 	if o.feed != "" {
 		if o.revDir == "" {
@@ -153,6 +177,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 		return usage("--revocation and --no-revocation exclude each other")
 	case o.simulated() && (o.revDir != "" || o.noRevocation):
 		return usage("--revocation and --no-revocation apply to --reader/--all-readers; the simulation uses its own demo revocation store")
+	case o.simulated() && o.keysFile != "":
+		return usage("--keys applies to --reader/--all-readers; the simulation makes its own operator keys")
+	case !o.simulated() && o.keysFile == "" && !o.allowTypeC:
+		return usage("a gate on real readers authenticates cards with the operator's keys: give --keys FILE (Type A), or --allow-type-c to accept Type C cards, which prove nothing")
 	case !o.simulated() && o.revDir == "" && !o.noRevocation:
 		return usage("a gate on real readers must refuse revoked cards: give --revocation DIR (a store kept up to date with `cardap revocation sync`), or --no-revocation to run without one")
 	case o.maxListAge <= 0:
@@ -172,9 +200,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	g := &gate{
-		now:       time.Now,
-		log:       slog.New(slog.NewTextHandler(stderr, nil)),
-		clientLog: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		now:        time.Now,
+		log:        slog.New(slog.NewTextHandler(stderr, nil)),
+		clientLog:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		allowTypeC: o.allowTypeC,
+	}
+	if o.passwordEnv != "" {
+		pw, err := passwordFromEnv(o.passwordEnv)
+		if err != nil {
+			fmt.Fprintf(stderr, "gate: --password-env: %v\n", err)
+			return exitUsage
+		}
+		defer pw.Zero()
+		g.password = pw
+	}
+	if o.allowTypeC {
+		g.log.Warn(typeCWarning)
 	}
 	if err := g.setOutputs(o, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "gate: %v\n", err)
@@ -198,24 +239,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// newClient builds the cardap client of the gate: the Type C AP, the
-// revocation checker (nil: none), expiry checked on the gate's clock.
-func (g *gate) newClient(o *options, rev cardap.RevocationChecker) (*cardap.Client, error) {
+// newClient builds the cardap client of the gate: the Type A AP with the
+// operator's keys (ks; nil: none, only with --allow-type-c) and the gate's
+// password (none: no-password mode), then the Type C AP, so that a Type C
+// card is recognised and refused as unproven unless --allow-type-c; the
+// revocation checker (nil: none); expiry checked on the gate's clock.
+func (g *gate) newClient(o *options, ks keys.Provider, rev cardap.RevocationChecker) (*cardap.Client, error) {
+	var aps []cardap.AP
+	if ks != nil {
+		cfg := cardap.TypeAConfig{Config: typea.Config{AID: o.aid, Keys: ks, Password: typea.PasswordNone}}
+		if g.password != nil {
+			// After mutual authentication, under secure messaging: the
+			// password goes encrypted, and only to a card that proved it
+			// holds the operator's keys.
+			cfg.Config.Password = typea.PasswordAfterAuth
+			cfg.Password = g.passwordFunc
+		}
+		aps = append(aps, cardap.TypeA(cfg))
+	}
+	aps = append(aps, cardap.TypeC(cardap.TypeCConfig{AID: o.typeCAID}))
 	return cardap.New(cardap.Config{
-		APs:          []cardap.AP{cardap.TypeC(cardap.TypeCConfig{AID: o.aid})},
-		Revocation:   rev,
-		NoRevocation: rev == nil,
-		Now:          g.now,
-		Logger:       g.clientLog,
+		APs:           aps,
+		AllowUnproven: o.allowTypeC,
+		Revocation:    rev,
+		NoRevocation:  rev == nil,
+		Now:           g.now,
+		Logger:        g.clientLog,
 	})
 }
 
 // openStore opens the revocation store in dir with the gate's freshness
-// policy.
-func (g *gate) openStore(dir string, o *options) (*revocation.Store, error) {
-	return revocation.Open(dir, revocation.Options{
+// policy. Read-only unless the gate syncs the store itself (writable):
+// a read-only open never creates the store, so a mistyped path is an
+// empty, never-synced store that refuses every card, not a new store.
+func (g *gate) openStore(dir string, o *options, writable bool) (*revocation.Store, error) {
+	opts := revocation.Options{
 		Policy: revocation.Policy{MaxAge: o.maxListAge, AllowStale: o.allowStale},
 		Logger: g.log,
 		Now:    g.now,
-	})
+	}
+	if !writable {
+		return revocation.OpenReadOnly(dir, opts)
+	}
+	return revocation.Open(dir, opts)
 }

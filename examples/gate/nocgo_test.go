@@ -14,7 +14,7 @@ import (
 // Built without cgo, the gate refuses --reader at once with the reason.
 func TestReaderWithoutCgo(t *testing.T) {
 	var errb bytes.Buffer
-	code := run(context.Background(), []string{"--reader", "R", "--no-revocation"}, io.Discard, &errb)
+	code := run(context.Background(), []string{"--reader", "R", "--keys", "unused.json", "--no-revocation"}, io.Discard, &errb)
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errb.String(), "built without cgo")
 }

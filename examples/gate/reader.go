@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/revocation"
 )
@@ -26,11 +27,27 @@ func (g *gate) serveReaders(ctx context.Context, o *options) (retErr error) {
 		_ = rc.Close()
 	}
 
+	var ks keys.Provider
+	if o.keysFile != "" {
+		st, err := keys.LoadFile(o.keysFile)
+		if err != nil {
+			return fmt.Errorf("loading the operator keys: %w", err)
+		}
+		defer st.Zero()
+		ks = st
+	}
+
 	var rev cardap.RevocationChecker
 	if o.revDir != "" {
-		store, err := g.openStore(o.revDir, o)
+		// Read-only unless the gate syncs the store itself (--feed): a
+		// mistyped path then reads as a store that never received a list
+		// (every card refused), and nothing is created there.
+		store, err := g.openStore(o.revDir, o, o.feed != "")
 		if err != nil {
 			return fmt.Errorf("opening the revocation store: %w", err)
+		}
+		if store.Snapshot().Seq() == 0 {
+			g.log.Warn("gate: the revocation store holds no list (never synced, or a wrong --revocation path): cards are refused until a list arrives", "dir", o.revDir)
 		}
 		defer func() {
 			// The feed sync writes the store: a failing close is a failure
@@ -58,7 +75,7 @@ func (g *gate) serveReaders(ctx context.Context, o *options) (retErr error) {
 	} else {
 		g.log.Warn("gate: running WITHOUT a revocation list (--no-revocation): revoked cards are accepted")
 	}
-	client, err := g.newClient(o, rev)
+	client, err := g.newClient(o, ks, rev)
 	if err != nil {
 		return err
 	}

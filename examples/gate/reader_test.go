@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -70,10 +71,11 @@ func waitLines(t *testing.T, b *syncBuffer, n int) []string {
 	}
 }
 
-// TestGateOnReader runs `gate --reader --revocation DIR --json` through a
-// real pcscd: a valid card and a card on the revocation list are tapped one
-// after the other (removal and insertion seen by PC/SC), then the gate is
-// stopped like with Ctrl-C. The second run adds a signed feed that cannot
+// TestGateOnReader runs `gate --reader --keys FILE --revocation DIR --json`
+// through a real pcscd: a valid Type A card, a card on the revocation list
+// and a Type C copy of the valid card are tapped one after the other
+// (removal and insertion seen by PC/SC), then the gate is stopped like
+// with Ctrl-C. The second run adds a signed feed that cannot
 // be reached (the gate is offline, its sync failing and retrying in the
 // background): decisions never wait for it, and the list on disk still
 // refuses the revoked card.
@@ -104,6 +106,12 @@ func testGateOnReader(t *testing.T, extra []string) {
 	}))
 	require.NoError(t, store.Close())
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	keyFile := filepath.Join(t.TempDir(), "keys.json")
+	require.NoError(t, testkeys.WriteFile(keyFile, 1))
+	masters := testkeys.Store(1)
+	typeA := func(user string, cuid profile.CUID) *mockcard.Card {
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: user}, CUID: cuid, Keys: mockcard.APKeys{Masters: masters}}))
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -111,11 +119,11 @@ func testGateOnReader(t *testing.T, extra []string) {
 	errb := newSyncBuffer()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"--reader", slot.ReaderName, "--revocation", dir, "--json", "--audit", audit}, extra...), out, errb)
+		done <- run(ctx, append([]string{"--reader", slot.ReaderName, "--keys", keyFile, "--revocation", dir, "--json", "--audit", audit}, extra...), out, errb)
 	}()
 
-	first := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "GATE-1"}))
-	conn := slot.Attach(t, first)
+	firstCUID := profile.CUID{0x6A, 0x7E, 15: 0x01}
+	conn := slot.Attach(t, typeA("GATE-1", firstCUID))
 	lines := waitLines(t, out, 1)
 	require.Len(t, lines, 1, errb.lines())
 	var d Decision
@@ -123,12 +131,13 @@ func testGateOnReader(t *testing.T, extra []string) {
 	assert.Equal(t, Open, d.Outcome)
 	assert.Equal(t, "GATE-1", d.UserID)
 	assert.Equal(t, slot.ReaderName, d.Slot)
+	assert.Equal(t, "mutual-auth", d.Proof)
 	require.NotNil(t, d.RevocationListAge)
 	assert.InDelta(t, 2*3600, *d.RevocationListAge, 60)
 	require.NoError(t, conn.Close())
 	pcsctest.WaitAbsent(t, slot)
 
-	slot.Attach(t, mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "GATE-2"}, CUID: revoked})))
+	conn = slot.Attach(t, typeA("GATE-2", revoked))
 	lines = waitLines(t, out, 2)
 	require.Len(t, lines, 2, errb.lines())
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &d))
@@ -136,6 +145,16 @@ func testGateOnReader(t *testing.T, extra []string) {
 	assert.Equal(t, "revoked", d.Reason)
 	assert.Equal(t, "revoked: stolen (delivered list)", d.Detail)
 	assert.Equal(t, revoked.String(), d.CUID)
+	require.NoError(t, conn.Close())
+	pcsctest.WaitAbsent(t, slot)
+
+	// A copy of GATE-1's ID on a Type C card: refused as unproven.
+	slot.Attach(t, mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "GATE-1"}, CUID: firstCUID})))
+	lines = waitLines(t, out, 3)
+	require.Len(t, lines, 3, errb.lines())
+	require.NoError(t, json.Unmarshal([]byte(lines[2]), &d))
+	assert.Equal(t, Deny, d.Outcome)
+	assert.Equal(t, "unproven", d.Reason)
 
 	cancel()
 	assert.Equal(t, exitOK, <-done, errb.lines())
@@ -143,6 +162,6 @@ func testGateOnReader(t *testing.T, extra []string) {
 	require.NoError(t, err)
 	defer f.Close()
 	ds := parseDecisions(t, f)
-	require.Len(t, ds, 2)
-	assert.Equal(t, []Outcome{Open, Deny}, []Outcome{ds[0].Outcome, ds[1].Outcome})
+	require.Len(t, ds, 3)
+	assert.Equal(t, []Outcome{Open, Deny, Deny}, []Outcome{ds[0].Outcome, ds[1].Outcome, ds[2].Outcome})
 }

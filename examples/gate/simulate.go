@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -9,30 +10,17 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/typec"
 )
 
 // demoTap is one simulated tap: a label and the card tapped.
 type demoTap struct {
 	label string
 	card  func() (*mockcard.Card, error)
-}
-
-// typeCAP is a Type C AP on the mock card (docs/PROTOCOL.md §2.1) with the
-// given CUID and raw EF.Identity content (nil: never personalized).
-func typeCAP(cuid profile.CUID, identityEF []byte) mockcard.APSpec {
-	ro := mockcard.Access{Read: mockcard.Always(), Update: mockcard.Never(), Append: mockcard.Never()}
-	return mockcard.APSpec{
-		Name:      "Type C",
-		AID:       profile.DefaultAID(profile.TypeC),
-		Lifecycle: mockcard.Operational,
-		EFs: []mockcard.EFSpec{
-			{FID: profile.FIDCUID, Kind: mockcard.Transparent, MaxSize: profile.CUIDLen, Data: cuid[:], Personalization: ro, Operational: ro},
-			{FID: profile.FIDIdentity, Kind: mockcard.Transparent, MaxSize: 512, Data: identityEF, Personalization: ro, Operational: ro},
-		},
-	}
 }
 
 // demoCUID returns a recognisable CUID for demo card n.
@@ -46,42 +34,100 @@ const (
 	demoStoppedCard = 3 // stopped locally: stolen
 )
 
-// cardWith returns a mock card carrying a sealed Type C AP with id.
-func cardWith(n byte, id profile.Identity) (*mockcard.Card, error) {
-	return mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: id, CUID: demoCUID(n)}))
+// demoCards makes the demo's cards: sealed Type A APs whose keys are
+// diversified from the demo operator's master keys, as a personalization
+// terminal loads them.
+type demoCards struct {
+	masters *keys.Store
+	// password, when set, protects reading the Type A AP (the demo with
+	// --password-env).
+	password []byte
+}
+
+// typeA returns the Type A AP of demo card n holding id (nil: never
+// personalized, EF.Records empty).
+func (dc demoCards) typeA(n byte, id *profile.Identity) mockcard.TypeA {
+	cfg := mockcard.TypeA{Identity: id, CUID: demoCUID(n), Keys: mockcard.APKeys{Masters: dc.masters}}
+	if dc.password != nil {
+		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(dc.password)}
+	}
+	return cfg
+}
+
+// card returns demo card n carrying a Type A AP with id.
+func (dc demoCards) card(n byte, id profile.Identity) (*mockcard.Card, error) {
+	return mockcard.New(mockcard.WithTypeA(dc.typeA(n, &id)))
+}
+
+// withRecord1 returns demo card n whose Type A record 1 is raw (a record
+// that breaks the profile's format).
+func (dc demoCards) withRecord1(n byte, raw []byte) (*mockcard.Card, error) {
+	spec, err := mockcard.TypeASpec(dc.typeA(n, &profile.Identity{UserID: "PLACEHOLDER"}), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	for i := range spec.EFs {
+		if spec.EFs[i].FID == profile.FIDRecords {
+			spec.EFs[i].Records = [][]byte{raw}
+		}
+	}
+	return mockcard.New(mockcard.WithAP(spec))
+}
+
+// typeCClone returns what anyone makes of a card that also carries a Type C
+// AP, without any key: read its Type C ID (CUID and identity, readable by
+// all) and write it to a blank card's Type C AP.
+func typeCClone(ctx context.Context, original *mockcard.Card) (*mockcard.Card, error) {
+	read, err := typec.Read(ctx, original, typec.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("reading the Type C ID to copy: %w", err)
+	}
+	return mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: read.Identity, CUID: read.CUID}))
 }
 
 // demoTaps is the simulated series; expiry dates are relative to now.
-func demoTaps(now time.Time) []demoTap {
+func (dc demoCards) taps(ctx context.Context, now time.Time) []demoTap {
 	y, m, d := now.Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	valid := today.AddDate(1, 0, 0)
+	emp1 := profile.Identity{UserID: "EMP-0001", Expires: valid}
+	// Employee 1's card also carries a Type C AP with the same ID (for the
+	// canteen, say): that is what a copy is made from.
+	validCard := func() (*mockcard.Card, error) {
+		return mockcard.New(mockcard.WithTypeA(dc.typeA(1, &emp1)),
+			mockcard.WithTypeCConfig(mockcard.TypeC{Identity: emp1, CUID: demoCUID(1)}))
+	}
 	return []demoTap{
-		{"valid card", func() (*mockcard.Card, error) {
-			return cardWith(1, profile.Identity{UserID: "EMP-0001", Expires: valid})
-		}},
+		{"valid card", validCard},
 		{"revoked (lost)", func() (*mockcard.Card, error) {
-			return cardWith(demoRevokedCard, profile.Identity{UserID: "EMP-0002", Expires: valid})
+			return dc.card(demoRevokedCard, profile.Identity{UserID: "EMP-0002", Expires: valid})
 		}},
 		{"stopped locally", func() (*mockcard.Card, error) {
-			return cardWith(demoStoppedCard, profile.Identity{UserID: "EMP-0003", Expires: valid})
+			return dc.card(demoStoppedCard, profile.Identity{UserID: "EMP-0003", Expires: valid})
 		}},
 		{"expired card", func() (*mockcard.Card, error) {
-			return cardWith(4, profile.Identity{UserID: "EMP-0004", Expires: today.AddDate(0, 0, -1)})
+			return dc.card(4, profile.Identity{UserID: "EMP-0004", Expires: today.AddDate(0, 0, -1)})
 		}},
 		{"unknown card (no AP)", func() (*mockcard.Card, error) { return mockcard.New() }},
 		{"not personalized", func() (*mockcard.Card, error) {
-			return mockcard.New(mockcard.WithAP(typeCAP(demoCUID(6), nil)))
+			return mockcard.New(mockcard.WithTypeA(dc.typeA(6, nil)))
 		}},
 		{"malformed data", func() (*mockcard.Card, error) {
-			return mockcard.New(mockcard.WithAP(typeCAP(demoCUID(7), []byte{0x70, 0x05, 0x80, 0x03, 'B', 0x00, 'D'})))
+			return dc.withRecord1(7, []byte{0x70, 0x05, 0x80, 0x03, 'B', 0x00, 'D'})
 		}},
 		{"pulled away mid-read", func() (*mockcard.Card, error) {
-			c, err := cardWith(8, profile.Identity{UserID: "EMP-0008", Expires: valid})
+			c, err := dc.card(8, profile.Identity{UserID: "EMP-0008", Expires: valid})
 			if err == nil {
-				c.RemoveAfter(3) // the card leaves right after its CUID is read
+				c.RemoveAfter(2) // the card leaves during authentication, its CUID read
 			}
 			return c, err
+		}},
+		{"Type C copy of card 1", func() (*mockcard.Card, error) {
+			original, err := validCard()
+			if err != nil {
+				return nil, err
+			}
+			return typeCClone(ctx, original)
 		}},
 	}
 }
@@ -105,9 +151,9 @@ func demoStore(ctx context.Context, s *revocation.Store, now time.Time) error {
 	return s.Stop(ctx, revocation.CUIDKey(demoCUID(demoStoppedCard)), revocation.ReasonStolen, "demo desk", "holder called: card stolen")
 }
 
-// simulate runs the gate on the demo taps: a revocation store in a
-// temporary directory, one simulated slot served by cardap.Serve, and the
-// demo cards tapped one after the other.
+// simulate runs the gate on the demo taps: operator keys made in memory, a
+// revocation store in a temporary directory, one simulated slot served by
+// cardap.Serve, and the demo cards tapped one after the other.
 func (g *gate) simulate(ctx context.Context, o *options) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -117,7 +163,7 @@ func (g *gate) simulate(ctx context.Context, o *options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	store, err := g.openStore(dir, o)
+	store, err := g.openStore(dir, o, true)
 	if err != nil {
 		return err
 	}
@@ -125,12 +171,17 @@ func (g *gate) simulate(ctx context.Context, o *options) error {
 	if err := demoStore(ctx, store, g.now()); err != nil {
 		return fmt.Errorf("filling the demo revocation store: %w", err)
 	}
-	client, err := g.newClient(o, cardap.RevocationStore(store))
+	masters, err := demoKeys()
+	if err != nil {
+		return fmt.Errorf("making the demo operator keys: %w", err)
+	}
+	defer masters.Zero()
+	client, err := g.newClient(o, masters, cardap.RevocationStore(store))
 	if err != nil {
 		return err
 	}
 	slot := cardap.NewTapSlot("demo gate")
-	taps := demoTaps(g.now())
+	taps := demoCards{masters: masters, password: g.password}.taps(ctx, g.now())
 	// The slot serves one tap at a time and Tap returns after the handler
 	// ran, so the label set before a Tap is the one of the card decided.
 	var (

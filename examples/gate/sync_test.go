@@ -87,7 +87,7 @@ func TestFeedFlags(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "feed.pub")
 	require.NoError(t, os.WriteFile(keyFile, []byte(keyHex+"\n"), 0o644))
 
-	base := []string{"--reader", "R", "--revocation", t.TempDir()}
+	base := []string{"--reader", "R", "--keys", "k.json", "--revocation", t.TempDir()}
 	for _, k := range []string{keyHex, keyFile} {
 		o, code := parseFlags(append(base, "--feed", "https://feed.invalid/rev/", "--feed-pubkey", k), io.Discard)
 		require.Equal(t, exitOK, code)
@@ -100,7 +100,7 @@ func TestFeedFlags(t *testing.T) {
 		{append(base, "--feed", "d"), "--feed needs --feed-pubkey"},
 		{append(base, "--feed", "d", "--feed-pubkey", "abcd"), "want 64 hex digits"},
 		{append(base, "--feed", "d", "--feed-pubkey", keyHex[:62]+"zz"), "want 64 hex digits"},
-		{[]string{"--reader", "R", "--no-revocation", "--feed", "d", "--feed-pubkey", keyHex}, "--feed needs --revocation DIR"},
+		{[]string{"--reader", "R", "--keys", "k.json", "--no-revocation", "--feed", "d", "--feed-pubkey", keyHex}, "--feed needs --revocation DIR"},
 		{append(base, "--sync-every", "0s"), "--sync-every must be positive"},
 	} {
 		var errb bytes.Buffer

@@ -242,7 +242,7 @@ func TestCardapAdapter(t *testing.T) {
 	ctx := context.Background()
 	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "U-0002"}, CUID: testCUID(2)}))
 	require.NoError(t, err)
-	client, err := cardap.New(cardap.Config{NoRevocation: true})
+	client, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}, AllowUnproven: true, NoRevocation: true})
 	require.NoError(t, err)
 	res := Authorize(ctx, Cardap{Client: client, Transport: mc}, testConfig(t), nil, "bob", time.Now())
 	assert.Equal(t, Allowed, res.Reason, "%v", res.Err)

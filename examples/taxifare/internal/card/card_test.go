@@ -56,7 +56,7 @@ func TestCardapAdapter(t *testing.T) {
 	c[3] = 0x42
 	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "U-7"}, CUID: c}))
 	require.NoError(t, err)
-	client, err := cardap.New(cardap.Config{NoRevocation: true})
+	client, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}, AllowUnproven: true, NoRevocation: true})
 	require.NoError(t, err)
 	got, err := Cardap{Client: client, Transport: mc}.Identify(ctx)
 	require.NoError(t, err)
