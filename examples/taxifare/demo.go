@@ -17,7 +17,6 @@ import (
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/server"
 	"github.com/mynacard/freespace/examples/taxifare/internal/terminal"
-	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -113,10 +112,9 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 		dir = tmp
 	}
 	log := opts.Log
-	token := wire.Token("demo-terminal-token")
 
 	// The city server.
-	srv, err := server.Open(ctx, filepath.Join(dir, "city.db"), server.Config{Rules: rules, Token: token, Log: log})
+	srv, err := server.Open(ctx, filepath.Join(dir, "city.db"), server.Config{Rules: rules, Log: log})
 	if err != nil {
 		return err
 	}
@@ -169,6 +167,12 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 		slot := &card.Slot{}
 		t, err := terminal.New(terminal.Config{CompanyID: company, VehicleID: vehicle, Rules: rules,
 			Store: st, Card: slot, Revocation: revoked, MaxRevocationAge: 48 * time.Hour, Log: log})
+		if err != nil {
+			return nil, errors.Join(err, st.Close())
+		}
+		// Each terminal has its own token, which the server maps to this
+		// vehicle and company: a terminal can act only as itself.
+		token, err := srv.EnrollTerminal(ctx, vehicle, company)
 		if err != nil {
 			return nil, errors.Join(err, st.Close())
 		}

@@ -30,8 +30,9 @@ func Example() {
 	defer st.Close()
 	now := func() time.Time { return time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC) }
 	// Normally synced from the city server with Uploader.SyncRegistry.
-	_ = st.ReplaceRegistry(ctx, &wire.Registry{AsOf: now(), Day: "2026-11-20", Year: 2026,
-		Users: []wire.RegisteredUser{{UserID: "U-0001"}}})
+	salt := make([]byte, wire.SaltBytes)
+	_ = st.ReplaceRegistry(ctx, &wire.Registry{AsOf: now(), Day: "2026-11-20", Year: 2026, Salt: salt,
+		Users: []wire.RegisteredUser{{Key: wire.UserKey(salt, "U-0001")}}})
 
 	mc, _ := mockcard.New(mockcard.WithTypeC(profile.Identity{UserID: "U-0001"}))
 	slot := &card.Slot{}

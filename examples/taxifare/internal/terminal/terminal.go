@@ -186,7 +186,7 @@ func (r *Ride) decide(ctx context.Context) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	if reg.CUID != nil && *reg.CUID != c.CUID {
+	if !reg.matches(d.UserID, c.CUID) {
 		d.Reason = CardMismatch
 		return d, nil
 	}

@@ -52,6 +52,29 @@ func mockCard(t *testing.T, userID string, c profile.CUID, expires time.Time) (c
 
 var quiet = slog.New(slog.DiscardHandler)
 
+// regUser is one user of a test registry.
+type regUser struct {
+	id        string
+	pin       *profile.CUID
+	day, year int // rides on other terminals
+}
+
+// testRegistry builds a registry as the server sends it: keyed hashes of
+// the users under a salt.
+func testRegistry(asOf time.Time, day string, year int, users ...regUser) *wire.Registry {
+	salt := make([]byte, wire.SaltBytes)
+	salt[0] = 0x5A
+	reg := &wire.Registry{AsOf: asOf, Day: day, Year: year, Salt: salt, Users: []wire.RegisteredUser{}}
+	for _, u := range users {
+		ru := wire.RegisteredUser{Key: wire.UserKey(salt, u.id), RidesDay: u.day, RidesYear: u.year}
+		if u.pin != nil {
+			ru.Pin = wire.PinKey(salt, u.id, *u.pin)
+		}
+		reg.Users = append(reg.Users, ru)
+	}
+	return reg
+}
+
 type failingRevocation struct{}
 
 func (failingRevocation) CheckCUID(context.Context, profile.CUID) (cardap.RevocationStatus, error) {
@@ -75,9 +98,8 @@ func newFixture(t *testing.T, reg *wire.Registry) *fixture {
 	f.rev = NewRevocationList(clk.t.Add(-time.Hour), clk.Now, testCUID(3))
 	if reg == nil {
 		pin := testCUID(1)
-		reg = &wire.Registry{AsOf: clk.t, Day: "2026-11-20", Year: 2026, Users: []wire.RegisteredUser{
-			{UserID: "U1", CUID: &pin}, {UserID: "U2"}, {UserID: "U3"}, {UserID: "U4"}, {UserID: "U5"}, {UserID: "U6"},
-		}}
+		reg = testRegistry(clk.t, "2026-11-20", 2026, regUser{id: "U1", pin: &pin},
+			regUser{id: "U2"}, regUser{id: "U3"}, regUser{id: "U4"}, regUser{id: "U5"}, regUser{id: "U6"})
 	}
 	require.NoError(t, f.st.ReplaceRegistry(context.Background(), reg))
 	var err error
@@ -217,8 +239,7 @@ func rideOnce(t *testing.T, f *fixture, c card.Identifier) Decision {
 func TestDailyAndYearlyLimits(t *testing.T) {
 	// The server counts one ride today and 142 this year for U2 on other
 	// terminals.
-	reg := &wire.Registry{AsOf: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Day: "2026-11-20", Year: 2026,
-		Users: []wire.RegisteredUser{{UserID: "U2", RidesDay: 1, RidesYear: 142}}}
+	reg := testRegistry(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), "2026-11-20", 2026, regUser{id: "U2", day: 1, year: 142})
 	f := newFixture(t, reg)
 	u2, _ := mockCard(t, "U2", testCUID(2), time.Time{})
 	assert.Equal(t, Accepted, rideOnce(t, f, u2).Reason)   // day 2, year 143
