@@ -18,7 +18,7 @@ import (
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
-	"github.com/mynacard/freespace/typec"
+	"github.com/mynacard/freespace/internal/testkeys"
 )
 
 func testCUID(b byte) profile.CUID {
@@ -42,12 +42,35 @@ func openTestStore(t *testing.T) *Store {
 	return st
 }
 
-// mockCard returns an Identifier reading the mock card's Type C AP.
+// operatorKeys are the test operator's master keys.
+var operatorKeys = testkeys.Store(0)
+
+// testClient reads Type A cards with operatorKeys; its expiry check runs
+// on the fixtures' first day (2026-11-20 10:00 in UTC+9).
+func testClient(t testing.TB) *cardap.Client {
+	t.Helper()
+	c, err := card.NewClient(operatorKeys, func() time.Time { return time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC) })
+	require.NoError(t, err)
+	return c
+}
+
+// mockCard returns an Identifier reading the mock card's Type A AP (loaded
+// with operatorKeys) after mutual authentication.
 func mockCard(t *testing.T, userID string, c profile.CUID, expires time.Time) (card.Identifier, *mockcard.Card) {
 	t.Helper()
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID, Expires: expires}, CUID: c}))
+	id := profile.Identity{UserID: userID, Expires: expires}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	require.NoError(t, err)
-	return card.TypeC{Transport: mc}, mc
+	return card.Cardap{Client: testClient(t), Transport: mc}, mc
+}
+
+// typeCClone returns an Identifier reading a Type C card that carries
+// userID and CUID c: what anyone makes of a keyless read of a card.
+func typeCClone(t *testing.T, userID string, c profile.CUID) card.Identifier {
+	t.Helper()
+	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID}, CUID: c}))
+	require.NoError(t, err)
+	return card.TypeC{Transport: mc}
 }
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -148,7 +171,8 @@ func TestTapDecisions(t *testing.T) {
 		{"expired yesterday", expired, Expired, nil},
 		{"not registered", unknown, NotRegistered, nil},
 		{"pulled away mid-read", pulled, CardUnreadable, nil},
-		{"no Type C AP", card.TypeC{Transport: noAP}, CardUnreadable, typec.ErrNotPresent},
+		{"no Type A AP", card.Cardap{Client: testClient(t), Transport: noAP}, CardUnreadable, cardap.ErrUnknownCard},
+		{"a Type C clone of U2's card", typeCClone(t, "U2", testCUID(2)), Unproven, nil},
 		{"no card", nil, CardUnreadable, card.ErrNoCard},
 		{"expires today: still valid", expiresToday, Accepted, nil},
 		{"registered, unpinned", u2, Accepted, nil},
@@ -318,9 +342,10 @@ func TestRevocationStore(t *testing.T) {
 
 func benchCard(b *testing.B, userID string) (*mockcard.Card, card.Identifier) {
 	b.Helper()
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID}, CUID: testCUID(7)}))
+	id := profile.Identity{UserID: userID}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: testCUID(7), Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return mc, card.TypeC{Transport: mc}
+	return mc, card.Cardap{Client: testClient(b), Transport: mc}
 }
