@@ -15,10 +15,10 @@ import (
 	"github.com/mynacard/freespace/examples/taxifare/internal/card"
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
-	"github.com/mynacard/freespace/internal/testkeys"
 )
 
 func testCUID(b byte) profile.CUID {
