@@ -360,15 +360,18 @@ func runWatch(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 		Lock:     login.CommandLock(cfg.LockCommand, 30*time.Second),
 		Log:      log,
 		Accept: func(c login.Card) bool {
-			if !c.Proof.Proven() {
-				if !o.allowTypeC {
-					return false
-				}
+			if !c.Proof.Proven() && !o.allowTypeC {
+				return false
+			}
+			m, ok := cfg.Lookup(c.Identity.UserID)
+			accept := ok && (o.account == "" || m.Account == o.account) && (m.CUID == nil || *m.CUID == c.CUID)
+			if accept && !c.Proof.Proven() {
+				// Once per arming: the watcher asks again only after
+				// the card left.
 				log.Warn(typeCWarning)
 				fmt.Fprintln(stderr, typeCWarning)
 			}
-			m, ok := cfg.Lookup(c.Identity.UserID)
-			return ok && (o.account == "" || m.Account == o.account) && (m.CUID == nil || *m.CUID == c.CUID)
+			return accept
 		},
 	}
 	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
