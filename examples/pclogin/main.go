@@ -5,17 +5,27 @@
 //
 // Usage:
 //
-//	pclogin pam      --config FILE (--mock-state FILE | --reader NAME) [--read-authtok]
-//	pclogin watch    --config FILE (--mock-state FILE | --reader NAME) [--account NAME]
-//	pclogin identify              (--mock-state FILE | --reader NAME) [--config FILE]
+//	pclogin pam      --config FILE (--mock-state FILE | --reader NAME) CARDS [--read-authtok]
+//	pclogin watch    --config FILE (--mock-state FILE | --reader NAME) CARDS [--account NAME] [--password-env VAR]
+//	pclogin identify              (--mock-state FILE | --reader NAME) CARDS [--config FILE] [--password-env VAR]
+//
+// CARDS is --keys FILE (the operator's key file: Type A cards are read after
+// mutual authentication, so a card proves itself), --allow-type-c (Type C
+// cards, which prove nothing: their ID is readable by anyone and a copy on
+// a blank card or a phone logs in as the original; a warning is printed
+// with every decision), or both. A Type A AP with a password gets it from
+// pam_exec's expose_authtok (--read-authtok) or from the environment
+// variable named by --password-env, which is removed from the environment
+// once read (children do not inherit it).
 //
 // pam is meant for pam_exec(8): it reads PAM_USER (and PAM_TYPE) from the
-// environment, identifies the card, and exits 0 only when the card maps to
-// PAM_USER and is neither expired nor revoked; otherwise it exits 1 (2 for
-// a usage or configuration error). It prints at most one line, the reason,
-// to stderr, and never a password, a key or a CUID. A PAM line:
+// environment, identifies the card, and exits 0 only when the card proved
+// itself (unless --allow-type-c), maps to PAM_USER and is neither expired
+// nor revoked; otherwise it exits 1 (2 for a usage or configuration error).
+// It prints at most one line, the reason, to stderr (with --allow-type-c
+// also the warning), and never a password, a key or a CUID. A PAM line:
 //
-//	auth  required  pam_exec.so quiet /usr/local/bin/pclogin pam --config /etc/freespace/pclogin.json [--reader=ACS ACR1252 00 00]
+//	auth  required  pam_exec.so quiet /usr/local/bin/pclogin pam --config /etc/freespace/pclogin.json --keys /etc/freespace/keys.json [--reader=ACS ACR1252 00 00]
 //
 // (PAM takes an argument with spaces in square brackets; see README.md.)
 //
@@ -45,7 +55,9 @@ import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/securefile"
 )
 
 // Exit codes.
@@ -57,10 +69,13 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], processEnviron, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
+
+// typeCWarning is printed with every decision of a run with --allow-type-c.
+const typeCWarning = "pclogin: warning: --allow-type-c: Type C cards prove nothing (their ID is readable by anyone, and a copy on a blank card or a phone logs in as the original does)"
 
 // options are the flags shared by the subcommands.
 type options struct {
@@ -68,6 +83,9 @@ type options struct {
 	mockState   string
 	readerName  string
 	account     string
+	keysFile    string
+	allowTypeC  bool
+	passwordEnv string
 	readAuthtok bool
 	verbose     bool
 }
@@ -80,7 +98,10 @@ func parseFlags(name string, args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.mockState, "mock-state", "", "mock card state file; the card is in the reader while it exists")
 	fs.StringVar(&o.readerName, "reader", "", "PC/SC reader name")
 	fs.StringVar(&o.account, "account", "", "watch: arm only for cards mapped to this account")
-	fs.BoolVar(&o.readAuthtok, "read-authtok", false, "pam: read the password pam_exec's expose_authtok writes to stdin")
+	fs.StringVar(&o.keysFile, "keys", "", "the operator's key `FILE` (JSON key store, mode 0600): Type A cards are read after mutual authentication with these master keys")
+	fs.BoolVar(&o.allowTypeC, "allow-type-c", false, "also accept Type C cards, which prove nothing: their ID is readable by anyone and a copy on a blank card or a phone logs in as the original does. Prints a warning with every decision")
+	fs.StringVar(&o.passwordEnv, "password-env", "", "identify, watch: the Type A cards' password, read from the environment variable `VAR` and removed from the environment")
+	fs.BoolVar(&o.readAuthtok, "read-authtok", false, "pam: read the password pam_exec's expose_authtok writes to stdin (the Type A cards' password)")
 	fs.BoolVar(&o.verbose, "v", false, "log to stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -91,14 +112,84 @@ func parseFlags(name string, args []string, stderr io.Writer) (options, error) {
 	if (o.mockState == "") == (o.readerName == "") {
 		return o, errors.New("give exactly one of --mock-state and --reader")
 	}
+	if o.keysFile == "" && !o.allowTypeC {
+		return o, errors.New("give --keys FILE (the operator's keys: Type A cards prove themselves) or, to accept cards that prove nothing, --allow-type-c")
+	}
+	if o.readAuthtok && o.passwordEnv != "" {
+		return o, errors.New("give at most one of --read-authtok and --password-env")
+	}
 	return o, nil
 }
 
-func (o options) identifier() login.Identifier {
-	if o.readerName != "" {
-		return login.Reader{Name: o.readerName}
+// cards is what a command reads cards with.
+type cards struct {
+	client   *cardap.Client
+	password cardap.Password // the Type A password, or nil
+	keys     *keys.Store
+}
+
+// close wipes the password and the keys.
+func (c *cards) close() {
+	c.password.Zero()
+	if c.keys != nil {
+		c.keys.Zero()
 	}
-	return login.MockState{Path: o.mockState}
+}
+
+// passwordFunc hands the client a copy of the password (it wipes what it
+// is given).
+func (c *cards) passwordFunc(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+	return append(cardap.Password(nil), c.password...), nil
+}
+
+// openCards loads the keys and builds the client; password (nil: none) is
+// the Type A AP's password, kept until close.
+func openCards(o options, password cardap.Password) (*cards, error) {
+	c := &cards{password: password}
+	cfg := login.ClientConfig{AllowTypeC: o.allowTypeC}
+	if o.keysFile != "" {
+		ks, err := keys.LoadFile(o.keysFile)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		c.keys, cfg.Keys = ks, ks
+		if password != nil {
+			cfg.Password = c.passwordFunc
+		}
+	}
+	client, err := login.NewClient(cfg)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	c.client = client
+	return c, nil
+}
+
+func (o options) identifier(c *cards) login.Identifier {
+	if o.readerName != "" {
+		return login.Reader{Name: o.readerName, Client: c.client}
+	}
+	return login.MockState{Path: o.mockState, Client: c.client}
+}
+
+// passwordFromEnv reads the password in the environment variable name and
+// removes the variable from the process environment, so that no child
+// process (watch's lock command) inherits it. The kernel's copy of the
+// process's initial environment (/proc/PID/environ on Linux, readable by
+// the same user and root) is not changed by that: a password given this
+// way stays there for the life of the process.
+func passwordFromEnv(name string) (cardap.Password, error) {
+	v, ok := os.LookupEnv(name)
+	if err := os.Unsetenv(name); err != nil {
+		return nil, err
+	}
+	if !ok || v == "" {
+		return nil, fmt.Errorf("the environment variable %s is not set or empty", name)
+	}
+	// A Go string cannot be wiped; the copy kept here can.
+	return cardap.Password(v), nil
 }
 
 // revocationChecker opens the revocation store the mapping file names, if
@@ -119,7 +210,10 @@ func revocationChecker(cfg *config.Config, log *slog.Logger) (cardap.RevocationC
 	return cardap.RevocationStore(st), closeStore, nil
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run is the command with its arguments; environ returns the process
+// environment as KEY=VALUE entries, duplicated names included
+// (processEnviron).
+func run(ctx context.Context, args []string, environ func() ([]string, error), stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: pclogin pam|watch|identify [flags]")
 		return exitUsage
@@ -136,7 +230,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	switch args[0] {
 	case "pam":
-		return runPAM(ctx, o, getenv, stdin, stderr, log)
+		return runPAM(ctx, o, environ, stdin, stderr, log)
 	case "watch":
 		return runWatch(ctx, o, stderr, log)
 	case "identify":
@@ -153,24 +247,52 @@ func loadConfig(o options, stderr io.Writer) (*config.Config, bool) {
 	}
 	cfg, err := config.Load(o.config)
 	if err != nil {
-		fmt.Fprintln(stderr, "pclogin:", err)
+		// The error says what is wrong; the command says how to fix it,
+		// on the same line (pam_exec's log keeps one line per run).
+		var se *securefile.Error
+		if errors.As(err, &se) && se.Remedy() != "" {
+			fmt.Fprintf(stderr, "pclogin: %v (to fix: %s)\n", err, se.Remedy())
+		} else {
+			fmt.Fprintln(stderr, "pclogin:", err)
+		}
 		return nil, false
 	}
 	return cfg, true
 }
 
-func runPAM(ctx context.Context, o options, getenv func(string) string, stdin io.Reader, stderr io.Writer, log *slog.Logger) int {
+func runPAM(ctx context.Context, o options, environ func() ([]string, error), stdin io.Reader, stderr io.Writer, log *slog.Logger) int {
+	var password cardap.Password
 	if o.readAuthtok {
-		// The Type C AP has no password: the token is read (so that
-		// pam_exec's write does not fail) and wiped at once.
+		// Read first, so that pam_exec's write does not fail whatever
+		// follows. Without keys (Type C) the password has no use: wiped
+		// at once.
 		tok, err := readAuthtok(stdin)
+		if err == nil && o.keysFile != "" && len(tok.b) > 0 {
+			password = append(cardap.Password(nil), tok.b...)
+		}
 		tok.Wipe()
 		if err != nil {
 			fmt.Fprintln(stderr, "pclogin: reading the password from pam_exec failed")
 			return exitUsage
 		}
 	}
-	switch pt := getenv("PAM_TYPE"); pt {
+	defer password.Zero()
+	// pam_exec puts the PAM environment before its own PAM_USER and
+	// PAM_TYPE: a module that set either (pam_env) would otherwise choose
+	// the account checked, or skip the check as a "session".
+	envList, err := environ()
+	if err != nil {
+		log.ErrorContext(ctx, "pam environment unreadable", "error", err)
+		fmt.Fprintln(stderr, "pclogin: refused:", err)
+		return exitDenied
+	}
+	pamVars, err := pamEnv(envList)
+	if err != nil {
+		log.ErrorContext(ctx, "pam environment refused", "error", err)
+		fmt.Fprintln(stderr, "pclogin: refused:", err)
+		return exitDenied
+	}
+	switch pt := pamVars["PAM_TYPE"]; pt {
 	case "auth", "account", "":
 	case "open_session", "close_session":
 		return exitOK // nothing to do for sessions
@@ -178,7 +300,7 @@ func runPAM(ctx context.Context, o options, getenv func(string) string, stdin io
 		fmt.Fprintf(stderr, "pclogin: PAM_TYPE %.20q not supported\n", pt)
 		return exitDenied
 	}
-	user := getenv("PAM_USER")
+	user := pamVars["PAM_USER"]
 	if user == "" {
 		fmt.Fprintln(stderr, "pclogin: PAM_USER is not set (run me from pam_exec)")
 		return exitUsage
@@ -193,10 +315,21 @@ func runPAM(ctx context.Context, o options, getenv func(string) string, stdin io
 		return exitUsage
 	}
 	defer closeRev()
+	cs, err := openCards(o, append(cardap.Password(nil), password...))
+	if err != nil {
+		fmt.Fprintln(stderr, "pclogin:", err)
+		return exitUsage
+	}
+	defer cs.close()
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	res := login.Authorize(ctx, o.identifier(), cfg, rev, user, time.Now())
-	log.InfoContext(ctx, "pam decision", "pam_user", user, "card_user", res.Card.Identity.UserID, "decision", res.Reason.String(), "error", res.Err)
+	res := login.Authorize(ctx, o.identifier(cs), cfg, login.Policy{Revocation: rev, AllowUnproven: o.allowTypeC}, user, time.Now())
+	log.InfoContext(ctx, "pam decision", "pam_user", user, "card_user", res.Card.Identity.UserID, "decision", res.Reason.String(),
+		"ap", res.Card.Proof.AP.String(), "proof", res.Card.Proof.Method.String(), "error", res.Err)
+	if o.allowTypeC {
+		log.WarnContext(ctx, typeCWarning)
+		fmt.Fprintln(stderr, typeCWarning)
+	}
 	if !res.Allowed() {
 		fmt.Fprintln(stderr, "pclogin: denied:", res.Reason)
 		return exitDenied
@@ -213,14 +346,32 @@ func runWatch(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 		fmt.Fprintln(stderr, "pclogin: the mapping file has no lock_command")
 		return exitUsage
 	}
+	cs, code := openCardsEnv(o, stderr)
+	if cs == nil {
+		return code
+	}
+	defer cs.close()
+	if o.allowTypeC {
+		fmt.Fprintln(stderr, typeCWarning)
+	}
 	w := &login.Watcher{
-		Card:     o.identifier(),
+		Card:     o.identifier(cs),
 		Interval: cfg.PollInterval,
 		Lock:     login.CommandLock(cfg.LockCommand, 30*time.Second),
 		Log:      log,
 		Accept: func(c login.Card) bool {
+			if !c.Proof.Proven() && !o.allowTypeC {
+				return false
+			}
 			m, ok := cfg.Lookup(c.Identity.UserID)
-			return ok && (o.account == "" || m.Account == o.account) && (m.CUID == nil || *m.CUID == c.CUID)
+			accept := ok && (o.account == "" || m.Account == o.account) && (m.CUID == nil || *m.CUID == c.CUID)
+			if accept && !c.Proof.Proven() {
+				// Once per arming: the watcher asks again only after
+				// the card left.
+				log.Warn(typeCWarning)
+				fmt.Fprintln(stderr, typeCWarning)
+			}
+			return accept
 		},
 	}
 	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -228,6 +379,26 @@ func runWatch(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 		return exitDenied
 	}
 	return exitOK
+}
+
+// openCardsEnv is openCards with the password of --password-env (if
+// given), which is removed from the environment. On failure it prints why
+// and returns the exit code.
+func openCardsEnv(o options, stderr io.Writer) (*cards, int) {
+	var password cardap.Password
+	if o.passwordEnv != "" {
+		var err error
+		if password, err = passwordFromEnv(o.passwordEnv); err != nil {
+			fmt.Fprintln(stderr, "pclogin: --password-env:", err)
+			return nil, exitUsage
+		}
+	}
+	cs, err := openCards(o, password)
+	if err != nil {
+		fmt.Fprintln(stderr, "pclogin:", err)
+		return nil, exitUsage
+	}
+	return cs, exitOK
 }
 
 func runIdentify(ctx context.Context, o options, stdout, stderr io.Writer) int {
@@ -238,13 +409,18 @@ func runIdentify(ctx context.Context, o options, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	c, err := o.identifier().Identify(ctx)
+	cs, code := openCardsEnv(o, stderr)
+	if cs == nil {
+		return code
+	}
+	defer cs.close()
+	c, err := o.identifier(cs).Identify(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "pclogin:", err)
 		return exitDenied
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "user_id\t%s\ncuid\t%s\n", c.Identity.UserID, c.CUID)
+	fmt.Fprintf(&b, "user_id\t%s\ncuid\t%s\nproof\tType %s, %s\n", c.Identity.UserID, c.CUID, c.Proof.AP, c.Proof.Method)
 	if !c.Identity.Expires.IsZero() {
 		fmt.Fprintf(&b, "expires\t%s\n", c.Identity.Expires.Format(time.DateOnly))
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
 	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -24,12 +25,11 @@ import (
 func TestReaderThroughPCSCD(t *testing.T) {
 	slot := pcsctest.Acquire(t)
 	cfgPath, _, _ := setup(t, "")
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "U-0001"}, CUID: cuid(1)}))
-	require.NoError(t, err)
+	mc := typeACard(t, "U-0001", cuid(1), "")
 
 	pam := func(user string) (int, string) {
 		var stderr bytes.Buffer
-		code := run(context.Background(), []string{"pam", "--config", cfgPath, "--reader", slot.ReaderName},
+		code := run(context.Background(), []string{"pam", "--config", cfgPath, "--keys", keysOf(cfgPath), "--reader", slot.ReaderName},
 			env(map[string]string{"PAM_USER": user, "PAM_TYPE": "auth"}), nil, &bytes.Buffer{}, &stderr)
 		return code, stderr.String()
 	}
@@ -44,12 +44,14 @@ func TestReaderThroughPCSCD(t *testing.T) {
 	assert.Equal(t, exitDenied, code)
 
 	var out bytes.Buffer
-	require.Equal(t, exitOK, run(context.Background(), []string{"identify", "--reader", slot.ReaderName}, env(nil), nil, &out, &out))
-	assert.Equal(t, "user_id\tU-0001\ncuid\t"+cuid(1).String()+"\n", out.String())
+	require.Equal(t, exitOK, run(context.Background(), []string{"identify", "--keys", keysOf(cfgPath), "--reader", slot.ReaderName}, env(nil), nil, &out, &out))
+	assert.Equal(t, "user_id\tU-0001\ncuid\t"+cuid(1).String()+"\nproof\tType A, mutual-auth\n", out.String())
 
 	// Watch: pulling the card out of the reader runs the lock.
+	client, err := login.NewClient(login.ClientConfig{Keys: testkeys.Store(0)})
+	require.NoError(t, err)
 	events := make(chan login.Event, 4)
-	w := &login.Watcher{Card: login.Reader{Name: slot.ReaderName}, Interval: 50 * time.Millisecond,
+	w := &login.Watcher{Card: login.Reader{Name: slot.ReaderName, Client: client}, Interval: 50 * time.Millisecond,
 		Lock: func(context.Context) error { return nil }, OnEvent: func(e login.Event, _ login.Card) { events <- e }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -63,6 +65,20 @@ func TestReaderThroughPCSCD(t *testing.T) {
 	case <-time.After(pcsctest.Timeout):
 		t.Fatal("the watcher did not notice the removal")
 	}
+}
+
+// typeACard is a mock card with a Type A AP loaded with the operator's keys
+// (testkeys); password, when not empty, protects it.
+func typeACard(t *testing.T, userID string, c profile.CUID, password string) *mockcard.Card {
+	t.Helper()
+	id := profile.Identity{UserID: userID}
+	cfg := mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.Store(0)}}
+	if password != "" {
+		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(password), RequireSM: true}
+	}
+	mc, err := mockcard.New(mockcard.WithTypeA(cfg))
+	require.NoError(t, err)
+	return mc
 }
 
 // TestPAMStackReader runs the production path end to end: pamtester → a
@@ -86,7 +102,7 @@ func TestPAMStackReader(t *testing.T) {
 		prefix += " [PCSCLITE_CSOCK_NAME=" + sock + "]"
 	}
 	// The reader name has spaces: PAM's [...] argument syntax.
-	cmd := fmt.Sprintf("pam_exec.so quiet stdout %s %s pam --config %s [--reader=%s]", prefix, bin, cfgPath, slot.ReaderName)
+	cmd := fmt.Sprintf("pam_exec.so quiet stdout %s %s pam --config %s --keys %s [--reader=%s]", prefix, bin, cfgPath, keysOf(cfgPath), slot.ReaderName)
 	pam := install("auth required " + cmd + "\naccount required " + cmd + "\n").run
 
 	const denied = "pclogin: denied: "
@@ -94,12 +110,7 @@ func TestPAMStackReader(t *testing.T) {
 	assert.False(t, ok, "no card: %s", out)
 	assert.Contains(t, out, denied+"no card in the reader", "a clear message for the user")
 
-	card := func(userID string, c profile.CUID) *mockcard.Card {
-		mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID}, CUID: c}))
-		require.NoError(t, err)
-		return mc
-	}
-	conn := slot.Attach(t, card("U-0001", cuid(1)))
+	conn := slot.Attach(t, typeACard(t, "U-0001", cuid(1), ""))
 	ok, out = pam("alice", "authenticate", "acct_mgmt")
 	assert.True(t, ok, "alice with her card: %s", out)
 	assert.Contains(t, out, "successfully authenticated")
@@ -113,8 +124,11 @@ func TestPAMStackReader(t *testing.T) {
 	// asks for the password and writes it to pclogin's stdin: accepted,
 	// and the password never shows.
 	const password = "hunter2-secret"
-	withTok := install(fmt.Sprintf("auth required pam_exec.so quiet stdout expose_authtok %s %s pam --read-authtok --config %s [--reader=%s]\n",
-		prefix, bin, cfgPath, slot.ReaderName))
+	require.NoError(t, conn.Close())
+	pcsctest.WaitAbsent(t, slot)
+	conn = slot.Attach(t, typeACard(t, "U-0001", cuid(1), password))
+	withTok := install(fmt.Sprintf("auth required pam_exec.so quiet stdout expose_authtok %s %s pam --read-authtok --config %s --keys %s [--reader=%s]\n",
+		prefix, bin, cfgPath, keysOf(cfgPath), slot.ReaderName))
 	ok, out = withTok.runInput(password+"\n", "alice", "authenticate")
 	assert.True(t, ok, "alice with her card and expose_authtok: %s", out)
 	assert.NotContains(t, out, password)
@@ -127,7 +141,7 @@ func TestPAMStackReader(t *testing.T) {
 	// network (the store is a local directory, read only).
 	require.NoError(t, conn.Close())
 	pcsctest.WaitAbsent(t, slot)
-	slot.Attach(t, card("U-0003", cuid(3)))
+	slot.Attach(t, typeACard(t, "U-0003", cuid(3), ""))
 	ok, out = pam("carol", "authenticate")
 	assert.False(t, ok, "carol's revoked card: %s", out)
 	assert.Contains(t, out, denied+"card revoked")
@@ -136,7 +150,7 @@ func TestPAMStackReader(t *testing.T) {
 	// sends pclogin to the default pcscd socket, which does not serve this
 	// reader: refused, and the message says it is the reader setup.
 	if sock != "" && sock != "/run/pcscd/pcscd.comm" {
-		bare := install(fmt.Sprintf("auth required pam_exec.so quiet stdout %s pam --config %s [--reader=%s]\n", bin, cfgPath, slot.ReaderName)).run
+		bare := install(fmt.Sprintf("auth required pam_exec.so quiet stdout %s pam --config %s --keys %s [--reader=%s]\n", bin, cfgPath, keysOf(cfgPath), slot.ReaderName)).run
 		ok, out = bare("carol", "authenticate")
 		assert.False(t, ok, "without PCSCLITE_CSOCK_NAME: %s", out)
 		assert.Contains(t, out, denied+"card reader unavailable")

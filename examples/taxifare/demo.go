@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/server"
 	"github.com/mynacard/freespace/examples/taxifare/internal/terminal"
-	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -37,19 +38,51 @@ func cuid(b byte) profile.CUID {
 	return c
 }
 
-// mockTypeC returns the built-in mock card carrying a personalized Type C
-// AP, read through package typec exactly as a card in a PC/SC reader.
-func mockTypeC(userID string, c profile.CUID, expires time.Time) (*mockcard.Card, card.Identifier, error) {
+// typeAMasters names the Type A master keys (docs/PROTOCOL.md §6.2).
+var typeAMasters = []string{
+	"typea-auth-enc", "typea-auth-mac",
+	"typea-update-enc", "typea-update-mac",
+	"typea-admin-enc", "typea-admin-mac",
+}
+
+// demoKeys makes the demo operator's Type A master keys in memory, random
+// for each run: the demo cards are loaded with keys diversified from them
+// and the terminals authenticate the cards with them. Nothing is written
+// to disk.
+func demoKeys() (*keys.Store, error) {
+	st := keys.NewStore()
+	b := make([]byte, 16)
+	defer clear(b)
+	for _, name := range typeAMasters {
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		k, err := keys.NewKey(keys.AES, b)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Add(keys.KeyRef{Name: name, Version: 1}, k); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// mockTypeA returns the built-in mock card carrying a personalized Type A
+// AP loaded with keys diversified from masters, read through client (mutual
+// authentication, then the identity under secure messaging) exactly as a
+// card in a PC/SC reader.
+func mockTypeA(masters keys.Provider, client *cardap.Client, userID string, c profile.CUID, expires time.Time) (*mockcard.Card, card.Identifier, error) {
 	if !expires.IsZero() {
 		y, m, d := expires.Date()
 		expires = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	}
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{
-		Identity: profile.Identity{UserID: userID, Expires: expires}, CUID: c}))
+	id := profile.Identity{UserID: userID, Expires: expires}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: masters}}))
 	if err != nil {
 		return nil, nil, err
 	}
-	return mc, card.TypeC{Transport: mc}, nil
+	return mc, card.Cardap{Client: client, Transport: mc}, nil
 }
 
 // serveCity serves the city server's handler h on ln in the background.
@@ -113,10 +146,9 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 		dir = tmp
 	}
 	log := opts.Log
-	token := wire.Token("demo-terminal-token")
 
 	// The city server.
-	srv, err := server.Open(ctx, filepath.Join(dir, "city.db"), server.Config{Rules: rules, Token: token, Log: log})
+	srv, err := server.Open(ctx, filepath.Join(dir, "city.db"), server.Config{Rules: rules, Log: log})
 	if err != nil {
 		return err
 	}
@@ -172,6 +204,12 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 		if err != nil {
 			return nil, errors.Join(err, st.Close())
 		}
+		// Each terminal has its own token, which the server maps to this
+		// vehicle and company: a terminal can act only as itself.
+		token, err := srv.EnrollTerminal(ctx, vehicle, company)
+		if err != nil {
+			return nil, errors.Join(err, st.Close())
+		}
 		up := &terminal.Uploader{Store: st, BaseURL: baseURL, TerminalID: vehicle, Token: token, Log: log}
 		return &car{t: t, up: up, slot: slot, st: st}, nil
 	}
@@ -193,6 +231,17 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 	fmt.Fprintf(out, "registry synced to both terminals; rules: %s of the fare, cap %d yen per ride, %d yen per person shared, %d rides/day, %d rides/year\n",
 		rules.Rate, rules.CapPerRideYen, rules.SharedPerPersonYen, rules.RidesPerDay, rules.RidesPerYear)
 
+	// The operator's keys, made in memory; the terminals read only cards
+	// that prove themselves with them.
+	masters, err := demoKeys()
+	if err != nil {
+		return err
+	}
+	defer masters.Zero()
+	client, err := card.NewClient(masters, nil)
+	if err != nil {
+		return err
+	}
 	cards := map[string]demoCard{}
 	for _, c := range []struct {
 		name, label, userID string
@@ -207,7 +256,7 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 		{"swapped", "a card claiming U-0001 with another CUID", "U-0001", cuid(0x06), nextYear},
 		{"pulled", "U-0002's card pulled away mid-read", "U-0002", cuid(0x02), time.Time{}},
 	} {
-		mc, id, err := mockTypeC(c.userID, c.cuid, c.expires)
+		mc, id, err := mockTypeA(masters, client, c.userID, c.cuid, c.expires)
 		if err != nil {
 			return err
 		}
@@ -220,7 +269,14 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 	if err != nil {
 		return err
 	}
-	cards["noap"] = demoCard{"a card without the Type C AP", card.TypeC{Transport: noAP}}
+	cards["noap"] = demoCard{"a card without the Type A AP", card.Cardap{Client: client, Transport: noAP}}
+	// Anyone can read U-0002's Type C AP (no keys) and copy it, CUID and
+	// all, to a blank card or a phone: it proves nothing.
+	clone, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "U-0002"}, CUID: cuid(0x02)}))
+	if err != nil {
+		return err
+	}
+	cards["clone"] = demoCard{"a Type C copy of U-0002's card", card.TypeC{Transport: clone}}
 	rides := []struct {
 		car     *car
 		taps    []string
@@ -230,7 +286,7 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 		{carA, []string{"U-0001", "U-0002"}, 3100},
 		{carB, []string{"U-0002"}, 1500},
 		{carA, []string{"U-0001"}, 1800}, // third ride today: over the daily limit
-		{carB, []string{"U-0004", "revoked", "expired", "swapped", "pulled", "noap"}, 2000},
+		{carB, []string{"U-0004", "revoked", "expired", "swapped", "pulled", "noap", "clone"}, 2000},
 	}
 	for i, r := range rides {
 		fmt.Fprintf(out, "\nride %d (%s):\n", i+1, vehicleOf(r.car.up))

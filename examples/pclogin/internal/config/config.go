@@ -15,8 +15,11 @@
 //	  "poll_interval": "500ms"
 //	}
 //
-// Because pclogin decides logins, Load refuses a file that group or others
-// may write.
+// Because pclogin decides logins (as root, under PAM), Load opens the file
+// with package securefile: a regular file, not a symbolic link, owned by
+// root or the running user, not writable by others, in a directory owned by
+// root or the running user that others cannot write either (a user who can
+// replace the file can map their card to root).
 package config
 
 import (
@@ -25,11 +28,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/securefile"
 )
 
 // Bounds of a mapping file.
@@ -45,8 +48,10 @@ const (
 // ErrInvalid is wrapped by every error about the content of a mapping file.
 var ErrInvalid = errors.New("config: invalid mapping file")
 
-// ErrInsecure is returned by Load for a file group or others may write.
-var ErrInsecure = errors.New("config: mapping file is writable by group or others")
+// ErrInsecure is matched by Load's refusal of a file that is not safe to
+// trust; the error is a *securefile.Error (errors.As) carrying the path,
+// owner, mode and what is wrong.
+var ErrInsecure = securefile.ErrInsecure
 
 // Mapping maps one card user ID to a local account.
 type Mapping struct {
@@ -158,24 +163,15 @@ func Parse(b []byte) (*Config, error) {
 	return &c, nil
 }
 
-// Load reads the mapping file at path, refusing one that is not a regular
-// file or that group or others may write (ErrInsecure).
+// Load reads the mapping file at path after checking it with
+// securefile.Open (see the package doc); a refusal is a *securefile.Error
+// matching ErrInsecure.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
+	f, err := securefile.Open(path, securefile.Policy{})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrInvalid, path)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o", ErrInsecure, path, fi.Mode().Perm())
-	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)

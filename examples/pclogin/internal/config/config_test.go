@@ -2,8 +2,6 @@ package config
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,23 +67,6 @@ func TestParseRefuses(t *testing.T) {
 		_, err := Parse([]byte(doc))
 		assert.ErrorIs(t, err, ErrInvalid, doc)
 	}
-}
-
-func TestLoadRefusesWritableByOthers(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "pclogin.json")
-	require.NoError(t, os.WriteFile(p, []byte(sample), 0o644))
-	_, err := Load(p)
-	require.NoError(t, err)
-	require.NoError(t, os.Chmod(p, 0o664))
-	_, err = Load(p)
-	assert.ErrorIs(t, err, ErrInsecure)
-	require.NoError(t, os.Chmod(p, 0o646))
-	_, err = Load(p)
-	assert.ErrorIs(t, err, ErrInsecure)
-	_, err = Load(filepath.Dir(p))
-	assert.ErrorIs(t, err, ErrInvalid)
-	_, err = Load(p + ".missing")
-	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func FuzzParse(f *testing.F) {

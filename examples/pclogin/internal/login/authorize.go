@@ -25,6 +25,7 @@ const (
 	Revoked                      // the card is revoked
 	RevocationUnavailable        // revocation could not be checked
 	ReaderUnavailable            // the card reader cannot be reached (Result.Err says why)
+	Unproven                     // the card did not prove itself (Type C) and the policy requires it
 )
 
 var reasonNames = [...]string{
@@ -32,6 +33,7 @@ var reasonNames = [...]string{
 	NotMapped: "card not mapped to any account", WrongAccount: "card belongs to another account",
 	CardMismatch: "mapping pinned to another card", Expired: "card expired", Revoked: "card revoked",
 	RevocationUnavailable: "revocation status unavailable", ReaderUnavailable: "card reader unavailable",
+	Unproven: "card not authenticated",
 }
 
 // String returns a short English description, safe to show to the user.
@@ -53,20 +55,39 @@ type Result struct {
 // Allowed reports whether the login may proceed.
 func (r Result) Allowed() bool { return r.Reason == Allowed }
 
+// Policy is what Authorize checks beyond the mapping.
+type Policy struct {
+	// Revocation, when not nil, refuses revoked cards (and every card
+	// while the status cannot be decided).
+	Revocation cardap.RevocationChecker
+	// AllowUnproven accepts a card that did not prove itself (Type C):
+	// anyone who has read the card's ID once, or holds a copy of it,
+	// then logs in as its holder. Off, such a card is refused with
+	// Unproven.
+	AllowUnproven bool
+}
+
 // Authorize identifies the card and decides whether it may log in as
-// account: the card's user ID must map to account, the mapping's CUID pin
-// (if any) must match, the Identity must not be expired, and — when rev is
-// not nil — the card must not be revoked (an unknown revocation status
-// refuses the login). A revocation store is checked through
-// cardap.RevocationStore, whose freshness policy decides about old lists
-// (revocation.ErrStale).
-func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev cardap.RevocationChecker, account string, now time.Time) Result {
+// account: the card must have proved itself (Card.Proof) unless
+// p.AllowUnproven, its user ID must map to account, the mapping's CUID pin
+// (if any) must match, the Identity must not be expired, and — when
+// p.Revocation is not nil — the card must not be revoked (an unknown
+// revocation status refuses the login). A revocation store is checked
+// through cardap.RevocationStore, whose freshness policy decides about old
+// lists (revocation.ErrStale).
+func Authorize(ctx context.Context, id Identifier, cfg *config.Config, p Policy, account string, now time.Time) Result {
 	c, err := id.Identify(ctx)
 	if errors.Is(err, ErrNoCard) {
 		return Result{Reason: NoCard}
 	}
 	if errors.Is(err, ErrReaderUnavailable) {
 		return Result{Reason: ReaderUnavailable, Err: err}
+	}
+	if errors.Is(err, cardap.ErrUnproven) {
+		return Result{Reason: Unproven, Err: err}
+	}
+	if errors.Is(err, cardap.ErrExpired) { // the client checks the expiry date too
+		return Result{Reason: Expired, Err: err}
 	}
 	if err != nil {
 		return Result{Reason: CardUnreadable, Err: err}
@@ -75,6 +96,10 @@ func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev carda
 		return Result{Reason: CardUnreadable, Err: errors.New("login: identification returned an invalid identity")}
 	}
 	res := Result{Card: c}
+	if !c.Proof.Proven() && !p.AllowUnproven {
+		res.Reason = Unproven
+		return res
+	}
 	m, ok := cfg.Lookup(c.Identity.UserID)
 	if !ok {
 		res.Reason = NotMapped
@@ -92,8 +117,8 @@ func Authorize(ctx context.Context, id Identifier, cfg *config.Config, rev carda
 		res.Reason = Expired
 		return res
 	}
-	if rev != nil {
-		st, err := rev.CheckCUID(ctx, c.CUID)
+	if p.Revocation != nil {
+		st, err := p.Revocation.CheckCUID(ctx, c.CUID)
 		switch {
 		case st.Revoked: // a positive answer is never weakened by an error
 			res.Reason = Revoked

@@ -8,17 +8,18 @@ import (
 )
 
 // BenchmarkAuthorizeMockState is one PAM decision on the mock card: load
-// the state file, read the Type C AP through typec, map, decide.
+// the state file, read the Type A AP after mutual authentication through
+// cardap, map, decide.
 func BenchmarkAuthorizeMockState(b *testing.B) {
 	state := filepath.Join(b.TempDir(), "card.json")
 	saveCard(b, state, "U-0002", testCUID(2), time.Time{})
 	cfg := testConfig(b)
-	id := MockState{Path: state}
+	id := MockState{Path: state, Client: testClient(b, false)}
 	ctx := context.Background()
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		if r := Authorize(ctx, id, cfg, nil, "bob", now); !r.Allowed() {
+		if r := Authorize(ctx, id, cfg, Policy{}, "bob", now); !r.Allowed() {
 			b.Fatal(r.Reason, r.Err)
 		}
 	}

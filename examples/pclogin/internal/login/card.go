@@ -4,11 +4,18 @@
 // (Watcher).
 //
 // The card is reached through one small interface, Identifier, with three
-// implementations: MockState (the project's mock card, loaded from a state
-// file, so that a separate process such as pam_exec's child sees the same
-// card), Reader (a PC/SC reader, Type C) and Cardap (the project's
-// cardap.Client over any apdu.Transport, for every AP type it is
-// configured with).
+// implementations, each identifying the card with the project's
+// cardap.Client (the APs, keys and password it is configured with):
+// MockState (the project's mock card, loaded from a state file, so that a
+// separate process such as pam_exec's child sees the same card), Reader (a
+// PC/SC reader) and Cardap (any apdu.Transport).
+//
+// A login is granted only to a card that proved itself (Card.Proof: Type A
+// or D, mutual authentication with keys diversified from the operator's
+// masters) unless Policy.AllowUnproven says otherwise. A Type C card proves
+// nothing: its user ID and CUID are readable by anyone in a second, and a
+// copy on a blank card or a phone carries the same CUID, so a mapping's
+// CUID pin does not stop it.
 package login
 
 import (
@@ -22,7 +29,6 @@ import (
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
-	"github.com/mynacard/freespace/typec"
 )
 
 // ErrNoCard is returned when the reader holds no card.
@@ -39,6 +45,7 @@ var ErrReaderUnavailable = errors.New("login: card reader unavailable")
 type Card struct {
 	CUID     profile.CUID
 	Identity profile.Identity
+	Proof    cardap.Proof // how the card proved itself (Proven: false for Type C)
 }
 
 // Identifier identifies the card currently in the reader.
@@ -46,13 +53,19 @@ type Identifier interface {
 	Identify(ctx context.Context) (Card, error)
 }
 
-// readTypeC reads the Type C AP over t.
-func readTypeC(ctx context.Context, t apdu.Transport, cfg typec.Config) (Card, error) {
-	res, err := typec.Read(ctx, t, cfg)
-	if err != nil {
-		return Card{}, fmt.Errorf("login: reading the Type C AP: %w", err)
+// errNoClient is returned by an Identifier without a cardap.Client.
+var errNoClient = errors.New("login: no cardap client configured")
+
+// identify runs client.Identify over t.
+func identify(ctx context.Context, client *cardap.Client, t apdu.Transport) (Card, error) {
+	if client == nil {
+		return Card{}, errNoClient
 	}
-	return Card{CUID: res.CUID, Identity: res.Identity}, nil
+	id, err := client.Identify(ctx, t)
+	if err != nil {
+		return Card{}, fmt.Errorf("login: %w", err)
+	}
+	return Card{CUID: id.CUID, Identity: id.Profile(), Proof: id.Proof}, nil
 }
 
 // MockState is the project's mock card kept in a state file (mockcard.Save):
@@ -60,11 +73,11 @@ func readTypeC(ctx context.Context, t apdu.Transport, cfg typec.Config) (Card, e
 // file afresh, so a test (or a developer) inserts and removes the card by
 // writing and deleting the file, from any process.
 type MockState struct {
-	Path  string
-	TypeC typec.Config
+	Path   string
+	Client *cardap.Client
 }
 
-// Identify loads the card and reads its Type C AP.
+// Identify loads the card and identifies it with Client.
 func (m MockState) Identify(ctx context.Context) (Card, error) {
 	mc, err := mockcard.Load(m.Path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -73,18 +86,18 @@ func (m MockState) Identify(ctx context.Context) (Card, error) {
 	if err != nil {
 		return Card{}, fmt.Errorf("login: mock card: %w", err)
 	}
-	return readTypeC(ctx, mc, m.TypeC)
+	return identify(ctx, m.Client, mc)
 }
 
 // Reader is a PC/SC reader (package reader; needs pcscd and a cgo build).
 type Reader struct {
-	Name  string
-	TypeC typec.Config
+	Name   string
+	Client *cardap.Client
 }
 
-// Identify connects to the card in the reader, reads its Type C AP and
-// disconnects. An empty reader gives ErrNoCard; a reader that cannot be
-// reached gives an error matching ErrReaderUnavailable.
+// Identify connects to the card in the reader, identifies it with Client
+// and disconnects. An empty reader gives ErrNoCard; a reader that cannot
+// be reached gives an error matching ErrReaderUnavailable.
 func (r Reader) Identify(ctx context.Context) (Card, error) {
 	pc, err := reader.EstablishContext(ctx)
 	if err != nil {
@@ -99,7 +112,7 @@ func (r Reader) Identify(ctx context.Context) (Card, error) {
 		return Card{}, readerUnavailable(fmt.Sprintf("connecting to %q", r.Name), err)
 	}
 	defer c.Close()
-	return readTypeC(ctx, c, r.TypeC)
+	return identify(ctx, r.Client, c)
 }
 
 // readerUnavailable wraps err, adding ErrReaderUnavailable when it says
@@ -114,17 +127,14 @@ func readerUnavailable(op string, err error) error {
 // Cardap identifies the card behind Transport with the project's
 // cardap.Client (its APs, revocation and expiry checks); its refusals
 // (*cardap.Error) are returned wrapped, so Authorize reports them as
-// CardUnreadable with the cardap reason in Result.Err.
+// CardUnreadable (or Unproven for cardap.ErrUnproven) with the cardap
+// reason in Result.Err.
 type Cardap struct {
 	Client    *cardap.Client
 	Transport apdu.Transport
 }
 
-// Identify runs Client.Identify and returns the CUID and Identity.
+// Identify runs Client.Identify and returns the CUID, Identity and Proof.
 func (c Cardap) Identify(ctx context.Context) (Card, error) {
-	id, err := c.Client.Identify(ctx, c.Transport)
-	if err != nil {
-		return Card{}, fmt.Errorf("login: %w", err)
-	}
-	return Card{CUID: id.CUID, Identity: id.Profile()}, nil
+	return identify(ctx, c.Client, c.Transport)
 }

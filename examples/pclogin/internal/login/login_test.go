@@ -15,11 +15,12 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/revocation"
-	"github.com/mynacard/freespace/typec"
+	"github.com/mynacard/freespace/typea"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -32,12 +33,34 @@ func testCUID(b byte) profile.CUID {
 	return c
 }
 
-// saveCard writes a mock card carrying a Type C AP to path (inserting it).
+// operatorKeys are the test operator's master keys.
+var operatorKeys = testkeys.Store(0)
+
+// saveCard writes a mock card carrying a Type A AP, loaded with keys
+// diversified from operatorKeys, to path (inserting it).
 func saveCard(t testing.TB, path, userID string, c profile.CUID, expires time.Time) {
 	t.Helper()
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID, Expires: expires}, CUID: c}))
+	id := profile.Identity{UserID: userID, Expires: expires}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	require.NoError(t, err)
 	require.NoError(t, mc.Save(path))
+}
+
+// saveTypeC writes a mock card carrying only a Type C AP: what anyone
+// makes from a keyless read of a card (same user ID, same CUID).
+func saveTypeC(t testing.TB, path, userID string, c profile.CUID) {
+	t.Helper()
+	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID}, CUID: c}))
+	require.NoError(t, err)
+	require.NoError(t, mc.Save(path))
+}
+
+// testClient reads Type A with operatorKeys, and Type C when allowTypeC.
+func testClient(t testing.TB, allowTypeC bool) *cardap.Client {
+	t.Helper()
+	c, err := NewClient(ClientConfig{Keys: operatorKeys, AllowTypeC: allowTypeC})
+	require.NoError(t, err)
+	return c
 }
 
 func testConfig(t testing.TB) *config.Config {
@@ -70,7 +93,7 @@ func TestAuthorize(t *testing.T) {
 	cfg := testConfig(t)
 
 	state := filepath.Join(dir, "card.json")
-	id := MockState{Path: state}
+	id := MockState{Path: state, Client: testClient(t, false)}
 	cases := []struct {
 		name    string
 		user    string
@@ -93,27 +116,27 @@ func TestAuthorize(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			saveCard(t, state, tc.user, tc.cuid, tc.expires)
-			res := Authorize(ctx, id, cfg, tc.rev, tc.account, now)
+			res := Authorize(ctx, id, cfg, Policy{Revocation: tc.rev}, tc.account, now)
 			assert.Equal(t, tc.want, res.Reason, "%v", res.Err)
 			assert.Equal(t, tc.want == Allowed, res.Allowed())
 		})
 	}
 
 	require.NoError(t, os.Remove(state))
-	assert.Equal(t, NoCard, Authorize(ctx, id, cfg, rev, "alice", now).Reason)
+	assert.Equal(t, NoCard, Authorize(ctx, id, cfg, Policy{Revocation: rev}, "alice", now).Reason)
 
-	// A card without the Type C AP.
+	// A card without the Type A AP.
 	empty, err := mockcard.New()
 	require.NoError(t, err)
 	require.NoError(t, empty.Save(state))
-	res := Authorize(ctx, id, cfg, rev, "alice", now)
+	res := Authorize(ctx, id, cfg, Policy{Revocation: rev}, "alice", now)
 	assert.Equal(t, CardUnreadable, res.Reason)
-	assert.ErrorIs(t, res.Err, typec.ErrNotPresent)
+	assert.ErrorIs(t, res.Err, cardap.ErrUnknownCard)
 
 	// A state file others may read is refused by the mock card.
 	saveCard(t, state, "U-0001", testCUID(1), time.Time{})
 	require.NoError(t, os.Chmod(state, 0o644))
-	res = Authorize(ctx, id, cfg, rev, "alice", now)
+	res = Authorize(ctx, id, cfg, Policy{Revocation: rev}, "alice", now)
 	assert.Equal(t, CardUnreadable, res.Reason)
 	assert.ErrorIs(t, res.Err, mockcard.ErrInsecureStateFile)
 
@@ -122,7 +145,7 @@ func TestAuthorize(t *testing.T) {
 	require.NoError(t, err)
 	defer rs2.Close()
 	require.NoError(t, os.Chmod(state, 0o600))
-	res = Authorize(ctx, id, cfg, cardap.RevocationStore(rs2), "alice", now)
+	res = Authorize(ctx, id, cfg, Policy{Revocation: cardap.RevocationStore(rs2)}, "alice", now)
 	assert.Equal(t, RevocationUnavailable, res.Reason)
 	assert.ErrorIs(t, res.Err, revocation.ErrStale)
 }
@@ -137,19 +160,19 @@ func (u unreachableReader) Identify(context.Context) (Card, error) {
 func TestAuthorizeReaderUnavailable(t *testing.T) {
 	cfg := testConfig(t)
 	for _, cause := range []error{reader.ErrNoService, reader.ErrNoReader, reader.ErrNoCgo} {
-		res := Authorize(context.Background(), unreachableReader{cause}, cfg, nil, "alice", time.Now())
+		res := Authorize(context.Background(), unreachableReader{cause}, cfg, Policy{}, "alice", time.Now())
 		assert.Equal(t, ReaderUnavailable, res.Reason, "%v", cause)
 		assert.ErrorIs(t, res.Err, ErrReaderUnavailable)
 		assert.ErrorIs(t, res.Err, cause)
 	}
 	// Any other reader failure is about the card.
-	res := Authorize(context.Background(), unreachableReader{reader.ErrSharingViolation}, cfg, nil, "alice", time.Now())
+	res := Authorize(context.Background(), unreachableReader{reader.ErrSharingViolation}, cfg, Policy{}, "alice", time.Now())
 	assert.Equal(t, CardUnreadable, res.Reason)
 	assert.NotErrorIs(t, res.Err, ErrReaderUnavailable)
 }
 
 func TestReasonStrings(t *testing.T) {
-	for r := Allowed; r <= ReaderUnavailable; r++ {
+	for r := Allowed; r <= Unproven; r++ {
 		assert.NotContains(t, r.String(), "reason(")
 	}
 	assert.Equal(t, "reason(99)", Reason(99).String())
@@ -162,7 +185,7 @@ func TestWatcherLocksWhenTheCardLeaves(t *testing.T) {
 	var locks int
 	var mu sync.Mutex
 	w := &Watcher{
-		Card:     MockState{Path: state},
+		Card:     MockState{Path: state, Client: testClient(t, false)},
 		Interval: 5 * time.Millisecond,
 		Lock: func(context.Context) error {
 			mu.Lock()
@@ -216,7 +239,7 @@ func TestWatcherReportsLockFailure(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "card.json")
 	saveCard(t, state, "U-0001", testCUID(1), time.Time{})
 	ch := make(chan Event, 8)
-	w := &Watcher{Card: MockState{Path: state}, Interval: 5 * time.Millisecond,
+	w := &Watcher{Card: MockState{Path: state, Client: testClient(t, false)}, Interval: 5 * time.Millisecond,
 		Lock: CommandLock([]string{"/nonexistent/lock"}, time.Second), OnEvent: func(e Event, _ Card) { ch <- e }, Log: quiet}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -240,15 +263,53 @@ func TestCommandLock(t *testing.T) {
 
 func TestCardapAdapter(t *testing.T) {
 	ctx := context.Background()
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "U-0002"}, CUID: testCUID(2)}))
+	id := profile.Identity{UserID: "U-0002"}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: testCUID(2), Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	require.NoError(t, err)
-	client, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}, AllowUnproven: true, NoRevocation: true})
-	require.NoError(t, err)
-	res := Authorize(ctx, Cardap{Client: client, Transport: mc}, testConfig(t), nil, "bob", time.Now())
+	client := testClient(t, false)
+	res := Authorize(ctx, Cardap{Client: client, Transport: mc}, testConfig(t), Policy{}, "bob", time.Now())
 	assert.Equal(t, Allowed, res.Reason, "%v", res.Err)
+	assert.Equal(t, cardap.ProofMutualAuth, res.Card.Proof.Method)
 	empty, err := mockcard.New()
 	require.NoError(t, err)
-	res = Authorize(ctx, Cardap{Client: client, Transport: empty}, testConfig(t), nil, "bob", time.Now())
+	res = Authorize(ctx, Cardap{Client: client, Transport: empty}, testConfig(t), Policy{}, "bob", time.Now())
 	assert.Equal(t, CardUnreadable, res.Reason)
 	assert.ErrorIs(t, res.Err, cardap.ErrUnknownCard)
+	_, err = NewClient(ClientConfig{})
+	assert.ErrorIs(t, err, cardap.ErrConfig, "no AP to read")
+}
+
+// TestTypeCCloneRefused: a Type C card made from a keyless read of alice's
+// card (same user ID, same CUID, so the mapping's CUID pin does not stop
+// it) is refused by default; only a client and policy that allow unproven
+// cards accept it.
+func TestTypeCCloneRefused(t *testing.T) {
+	ctx := context.Background()
+	state := filepath.Join(t.TempDir(), "card.json")
+	cfg := testConfig(t)
+	now := time.Now()
+	saveCard(t, state, "U-0001", testCUID(1), time.Time{})
+	res := Authorize(ctx, MockState{Path: state, Client: testClient(t, false)}, cfg, Policy{}, "alice", now)
+	require.Equal(t, Allowed, res.Reason, "%v", res.Err)
+	assert.True(t, res.Card.Proof.Proven())
+
+	saveTypeC(t, state, "U-0001", testCUID(1))
+	res = Authorize(ctx, MockState{Path: state, Client: testClient(t, false)}, cfg, Policy{}, "alice", now)
+	assert.Equal(t, CardUnreadable, res.Reason, "a client without Type C does not read it")
+	assert.ErrorIs(t, res.Err, cardap.ErrUnknownCard)
+	// A client that reads Type C, under a policy that requires a proof.
+	res = Authorize(ctx, MockState{Path: state, Client: testClient(t, true)}, cfg, Policy{}, "alice", now)
+	assert.Equal(t, Unproven, res.Reason)
+	// A client that requires a proof but reads Type C refuses it itself.
+	strict, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: typea.PasswordNone}}),
+		cardap.TypeC(cardap.TypeCConfig{})}, NoRevocation: true})
+	require.NoError(t, err)
+	res = Authorize(ctx, MockState{Path: state, Client: strict}, cfg, Policy{AllowUnproven: true}, "alice", now)
+	assert.Equal(t, Unproven, res.Reason)
+	assert.ErrorIs(t, res.Err, cardap.ErrUnproven)
+	// Only with both: accepted, and the result says it proved nothing.
+	res = Authorize(ctx, MockState{Path: state, Client: testClient(t, true)}, cfg, Policy{AllowUnproven: true}, "alice", now)
+	assert.Equal(t, Allowed, res.Reason, "%v", res.Err)
+	assert.False(t, res.Card.Proof.Proven())
+	assert.Equal(t, profile.TypeC, res.Card.Proof.AP)
 }

@@ -1,10 +1,14 @@
 // Package card is the taxi terminal's view of the card reader: one small
-// interface, Identifier, that answers "who is the card in front of me".
+// interface, Identifier, that answers "who is the card in front of me, and
+// how did it prove it" (Card.Proof).
 //
-// TypeC implements it by reading a Type C AP over any apdu.Transport (a
-// PC/SC reader, the mock card); Cardap does it with the project's
-// cardap.Client (any configured AP type); Slot models a reader into which
-// cards are inserted and removed.
+// Cardap implements it with the project's cardap.Client; NewClient builds
+// the client a terminal uses: the Type A AP read after mutual
+// authentication with the operator's keys, so a card proves itself. TypeC
+// reads a Type C AP, which proves nothing (its ID is readable by anyone and
+// a copy carries the same CUID): the terminal refuses such cards, since a
+// subsidy is money. Slot models a reader into which cards are inserted and
+// removed.
 package card
 
 import (
@@ -13,20 +17,25 @@ import (
 	"fmt"
 	"sync"
 
+	"time"
+
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typec"
 )
 
 // ErrNoCard is returned when the reader holds no card.
 var ErrNoCard = errors.New("card: no card in the reader")
 
-// Card is what identification yields: the card-unique identifier of the AP
-// and the holder's Identity object.
+// Card is what identification yields: the card-unique identifier of the AP,
+// the holder's Identity object and how the card proved itself.
 type Card struct {
 	CUID     profile.CUID
 	Identity profile.Identity
+	Proof    cardap.Proof // Proven() is false for Type C
 }
 
 // Identifier identifies the card currently in the reader.
@@ -48,7 +57,8 @@ type Fixed Card
 func (f Fixed) Identify(context.Context) (Card, error) { return Card(f), nil }
 
 // TypeC identifies a card by reading its Type C AP (docs/PROTOCOL.md
-// chapter 2) over Transport.
+// chapter 2) over Transport. The card proves nothing (Card.Proof.Method is
+// cardap.ProofNone): the terminal refuses it.
 type TypeC struct {
 	Transport apdu.Transport
 	Config    typec.Config
@@ -62,7 +72,7 @@ func (t TypeC) Identify(ctx context.Context) (Card, error) {
 	if err != nil {
 		return Card{}, fmt.Errorf("card: reading the Type C AP: %w", err)
 	}
-	return Card{CUID: res.CUID, Identity: res.Identity}, nil
+	return Card{CUID: res.CUID, Identity: res.Identity, Proof: cardap.Proof{AP: profile.TypeC, Method: cardap.ProofNone}}, nil
 }
 
 // Slot is a reader slot: cards are inserted and removed; Identify asks the
@@ -94,9 +104,10 @@ func (s *Slot) Identify(ctx context.Context) (Card, error) {
 }
 
 // Cardap identifies the card behind Transport with the project's
-// cardap.Client, which tries its configured APs (Type C, A, D) and applies
-// its own revocation and expiry checks; its refusals (*cardap.Error,
-// matching cardap.ErrRevoked and the other sentinels) are returned wrapped.
+// cardap.Client, which tries its configured APs and applies its own
+// checks (expiry; revocation when it has a list); its refusals
+// (*cardap.Error, matching cardap.ErrExpired and the other sentinels) are
+// returned wrapped.
 type Cardap struct {
 	Client    *cardap.Client
 	Transport apdu.Transport
@@ -108,5 +119,21 @@ func (c Cardap) Identify(ctx context.Context) (Card, error) {
 	if err != nil {
 		return Card{}, fmt.Errorf("card: %w", err)
 	}
-	return Card{CUID: id.CUID, Identity: id.Profile()}, nil
+	return Card{CUID: id.CUID, Identity: id.Profile(), Proof: id.Proof}, nil
+}
+
+// NewClient returns the cardap.Client a terminal identifies cards with:
+// the Type A AP (no password: riders tap, there is no PIN pad) read after
+// mutual authentication with the operator's master keys, with now as the
+// clock of the expiry check (nil: time.Now). The terminal checks
+// revocation itself, so the client runs without a list.
+func NewClient(masters keys.Provider, now func() time.Time) (*cardap.Client, error) {
+	if masters == nil {
+		return nil, fmt.Errorf("%w: no operator keys: the taxi terminal reads only cards that prove themselves", cardap.ErrConfig)
+	}
+	return cardap.New(cardap.Config{
+		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: masters, Password: typea.PasswordNone}})},
+		NoRevocation: true,
+		Now:          now,
+	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typec"
@@ -54,17 +55,29 @@ func TestCardapAdapter(t *testing.T) {
 	ctx := context.Background()
 	var c profile.CUID
 	c[3] = 0x42
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "U-7"}, CUID: c}))
+	masters := testkeys.Store(0)
+	id := profile.Identity{UserID: "U-7"}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: masters}}))
 	require.NoError(t, err)
-	client, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}, AllowUnproven: true, NoRevocation: true})
+	client, err := NewClient(masters, nil)
 	require.NoError(t, err)
 	got, err := Cardap{Client: client, Transport: mc}.Identify(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, c, got.CUID)
 	assert.Equal(t, "U-7", got.Identity.UserID)
+	assert.True(t, got.Proof.Proven())
+	assert.Equal(t, cardap.ProofMutualAuth, got.Proof.Method)
 
-	empty, err := mockcard.New()
+	// A card loaded with another operator's keys fails the authentication.
+	other, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.StoreTDES()}}))
 	require.NoError(t, err)
-	_, err = Cardap{Client: client, Transport: empty}.Identify(ctx)
+	_, err = Cardap{Client: client, Transport: other}.Identify(ctx)
+	assert.Error(t, err)
+	// A Type C clone is not read at all.
+	clone, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: id, CUID: c}))
+	require.NoError(t, err)
+	_, err = Cardap{Client: client, Transport: clone}.Identify(ctx)
 	assert.ErrorIs(t, err, cardap.ErrUnknownCard)
+	_, err = NewClient(nil, nil)
+	assert.ErrorIs(t, err, cardap.ErrConfig)
 }

@@ -8,14 +8,13 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
-	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
 )
 
 func benchFixture(b *testing.B) *fixture {
 	b.Helper()
-	users := make([]wire.RegisteredUser, 1000)
+	users := make([]regUser, 1000)
 	for i := range users {
-		users[i] = wire.RegisteredUser{UserID: fmt.Sprintf("U%d", i)}
+		users[i] = regUser{id: fmt.Sprintf("U%d", i)}
 	}
 	st, err := OpenStore(context.Background(), b.TempDir()+"/terminal.db")
 	if err != nil {
@@ -23,7 +22,7 @@ func benchFixture(b *testing.B) *fixture {
 	}
 	b.Cleanup(func() { st.Close() })
 	clk := &clock{t: time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)}
-	if err := st.ReplaceRegistry(context.Background(), &wire.Registry{AsOf: clk.t, Day: "2026-11-20", Year: 2026, Users: users}); err != nil {
+	if err := st.ReplaceRegistry(context.Background(), testRegistry(clk.t, "2026-11-20", 2026, users...)); err != nil {
 		b.Fatal(err)
 	}
 	f := &fixture{st: st, clk: clk, rules: fare.Default()}
@@ -82,8 +81,8 @@ func BenchmarkFlush(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	_, hs := benchServer(b)
-	up := &Uploader{Store: st, BaseURL: hs, TerminalID: "car-1", Token: "tok", BatchSize: 100, Log: quiet}
+	srv, hs := benchServer(b)
+	up := &Uploader{Store: st, BaseURL: hs, TerminalID: "car-1", Token: enroll(b, srv, "car-1"), BatchSize: 100, Log: quiet}
 	rng := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	for b.Loop() {

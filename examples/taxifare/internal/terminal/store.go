@@ -40,8 +40,8 @@ var storeSchema = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS trip_riders_user ON trip_riders(user_id, year, day)`,
 	`CREATE TABLE IF NOT EXISTS registry (
-		user_id    TEXT PRIMARY KEY,
-		cuid       TEXT,
+		user_key   TEXT PRIMARY KEY,
+		pin        TEXT,
 		rides_day  INTEGER NOT NULL,
 		rides_year INTEGER NOT NULL
 	)`,
@@ -49,7 +49,8 @@ var storeSchema = []string{
 		id    INTEGER PRIMARY KEY CHECK (id = 1),
 		as_of INTEGER NOT NULL,
 		day   TEXT NOT NULL,
-		year  INTEGER NOT NULL
+		year  INTEGER NOT NULL,
+		salt  BLOB NOT NULL
 	)`,
 }
 
@@ -204,61 +205,70 @@ func (s *Store) ReplaceRegistry(ctx context.Context, reg *wire.Registry) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM registry`); err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO registry(user_id, cuid, rides_day, rides_year) VALUES (?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO registry(user_key, pin, rides_day, rides_year) VALUES (?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, u := range reg.Users {
-			var cuid any
-			if u.CUID != nil {
-				cuid = u.CUID.String()
+			var pin any
+			if u.Pin != "" {
+				pin = u.Pin
 			}
-			if _, err := stmt.ExecContext(ctx, u.UserID, cuid, u.RidesDay, u.RidesYear); err != nil {
+			if _, err := stmt.ExecContext(ctx, u.Key, pin, u.RidesDay, u.RidesYear); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO registry_meta(id, as_of, day, year) VALUES (1, ?, ?, ?)
-			ON CONFLICT(id) DO UPDATE SET as_of = excluded.as_of, day = excluded.day, year = excluded.year`,
-			reg.AsOf.Unix(), reg.Day, reg.Year)
+		_, err = tx.ExecContext(ctx, `INSERT INTO registry_meta(id, as_of, day, year, salt) VALUES (1, ?, ?, ?, ?)
+			ON CONFLICT(id) DO UPDATE SET as_of = excluded.as_of, day = excluded.day, year = excluded.year, salt = excluded.salt`,
+			reg.AsOf.Unix(), reg.Day, reg.Year, reg.Salt)
 		return err
 	})
 }
 
 // registration is what the local registry says about one user.
 type registration struct {
-	CUID      *profile.CUID
-	RidesDay  int // rides counted by the server on other terminals on RegDay
-	RidesYear int // ... in RegYear
+	pin       string // wire.PinKey of the pinned card; "" when not pinned
+	salt      []byte // the registry's salt
+	RidesDay  int    // rides counted by the server on other terminals on RegDay
+	RidesYear int    // ... in RegYear
 	RegDay    string
 	RegYear   int
 	AsOf      time.Time
 }
 
+// matches reports whether card c may be used for userID's registration:
+// the registration is not pinned, or pinned to c.
+func (r registration) matches(userID string, c profile.CUID) bool {
+	return r.pin == "" || r.pin == wire.PinKey(r.salt, userID, c)
+}
+
 // errNotRegistered is returned by lookup for a user not in the registry.
 var errNotRegistered = errors.New("terminal: user not registered")
 
-// lookup finds userID in the local registry.
+// lookup finds userID in the local registry (by its key under the
+// registry's salt).
 func (s *Store) lookup(ctx context.Context, userID string) (registration, error) {
 	var r registration
-	var cuid sql.NullString
 	var asOf int64
-	err := s.db.QueryRowContext(ctx, `SELECT r.cuid, r.rides_day, r.rides_year, m.day, m.year, m.as_of
-		FROM registry r, registry_meta m WHERE r.user_id = ? AND m.id = 1`, userID).
-		Scan(&cuid, &r.RidesDay, &r.RidesYear, &r.RegDay, &r.RegYear, &asOf)
+	err := s.db.QueryRowContext(ctx, `SELECT day, year, as_of, salt FROM registry_meta WHERE id = 1`).
+		Scan(&r.RegDay, &r.RegYear, &asOf, &r.salt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return registration{}, errNotRegistered // never synced: nobody is registered
+	}
+	if err != nil {
+		return registration{}, fmt.Errorf("terminal: registry lookup: %w", err)
+	}
+	var pin sql.NullString
+	err = s.db.QueryRowContext(ctx, `SELECT pin, rides_day, rides_year FROM registry WHERE user_key = ?`,
+		wire.UserKey(r.salt, userID)).Scan(&pin, &r.RidesDay, &r.RidesYear)
 	if errors.Is(err, sql.ErrNoRows) {
 		return registration{}, errNotRegistered
 	}
 	if err != nil {
 		return registration{}, fmt.Errorf("terminal: registry lookup: %w", err)
 	}
-	if cuid.Valid {
-		c, err := profile.ParseCUID(cuid.String)
-		if err != nil {
-			return registration{}, fmt.Errorf("terminal: registry holds a bad CUID: %w", err)
-		}
-		r.CUID = &c
-	}
+	r.pin = pin.String
 	r.AsOf = time.Unix(asOf, 0).UTC()
 	return r, nil
 }

@@ -1,7 +1,7 @@
 // Package terminal is the in-car terminal of the taxi-fare example: it
 // identifies each rider's card, decides whether the ride is subsidized for
-// them (registration, card pinning, expiry, revocation, daily and yearly
-// limits), computes the fare split, records the trip durably in its SQLite
+// them (a card that proved itself, registration, card pinning, expiry,
+// revocation, daily and yearly limits), computes the fare split, records the trip durably in its SQLite
 // database before showing the result, and uploads pending trips to the city
 // server whenever it is reachable (Uploader).
 package terminal
@@ -90,6 +90,7 @@ const (
 	YearlyLimit                  // the user has used up this year's subsidized rides
 	AlreadyInRide                // the same user tapped twice in one ride
 	RideFull                     // the ride has the most registered riders allowed
+	Unproven                     // the card did not prove itself (Type C): no subsidy, which is money
 )
 
 var reasonNames = [...]string{
@@ -97,6 +98,7 @@ var reasonNames = [...]string{
 	CardMismatch: "registered to another card", Expired: "card expired", Revoked: "card revoked",
 	RevocationUnavailable: "revocation status unavailable", DailyLimit: "daily ride limit reached",
 	YearlyLimit: "yearly ride limit reached", AlreadyInRide: "already in this ride", RideFull: "ride full",
+	Unproven: "card not authenticated",
 }
 
 // String returns a short English description.
@@ -166,6 +168,13 @@ func (r *Ride) Tap(ctx context.Context) (Decision, error) {
 func (r *Ride) decide(ctx context.Context) (Decision, error) {
 	cfg := &r.t.cfg
 	c, err := cfg.Card.Identify(ctx)
+	if errors.Is(err, cardap.ErrExpired) { // the cardap client checks the expiry date too
+		d := Decision{Reason: Expired, Err: err}
+		if ce := (*cardap.Error)(nil); errors.As(err, &ce) && ce.Identity != nil {
+			d.UserID = ce.Identity.UserID
+		}
+		return d, nil
+	}
 	if err != nil {
 		return Decision{Reason: CardUnreadable, Err: err}, nil
 	}
@@ -173,6 +182,13 @@ func (r *Ride) decide(ctx context.Context) (Decision, error) {
 		return Decision{Reason: CardUnreadable, Err: fmt.Errorf("terminal: identification returned an invalid identity")}, nil
 	}
 	d := Decision{UserID: c.Identity.UserID}
+	// A subsidy is money: only a card that proved itself (mutual
+	// authentication with the operator's keys) is subsidized. A Type C
+	// ID is readable by anyone and a copy carries the same CUID.
+	if !c.Proof.Proven() {
+		d.Reason = Unproven
+		return d, nil
+	}
 	now := cfg.Now()
 	if c.Identity.Expired(now.In(cfg.Rules.Zone)) {
 		d.Reason = Expired
@@ -186,7 +202,7 @@ func (r *Ride) decide(ctx context.Context) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	if reg.CUID != nil && *reg.CUID != c.CUID {
+	if !reg.matches(d.UserID, c.CUID) {
 		d.Reason = CardMismatch
 		return d, nil
 	}

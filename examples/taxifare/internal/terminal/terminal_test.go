@@ -15,10 +15,10 @@ import (
 	"github.com/mynacard/freespace/examples/taxifare/internal/card"
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
+	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
-	"github.com/mynacard/freespace/typec"
 )
 
 func testCUID(b byte) profile.CUID {
@@ -42,15 +42,61 @@ func openTestStore(t *testing.T) *Store {
 	return st
 }
 
-// mockCard returns an Identifier reading the mock card's Type C AP.
+// operatorKeys are the test operator's master keys.
+var operatorKeys = testkeys.Store(0)
+
+// testClient reads Type A cards with operatorKeys; its expiry check runs
+// on the fixtures' first day (2026-11-20 10:00 in UTC+9).
+func testClient(t testing.TB) *cardap.Client {
+	t.Helper()
+	c, err := card.NewClient(operatorKeys, func() time.Time { return time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC) })
+	require.NoError(t, err)
+	return c
+}
+
+// mockCard returns an Identifier reading the mock card's Type A AP (loaded
+// with operatorKeys) after mutual authentication.
 func mockCard(t *testing.T, userID string, c profile.CUID, expires time.Time) (card.Identifier, *mockcard.Card) {
 	t.Helper()
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID, Expires: expires}, CUID: c}))
+	id := profile.Identity{UserID: userID, Expires: expires}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	require.NoError(t, err)
-	return card.TypeC{Transport: mc}, mc
+	return card.Cardap{Client: testClient(t), Transport: mc}, mc
+}
+
+// typeCClone returns an Identifier reading a Type C card that carries
+// userID and CUID c: what anyone makes of a keyless read of a card.
+func typeCClone(t *testing.T, userID string, c profile.CUID) card.Identifier {
+	t.Helper()
+	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID}, CUID: c}))
+	require.NoError(t, err)
+	return card.TypeC{Transport: mc}
 }
 
 var quiet = slog.New(slog.DiscardHandler)
+
+// regUser is one user of a test registry.
+type regUser struct {
+	id        string
+	pin       *profile.CUID
+	day, year int // rides on other terminals
+}
+
+// testRegistry builds a registry as the server sends it: keyed hashes of
+// the users under a salt.
+func testRegistry(asOf time.Time, day string, year int, users ...regUser) *wire.Registry {
+	salt := make([]byte, wire.SaltBytes)
+	salt[0] = 0x5A
+	reg := &wire.Registry{AsOf: asOf, Day: day, Year: year, Salt: salt, Users: []wire.RegisteredUser{}}
+	for _, u := range users {
+		ru := wire.RegisteredUser{Key: wire.UserKey(salt, u.id), RidesDay: u.day, RidesYear: u.year}
+		if u.pin != nil {
+			ru.Pin = wire.PinKey(salt, u.id, *u.pin)
+		}
+		reg.Users = append(reg.Users, ru)
+	}
+	return reg
+}
 
 type failingRevocation struct{}
 
@@ -75,9 +121,8 @@ func newFixture(t *testing.T, reg *wire.Registry) *fixture {
 	f.rev = NewRevocationList(clk.t.Add(-time.Hour), clk.Now, testCUID(3))
 	if reg == nil {
 		pin := testCUID(1)
-		reg = &wire.Registry{AsOf: clk.t, Day: "2026-11-20", Year: 2026, Users: []wire.RegisteredUser{
-			{UserID: "U1", CUID: &pin}, {UserID: "U2"}, {UserID: "U3"}, {UserID: "U4"}, {UserID: "U5"}, {UserID: "U6"},
-		}}
+		reg = testRegistry(clk.t, "2026-11-20", 2026, regUser{id: "U1", pin: &pin},
+			regUser{id: "U2"}, regUser{id: "U3"}, regUser{id: "U4"}, regUser{id: "U5"}, regUser{id: "U6"})
 	}
 	require.NoError(t, f.st.ReplaceRegistry(context.Background(), reg))
 	var err error
@@ -126,7 +171,8 @@ func TestTapDecisions(t *testing.T) {
 		{"expired yesterday", expired, Expired, nil},
 		{"not registered", unknown, NotRegistered, nil},
 		{"pulled away mid-read", pulled, CardUnreadable, nil},
-		{"no Type C AP", card.TypeC{Transport: noAP}, CardUnreadable, typec.ErrNotPresent},
+		{"no Type A AP", card.Cardap{Client: testClient(t), Transport: noAP}, CardUnreadable, cardap.ErrUnknownCard},
+		{"a Type C clone of U2's card", typeCClone(t, "U2", testCUID(2)), Unproven, nil},
 		{"no card", nil, CardUnreadable, card.ErrNoCard},
 		{"expires today: still valid", expiresToday, Accepted, nil},
 		{"registered, unpinned", u2, Accepted, nil},
@@ -217,8 +263,7 @@ func rideOnce(t *testing.T, f *fixture, c card.Identifier) Decision {
 func TestDailyAndYearlyLimits(t *testing.T) {
 	// The server counts one ride today and 142 this year for U2 on other
 	// terminals.
-	reg := &wire.Registry{AsOf: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Day: "2026-11-20", Year: 2026,
-		Users: []wire.RegisteredUser{{UserID: "U2", RidesDay: 1, RidesYear: 142}}}
+	reg := testRegistry(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), "2026-11-20", 2026, regUser{id: "U2", day: 1, year: 142})
 	f := newFixture(t, reg)
 	u2, _ := mockCard(t, "U2", testCUID(2), time.Time{})
 	assert.Equal(t, Accepted, rideOnce(t, f, u2).Reason)   // day 2, year 143
@@ -297,9 +342,10 @@ func TestRevocationStore(t *testing.T) {
 
 func benchCard(b *testing.B, userID string) (*mockcard.Card, card.Identifier) {
 	b.Helper()
-	mc, err := mockcard.New(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: userID}, CUID: testCUID(7)}))
+	id := profile.Identity{UserID: userID}
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: testCUID(7), Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return mc, card.TypeC{Transport: mc}
+	return mc, card.Cardap{Client: testClient(b), Transport: mc}
 }

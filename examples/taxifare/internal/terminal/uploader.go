@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
@@ -32,7 +31,7 @@ type Uploader struct {
 	Store      *Store
 	BaseURL    string       // e.g. http://127.0.0.1:8080
 	TerminalID string       // the vehicle ID
-	Token      wire.Token   // bearer token; empty: none
+	Token      wire.Token   // this terminal's own token (server.EnrollTerminal)
 	Client     *http.Client // default: a client with a 30 s timeout
 	BatchSize  int          // trips per request; default 100, at most wire.MaxTripsPerRequest
 	Now        func() time.Time
@@ -152,11 +151,11 @@ func (u *Uploader) upload(ctx context.Context, pend []pendingTrip) ([]wire.Resul
 	return out.Results, nil
 }
 
-// SyncRegistry fetches the registry from the server and replaces the local
-// copy.
+// SyncRegistry fetches the registry from the server (keyed hashes of the
+// registered users, with their rides on other terminals) and replaces the
+// local copy.
 func (u *Uploader) SyncRegistry(ctx context.Context) error {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		u.BaseURL+"/v1/registry?terminal="+url.QueryEscape(u.TerminalID), nil)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.BaseURL+"/v1/registry", nil)
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
 	}

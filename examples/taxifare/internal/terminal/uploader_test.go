@@ -96,21 +96,41 @@ func makeTrip(rng *rand.Rand, vehicle string, at time.Time) (*wire.Trip, error) 
 	}
 	t := &wire.Trip{TripID: id, CompanyID: "co-" + vehicle, VehicleID: vehicle, StartedAt: at, EndedAt: at.Add(10 * time.Minute),
 		FareYen: split.FareYen, SubsidyYen: split.SubsidyYen, PaidYen: split.PaidYen}
-	for i := 0; i < n; i++ {
-		t.Riders = append(t.Riders, wire.Rider{UserID: fmt.Sprintf("U%d", rng.IntN(1000)*10+i), CUID: testCUID(byte(i + 1)), SubsidyYen: split.SharesYen[i]})
+	for i, u := range rng.Perm(testUsers)[:n] {
+		t.Riders = append(t.Riders, wire.Rider{UserID: fmt.Sprintf("U%d", u), CUID: testCUID(byte(u + 1)), SubsidyYen: split.SharesYen[i]})
 	}
 	return t, nil
 }
 
 var tripTime = time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
 
-func openTestServer(t *testing.T) *server.Server {
+// testUsers is how many users (U0, U1, ...) openTestServer registers.
+const testUsers = 20
+
+// openTestServer opens a city server with the default rules without ride
+// limits (the upload tests send many trips of few users) and the users
+// U0..U19 registered.
+func openTestServer(t testing.TB) *server.Server {
 	t.Helper()
+	rules := fare.Default()
+	rules.RidesPerDay, rules.RidesPerYear = 0, 0
 	srv, err := server.Open(context.Background(), filepath.Join(t.TempDir(), "city.db"),
-		server.Config{Rules: fare.Default(), Token: "tok", Log: quiet})
+		server.Config{Rules: rules, Log: quiet})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
+	for i := range testUsers {
+		require.NoError(t, srv.Register(context.Background(), fmt.Sprintf("U%d", i), nil))
+	}
 	return srv
+}
+
+// enroll enrolls the terminal vehicle of company "co-<vehicle>" (as
+// makeTrip names it) and returns its token.
+func enroll(t testing.TB, srv *server.Server, vehicle string) wire.Token {
+	t.Helper()
+	tok, err := srv.EnrollTerminal(context.Background(), vehicle, "co-"+vehicle)
+	require.NoError(t, err)
+	return tok
 }
 
 // checkExactlyOnce checks the server holds exactly the terminal's trips,
@@ -162,7 +182,7 @@ func TestUploadFlakyNetworkAndInterruptedUploader(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, st.RecordTrip(ctx, tr, "2026-11-20", 2026))
 	}
-	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-12", Token: "tok", BatchSize: 9, Log: quiet,
+	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-12", Token: enroll(t, srv, "car-12"), BatchSize: 9, Log: quiet,
 		Client: &http.Client{Timeout: 5 * time.Second}}
 	for round := 0; ; round++ {
 		require.Less(t, round, 2000, "uploads never finished")
@@ -187,7 +207,7 @@ func TestUploadFlakyNetworkAndInterruptedUploader(t *testing.T) {
 	// A repeat of everything is recognized as duplicates.
 	trips, err := st.Trips(ctx)
 	require.NoError(t, err)
-	res, err := srv.Ingest(ctx, &wire.UploadRequest{TerminalID: "car-12", Trips: trips[:10]})
+	res, err := srv.Ingest(ctx, server.Terminal{ID: "car-12", CompanyID: "co-car-12"}, &wire.UploadRequest{TerminalID: "car-12", Trips: trips[:10]})
 	require.NoError(t, err)
 	for _, r := range res {
 		assert.Equal(t, wire.StatusDuplicate, r.Status)
@@ -223,26 +243,30 @@ func TestRegistrySyncCountsOtherTerminals(t *testing.T) {
 	for _, v := range []string{"car-07", "car-12"} {
 		tr, err := makeTrip(rng, v, time.Now().UTC().Truncate(time.Second))
 		require.NoError(t, err)
-		tr.Riders = tr.Riders[:1]
-		tr.Riders[0].UserID, tr.Riders[0].SubsidyYen = "U2", tr.SubsidyYen
-		_, err = srv.Ingest(ctx, &wire.UploadRequest{TerminalID: v, Trips: []wire.Trip{*tr}})
+		split, err := fare.Default().Compute(tr.FareYen, 1)
 		require.NoError(t, err)
+		tr.SubsidyYen, tr.PaidYen = split.SubsidyYen, split.PaidYen
+		tr.Riders = []wire.Rider{{UserID: "U2", CUID: testCUID(3), SubsidyYen: split.SubsidyYen}}
+		tr.EndedAt = tr.StartedAt // a trip of today that has ended already
+		res, err := srv.Ingest(ctx, server.Terminal{ID: v, CompanyID: "co-" + v}, &wire.UploadRequest{TerminalID: v, Trips: []wire.Trip{*tr}})
+		require.NoError(t, err)
+		require.Equal(t, wire.StatusAccepted, res[0].Status, res[0].Reason)
 	}
 	st := openTestStore(t)
-	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-12", Token: "tok", Log: quiet}
+	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-12", Token: enroll(t, srv, "car-12"), Log: quiet}
 	require.NoError(t, up.SyncRegistry(ctx))
 	reg, err := st.lookup(ctx, "U2")
 	require.NoError(t, err)
 	assert.Equal(t, 1, reg.RidesDay, "car-12's own trip is not counted by the server")
 	assert.Equal(t, 1, reg.RidesYear)
-	_, err = st.lookup(ctx, "U9")
+	_, err = st.lookup(ctx, "U99")
 	assert.ErrorIs(t, err, errNotRegistered)
 }
 
 // TestCrashChild is the terminal process of TestUploadSurvivesSIGKILL; it
 // does nothing unless started by it.
 func TestCrashChild(t *testing.T) {
-	dbPath, url := os.Getenv("TAXIFARE_CRASH_DB"), os.Getenv("TAXIFARE_CRASH_URL")
+	dbPath, url, tok := os.Getenv("TAXIFARE_CRASH_DB"), os.Getenv("TAXIFARE_CRASH_URL"), wire.Token(os.Getenv("TAXIFARE_CRASH_TOKEN"))
 	if dbPath == "" {
 		t.Skip("only run as the child of TestUploadSurvivesSIGKILL")
 	}
@@ -252,7 +276,7 @@ func TestCrashChild(t *testing.T) {
 		fmt.Println("error", err)
 		os.Exit(2)
 	}
-	up := &Uploader{Store: st, BaseURL: url, TerminalID: "car-99", Token: "tok", BatchSize: 3, Log: quiet,
+	up := &Uploader{Store: st, BaseURL: url, TerminalID: "car-99", Token: tok, BatchSize: 3, Log: quiet,
 		Client: &http.Client{Timeout: 2 * time.Second}}
 	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), uint64(time.Now().UnixNano())))
 	go func() {
@@ -284,13 +308,14 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	fl := newFlaky(srv.Handler(), 7, 3)
 	hs := httptest.NewServer(fl)
 	defer hs.Close()
+	tok := enroll(t, srv, "car-99")
 	dbPath := filepath.Join(t.TempDir(), "terminal.db")
 	rng := rand.New(rand.NewPCG(8, 9))
 
 	committed := map[string]bool{}
 	for round := 0; round < 6; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v=false")
-		cmd.Env = append(os.Environ(), "TAXIFARE_CRASH_DB="+dbPath, "TAXIFARE_CRASH_URL="+hs.URL)
+		cmd.Env = append(os.Environ(), "TAXIFARE_CRASH_DB="+dbPath, "TAXIFARE_CRASH_URL="+hs.URL, "TAXIFARE_CRASH_TOKEN="+string(tok))
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
@@ -336,7 +361,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	for id := range committed {
 		require.True(t, have[id], "committed trip %s lost in a crash", id)
 	}
-	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-99", Token: "tok", Log: quiet}
+	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-99", Token: tok, Log: quiet}
 	for i := 0; ; i++ {
 		require.Less(t, i, 1000)
 		if _, err := up.Flush(ctx); err == nil {
@@ -350,15 +375,9 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 
 func benchServer(b *testing.B) (*server.Server, string) {
 	b.Helper()
-	srv, err := server.Open(context.Background(), b.TempDir()+"/city.db", server.Config{Rules: fare.Default(), Token: "tok", Log: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv := openTestServer(b)
 	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
+	b.Cleanup(hs.Close)
 	return srv, hs.URL
 }
 
@@ -375,7 +394,7 @@ func TestRunKeepsUploadingThroughFailures(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, st.RecordTrip(ctx, tr, "2026-11-20", 2026))
 	}
-	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-5", Token: "tok", BatchSize: 4, Log: quiet}
+	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-5", Token: enroll(t, srv, "car-5"), BatchSize: 4, Log: quiet}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- up.Run(rctx, 2*time.Millisecond, 20*time.Millisecond) }()
@@ -411,7 +430,7 @@ func TestFlushRecordsAnswersAfterCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Now is read once the answer is in, right before it is recorded.
-	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-1", Token: "tok", Log: quiet,
+	up := &Uploader{Store: st, BaseURL: hs.URL, TerminalID: "car-1", Token: enroll(t, srv, "car-1"), Log: quiet,
 		Now: func() time.Time { cancel(); return time.Now() }}
 	res, err := up.Flush(ctx)
 	assert.ErrorIs(t, err, context.Canceled, "Flush stops after the batch")

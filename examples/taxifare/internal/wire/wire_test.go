@@ -147,19 +147,27 @@ func TestTokenRedacted(t *testing.T) {
 }
 
 func TestParseRegistry(t *testing.T) {
-	c := testCUID(1)
-	reg := Registry{AsOf: time.Now().UTC(), Day: "2026-11-20", Year: 2026,
-		Users: []RegisteredUser{{UserID: "U-0001", CUID: &c, RidesDay: 1, RidesYear: 10}, {UserID: "U-0002"}}}
-	got, err := ParseRegistry(bytes.NewReader(encode(t, reg)), 1<<20)
+	salt := bytes.Repeat([]byte{7}, SaltBytes)
+	reg := Registry{AsOf: time.Now().UTC(), Day: "2026-11-20", Year: 2026, Salt: salt,
+		Users: []RegisteredUser{{Key: UserKey(salt, "U-0001"), Pin: PinKey(salt, "U-0001", testCUID(1)), RidesDay: 1, RidesYear: 10}, {Key: UserKey(salt, "U-0002")}}}
+	b := encode(t, reg)
+	got, err := ParseRegistry(bytes.NewReader(b), 1<<20)
 	require.NoError(t, err)
 	assert.Equal(t, reg.Users, got.Users)
+	// Neither the user IDs nor the CUID travel in clear.
+	assert.NotContains(t, string(b), "U-0001")
+	assert.NotContains(t, string(b), testCUID(1).String())
+	assert.NotEqual(t, UserKey(salt, "U-0001"), UserKey(bytes.Repeat([]byte{8}, SaltBytes), "U-0001"), "the salt changes the keys")
+	assert.NotEqual(t, PinKey(salt, "U-0001", testCUID(1)), PinKey(salt, "U-0001", testCUID(2)))
 	for _, mutate := range []func(*Registry){
 		func(r *Registry) { r.Day = "2026-13-01" },
 		func(r *Registry) { r.Year = 1 },
-		func(r *Registry) { r.Users[1].UserID = "U-0001" },
+		func(r *Registry) { r.Salt = r.Salt[:16] },
+		func(r *Registry) { r.Users[1].Key = r.Users[0].Key },
+		func(r *Registry) { r.Users[1].Key = "U-0002" },
+		func(r *Registry) { r.Users[1].Pin = "00" },
 		func(r *Registry) { r.Users[0].RidesDay = 11 },
 		func(r *Registry) { r.Users[0].RidesYear = -1 },
-		func(r *Registry) { r.Users[1].CUID = &profile.CUID{} },
 	} {
 		r := reg
 		r.Users = append([]RegisteredUser(nil), reg.Users...)
@@ -209,9 +217,9 @@ func FuzzParseUploadRequest(f *testing.F) {
 }
 
 func FuzzParseRegistry(f *testing.F) {
-	c := testCUID(1)
-	f.Add(encode(f, Registry{AsOf: time.Unix(1_790_000_000, 0).UTC(), Day: "2026-11-20", Year: 2026,
-		Users: []RegisteredUser{{UserID: "U-0001", CUID: &c, RidesDay: 1, RidesYear: 3}}}))
+	salt := bytes.Repeat([]byte{7}, SaltBytes)
+	f.Add(encode(f, Registry{AsOf: time.Unix(1_790_000_000, 0).UTC(), Day: "2026-11-20", Year: 2026, Salt: salt,
+		Users: []RegisteredUser{{Key: UserKey(salt, "U-0001"), Pin: PinKey(salt, "U-0001", testCUID(1)), RidesDay: 1, RidesYear: 3}}}))
 	f.Add([]byte(`{"day":"2026-01-01","year":2025,"users":[]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		reg, err := ParseRegistry(bytes.NewReader(b), 1<<20)
