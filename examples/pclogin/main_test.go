@@ -468,7 +468,7 @@ func TestPAMStackPlantedEnvironment(t *testing.T) {
 func TestWatchPasswordNotInherited(t *testing.T) {
 	bin := buildPCLogin(t)
 	marker := filepath.Join(t.TempDir(), "lock-env")
-	cfgPath, state, _ := setup(t, fmt.Sprintf(`,"poll_interval":"20ms","lock_command":["/usr/bin/env"]`))
+	cfgPath, state, _ := setup(t, `,"poll_interval":"20ms","lock_command":["/usr/bin/env"]`)
 	// The lock command writes its environment where the test can read it.
 	lock := filepath.Join(filepath.Dir(cfgPath), "lock.sh")
 	require.NoError(t, os.WriteFile(lock, []byte("#!/bin/sh\n/usr/bin/env > \""+marker+"\"\n"), 0o700))
