@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/cardap/internal/servekit"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -190,6 +191,12 @@ func New(cfg Config) (*Client, error) {
 // check the list already before a password prompt, so a revoked card is
 // refused without asking its holder.
 func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, errors.New("cardap: Identify: nil transport")
+	}
 	id, err := c.identify(ctx, t)
 	if err != nil {
 		r := ReasonOf(err)
@@ -199,7 +206,7 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 			attrs = append(attrs, "cuid", e.Identity.CUID.String())
 		}
 		if cause := refusalCause(err); cause != nil {
-			attrs = append(attrs, "error", logText(cause))
+			attrs = append(attrs, "error", servekit.LogText(cause))
 		}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: refused", toAttrs(attrs)...)
 		return nil, err
@@ -208,6 +215,28 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()),
 		slog.String("proof", id.Proof.Method.String()), slog.Int("apdus", id.APDUs))
 	return id, nil
+}
+
+// errZeroClient is the error of a Client not made by New (a zero Client,
+// or nil): it has no AP and no revocation decision to apply.
+var errZeroClient = fmt.Errorf("%w: Client not created by New", ErrConfig)
+
+// check refuses a Client that New did not make.
+func (c *Client) check() error {
+	if c == nil || c.log == nil {
+		return errZeroClient
+	}
+	return nil
+}
+
+// Logger returns the logger the client writes its decisions to
+// (Config.Logger, or one that discards), for loops built on the client
+// (package cardap/pcsc) to log beside it.
+func (c *Client) Logger() *slog.Logger {
+	if c == nil || c.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.log
 }
 
 func toAttrs(kv []any) []slog.Attr {

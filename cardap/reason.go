@@ -3,8 +3,6 @@ package cardap
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/mynacard/freespace/apdu"
 )
@@ -186,38 +184,6 @@ func removalWins(err error) error {
 		cp.Err = err
 	}
 	return &cp
-}
-
-// maxLogText bounds an error's text in a log attribute: a hostile card's
-// data may end up in an error message, and must not flood the log.
-const maxLogText = 1024
-
-// logText renders err for one log attribute: on one line (a newline in an
-// attribute would split the record for line-oriented collectors, or let
-// card data forge a record), control characters escaped, at most
-// maxLogText bytes. Errors of the SDK carry no secrets (passwords and keys
-// redact themselves), so the text is the error's own message.
-func logText(err error) string {
-	if err == nil {
-		return ""
-	}
-	s := err.Error()
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() >= maxLogText {
-			b.WriteString("...")
-			break
-		}
-		switch {
-		case r == '\n' || r == '\r':
-			b.WriteString("; ")
-		case r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == utf8.RuneError:
-			fmt.Fprintf(&b, "\\x%02x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // refusalCause is what a refusal's decision log record shows as its
