@@ -121,44 +121,25 @@ type Client struct {
 	log           *slog.Logger
 }
 
-// ErrConfig is wrapped by New for an invalid configuration.
-var ErrConfig = errors.New("cardap: invalid configuration")
-
 // New checks cfg and returns a Client. Every problem is an error
-// wrapping ErrConfig, before any card is seen: no AP; only APs that prove
-// nothing without AllowUnproven; an AP whose own configuration is invalid
-// (a Type A or D AP without a key provider, a Type A password mode
-// verified before authentication without AllowPasswordBeforeAuth, ...);
-// no revocation list without NoRevocation.
+// wrapping ErrConfig and naming the field, before any card is seen: no
+// AP; only APs that prove nothing without AllowUnproven; an AP whose own
+// configuration is invalid (TypeAConfig.Validate, TypeDConfig.Validate: no
+// key provider, a password mode without a PasswordFunc or a PasswordFunc
+// without a password, a password verified before authentication without
+// AllowPasswordBeforeAuth, ...); no revocation list without NoRevocation.
 func New(cfg Config) (*Client, error) {
-	if len(cfg.APs) == 0 {
-		return nil, fmt.Errorf("%w: APs is empty: no card AP to accept", ErrConfig)
-	}
-	proving := false
-	for i, ap := range cfg.APs {
-		if ap == nil {
-			return nil, fmt.Errorf("%w: AP %d is nil", ErrConfig, i)
-		}
-		if v, ok := ap.(interface{ validate() error }); ok {
-			if err := v.validate(); err != nil {
-				return nil, fmt.Errorf("%w: AP %d (Type %s): %w", ErrConfig, i, ap.Type(), err)
-			}
-		}
-		if declaredProof(ap) != ProofNone {
-			proving = true
-		}
-	}
-	if !proving && !cfg.AllowUnproven {
-		return nil, fmt.Errorf("%w: every AP in APs proves nothing (read without authentication) and AllowUnproven is false", ErrConfig)
+	if err := cfg.validateAPs(); err != nil {
+		return nil, err
 	}
 	if cfg.Revocation == nil && !cfg.NoRevocation {
-		return nil, fmt.Errorf("%w: no revocation list: set Revocation, or NoRevocation to run without one", ErrConfig)
+		return nil, configErr("Revocation", "nil and NoRevocation is false")
 	}
 	if cfg.Revocation != nil && cfg.NoRevocation {
-		return nil, fmt.Errorf("%w: both Revocation and NoRevocation set", ErrConfig)
+		return nil, configErr("NoRevocation", "true and Revocation is set")
 	}
 	if cfg.ExpiryGrace < 0 {
-		return nil, fmt.Errorf("%w: negative ExpiryGrace", ErrConfig)
+		return nil, configErr("ExpiryGrace", "negative (%v)", cfg.ExpiryGrace)
 	}
 	c := &Client{
 		aps:           append([]AP(nil), cfg.APs...),
@@ -176,6 +157,32 @@ func New(cfg Config) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// validateAPs checks Config.APs: at least one, none nil, each AP's own
+// configuration valid, and one that proves the card unless AllowUnproven.
+func (cfg *Config) validateAPs() error {
+	if len(cfg.APs) == 0 {
+		return configErr("APs", "empty")
+	}
+	proving := false
+	for i, ap := range cfg.APs {
+		if ap == nil {
+			return configErr(fmt.Sprintf("APs[%d]", i), "nil")
+		}
+		if v, ok := ap.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return within(fmt.Sprintf("APs[%d] (Type %s)", i, ap.Type()), err)
+			}
+		}
+		if declaredProof(ap) != ProofNone {
+			proving = true
+		}
+	}
+	if !proving && !cfg.AllowUnproven {
+		return configErr("APs", "every AP proves nothing (reads without authentication) and AllowUnproven is false")
+	}
+	return nil
 }
 
 // Identify reads the card behind t and decides: it returns the holder's
@@ -219,7 +226,7 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 
 // errZeroClient is the error of a Client not made by New (a zero Client,
 // or nil): it has no AP and no revocation decision to apply.
-var errZeroClient = fmt.Errorf("%w: Client not created by New", ErrConfig)
+var errZeroClient = configErr("", "Client not created by New")
 
 // check refuses a Client that New did not make.
 func (c *Client) check() error {

@@ -145,7 +145,7 @@ func TestNewRefusesMissingRevocation(t *testing.T) {
 	aps := []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}
 	_, err := cardap.New(cardap.Config{APs: aps, AllowUnproven: true})
 	assert.ErrorIs(t, err, cardap.ErrConfig)
-	assert.Contains(t, err.Error(), "no revocation list")
+	assert.Contains(t, err.Error(), "Revocation: nil")
 	_, err = cardap.New(cardap.Config{APs: aps, AllowUnproven: true, NoRevocation: true, Revocation: &fakeRevocation{}})
 	assert.ErrorIs(t, err, cardap.ErrConfig)
 }

@@ -117,7 +117,7 @@ func OpenGenerationMemory(dir string, opts GenerationMemoryOptions) (*Generation
 		opts.MaxCards = DefaultGenerationMaxCards
 	}
 	if opts.MaxCards < 1 || opts.MaxCards > maxGenerationCards {
-		return nil, fmt.Errorf("%w: MaxCards %d, want 1 to %d", ErrConfig, opts.MaxCards, maxGenerationCards)
+		return nil, configErr("MaxCards", "%d, want 1 to %d", opts.MaxCards, maxGenerationCards)
 	}
 	if err := securefile.CheckDir(dir, securefile.Policy{}); err != nil {
 		return nil, fmt.Errorf("%w: state directory: %w", ErrGenerationState, err)

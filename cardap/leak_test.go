@@ -97,7 +97,7 @@ func TestIdentifyCancelledDuringPrompt(t *testing.T) {
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) {
-			c.Password = func(ctx context.Context, _ cardap.PasswordRequest) (cardap.Password, error) {
+			c.PasswordFunc = func(ctx context.Context, _ cardap.PasswordRequest) (profile.Password, error) {
 				close(prompting)
 				<-ctx.Done() // a PIN pad waiting for the holder
 				return nil, ctx.Err()

@@ -41,13 +41,13 @@ func removalFlows() []removalFlow {
 		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}})},
 		{"type A password", func(*testing.T) *mockcard.Card {
 			return newTypeACard(ks, id, "1234")
-		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordAfterAuth}, Password: pw})},
+		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordAfterAuth}, PasswordFunc: pw})},
 		{"type D", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}})},
 		{"type D password", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "1234")
-		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: pw})},
+		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})},
 	}
 }
 

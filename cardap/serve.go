@@ -3,7 +3,6 @@ package cardap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -96,7 +95,7 @@ func (c *Client) ServeSlot(ctx context.Context, h Handler, s Slot, opts ServeOpt
 		return err
 	}
 	if s == nil {
-		return fmt.Errorf("%w: nil Slot", ErrConfig)
+		return configErr("Slot", "nil")
 	}
 	if opts.WarnInterval <= 0 {
 		opts.WarnInterval = DefaultWarnInterval
@@ -111,7 +110,7 @@ func (c *Client) checkServe(h Handler) error {
 		return err
 	}
 	if h == nil {
-		return fmt.Errorf("%w: nil Handler", ErrConfig)
+		return configErr("Handler", "nil")
 	}
 	return nil
 }

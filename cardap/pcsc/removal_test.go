@@ -88,8 +88,8 @@ type removalFlow struct {
 func removalFlows() []removalFlow {
 	ks := testkeys.Store(1)
 	id := profile.Identity{UserID: "U-REMOVAL"}
-	pw := func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
-		return cardap.Password("1234"), nil
+	pw := func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
+		return profile.Password("1234"), nil
 	}
 	return []removalFlow{
 		{"type C", func(*testing.T) *mockcard.Card {
@@ -101,13 +101,13 @@ func removalFlows() []removalFlow {
 		{"type A password", func(*testing.T) *mockcard.Card {
 			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
 				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
-		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordAfterAuth}, Password: pw})},
+		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordAfterAuth}, PasswordFunc: pw})},
 		{"type D", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}})},
 		{"type D password", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "1234")
-		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: pw})},
+		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})},
 	}
 }
 

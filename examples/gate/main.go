@@ -257,7 +257,7 @@ func (g *gate) newClient(o *options, ks keys.Provider, rev cardap.RevocationChec
 			// password goes encrypted, and only to a card that proved it
 			// holds the operator's keys.
 			cfg.Config.Password = typea.PasswordAfterAuth
-			cfg.Password = g.passwordFunc
+			cfg.PasswordFunc = g.passwordFunc
 		}
 		aps = append(aps, cardap.TypeA(cfg))
 	}
