@@ -52,7 +52,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			c.NoRevocation = true
 			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{
-				Config:   typea.Config{Keys: ks, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+				Config:       typea.Config{Keys: ks, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 				PasswordFunc: fixedPassword(given),
 			})}
 		})
