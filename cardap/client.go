@@ -206,6 +206,7 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 	}
 	id, err := c.identify(ctx, t)
 	if err != nil {
+		err = canceledWins(ctx, err)
 		r := ReasonOf(err)
 		attrs := []any{"reason", r.String()}
 		var e *Error
@@ -293,14 +294,14 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 	}
 	id.APDUs = apdus
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, &Error{Reason: ReasonCanceled, Identity: &id, Err: err}
 	}
 	id.RevocationListAge = -1
 	if !id.Proof.Proven() && !c.allowUnproven {
 		// Policy, before the revocation list: the status of a CUID that
 		// anyone can claim decides nothing.
 		return nil, &Error{Reason: ReasonUnproven, Identity: &id,
-			Err: fmt.Errorf("Type %s AP, proof %s, and AllowUnproven is false", id.Proof.AP, id.Proof.Method)}
+			Err: fmt.Errorf("Type %s AP, proof %s", id.Proof.AP, id.Proof.Method)}
 	}
 	if c.rev != nil {
 		if err := c.checkRevocation(ctx, &id); err != nil {

@@ -110,6 +110,7 @@ func TestIdentifyCancelledDuringPrompt(t *testing.T) {
 	}()
 	_, err = c.Identify(ctx, card)
 	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, cardap.ReasonCanceled, cardap.ReasonOf(err), "no decision on the card: %v", err)
 	after, err := card.PINTriesLeft(aid, mockcard.PasswordRefAP)
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "no try spent")

@@ -1,10 +1,13 @@
 package cardap
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
 )
 
 // Reason is why a card was refused.
@@ -29,6 +32,7 @@ const (
 	ReasonCardError                       // any other card or reader failure
 	ReasonRollback                        // the card's Type D data is older than what this terminal saw (or its newest slot does not open under RequireNewest)
 	ReasonUnproven                        // policy: the card proved nothing (Type C) and Config.AllowUnproven is off
+	ReasonCanceled                        // the context ended (cancelled, or its deadline passed) before a decision: no decision on the card
 )
 
 var reasonNames = [...]string{
@@ -47,6 +51,7 @@ var reasonNames = [...]string{
 	ReasonCardError:         "card-error",
 	ReasonRollback:          "rollback",
 	ReasonUnproven:          "unproven",
+	ReasonCanceled:          "canceled",
 }
 
 // String returns a stable kebab-case name, fit for audit logs.
@@ -76,6 +81,7 @@ var (
 	ErrCardError         = errors.New("cardap: card error")
 	ErrRollback          = errors.New("cardap: card data rolled back to an older generation")
 	ErrUnproven          = errors.New("cardap: card did not prove itself (read without authentication)")
+	ErrCanceled          = errors.New("cardap: identification canceled")
 )
 
 func (r Reason) sentinel() error {
@@ -106,6 +112,8 @@ func (r Reason) sentinel() error {
 		return ErrRollback
 	case ReasonUnproven:
 		return ErrUnproven
+	case ReasonCanceled:
+		return ErrCanceled
 	}
 	return ErrCardError
 }
@@ -121,16 +129,40 @@ type Error struct {
 	Err      error     // the cause, or nil
 }
 
-// Error implements error.
+// Error says the reason, the card when its CUID was read, and the cause,
+// with the package prefix once: "cardap: wrong password (card
+// 0123456789ABCDEF0123456789ABCDEF): 1 try left".
 func (e *Error) Error() string {
-	msg := e.Reason.sentinel().Error()
+	var b strings.Builder
+	b.WriteString(e.Reason.sentinel().Error())
 	if e.Identity != nil && !e.Identity.CUID.IsZero() {
-		msg += " (card " + e.Identity.CUID.String() + ")"
+		b.WriteString(" (card " + e.Identity.CUID.String() + ")")
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	if d := e.detail(); d != "" {
+		b.WriteString(": " + d)
 	}
-	return msg
+	return b.String()
+}
+
+// detail is the cause as Error shows it. For a wrong or blocked password
+// it is only what the card said of its tries: the rest of the cause's
+// chain repeats the reason ("typea: verify password: typea: wrong
+// password"). A cause of this package loses its "cardap: " prefix, which
+// the refusal's text already has.
+func (e *Error) detail() string {
+	if e.Err == nil {
+		return ""
+	}
+	var te *apdu.TriesError
+	if errors.As(e.Err, &te) && !isAuthFailure(e.Err) {
+		switch {
+		case e.Reason == ReasonPasswordWrong && te.Remaining > 0:
+			return profile.TriesLeft(te.Remaining)
+		case e.Reason == ReasonPasswordBlocked && te.Remaining == 0:
+			return ""
+		}
+	}
+	return strings.TrimPrefix(e.Err.Error(), "cardap: ")
 }
 
 // Unwrap returns the cause.
@@ -150,6 +182,30 @@ func ReasonOf(err error) Reason {
 		return e.Reason
 	}
 	return ReasonCardError
+}
+
+// canceledWins makes a context that ended decide the refusal: an error
+// that is ctx's own (cancelled, deadline passed) is ReasonCanceled, not a
+// card error, whatever reason an AP gave it, since the card was not
+// judged. A revoked card stays revoked: the list decided before.
+func canceledWins(ctx context.Context, err error) error {
+	cerr := ctx.Err()
+	if err == nil || cerr == nil || !errors.Is(err, cerr) {
+		return err
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return &Error{Reason: ReasonCanceled, Err: err}
+	}
+	if e.Reason == ReasonCanceled || e.Reason == ReasonRevoked {
+		return err
+	}
+	cp := *e
+	cp.Reason = ReasonCanceled
+	if !errors.Is(e.Err, cerr) {
+		cp.Err = err
+	}
+	return &cp
 }
 
 // isRemoval reports whether err says that the card left the reader (or

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -134,12 +133,12 @@ func decide(tap cardap.Tap) Decision {
 		d.Detail = "unreadable card data"
 	case cardap.ReasonCardRemoved:
 		d.Outcome, d.Detail = Retry, "card removed during the read, tap again"
+	case cardap.ReasonCanceled:
+		d.Outcome, d.Detail = Retry, "read interrupted"
 	default:
 		switch {
 		case errors.Is(tap.Err, reader.ErrSharingViolation):
 			d.Outcome, d.Detail = Retry, "card busy (used by another application), tap again"
-		case errors.Is(tap.Err, context.Canceled), errors.Is(tap.Err, context.DeadlineExceeded):
-			d.Outcome, d.Detail = Retry, "read interrupted"
 		default:
 			d.Detail = fmt.Sprintf("%s: %v", r, tap.Err)
 		}
