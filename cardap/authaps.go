@@ -273,12 +273,15 @@ func (c TypeDConfig) Validate() error {
 	if err := c.Config.Validate(); err != nil {
 		return within("Config", err)
 	}
-	mode := "false"
-	if c.Config.Password {
-		mode = "true"
-	}
-	return checkPasswordFunc(c.Config.Password, mode, c.PasswordFunc)
+	return checkPasswordFunc(c.hasPassword(), c.passwordMode(), c.PasswordFunc)
 }
+
+// hasPassword reports whether the configuration says the AP has a
+// password.
+func (c TypeDConfig) hasPassword() bool { return c.Config.Password }
+
+// passwordMode names Config.Password for errors.
+func (c TypeDConfig) passwordMode() string { return fmt.Sprint(c.Config.Password) }
 
 // TypeD returns the standard Type D AP: open (select, mutual
 // authentication, password), read and decrypt the content, and report its
@@ -307,7 +310,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		content typed.ReadResult
 		err     error
 	)
-	if a.cfg.Config.Password {
+	if a.cfg.hasPassword() {
 		content, err = a.readWithPassword(ctx, counter, &id)
 	} else {
 		err = apsession.WithTransaction(ctx, counter, func(ctx context.Context) (err error) {
@@ -334,7 +337,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		case errors.Is(err, typed.ErrDataKeyRefused):
 			return id, &Error{Reason: ReasonMalformed, Err: err}
 		}
-		if !a.cfg.Config.Password {
+		if !a.cfg.hasPassword() {
 			err = unexpectedPassword(err)
 		}
 		return id, mapAuthAPError(err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
@@ -343,7 +346,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	// that mutual authentication opened: a successful read is the proof.
 	// With a password, Open (or Verify) had the card accept it, or the
 	// card reported it verified already, before the read.
-	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.Config.Password}
+	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.hasPassword()}
 	id.UserID = content.Identity.UserID
 	id.Attributes = content.Identity.Attributes
 	id.Expires = content.Identity.Expires

@@ -187,16 +187,21 @@ func (cfg *Config) validateAPs() error {
 
 // Identify reads the card behind t and decides: it returns the holder's
 // Identity, or an *Error whose Reason says why the card is refused
-// (errors.Is(err, cardap.ErrRevoked) and so on). The APs are tried in the
-// configured order; a card that proved nothing (Identity.Proof) is then
-// refused with ReasonUnproven unless Config.AllowUnproven is set; then the
-// revocation list is checked (fail closed:
-// an error of the list, or an AP that reported no CUID, refuses the card
-// with ReasonRevocationUnknown; a revoked answer is ReasonRevoked even
-// when the list also reported an error), then the expiry date, as a
-// calendar date in the clock's time zone. The standard Type A and D APs
-// check the list already before a password prompt, so a revoked card is
-// refused without asking its holder.
+// (errors.Is(err, cardap.ErrRevoked) and so on). In order:
+//
+//   - the APs are tried in the configured order, the first the card
+//     carries decides (ReasonUnknownCard when none);
+//   - a card that proved nothing (Identity.Proof) is refused with
+//     ReasonUnproven, unless Config.AllowUnproven is set;
+//   - the revocation list, failing closed: an error of the list, or an AP
+//     that reported no CUID, is ReasonRevocationUnknown; a revoked answer
+//     is ReasonRevoked even when the list also reported an error. The
+//     standard Type A and D APs check the list already before a password
+//     prompt, so a revoked card is refused without asking its holder;
+//   - the expiry date, as a calendar date in the clock's time zone.
+//
+// A ctx that ends before the decision is ReasonCanceled: the card was not
+// judged. A Client not created by New is an error wrapping ErrConfig.
 func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, error) {
 	if err := c.check(); err != nil {
 		return nil, err
