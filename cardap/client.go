@@ -411,9 +411,9 @@ func classify(err error) Reason {
 		return ReasonCardRemoved
 	case errors.Is(err, ErrUnknownCard):
 		return ReasonUnknownCard
-	case errors.Is(err, ErrNotPersonalized):
+	case errors.Is(err, profile.ErrNotPersonalized):
 		return ReasonNotPersonalized
-	case errors.Is(err, ErrMalformed), errors.Is(err, profile.ErrInvalidIdentity), errors.Is(err, profile.ErrInvalidCUID):
+	case errors.Is(err, profile.ErrMalformed), errors.Is(err, profile.ErrInvalidIdentity), errors.Is(err, profile.ErrInvalidCUID):
 		return ReasonMalformed
 	case errors.Is(err, ErrAuthFailed):
 		return ReasonAuthFailed

@@ -124,7 +124,7 @@ func TestIdentifyCardRemovedMidRead(t *testing.T) {
 		card.RemoveBefore(n)
 		c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
 		_, err := c.Identify(context.Background(), card)
-		assert.ErrorIs(t, err, cardap.ErrCardRemoved, "removed before APDU %d", n)
+		assert.ErrorIs(t, err, apdu.ErrCardRemoved, "removed before APDU %d", n)
 		assert.ErrorIs(t, err, apdu.ErrCardRemoved)
 	}
 }

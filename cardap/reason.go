@@ -65,11 +65,14 @@ func (r Reason) String() string {
 // MarshalText implements encoding.TextMarshaler.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// Sentinel errors, one per Reason.
+// Sentinel errors of the reasons: errors.Is(err, ErrRevoked) matches an
+// *Error with ReasonRevoked, and so on. Three reasons match the SDK's
+// canonical sentinels instead of errors of this package:
+// ReasonNotPersonalized matches profile.ErrNotPersonalized,
+// ReasonMalformed profile.ErrMalformed and ReasonCardRemoved
+// apdu.ErrCardRemoved. ReasonCardError matches ErrCardError.
 var (
 	ErrUnknownCard       = errors.New("cardap: no accepted card AP on the card")
-	ErrNotPersonalized   = errors.New("cardap: card AP not personalized")
-	ErrMalformed         = errors.New("cardap: malformed data on the card")
 	ErrRevoked           = errors.New("cardap: card revoked")
 	ErrRevocationUnknown = errors.New("cardap: revocation status unknown (list too old or unreadable)")
 	ErrExpired           = errors.New("cardap: card AP expired")
@@ -77,21 +80,21 @@ var (
 	ErrPasswordRequired  = errors.New("cardap: password required")
 	ErrPasswordWrong     = errors.New("cardap: wrong password")
 	ErrPasswordBlocked   = errors.New("cardap: password blocked")
-	ErrCardRemoved       = errors.New("cardap: card removed")
 	ErrCardError         = errors.New("cardap: card error")
 	ErrRollback          = errors.New("cardap: card data rolled back to an older generation")
 	ErrUnproven          = errors.New("cardap: card did not prove itself (read without authentication)")
 	ErrCanceled          = errors.New("cardap: identification canceled")
 )
 
+// sentinel is the error errors.Is matches for r.
 func (r Reason) sentinel() error {
 	switch r {
 	case ReasonUnknownCard:
 		return ErrUnknownCard
 	case ReasonNotPersonalized:
-		return ErrNotPersonalized
+		return profile.ErrNotPersonalized
 	case ReasonMalformed:
-		return ErrMalformed
+		return profile.ErrMalformed
 	case ReasonRevoked:
 		return ErrRevoked
 	case ReasonRevocationUnknown:
@@ -107,7 +110,7 @@ func (r Reason) sentinel() error {
 	case ReasonPasswordBlocked:
 		return ErrPasswordBlocked
 	case ReasonCardRemoved:
-		return ErrCardRemoved
+		return apdu.ErrCardRemoved
 	case ReasonRollback:
 		return ErrRollback
 	case ReasonUnproven:
@@ -116,6 +119,21 @@ func (r Reason) sentinel() error {
 		return ErrCanceled
 	}
 	return ErrCardError
+}
+
+// text is how a refusal's text begins for r: the sentinel's text, with
+// this package's prefix for the reasons whose sentinel is another
+// package's.
+func (r Reason) text() string {
+	switch r {
+	case ReasonNotPersonalized:
+		return "cardap: card AP not personalized"
+	case ReasonMalformed:
+		return "cardap: malformed data on the card"
+	case ReasonCardRemoved:
+		return "cardap: card removed"
+	}
+	return r.sentinel().Error()
 }
 
 // Error is a refusal: the reason, what was learned of the card before the
@@ -134,7 +152,7 @@ type Error struct {
 // 0123456789ABCDEF0123456789ABCDEF): 1 try left".
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Reason.sentinel().Error())
+	b.WriteString(e.Reason.text())
 	if e.Identity != nil && !e.Identity.CUID.IsZero() {
 		b.WriteString(" (card " + e.Identity.CUID.String() + ")")
 	}

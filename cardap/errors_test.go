@@ -87,3 +87,29 @@ func TestIdentifyCanceled(t *testing.T) {
 		})
 	}
 }
+
+// TestReasonSentinels: every reason's *Error matches its sentinel with
+// errors.Is, and the card conditions the SDK names once match the
+// canonical sentinels of profile and apdu (cardap has no copies).
+func TestReasonSentinels(t *testing.T) {
+	for _, tt := range []struct {
+		r    cardap.Reason
+		want error
+		text string
+	}{
+		{cardap.ReasonUnknownCard, cardap.ErrUnknownCard, "cardap: no accepted card AP on the card"},
+		{cardap.ReasonNotPersonalized, profile.ErrNotPersonalized, "cardap: card AP not personalized"},
+		{cardap.ReasonMalformed, profile.ErrMalformed, "cardap: malformed data on the card"},
+		{cardap.ReasonCardRemoved, apdu.ErrCardRemoved, "cardap: card removed"},
+		{cardap.ReasonRevoked, cardap.ErrRevoked, "cardap: card revoked"},
+		{cardap.ReasonCanceled, cardap.ErrCanceled, "cardap: identification canceled"},
+		{cardap.ReasonCardError, cardap.ErrCardError, "cardap: card error"},
+	} {
+		t.Run(tt.r.String(), func(t *testing.T) {
+			e := &cardap.Error{Reason: tt.r}
+			assert.ErrorIs(t, e, tt.want)
+			assert.EqualError(t, e, tt.text)
+			assert.Equal(t, tt.r, cardap.ReasonOf(e))
+		})
+	}
+}
