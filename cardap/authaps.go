@@ -158,6 +158,9 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 			return err
 		}
 		res.CUID = ap.CUID()
+		// After-auth mode: the status and VERIFY go under the secure
+		// messaging session, so a card that cannot authenticate (a clone)
+		// is refused before the holder is asked (§3.3).
 		if ap.Config().Password == typea.PasswordAfterAuth {
 			if err := ap.Authenticate(ctx); err != nil {
 				return err
@@ -176,7 +179,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 			if errors.As(err, &te) {
 				err = &typea.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
 			}
-			return fmt.Errorf("typea: password status: %w", err)
+			return fmt.Errorf("password status: %w", err)
 		}
 		return nil
 	})
@@ -186,6 +189,8 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 	if err != nil {
 		return res, false, err
 	}
+	// The prompt runs outside any PC/SC transaction: it may take long,
+	// and some PC/SC stacks reset a card whose transaction idles.
 	err = promptThenFinish(ctx, t, res.CUID, need, a.cfg.PasswordFunc, req, func(ctx context.Context, pw profile.Password) error {
 		if need {
 			if err := ap.Verify(ctx, typea.Password(pw), typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
@@ -238,12 +243,21 @@ func closeAP(ap io.Closer, err *error) {
 // try is left and allowLastTry is false. Nothing is asked of the holder in
 // the error cases.
 func passwordNeeded(st apsession.PasswordStatus, allowLastTry bool) (need bool, err error) {
+	// The status is VERIFY without data (ISO/IEC 7816-4 §11.5.6;
+	// docs/PROTOCOL.md §6.4): 9000 verified, 63Cx x tries left, 6983
+	// blocked. It spends no try, so it is asked before every prompt.
 	switch {
 	case st.Verified:
+		// Verified earlier in this card session: asking the holder
+		// would only risk a try.
 		return false, nil
 	case st.Blocked:
+		// Only the operator's administrative key unblocks it; the holder
+		// is not asked for a password the card cannot take.
 		return false, &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
 	case st.Remaining == 1 && !allowLastTry:
+		// A mistake now would block the card (§6.4: the host refuses to
+		// send the password at the last try unless allowed).
 		return false, apsession.ErrLastTry
 	}
 	return true, nil
@@ -398,7 +412,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 			return err
 		}
 		if need, err = passwordNeeded(st, a.cfg.AllowLastTry); err != nil {
-			return fmt.Errorf("typed: password status: %w", err)
+			return fmt.Errorf("password status: %w", err)
 		}
 		return nil
 	})
