@@ -39,9 +39,9 @@ const defaultRescan = 2 * time.Second
 // restarts is waited for and reconnected, with backoff. While the service
 // is down, each reader's loop and the loop over the reader list warn (to
 // the client's Config.Logger) once per Options.WarnInterval, counting the
-// repeats. It returns ctx.Err() when ctx is done, and at once an error
+// repeats. It returns ctx.Err() when ctx is done; at once an error
 // wrapping cardap.ErrConfig for a nil handler or a Client not made by
-// cardap.New.
+// cardap.New, and reader.ErrNoCgo in a program built without cgo.
 func Serve(ctx context.Context, c *cardap.Client, h cardap.Handler, opts Options) error {
 	if opts.Rescan <= 0 {
 		opts.Rescan = defaultRescan
@@ -61,6 +61,11 @@ func Serve(ctx context.Context, c *cardap.Client, h cardap.Handler, opts Options
 	var bo servekit.Backoff
 	for ctx.Err() == nil {
 		rc, err := reader.EstablishContext(ctx)
+		if errors.Is(err, reader.ErrNoCgo) {
+			// A program built without cgo can never reach PC/SC:
+			// waiting for the service would wait forever.
+			return err
+		}
 		if err != nil {
 			l.warn.Warn(ctx, "cardap: PC/SC unavailable, retrying", "", err)
 			if !bo.Wait(ctx) {
