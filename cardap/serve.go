@@ -21,8 +21,9 @@ type Card interface {
 }
 
 // Slot is one place where cards are presented: a PC/SC reader (package
-// cardap/pcsc), or a simulated one (TapSlot). A Slot should also implement EmptyWaiter, so
-// that Serve can recover when Card.WaitRemoved fails.
+// cardap/pcsc), or a simulated one (TapSlot). A Slot should also
+// implement EmptyWaiter, so that Serve can recover when Card.WaitRemoved
+// fails.
 type Slot interface {
 	// Name identifies the slot in Taps and logs.
 	Name() string
