@@ -119,8 +119,9 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id.APDUs = counter.APDUs
 	id.CUID = res.CUID
 	if err != nil {
-		if a.cfg.Config.Password == typea.PasswordNone {
-			err = unexpectedPassword(err)
+		switch a.cfg.Config.Password {
+		case typea.PasswordNone, typea.PasswordBeforeAuth:
+			err = passwordModeMismatch(err, a.cfg.Config.Password.String())
 		}
 		return id, mapAuthAPError(err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
 	}
@@ -352,7 +353,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 			return id, &Error{Reason: ReasonMalformed, Err: err}
 		}
 		if !a.cfg.hasPassword() {
-			err = unexpectedPassword(err)
+			err = passwordModeMismatch(err, "none")
 		}
 		return id, mapAuthAPError(err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
 	}
@@ -435,22 +436,24 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 	return content, err
 }
 
-// errUnexpectedPassword is the cause of a refusal when the configuration
-// says the AP has no password and the card refuses the read until one is
-// verified: the terminal and the card disagree about the password.
-var errUnexpectedPassword = errors.New("the card requires a password and the configuration has none")
-
-// unexpectedPassword turns the card's "security status not satisfied"
-// (6982) to a read of an AP configured without password into a refusal
-// with ReasonPasswordRequired. 6982 after a successful mutual
-// authentication means that an access condition other than the key is
-// not met (ISO/IEC 7816-4 §5.1.3; docs/PROTOCOL.md §6.4): the password.
-// An authentication failure is left to mapAuthAPError.
-func unexpectedPassword(err error) error {
+// passwordModeMismatch turns the card's "security status not satisfied"
+// (6982) into a refusal with ReasonPasswordMode when the configured
+// password mode cannot meet the card's access conditions. 6982 is the
+// card's answer when an access condition is not met (ISO/IEC 7816-4
+// §5.1.3, table 6; docs/PROTOCOL.md §3.3, §6.4): with mode "none", to a
+// read that its password guards; with mode "before-auth", to a password
+// sent in plain to a card that takes it only under secure messaging
+// (after authentication), no try spent. A failure of mutual
+// authentication or secure messaging, or a removal, is left as it is.
+func passwordModeMismatch(err error, mode string) error {
 	if !errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) || isRemoval(err) || isAuthFailure(err) {
 		return err
 	}
-	return &Error{Reason: ReasonPasswordRequired, Err: fmt.Errorf("%w: %w", errUnexpectedPassword, err)}
+	what := "the card requires a password and the configured password mode is none"
+	if mode != "none" {
+		what = "the card refuses the password before authentication and the configured password mode is " + mode
+	}
+	return &Error{Reason: ReasonPasswordMode, Err: fmt.Errorf("%s: %w", what, err)}
 }
 
 // isAuthFailure reports whether err is a failure of mutual

@@ -67,13 +67,13 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 		{"type A, no password, 4 APDUs", typeACard(""), typeA(ks, noPW), cardap.ReasonUnknown, "EMP-A", 4},
 		{"type A with password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") }), cardap.ReasonUnknown, "EMP-A", 0},
 		{"type A wrong password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("9999") }), cardap.ReasonPasswordWrong, "", 0},
-		{"type A password on the card, none configured", typeACard("1234"), typeA(ks, noPW), cardap.ReasonPasswordRequired, "", 0},
+		{"type A password on the card, none configured", typeACard("1234"), typeA(ks, noPW), cardap.ReasonPasswordMode, "", 0},
 		{"type A wrong operator keys", typeACard(""), typeA(otherKeys, func(c *cardap.TypeAConfig) {
 			noPW(c)
 		}), cardap.ReasonAuthFailed, "", 0},
 		{"type D", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknown, "EMP-A", 0},
 		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
-		{"type D password on the card, none configured", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonPasswordRequired, "", 0},
+		{"type D password on the card, none configured", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonPasswordMode, "", 0},
 		{"type D never written", mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}})), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonNotPersonalized, "", 0},
 		{"type D missing: unknown card", typeACard(""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknownCard, "", 0},
 	}

@@ -113,3 +113,47 @@ func TestReasonSentinels(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentifyPasswordModeMismatch: a terminal whose password mode cannot
+// meet the card's (no password configured for a card that has one; the
+// password in plain to a card that takes it only under secure messaging)
+// is refused with ReasonPasswordMode and a cause saying so; it was
+// card-error. No try is spent.
+func TestIdentifyPasswordModeMismatch(t *testing.T) {
+	ks := testkeys.Store(1)
+	id := profile.Identity{UserID: "EMP-M"}
+	afterAuthCard := func() *mockcard.Card {
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
+			Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), RequireSM: true}}))
+	}
+	tests := []struct {
+		name  string
+		cfg   cardap.TypeAConfig
+		cause string
+	}{
+		{"none configured", cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}},
+			"the card requires a password and the configured password mode is none"},
+		{"before-auth configured, card after-auth", cardap.TypeAConfig{
+			Config:       typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true},
+			PasswordFunc: fixedPassword("1234")},
+			"the card refuses the password before authentication and the configured password mode is before-auth"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			card := afterAuthCard()
+			c := newClient(t, nil, func(c *cardap.Config) {
+				c.NoRevocation = true
+				c.APs = []cardap.AP{cardap.TypeA(tt.cfg)}
+			})
+			_, err := c.Identify(context.Background(), card)
+			require.Error(t, err)
+			assert.Equal(t, cardap.ReasonPasswordMode, cardap.ReasonOf(err), "%v", err)
+			assert.ErrorIs(t, err, cardap.ErrPasswordMode)
+			assert.ErrorIs(t, err, apdu.ErrSecurityStatusNotSatisfied, "the card's status stays reachable")
+			assert.Contains(t, err.Error(), tt.cause)
+			left, err := card.PINTriesLeft(profile.DefaultAID(profile.TypeA), mockcard.PasswordRefAP)
+			require.NoError(t, err)
+			assert.Equal(t, 3, left, "no try spent")
+		})
+	}
+}

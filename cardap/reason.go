@@ -33,6 +33,7 @@ const (
 	ReasonRollback                        // the card's Type D data is older than what this terminal saw (or its newest slot does not open under RequireNewest)
 	ReasonUnproven                        // policy: the card proved nothing (Type C) and Config.AllowUnproven is off
 	ReasonCanceled                        // the context ended (cancelled, or its deadline passed) before a decision: no decision on the card
+	ReasonPasswordMode                    // the card's password differs from the configured password mode (a password where none is configured, or refused before authentication)
 )
 
 var reasonNames = [...]string{
@@ -52,6 +53,7 @@ var reasonNames = [...]string{
 	ReasonRollback:          "rollback",
 	ReasonUnproven:          "unproven",
 	ReasonCanceled:          "canceled",
+	ReasonPasswordMode:      "password-mode",
 }
 
 // String returns a stable kebab-case name, fit for audit logs.
@@ -84,6 +86,7 @@ var (
 	ErrRollback          = errors.New("cardap: card data rolled back to an older generation")
 	ErrUnproven          = errors.New("cardap: card did not prove itself (read without authentication)")
 	ErrCanceled          = errors.New("cardap: identification canceled")
+	ErrPasswordMode      = errors.New("cardap: the card's password does not match the configured password mode")
 )
 
 // sentinel is the error errors.Is matches for r.
@@ -117,6 +120,8 @@ func (r Reason) sentinel() error {
 		return ErrUnproven
 	case ReasonCanceled:
 		return ErrCanceled
+	case ReasonPasswordMode:
+		return ErrPasswordMode
 	}
 	return ErrCardError
 }

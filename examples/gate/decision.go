@@ -123,6 +123,8 @@ func decide(tap cardap.Tap) Decision {
 		d.Detail = "the card needs its password"
 	case cardap.ReasonPasswordWrong:
 		d.Detail = "wrong password"
+	case cardap.ReasonPasswordMode:
+		d.Detail = "the card's password does not match the gate's password setting"
 	case cardap.ReasonPasswordBlocked:
 		d.Detail = "password blocked (or one try left)"
 	case cardap.ReasonUnproven:
