@@ -25,7 +25,7 @@ const (
 	ReasonRevocationUnknown               // the list is too old or unreadable: fail closed
 	ReasonExpired                         // the identity's expiry date has passed
 	ReasonAuthFailed                      // mutual authentication or secure messaging failed (wrong or blocked key, hostile card)
-	ReasonPasswordRequired                // the card needs a password the configuration or the holder did not give
+	ReasonPasswordRequired                // the card needs the holder's password and none (or none of a valid length) was given
 	ReasonPasswordWrong                   // the password was wrong; tries remain
 	ReasonPasswordBlocked                 // the password is blocked (or one try left and not allowed)
 	ReasonCardRemoved                     // the card left (or the reader vanished) mid-read
