@@ -3,7 +3,11 @@
 // its freshness policy, a clock and expiry rules, then Identify a card to get
 // its holder's Identity or a typed reason to refuse it (revoked, expired,
 // not personalized, unknown card, unproven, authentication failed, card
-// removed, password required, wrong or blocked).
+// removed, password required, wrong or blocked, a password mode that does
+// not match the card's; canceled when the context ended first).
+//
+// Configuration is checked once, by New: every misconfiguration is an
+// error wrapping ErrConfig that names the field, before any card is seen.
 //
 // # Identification is not authentication
 //
