@@ -2,6 +2,7 @@ package cardap_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -356,6 +357,7 @@ func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, id)
 			assert.Equal(t, tt.reason, cardap.ReasonOf(err), "%v", err)
+			assert.Equal(t, 1, strings.Count(err.Error(), "cardap:"), "the package prefix once: %v", err)
 			assert.Equal(t, 1, prompts.count(tt.typ), "never asked again")
 			aid := profile.DefaultAID(tt.typ)
 			for _, card := range []*mockcard.Card{first, second} {

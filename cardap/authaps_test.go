@@ -3,6 +3,7 @@ package cardap_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,6 +96,7 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Equal(t, tt.reason, cardap.ReasonOf(err), "%v", err)
+			assert.Equal(t, 1, strings.Count(err.Error(), "cardap:"), "the package prefix once: %v", err)
 		})
 	}
 }

@@ -99,6 +99,7 @@ func TestIdentify(t *testing.T) {
 			assert.Nil(t, id)
 			assert.ErrorIs(t, err, tt.sent)
 			assert.Equal(t, tt.reason, cardap.ReasonOf(err))
+			assert.Equal(t, 1, strings.Count(err.Error(), "cardap:"), "the package prefix once: %v", err)
 			var e *cardap.Error
 			require.ErrorAs(t, err, &e)
 			if tt.reason == cardap.ReasonRevoked || tt.reason == cardap.ReasonExpired {
