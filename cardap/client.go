@@ -108,8 +108,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Client identifies cards. It is safe for concurrent use by several
-// goroutines (one per reader).
+// Client identifies cards. It is made by New; a zero Client has no
+// configuration to apply, and its methods return an error wrapping
+// ErrConfig. It is safe for concurrent use by several goroutines (one per
+// reader).
 type Client struct {
 	aps []AP
 	// allowUnproven is Config.AllowUnproven.
