@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/cardap/internal/servekit"
 	"github.com/mynacard/freespace/reader"
@@ -181,7 +182,7 @@ func (s *readerSlot) Present(ctx context.Context) (cardap.Card, error) {
 		if err == nil {
 			return &readerCard{Card: card, rc: rc, name: s.name}, nil
 		}
-		if !errors.Is(err, reader.ErrCardRemoved) && !errors.Is(err, reader.ErrCardUnusable) {
+		if !errors.Is(err, apdu.ErrCardRemoved) && !errors.Is(err, reader.ErrCardUnusable) {
 			return nil, closeAfter(err, rc)
 		}
 		// The card left between the event and the connection, or it does
