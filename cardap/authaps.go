@@ -75,15 +75,18 @@ func checkPasswordFunc(hasPassword bool, mode string, f PasswordFunc) error {
 	return nil
 }
 
-// TypeA returns the standard Type A AP for Config.APs. Like
-// http.FileServer it is named for what it returns, an implementation of
-// the AP interface; New checks cfg (TypeAConfig.Validate). Without a
-// password a read is one transaction of 4 APDUs: SELECT (CUID from the
-// FCI), GET CHALLENGE, MUTUAL AUTHENTICATE and READ RECORD 1 under secure
-// messaging. With one, the password's status (VERIFY without data, no try
-// spent) is asked before the holder is, and the status again and VERIFY
-// after.
-func TypeA(cfg TypeAConfig) AP { return typeAAP{cfg: cfg} }
+// TypeA returns the standard Type A AP for Config.APs; New checks cfg
+// (TypeAConfig.Validate). Without a password a read is one transaction of
+// 4 APDUs: SELECT (CUID from the FCI), GET CHALLENGE, MUTUAL AUTHENTICATE
+// and READ RECORD 1 under secure messaging. With one, the password's
+// status (VERIFY without data, no try spent) is asked before the holder
+// is, and the status again and VERIFY after.
+func TypeA(cfg TypeAConfig) AP {
+	// Named for what it returns, an implementation of AP, as
+	// http.FileServer returns a Handler: TypeA, TypeC and TypeD read as
+	// the list of accepted APs in Config.APs.
+	return typeAAP{cfg: cfg}
+}
 
 type typeAAP struct{ cfg TypeAConfig }
 
