@@ -14,55 +14,79 @@ import (
 	"github.com/mynacard/freespace/typed"
 )
 
-// Password is a card AP password. It never prints (String, GoString and
-// Format redact it) and the client wipes it after use.
-type Password = apsession.Password
-
 // PasswordRequest tells a PasswordFunc which AP asks.
 type PasswordRequest struct {
 	AP  profile.APType // the type of the AP that asks
 	AID profile.AID    // its AID
 }
 
-// PasswordFunc asks the holder for the AP's password (a PIN pad, a login
-// prompt). It is called at most once per AP and Identify, and only once
-// the card has shown that it needs it: after the AP's SELECT succeeded (a
-// card without the AP never prompts), after mutual authentication when
-// the password is verified under secure messaging, and after the
-// password's status (VERIFY without data, no try spent) said it is not
-// verified, not blocked and, unless the last try is allowed, has more than
-// one try left, and, when the client has a revocation list, after the
-// card's CUID was checked against it: a revoked card, or one whose status
-// the list cannot decide, is refused without a prompt. No PC/SC transaction is held while it runs (a prompt may
-// take long; some PC/SC stacks reset a card whose transaction idles). The
+// PasswordFunc asks the holder for an AP's password (a PIN pad, a login
+// prompt). Identify calls it at most once per AP, and only once the card
+// has shown that it needs it: the AP is on the card (a card without it
+// never prompts), mutual authentication passed when the password goes
+// under secure messaging, the password is neither verified already nor
+// blocked, more than one try is left unless the last try is allowed, and
+// the card is not revoked (when the client has a revocation list). No
+// PC/SC transaction is held while it runs, so it may take long. The
 // password is sent to the card at most once, never retried, and wiped
-// after use. Returning an error aborts the identification with that error.
-type PasswordFunc func(ctx context.Context, req PasswordRequest) (Password, error)
+// after use. Returning an error aborts the identification with that
+// error.
+type PasswordFunc func(ctx context.Context, req PasswordRequest) (profile.Password, error)
 
 // TypeAConfig configures the standard Type A AP (records, mutual
-// authentication, optional password; docs/PROTOCOL.md chapter 6). The
-// embedded typea.Config is checked by New: a password verified before
-// mutual authentication (typea.PasswordBeforeAuth, the password in plain
-// to a card that has not proven itself) needs
-// Config.AllowPasswordBeforeAuth.
+// authentication, optional password; docs/PROTOCOL.md chapter 6).
 type TypeAConfig struct {
+	// Config is the host side of the AP: AID, operator keys, password
+	// mode (Config.Password) and the rest of typea.Config.
 	typea.Config
-	// Password supplies the password when Config.Password is not
-	// typea.PasswordNone. Nil: such cards are refused with
-	// ReasonPasswordRequired.
-	Password PasswordFunc
+	// PasswordFunc supplies the holder's password. It is required when
+	// Config.Password is PasswordAfterAuth (the zero value) or
+	// PasswordBeforeAuth, and must be nil with PasswordNone.
+	PasswordFunc PasswordFunc
 	// AllowLastTry sends the password even when the card has one try
 	// left (a mistake then blocks it). Without it such cards are refused
 	// with ReasonPasswordBlocked, wrapping typea.ErrLastTry.
 	AllowLastTry bool
 }
 
-// TypeA returns the standard Type A AP. Without a password a read is one
-// transaction of 4 APDUs: SELECT (CUID from the FCI), GET CHALLENGE,
-// MUTUAL AUTHENTICATE and READ RECORD 1 under secure messaging. With one,
-// the password's status query is added before the holder is asked, and
-// the status query again and VERIFY after it (see PasswordFunc).
-func TypeA(cfg TypeAConfig) AP { return typeAAP{cfg: cfg} }
+// Validate checks c as New does, before any card is seen: the embedded
+// typea.Config (typea.Config.Validate: a key provider, valid AID and SFIs,
+// PasswordBeforeAuth only with AllowPasswordBeforeAuth), and a
+// PasswordFunc exactly when the password mode verifies a password. Every
+// error wraps ErrConfig and names the field.
+func (c TypeAConfig) Validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return within("Config", err)
+	}
+	return checkPasswordFunc(c.Config.Password != typea.PasswordNone, c.Config.Password.String(), c.PasswordFunc)
+}
+
+// checkPasswordFunc refuses a password mode without a PasswordFunc (every
+// card would be refused as needing a password it was never asked for)
+// and a PasswordFunc beside a mode without password (a prompt that is
+// never used: the configuration says two things).
+func checkPasswordFunc(hasPassword bool, mode string, f PasswordFunc) error {
+	switch {
+	case hasPassword && f == nil:
+		return configErr("PasswordFunc", "nil and Config.Password is %s", mode)
+	case !hasPassword && f != nil:
+		return configErr("PasswordFunc", "set and Config.Password is %s", mode)
+	}
+	return nil
+}
+
+// TypeA returns the standard Type A AP for Config.APs; New checks cfg
+// (TypeAConfig.Validate). Without a password a read is one transaction of
+// 4 APDUs: SELECT (CUID from the FCI), GET CHALLENGE, MUTUAL AUTHENTICATE
+// and READ RECORD 1 under secure messaging. With one, the password's
+// status (VERIFY without data, no try spent) is asked before the holder
+// is, and the status again and VERIFY after.
+func TypeA(cfg TypeAConfig) AP {
+	// Named for what it returns, an implementation of AP, as
+	// http.FileServer returns a Handler: TypeA, TypeC and TypeD read as
+	// the list of accepted APs in Config.APs.
+	return typeAAP{cfg: cfg}
+}
 
 type typeAAP struct{ cfg TypeAConfig }
 
@@ -72,10 +96,8 @@ func (typeAAP) Type() profile.APType { return profile.TypeA }
 // authentication with the operator's read key.
 func (typeAAP) ProofMethod() ProofMethod { return ProofMutualAuth }
 
-// validate lets New refuse a bad configuration before any card is seen
-// (typea.Config.Validate: no key provider, PasswordBeforeAuth without
-// AllowPasswordBeforeAuth, ...).
-func (a typeAAP) validate() error { return a.cfg.Config.Validate() }
+// validate lets New refuse a bad configuration before any card is seen.
+func (a typeAAP) validate() error { return a.cfg.Validate() }
 
 func (a typeAAP) aid() profile.AID {
 	if len(a.cfg.AID) == 0 {
@@ -100,6 +122,10 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id.APDUs = counter.APDUs
 	id.CUID = res.CUID
 	if err != nil {
+		switch a.cfg.Config.Password {
+		case typea.PasswordNone, typea.PasswordBeforeAuth:
+			err = passwordModeMismatch(err, a.cfg.Config.Password.String())
+		}
 		return id, mapAuthAPError(err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
 	}
 	// Record 1 is only readable under the secure messaging session that
@@ -136,12 +162,15 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 			return err
 		}
 		res.CUID = ap.CUID()
+		// After-auth mode: the status and VERIFY go under the secure
+		// messaging session, so a card that cannot authenticate (a clone)
+		// is refused before the holder is asked (§3.3).
 		if ap.Config().Password == typea.PasswordAfterAuth {
 			if err := ap.Authenticate(ctx); err != nil {
 				return err
 			}
 		}
-		if a.cfg.Password == nil {
+		if a.cfg.PasswordFunc == nil {
 			return fmt.Errorf("%w: no PasswordFunc configured", typea.ErrPasswordRequired)
 		}
 		st, err := ap.PasswordStatus(ctx)
@@ -154,7 +183,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 			if errors.As(err, &te) {
 				err = &typea.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
 			}
-			return fmt.Errorf("typea: password status: %w", err)
+			return fmt.Errorf("password status: %w", err)
 		}
 		return nil
 	})
@@ -164,9 +193,11 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 	if err != nil {
 		return res, false, err
 	}
-	err = promptThenFinish(ctx, t, res.CUID, need, a.cfg.Password, req, func(ctx context.Context, pw Password) error {
+	// The prompt runs outside any PC/SC transaction: it may take long,
+	// and some PC/SC stacks reset a card whose transaction idles.
+	err = promptThenFinish(ctx, t, res.CUID, need, a.cfg.PasswordFunc, req, func(ctx context.Context, pw profile.Password) error {
 		if need {
-			if err := ap.Verify(ctx, pw, typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
+			if err := ap.Verify(ctx, typea.Password(pw), typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
 				return err
 			}
 		}
@@ -189,8 +220,8 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 // check (a revoked card is refused unprompted) and the holder's prompt,
 // outside any transaction; then finish in a second transaction, with the
 // password (nil when none is needed), which is wiped afterwards.
-func promptThenFinish(ctx context.Context, t apdu.Transport, cuid profile.CUID, need bool, ask PasswordFunc, req PasswordRequest, finish func(ctx context.Context, pw Password) error) error {
-	var pw Password
+func promptThenFinish(ctx context.Context, t apdu.Transport, cuid profile.CUID, need bool, ask PasswordFunc, req PasswordRequest, finish func(ctx context.Context, pw profile.Password) error) error {
+	var pw profile.Password
 	if need {
 		if err := checkBeforePrompt(ctx, cuid); err != nil {
 			return err
@@ -216,12 +247,21 @@ func closeAP(ap io.Closer, err *error) {
 // try is left and allowLastTry is false. Nothing is asked of the holder in
 // the error cases.
 func passwordNeeded(st apsession.PasswordStatus, allowLastTry bool) (need bool, err error) {
+	// The status is VERIFY without data (ISO/IEC 7816-4 §11.5.6;
+	// docs/PROTOCOL.md §6.4): 9000 verified, 63Cx x tries left, 6983
+	// blocked. It spends no try, so it is asked before every prompt.
 	switch {
 	case st.Verified:
+		// Verified earlier in this card session: asking the holder
+		// would only risk a try.
 		return false, nil
 	case st.Blocked:
+		// Only the operator's administrative key unblocks it; the holder
+		// is not asked for a password the card cannot take.
 		return false, &apdu.TriesError{SW: apdu.ErrAuthMethodBlocked}
 	case st.Remaining == 1 && !allowLastTry:
+		// A mistake now would block the card (§6.4: the host refuses to
+		// send the password at the last try unless allowed).
 		return false, apsession.ErrLastTry
 	}
 	return true, nil
@@ -230,10 +270,12 @@ func passwordNeeded(st apsession.PasswordStatus, allowLastTry bool) (need bool, 
 // TypeDConfig configures the standard Type D AP (encrypted binary data,
 // mutual authentication, optional password; docs/PROTOCOL.md chapter 7).
 type TypeDConfig struct {
+	// Config is the host side of the AP: AID, operator keys and data
+	// key, password (Config.Password) and the rest of typed.Config.
 	typed.Config
-	// Password supplies the password when Config.Password is set. Nil:
-	// such cards are refused with ReasonPasswordRequired.
-	Password PasswordFunc
+	// PasswordFunc supplies the holder's password. It is required when
+	// Config.Password is set, and must be nil otherwise.
+	PasswordFunc PasswordFunc
 	// Generations, when set, remembers the highest generation read per
 	// card: a card presenting an older one is refused with ReasonRollback
 	// (*RollbackError). Nil: nothing is remembered. Either way a read that
@@ -241,6 +283,23 @@ type TypeDConfig struct {
 	// Config.RequireNewest refuses it with ReasonRollback.
 	Generations *GenerationMemory
 }
+
+// Validate checks c as New does, before any card is seen: the embedded
+// typed.Config (typed.Config.Validate) and a PasswordFunc exactly when
+// the AP has a password. Every error wraps ErrConfig and names the field.
+func (c TypeDConfig) Validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return within("Config", err)
+	}
+	return checkPasswordFunc(c.hasPassword(), c.passwordMode(), c.PasswordFunc)
+}
+
+// hasPassword reports whether the configuration says the AP has a
+// password.
+func (c TypeDConfig) hasPassword() bool { return c.Config.Password }
+
+// passwordMode names Config.Password for errors.
+func (c TypeDConfig) passwordMode() string { return fmt.Sprint(c.Config.Password) }
 
 // TypeD returns the standard Type D AP: open (select, mutual
 // authentication, password), read and decrypt the content, and report its
@@ -256,9 +315,8 @@ func (typeDAP) Type() profile.APType { return profile.TypeD }
 // authentication with the operator's read key.
 func (typeDAP) ProofMethod() ProofMethod { return ProofMutualAuth }
 
-// validate lets New refuse a bad configuration before any card is seen
-// (typed.Config.Validate).
-func (a typeDAP) validate() error { return a.cfg.Config.Validate() }
+// validate lets New refuse a bad configuration before any card is seen.
+func (a typeDAP) validate() error { return a.cfg.Validate() }
 
 func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id := Identity{AP: profile.TypeD, AID: a.cfg.AID}
@@ -270,7 +328,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		content typed.ReadResult
 		err     error
 	)
-	if a.cfg.Config.Password {
+	if a.cfg.hasPassword() {
 		content, err = a.readWithPassword(ctx, counter, &id)
 	} else {
 		err = apsession.WithTransaction(ctx, counter, func(ctx context.Context) (err error) {
@@ -297,13 +355,16 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		case errors.Is(err, typed.ErrDataKeyRefused):
 			return id, &Error{Reason: ReasonMalformed, Err: err}
 		}
+		if !a.cfg.hasPassword() {
+			err = passwordModeMismatch(err, "none")
+		}
 		return id, mapAuthAPError(err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
 	}
 	// The content is only readable under the secure messaging session
 	// that mutual authentication opened: a successful read is the proof.
 	// With a password, Open (or Verify) had the card accept it, or the
 	// card reported it verified already, before the read.
-	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.Config.Password}
+	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.hasPassword()}
 	id.UserID = content.Identity.UserID
 	id.Attributes = content.Identity.Attributes
 	id.Expires = content.Identity.Expires
@@ -347,7 +408,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 		if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 			return err
 		}
-		if a.cfg.Password == nil {
+		if a.cfg.PasswordFunc == nil {
 			return fmt.Errorf("%w: no PasswordFunc configured", typed.ErrPasswordRequired)
 		}
 		st, err := ap.PasswordStatus(ctx)
@@ -355,7 +416,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 			return err
 		}
 		if need, err = passwordNeeded(st, a.cfg.AllowLastTry); err != nil {
-			return fmt.Errorf("typed: password status: %w", err)
+			return fmt.Errorf("password status: %w", err)
 		}
 		return nil
 	})
@@ -365,9 +426,9 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 	if err != nil {
 		return content, err
 	}
-	err = promptThenFinish(ctx, t, id.CUID, need, a.cfg.Password, PasswordRequest{AP: profile.TypeD, AID: id.AID}, func(ctx context.Context, pw Password) error {
+	err = promptThenFinish(ctx, t, id.CUID, need, a.cfg.PasswordFunc, PasswordRequest{AP: profile.TypeD, AID: id.AID}, func(ctx context.Context, pw profile.Password) error {
 		if need {
-			if err := ap.Verify(ctx, pw); err != nil {
+			if err := ap.Verify(ctx, typed.Password(pw)); err != nil {
 				return err
 			}
 		}
@@ -376,6 +437,40 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 		return err
 	})
 	return content, err
+}
+
+// passwordModeMismatch turns the card's "security status not satisfied"
+// (6982) into a refusal with ReasonPasswordMode when the configured
+// password mode cannot meet the card's access conditions. 6982 is the
+// card's answer when an access condition is not met (ISO/IEC 7816-4
+// §5.1.3, table 6; docs/PROTOCOL.md §3.3, §6.4): with mode "none", to a
+// read that its password guards; with mode "before-auth", to a password
+// sent in plain to a card that takes it only under secure messaging
+// (after authentication), no try spent. A failure of mutual
+// authentication or secure messaging, or a removal, is left as it is.
+func passwordModeMismatch(err error, mode string) error {
+	if !errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) || isRemoval(err) || isAuthFailure(err) {
+		return err
+	}
+	what := "the card requires a password and the configured password mode is none"
+	if mode != "none" {
+		what = "the card refuses the password before authentication and the configured password mode is " + mode
+	}
+	return &Error{Reason: ReasonPasswordMode, Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+// isAuthFailure reports whether err is a failure of mutual
+// authentication or secure messaging.
+func isAuthFailure(err error) bool {
+	for _, target := range []error{secure.ErrCardCryptogram, secure.ErrNonceMismatch,
+		secure.ErrTerminalRejected, secure.ErrSessionClosed, secure.ErrResponseMAC,
+		secure.ErrResponseUnprotected, secure.ErrStatusMismatch, secure.ErrCardRejectedSM,
+		secure.ErrResponseMalformed, secure.ErrChallenge} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // mapAuthAPError maps the errors of typea and typed to cardap's reasons.
@@ -402,11 +497,7 @@ func mapAuthAPError(err, notPresent, notPersonalized, malformed, lastTry, swappe
 			return &Error{Reason: ReasonPasswordBlocked, Err: err}
 		}
 		return &Error{Reason: ReasonPasswordWrong, Err: err}
-	case errors.Is(err, secure.ErrCardCryptogram), errors.Is(err, secure.ErrNonceMismatch),
-		errors.Is(err, secure.ErrTerminalRejected), errors.Is(err, secure.ErrSessionClosed),
-		errors.Is(err, secure.ErrResponseMAC), errors.Is(err, secure.ErrResponseUnprotected),
-		errors.Is(err, secure.ErrStatusMismatch), errors.Is(err, secure.ErrCardRejectedSM),
-		errors.Is(err, secure.ErrResponseMalformed), errors.Is(err, secure.ErrChallenge):
+	case isAuthFailure(err):
 		return &Error{Reason: ReasonAuthFailed, Err: err}
 	}
 	return err

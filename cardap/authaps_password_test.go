@@ -2,6 +2,7 @@ package cardap_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -32,7 +33,7 @@ func newPasswordPrompts(pw map[profile.APType]string) *passwordPrompts {
 	return &passwordPrompts{pw: pw, calls: map[profile.APType]int{}}
 }
 
-func (p *passwordPrompts) ask(_ context.Context, req cardap.PasswordRequest) (cardap.Password, error) {
+func (p *passwordPrompts) ask(_ context.Context, req cardap.PasswordRequest) (profile.Password, error) {
 	p.mu.Lock()
 	p.calls[req.AP]++
 	pw := p.pw[req.AP]
@@ -41,7 +42,7 @@ func (p *passwordPrompts) ask(_ context.Context, req cardap.PasswordRequest) (ca
 	if during != nil {
 		during(req)
 	}
-	return cardap.Password(pw), nil
+	return profile.Password(pw), nil
 }
 
 func (p *passwordPrompts) count(ap profile.APType) int {
@@ -93,8 +94,8 @@ func TestPasswordAskedOnlyForAPOnCard(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			prompts := newPasswordPrompts(passwords)
 			byType := map[profile.APType]cardap.AP{
-				profile.TypeA: cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: prompts.ask}),
-				profile.TypeD: cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: prompts.ask}),
+				profile.TypeA: cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: prompts.ask}),
+				profile.TypeD: cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: prompts.ask}),
 				profile.TypeC: cardap.TypeC(cardap.TypeCConfig{}),
 			}
 			var aps []cardap.AP
@@ -173,13 +174,13 @@ func TestPasswordAskedAfterStatusOutsideTransaction(t *testing.T) {
 	)
 	aps := map[string]func(pw cardap.PasswordFunc) cardap.AP{
 		"A after": func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw})
 		},
 		"A before": func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw})
 		},
 		"D": func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: pw})
+			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})
 		},
 	}
 	tests := []struct {
@@ -250,11 +251,11 @@ func TestPasswordNotAskedWhenBlockedOrLastTry(t *testing.T) {
 	}{
 		{"type A", func(*testing.T) *mockcard.Card { return newTypeACard(ks, alice, "1234") },
 			func(pw cardap.PasswordFunc, allowLast bool) cardap.AP {
-				return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: pw, AllowLastTry: allowLast})
+				return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw, AllowLastTry: allowLast})
 			}, profile.TypeA},
 		{"type D", func(t *testing.T) *mockcard.Card { return newTypeDCard(t, alice, "1234") },
 			func(pw cardap.PasswordFunc, allowLast bool) cardap.AP {
-				return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true, AllowLastTry: allowLast}, Password: pw})
+				return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true, AllowLastTry: allowLast}, PasswordFunc: pw})
 			}, profile.TypeD},
 	}
 	for _, tt := range tests {
@@ -332,17 +333,17 @@ func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
 		{"type A before-auth: CUID check", func(*testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeACard(ks, alice, "1234"), newTypeACard(ks, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw})
 		}, profile.TypeA, cardap.ReasonCardRemoved},
 		{"type A after-auth: secure messaging", func(*testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeACard(ks, alice, "1234"), newTypeACard(ks, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw})
 		}, profile.TypeA, cardap.ReasonAuthFailed},
 		{"type D: secure messaging", func(t *testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeDCard(t, alice, "1234"), newTypeDCard(t, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: pw})
+			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})
 		}, profile.TypeD, cardap.ReasonAuthFailed},
 	}
 	for _, tt := range tests {
@@ -356,6 +357,7 @@ func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, id)
 			assert.Equal(t, tt.reason, cardap.ReasonOf(err), "%v", err)
+			assert.Equal(t, 1, strings.Count(err.Error(), "cardap:"), "the package prefix once: %v", err)
 			assert.Equal(t, 1, prompts.count(tt.typ), "never asked again")
 			aid := profile.DefaultAID(tt.typ)
 			for _, card := range []*mockcard.Card{first, second} {

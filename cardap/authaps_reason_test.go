@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
@@ -74,7 +75,7 @@ func TestMapAuthAPErrorReasons(t *testing.T) {
 				if tt.only != "" && ap != tt.only {
 					continue
 				}
-				if tt.want == ReasonNotPersonalized && !errors.Is(mapped, ErrNotPersonalized) {
+				if tt.want == ReasonNotPersonalized && !errors.Is(mapped, profile.ErrNotPersonalized) {
 					continue // typed reports "no data" before mapAuthAPError
 				}
 				got := ReasonOf(refusal(mapped, nil))

@@ -3,6 +3,7 @@ package cardap_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,8 +21,8 @@ import (
 )
 
 func fixedPassword(p string) cardap.PasswordFunc {
-	return func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
-		return cardap.Password(p), nil
+	return func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
+		return profile.Password(p), nil
 	}
 }
 
@@ -65,14 +66,15 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 		apdus  int
 	}{
 		{"type A, no password, 4 APDUs", typeACard(""), typeA(ks, noPW), cardap.ReasonUnknown, "EMP-A", 4},
-		{"type A with password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") }), cardap.ReasonUnknown, "EMP-A", 0},
-		{"type A wrong password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("9999") }), cardap.ReasonPasswordWrong, "", 0},
-		{"type A password not given", typeACard("1234"), typeA(ks, nil), cardap.ReasonPasswordRequired, "", 0},
+		{"type A with password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") }), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type A wrong password", typeACard("1234"), typeA(ks, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("9999") }), cardap.ReasonPasswordWrong, "", 0},
+		{"type A password on the card, none configured", typeACard("1234"), typeA(ks, noPW), cardap.ReasonPasswordMode, "", 0},
 		{"type A wrong operator keys", typeACard(""), typeA(otherKeys, func(c *cardap.TypeAConfig) {
 			noPW(c)
 		}), cardap.ReasonAuthFailed, "", 0},
 		{"type D", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknown, "EMP-A", 0},
-		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D password on the card, none configured", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonPasswordMode, "", 0},
 		{"type D never written", mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}})), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonNotPersonalized, "", 0},
 		{"type D missing: unknown card", typeACard(""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknownCard, "", 0},
 	}
@@ -94,6 +96,7 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Equal(t, tt.reason, cardap.ReasonOf(err), "%v", err)
+			assert.Equal(t, 1, strings.Count(err.Error(), "cardap:"), "the package prefix once: %v", err)
 		})
 	}
 }
@@ -113,13 +116,13 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
 		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 3}}))
 	calls := 0
-	wrong := func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+	wrong := func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 		calls++
-		return cardap.Password("0000"), nil
+		return profile.Password("0000"), nil
 	}
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: wrong})}
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: wrong})}
 	})
 	for i, want := range []cardap.Reason{cardap.ReasonPasswordWrong, cardap.ReasonPasswordWrong, cardap.ReasonPasswordBlocked} {
 		_, err := c.Identify(ctx, card)
@@ -138,7 +141,7 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	// With the last try allowed, a wrong password blocks it.
 	c2 := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: wrong, AllowLastTry: true})}
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: wrong, AllowLastTry: true})}
 	})
 	_, err = c2.Identify(ctx, card)
 	assert.Equal(t, cardap.ReasonPasswordBlocked, cardap.ReasonOf(err), "%v", err)
@@ -179,7 +182,7 @@ func TestPasswordFuncErrorAborts(t *testing.T) {
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks},
-			Password: func(context.Context, cardap.PasswordRequest) (cardap.Password, error) { return nil, cancelled }})}
+			PasswordFunc: func(context.Context, cardap.PasswordRequest) (profile.Password, error) { return nil, cancelled }})}
 	})
 	_, err := c.Identify(context.Background(), card)
 	assert.ErrorIs(t, err, cancelled)
@@ -208,13 +211,13 @@ func TestIdentifyKeyBlockedIsAuthFailed(t *testing.T) {
 			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks},
 				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}})), profile.DefaultAID(profile.TypeA)
 		},
-			typeA(ks, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") }),
-			typeA(otherKeys, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") })},
+			typeA(ks, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") }),
+			typeA(otherKeys, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") })},
 		{"type D", func() (*mockcard.Card, profile.AID) {
 			return newTypeDCard(t, alice, "2468"), profile.DefaultAID(profile.TypeD)
 		},
-			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}),
-			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: true}, Password: fixedPassword("2468")})},
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword("2468")}),
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: true}, PasswordFunc: fixedPassword("2468")})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

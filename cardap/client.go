@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/cardap/internal/servekit"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -107,8 +108,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Client identifies cards. It is safe for concurrent use by several
-// goroutines (one per reader).
+// Client identifies cards. It is made by New; a zero Client has no
+// configuration to apply, and its methods return an error wrapping
+// ErrConfig. It is safe for concurrent use by several goroutines (one per
+// reader).
 type Client struct {
 	aps []AP
 	// allowUnproven is Config.AllowUnproven.
@@ -120,44 +123,25 @@ type Client struct {
 	log           *slog.Logger
 }
 
-// ErrConfig is wrapped by New for an invalid configuration.
-var ErrConfig = errors.New("cardap: invalid configuration")
-
 // New checks cfg and returns a Client. Every problem is an error
-// wrapping ErrConfig, before any card is seen: no AP; only APs that prove
-// nothing without AllowUnproven; an AP whose own configuration is invalid
-// (a Type A or D AP without a key provider, a Type A password mode
-// verified before authentication without AllowPasswordBeforeAuth, ...);
-// no revocation list without NoRevocation.
+// wrapping ErrConfig and naming the field, before any card is seen: no
+// AP; only APs that prove nothing without AllowUnproven; an AP whose own
+// configuration is invalid (TypeAConfig.Validate, TypeDConfig.Validate: no
+// key provider, a password mode without a PasswordFunc or a PasswordFunc
+// without a password, a password verified before authentication without
+// AllowPasswordBeforeAuth, ...); no revocation list without NoRevocation.
 func New(cfg Config) (*Client, error) {
-	if len(cfg.APs) == 0 {
-		return nil, fmt.Errorf("%w: APs is empty: no card AP to accept", ErrConfig)
-	}
-	proving := false
-	for i, ap := range cfg.APs {
-		if ap == nil {
-			return nil, fmt.Errorf("%w: AP %d is nil", ErrConfig, i)
-		}
-		if v, ok := ap.(interface{ validate() error }); ok {
-			if err := v.validate(); err != nil {
-				return nil, fmt.Errorf("%w: AP %d (Type %s): %w", ErrConfig, i, ap.Type(), err)
-			}
-		}
-		if declaredProof(ap) != ProofNone {
-			proving = true
-		}
-	}
-	if !proving && !cfg.AllowUnproven {
-		return nil, fmt.Errorf("%w: every AP in APs proves nothing (read without authentication) and AllowUnproven is false", ErrConfig)
+	if err := cfg.validateAPs(); err != nil {
+		return nil, err
 	}
 	if cfg.Revocation == nil && !cfg.NoRevocation {
-		return nil, fmt.Errorf("%w: no revocation list: set Revocation, or NoRevocation to run without one", ErrConfig)
+		return nil, configErr("Revocation", "nil and NoRevocation is false")
 	}
 	if cfg.Revocation != nil && cfg.NoRevocation {
-		return nil, fmt.Errorf("%w: both Revocation and NoRevocation set", ErrConfig)
+		return nil, configErr("NoRevocation", "true and Revocation is set")
 	}
 	if cfg.ExpiryGrace < 0 {
-		return nil, fmt.Errorf("%w: negative ExpiryGrace", ErrConfig)
+		return nil, configErr("ExpiryGrace", "negative (%v)", cfg.ExpiryGrace)
 	}
 	c := &Client{
 		aps:           append([]AP(nil), cfg.APs...),
@@ -177,21 +161,59 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// validateAPs checks Config.APs: at least one, none nil, each AP's own
+// configuration valid, and one that proves the card unless AllowUnproven.
+func (cfg *Config) validateAPs() error {
+	if len(cfg.APs) == 0 {
+		return configErr("APs", "empty")
+	}
+	proving := false
+	for i, ap := range cfg.APs {
+		if ap == nil {
+			return configErr(fmt.Sprintf("APs[%d]", i), "nil")
+		}
+		if v, ok := ap.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return within(fmt.Sprintf("APs[%d] (Type %s)", i, ap.Type()), err)
+			}
+		}
+		if declaredProof(ap) != ProofNone {
+			proving = true
+		}
+	}
+	if !proving && !cfg.AllowUnproven {
+		return configErr("APs", "every AP proves nothing (reads without authentication) and AllowUnproven is false")
+	}
+	return nil
+}
+
 // Identify reads the card behind t and decides: it returns the holder's
 // Identity, or an *Error whose Reason says why the card is refused
-// (errors.Is(err, cardap.ErrRevoked) and so on). The APs are tried in the
-// configured order; a card that proved nothing (Identity.Proof) is then
-// refused with ReasonUnproven unless Config.AllowUnproven is set; then the
-// revocation list is checked (fail closed:
-// an error of the list, or an AP that reported no CUID, refuses the card
-// with ReasonRevocationUnknown; a revoked answer is ReasonRevoked even
-// when the list also reported an error), then the expiry date, as a
-// calendar date in the clock's time zone. The standard Type A and D APs
-// check the list already before a password prompt, so a revoked card is
-// refused without asking its holder.
+// (errors.Is(err, cardap.ErrRevoked) and so on). In order:
+//
+//   - the APs are tried in the configured order, the first the card
+//     carries decides (ReasonUnknownCard when none);
+//   - a card that proved nothing (Identity.Proof) is refused with
+//     ReasonUnproven, unless Config.AllowUnproven is set;
+//   - the revocation list, failing closed: an error of the list, or an AP
+//     that reported no CUID, is ReasonRevocationUnknown; a revoked answer
+//     is ReasonRevoked even when the list also reported an error. The
+//     standard Type A and D APs check the list already before a password
+//     prompt, so a revoked card is refused without asking its holder;
+//   - the expiry date, as a calendar date in the clock's time zone.
+//
+// A ctx that ends before the decision is ReasonCanceled: the card was not
+// judged. A Client not created by New is an error wrapping ErrConfig.
 func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, errors.New("cardap: Identify: nil transport")
+	}
 	id, err := c.identify(ctx, t)
 	if err != nil {
+		err = canceledWins(ctx, err)
 		r := ReasonOf(err)
 		attrs := []any{"reason", r.String()}
 		var e *Error
@@ -199,7 +221,7 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 			attrs = append(attrs, "cuid", e.Identity.CUID.String())
 		}
 		if cause := refusalCause(err); cause != nil {
-			attrs = append(attrs, "error", logText(cause))
+			attrs = append(attrs, "error", servekit.LogText(cause))
 		}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: refused", toAttrs(attrs)...)
 		return nil, err
@@ -208,6 +230,28 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()),
 		slog.String("proof", id.Proof.Method.String()), slog.Int("apdus", id.APDUs))
 	return id, nil
+}
+
+// errZeroClient is the error of a Client not made by New (a zero Client,
+// or nil): it has no AP and no revocation decision to apply.
+var errZeroClient = configErr("", "Client not created by New")
+
+// check refuses a Client that New did not make.
+func (c *Client) check() error {
+	if c == nil || c.log == nil {
+		return errZeroClient
+	}
+	return nil
+}
+
+// Logger returns the logger the client writes its decisions to
+// (Config.Logger, or one that discards), for loops built on the client
+// (package cardap/pcsc) to log beside it.
+func (c *Client) Logger() *slog.Logger {
+	if c == nil || c.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.log
 }
 
 func toAttrs(kv []any) []slog.Attr {
@@ -257,14 +301,14 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 	}
 	id.APDUs = apdus
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, &Error{Reason: ReasonCanceled, Identity: &id, Err: err}
 	}
 	id.RevocationListAge = -1
 	if !id.Proof.Proven() && !c.allowUnproven {
 		// Policy, before the revocation list: the status of a CUID that
 		// anyone can claim decides nothing.
 		return nil, &Error{Reason: ReasonUnproven, Identity: &id,
-			Err: fmt.Errorf("Type %s AP, proof %s, and AllowUnproven is false", id.Proof.AP, id.Proof.Method)}
+			Err: fmt.Errorf("Type %s AP, proof %s", id.Proof.AP, id.Proof.Method)}
 	}
 	if c.rev != nil {
 		if err := c.checkRevocation(ctx, &id); err != nil {
@@ -369,9 +413,9 @@ func classify(err error) Reason {
 		return ReasonCardRemoved
 	case errors.Is(err, ErrUnknownCard):
 		return ReasonUnknownCard
-	case errors.Is(err, ErrNotPersonalized):
+	case errors.Is(err, profile.ErrNotPersonalized):
 		return ReasonNotPersonalized
-	case errors.Is(err, ErrMalformed), errors.Is(err, profile.ErrInvalidIdentity), errors.Is(err, profile.ErrInvalidCUID):
+	case errors.Is(err, profile.ErrMalformed), errors.Is(err, profile.ErrInvalidIdentity), errors.Is(err, profile.ErrInvalidCUID):
 		return ReasonMalformed
 	case errors.Is(err, ErrAuthFailed):
 		return ReasonAuthFailed

@@ -99,6 +99,7 @@ func TestIdentify(t *testing.T) {
 			assert.Nil(t, id)
 			assert.ErrorIs(t, err, tt.sent)
 			assert.Equal(t, tt.reason, cardap.ReasonOf(err))
+			assert.Equal(t, 1, strings.Count(err.Error(), "cardap:"), "the package prefix once: %v", err)
 			var e *cardap.Error
 			require.ErrorAs(t, err, &e)
 			if tt.reason == cardap.ReasonRevoked || tt.reason == cardap.ReasonExpired {
@@ -124,7 +125,7 @@ func TestIdentifyCardRemovedMidRead(t *testing.T) {
 		card.RemoveBefore(n)
 		c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
 		_, err := c.Identify(context.Background(), card)
-		assert.ErrorIs(t, err, cardap.ErrCardRemoved, "removed before APDU %d", n)
+		assert.ErrorIs(t, err, apdu.ErrCardRemoved, "removed before APDU %d", n)
 		assert.ErrorIs(t, err, apdu.ErrCardRemoved)
 	}
 }
@@ -145,7 +146,7 @@ func TestNewRefusesMissingRevocation(t *testing.T) {
 	aps := []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}
 	_, err := cardap.New(cardap.Config{APs: aps, AllowUnproven: true})
 	assert.ErrorIs(t, err, cardap.ErrConfig)
-	assert.Contains(t, err.Error(), "no revocation list")
+	assert.Contains(t, err.Error(), "Revocation: nil")
 	_, err = cardap.New(cardap.Config{APs: aps, AllowUnproven: true, NoRevocation: true, Revocation: &fakeRevocation{}})
 	assert.ErrorIs(t, err, cardap.ErrConfig)
 }

@@ -3,7 +3,11 @@
 // its freshness policy, a clock and expiry rules, then Identify a card to get
 // its holder's Identity or a typed reason to refuse it (revoked, expired,
 // not personalized, unknown card, unproven, authentication failed, card
-// removed, password required, wrong or blocked).
+// removed, password required, wrong or blocked, a password mode that does
+// not match the card's; canceled when the context ended first).
+//
+// Configuration is checked once, by New: every misconfiguration is an
+// error wrapping ErrConfig that names the field, before any card is seen.
 //
 // # Identification is not authentication
 //
@@ -38,10 +42,12 @@
 //
 // Serve runs the loop every terminal needs over one or many card slots:
 // wait for a card, identify it, let the integrator's handler decide, wait
-// for the card to leave. Client.ServePCSC runs it over the PC/SC readers of
-// the machine, surviving readers that come and go and pcscd restarts;
-// TapSlot presents simulated cards (for example mockcard cards) for demos
-// and tests.
+// for the card to leave. Package cardap/pcsc runs it over the PC/SC
+// readers of the machine (pcsc.Serve), surviving readers that come and go
+// and pcscd restarts; it is a package of its own so that a program that
+// never touches PC/SC does not link the PC/SC library (cardap does not
+// import package reader). TapSlot presents simulated cards (for example
+// mockcard cards) for demos and tests.
 //
 // A card that leaves the reader (or is reset or swapped) during a read is
 // refused with ReasonCardRemoved, whatever else the failure looks like: a
@@ -53,8 +59,9 @@
 // "error" attribute, on one line (control characters escaped, at most
 // 1 KiB), never a password, key or user ID. The serve loops log a
 // repeated failure of one reader (or of the PC/SC service) once per
-// PCSCOptions.WarnInterval (default one minute) and count the repeats,
-// which are reported with the next warning and when the reader recovers.
+// ServeOptions.WarnInterval (pcsc.Options.WarnInterval; default one
+// minute) and count the repeats, which are reported with the next warning
+// and when the reader recovers.
 //
 // The card side of everything here is specified in docs/PROTOCOL.md.
 package cardap

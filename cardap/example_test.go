@@ -113,8 +113,8 @@ func ExampleTypeA() {
 		client, err := cardap.New(cardap.Config{
 			APs: []cardap.AP{cardap.TypeA(cardap.TypeAConfig{
 				Config: typea.Config{Keys: operatorKeys},
-				Password: func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
-					return cardap.Password(pin), nil // a PIN pad in a real terminal
+				PasswordFunc: func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
+					return profile.Password(pin), nil // a PIN pad in a real terminal
 				},
 			})},
 			NoRevocation: true,

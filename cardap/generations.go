@@ -23,25 +23,28 @@ import (
 // a restored EF image bringing back older rights) is refused with
 // ReasonRollback and a *RollbackError. Set it in TypeDConfig.Generations.
 //
-// It lives in a small state directory the operator configures, separate
-// from the revocation store (which terminals open read-only): one file,
-// GenerationFile, an append-only log of fixed 24-byte records (CUID,
-// generation, CRC-32) after an 8-byte header, fsynced before a read that
-// raised a generation is reported. It is bounded: at most MaxCards cards
-// (when full, the card seen longest ago is forgotten) and a file of at
-// most GenerationFileMax(MaxCards) bytes; the log is compacted by writing
-// a new file (created exclusively, 0600, fsynced) and renaming it over
-// the old one. A crash leaves at most a torn last record, which is
-// ignored; any other damaged record makes the open fail (the memory never
-// silently forgets). The directory and the file are checked with package
-// securefile (owned by root or the running user, not writable by others,
-// no symbolic link). One process at a time may use a directory (a lock
-// file, GenerationLockFile, is held while it is open, on Unix).
+// It lives in a state directory the operator configures, separate from
+// the revocation store (which terminals open read-only), checked with
+// package securefile (owned by root or the running user, not writable by
+// others, no symbolic link); one process at a time may use a directory.
+// It is bounded: at most MaxCards cards (when full, the card seen longest
+// ago is forgotten) and a file of at most GenerationFileMax(MaxCards)
+// bytes. A raised generation is on disk before the read is reported; a
+// crash loses at most the record being written, and any other damage
+// makes OpenGenerationMemory fail: the memory never silently forgets.
 //
 // The memory protects only the cards and generations this terminal saw;
 // terminals that do not share state do not protect each other. It is safe
 // for concurrent use.
 type GenerationMemory struct {
+	// The state is one file, GenerationFile: an 8-byte header (genMagic),
+	// then an append-only log of fixed 24-byte records (CUID, generation,
+	// CRC-32), fsynced before Observe reports a raised generation. A torn
+	// last record (a crash mid-append) is ignored on load; any other bad
+	// record fails the open. The log is compacted, beyond twice MaxCards
+	// records, by writing a new file (created exclusively, 0600, fsynced)
+	// and renaming it over the old one. GenerationLockFile is held (flock,
+	// Unix) while the memory is open.
 	mu      sync.Mutex
 	dir     string
 	path    string
@@ -97,9 +100,9 @@ var ErrGenerationState = errors.New("cardap: generation memory")
 // RollbackError is a card whose Type D data is an older generation than
 // this terminal read from it before (ReasonRollback).
 type RollbackError struct {
-	CUID profile.CUID
-	Seen uint32 // the highest generation read from this card before
-	Got  uint32 // the generation it presents now
+	CUID profile.CUID // the card
+	Seen uint32       // the highest generation read from this card before
+	Got  uint32       // the generation it presents now
 }
 
 // Error names the card and both generations.
@@ -117,7 +120,7 @@ func OpenGenerationMemory(dir string, opts GenerationMemoryOptions) (*Generation
 		opts.MaxCards = DefaultGenerationMaxCards
 	}
 	if opts.MaxCards < 1 || opts.MaxCards > maxGenerationCards {
-		return nil, fmt.Errorf("%w: MaxCards %d, want 1 to %d", ErrConfig, opts.MaxCards, maxGenerationCards)
+		return nil, configErr("MaxCards", "%d, want 1 to %d", opts.MaxCards, maxGenerationCards)
 	}
 	if err := securefile.CheckDir(dir, securefile.Policy{}); err != nil {
 		return nil, fmt.Errorf("%w: state directory: %w", ErrGenerationState, err)

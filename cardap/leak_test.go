@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/pcsctest"
 	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
@@ -98,7 +97,7 @@ func TestIdentifyCancelledDuringPrompt(t *testing.T) {
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) {
-			c.Password = func(ctx context.Context, _ cardap.PasswordRequest) (cardap.Password, error) {
+			c.PasswordFunc = func(ctx context.Context, _ cardap.PasswordRequest) (profile.Password, error) {
 				close(prompting)
 				<-ctx.Done() // a PIN pad waiting for the holder
 				return nil, ctx.Err()
@@ -111,37 +110,10 @@ func TestIdentifyCancelledDuringPrompt(t *testing.T) {
 	}()
 	_, err = c.Identify(ctx, card)
 	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, cardap.ReasonCanceled, cardap.ReasonOf(err), "no decision on the card: %v", err)
 	after, err := card.PINTriesLeft(aid, mockcard.PasswordRefAP)
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "no try spent")
-}
-
-// TestServePCSCNoGoroutineLeak runs ServePCSC through a real pcscd, serves
-// one card, and checks that cancelling ctx ends every goroutine it
-// started (one per reader, and the waits on the PC/SC service).
-func TestServePCSCNoGoroutineLeak(t *testing.T) {
-	slot := pcsctest.Acquire(t)
-	checkNoLeak(t)
-	c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	taps := make(chan cardap.Tap, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- c.ServePCSC(ctx, func(_ context.Context, tap cardap.Tap, _ cardap.Card) { taps <- tap },
-			cardap.PCSCOptions{Readers: []string{slot.ReaderName}})
-	}()
-	conn := slot.Attach(t, mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-LEAK"})))
-	select {
-	case tap := <-taps:
-		require.NoError(t, tap.Err)
-	case <-ctx.Done():
-		t.Fatal("no tap")
-	}
-	require.NoError(t, conn.Close())
-	pcsctest.WaitAbsent(t, slot)
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
 }
 
 // cancelOnFirstAPDU is a card whose first APDU is answered only by the

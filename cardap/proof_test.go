@@ -3,7 +3,9 @@ package cardap_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,8 +48,8 @@ func TestNewRefusesUnprovenConfig(t *testing.T) {
 		cfg     cardap.Config
 		errWith string // "" : accepted
 	}{
-		{"no APs", cardap.Config{}, "APs is empty"},
-		{"no APs, AllowUnproven", cardap.Config{AllowUnproven: true}, "APs is empty"},
+		{"no APs", cardap.Config{}, "APs: empty"},
+		{"no APs, AllowUnproven", cardap.Config{AllowUnproven: true}, "APs: empty"},
 		{"type C only", cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}}, "AllowUnproven is false"},
 		{"custom AP that is no Prover", cardap.Config{APs: []cardap.AP{claims}}, "AllowUnproven is false"},
 		{"type C only, AllowUnproven", cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}, AllowUnproven: true}, ""},
@@ -96,14 +98,14 @@ func TestIdentifyProof(t *testing.T) {
 			cardap.Proof{AP: profile.TypeC, Method: cardap.ProofNone}},
 		{"type A, no password", typeACard(""), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth}},
-		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: fixedPassword("1234")}),
+		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"type A, password before authentication", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{
-			Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: fixedPassword("1234")}),
+			Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"type D, no password", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth}},
-		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}),
+		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword("2468")}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"custom AP claiming a proof it does not declare", mockcard.MustNew(),
 			claimingAP{cardap.Identity{AP: profile.TypeA, UserID: "EMP-A", Proof: cardap.Proof{Method: cardap.ProofMutualAuth, PasswordVerified: true}}},
@@ -193,21 +195,38 @@ func TestProofMethodString(t *testing.T) {
 }
 
 // TestNewValidatesAPConfig: an authenticated AP's own configuration is
-// checked by New, before any card is seen. Password-before-authentication
-// (the password in plain to a card that has not proven itself) needs
-// AllowPasswordBeforeAuth.
+// checked by New, before any card is seen, and the error names the field.
+// Password-before-authentication (the password in plain to a card that
+// has not proven itself) needs AllowPasswordBeforeAuth; a password mode
+// needs a PasswordFunc (without one every card with a password would be
+// refused as "password required"), and a PasswordFunc needs a password
+// mode (the two fields would disagree).
 func TestNewValidatesAPConfig(t *testing.T) {
 	ks := testkeys.Store(1)
+	pw := fixedPassword("1234")
 	tests := []struct {
 		name    string
 		ap      cardap.AP
-		wantErr error // nil: accepted
+		wantErr error  // nil: accepted
+		text    string // the error's text
 	}{
-		{"type A before-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth}}), typea.ErrPasswordBeforeAuth},
-		{"type A before-auth, allowed", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}}), nil},
-		{"type A after-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}}), nil},
-		{"type A without keys", cardap.TypeA(cardap.TypeAConfig{}), cardap.ErrConfig},
-		{"type D without keys", cardap.TypeD(cardap.TypeDConfig{}), cardap.ErrConfig},
+		{"type A before-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth}, PasswordFunc: pw}), typea.ErrPasswordBeforeAuth,
+			"cardap: invalid configuration: APs[0] (Type A): Config: " + typea.ErrPasswordBeforeAuth.Error()},
+		{"type A before-auth, allowed", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw}), nil, ""},
+		{"type A after-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw}), nil, ""},
+		{"type A none", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}), nil, ""},
+		{"type A after-auth without PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}}), cardap.ErrConfig,
+			"cardap: invalid configuration: APs[0] (Type A): PasswordFunc: nil and Config.Password is after-auth"},
+		{"type A before-auth without PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}}), cardap.ErrConfig,
+			"cardap: invalid configuration: APs[0] (Type A): PasswordFunc: nil and Config.Password is before-auth"},
+		{"type A none with PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}, PasswordFunc: pw}), cardap.ErrConfig,
+			"cardap: invalid configuration: APs[0] (Type A): PasswordFunc: set and Config.Password is none"},
+		{"type A without keys", cardap.TypeA(cardap.TypeAConfig{PasswordFunc: pw}), cardap.ErrConfig, ""},
+		{"type D without keys", cardap.TypeD(cardap.TypeDConfig{}), cardap.ErrConfig, ""},
+		{"type D password without PasswordFunc", cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}}), cardap.ErrConfig,
+			"cardap: invalid configuration: APs[0] (Type D): PasswordFunc: nil and Config.Password is true"},
+		{"type D no password with PasswordFunc", cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}, PasswordFunc: pw}), cardap.ErrConfig,
+			"cardap: invalid configuration: APs[0] (Type D): PasswordFunc: set and Config.Password is false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +237,40 @@ func TestNewValidatesAPConfig(t *testing.T) {
 			}
 			require.ErrorIs(t, err, cardap.ErrConfig)
 			require.ErrorIs(t, err, tt.wantErr)
+			if tt.text != "" {
+				assert.EqualError(t, err, tt.text)
+			}
+			assert.Equal(t, 1, strings.Count(err.Error(), "cardap:"), "the prefix once: %v", err)
+		})
+	}
+}
+
+// TestNewConfigErrorsNameTheField: every misconfiguration of Config is an
+// error from New wrapping ErrConfig whose text names the field.
+func TestNewConfigErrorsNameTheField(t *testing.T) {
+	typeC := cardap.TypeC(cardap.TypeCConfig{})
+	tests := []struct {
+		name string
+		cfg  cardap.Config
+		text string
+	}{
+		{"no AP", cardap.Config{NoRevocation: true}, "cardap: invalid configuration: APs: empty"},
+		{"nil AP", cardap.Config{APs: []cardap.AP{typeC, nil}, NoRevocation: true, AllowUnproven: true}, "cardap: invalid configuration: APs[1]: nil"},
+		{"unproven", cardap.Config{APs: []cardap.AP{typeC}, NoRevocation: true},
+			"cardap: invalid configuration: APs: every AP proves nothing (reads without authentication) and AllowUnproven is false"},
+		{"no revocation", cardap.Config{APs: []cardap.AP{typeC}, AllowUnproven: true},
+			"cardap: invalid configuration: Revocation: nil and NoRevocation is false"},
+		{"both revocation settings", cardap.Config{APs: []cardap.AP{typeC}, AllowUnproven: true, NoRevocation: true, Revocation: &countingRevocation{}},
+			"cardap: invalid configuration: NoRevocation: true and Revocation is set"},
+		{"negative grace", cardap.Config{APs: []cardap.AP{typeC}, AllowUnproven: true, NoRevocation: true, ExpiryGrace: -time.Hour},
+			"cardap: invalid configuration: ExpiryGrace: negative (-1h0m0s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := cardap.New(tt.cfg)
+			assert.Nil(t, c)
+			require.ErrorIs(t, err, cardap.ErrConfig)
+			assert.EqualError(t, err, tt.text)
 		})
 	}
 }

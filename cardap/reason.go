@@ -1,12 +1,13 @@
 package cardap
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
 )
 
 // Reason is why a card was refused.
@@ -24,13 +25,15 @@ const (
 	ReasonRevocationUnknown               // the list is too old or unreadable: fail closed
 	ReasonExpired                         // the identity's expiry date has passed
 	ReasonAuthFailed                      // mutual authentication or secure messaging failed (wrong or blocked key, hostile card)
-	ReasonPasswordRequired                // the AP needs a password and none was given
+	ReasonPasswordRequired                // the card needs the holder's password and none (or none of a valid length) was given
 	ReasonPasswordWrong                   // the password was wrong; tries remain
 	ReasonPasswordBlocked                 // the password is blocked (or one try left and not allowed)
 	ReasonCardRemoved                     // the card left (or the reader vanished) mid-read
 	ReasonCardError                       // any other card or reader failure
 	ReasonRollback                        // the card's Type D data is older than what this terminal saw (or its newest slot does not open under RequireNewest)
 	ReasonUnproven                        // policy: the card proved nothing (Type C) and Config.AllowUnproven is off
+	ReasonCanceled                        // the context ended (cancelled, or its deadline passed) before a decision: no decision on the card
+	ReasonPasswordMode                    // the card's password differs from the configured password mode (a password where none is configured, or refused before authentication)
 )
 
 var reasonNames = [...]string{
@@ -49,6 +52,8 @@ var reasonNames = [...]string{
 	ReasonCardError:         "card-error",
 	ReasonRollback:          "rollback",
 	ReasonUnproven:          "unproven",
+	ReasonCanceled:          "canceled",
+	ReasonPasswordMode:      "password-mode",
 }
 
 // String returns a stable kebab-case name, fit for audit logs.
@@ -62,11 +67,14 @@ func (r Reason) String() string {
 // MarshalText implements encoding.TextMarshaler.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// Sentinel errors, one per Reason.
+// Sentinel errors of the reasons: errors.Is(err, ErrRevoked) matches an
+// *Error with ReasonRevoked, and so on. Three reasons match the SDK's
+// canonical sentinels instead of errors of this package:
+// ReasonNotPersonalized matches profile.ErrNotPersonalized,
+// ReasonMalformed profile.ErrMalformed and ReasonCardRemoved
+// apdu.ErrCardRemoved. ReasonCardError matches ErrCardError.
 var (
 	ErrUnknownCard       = errors.New("cardap: no accepted card AP on the card")
-	ErrNotPersonalized   = errors.New("cardap: card AP not personalized")
-	ErrMalformed         = errors.New("cardap: malformed data on the card")
 	ErrRevoked           = errors.New("cardap: card revoked")
 	ErrRevocationUnknown = errors.New("cardap: revocation status unknown (list too old or unreadable)")
 	ErrExpired           = errors.New("cardap: card AP expired")
@@ -74,20 +82,22 @@ var (
 	ErrPasswordRequired  = errors.New("cardap: password required")
 	ErrPasswordWrong     = errors.New("cardap: wrong password")
 	ErrPasswordBlocked   = errors.New("cardap: password blocked")
-	ErrCardRemoved       = errors.New("cardap: card removed")
 	ErrCardError         = errors.New("cardap: card error")
 	ErrRollback          = errors.New("cardap: card data rolled back to an older generation")
 	ErrUnproven          = errors.New("cardap: card did not prove itself (read without authentication)")
+	ErrCanceled          = errors.New("cardap: identification canceled")
+	ErrPasswordMode      = errors.New("cardap: the card's password does not match the configured password mode")
 )
 
+// sentinel is the error errors.Is matches for r.
 func (r Reason) sentinel() error {
 	switch r {
 	case ReasonUnknownCard:
 		return ErrUnknownCard
 	case ReasonNotPersonalized:
-		return ErrNotPersonalized
+		return profile.ErrNotPersonalized
 	case ReasonMalformed:
-		return ErrMalformed
+		return profile.ErrMalformed
 	case ReasonRevoked:
 		return ErrRevoked
 	case ReasonRevocationUnknown:
@@ -103,13 +113,32 @@ func (r Reason) sentinel() error {
 	case ReasonPasswordBlocked:
 		return ErrPasswordBlocked
 	case ReasonCardRemoved:
-		return ErrCardRemoved
+		return apdu.ErrCardRemoved
 	case ReasonRollback:
 		return ErrRollback
 	case ReasonUnproven:
 		return ErrUnproven
+	case ReasonCanceled:
+		return ErrCanceled
+	case ReasonPasswordMode:
+		return ErrPasswordMode
 	}
 	return ErrCardError
+}
+
+// text is how a refusal's text begins for r: the sentinel's text, with
+// this package's prefix for the reasons whose sentinel is another
+// package's.
+func (r Reason) text() string {
+	switch r {
+	case ReasonNotPersonalized:
+		return "cardap: card AP not personalized"
+	case ReasonMalformed:
+		return "cardap: malformed data on the card"
+	case ReasonCardRemoved:
+		return "cardap: card removed"
+	}
+	return r.sentinel().Error()
 }
 
 // Error is a refusal: the reason, what was learned of the card before the
@@ -123,16 +152,40 @@ type Error struct {
 	Err      error     // the cause, or nil
 }
 
-// Error implements error.
+// Error says the reason, the card when its CUID was read, and the cause,
+// with the package prefix once: "cardap: wrong password (card
+// 0123456789ABCDEF0123456789ABCDEF): 1 try left".
 func (e *Error) Error() string {
-	msg := e.Reason.sentinel().Error()
+	var b strings.Builder
+	b.WriteString(e.Reason.text())
 	if e.Identity != nil && !e.Identity.CUID.IsZero() {
-		msg += " (card " + e.Identity.CUID.String() + ")"
+		b.WriteString(" (card " + e.Identity.CUID.String() + ")")
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	if d := e.detail(); d != "" {
+		b.WriteString(": " + d)
 	}
-	return msg
+	return b.String()
+}
+
+// detail is the cause as Error shows it. For a wrong or blocked password
+// it is only what the card said of its tries: the rest of the cause's
+// chain repeats the reason ("typea: verify password: typea: wrong
+// password"). A cause of this package loses its "cardap: " prefix, which
+// the refusal's text already has.
+func (e *Error) detail() string {
+	if e.Err == nil {
+		return ""
+	}
+	var te *apdu.TriesError
+	if errors.As(e.Err, &te) && !isAuthFailure(e.Err) {
+		switch {
+		case e.Reason == ReasonPasswordWrong && te.Remaining > 0:
+			return profile.TriesLeft(te.Remaining)
+		case e.Reason == ReasonPasswordBlocked && te.Remaining == 0:
+			return ""
+		}
+	}
+	return strings.TrimPrefix(e.Err.Error(), "cardap: ")
 }
 
 // Unwrap returns the cause.
@@ -152,6 +205,30 @@ func ReasonOf(err error) Reason {
 		return e.Reason
 	}
 	return ReasonCardError
+}
+
+// canceledWins makes a context that ended decide the refusal: an error
+// that is ctx's own (cancelled, deadline passed) is ReasonCanceled, not a
+// card error, whatever reason an AP gave it, since the card was not
+// judged. A revoked card stays revoked: the list decided before.
+func canceledWins(ctx context.Context, err error) error {
+	cerr := ctx.Err()
+	if err == nil || cerr == nil || !errors.Is(err, cerr) {
+		return err
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return &Error{Reason: ReasonCanceled, Err: err}
+	}
+	if e.Reason == ReasonCanceled || e.Reason == ReasonRevoked {
+		return err
+	}
+	cp := *e
+	cp.Reason = ReasonCanceled
+	if !errors.Is(e.Err, cerr) {
+		cp.Err = err
+	}
+	return &cp
 }
 
 // isRemoval reports whether err says that the card left the reader (or
@@ -186,38 +263,6 @@ func removalWins(err error) error {
 		cp.Err = err
 	}
 	return &cp
-}
-
-// maxLogText bounds an error's text in a log attribute: a hostile card's
-// data may end up in an error message, and must not flood the log.
-const maxLogText = 1024
-
-// logText renders err for one log attribute: on one line (a newline in an
-// attribute would split the record for line-oriented collectors, or let
-// card data forge a record), control characters escaped, at most
-// maxLogText bytes. Errors of the SDK carry no secrets (passwords and keys
-// redact themselves), so the text is the error's own message.
-func logText(err error) string {
-	if err == nil {
-		return ""
-	}
-	s := err.Error()
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() >= maxLogText {
-			b.WriteString("...")
-			break
-		}
-		switch {
-		case r == '\n' || r == '\r':
-			b.WriteString("; ")
-		case r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == utf8.RuneError:
-			fmt.Fprintf(&b, "\\x%02x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // refusalCause is what a refusal's decision log record shows as its

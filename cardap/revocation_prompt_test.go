@@ -62,21 +62,21 @@ func TestRevokedCardRefusedBeforePrompt(t *testing.T) {
 				before, err := card.PINTriesLeft(aid, ref)
 				require.NoError(t, err)
 				var asked atomic.Int32
-				prompt := func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+				prompt := func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 					asked.Add(1)
-					return cardap.Password("0000"), nil // wrong: a try would be spent
+					return profile.Password("0000"), nil // wrong: a try would be spent
 				}
 				if st.reason == cardap.ReasonUnknown {
-					prompt = func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+					prompt = func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 						asked.Add(1)
-						return cardap.Password("1234"), nil
+						return profile.Password("1234"), nil
 					}
 				}
 				var ap cardap.AP
 				if tc.typ == profile.TypeA {
-					ap = cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: prompt})
+					ap = cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: prompt})
 				} else {
-					ap = cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: prompt})
+					ap = cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: prompt})
 				}
 				c := newClient(t, st.rev(cuid), func(c *cardap.Config) { c.APs = []cardap.AP{ap} })
 				id, err := c.Identify(context.Background(), card)

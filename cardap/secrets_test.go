@@ -20,7 +20,7 @@ import (
 	"github.com/mynacard/freespace/typea"
 )
 
-// TestPasswordNeverPrinted: a cardap.Password prints redacted through
+// TestPasswordNeverPrinted: a profile.Password prints redacted through
 // every formatting path an integrator may use (fmt verbs, JSON, slog text
 // and JSON), and a wrong or right password given to Identify appears
 // neither in the client's debug log nor in the refusal.
@@ -30,12 +30,12 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	contains := func(s string) bool {
 		return strings.Contains(s, secret) || strings.Contains(strings.ToLower(s), secretHex)
 	}
-	p := cardap.Password(secret)
+	p := profile.Password(secret)
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
 		assert.False(t, contains(fmt.Sprintf(verb, p)), verb)
-		assert.False(t, contains(fmt.Sprintf(verb, struct{ P cardap.Password }{p})), "%s in a struct", verb)
+		assert.False(t, contains(fmt.Sprintf(verb, struct{ P profile.Password }{p})), "%s in a struct", verb)
 	}
-	b, err := json.Marshal(struct{ P cardap.Password }{p})
+	b, err := json.Marshal(struct{ P profile.Password }{p})
 	require.NoError(t, err)
 	assert.False(t, contains(string(b)), string(b))
 	var logs bytes.Buffer
@@ -52,8 +52,8 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			c.NoRevocation = true
 			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{
-				Config:   typea.Config{Keys: ks, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
-				Password: fixedPassword(given),
+				Config:       typea.Config{Keys: ks, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+				PasswordFunc: fixedPassword(given),
 			})}
 		})
 		id, err := c.Identify(context.Background(), card)

@@ -3,12 +3,12 @@ package cardap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/cardap/internal/servekit"
 )
 
 // Card is a card presented in a Slot.
@@ -20,9 +20,10 @@ type Card interface {
 	Close() error
 }
 
-// Slot is one place where cards are presented: a PC/SC reader, or a
-// simulated one (TapSlot). A Slot should also implement EmptyWaiter, so
-// that Serve can recover when Card.WaitRemoved fails.
+// Slot is one place where cards are presented: a PC/SC reader (package
+// cardap/pcsc), or a simulated one (TapSlot). A Slot should also
+// implement EmptyWaiter, so that Serve can recover when Card.WaitRemoved
+// fails.
 type Slot interface {
 	// Name identifies the slot in Taps and logs.
 	Name() string
@@ -53,49 +54,83 @@ func (t Tap) Reason() Reason { return ReasonOf(t.Err) }
 // the same slot is served after it returns and the card has left.
 type Handler func(ctx context.Context, tap Tap, card Card)
 
-// Serve runs the terminal loop on every slot, one goroutine each: wait for
-// a card, Identify it, call h, wait for the card to leave. A slot whose
-// Present fails with another error than ErrSlotGone is retried with backoff
-// (capped at 5 s). When waiting for a card's removal fails, the slot is
-// served again only once it has been seen empty (EmptyWaiter), so a card
-// left in it is never identified, nor sent its password, a second time.
-// A card whose identification is cut short by ctx being done is not
-// passed to h. A failure that repeats (a slot failing again and again) is
-// logged once per DefaultWarnInterval with a count of the repeats held
-// back. Serve returns nil when every slot is gone, or ctx.Err() when ctx
-// is done.
+// ServeOptions configures ServeSlot.
+type ServeOptions struct {
+	// WarnInterval is how often, at most, one warning about the slot is
+	// repeated while a failure lasts (a slot failing again and again);
+	// the repeats held back are counted and reported with the next
+	// warning and when the slot recovers. Zero: DefaultWarnInterval.
+	WarnInterval time.Duration
+}
+
+// Serve runs the terminal loop on every slot, one goroutine each, as
+// ServeSlot does with zero ServeOptions. It returns nil when every slot
+// is gone, or ctx.Err() when ctx is done.
 func (c *Client) Serve(ctx context.Context, h Handler, slots ...Slot) error {
-	if h == nil {
-		return fmt.Errorf("%w: nil handler", ErrConfig)
+	if err := c.checkServe(h); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
-	warn := newWarnLimiter(c.log, DefaultWarnInterval)
 	for _, s := range slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.serveSlot(ctx, h, s, warn)
-		}()
+		wg.Go(func() { _ = c.ServeSlot(ctx, h, s, ServeOptions{}) })
 	}
 	wg.Wait()
 	return ctx.Err()
 }
 
+// ServeSlot runs the terminal loop on one slot until it is gone (nil) or
+// ctx is done (ctx.Err()): wait for a card, Identify it, call h, wait for
+// the card to leave. A slot whose Present fails with another error than
+// ErrSlotGone is retried with backoff (capped at 5 s). When waiting for a
+// card's removal fails, the slot is served again only once it has been
+// seen empty (EmptyWaiter), so a card left in it is never identified, nor
+// sent its password, a second time. A card whose identification is cut
+// short by ctx being done is not passed to h. A failure that repeats is
+// logged (Config.Logger) once per opts.WarnInterval with a count of the
+// repeats held back.
+//
+// Serve calls it for a fixed set of slots; a loop over slots that come
+// and go (package cardap/pcsc) calls it once per slot.
+func (c *Client) ServeSlot(ctx context.Context, h Handler, s Slot, opts ServeOptions) error {
+	if err := c.checkServe(h); err != nil {
+		return err
+	}
+	if s == nil {
+		return configErr("Slot", "nil")
+	}
+	if opts.WarnInterval <= 0 {
+		opts.WarnInterval = DefaultWarnInterval
+	}
+	c.serveSlot(ctx, h, s, servekit.NewWarner(c.log, opts.WarnInterval))
+	return ctx.Err()
+}
+
+// checkServe refuses a nil handler and a Client not made by New.
+func (c *Client) checkServe(h Handler) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	if h == nil {
+		return configErr("Handler", "nil")
+	}
+	return nil
+}
+
 // serveSlot runs the loop of one slot until it is gone or ctx is done.
-func (c *Client) serveSlot(ctx context.Context, h Handler, s Slot, warn *warnLimiter) {
-	backoff := newBackoff()
+func (c *Client) serveSlot(ctx context.Context, h Handler, s Slot, warn *servekit.Warner) {
+	var bo servekit.Backoff
 	for ctx.Err() == nil {
 		card, err := s.Present(ctx)
 		switch {
 		case err == nil:
-			backoff.reset()
-			warn.recovered(ctx, s.Name())
+			bo.Reset()
+			warn.Recovered(ctx, s.Name())
 		case errors.Is(err, ErrSlotGone), ctx.Err() != nil:
-			warn.recovered(ctx, s.Name())
+			warn.Recovered(ctx, s.Name())
 			return
 		default:
-			warn.warn(ctx, "cardap: slot failed, retrying", s.Name(), err)
-			if !backoff.wait(ctx) {
+			warn.Warn(ctx, "cardap: slot failed, retrying", s.Name(), err)
+			if !bo.Wait(ctx) {
 				return
 			}
 			continue
@@ -104,14 +139,14 @@ func (c *Client) serveSlot(ctx context.Context, h Handler, s Slot, warn *warnLim
 		removeErr := card.WaitRemoved(ctx)
 		if err := card.Close(); err != nil && ctx.Err() == nil {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "cardap: closing the card failed",
-				slog.String("slot", s.Name()), slog.String("err", logText(err)))
+				slog.String("slot", s.Name()), slog.String("err", servekit.LogText(err)))
 		}
 		if removeErr != nil && ctx.Err() == nil {
 			// The card may still lie in the slot. Presenting it again would
 			// identify it again and send its password again (spending a try
 			// when it was wrong): wait until the slot is seen empty.
-			warn.warn(ctx, "cardap: wait for removal failed; waiting for an empty slot", s.Name(), removeErr)
-			if !c.waitSlotEmpty(ctx, s, backoff, warn) {
+			warn.Warn(ctx, "cardap: wait for removal failed; waiting for an empty slot", s.Name(), removeErr)
+			if !c.waitSlotEmpty(ctx, s, &bo, warn) {
 				return
 			}
 		}
@@ -132,7 +167,7 @@ type EmptyWaiter interface {
 
 // waitSlotEmpty waits, retrying with backoff, until s holds no card; false
 // when the slot is gone, cannot say, or ctx is done.
-func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *backoff, warn *warnLimiter) bool {
+func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *servekit.Backoff, warn *servekit.Warner) bool {
 	ew, ok := s.(EmptyWaiter)
 	if !ok {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "cardap: slot cannot wait for removal; no longer served",
@@ -143,13 +178,13 @@ func (c *Client) waitSlotEmpty(ctx context.Context, s Slot, bo *backoff, warn *w
 		err := ew.WaitEmpty(ctx)
 		switch {
 		case err == nil:
-			bo.reset()
+			bo.Reset()
 			return true
 		case errors.Is(err, ErrSlotGone), ctx.Err() != nil:
 			return false
 		}
-		warn.warn(ctx, "cardap: waiting for an empty slot failed, retrying", s.Name(), err)
-		if !bo.wait(ctx) {
+		warn.Warn(ctx, "cardap: waiting for an empty slot failed, retrying", s.Name(), err)
+		if !bo.Wait(ctx) {
 			return false
 		}
 	}
@@ -172,125 +207,20 @@ func (c *Client) tap(ctx context.Context, h Handler, slot string, card Card) {
 
 // DefaultWarnInterval is how often, at most, the serve loops repeat one
 // warning about one slot (or about the PC/SC service) while a failure
-// lasts; PCSCOptions.WarnInterval changes it for ServePCSC.
+// lasts, unless their options say otherwise.
 const DefaultWarnInterval = time.Minute
-
-// warnLimiter rate-limits the serve loops' warnings: a pcscd outage makes
-// every reader's loop fail again and again with the same error, which
-// logged each time buried the log (about 50 warnings per outage across 8
-// readers). One warning per message and slot is logged per interval; the
-// ones held back are counted, and their number is reported with the next
-// warning of the same kind ("suppressed") and when the slot recovers.
-type warnLimiter struct {
-	log   *slog.Logger
-	every time.Duration
-	mu    sync.Mutex
-	seen  map[warnKey]*warnCount
-}
-
-// warnKey is one kind of warning about one slot ("" for the PC/SC service
-// as a whole).
-type warnKey struct{ msg, slot string }
-
-// warnCount is when a kind of warning was last logged and how many were
-// held back since.
-type warnCount struct {
-	last       time.Time
-	suppressed int
-}
-
-func newWarnLimiter(log *slog.Logger, every time.Duration) *warnLimiter {
-	return &warnLimiter{log: log, every: every, seen: map[warnKey]*warnCount{}}
-}
-
-// warn logs msg about slot with err, unless the same warning about the
-// same slot was logged less than the interval ago: then it is counted.
-func (w *warnLimiter) warn(ctx context.Context, msg, slot string, err error) {
-	now := time.Now()
-	w.mu.Lock()
-	k := warnKey{msg, slot}
-	wc := w.seen[k]
-	if wc != nil && now.Sub(wc.last) < w.every {
-		wc.suppressed++
-		w.mu.Unlock()
-		return
-	}
-	if wc == nil {
-		wc = &warnCount{}
-		w.seen[k] = wc
-	}
-	suppressed := wc.suppressed
-	wc.suppressed, wc.last = 0, now
-	w.mu.Unlock()
-	attrs := make([]slog.Attr, 0, 3)
-	if slot != "" {
-		attrs = append(attrs, slog.String("slot", slot))
-	}
-	attrs = append(attrs, slog.String("err", logText(err)))
-	if suppressed > 0 {
-		attrs = append(attrs, slog.Int("suppressed", suppressed))
-	}
-	w.log.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
-}
-
-// recovered ends the failures of slot: warnings held back are reported
-// (one record per kind, at info level), and the next failure warns at once.
-func (w *warnLimiter) recovered(ctx context.Context, slot string) {
-	w.mu.Lock()
-	type heldBack struct {
-		msg string
-		n   int
-	}
-	var held []heldBack
-	for k, wc := range w.seen {
-		if k.slot != slot {
-			continue
-		}
-		if wc.suppressed > 0 {
-			held = append(held, heldBack{k.msg, wc.suppressed})
-		}
-		delete(w.seen, k)
-	}
-	w.mu.Unlock()
-	for _, hb := range held {
-		attrs := make([]slog.Attr, 0, 3)
-		if slot != "" {
-			attrs = append(attrs, slog.String("slot", slot))
-		}
-		attrs = append(attrs, slog.String("warning", hb.msg), slog.Int("suppressed", hb.n))
-		w.log.LogAttrs(ctx, slog.LevelInfo, "cardap: recovered; repeated warnings were suppressed", attrs...)
-	}
-}
-
-// backoff is an exponential backoff from 100 ms to 5 s.
-type backoff struct{ d time.Duration }
-
-func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
-
-func (b *backoff) reset() { b.d = 100 * time.Millisecond }
-
-// wait sleeps for the current delay and doubles it; false when ctx is done.
-func (b *backoff) wait(ctx context.Context) bool {
-	t := time.NewTimer(b.d)
-	defer t.Stop()
-	b.d = min(2*b.d, 5*time.Second)
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 // TapSlot is a simulated slot: each Tap presents one card (any
 // apdu.Transport, typically a *mockcard.Card), which is taken away as soon
 // as the handler has decided. It is how demos and tests drive Serve without
-// hardware, in the spirit of net/http/httptest.
+// hardware, in the spirit of net/http/httptest. The zero value is an
+// empty slot named ""; NewTapSlot names it.
 type TapSlot struct {
 	name  string
+	once  sync.Once // makes taps and close, so that the zero value works
 	taps  chan tapReq
-	once  sync.Once
 	close chan struct{}
+	shut  sync.Once
 }
 
 type tapReq struct {
@@ -298,9 +228,15 @@ type tapReq struct {
 	done chan struct{}
 }
 
-// NewTapSlot returns an empty simulated slot.
-func NewTapSlot(name string) *TapSlot {
-	return &TapSlot{name: name, taps: make(chan tapReq), close: make(chan struct{})}
+// NewTapSlot returns an empty simulated slot called name.
+func NewTapSlot(name string) *TapSlot { return &TapSlot{name: name} }
+
+// init makes the channels on first use.
+func (s *TapSlot) init() {
+	s.once.Do(func() {
+		s.taps = make(chan tapReq)
+		s.close = make(chan struct{})
+	})
 }
 
 // Name implements Slot.
@@ -311,6 +247,10 @@ func (s *TapSlot) Name() string { return s.name }
 // taken away. It fails with ErrSlotGone after Close and with
 // ctx.Err() when ctx is done first.
 func (s *TapSlot) Tap(ctx context.Context, t apdu.Transport) error {
+	if t == nil {
+		return errors.New("cardap: TapSlot.Tap: nil card")
+	}
+	s.init()
 	req := tapReq{t: t, done: make(chan struct{})}
 	select {
 	case s.taps <- req:
@@ -329,7 +269,10 @@ func (s *TapSlot) Tap(ctx context.Context, t apdu.Transport) error {
 
 // Close ends the slot: Present returns ErrSlotGone, so Serve's goroutine for
 // it ends.
-func (s *TapSlot) Close() { s.once.Do(func() { close(s.close) }) }
+func (s *TapSlot) Close() {
+	s.init()
+	s.shut.Do(func() { close(s.close) })
+}
 
 // WaitEmpty implements EmptyWaiter: a tapped card is taken away as soon
 // as the handler has decided, so the slot is always empty then.
@@ -337,6 +280,7 @@ func (s *TapSlot) WaitEmpty(context.Context) error { return nil }
 
 // Present implements Slot.
 func (s *TapSlot) Present(ctx context.Context) (Card, error) {
+	s.init()
 	select {
 	case req := <-s.taps:
 		return &tapCard{Transport: req.t, done: req.done}, nil

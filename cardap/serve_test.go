@@ -92,9 +92,9 @@ func TestServeNeverReidentifiesACardLeftInTheSlot(t *testing.T) {
 				c.NoRevocation = true
 				c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) {
 					c.AllowLastTry = true
-					c.Password = func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+					c.PasswordFunc = func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 						asked.Add(1)
-						return cardap.Password("9999"), nil // wrong
+						return profile.Password("9999"), nil // wrong
 					}
 				})}
 			})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -124,6 +123,8 @@ func decide(tap cardap.Tap) Decision {
 		d.Detail = "the card needs its password"
 	case cardap.ReasonPasswordWrong:
 		d.Detail = "wrong password"
+	case cardap.ReasonPasswordMode:
+		d.Detail = "the card's password does not match the gate's password setting"
 	case cardap.ReasonPasswordBlocked:
 		d.Detail = "password blocked (or one try left)"
 	case cardap.ReasonUnproven:
@@ -134,12 +135,12 @@ func decide(tap cardap.Tap) Decision {
 		d.Detail = "unreadable card data"
 	case cardap.ReasonCardRemoved:
 		d.Outcome, d.Detail = Retry, "card removed during the read, tap again"
+	case cardap.ReasonCanceled:
+		d.Outcome, d.Detail = Retry, "read interrupted"
 	default:
 		switch {
 		case errors.Is(tap.Err, reader.ErrSharingViolation):
 			d.Outcome, d.Detail = Retry, "card busy (used by another application), tap again"
-		case errors.Is(tap.Err, context.Canceled), errors.Is(tap.Err, context.DeadlineExceeded):
-			d.Outcome, d.Detail = Retry, "read interrupted"
 		default:
 			d.Detail = fmt.Sprintf("%s: %v", r, tap.Err)
 		}

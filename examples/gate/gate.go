@@ -11,6 +11,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/internal/jsonlog"
+	"github.com/mynacard/freespace/profile"
 )
 
 // gate holds what every tap needs. handle is called by cardap.Serve on one
@@ -25,7 +26,7 @@ type gate struct {
 	allowTypeC bool
 	// password is the Type A password of --password-env (nil: the AP is
 	// read in no-password mode); wiped when run returns.
-	password cardap.Password
+	password profile.Password
 
 	mu    sync.Mutex
 	out   io.Writer    // stdout

@@ -478,7 +478,7 @@ func TestDecide(t *testing.T) {
 		{"not personalized", nil, &cardap.Error{Reason: cardap.ReasonNotPersonalized}, Deny, "not-personalized", "card not personalized", nil},
 		{"malformed", nil, &cardap.Error{Reason: cardap.ReasonMalformed}, Deny, "malformed", "unreadable card data", nil},
 		{"held exclusively elsewhere", nil, &cardap.Error{Reason: cardap.ReasonCardError, Err: reader.ErrSharingViolation}, Retry, "card-error", "card busy (used by another application), tap again", nil},
-		{"interrupted", nil, context.Canceled, Retry, "card-error", "read interrupted", nil},
+		{"interrupted", nil, &cardap.Error{Reason: cardap.ReasonCanceled, Err: context.Canceled}, Retry, "canceled", "read interrupted", nil},
 		{"card error", nil, &cardap.Error{Reason: cardap.ReasonCardError, Err: errors.New("boom")}, Deny, "card-error", "card-error: cardap: card error: boom", nil},
 		{"auth failed", nil, &cardap.Error{Reason: cardap.ReasonAuthFailed}, Deny, "auth-failed", "authentication failed: not a card of this operator's keys (or a forged one)", nil},
 		{"password required", nil, &cardap.Error{Reason: cardap.ReasonPasswordRequired}, Deny, "password-required", "the card needs its password", nil},

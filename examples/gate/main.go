@@ -24,7 +24,7 @@
 //	CGO_ENABLED=0 go run ./examples/gate
 //	go run ./examples/gate --json
 //
-// With --reader (or --all-readers) it runs cardap.ServePCSC on PC/SC
+// With --reader (or --all-readers) it runs pcsc.Serve (package cardap/pcsc) on PC/SC
 // readers until Ctrl-C; it then needs the operator's key file (--keys
 // FILE) and a revocation store (--revocation DIR, opened read-only unless
 // --feed makes the gate sync it) or an explicit --no-revocation.
@@ -257,7 +257,7 @@ func (g *gate) newClient(o *options, ks keys.Provider, rev cardap.RevocationChec
 			// password goes encrypted, and only to a card that proved it
 			// holds the operator's keys.
 			cfg.Config.Password = typea.PasswordAfterAuth
-			cfg.Password = g.passwordFunc
+			cfg.PasswordFunc = g.passwordFunc
 		}
 		aps = append(aps, cardap.TypeA(cfg))
 	}

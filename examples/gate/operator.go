@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/profile"
 )
 
 // typeCWarning is logged at start and with every decision of a gate run
@@ -21,7 +22,7 @@ const typeCWarning = "gate: --allow-type-c: Type C cards prove nothing (their ID
 // process's initial environment (/proc/PID/environ on Linux, readable by
 // the same user and root) is not changed by that: a password given this
 // way stays there for the life of the process.
-func passwordFromEnv(name string) (cardap.Password, error) {
+func passwordFromEnv(name string) (profile.Password, error) {
 	v, ok := os.LookupEnv(name)
 	if err := os.Unsetenv(name); err != nil {
 		return nil, err
@@ -30,16 +31,16 @@ func passwordFromEnv(name string) (cardap.Password, error) {
 		return nil, fmt.Errorf("the environment variable %s is not set or empty", name)
 	}
 	// A Go string cannot be wiped; the copy the gate keeps can.
-	return cardap.Password(v), nil
+	return profile.Password(v), nil
 }
 
 // passwordFunc is the gate's cardap.PasswordFunc: a copy of the password
 // given with --password-env (the client wipes what it is given).
-func (g *gate) passwordFunc(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
+func (g *gate) passwordFunc(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 	if g.password == nil {
 		return nil, errors.New("no password configured")
 	}
-	return append(cardap.Password(nil), g.password...), nil
+	return append(profile.Password(nil), g.password...), nil
 }
 
 // typeAMasters names the Type A master keys (docs/PROTOCOL.md §6.2).

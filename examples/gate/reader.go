@@ -6,12 +6,13 @@ import (
 	"fmt"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/cardap/pcsc"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/revocation"
 )
 
-// serveReaders runs the gate on PC/SC readers with cardap.ServePCSC until
+// serveReaders runs the gate on PC/SC readers with pcsc.Serve until
 // ctx is done: wait for a card, identify it, decide, wait for it to leave.
 // Readers plugged in later and a restarted pcscd are picked up.
 func (g *gate) serveReaders(ctx context.Context, o *options) (retErr error) {
@@ -79,5 +80,5 @@ func (g *gate) serveReaders(ctx context.Context, o *options) (retErr error) {
 	if err != nil {
 		return err
 	}
-	return client.ServePCSC(ctx, g.handle, cardap.PCSCOptions{Readers: o.readers})
+	return pcsc.Serve(ctx, client, g.handle, pcsc.Options{Readers: o.readers})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/cardap/pcsc"
 	"github.com/mynacard/freespace/internal/jsonlog"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
@@ -166,7 +167,7 @@ func (d *desk) handle(_ context.Context, tap cardap.Tap, _ cardap.Card) {
 
 func (d *desk) serveReader(ctx context.Context, name string) error {
 	// A binary built without cgo cannot reach PC/SC at all: say so at once
-	// (ServePCSC would wait for the service forever).
+	// (pcsc.Serve would wait for the service forever).
 	if rc, err := reader.EstablishContext(ctx); errors.Is(err, reader.ErrNoCgo) {
 		return err
 	} else if err == nil {
@@ -177,7 +178,7 @@ func (d *desk) serveReader(ctx context.Context, name string) error {
 		return err
 	}
 	fmt.Fprintf(d.out, "serving %q; Ctrl-C to stop\n", name)
-	return c.ServePCSC(ctx, d.handle, cardap.PCSCOptions{Readers: []string{name}})
+	return pcsc.Serve(ctx, c, d.handle, pcsc.Options{Readers: []string{name}})
 }
 
 func (d *desk) simulate(ctx context.Context) error {

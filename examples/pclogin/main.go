@@ -56,6 +56,7 @@ import (
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
 	"github.com/mynacard/freespace/securefile"
 )
@@ -124,7 +125,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (options, error) {
 // cards is what a command reads cards with.
 type cards struct {
 	client   *cardap.Client
-	password cardap.Password // the Type A password, or nil
+	password profile.Password // the Type A password, or nil
 	keys     *keys.Store
 }
 
@@ -138,13 +139,13 @@ func (c *cards) close() {
 
 // passwordFunc hands the client a copy of the password (it wipes what it
 // is given).
-func (c *cards) passwordFunc(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
-	return append(cardap.Password(nil), c.password...), nil
+func (c *cards) passwordFunc(context.Context, cardap.PasswordRequest) (profile.Password, error) {
+	return append(profile.Password(nil), c.password...), nil
 }
 
 // openCards loads the keys and builds the client; password (nil: none) is
 // the Type A AP's password, kept until close.
-func openCards(o options, password cardap.Password) (*cards, error) {
+func openCards(o options, password profile.Password) (*cards, error) {
 	c := &cards{password: password}
 	cfg := login.ClientConfig{AllowTypeC: o.allowTypeC}
 	if o.keysFile != "" {
@@ -180,7 +181,7 @@ func (o options) identifier(c *cards) login.Identifier {
 // process's initial environment (/proc/PID/environ on Linux, readable by
 // the same user and root) is not changed by that: a password given this
 // way stays there for the life of the process.
-func passwordFromEnv(name string) (cardap.Password, error) {
+func passwordFromEnv(name string) (profile.Password, error) {
 	v, ok := os.LookupEnv(name)
 	if err := os.Unsetenv(name); err != nil {
 		return nil, err
@@ -189,7 +190,7 @@ func passwordFromEnv(name string) (cardap.Password, error) {
 		return nil, fmt.Errorf("the environment variable %s is not set or empty", name)
 	}
 	// A Go string cannot be wiped; the copy kept here can.
-	return cardap.Password(v), nil
+	return profile.Password(v), nil
 }
 
 // revocationChecker opens the revocation store the mapping file names, if
@@ -261,14 +262,14 @@ func loadConfig(o options, stderr io.Writer) (*config.Config, bool) {
 }
 
 func runPAM(ctx context.Context, o options, environ func() ([]string, error), stdin io.Reader, stderr io.Writer, log *slog.Logger) int {
-	var password cardap.Password
+	var password profile.Password
 	if o.readAuthtok {
 		// Read first, so that pam_exec's write does not fail whatever
 		// follows. Without keys (Type C) the password has no use: wiped
 		// at once.
 		tok, err := readAuthtok(stdin)
 		if err == nil && o.keysFile != "" && len(tok.b) > 0 {
-			password = append(cardap.Password(nil), tok.b...)
+			password = append(profile.Password(nil), tok.b...)
 		}
 		tok.Wipe()
 		if err != nil {
@@ -315,7 +316,7 @@ func runPAM(ctx context.Context, o options, environ func() ([]string, error), st
 		return exitUsage
 	}
 	defer closeRev()
-	cs, err := openCards(o, append(cardap.Password(nil), password...))
+	cs, err := openCards(o, append(profile.Password(nil), password...))
 	if err != nil {
 		fmt.Fprintln(stderr, "pclogin:", err)
 		return exitUsage
@@ -385,7 +386,7 @@ func runWatch(ctx context.Context, o options, stderr io.Writer, log *slog.Logger
 // given), which is removed from the environment. On failure it prints why
 // and returns the exit code.
 func openCardsEnv(o options, stderr io.Writer) (*cards, int) {
-	var password cardap.Password
+	var password profile.Password
 	if o.passwordEnv != "" {
 		var err error
 		if password, err = passwordFromEnv(o.passwordEnv); err != nil {

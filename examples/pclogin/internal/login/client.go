@@ -29,7 +29,7 @@ func NewClient(c ClientConfig) (*cardap.Client, error) {
 	if c.Keys != nil {
 		cfg := cardap.TypeAConfig{Config: typea.Config{Keys: c.Keys, Password: typea.PasswordNone}}
 		if c.Password != nil {
-			cfg.Config.Password, cfg.Password = typea.PasswordAfterAuth, c.Password
+			cfg.Config.Password, cfg.PasswordFunc = typea.PasswordAfterAuth, c.Password
 		}
 		aps = append(aps, cardap.TypeA(cfg))
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -84,7 +83,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			reason := "card removed"
 			if err == nil {
 				reason = "another card"
-			} else if !errors.Is(err, ErrNoCard) && !errors.Is(err, apdu.ErrCardRemoved) && !errors.Is(err, cardap.ErrCardRemoved) {
+			} else if !errors.Is(err, ErrNoCard) && !errors.Is(err, apdu.ErrCardRemoved) {
 				reason = "card unreadable"
 			}
 			log.InfoContext(ctx, "card left the reader; locking", "user", held.Identity.UserID, "why", reason)

@@ -1,4 +1,4 @@
-package cardap_test
+package pcsc_test
 
 import (
 	"context"
@@ -11,25 +11,26 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/cardap/pcsc"
 	"github.com/mynacard/freespace/internal/pcsctest"
 	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
 
-// TestServePCSC runs the serve loop through a real pcscd: two cards are
+// TestServe runs the serve loop through a real pcscd: two cards are
 // presented one after the other in a vpcd reader, and each is identified
 // once, while the card is in the reader.
-func TestServePCSC(t *testing.T) {
+func TestServe(t *testing.T) {
 	slot := pcsctest.Acquire(t)
-	c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
+	c := newClient(t, func(c *cardap.Config) { c.NoRevocation = true })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	taps := make(chan cardap.Tap, 4)
 	done := make(chan error, 1)
 	go func() {
-		done <- c.ServePCSC(ctx, func(_ context.Context, tap cardap.Tap, _ cardap.Card) { taps <- tap },
-			cardap.PCSCOptions{Readers: []string{slot.ReaderName}})
+		done <- pcsc.Serve(ctx, c, func(_ context.Context, tap cardap.Tap, _ cardap.Card) { taps <- tap },
+			pcsc.Options{Readers: []string{slot.ReaderName}})
 	}()
 	for _, user := range []string{"U-PCSC-1", "U-PCSC-2"} {
 		card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: user}))
@@ -60,14 +61,14 @@ type unreadableCard struct{ *mockcard.Card }
 
 func (unreadableCard) ATR() []byte { return []byte{0xFF, 0xFF} }
 
-// TestServePCSCSurvivesUnreadableCard puts a card that pcscd cannot
+// TestServeSurvivesUnreadableCard puts a card that pcscd cannot
 // connect to in the reader: the serve loop neither stops nor calls the
 // handler nor retries the card in a loop; it says once that the card does
 // not answer, waits for it to be taken out, and then reads the next card.
-func TestServePCSCSurvivesUnreadableCard(t *testing.T) {
+func TestServeSurvivesUnreadableCard(t *testing.T) {
 	slot := pcsctest.Acquire(t)
 	var logs syncbuf.Buffer
-	c := newClient(t, nil, func(c *cardap.Config) {
+	c := newClient(t, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
@@ -76,8 +77,8 @@ func TestServePCSCSurvivesUnreadableCard(t *testing.T) {
 	taps := make(chan cardap.Tap, 4)
 	done := make(chan error, 1)
 	go func() {
-		done <- c.ServePCSC(ctx, func(_ context.Context, tap cardap.Tap, _ cardap.Card) { taps <- tap },
-			cardap.PCSCOptions{Readers: []string{slot.ReaderName}})
+		done <- pcsc.Serve(ctx, c, func(_ context.Context, tap cardap.Tap, _ cardap.Card) { taps <- tap },
+			pcsc.Options{Readers: []string{slot.ReaderName}})
 	}()
 
 	bad := slot.Attach(t, unreadableCard{mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-BROKEN"}))})

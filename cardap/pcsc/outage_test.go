@@ -1,4 +1,4 @@
-package cardap_test
+package pcsc_test
 
 import (
 	"bufio"
@@ -13,15 +13,15 @@ import (
 	"github.com/mynacard/freespace/internal/pcsctest"
 )
 
-// TestServePCSCOutageWarnings stops the pcscd under a ServePCSC that
+// TestServeOutageWarnings stops the pcscd under a pcsc.Serve that
 // serves 8 readers, keeps it down for some seconds and starts it again.
 // Every reader's loop fails again and again meanwhile; the log holds at
 // most one warning per kind and reader (the repeats are counted), every
 // attribute on one line, and no message says "reader:" twice.
 //
-// Like TestServePCSCRestart, ServePCSC runs in a subprocess pointed at a
+// Like TestServeRestart, pcsc.Serve runs in a subprocess pointed at a
 // private pcscd.
-func TestServePCSCOutageWarnings(t *testing.T) {
+func TestServeOutageWarnings(t *testing.T) {
 	if os.Getenv(restartChildEnv) == "1" {
 		serveRestartChild(t)
 		return

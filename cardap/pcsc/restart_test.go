@@ -1,4 +1,4 @@
-package cardap_test
+package pcsc_test
 
 import (
 	"bufio"
@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/cardap/pcsc"
 	"github.com/mynacard/freespace/internal/pcsctest"
 	"github.com/mynacard/freespace/internal/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
@@ -27,11 +28,11 @@ import (
 	"github.com/mynacard/freespace/vpcd"
 )
 
-// restartChildEnv marks the subprocess of TestServePCSCRestart.
+// restartChildEnv marks the subprocess of TestServeRestart.
 const restartChildEnv = "FREESPACE_TEST_SERVEPCSC_RESTART_CHILD"
 
 // serveLine is one JSON line of the subprocess: a tap, or (last) the
-// return of ServePCSC.
+// return of pcsc.Serve.
 type serveLine struct {
 	Msg  string `json:"msg,omitempty"` // a log record of the client (JSON slog)
 	Slot string `json:"slot,omitempty"`
@@ -40,7 +41,7 @@ type serveLine struct {
 	Done string `json:"done,omitempty"`
 }
 
-// TestServePCSCRestart runs ServePCSC against a private pcscd that the
+// TestServeRestart runs pcsc.Serve against a private pcscd that the
 // test stops, restarts and reconfigures under it: the serve loop must go on
 // serving after pcscd comes back (also for a card that was in the reader
 // when pcscd went away), pick up the readers of a vpcd device that appears
@@ -49,11 +50,11 @@ type serveLine struct {
 //
 // libpcsclite reads PCSCLITE_CSOCK_NAME once per process and this process
 // talks to the pcscd that scripts/test.sh shares between packages, so
-// ServePCSC runs in a subprocess (this test binary again) pointed at the
+// pcsc.Serve runs in a subprocess (this test binary again) pointed at the
 // private pcscd. It prints one JSON line per tap and the client's debug
 // log as JSON lines (the test waits on those that say a reader's loop is
 // waiting for a card, or has ended), and stops when its stdin is closed.
-func TestServePCSCRestart(t *testing.T) {
+func TestServeRestart(t *testing.T) {
 	if os.Getenv(restartChildEnv) == "1" {
 		serveRestartChild(t)
 		return
@@ -111,18 +112,18 @@ func TestServePCSCRestart(t *testing.T) {
 	child.waitEvent(t, "reader removed", evGone, slots[3].ReaderName, since)
 	present("reader removed", map[int]string{0: "U-R-7", 1: "U-R-8"})
 
-	// Cancel while pcscd is down: ServePCSC returns context.Canceled once
+	// Cancel while pcscd is down: pcsc.Serve returns context.Canceled once
 	// every reader goroutine has ended.
 	d.Stop()
 	child.stop(t)
 }
 
-// serveRestartChild is the subprocess: ServePCSC over every reader of the
+// serveRestartChild is the subprocess: pcsc.Serve over every reader of the
 // pcscd at PCSCLITE_CSOCK_NAME until stdin is closed.
 func serveRestartChild(t *testing.T) {
 	out := &lockedWriter{w: os.Stdout}
 	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c := newClient(t, nil, func(c *cardap.Config) {
+	c := newClient(t, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.Logger = logger
 	})
@@ -139,7 +140,7 @@ func serveRestartChild(t *testing.T) {
 			assert.NoError(t, err)
 		}
 	}
-	err := c.ServePCSC(ctx, func(_ context.Context, tap cardap.Tap, _ cardap.Card) {
+	err := pcsc.Serve(ctx, c, func(_ context.Context, tap cardap.Tap, _ cardap.Card) {
 		l := serveLine{Slot: tap.Slot}
 		if tap.Identity != nil {
 			l.User = tap.Identity.UserID
@@ -148,7 +149,7 @@ func serveRestartChild(t *testing.T) {
 			l.Err = tap.Err.Error()
 		}
 		emit(l)
-	}, cardap.PCSCOptions{Rescan: 500 * time.Millisecond})
+	}, pcsc.Options{Rescan: 500 * time.Millisecond})
 	emit(serveLine{Done: errString(err)})
 	assert.ErrorIs(t, err, context.Canceled)
 }
@@ -166,7 +167,7 @@ const (
 	evGone    = "cardap: reader no longer served"
 )
 
-// serveChild is the running subprocess of TestServePCSCRestart.
+// serveChild is the running subprocess of TestServeRestart.
 type serveChild struct {
 	stdin  io.Closer
 	taps   chan serveLine // taps, then the Done line
@@ -206,7 +207,7 @@ func startServeChild(t *testing.T, d *pcsctest.Daemon) *serveChild {
 			_ = cmd.Process.Kill()
 		}
 		if t.Failed() {
-			t.Logf("ServePCSC subprocess output:\n%s", c.output.String())
+			t.Logf("pcsc.Serve subprocess output:\n%s", c.output.String())
 		}
 	})
 	return c
@@ -268,10 +269,10 @@ func (c *serveChild) nextTap(t *testing.T, step string) serveLine {
 	select {
 	case l, ok := <-c.taps:
 		if !ok {
-			t.Fatalf("%s: the ServePCSC subprocess ended early", step)
+			t.Fatalf("%s: the pcsc.Serve subprocess ended early", step)
 		}
 		if l.Done != "" {
-			t.Fatalf("%s: ServePCSC returned %s", step, l.Done)
+			t.Fatalf("%s: pcsc.Serve returned %s", step, l.Done)
 		}
 		return l
 	case <-time.After(pcsctest.Timeout):
@@ -281,24 +282,24 @@ func (c *serveChild) nextTap(t *testing.T, step string) serveLine {
 }
 
 // stop closes the subprocess's stdin (its context is cancelled) and expects
-// ServePCSC to return context.Canceled, with no further tap, and the
+// pcsc.Serve to return context.Canceled, with no further tap, and the
 // subprocess to exit cleanly.
 func (c *serveChild) stop(t *testing.T) {
 	t.Helper()
 	require.NoError(t, c.stdin.Close())
 	select {
 	case l, ok := <-c.taps:
-		require.True(t, ok, "the ServePCSC subprocess ended without reporting")
+		require.True(t, ok, "the pcsc.Serve subprocess ended without reporting")
 		assert.Equal(t, serveLine{Done: context.Canceled.Error()}, l)
 	case <-time.After(pcsctest.Timeout):
-		t.Fatalf("ServePCSC did not return within %v of cancel", pcsctest.Timeout)
+		t.Fatalf("pcsc.Serve did not return within %v of cancel", pcsctest.Timeout)
 	}
 	select {
 	case err := <-c.exited:
-		assert.NoError(t, err, "the ServePCSC subprocess failed")
+		assert.NoError(t, err, "the pcsc.Serve subprocess failed")
 		c.exited <- err // for the cleanup
 	case <-time.After(pcsctest.Timeout):
-		t.Fatalf("the ServePCSC subprocess did not exit within %v", pcsctest.Timeout)
+		t.Fatalf("the pcsc.Serve subprocess did not exit within %v", pcsctest.Timeout)
 	}
 	if s := c.output.String(); strings.Contains(s, "panic") {
 		t.Errorf("the subprocess panicked:\n%s", s)

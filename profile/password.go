@@ -1,0 +1,127 @@
+package profile
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Password is a card AP password: the one password type of the SDK, used
+// by typea, typed, personalize, cardap and mockcard alike. It never
+// prints: String, GoString, every fmt verb, slog and the JSON and text
+// encoders give "[redacted]". Call Zero when done with it.
+type Password []byte
+
+// String returns "[redacted]".
+func (Password) String() string { return "[redacted]" }
+
+// GoString returns "Password([redacted])".
+func (Password) GoString() string { return "Password([redacted])" }
+
+// Format prints "[redacted]" for every verb.
+func (Password) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
+
+// LogValue implements slog.LogValuer with "[redacted]".
+func (Password) LogValue() slog.Value {
+	// Without it slog's text handler prints a []byte as a raw string and
+	// its JSON handler as base64.
+	return slog.StringValue("[redacted]")
+}
+
+// MarshalText implements encoding.TextMarshaler with "[redacted]", so
+// encoders that honour it never see the bytes.
+func (Password) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// MarshalJSON implements json.Marshaler with "[redacted]".
+func (Password) MarshalJSON() ([]byte, error) {
+	// encoding/json would otherwise write the bytes as base64.
+	return []byte(`"[redacted]"`), nil
+}
+
+// Zero overwrites the password's bytes with zeros.
+func (p Password) Zero() { clear(p) }
+
+// PasswordMode says whether an AP has a password and when the host
+// verifies it relative to mutual authentication (docs/PROTOCOL.md §3.3,
+// §6.4). The zero value is PasswordAfterAuth.
+type PasswordMode uint8
+
+// Password modes.
+const (
+	// PasswordAfterAuth (the zero value): VERIFY goes under secure
+	// messaging after mutual authentication, so the password crosses the
+	// interface encrypted and only to the authenticated card. An AP
+	// without a password works in this mode when no password is given.
+	PasswordAfterAuth PasswordMode = iota
+	// PasswordBeforeAuth: VERIFY in plain before mutual authentication.
+	// Weaker: the password goes, readable on the interface, to a card
+	// that has not proven itself yet (a clone, an emulator or a relay
+	// sees it). typea accepts it only with Config.AllowPasswordBeforeAuth.
+	PasswordBeforeAuth
+	// PasswordNone: the AP has no password; password operations are
+	// refused before anything is sent.
+	PasswordNone
+)
+
+// String names the mode as ParsePasswordMode reads it: "after-auth",
+// "before-auth" or "none".
+func (m PasswordMode) String() string {
+	switch m {
+	case PasswordAfterAuth:
+		return "after-auth"
+	case PasswordBeforeAuth:
+		return "before-auth"
+	case PasswordNone:
+		return "none"
+	}
+	return fmt.Sprintf("PasswordMode(%d)", uint8(m))
+}
+
+// Valid reports whether m is one of the defined modes.
+func (m PasswordMode) Valid() bool { return m <= PasswordNone }
+
+// ParsePasswordMode parses "after-auth", "before-auth" or "none". Any
+// other text is an error wrapping ErrInvalidPasswordMode.
+func ParsePasswordMode(s string) (PasswordMode, error) {
+	for _, m := range []PasswordMode{PasswordAfterAuth, PasswordBeforeAuth, PasswordNone} {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("%w %q (want after-auth, before-auth or none)", ErrInvalidPasswordMode, s)
+}
+
+// PasswordStatus is the state of an AP's password as the card tells it
+// to VERIFY without data, which spends no try (ISO/IEC 7816-4 §11.5.6;
+// docs/PROTOCOL.md §6.4). typea and typed return it from PasswordStatus.
+type PasswordStatus struct {
+	// Verified: the password is verified in the current session (9000).
+	// The card then does not say how many tries are left.
+	Verified bool
+	// Remaining is the number of tries left before the password blocks
+	// (63Cx); -1 when Verified. 0 when Blocked.
+	Remaining int
+	// Blocked: no tries are left (63C0, 6983 or 6984); only the
+	// operator's administrative key unblocks the password.
+	Blocked bool
+}
+
+// String describes the status: "verified", "blocked", "1 try left" or
+// "n tries left".
+func (s PasswordStatus) String() string {
+	switch {
+	case s.Verified:
+		return "verified"
+	case s.Blocked:
+		return "blocked"
+	}
+	return TriesLeft(s.Remaining)
+}
+
+// TriesLeft says "1 try left" or "n tries left", for the errors and
+// messages of every package that reports a retry counter.
+func TriesLeft(n int) string {
+	if n == 1 {
+		return "1 try left"
+	}
+	return fmt.Sprintf("%d tries left", n)
+}
