@@ -16,18 +16,6 @@ import (
 	"github.com/mynacard/freespace/securefile"
 )
 
-// Errors of shared stores (docs/PROTOCOL.md chapter 9.3).
-var (
-	// ErrReadOnly: a write (Apply, Stop, Unstop, Compact) on a store
-	// opened read-only.
-	ErrReadOnly = errors.New("revocation: store opened read-only")
-	// ErrLocked: another writer (in this or another process) held the
-	// store's writer lock until the caller's context ended. The error
-	// also matches the context's error (context.DeadlineExceeded or
-	// context.Canceled).
-	ErrLocked = errors.New("revocation: store locked by another writer")
-)
-
 // lockName is the writer lock file: writers hold an exclusive flock(2) on
 // it while they change the directory.
 const lockName = "writer.lock"

@@ -19,39 +19,6 @@ import (
 	"github.com/mynacard/freespace/securefile"
 )
 
-// Errors returned by the store.
-var (
-	// ErrReplay: an update older than (or as old as) the current list.
-	ErrReplay = errors.New("revocation: update is not newer than the current list")
-	// ErrOutOfSequence: a delta that does not follow the current list.
-	ErrOutOfSequence = errors.New("revocation: delta does not follow the current list")
-	// ErrStale: the list is older than the policy allows, so a key that is
-	// not in it cannot be declared valid (fail closed).
-	ErrStale = errors.New("revocation: list too old to decide")
-	// ErrFutureFeed is a signed feed dated further ahead of the local clock
-	// than Syncer.MaxFuture allows: a publisher's (or this terminal's)
-	// clock is wrong. Taking it would make the list look fresh for that
-	// long and refuse every correctly dated feed after it as a replay.
-	ErrFutureFeed = errors.New("revocation: feed dated in the future")
-	// ErrAlreadyStopped: a local stop of a key already stopped locally.
-	ErrAlreadyStopped = errors.New("revocation: already stopped locally")
-	// ErrNotStopped: an unstop of a key that has no local stop.
-	ErrNotStopped = errors.New("revocation: no local stop for this key")
-	// ErrFeedRevocation: an attempt to undo a delivered revocation locally.
-	ErrFeedRevocation = errors.New("revocation: a delivered revocation cannot be undone locally")
-	// ErrClosed: the store was closed.
-	ErrClosed = errors.New("revocation: store closed")
-	// ErrNeverSynced: the store holds no list at all. A check then fails
-	// with an error matching both ErrStale and ErrNeverSynced, whatever
-	// the policy: Policy.AllowStale admits cards on an old list, never on
-	// none.
-	ErrNeverSynced = errors.New("revocation: no list synced yet")
-	// ErrNoStore: a read-only open of a directory that does not exist. A
-	// checker never creates a store: a mistyped path is an error, not an
-	// empty store. The error also matches os.ErrNotExist.
-	ErrNoStore = errors.New("revocation: no store at this path")
-)
-
 // File names inside the store directory (docs/PROTOCOL.md chapter 9.3).
 const (
 	listPrefix   = "list-"
@@ -90,9 +57,11 @@ func (p Policy) maxAge() time.Duration {
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
+	// Policy decides what a check does on an old list; the zero value
+	// fails closed after DefaultMaxAge.
 	Policy Policy
 	// Logger receives warnings (corrupt files skipped, stale lists); nil
-	// means slog.Default().
+	// discards them.
 	Logger *slog.Logger
 	// CompactAfter is how many keys changed by deltas since the last full
 	// base trigger a background merge into a new base; 0 means 100 000,
@@ -104,8 +73,7 @@ type Options struct {
 	// changes or removes a file (not even the writer lock file or the
 	// directory), never takes the writer lock and never merges; Apply,
 	// Stop, Unstop and Compact fail with ErrReadOnly. For checkers such as
-	// a PAM module or a
-	// gate whose list is synced by another process. See also OpenReadOnly.
+	// a PAM module or a gate whose list is synced by another process.
 	// A directory that does not exist is an error (ErrNoStore): a checker
 	// never creates a store, so a mistyped path cannot read as an empty
 	// one.
@@ -188,7 +156,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: opts, log: opts.Logger, now: opts.Now, done: make(chan struct{})}
 	if s.log == nil {
-		s.log = slog.Default()
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -226,12 +194,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// OpenReadOnly opens the store in dir for checks only: Open with
-// Options.ReadOnly set.
-func OpenReadOnly(dir string, opts Options) (*Store, error) {
-	opts.ReadOnly = true
-	return Open(dir, opts)
-}
+// Now returns the current time by the store's clock (Options.Now), the
+// clock its checks judge a list's age by.
+func (s *Store) Now() time.Time { return s.now() }
 
 // Dir returns the store directory.
 func (s *Store) Dir() string { return s.dir }
@@ -606,7 +571,7 @@ type Result struct {
 // stale lists, in which case a warning is logged once per list.
 func (s *Store) Check(k Key) (Result, error) {
 	if k.kind == 0 {
-		return Result{}, fmt.Errorf("%w: zero Key", ErrInvalidKey)
+		return Result{}, fmt.Errorf("%w: zero Key", ErrMalformedKey)
 	}
 	v := s.cur.Load()
 	r := Result{Key: k, Seq: v.snap.seq, AsOf: v.snap.asOf}
@@ -625,7 +590,7 @@ func (s *Store) Check(k Key) (Result, error) {
 	rec, found, err := v.snap.Lookup(k)
 	if found {
 		r.Revoked = true
-		r.Entry = &Entry{Key: k, RevokedAt: rec.Time(), Reason: rec.Reason, Origin: OriginFeed}
+		r.Entry = &Entry{Key: k, RevokedAt: rec.Time(), Reason: rec.Reason, Origin: OriginDelivered}
 		return r, err
 	}
 	if err != nil {

@@ -58,7 +58,7 @@ func TestRevocationCLI(t *testing.T) {
 
 	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "00112233445566778899aabbccddeeff")
 	assert.Equal(t, exitRevoked, code)
-	assert.Contains(t, out, "REVOKED (feed, lost")
+	assert.Contains(t, out, "REVOKED (delivered, lost")
 
 	// Upper-case hex, as readers and profile.ParseCUID print a CUID.
 	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "00112233445566778899AABBCCDDEEFF")

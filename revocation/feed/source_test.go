@@ -1,4 +1,4 @@
-package revocation
+package feed
 
 import (
 	"context"
