@@ -1,11 +1,14 @@
 package revocation
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -112,4 +115,67 @@ func (s *Store) Audit() ([]AuditRecord, error) {
 // reader holding an old snapshot can still read its metadata.
 func closeWhenUnreachable(b *base, f *os.File) {
 	runtime.AddCleanup(b, func(f *os.File) { f.Close() }, f)
+}
+
+// readJournalFrom reads the complete journal lines after pos and advances
+// pos past them. reset is true when the journal was replaced or shrank
+// (the records are then the whole journal, to be replayed from scratch).
+// An unterminated last line is left for later: it is either a write in
+// progress in another process or a line torn by a crash, which the next
+// append terminates (it then fails its checksum and is skipped). atOpen
+// logs it.
+func (s *Store) readJournalFrom(pos *journalPos, atOpen bool) (recs []AuditRecord, reset bool, err error) {
+	f, err := openStoreFile(filepath.Join(s.dir, journalName))
+	if errors.Is(err, os.ErrNotExist) {
+		reset = pos.off > 0
+		*pos = journalPos{}
+		return nil, reset, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("revocation: journal: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("revocation: journal: %w", err)
+	}
+	if id := fileIdentity(st); id != pos.id || st.Size() < pos.off {
+		reset = pos.off > 0 || pos.id != 0
+		*pos = journalPos{id: id}
+	}
+	if _, err := f.Seek(pos.off, io.SeekStart); err != nil {
+		return nil, false, fmt.Errorf("revocation: journal: %w", err)
+	}
+	br := bufio.NewReader(f)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err == io.EOF {
+			if len(line) > 0 && atOpen {
+				s.log.Warn("revocation: ignoring torn last line of the local-stop journal (or a write in progress)", "line", pos.line+1)
+			}
+			return recs, reset, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("revocation: journal: %w", err)
+		}
+		pos.off += int64(len(line))
+		pos.line++
+		r, perr := parseJournalLine(bytes.TrimSuffix(line, []byte("\n")))
+		if perr != nil {
+			s.log.Warn("revocation: skipping corrupt line of the local-stop journal", "line", pos.line, "err", perr)
+			continue
+		}
+		recs = append(recs, r)
+	}
+}
+
+// replay applies journal records in order to the active stops.
+func replay(stops map[Key]Entry, recs []AuditRecord) {
+	for _, r := range recs {
+		if r.Op == "stop" {
+			stops[r.Key] = r.entry()
+		} else {
+			delete(stops, r.Key)
+		}
+	}
 }
