@@ -31,18 +31,22 @@ func (p Policy) maxAge() time.Duration {
 
 // Result is the answer to a check.
 type Result struct {
+	// Key is the key checked.
 	Key Key `json:"key"`
 	// Revoked is true when the key is in the delivered list or stopped
 	// locally; Entry then says how.
-	Revoked bool   `json:"revoked"`
-	Entry   *Entry `json:"entry,omitempty"`
-	// Seq and AsOf identify the list consulted; Age is how old it was at
-	// the check.
+	Revoked bool `json:"revoked"`
+	// Entry is the revocation found (reason, origin, revoked-at, and for
+	// a local stop who made it and why); nil when not revoked.
+	Entry *Entry `json:"entry,omitempty"`
+	// Seq is the sequence number of the list consulted.
 	Seq uint64 `json:"seq"`
-	// A store never synced has a zero AsOf (omitted from JSON) and the
-	// largest Duration as its Age.
-	AsOf time.Time     `json:"as_of,omitzero"`
-	Age  time.Duration `json:"age_ns"`
+	// AsOf is when the list consulted was current at the publisher; zero
+	// (omitted from JSON) for a store never synced.
+	AsOf time.Time `json:"as_of,omitzero"`
+	// Age is how old the list was at the check; the largest Duration for
+	// a store never synced.
+	Age time.Duration `json:"age_ns"`
 	// Stale is true when Age exceeds the policy's MaxAge.
 	Stale bool `json:"stale"`
 	// Allowed is the decision: not revoked, and the list fresh enough (or

@@ -11,11 +11,16 @@ import (
 // 1-based for text input (0 when not applicable); Offset is the byte offset
 // for binary input (-1 when not known).
 type ParseError struct {
-	Source string // what was parsed, e.g. "text", "crl", "snapshot file"
-	Line   int
+	// Source is what was parsed, e.g. "text", "crl", "store file".
+	Source string
+	// Line is the 1-based line of text input, 0 when not applicable.
+	Line int
+	// Offset is the byte offset in binary input, -1 when not known.
 	Offset int64
-	Msg    string
-	Err    error // underlying cause, may be nil
+	// Msg says what is wrong.
+	Msg string
+	// Err is the underlying cause, or nil.
+	Err error
 }
 
 // Error formats the error with its location.
@@ -45,6 +50,8 @@ func (e *ParseError) Unwrap() []error {
 // Update is one delivery: either a full list (Full, only Add) or a delta
 // from sequence Prev to Seq (Add and Remove).
 type Update struct {
+	// Full is true for a full list (it replaces the current one), false
+	// for a delta.
 	Full bool
 	// Seq is the sequence number of the list after this update; it grows by
 	// one per delivery.

@@ -19,10 +19,10 @@ func TestZeroValuesAreConfigErrors(t *testing.T) {
 		run   func() error
 		field string
 	}{
-		{"DirSource", func() error { _, err := (&DirSource{}).Fetch(ctx, HeadName, Validators{}); return err }, "DirSource.Dir"},
-		{"HTTPSource", func() error { _, err := (&HTTPSource{}).Fetch(ctx, HeadName, Validators{}); return err }, "HTTPSource.BaseURL"},
+		{"DirSource", func() error { _, err := (&DirSource{}).Fetch(ctx, IndexName, Validators{}); return err }, "DirSource.Dir"},
+		{"HTTPSource", func() error { _, err := (&HTTPSource{}).Fetch(ctx, IndexName, Validators{}); return err }, "HTTPSource.BaseURL"},
 		{"HTTPSource scheme", func() error {
-			_, err := (&HTTPSource{BaseURL: "ftp://feed.example/"}).Fetch(ctx, HeadName, Validators{})
+			_, err := (&HTTPSource{BaseURL: "ftp://feed.example/"}).Fetch(ctx, IndexName, Validators{})
 			return err
 		}, "HTTPSource.BaseURL"},
 		{"Syncer store", func() error { _, err := (&Syncer{Source: &DirSource{Dir: "."}}).Sync(ctx); return err }, "Syncer.Store"},

@@ -41,13 +41,13 @@ func FuzzParseHead(f *testing.F) {
 		_, err := p.Publish(f.Context(), m, testAsOf.Add(time.Duration(i)*time.Hour))
 		require.NoError(f, err)
 	}
-	head, err := os.ReadFile(filepath.Join(dir, HeadName))
+	head, err := os.ReadFile(filepath.Join(dir, IndexName))
 	require.NoError(f, err)
 	f.Add(head)
 	f.Add([]byte(`{"format":"freespace-revocation-feed/1","seq":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Signed by the right key, so parsing itself is exercised.
-		h, err := ParseHead(data, ed25519.Sign(key, data), pub)
+		h, err := ParseIndex(data, ed25519.Sign(key, data), pub)
 		if err != nil {
 			require.ErrorIs(t, err, revocation.ErrMalformed)
 			return

@@ -64,8 +64,8 @@ func TestSyncRefusesHugeChunkedIndex(t *testing.T) {
 		file  string
 		limit int64
 	}{
-		{"index", HeadName, MaxIndexSize},
-		{"signature", HeadName + SigSuffix, SignatureSize},
+		{"index", IndexName, MaxIndexSize},
+		{"signature", IndexName + SigSuffix, SignatureSize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +90,7 @@ func TestSyncRefusesHugeChunkedIndex(t *testing.T) {
 			assert.Equal(t, tt.file, se.Name)
 			assert.Equal(t, tt.limit, se.Limit)
 			assert.Equal(t, tt.limit+1, se.Size, "reading stopped one byte past the limit")
-			if tt.file != HeadName {
+			if tt.file != IndexName {
 				assert.ErrorIs(t, serr, ErrBadSignature)
 			}
 			assert.Less(t, grown, uint64(64<<20), "allocated %d MiB while refusing", grown>>20)
@@ -208,8 +208,8 @@ func TestSyncListedFileTamperedOrShort(t *testing.T) {
 // directory source.
 func TestDirSourceRefusesNonRegularFiles(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.Mkdir(filepath.Join(dir, HeadName), 0o755))
-	_, err := (&DirSource{Dir: dir}).Fetch(context.Background(), HeadName, Validators{})
+	require.NoError(t, os.Mkdir(filepath.Join(dir, IndexName), 0o755))
+	_, err := (&DirSource{Dir: dir}).Fetch(context.Background(), IndexName, Validators{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not a regular file")
 }
@@ -223,7 +223,7 @@ func TestPublisherReadsPreviousIndexWithLimits(t *testing.T) {
 	p := &Publisher{Dir: feed, Key: key}
 	_, err := p.Publish(context.Background(), masters(1, 10)[0], testAsOf)
 	require.NoError(t, err)
-	require.NoError(t, os.Truncate(filepath.Join(feed, HeadName), 400<<20)) // sparse: no disk used
+	require.NoError(t, os.Truncate(filepath.Join(feed, IndexName), 400<<20)) // sparse: no disk used
 	_, err = p.Publish(context.Background(), masters(1, 10)[0], testAsOf.Add(time.Hour))
 	assert.ErrorIs(t, err, ErrTooLarge)
 	var se *SizeError

@@ -35,7 +35,7 @@ type Publisher struct {
 // Publish publishes master (the complete current list) as of asOf, as the
 // sequence after the one already in Dir (1 for a new feed). It returns the
 // new index.
-func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asOf time.Time) (*Head, error) {
+func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asOf time.Time) (*Index, error) {
 	if len(p.Key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: Publisher.Key is not an Ed25519 private key", ErrConfig)
 	}
@@ -47,45 +47,45 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 		return nil, fmt.Errorf("feed: publish: %w", err)
 	}
 	next := &revocation.Update{Full: true, AsOf: asOf.UTC().Truncate(time.Second), Add: slices.Clone(master)}
-	var prevHead *Head
+	var prevIndex *Index
 	var prevList *revocation.Update
 	// The previous publication is read back from the web root with the
 	// limits a terminal applies (see Source): a host that was tampered
 	// with cannot make the publisher read more than the signed sizes.
 	src := &DirSource{Dir: p.Dir}
-	if hf, err := src.Fetch(ctx, HeadName, Validators{}); err == nil {
-		data, err := readSmall(hf, HeadName, MaxIndexSize)
+	if hf, err := src.Fetch(ctx, IndexName, Validators{}); err == nil {
+		data, err := readSmall(hf, IndexName, MaxIndexSize)
 		if err != nil {
 			return nil, fmt.Errorf("publish: existing index: %w", err)
 		}
 		var sig []byte
-		if sf, err := src.Fetch(ctx, HeadName+SigSuffix, Validators{}); err == nil {
-			if sig, err = readSmall(sf, HeadName+SigSuffix, SignatureSize); err != nil {
+		if sf, err := src.Fetch(ctx, IndexName+SigSuffix, Validators{}); err == nil {
+			if sig, err = readSmall(sf, IndexName+SigSuffix, SignatureSize); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
 			}
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
-		if prevHead, err = ParseHead(data, sig, pub); err != nil {
+		if prevIndex, err = ParseIndex(data, sig, pub); err != nil {
 			return nil, fmt.Errorf("publish: existing index: %w", err)
 		}
-		lf, err := src.Fetch(ctx, prevHead.List.Name, Validators{})
+		lf, err := src.Fetch(ctx, prevIndex.List.Name, Validators{})
 		if err != nil {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
-		ld, err := readSmall(lf, prevHead.List.Name, prevHead.List.Size)
+		ld, err := readSmall(lf, prevIndex.List.Name, prevIndex.List.Size)
 		if err != nil {
 			return nil, fmt.Errorf("publish: previous list: %w", err)
 		}
-		if err := prevHead.List.verify(ld); err != nil {
+		if err := prevIndex.List.verify(ld); err != nil {
 			return nil, fmt.Errorf("publish: previous list: %w", err)
 		}
 		if prevList, err = (revocation.TextParser{}).Parse(bytes.NewReader(ld)); err != nil {
 			return nil, fmt.Errorf("publish: previous list: %w", err)
 		}
-		next.Seq = prevHead.Seq + 1
-		if next.AsOf.Before(prevHead.AsOf) {
-			return nil, fmt.Errorf("feed: publish: as-of %s is before the published %s", next.AsOf, prevHead.AsOf)
+		next.Seq = prevIndex.Seq + 1
+		if next.AsOf.Before(prevIndex.AsOf) {
+			return nil, fmt.Errorf("feed: publish: as-of %s is before the published %s", next.AsOf, prevIndex.AsOf)
 		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("publish: %w", err)
@@ -98,7 +98,7 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	head := &Head{Format: headFormat, Seq: next.Seq, AsOf: next.AsOf}
+	head := &Index{Format: headFormat, Seq: next.Seq, AsOf: next.AsOf}
 	var err error
 	if head.List, err = p.writeSigned(fmt.Sprintf("list-%020d.csv", next.Seq), next); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 		if keep <= 0 {
 			keep = 14
 		}
-		head.Deltas = append(head.Deltas, prevHead.Deltas...)
+		head.Deltas = append(head.Deltas, prevIndex.Deltas...)
 		head.Deltas = append(head.Deltas, f)
 		if len(head.Deltas) > keep {
 			for _, old := range head.Deltas[:len(head.Deltas)-keep] {
@@ -130,15 +130,15 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 	hj = append(hj, '\n')
 	// Signature first, then the index, each atomically: a client that
 	// fetches between the two sees a mismatch and retries later.
-	if err := writeFileAtomic(filepath.Join(p.Dir, HeadName+SigSuffix), ed25519.Sign(p.Key, hj)); err != nil {
+	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName+SigSuffix), ed25519.Sign(p.Key, hj)); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(p.Dir, HeadName), hj); err != nil {
+	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName), hj); err != nil {
 		return nil, err
 	}
-	if prevHead != nil {
+	if prevIndex != nil {
 		// Keep the previous list for clients holding the previous index.
-		prev := prevHead.List.Name
+		prev := prevIndex.List.Name
 		ents, _ := os.ReadDir(p.Dir)
 		for _, e := range ents {
 			n := e.Name()
@@ -150,20 +150,20 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 	return head, nil
 }
 
-func (p *Publisher) writeSigned(name string, u *revocation.Update) (FeedFile, error) {
+func (p *Publisher) writeSigned(name string, u *revocation.Update) (File, error) {
 	var buf bytes.Buffer
 	if err := revocation.WriteText(&buf, u, ','); err != nil {
-		return FeedFile{}, err
+		return File{}, err
 	}
 	data := buf.Bytes()
 	if err := writeFileAtomic(filepath.Join(p.Dir, name), data); err != nil {
-		return FeedFile{}, err
+		return File{}, err
 	}
 	if err := writeFileAtomic(filepath.Join(p.Dir, name+SigSuffix), ed25519.Sign(p.Key, data)); err != nil {
-		return FeedFile{}, err
+		return File{}, err
 	}
 	sum := sha256.Sum256(data)
-	return FeedFile{Name: name, Seq: u.Seq, Prev: u.Prev, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
+	return File{Name: name, Seq: u.Seq, Prev: u.Prev, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
 // diff returns the delta from list a to list b (both normalized): keys new

@@ -77,7 +77,7 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	}
 	cur := s.Store.Snapshot()
 	res := SyncResult{From: cur.Seq(), To: cur.Seq()}
-	hf, err := s.Source.Fetch(ctx, HeadName, s.cond)
+	hf, err := s.Source.Fetch(ctx, IndexName, s.cond)
 	if errors.Is(err, ErrNotModified) {
 		res.NotModified = true
 		return res, nil
@@ -85,25 +85,25 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
-	index, err := readSmall(hf, HeadName, MaxIndexSize)
+	index, err := readSmall(hf, IndexName, MaxIndexSize)
 	if err != nil {
 		return res, err
 	}
-	sf, err := s.Source.Fetch(ctx, HeadName+SigSuffix, Validators{})
+	sf, err := s.Source.Fetch(ctx, IndexName+SigSuffix, Validators{})
 	if errors.Is(err, ErrNotFound) {
-		return res, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, HeadName)
+		return res, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, IndexName)
 	}
 	if err != nil {
 		return res, err
 	}
-	sig, err := readSmall(sf, HeadName+SigSuffix, SignatureSize)
+	sig, err := readSmall(sf, IndexName+SigSuffix, SignatureSize)
 	if errors.Is(err, ErrTooLarge) {
 		return res, fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	if err != nil {
 		return res, err
 	}
-	head, err := ParseHead(index, sig, s.PublicKey)
+	head, err := ParseIndex(index, sig, s.PublicKey)
 	if err != nil {
 		return res, err
 	}
@@ -122,7 +122,7 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	}
 	plan := deltaPlan(head, cur.Seq())
 	if plan == nil {
-		plan = []FeedFile{head.List}
+		plan = []File{head.List}
 	}
 	updates := make([]*revocation.Update, 0, len(plan))
 	for _, f := range plan {
@@ -182,11 +182,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func deltaPlan(head *Head, seq uint64) []FeedFile {
+func deltaPlan(head *Index, seq uint64) []File {
 	if seq == 0 {
 		return nil
 	}
-	var plan []FeedFile
+	var plan []File
 	for next := seq + 1; next <= head.Seq; next++ {
 		found := false
 		for _, d := range head.Deltas {
@@ -238,7 +238,7 @@ func readSmall(got *Fetched, name string, limit int64) ([]byte, error) {
 // *SizeError), none is kept beyond what the parser holds, and the parse
 // is used only once size and hash match the signed index (a tampered
 // file is ErrBadSignature, whatever the parser made of it).
-func (s *Syncer) fetchUpdate(ctx context.Context, f FeedFile) (*revocation.Update, error) {
+func (s *Syncer) fetchUpdate(ctx context.Context, f File) (*revocation.Update, error) {
 	got, err := s.Source.Fetch(ctx, f.Name, Validators{})
 	if err != nil {
 		return nil, err

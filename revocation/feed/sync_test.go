@@ -193,15 +193,15 @@ func TestSyncRefusesBadFeeds(t *testing.T) {
 	// sequence (its hash matches: only the sequence check catches it).
 	outOfSeq := copyDir(t, feed)
 	{
-		var h Head
-		data, _ := os.ReadFile(filepath.Join(outOfSeq, HeadName))
+		var h Index
+		data, _ := os.ReadFile(filepath.Join(outOfSeq, IndexName))
 		require.NoError(t, json.Unmarshal(data, &h))
 		h.Deltas[1].Name = h.Deltas[0].Name
 		h.Deltas[1].Size = h.Deltas[0].Size
 		h.Deltas[1].SHA256 = h.Deltas[0].SHA256
 		hj, _ := json.Marshal(h)
-		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, HeadName), hj, 0o644))
-		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, HeadName+SigSuffix), ed25519.Sign(key, hj), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, IndexName), hj, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, IndexName+SigSuffix), ed25519.Sign(key, hj), 0o644))
 	}
 
 	tests := []struct {
@@ -211,13 +211,13 @@ func TestSyncRefusesBadFeeds(t *testing.T) {
 		want    error
 		wantKey ed25519.PublicKey
 	}{
-		{"unsigned", "", mutate(t, feed, HeadName+SigSuffix, nil), ErrBadSignature, nil},
-		{"forged index", "", mutate(t, feed, HeadName, flip), ErrBadSignature, nil},
-		{"forged signature", "", mutate(t, feed, HeadName+SigSuffix, flip), ErrBadSignature, nil},
+		{"unsigned", "", mutate(t, feed, IndexName+SigSuffix, nil), ErrBadSignature, nil},
+		{"forged index", "", mutate(t, feed, IndexName, flip), ErrBadSignature, nil},
+		{"forged signature", "", mutate(t, feed, IndexName+SigSuffix, flip), ErrBadSignature, nil},
 		{"other key", "", feed, ErrBadSignature, testKey(t, 2).Public().(ed25519.PublicKey)},
 		{"truncated list", "", mutate(t, feed, "list-00000000000000000003.csv", truncate), ErrBadSignature, nil},
 		{"forged delta", atSeq1, mutate(t, feed, "delta-00000000000000000002.csv", flip), ErrBadSignature, nil},
-		{"truncated index", "", mutate(t, feed, HeadName, truncate), ErrBadSignature, nil},
+		{"truncated index", "", mutate(t, feed, IndexName, truncate), ErrBadSignature, nil},
 		{"replayed", feed, atSeq2, revocation.ErrReplay, nil},
 		{"out of sequence", atSeq1, outOfSeq, revocation.ErrOutOfSequence, nil},
 		{"missing file", "", mutate(t, feed, "list-00000000000000000003.csv", nil), ErrNotFound, nil},
@@ -252,14 +252,14 @@ func TestHTTPSourceTimeoutsAndCancel(t *testing.T) {
 	defer ts.Close()
 
 	src := &HTTPSource{BaseURL: ts.URL, Timeout: 20 * time.Millisecond, Retries: 2, Backoff: time.Millisecond}
-	_, err := src.Fetch(context.Background(), HeadName, Validators{})
+	_, err := src.Fetch(context.Background(), IndexName, Validators{})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Equal(t, int32(3), hits.Load(), "first attempt and two retries")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	src = &HTTPSource{BaseURL: ts.URL, Timeout: time.Hour, Retries: 5, Backoff: time.Hour}
 	done := make(chan error, 1)
-	go func() { _, err := src.Fetch(ctx, HeadName, Validators{}); done <- err }()
+	go func() { _, err := src.Fetch(ctx, IndexName, Validators{}); done <- err }()
 	for hits.Load() < 4 {
 		time.Sleep(time.Millisecond)
 	}
@@ -268,7 +268,7 @@ func TestHTTPSourceTimeoutsAndCancel(t *testing.T) {
 
 	_, err = src.Fetch(context.Background(), "../etc/passwd", Validators{})
 	assert.Error(t, err)
-	_, err = (&HTTPSource{BaseURL: "ftp://x"}).Fetch(context.Background(), HeadName, Validators{})
+	_, err = (&HTTPSource{BaseURL: "ftp://x"}).Fetch(context.Background(), IndexName, Validators{})
 	assert.Error(t, err)
 }
 
@@ -327,13 +327,13 @@ func TestPublisherRedactsKeyInStructuredLogs(t *testing.T) {
 
 // writeFeedFile writes u to dir/name in the text form and returns its
 // index entry.
-func writeFeedFile(t *testing.T, dir, name string, u *revocation.Update) FeedFile {
+func writeFeedFile(t *testing.T, dir, name string, u *revocation.Update) File {
 	t.Helper()
 	var buf bytes.Buffer
 	require.NoError(t, revocation.WriteText(&buf, u, ','))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644))
 	sum := sha256.Sum256(buf.Bytes())
-	return FeedFile{Name: name, Seq: u.Seq, Prev: u.Prev, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+	return File{Name: name, Seq: u.Seq, Prev: u.Prev, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
 }
 
 func TestSyncRefusesBadDeltaChainWithoutApplyingAny(t *testing.T) {
@@ -374,14 +374,14 @@ func TestSyncRefusesBadDeltaChainWithoutApplyingAny(t *testing.T) {
 			for _, u := range []*revocation.Update{d2, d3, list} {
 				require.NoError(t, u.Normalize())
 			}
-			h := Head{Format: headFormat, Seq: 3, AsOf: tt.asOfH,
+			h := Index{Format: headFormat, Seq: 3, AsOf: tt.asOfH,
 				List:   writeFeedFile(t, feed, "list-3.csv", list),
-				Deltas: []FeedFile{writeFeedFile(t, feed, "delta-2.csv", d2), writeFeedFile(t, feed, "delta-3.csv", d3)},
+				Deltas: []File{writeFeedFile(t, feed, "delta-2.csv", d2), writeFeedFile(t, feed, "delta-3.csv", d3)},
 			}
 			hj, err := json.Marshal(h)
 			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(feed, HeadName), hj, 0o644))
-			require.NoError(t, os.WriteFile(filepath.Join(feed, HeadName+SigSuffix), ed25519.Sign(key, hj), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(feed, IndexName), hj, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(feed, IndexName+SigSuffix), ed25519.Sign(key, hj), 0o644))
 
 			res, err := (&Syncer{Store: s, Source: &DirSource{Dir: feed}, PublicKey: pubKey}).Sync(ctx)
 			require.Error(t, err)

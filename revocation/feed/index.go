@@ -16,30 +16,40 @@ import (
 
 // Feed file names (docs/PROTOCOL.md chapter 9.2).
 const (
-	// HeadName is the signed index of a feed.
-	HeadName = "feed.json"
+	// IndexName is the signed index of a feed.
+	IndexName = "feed.json"
 	// SigSuffix ends the name of a detached signature file.
 	SigSuffix  = ".sig"
 	headFormat = "freespace-revocation-feed/1"
 	maxHeadLen = 1 << 20
 )
 
-// Head is the signed index of a feed: the newest sequence, the full list
+// Index is the signed index of a feed: the newest sequence, the full list
 // and the recent deltas, each with its size and SHA-256.
-type Head struct {
-	Format string     `json:"format"`
-	Seq    uint64     `json:"seq"`
-	AsOf   time.Time  `json:"as_of"`
-	List   FeedFile   `json:"list"`
-	Deltas []FeedFile `json:"deltas"`
+type Index struct {
+	// Format is "freespace-revocation-feed/1".
+	Format string `json:"format"`
+	// Seq is the newest sequence number, that of List.
+	Seq uint64 `json:"seq"`
+	// AsOf is when the newest list was current at the publisher.
+	AsOf time.Time `json:"as_of"`
+	// List is the full list at Seq.
+	List File `json:"list"`
+	// Deltas are the recent deltas, oldest first, each from Prev to Seq.
+	Deltas []File `json:"deltas"`
 }
 
-// FeedFile describes one file of a feed.
-type FeedFile struct {
-	Name   string `json:"name"`
-	Seq    uint64 `json:"seq"`
-	Prev   uint64 `json:"prev,omitempty"` // deltas only
-	Size   int64  `json:"size"`
+// File describes one file of a feed.
+type File struct {
+	// Name is the file's name in the feed directory.
+	Name string `json:"name"`
+	// Seq is the sequence number of the list after this file.
+	Seq uint64 `json:"seq"`
+	// Prev is, for a delta, the sequence it applies to; 0 for a list.
+	Prev uint64 `json:"prev,omitempty"`
+	// Size is the file's exact size in bytes.
+	Size int64 `json:"size"`
+	// SHA256 is the file's SHA-256, in lower-case hex.
 	SHA256 string `json:"sha256"`
 }
 
@@ -49,16 +59,16 @@ func headErr(format string, a ...any) error {
 	return &revocation.ParseError{Source: "feed index", Offset: -1, Msg: fmt.Sprintf(format, a...)}
 }
 
-// ParseHead verifies sig (a detached Ed25519 signature, 64 bytes) over
+// ParseIndex verifies sig (a detached Ed25519 signature, 64 bytes) over
 // data with pub, then parses and checks the index.
-func ParseHead(data, sig []byte, pub ed25519.PublicKey) (*Head, error) {
+func ParseIndex(data, sig []byte, pub ed25519.PublicKey) (*Index, error) {
 	if err := VerifyDetached(data, sig, pub); err != nil {
 		return nil, err
 	}
 	if len(data) > maxHeadLen {
 		return nil, headErr("index larger than %d bytes", maxHeadLen)
 	}
-	var h Head
+	var h Index
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&h); err != nil {
@@ -73,7 +83,7 @@ func ParseHead(data, sig []byte, pub ed25519.PublicKey) (*Head, error) {
 	if h.Seq == 0 || h.AsOf.IsZero() || h.List.Seq != h.Seq {
 		return nil, headErr("sequence, as-of or list sequence missing or inconsistent")
 	}
-	files := append([]FeedFile{h.List}, h.Deltas...)
+	files := append([]File{h.List}, h.Deltas...)
 	for i, f := range files {
 		if !feedNameRE.MatchString(f.Name) || f.Size < 0 {
 			return nil, headErr("bad file name %q or size", truncate(f.Name))
@@ -103,14 +113,14 @@ func VerifyDetached(data, sig []byte, pub ed25519.PublicKey) error {
 }
 
 // verify checks that data is the file f describes.
-func (f FeedFile) verify(data []byte) error {
+func (f File) verify(data []byte) error {
 	sum := sha256.Sum256(data)
 	return f.verifySum(int64(len(data)), sum[:])
 }
 
 // verifySum checks that a file of n bytes with SHA-256 sum is the file f
 // describes.
-func (f FeedFile) verifySum(n int64, sum []byte) error {
+func (f File) verifySum(n int64, sum []byte) error {
 	if n != f.Size {
 		return fmt.Errorf("%w: %s is %d bytes, index says %d (truncated?)", ErrBadSignature, f.Name, n, f.Size)
 	}
