@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -114,6 +115,9 @@ func (f *revFlags) open(c *cli, readOnly bool) (*revocation.Store, int) {
 		Policy:          revocation.Policy{MaxAge: f.maxAge, AllowStale: f.allow},
 		ReadOnly:        readOnly,
 		RefreshInterval: -1, // one-shot commands: no background refresh
+		// Warnings (a corrupt file skipped, a stale list accepted) go to
+		// the operator's terminal; a nil Logger would discard them.
+		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		printRevErr(c, f.fs.Name(), err)
