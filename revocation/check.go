@@ -71,6 +71,8 @@ func (s *Store) Check(k Key) (Result, error) {
 		r.Age = now.Sub(v.snap.asOf)
 	}
 	r.Stale = r.Age > s.opts.Policy.maxAge()
+	// §9.4: local stops first, then the delivered list; a revoked key is
+	// revoked however old the list.
 	if e, ok := lookupStop(v.stops, k); ok {
 		stop := e // only a hit allocates
 		r.Revoked, r.Entry = true, &stop
@@ -90,6 +92,8 @@ func (s *Store) Check(k Key) (Result, error) {
 		// old list, never no list).
 		return r, fmt.Errorf("%w: %w", ErrStale, ErrNeverSynced)
 	}
+	// §9.4: a key not revoked on a list older than MaxAge fails closed
+	// unless the policy allows stale lists.
 	if r.Stale {
 		if !s.opts.Policy.AllowStale {
 			return r, fmt.Errorf("%w: list sequence %d is %s old, policy allows %s", ErrStale, r.Seq, ageString(r.Age), s.opts.Policy.maxAge())
@@ -112,6 +116,7 @@ func lookupStop(stops map[Key]Entry, k Key) (Entry, bool) {
 	return e, ok
 }
 
+// ageString prints a list's age for errors and logs.
 func ageString(d time.Duration) string {
 	if d == time.Duration(1<<63-1) {
 		return "never synced"

@@ -77,6 +77,7 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	}
 	cur := s.Store.Snapshot()
 	res := SyncResult{From: cur.Seq(), To: cur.Seq()}
+	// §9.2 step 1: the index, conditionally; "not modified" ends the sync.
 	hf, err := s.Source.Fetch(ctx, IndexName, s.cond)
 	if errors.Is(err, ErrNotModified) {
 		res.NotModified = true
@@ -89,6 +90,8 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
+	// §9.2 step 2: its signature, exactly SignatureSize bytes, verified
+	// with the configured key before anything in the index is used.
 	sf, err := s.Source.Fetch(ctx, IndexName+SigSuffix, Validators{})
 	if errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, IndexName)
@@ -107,6 +110,7 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
+	// §9.2 step 3: no feed from the future (a wrong clock), no replay.
 	if limit := s.maxFuture(); limit >= 0 {
 		if now := s.Store.Now(); head.AsOf.After(now.Add(limit)) {
 			return res, fmt.Errorf("%w: feed at sequence %d is as of %s, the local clock says %s (at most %s ahead allowed)",
@@ -120,6 +124,9 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 		s.cond = hf.Validators
 		return res, nil
 	}
+	// §9.2 step 4: the deltas from the store's sequence when the index
+	// lists them all, else the full list; each verified against its size
+	// and hash as it is read.
 	plan := deltaPlan(head, cur.Seq())
 	if plan == nil {
 		plan = []File{head.List}
@@ -145,6 +152,7 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 		}
 		seq, asOf = u.Seq, u.AsOf
 	}
+	// §9.2 step 5: only now, everything verified, apply in order.
 	for i, u := range updates {
 		err := s.Store.Apply(ctx, u)
 		if errors.Is(err, revocation.ErrReplay) && s.Store.Snapshot().Seq() >= u.Seq {
