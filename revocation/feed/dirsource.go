@@ -15,7 +15,7 @@ import (
 type DirSource struct {
 	// Dir is the feed directory; required.
 	Dir string
-	// MaxSize bounds one file; 0 means DefaultMaxFeedFile. The Syncer's
+	// MaxSize bounds one file; 0 means DefaultMaxSize. The Syncer's
 	// own limits (see Source) are far smaller for the index and the
 	// signatures, and the signed size for every listed file.
 	MaxSize int64

@@ -32,7 +32,7 @@ type HTTPSource struct {
 	// to MaxBackoff (or Backoff itself when larger), plus up to Backoff of
 	// random jitter; 0 means 500 ms.
 	Backoff time.Duration
-	// MaxSize bounds one file; 0 means DefaultMaxFeedFile. The Syncer's
+	// MaxSize bounds one file; 0 means DefaultMaxSize. The Syncer's
 	// own limits (see Source) are far smaller for the index and the
 	// signatures, and the signed size for every listed file.
 	MaxSize int64

@@ -71,9 +71,9 @@ type Source interface {
 	Fetch(ctx context.Context, name string, cond Validators) (*Fetched, error)
 }
 
-// DefaultMaxFeedFile is a source's default MaxSize: a bound on any one
+// DefaultMaxSize is a source's default MaxSize: a bound on any one
 // file it serves, above the Syncer's own per-file limits.
-const DefaultMaxFeedFile = 2 << 30
+const DefaultMaxSize = 2 << 30
 
 // limitedBody reads at most limit bytes of a body and fails with a
 // *SizeError once more arrive; Close closes the body and releases what
@@ -127,10 +127,10 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// maxSize is a source's MaxSize, DefaultMaxFeedFile when unset.
+// maxSize is a source's MaxSize, DefaultMaxSize when unset.
 func maxSize(n int64) int64 {
 	if n <= 0 {
-		return DefaultMaxFeedFile
+		return DefaultMaxSize
 	}
 	return n
 }
