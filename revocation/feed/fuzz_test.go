@@ -31,7 +31,7 @@ func FuzzCRLParser(f *testing.F) {
 	})
 }
 
-func FuzzParseHead(f *testing.F) {
+func FuzzParseIndex(f *testing.F) {
 	key := testKey(f, 1)
 	pub := key.Public().(ed25519.PublicKey)
 	dir := f.TempDir()

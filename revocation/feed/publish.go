@@ -47,50 +47,16 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 		return nil, fmt.Errorf("feed: publish: %w", err)
 	}
 	next := &revocation.Update{Full: true, AsOf: asOf.UTC().Truncate(time.Second), Add: slices.Clone(master)}
-	var prevIndex *Index
-	var prevList *revocation.Update
-	// The previous publication is read back from the web root with the
-	// limits a terminal applies (see Source): a host that was tampered
-	// with cannot make the publisher read more than the signed sizes.
-	src := &DirSource{Dir: p.Dir}
-	if hf, err := src.Fetch(ctx, IndexName, Validators{}); err == nil {
-		data, err := readSmall(hf, IndexName, MaxIndexSize)
-		if err != nil {
-			return nil, fmt.Errorf("publish: existing index: %w", err)
-		}
-		var sig []byte
-		if sf, err := src.Fetch(ctx, IndexName+SigSuffix, Validators{}); err == nil {
-			if sig, err = readSmall(sf, IndexName+SigSuffix, SignatureSize); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
-			}
-		} else if !errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("publish: %w", err)
-		}
-		if prevIndex, err = ParseIndex(data, sig, pub); err != nil {
-			return nil, fmt.Errorf("publish: existing index: %w", err)
-		}
-		lf, err := src.Fetch(ctx, prevIndex.List.Name, Validators{})
-		if err != nil {
-			return nil, fmt.Errorf("publish: %w", err)
-		}
-		ld, err := readSmall(lf, prevIndex.List.Name, prevIndex.List.Size)
-		if err != nil {
-			return nil, fmt.Errorf("publish: previous list: %w", err)
-		}
-		if err := prevIndex.List.verify(ld); err != nil {
-			return nil, fmt.Errorf("publish: previous list: %w", err)
-		}
-		if prevList, err = (revocation.TextParser{}).Parse(bytes.NewReader(ld)); err != nil {
-			return nil, fmt.Errorf("publish: previous list: %w", err)
-		}
+	prevIndex, prevList, err := p.previous(ctx, pub)
+	if err != nil {
+		return nil, err
+	}
+	next.Seq = 1
+	if prevIndex != nil {
 		next.Seq = prevIndex.Seq + 1
 		if next.AsOf.Before(prevIndex.AsOf) {
 			return nil, fmt.Errorf("feed: publish: as-of %s is before the published %s", next.AsOf, prevIndex.AsOf)
 		}
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("publish: %w", err)
-	} else {
-		next.Seq = 1
 	}
 	if err := next.Normalize(); err != nil {
 		return nil, relabel(err, "master list")
@@ -99,7 +65,6 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 		return nil, err
 	}
 	head := &Index{Format: headFormat, Seq: next.Seq, AsOf: next.AsOf}
-	var err error
 	if head.List, err = p.writeSigned(fmt.Sprintf("list-%020d.csv", next.Seq), next); err != nil {
 		return nil, err
 	}
@@ -150,6 +115,57 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 	return head, nil
 }
 
+// previous reads back the publication already in Dir: its index and
+// full list, both nil for a new feed. It reads the web root with the
+// limits a terminal applies (see Source), so a host that was tampered
+// with cannot make the publisher read more than the signed sizes, and it
+// verifies the index with the publisher's own public key and the list
+// against its signed size and hash (docs/PROTOCOL.md chapter 9.2).
+func (p *Publisher) previous(ctx context.Context, pub ed25519.PublicKey) (*Index, *revocation.Update, error) {
+	src := &DirSource{Dir: p.Dir}
+	hf, err := src.Fetch(ctx, IndexName, Validators{})
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: %w", err)
+	}
+	data, err := readSmall(hf, IndexName, MaxIndexSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: existing index: %w", err)
+	}
+	var sig []byte
+	if sf, err := src.Fetch(ctx, IndexName+SigSuffix, Validators{}); err == nil {
+		if sig, err = readSmall(sf, IndexName+SigSuffix, SignatureSize); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, nil, fmt.Errorf("publish: %w", err)
+	}
+	idx, err := ParseIndex(data, sig, pub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: existing index: %w", err)
+	}
+	lf, err := src.Fetch(ctx, idx.List.Name, Validators{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: %w", err)
+	}
+	ld, err := readSmall(lf, idx.List.Name, idx.List.Size)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: previous list: %w", err)
+	}
+	if err := idx.List.verify(ld); err != nil {
+		return nil, nil, fmt.Errorf("publish: previous list: %w", err)
+	}
+	list, err := (revocation.TextParser{}).Parse(bytes.NewReader(ld))
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: previous list: %w", err)
+	}
+	return idx, list, nil
+}
+
+// writeSigned writes u as the feed file name with its detached
+// signature and returns its entry in the index.
 func (p *Publisher) writeSigned(name string, u *revocation.Update) (File, error) {
 	var buf bytes.Buffer
 	if err := revocation.WriteText(&buf, u, ','); err != nil {

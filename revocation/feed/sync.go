@@ -77,36 +77,11 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	}
 	cur := s.Store.Snapshot()
 	res := SyncResult{From: cur.Seq(), To: cur.Seq()}
-	// §9.2 step 1: the index, conditionally; "not modified" ends the sync.
-	hf, err := s.Source.Fetch(ctx, IndexName, s.cond)
+	head, validators, err := s.fetchIndex(ctx)
 	if errors.Is(err, ErrNotModified) {
 		res.NotModified = true
 		return res, nil
 	}
-	if err != nil {
-		return res, err
-	}
-	index, err := readSmall(hf, IndexName, MaxIndexSize)
-	if err != nil {
-		return res, err
-	}
-	// §9.2 step 2: its signature, exactly SignatureSize bytes, verified
-	// with the configured key before anything in the index is used.
-	sf, err := s.Source.Fetch(ctx, IndexName+SigSuffix, Validators{})
-	if errors.Is(err, ErrNotFound) {
-		return res, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, IndexName)
-	}
-	if err != nil {
-		return res, err
-	}
-	sig, err := readSmall(sf, IndexName+SigSuffix, SignatureSize)
-	if errors.Is(err, ErrTooLarge) {
-		return res, fmt.Errorf("%w: %w", ErrBadSignature, err)
-	}
-	if err != nil {
-		return res, err
-	}
-	head, err := ParseIndex(index, sig, s.PublicKey)
 	if err != nil {
 		return res, err
 	}
@@ -121,7 +96,7 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	case head.Seq < cur.Seq() || head.AsOf.Before(cur.AsOf()):
 		return res, fmt.Errorf("%w: feed at sequence %d (as of %s), store at %d", revocation.ErrReplay, head.Seq, head.AsOf, cur.Seq())
 	case head.Seq == cur.Seq():
-		s.cond = hf.Validators
+		s.cond = validators
 		return res, nil
 	}
 	// §9.2 step 4: the deltas from the store's sequence when the index
@@ -165,12 +140,46 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 		res.Files = append(res.Files, plan[i].Name)
 	}
 	res.To = s.Store.Snapshot().Seq()
-	s.cond = hf.Validators
+	s.cond = validators
 	return res, nil
 }
 
-// deltaPlan returns the deltas leading from seq to head.Seq, or nil when
-// the index does not list all of them (or the store is empty).
+// fetchIndex fetches the index and its signature and verifies them
+// (docs/PROTOCOL.md chapter 9.2 steps 1 and 2): the index conditionally
+// (ErrNotModified when unchanged since the last sync), at most
+// MaxIndexSize bytes; its signature exactly SignatureSize bytes and
+// verified with PublicKey before anything in the index is used. It
+// returns the index and its validators, for the next conditional fetch.
+func (s *Syncer) fetchIndex(ctx context.Context) (*Index, Validators, error) {
+	hf, err := s.Source.Fetch(ctx, IndexName, s.cond)
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	index, err := readSmall(hf, IndexName, MaxIndexSize)
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	sf, err := s.Source.Fetch(ctx, IndexName+SigSuffix, Validators{})
+	if errors.Is(err, ErrNotFound) {
+		return nil, Validators{}, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, IndexName)
+	}
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	sig, err := readSmall(sf, IndexName+SigSuffix, SignatureSize)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, Validators{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	head, err := ParseIndex(index, sig, s.PublicKey)
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	return head, hf.Validators, nil
+}
+
 // countingReader counts the bytes read through it and stops once ctx
 // ends (a large list from a directory source is not read to its end after
 // the caller gave up).
@@ -190,6 +199,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// deltaPlan returns the deltas leading from seq to head.Seq, or nil when
+// the index does not list all of them (or the store is empty).
 func deltaPlan(head *Index, seq uint64) []File {
 	if seq == 0 {
 		return nil
