@@ -162,6 +162,18 @@ func TestSimulationJSON(t *testing.T) {
 		assert.Equal(t, w.user, d.UserID)
 		assert.False(t, d.Time.Before(before.Add(-time.Second)))
 		assert.Empty(t, d.Door, "no door configured")
+		switch w.tap {
+		case "revoked (lost)":
+			require.NotNil(t, d.Revoked, w.tap)
+			assert.Equal(t, Revoked{Reason: revocation.ReasonLost, Source: revocation.OriginDelivered, At: d.Revoked.At}, *d.Revoked)
+			assert.False(t, d.Revoked.At.IsZero())
+		case "stopped locally":
+			require.NotNil(t, d.Revoked, w.tap)
+			assert.Equal(t, revocation.ReasonStolen, d.Revoked.Reason)
+			assert.Equal(t, revocation.OriginLocalStop, d.Revoked.Source)
+		default:
+			assert.Nil(t, d.Revoked, w.tap)
+		}
 	}
 	// Cards whose identity was read were checked against the 6-hour-old
 	// demo list; the others never reached the check.
