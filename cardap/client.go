@@ -67,14 +67,6 @@ type RevocationChecker interface {
 	CheckCUID(ctx context.Context, cuid profile.CUID) (RevocationStatus, error)
 }
 
-// RevocationStatus is one revocation check's answer.
-type RevocationStatus struct {
-	Revoked bool          // the card is on the list (delivered or stopped locally)
-	Reason  string        // why the card was revoked (lost, stolen, local stop, ...)
-	Age     time.Duration // how old the list is
-	Warning string        // non-empty when the list is stale but the policy allows it
-}
-
 // Config configures a Client.
 type Config struct {
 	// APs are tried in order; the first one the card carries decides.
@@ -136,6 +128,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Revocation == nil && !cfg.NoRevocation {
 		return nil, configErr("Revocation", "nil and NoRevocation is false")
+	}
+	if err := checkRevocationConfig(cfg.Revocation); err != nil {
+		return nil, err
 	}
 	if cfg.Revocation != nil && cfg.NoRevocation {
 		return nil, configErr("NoRevocation", "true and Revocation is set")
@@ -373,14 +368,7 @@ func (c *Client) checkRevocation(ctx context.Context, id *Identity) error {
 		id.RevocationListAge = st.Age
 	}
 	if st.Revoked {
-		var cause error
-		if st.Reason != "" {
-			cause = fmt.Errorf("revocation reason: %s", st.Reason)
-		}
-		if err != nil {
-			cause = errors.Join(cause, err)
-		}
-		return &Error{Reason: ReasonRevoked, Identity: id, Err: cause}
+		return revokedError(id, st, err)
 	}
 	if err != nil {
 		return &Error{Reason: ReasonRevocationUnknown, Identity: id, Err: err}

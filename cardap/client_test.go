@@ -17,13 +17,14 @@ import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/revocation"
 )
 
 var day = time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 
 // fakeRevocation is a revocation list in memory.
 type fakeRevocation struct {
-	revoked map[profile.CUID]string
+	revoked map[profile.CUID]revocation.Reason
 	age     time.Duration
 	err     error
 }
@@ -65,7 +66,7 @@ func TestIdentify(t *testing.T) {
 	expired := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-0003", Expires: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}))
 	lastDay := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-0004", Expires: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}))
 	unknown := mockcard.MustNew(mockcard.WithPreinstalledAPs())
-	rev := &fakeRevocation{revoked: map[profile.CUID]string{cuidOf(t, revoked): "lost"}, age: 3 * time.Hour}
+	rev := &fakeRevocation{revoked: map[profile.CUID]revocation.Reason{cuidOf(t, revoked): revocation.ReasonLost}, age: 3 * time.Hour}
 	c := newClient(t, rev, nil)
 
 	tests := []struct {

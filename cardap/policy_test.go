@@ -13,6 +13,7 @@ import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/revocation"
 )
 
 // TestIdentifyExpiryIsACalendarDate: an identity is valid through the
@@ -61,7 +62,7 @@ func TestIdentifyExpiryIsACalendarDate(t *testing.T) {
 type revokedWithError struct{ err error }
 
 func (r revokedWithError) CheckCUID(context.Context, profile.CUID) (cardap.RevocationStatus, error) {
-	return cardap.RevocationStatus{Revoked: true, Reason: "stolen", Age: time.Hour}, r.err
+	return cardap.RevocationStatus{Revoked: true, Reason: revocation.ReasonStolen, Source: revocation.OriginDelivered, Age: time.Hour}, r.err
 }
 
 // TestIdentifyRevokedEvenWithCheckerError: a checker that says revoked is
@@ -93,7 +94,7 @@ func (noCUIDAP) Read(context.Context, apdu.Transport) (cardap.Identity, error) {
 type everythingRevoked struct{}
 
 func (everythingRevoked) CheckCUID(context.Context, profile.CUID) (cardap.RevocationStatus, error) {
-	return cardap.RevocationStatus{Revoked: true, Reason: "lost"}, nil
+	return cardap.RevocationStatus{Revoked: true, Reason: revocation.ReasonLost, Source: revocation.OriginDelivered}, nil
 }
 
 // TestIdentifyRefusesNoCUIDWithRevocation: the revocation list is keyed by

@@ -150,6 +150,10 @@ type Error struct {
 	Reason   Reason    // why the card is refused
 	Identity *Identity // partial: what was read before the refusal, or nil
 	Err      error     // the cause, or nil
+	// Revocation is, for ReasonRevoked, the status that decided it: the
+	// revocation reason, its source (delivered list or local stop), when
+	// the card was revoked and the list's age. Nil for other reasons.
+	Revocation *RevocationStatus
 }
 
 // Error says the reason, the card when its CUID was read, and the cause,

@@ -14,6 +14,7 @@ import (
 	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/revocation"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
 )
@@ -50,7 +51,7 @@ func TestRevokedCardRefusedBeforePrompt(t *testing.T) {
 			reason cardap.Reason
 		}{
 			{"revoked", func(c profile.CUID) cardap.RevocationChecker {
-				return &fakeRevocation{revoked: map[profile.CUID]string{c: "stolen"}, age: 2 * time.Hour}
+				return &fakeRevocation{revoked: map[profile.CUID]revocation.Reason{c: revocation.ReasonStolen}, age: 2 * time.Hour}
 			}, cardap.ReasonRevoked},
 			{"list cannot decide", func(profile.CUID) cardap.RevocationChecker { return &fakeRevocation{err: stale} }, cardap.ReasonRevocationUnknown},
 			{"not revoked", func(profile.CUID) cardap.RevocationChecker { return &fakeRevocation{age: 2 * time.Hour} }, cardap.ReasonUnknown},

@@ -60,14 +60,17 @@ func TestRevocationStore(t *testing.T) {
 		card    *mockcard.Card
 		want    error // nil: accepted
 		reason  string
+		status  cardap.RevocationStatus // of a revoked card: the refusal's structured status
 		warning bool
 		age     time.Duration
 	}{
 		{name: "not revoked, fresh list", asOf: day.Add(-3 * time.Hour), card: cardWithCUID("U-1", cuidValid), age: 3 * time.Hour},
-		{name: "revoked, fresh list", asOf: day.Add(-3 * time.Hour), card: cardWithCUID("U-2", cuidRevoked), want: cardap.ErrRevoked, reason: "lost (delivered list)", age: 3 * time.Hour},
+		{name: "revoked, fresh list", asOf: day.Add(-3 * time.Hour), card: cardWithCUID("U-2", cuidRevoked), want: cardap.ErrRevoked, reason: "lost (delivered list)", age: 3 * time.Hour,
+			status: cardap.RevocationStatus{Revoked: true, Reason: revocation.ReasonLost, Source: revocation.OriginDelivered, RevokedAt: day.Add(-4 * time.Hour), Age: 3 * time.Hour}},
 		{name: "list just within 48 h", asOf: day.Add(-48 * time.Hour), card: cardWithCUID("U-1", cuidValid), age: 48 * time.Hour},
 		{name: "stale list: fail closed", asOf: day.Add(-49 * time.Hour), card: cardWithCUID("U-1", cuidValid), want: cardap.ErrRevocationUnknown, age: 49 * time.Hour},
-		{name: "stale list still refuses a revoked card", asOf: day.Add(-49 * time.Hour), card: cardWithCUID("U-2", cuidRevoked), want: cardap.ErrRevoked, reason: "lost (delivered list)", age: 49 * time.Hour},
+		{name: "stale list still refuses a revoked card", asOf: day.Add(-49 * time.Hour), card: cardWithCUID("U-2", cuidRevoked), want: cardap.ErrRevoked, reason: "lost (delivered list)", age: 49 * time.Hour,
+			status: cardap.RevocationStatus{Revoked: true, Reason: revocation.ReasonLost, Source: revocation.OriginDelivered, RevokedAt: day.Add(-50 * time.Hour), Age: 49 * time.Hour}},
 		{name: "custom MaxAge", asOf: day.Add(-25 * time.Hour), policy: revocation.Policy{MaxAge: 24 * time.Hour}, card: cardWithCUID("U-1", cuidValid), want: cardap.ErrRevocationUnknown, age: 25 * time.Hour},
 		{name: "stale list allowed with a warning", asOf: day.Add(-72 * time.Hour), policy: revocation.Policy{AllowStale: true}, card: cardWithCUID("U-1", cuidValid), warning: true, age: 72 * time.Hour},
 		{name: "never synced: fail closed", card: cardWithCUID("U-1", cuidValid), want: cardap.ErrRevocationUnknown, age: time.Duration(1<<63 - 1)},
@@ -96,6 +99,12 @@ func TestRevocationStore(t *testing.T) {
 			if tt.reason != "" {
 				assert.Contains(t, err.Error(), tt.reason)
 			}
+			if tt.status.Revoked {
+				require.NotNil(t, e.Revocation, "a revocation refusal carries its status")
+				assert.Equal(t, tt.status, *e.Revocation)
+			} else {
+				assert.Nil(t, e.Revocation, "only a revocation refusal carries a status")
+			}
 			if errors.Is(tt.want, cardap.ErrRevocationUnknown) {
 				assert.ErrorIs(t, err, revocation.ErrStale, "the store's cause is kept")
 			}
@@ -115,13 +124,20 @@ func TestRevocationStoreLocalStop(t *testing.T) {
 	require.NoError(t, err)
 
 	key := revocation.CUIDKey(cuidValid)
-	require.NoError(t, store.Stop(ctx, key, revocation.ReasonStolen, "desk-3", "holder called: stolen"))
+	require.NoError(t, store.Stop(ctx, key, revocation.StopOptions{Reason: revocation.ReasonStolen, By: "desk-3", Why: "holder called: stolen"}))
 	_, err = c.Identify(ctx, card)
 	require.ErrorIs(t, err, cardap.ErrRevoked)
 	assert.Contains(t, err.Error(), "stolen (local stop)")
 	assert.NotContains(t, err.Error(), "desk-3", "who stopped it stays in the store's journal")
+	var e *cardap.Error
+	require.ErrorAs(t, err, &e)
+	require.NotNil(t, e.Revocation)
+	st := *e.Revocation
+	assert.Equal(t, revocation.ReasonStolen, st.Reason)
+	assert.Equal(t, revocation.OriginLocalStop, st.Source)
+	assert.Equal(t, day, st.RevokedAt, "a local stop is dated by the store's clock")
 
-	require.NoError(t, store.Unstop(ctx, key, "desk-3", "card found"))
+	require.NoError(t, store.Unstop(ctx, key, revocation.UnstopOptions{By: "desk-3", Why: "card found"}))
 	_, err = c.Identify(ctx, card)
 	require.NoError(t, err)
 }
@@ -135,7 +151,7 @@ func TestRevocationStoreConcurrentStop(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		assert.NoError(t, store.Stop(ctx, revocation.CUIDKey(cuidRevoked), revocation.ReasonLost, "ops", "urgent"))
+		assert.NoError(t, store.Stop(ctx, revocation.CUIDKey(cuidRevoked), revocation.StopOptions{Reason: revocation.ReasonLost, By: "ops", Why: "urgent"}))
 	}()
 	for range 100 {
 		st, err := chk.CheckCUID(ctx, cuidValid)
@@ -151,6 +167,10 @@ func TestRevocationStoreConcurrentStop(t *testing.T) {
 func TestRevocationStoreErrors(t *testing.T) {
 	_, err := cardap.RevocationStore(nil).CheckCUID(context.Background(), cuidValid)
 	require.ErrorIs(t, err, cardap.ErrConfig)
+	_, err = cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{})}, AllowUnproven: true,
+		Revocation: cardap.RevocationStore(nil)})
+	require.ErrorIs(t, err, cardap.ErrConfig, "a nil store is refused at construction, not at every tap")
+	assert.ErrorContains(t, err, "Revocation")
 
 	store := openStore(t, day, day.Add(-time.Hour), revocation.Policy{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -176,7 +196,7 @@ func ExampleRevocationStore() {
 	defer store.Close()
 
 	lost := profile.CUID{0xC0, 0xFF, 0xEE, 15: 0x01}
-	// Normally a revocation.Syncer applies the daily delivery.
+	// Normally a feed.Syncer applies the daily delivery.
 	_ = store.Apply(context.Background(), &revocation.Update{
 		Full: true, Seq: 1, AsOf: now.Add(-6 * time.Hour),
 		Add: []revocation.Record{{Key: revocation.CUIDKey(lost), RevokedAt: now.Add(-7 * time.Hour).Unix(), Reason: revocation.ReasonLost}},

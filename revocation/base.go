@@ -67,9 +67,11 @@ func (b *base) buildTop() {
 	}
 }
 
-// readBase reads and fully verifies a store file of the given size. The
-// metadata section stays in r, which must remain readable while the base is
-// in use.
+// readBase reads and fully verifies a store file of the given size
+// (docs/PROTOCOL.md chapter 9.3: header, CUID index and keys, metadata,
+// serial records, removals, each under its checksum). The metadata
+// section stays in r, which must remain readable while the base is in
+// use.
 func readBase(r io.ReaderAt, size int64) (*base, error) {
 	hb := make([]byte, fileHeaderLen)
 	if _, err := r.ReadAt(hb, 0); err != nil {
@@ -80,6 +82,7 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 		return nil, err
 	}
 	l := h.layout()
+	// §9.3: a file has exactly the size its header announces.
 	if l.size != size {
 		return nil, fileErr(size, "file is %d bytes, header announces %d (truncated?)", size, l.size)
 	}
@@ -98,30 +101,7 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 		}
 	}()
 	b := &base{hdr: h, slen: l.slen, drop: int(h.bits) / 8, meta: r, metaOff: l.meta, sufOff: int(l.suffix - l.index)}
-	b.slab = allocSlab(b, int(l.meta-l.index))
-	if _, err := r.ReadAt(b.slab, l.index); err != nil {
-		return nil, fileErr(l.index, "read index and keys: %v", err)
-	}
-	if crc32.Checksum(b.slab[:b.sufOff], castagnoli) != h.crcIndex {
-		return nil, fileErr(l.index, "index checksum mismatch")
-	}
-	nb := 1<<h.bits + 1
-	var last uint32
-	for i := range nb {
-		v := b.bucketStart(i)
-		if (i == 0 && v != 0) || v < last {
-			return nil, fileErr(l.index+int64(4*i), "index not monotonic")
-		}
-		last = v
-	}
-	if uint64(last) != h.nCUID {
-		return nil, fileErr(l.suffix-4, "index does not end at the CUID count")
-	}
-	b.buildTop()
-	if crc32.Checksum(b.slab[b.sufOff:], castagnoli) != h.crcSuf {
-		return nil, fileErr(l.suffix, "key checksum mismatch")
-	}
-	if err := b.checkOrder(l.suffix); err != nil {
+	if err := b.readCUIDs(r, l); err != nil {
 		return nil, err
 	}
 	b.buildFilter()
@@ -129,12 +109,58 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 	if err := <-metaDone; err != nil {
 		return nil, err
 	}
+	if err := b.readSerials(r, l); err != nil {
+		return nil, err
+	}
+	if err := b.readRemovals(r, l, size); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readCUIDs reads the bucket index and the CUID key suffixes into the
+// slab and verifies them (§9.3 items 2 and 3): both checksums, an index
+// that starts at 0, never decreases and ends at the CUID count, and keys
+// sorted within their buckets.
+func (b *base) readCUIDs(r io.ReaderAt, l layout) error {
+	h := b.hdr
+	b.slab = allocSlab(b, int(l.meta-l.index))
+	if _, err := r.ReadAt(b.slab, l.index); err != nil {
+		return fileErr(l.index, "read index and keys: %v", err)
+	}
+	if crc32.Checksum(b.slab[:b.sufOff], castagnoli) != h.crcIndex {
+		return fileErr(l.index, "index checksum mismatch")
+	}
+	nb := 1<<h.bits + 1
+	var last uint32
+	for i := range nb {
+		v := b.bucketStart(i)
+		if (i == 0 && v != 0) || v < last {
+			return fileErr(l.index+int64(4*i), "index not monotonic")
+		}
+		last = v
+	}
+	if uint64(last) != h.nCUID {
+		return fileErr(l.suffix-4, "index does not end at the CUID count")
+	}
+	b.buildTop()
+	if crc32.Checksum(b.slab[b.sufOff:], castagnoli) != h.crcSuf {
+		return fileErr(l.suffix, "key checksum mismatch")
+	}
+	return b.checkOrder(l.suffix)
+}
+
+// readSerials reads and verifies the serial records (§9.3 item 4): the
+// checksum, each record's length, zero padding, reason code and reserved
+// bytes, and strictly ascending keys.
+func (b *base) readSerials(r io.ReaderAt, l layout) error {
+	h := b.hdr
 	b.serials = make([]byte, l.rem-l.ser)
 	if _, err := readFull(r, b.serials, l.ser); err != nil {
-		return nil, fileErr(l.ser, "read serials: %v", err)
+		return fileErr(l.ser, "read serials: %v", err)
 	}
 	if crc32.Checksum(b.serials, castagnoli) != h.crcSer {
-		return nil, fileErr(l.ser, "serial checksum mismatch")
+		return fileErr(l.ser, "serial checksum mismatch")
 	}
 	var prev Key
 	for i := 0; i < int(h.nSerial); i++ {
@@ -142,22 +168,30 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 		k, err := SerialKey(rec[1 : 1+int(min(rec[0], MaxSerialLen))])
 		off := l.ser + int64(i*serialRecLen)
 		if err != nil || k.n != rec[0] || !allZero(rec[1+int(rec[0]):21]) || rec[21] >= numReasons || rec[22] != 0 || rec[23] != 0 {
-			return nil, fileErr(off, "bad serial record")
+			return fileErr(off, "bad serial record")
 		}
 		if i > 0 && compareKeys(prev, k) >= 0 {
-			return nil, fileErr(off, "serial records not sorted")
+			return fileErr(off, "serial records not sorted")
 		}
 		prev = k
 	}
+	return nil
+}
+
+// readRemovals reads and verifies the removals of a delta file (§9.3
+// item 5): the checksum, none in a full list, valid keys strictly
+// ascending.
+func (b *base) readRemovals(r io.ReaderAt, l layout, size int64) error {
+	h := b.hdr
 	rb := make([]byte, size-l.rem)
 	if _, err := readFull(r, rb, l.rem); err != nil {
-		return nil, fileErr(l.rem, "read removals: %v", err)
+		return fileErr(l.rem, "read removals: %v", err)
 	}
 	if crc32.Checksum(rb, castagnoli) != h.crcRem {
-		return nil, fileErr(l.rem, "removal checksum mismatch")
+		return fileErr(l.rem, "removal checksum mismatch")
 	}
 	if h.typ == fileTypeList && h.nRemove != 0 {
-		return nil, fileErr(56, "a full list has no removals")
+		return fileErr(56, "a full list has no removals")
 	}
 	for i := 0; i < int(h.nRemove); i++ {
 		rec := rb[i*removeRecLen : (i+1)*removeRecLen]
@@ -165,14 +199,14 @@ func readBase(r io.ReaderAt, size int64) (*base, error) {
 		k.n = rec[1]
 		off := l.rem + int64(i*removeRecLen)
 		if !validKey(k) {
-			return nil, fileErr(off, "bad removal record")
+			return fileErr(off, "bad removal record")
 		}
 		if i > 0 && compareKeys(b.removes[i-1], k) >= 0 {
-			return nil, fileErr(off, "removals not sorted")
+			return fileErr(off, "removals not sorted")
 		}
 		b.removes = append(b.removes, k)
 	}
-	return b, nil
+	return nil
 }
 
 // readFull is r.ReadAt(p, off) except that an empty p always succeeds:

@@ -2,7 +2,11 @@ package revocation
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"fmt"
 	"iter"
@@ -128,14 +132,14 @@ func (f *benchFixture) crlFile(b *testing.B) string {
 		if _, err := os.Stat(f.crl); err == nil {
 			return
 		}
-		ca := newTestCA(b)
+		ca := newBenchCA(b)
 		entries := make([]x509.RevocationListEntry, len(f.ids))
 		for i, c := range f.ids {
 			entries[i] = x509.RevocationListEntry{SerialNumber: new(big.Int).SetBytes(c[:]), RevocationTime: testAsOf.Add(-time.Duration(i%86400) * time.Second)}
 		}
 		der := ca.crl(b, 1, entries)
 		os.MkdirAll(filepath.Dir(f.crl), 0o755)
-		if err := writeFileAtomic(f.crl, der); err != nil {
+		if err := os.WriteFile(f.crl, der, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -169,7 +173,7 @@ func openFixtureCopy(b *testing.B, f *benchFixture) *Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, listName(1)), data); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, listName(1)), data, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	s, err := Open(dir, Options{CompactAfter: -1})
@@ -530,4 +534,51 @@ func BenchmarkBuildFilter(b *testing.B) {
 	for b.Loop() {
 		base.buildFilter()
 	}
+}
+
+// benchCA is a CA that signs the baseline's CRL (crypto/x509 in a test
+// only: the package itself does not link it).
+type benchCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newBenchCA(t testing.TB) benchCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "freespace test CA"},
+		NotBefore:             testAsOf.Add(-24 * time.Hour),
+		NotAfter:              testAsOf.Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCRLSign | x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return benchCA{cert: cert, key: key}
+}
+
+func (ca benchCA) crl(t testing.TB, number int64, entries []x509.RevocationListEntry) []byte {
+	t.Helper()
+	der, err := x509.CreateRevocationList(crand.Reader, &x509.RevocationList{
+		Number:                    big.NewInt(number),
+		ThisUpdate:                testAsOf,
+		NextUpdate:                testAsOf.Add(24 * time.Hour),
+		RevokedCertificateEntries: entries,
+	}, ca.cert, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }

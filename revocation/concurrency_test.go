@@ -53,7 +53,7 @@ func TestConcurrentChecksSyncsAndStops(t *testing.T) {
 		rr := rand.New(rand.NewPCG(99, 1))
 		for range 50 {
 			k := CUIDKey(randCUID(rr))
-			assert.NoError(t, s.Stop(ctx, k, ReasonStolen, "desk", "urgent"))
+			assert.NoError(t, s.Stop(ctx, k, StopOptions{Reason: ReasonStolen, By: "desk", Why: "urgent"}))
 			res, err := s.Check(k)
 			assert.NoError(t, err)
 			assert.True(t, res.Revoked, "a stop is visible at once")

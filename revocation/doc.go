@@ -10,12 +10,16 @@
 //
 // The pieces:
 //
-//   - [Store]: one local directory holding the current snapshot, the deltas
+//   - [Store]: one local directory holding the current list, the deltas
 //     applied since, and the journal of local stops. Crash-safe and
 //     checksummed; readers never block on a sync. [Store.Check] answers
-//     whether a key is revoked and how old the list is ([Policy]).
+//     whether a key is revoked and how old the list is ([Policy]); a
+//     revoked key's [Entry] says why ([Reason]: lost, stolen, ...), from
+//     where ([Origin]: the delivered list or a local stop) and since when.
+//     [Store.Stop] and [Store.Unstop] make and lift urgent local stops
+//     ([StopOptions], [UnstopOptions]), recorded in an audit journal.
 //     Several processes may share one directory: writers take a lock file,
-//     checkers can open it read-only ([OpenReadOnly]) and every open store
+//     checkers open it with [Options].ReadOnly, and every open store
 //     picks up the others' changes within about a second ([Store.Refresh]).
 //     The directory must be owned by root or the running user and not
 //     writable by others, and every file in it is opened without
@@ -23,15 +27,13 @@
 //     user (refusals wrap *securefile.Error). A read-only open never
 //     creates a store ([ErrNoStore]), and a store that never held a list
 //     refuses every check whatever the policy ([ErrNeverSynced]).
-//   - [Parser]: turns delivered data into an [Update] (a full list or a delta).
-//     Built in: the CSV/TSV form of docs/PROTOCOL.md chapter 9 ([TextParser])
-//     and DER X.509 CRLs ([CRLParser]).
-//   - [Syncer] with a [Source] ([DirSource], [HTTPSource]): fetches the signed
-//     feed written by a [Publisher], verifies its Ed25519 signature and
-//     sequence, and applies it to the store. What it reads before the
-//     signature is checked is bounded: the index to [MaxIndexSize], its
-//     signature to [SignatureSize], each listed file to its signed size
-//     (streamed into its hash); larger files are a [SizeError].
+//   - [Parser]: turns delivered data into an [Update] (a full list or a
+//     delta) that [Store.Apply] takes. Built in: the CSV/TSV form of
+//     docs/PROTOCOL.md chapter 9.1 ([TextParser], [WriteText]).
+//
+// Fetching, verifying and publishing signed feeds, and importing X.509
+// CRLs, live in package revocation/feed, so a program that only checks
+// (a gate, a PAM module) links neither an HTTP client nor crypto/x509.
 //
 // The on-disk and on-the-wire formats are specified in docs/PROTOCOL.md
 // chapter 9.

@@ -3,14 +3,10 @@ package revocation
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/x509"
-	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -80,52 +76,6 @@ func FuzzReadStoreFile(f *testing.F) {
 		}
 		require.NoError(t, rerr)
 		require.Equal(t, b.len(), n)
-	})
-}
-
-func FuzzCRLParser(f *testing.F) {
-	ca := newTestCA(f)
-	f.Add(ca.crl(f, 1, nil))
-	f.Add(ca.crl(f, 9, []x509.RevocationListEntry{{SerialNumber: big.NewInt(77), RevocationTime: testAsOf, ReasonCode: 1}}))
-	f.Add([]byte{0x30, 0x00})
-	f.Fuzz(func(t *testing.T, der []byte) {
-		u, err := CRLParser{}.ParseDER(der)
-		if err != nil {
-			require.ErrorIs(t, err, ErrMalformed)
-			return
-		}
-		require.True(t, u.Full)
-		for _, r := range u.Add {
-			require.True(t, validKey(r.Key))
-		}
-	})
-}
-
-func FuzzParseHead(f *testing.F) {
-	key := testKey(f, 1)
-	pub := key.Public().(ed25519.PublicKey)
-	dir := f.TempDir()
-	p := &Publisher{Dir: dir, Key: key}
-	ms := masters(2, 5)
-	for i, m := range ms {
-		_, err := p.Publish(f.Context(), m, testAsOf.Add(time.Duration(i)*time.Hour))
-		require.NoError(f, err)
-	}
-	head, err := os.ReadFile(filepath.Join(dir, HeadName))
-	require.NoError(f, err)
-	f.Add(head)
-	f.Add([]byte(`{"format":"freespace-revocation-feed/1","seq":1}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		// Signed by the right key, so parsing itself is exercised.
-		h, err := ParseHead(data, ed25519.Sign(key, data), pub)
-		if err != nil {
-			require.ErrorIs(t, err, ErrMalformed)
-			return
-		}
-		require.NotZero(t, h.Seq)
-		for _, d := range h.Deltas {
-			require.Equal(t, d.Prev+1, d.Seq)
-		}
 	})
 }
 

@@ -1,20 +1,18 @@
 package revocation
 
 import (
-	"context"
+	"bufio"
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"maps"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mynacard/freespace/securefile"
 )
@@ -23,119 +21,21 @@ import (
 // who made it, when and why. The journal is append-only; it is both the
 // persistent state of local stops and their audit log.
 type AuditRecord struct {
-	Op     string    `json:"op"` // "stop" or "unstop"
-	Key    Key       `json:"key"`
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-	Why    string    `json:"why"`
-	Reason Reason    `json:"reason"`
+	// Op is "stop" or "unstop".
+	Op string `json:"op"`
+	// Key is the card (or certificate) stopped or unstopped.
+	Key Key `json:"key"`
+	// At is when the operation was recorded, by the store's clock (UTC).
+	At time.Time `json:"at"`
+	// By names the operator who made it.
+	By string `json:"by"`
+	// Why is the operator's free text.
+	Why string `json:"why"`
+	// Reason is the stop's reason (an unstop repeats the stop's).
+	Reason Reason `json:"reason"`
 }
 
-// ErrInvalidStop is returned for a stop or unstop without an operator name,
-// with over-long text, or with control characters in its text.
-var ErrInvalidStop = errors.New("revocation: invalid local stop")
-
-const maxStopText = 1024
-
-// Stop records an urgent local stop of k, effective at once for every
-// check in this process and persisted (fsynced) before Stop returns; other
-// processes with the store open see it at their next refresh (about
-// Options.RefreshInterval). by names the operator, why says why.
-func (s *Store) Stop(ctx context.Context, k Key, reason Reason, by, why string) error {
-	if err := validStop(k, by, why); err != nil {
-		return err
-	}
-	if err := plainText(by, why); err != nil {
-		return err
-	}
-	if reason >= numReasons {
-		return fmt.Errorf("%w: %v", ErrInvalidReason, reason)
-	}
-	end, err := s.beginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	defer end()
-	v := s.cur.Load()
-	if _, ok := v.stops[k]; ok {
-		return fmt.Errorf("%w: %s", ErrAlreadyStopped, k)
-	}
-	rec := AuditRecord{Op: "stop", Key: k, At: s.now().UTC(), By: by, Why: why, Reason: reason}
-	if err := s.appendJournal(rec); err != nil {
-		return err
-	}
-	stops := maps.Clone(v.stops)
-	if stops == nil {
-		stops = map[Key]Entry{}
-	}
-	stops[k] = rec.entry()
-	s.cur.Store(&view{snap: v.snap, stops: stops})
-	return nil
-}
-
-// Unstop lifts a local stop of k, recording who and why. A key revoked by
-// the delivered list stays revoked: Unstop then fails with
-// ErrFeedRevocation if k had no local stop.
-func (s *Store) Unstop(ctx context.Context, k Key, by, why string) error {
-	if err := validStop(k, by, why); err != nil {
-		return err
-	}
-	if err := plainText(by, why); err != nil {
-		return err
-	}
-	end, err := s.beginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	defer end()
-	v := s.cur.Load()
-	old, ok := v.stops[k]
-	if !ok {
-		if v.snap.Contains(k) {
-			return fmt.Errorf("%w: %s", ErrFeedRevocation, k)
-		}
-		return fmt.Errorf("%w: %s", ErrNotStopped, k)
-	}
-	rec := AuditRecord{Op: "unstop", Key: k, At: s.now().UTC(), By: by, Why: why, Reason: old.Reason}
-	if err := s.appendJournal(rec); err != nil {
-		return err
-	}
-	stops := maps.Clone(v.stops)
-	delete(stops, k)
-	s.cur.Store(&view{snap: v.snap, stops: stops})
-	return nil
-}
-
-func validStop(k Key, by, why string) error {
-	switch {
-	case !validKey(k):
-		return fmt.Errorf("%w: %s", ErrInvalidKey, k)
-	case strings.TrimSpace(by) == "":
-		return fmt.Errorf("%w: who made it (by) is required", ErrInvalidStop)
-	case len(by) > maxStopText || len(why) > maxStopText:
-		return fmt.Errorf("%w: by and why are limited to %d bytes", ErrInvalidStop, maxStopText)
-	case !utf8.ValidString(by) || !utf8.ValidString(why):
-		return fmt.Errorf("%w: by and why must be UTF-8", ErrInvalidStop)
-	}
-	return nil
-}
-
-// plainText refuses control characters (newlines, escape sequences, C1
-// controls) in the operator's text of a new stop or unstop, so that what
-// is recorded prints as one plain line. Journals written before this
-// check may hold such text: they still load, and readers escape it when
-// they print it.
-func plainText(by, why string) error {
-	for _, s := range []string{by, why} {
-		for _, r := range s {
-			if unicode.IsControl(r) {
-				return fmt.Errorf("%w: by and why may not hold control characters (%q)", ErrInvalidStop, s)
-			}
-		}
-	}
-	return nil
-}
-
+// entry is the active local stop a stop record makes.
 func (r AuditRecord) entry() Entry {
 	return Entry{Key: r.Key, RevokedAt: r.At, Reason: r.Reason, Origin: OriginLocalStop, By: r.By, Why: r.Why}
 }
@@ -215,4 +115,67 @@ func (s *Store) Audit() ([]AuditRecord, error) {
 // reader holding an old snapshot can still read its metadata.
 func closeWhenUnreachable(b *base, f *os.File) {
 	runtime.AddCleanup(b, func(f *os.File) { f.Close() }, f)
+}
+
+// readJournalFrom reads the complete journal lines after pos and advances
+// pos past them. reset is true when the journal was replaced or shrank
+// (the records are then the whole journal, to be replayed from scratch).
+// An unterminated last line is left for later: it is either a write in
+// progress in another process or a line torn by a crash, which the next
+// append terminates (it then fails its checksum and is skipped). atOpen
+// logs it.
+func (s *Store) readJournalFrom(pos *journalPos, atOpen bool) (recs []AuditRecord, reset bool, err error) {
+	f, err := openStoreFile(filepath.Join(s.dir, journalName))
+	if errors.Is(err, os.ErrNotExist) {
+		reset = pos.off > 0
+		*pos = journalPos{}
+		return nil, reset, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("revocation: journal: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("revocation: journal: %w", err)
+	}
+	if id := fileIdentity(st); id != pos.id || st.Size() < pos.off {
+		reset = pos.off > 0 || pos.id != 0
+		*pos = journalPos{id: id}
+	}
+	if _, err := f.Seek(pos.off, io.SeekStart); err != nil {
+		return nil, false, fmt.Errorf("revocation: journal: %w", err)
+	}
+	br := bufio.NewReader(f)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err == io.EOF {
+			if len(line) > 0 && atOpen {
+				s.log.Warn("revocation: ignoring torn last line of the local-stop journal (or a write in progress)", "line", pos.line+1)
+			}
+			return recs, reset, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("revocation: journal: %w", err)
+		}
+		pos.off += int64(len(line))
+		pos.line++
+		r, perr := parseJournalLine(bytes.TrimSuffix(line, []byte("\n")))
+		if perr != nil {
+			s.log.Warn("revocation: skipping corrupt line of the local-stop journal", "line", pos.line, "err", perr)
+			continue
+		}
+		recs = append(recs, r)
+	}
+}
+
+// replay applies journal records in order to the active stops.
+func replay(stops map[Key]Entry, recs []AuditRecord) {
+	for _, r := range recs {
+		if r.Op == "stop" {
+			stops[r.Key] = r.entry()
+		} else {
+			delete(stops, r.Key)
+		}
+	}
 }

@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/mynacard/freespace/profile"
 )
@@ -37,18 +35,16 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// ErrInvalidKey is returned for a malformed key.
-var ErrInvalidKey = errors.New("revocation: invalid key")
-
 // Key identifies a revocable card or certificate. It is comparable and can be
-// used as a map key. The zero Key is invalid.
-//
-// The bytes are held as big-endian words, zero-padded to MaxSerialLen
-// bytes, so that a Key travels in registers: a lookup takes a CUID's two
-// words as they are, with no copy through memory (such a copy, read back
-// at another width, stalls each lookup until the previous one's memory
-// accesses have completed).
+// used as a map key. The zero Key is invalid. It prints as its String form
+// under %v and %s, and as its bytes in hex (without the kind) under %x
+// and %X.
 type Key struct {
+	// The bytes are held as big-endian words, zero-padded to MaxSerialLen
+	// bytes, so that a Key travels in registers: a lookup takes a CUID's
+	// two words as they are, with no copy through memory (such a copy,
+	// read back at another width, stalls each lookup until the previous
+	// one's memory accesses have completed).
 	w0, w1 uint64 // bytes 0-7 and 8-15
 	w2     uint32 // bytes 16-19
 	kind   Kind
@@ -88,7 +84,7 @@ func SerialKey(b []byte) (Key, error) {
 		b = b[1:]
 	}
 	if len(b) == 0 || len(b) > MaxSerialLen {
-		return Key{}, fmt.Errorf("%w: serial number of %d bytes, want 1 to %d", ErrInvalidKey, len(b), MaxSerialLen)
+		return Key{}, fmt.Errorf("%w: serial number of %d bytes, want 1 to %d", ErrMalformedKey, len(b), MaxSerialLen)
 	}
 	return keyOf(KindSerial, b), nil
 }
@@ -108,20 +104,20 @@ func parseKeyParts(kind, v string) (Key, error) {
 	case "cuid":
 		c, err := profile.ParseCUID(v)
 		if err != nil || strings.ToLower(v) != v {
-			return Key{}, fmt.Errorf("%w: cuid %q: want 32 lower-case hex digits", ErrInvalidKey, truncate(v))
+			return Key{}, fmt.Errorf("%w: cuid %q: want 32 lower-case hex digits", ErrMalformedKey, truncate(v))
 		}
 		return CUIDKey(c), nil
 	case "serial":
 		if len(v) == 0 || len(v)%2 != 0 || len(v) > 2*(MaxSerialLen+1) {
-			return Key{}, fmt.Errorf("%w: serial %q: want an even number of hex digits", ErrInvalidKey, truncate(v))
+			return Key{}, fmt.Errorf("%w: serial %q: want an even number of hex digits", ErrMalformedKey, truncate(v))
 		}
 		b, err := hex.DecodeString(v)
 		if err != nil {
-			return Key{}, fmt.Errorf("%w: serial %q: not hex", ErrInvalidKey, truncate(v))
+			return Key{}, fmt.Errorf("%w: serial %q: not hex", ErrMalformedKey, truncate(v))
 		}
 		return SerialKey(b)
 	}
-	return Key{}, fmt.Errorf("%w: unknown key kind %q", ErrInvalidKey, truncate(kind))
+	return Key{}, fmt.Errorf("%w: unknown key kind %q", ErrMalformedKey, truncate(kind))
 }
 
 func truncate(s string) string {
@@ -163,6 +159,21 @@ func (k Key) String() string {
 	return k.kind.String() + ":" + hex.EncodeToString(a[:min(k.n, MaxSerialLen)])
 }
 
+// Format implements fmt.Formatter: %x and %X print the key's bytes in hex
+// once (fmt's default would hex-encode the String form, "cuid:..."
+// itself), %q the quoted String form, every other verb the String form.
+func (k Key) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'x', 'X':
+		a := k.raw()
+		fmt.Fprintf(f, fmt.FormatString(f, verb), a[:min(k.n, MaxSerialLen)])
+	case 'q':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), k.String())
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, 's'), k.String())
+	}
+}
+
 // MarshalText implements encoding.TextMarshaler.
 func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
@@ -175,6 +186,10 @@ func (k *Key) UnmarshalText(b []byte) error {
 	*k = v
 	return nil
 }
+
+// Compare orders keys as a store does (CUIDs before serial numbers, then
+// by length, then by bytes): -1, 0 or +1 as in cmp.Compare.
+func (k Key) Compare(o Key) int { return max(-1, min(1, compareKeys(k, o))) }
 
 // compareKeys orders keys by kind, then length, then bytes.
 func compareKeys(a, b Key) int {
@@ -192,112 +207,4 @@ func compareKeys(a, b Key) int {
 		return c
 	}
 	return cmp.Compare(a.w2, b.w2)
-}
-
-// Reason is why an entry was revoked.
-type Reason uint8
-
-// Reasons. The CRL reason codes of RFC 5280 section 5.3.1 map onto them.
-const (
-	ReasonUnspecified   Reason = 0
-	ReasonLost          Reason = 1
-	ReasonStolen        Reason = 2
-	ReasonSuspended     Reason = 3
-	ReasonHolderRequest Reason = 4
-	ReasonSuperseded    Reason = 5
-	ReasonDeceased      Reason = 6
-	ReasonKeyCompromise Reason = 7
-	ReasonOther         Reason = 8
-	numReasons                 = 9
-)
-
-var reasonNames = [numReasons]string{
-	"unspecified", "lost", "stolen", "suspended", "holder-request",
-	"superseded", "deceased", "key-compromise", "other",
-}
-
-// String returns the reason's name as written in the CSV/TSV form.
-func (r Reason) String() string {
-	if int(r) < len(reasonNames) {
-		return reasonNames[r]
-	}
-	return fmt.Sprintf("reason(%d)", uint8(r))
-}
-
-// ErrInvalidReason is returned for an unknown reason name or code.
-var ErrInvalidReason = errors.New("revocation: invalid reason")
-
-// ParseReason parses a reason name; the empty string is ReasonUnspecified.
-func ParseReason(s string) (Reason, error) {
-	if s == "" {
-		return ReasonUnspecified, nil
-	}
-	for i, n := range reasonNames {
-		if n == s {
-			return Reason(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: %q", ErrInvalidReason, truncate(s))
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (r *Reason) UnmarshalText(b []byte) error {
-	v, err := ParseReason(string(b))
-	if err != nil {
-		return err
-	}
-	*r = v
-	return nil
-}
-
-// Origin says where an entry came from.
-type Origin uint8
-
-// Origins.
-const (
-	// OriginFeed is a revocation delivered in the list; it cannot be undone
-	// locally.
-	OriginFeed Origin = 1
-	// OriginLocalStop is an urgent stop made in the operator's own system.
-	OriginLocalStop Origin = 2
-)
-
-// String returns "feed" or "local-stop".
-func (o Origin) String() string {
-	switch o {
-	case OriginFeed:
-		return "feed"
-	case OriginLocalStop:
-		return "local-stop"
-	}
-	return fmt.Sprintf("origin(%d)", uint8(o))
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (o Origin) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
-
-// Record is one revocation as delivered in a list or delta: compact, so that
-// a 10-million-entry import fits in memory.
-type Record struct {
-	Key Key
-	// RevokedAt is the revocation time in Unix seconds (UTC).
-	RevokedAt int64
-	Reason    Reason
-}
-
-// Time returns RevokedAt as a time.Time in UTC.
-func (r Record) Time() time.Time { return time.Unix(r.RevokedAt, 0).UTC() }
-
-// Entry is what a lookup finds: a revocation with its origin, and for a local
-// stop who made it and why.
-type Entry struct {
-	Key       Key       `json:"key"`
-	RevokedAt time.Time `json:"revoked_at"`
-	Reason    Reason    `json:"reason"`
-	Origin    Origin    `json:"origin"`
-	By        string    `json:"by,omitempty"`  // local stop: operator who made it
-	Why       string    `json:"why,omitempty"` // local stop: free-text reason
 }

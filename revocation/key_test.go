@@ -29,7 +29,7 @@ func TestParseKey(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			k, err := ParseKey(tt.in)
 			if tt.err {
-				require.ErrorIs(t, err, ErrInvalidKey)
+				require.ErrorIs(t, err, ErrMalformedKey)
 				return
 			}
 			require.NoError(t, err)

@@ -2,7 +2,6 @@ package revocation
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"maps"
@@ -44,7 +43,7 @@ func TestTwoStoresSeeEachOther(t *testing.T) {
 	cli := mustOpen(t, dir, Options{CompactAfter: -1, RefreshInterval: -1})
 
 	k := CUIDKey(randCUID(r))
-	require.NoError(t, cli.Stop(ctx, k, ReasonStolen, "desk", "phoned"))
+	require.NoError(t, cli.Stop(ctx, k, StopOptions{Reason: ReasonStolen, By: "desk", Why: "phoned"}))
 	eventually(t, "the gate sees the CLI's stop", func() bool { return revoked(t, gate, k) })
 	res, err := gate.Check(k)
 	require.NoError(t, err)
@@ -54,9 +53,9 @@ func TestTwoStoresSeeEachOther(t *testing.T) {
 	// A stop made by the gate's process is refused by the CLI's store as
 	// already made, since a writer first catches up with the directory.
 	k2 := CUIDKey(randCUID(r))
-	require.NoError(t, gate.Stop(ctx, k2, ReasonLost, "gate-admin", ""))
-	assert.ErrorIs(t, cli.Stop(ctx, k2, ReasonLost, "desk", ""), ErrAlreadyStopped)
-	require.NoError(t, cli.Unstop(ctx, k, "desk", "card found"))
+	require.NoError(t, gate.Stop(ctx, k2, StopOptions{Reason: ReasonLost, By: "gate-admin"}))
+	assert.ErrorIs(t, cli.Stop(ctx, k2, StopOptions{Reason: ReasonLost, By: "desk"}), ErrAlreadyStopped)
+	require.NoError(t, cli.Unstop(ctx, k, UnstopOptions{By: "desk", Why: "card found"}))
 	eventually(t, "the gate sees the unstop", func() bool { return !revoked(t, gate, k) })
 
 	m := model{}
@@ -110,7 +109,7 @@ func TestConcurrentWritersDoNotInterleave(t *testing.T) {
 			rr := rand.New(rand.NewPCG(uint64(w), 9))
 			for range 20 {
 				k := CUIDKey(randCUID(rr))
-				if err := s.Stop(ctx, k, ReasonLost, fmt.Sprintf("op-%d", w), ""); err != nil {
+				if err := s.Stop(ctx, k, StopOptions{Reason: ReasonLost, By: fmt.Sprintf("op-%d", w)}); err != nil {
 					t.Errorf("writer %d: stop: %v", w, err)
 					return
 				}
@@ -143,25 +142,25 @@ func TestReadOnlyStore(t *testing.T) {
 	dir := filepath.Join(parent, "store")
 	k := CUIDKey(randCUID(rand.New(rand.NewPCG(3, 3))))
 
-	_, err := OpenReadOnly(dir, Options{RefreshInterval: -1})
+	_, err := Open(dir, Options{ReadOnly: true, RefreshInterval: -1})
 	assert.ErrorIs(t, err, ErrNoStore, "a missing store is an error")
 	_, err = os.Stat(dir)
 	assert.ErrorIs(t, err, os.ErrNotExist, "a read-only open creates no directory")
 	require.NoError(t, os.Mkdir(dir, 0o755))
-	ro, err := OpenReadOnly(dir, Options{RefreshInterval: 10 * time.Millisecond, Now: fixedNow(testAsOf.Add(time.Hour))})
+	ro, err := Open(dir, Options{ReadOnly: true, RefreshInterval: 10 * time.Millisecond, Now: fixedNow(testAsOf.Add(time.Hour))})
 	require.NoError(t, err)
 	defer ro.Close()
 	assert.Empty(t, dirListing(t, dir), "a read-only open creates no file")
 	_, err = ro.Check(k)
 	assert.ErrorIs(t, err, ErrStale, "an empty store fails closed")
 	assert.ErrorIs(t, ro.Apply(ctx, &Update{Full: true, Seq: 1, AsOf: testAsOf}), ErrReadOnly)
-	assert.ErrorIs(t, ro.Stop(ctx, k, ReasonLost, "op", ""), ErrReadOnly)
-	assert.ErrorIs(t, ro.Unstop(ctx, k, "op", ""), ErrReadOnly)
+	assert.ErrorIs(t, ro.Stop(ctx, k, StopOptions{Reason: ReasonLost, By: "op"}), ErrReadOnly)
+	assert.ErrorIs(t, ro.Unstop(ctx, k, UnstopOptions{By: "op"}), ErrReadOnly)
 	assert.ErrorIs(t, ro.Compact(ctx), ErrReadOnly)
 
 	w := mustOpen(t, dir, Options{CompactAfter: -1, RefreshInterval: -1})
 	require.NoError(t, w.Apply(ctx, &Update{Full: true, Seq: 1, AsOf: testAsOf}))
-	require.NoError(t, w.Stop(ctx, k, ReasonStolen, "desk", ""))
+	require.NoError(t, w.Stop(ctx, k, StopOptions{Reason: ReasonStolen, By: "desk"}))
 	eventually(t, "the read-only store follows the writer", func() bool { return revoked(t, ro, k) })
 	res, err := ro.Check(CUIDKey(randCUID(rand.New(rand.NewPCG(4, 4)))))
 	require.NoError(t, err)
@@ -171,7 +170,7 @@ func TestReadOnlyStore(t *testing.T) {
 	// A read-only open of an existing store changes nothing in it.
 	require.NoError(t, os.Remove(filepath.Join(dir, lockName)))
 	before := dirListing(t, dir)
-	ro2, err := OpenReadOnly(dir, Options{})
+	ro2, err := Open(dir, Options{ReadOnly: true})
 	require.NoError(t, err)
 	assert.True(t, revoked(t, ro2, k) || true)
 	require.NoError(t, ro2.Refresh(ctx))
@@ -238,7 +237,7 @@ func TestStopFromAnotherProcess(t *testing.T) {
 		if err != nil {
 			os.Exit(3)
 		}
-		if err := s.Stop(context.Background(), k, ReasonStolen, "child", "from another process"); err != nil {
+		if err := s.Stop(context.Background(), k, StopOptions{Reason: ReasonStolen, By: "child", Why: "from another process"}); err != nil {
 			os.Exit(4)
 		}
 		s.Close()
@@ -276,48 +275,11 @@ func TestStopFromAnotherProcess(t *testing.T) {
 	}
 }
 
-// TestTwoSyncersShareADirectory: two syncers (a timer and an operator's
-// `cardap revocation sync`, say) on two Stores of one directory, racing on
-// the same feed: both succeed, each update is applied once, and both end
-// at the feed's sequence.
-func TestTwoSyncersShareADirectory(t *testing.T) {
-	ctx := context.Background()
-	key := testKey(t, 3)
-	feed := t.TempDir()
-	pub := &Publisher{Dir: feed, Key: key, KeepDeltas: 20}
-	ms := masters(8, 200)
-	dir := t.TempDir()
-	var syncers []*Syncer
-	for range 2 {
-		s := mustOpen(t, dir, Options{CompactAfter: -1, RefreshInterval: -1})
-		syncers = append(syncers, &Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: key.Public().(ed25519.PublicKey)})
-	}
-	for i, m := range ms {
-		_, err := pub.Publish(ctx, m, testAsOf.Add(time.Duration(i)*time.Hour))
-		require.NoError(t, err)
-		var wg sync.WaitGroup
-		for _, sy := range syncers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := sy.Sync(ctx)
-				assert.NoError(t, err)
-			}()
-		}
-		wg.Wait()
-		for _, sy := range syncers {
-			require.NoError(t, sy.Store.Refresh(ctx))
-			assert.Equal(t, uint64(i+1), sy.Store.Snapshot().Seq())
-			assertMatches(t, sy.Store.Snapshot(), modelOf(m), nil)
-		}
-	}
-}
-
 // A read-only open never creates a store: a mistyped path is an error,
 // not an empty store (issue 10 §7).
 func TestOpenReadOnlyMissingDirIsAnError(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "typo")
-	_, err := OpenReadOnly(dir, Options{RefreshInterval: -1})
+	_, err := Open(dir, Options{ReadOnly: true, RefreshInterval: -1})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrNoStore)
 	assert.ErrorIs(t, err, os.ErrNotExist)

@@ -36,7 +36,7 @@ func TestWriterWaitsForLock(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	err := s.Stop(ctx, k, ReasonLost, "op", "")
+	err := s.Stop(ctx, k, StopOptions{Reason: ReasonLost, By: "op"})
 	require.ErrorIs(t, err, ErrLocked)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Empty(t, s.Stops(), "nothing written")
@@ -45,7 +45,7 @@ func TestWriterWaitsForLock(t *testing.T) {
 	assert.ErrorIs(t, s.Apply(ctx2, &Update{Full: true, Seq: 1, AsOf: testAsOf}), ErrLocked)
 
 	done := make(chan error, 1)
-	go func() { done <- s.Stop(context.Background(), k, ReasonLost, "op", "") }()
+	go func() { done <- s.Stop(context.Background(), k, StopOptions{Reason: ReasonLost, By: "op"}) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Stop returned while the lock was held: %v", err)
@@ -59,7 +59,7 @@ func TestWriterWaitsForLock(t *testing.T) {
 	release = holdLock(t, dir)
 	defer release()
 	go func() {
-		done <- s.Stop(context.Background(), CUIDKey(randCUID(rand.New(rand.NewPCG(7, 7)))), ReasonLost, "op", "")
+		done <- s.Stop(context.Background(), CUIDKey(randCUID(rand.New(rand.NewPCG(7, 7)))), StopOptions{Reason: ReasonLost, By: "op"})
 	}()
 	require.NoError(t, s.Close())
 	require.ErrorIs(t, <-done, ErrClosed)
@@ -85,13 +85,13 @@ func TestOpenKeepsTempsOfActiveWriter(t *testing.T) {
 
 	// A read-only open never removes anything.
 	require.NoError(t, os.WriteFile(tmp, []byte("left over"), 0o644))
-	ro, err := OpenReadOnly(dir, Options{RefreshInterval: -1})
+	ro, err := Open(dir, Options{ReadOnly: true, RefreshInterval: -1})
 	require.NoError(t, err)
 	require.NoError(t, ro.Close())
 	assert.FileExists(t, tmp)
 	// The next write (holding the lock) removes it.
 	w := mustOpen(t, dir, Options{RefreshInterval: -1})
 	require.NoError(t, os.WriteFile(tmp, []byte("left over"), 0o644))
-	require.NoError(t, w.Stop(context.Background(), CUIDKey(randCUID(rand.New(rand.NewPCG(8, 8)))), ReasonLost, "op", ""))
+	require.NoError(t, w.Stop(context.Background(), CUIDKey(randCUID(rand.New(rand.NewPCG(8, 8)))), StopOptions{Reason: ReasonLost, By: "op"}))
 	assert.NoFileExists(t, tmp)
 }

@@ -114,7 +114,7 @@ func BenchmarkOpenWithDeltas(b *testing.B) {
 		dir := storeDirWithDeltas(b, k)
 		b.Run(fmt.Sprintf("deltas=%d", k), func(b *testing.B) {
 			for b.Loop() {
-				s, err := OpenReadOnly(dir, Options{RefreshInterval: -1, Logger: quietLogger()})
+				s, err := Open(dir, Options{ReadOnly: true, RefreshInterval: -1, Logger: quietLogger()})
 				if err != nil {
 					b.Fatal(err)
 				}

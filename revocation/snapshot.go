@@ -8,10 +8,11 @@ import (
 )
 
 // Snapshot is an immutable view of the delivered list at one sequence
-// number: a base loaded from a store file plus a small overlay of the
-// deltas applied since. Snapshots are safe for concurrent use; a sync
-// builds a new one and swaps it in, so readers never wait.
+// number. Snapshots are safe for concurrent use; a sync builds a new one
+// and swaps it in, so readers never wait.
 type Snapshot struct {
+	// A snapshot is a base loaded from a store file plus a small overlay
+	// of the deltas applied since (merged into a new base by Compact).
 	base *base
 	// ov holds, for keys changed by deltas since the base, either the new
 	// record or a removal marker.

@@ -195,26 +195,26 @@ func TestLocalStops(t *testing.T) {
 	s := mustOpen(t, dir, Options{})
 	require.NoError(t, s.Apply(ctx, &Update{Full: true, Seq: 1, AsOf: testAsOf, Add: []Record{{Key: fed, RevokedAt: 100, Reason: ReasonLost}}}))
 
-	require.NoError(t, s.Stop(ctx, local, ReasonStolen, "operator-7", "holder called the desk"))
+	require.NoError(t, s.Stop(ctx, local, StopOptions{Reason: ReasonStolen, By: "operator-7", Why: "holder called the desk"}))
 	res, err := s.Check(local)
 	require.NoError(t, err)
 	require.True(t, res.Revoked)
 	assert.Equal(t, OriginLocalStop, res.Entry.Origin)
 	assert.Equal(t, "operator-7", res.Entry.By)
-	assert.ErrorIs(t, s.Stop(ctx, local, ReasonStolen, "x", ""), ErrAlreadyStopped)
-	assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, "", "no operator"), ErrInvalidStop)
+	assert.ErrorIs(t, s.Stop(ctx, local, StopOptions{Reason: ReasonStolen, By: "x"}), ErrAlreadyStopped)
+	assert.ErrorIs(t, s.Stop(ctx, fed, StopOptions{Reason: ReasonStolen, By: "", Why: "no operator"}), ErrInvalidStop)
 	for _, forged := range []string{"desk\n2026-11-28T00:00:00Z unstop", "desk\x1b[2J", "desk\u009b31m", "desk\r"} {
-		assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, forged, ""), ErrInvalidStop, "%q", forged)
-		assert.ErrorIs(t, s.Stop(ctx, fed, ReasonStolen, "desk", forged), ErrInvalidStop, "%q", forged)
-		assert.ErrorIs(t, s.Unstop(ctx, local, forged, ""), ErrInvalidStop, "%q", forged)
+		assert.ErrorIs(t, s.Stop(ctx, fed, StopOptions{Reason: ReasonStolen, By: forged}), ErrInvalidStop, "%q", forged)
+		assert.ErrorIs(t, s.Stop(ctx, fed, StopOptions{Reason: ReasonStolen, By: "desk", Why: forged}), ErrInvalidStop, "%q", forged)
+		assert.ErrorIs(t, s.Unstop(ctx, local, UnstopOptions{By: forged}), ErrInvalidStop, "%q", forged)
 	}
 
-	assert.ErrorIs(t, s.Unstop(ctx, fed, "operator-7", "try"), ErrFeedRevocation)
-	assert.ErrorIs(t, s.Unstop(ctx, CUIDKey(randCUID(r)), "operator-7", "try"), ErrNotStopped)
+	assert.ErrorIs(t, s.Unstop(ctx, fed, UnstopOptions{By: "operator-7", Why: "try"}), ErrFeedRevocation)
+	assert.ErrorIs(t, s.Unstop(ctx, CUIDKey(randCUID(r)), UnstopOptions{By: "operator-7", Why: "try"}), ErrNotStopped)
 
 	res, err = s.Check(fed)
 	require.NoError(t, err)
-	assert.Equal(t, OriginFeed, res.Entry.Origin)
+	assert.Equal(t, OriginDelivered, res.Entry.Origin)
 	assert.Equal(t, ReasonLost, res.Entry.Reason)
 	require.NoError(t, s.Close())
 
@@ -223,7 +223,7 @@ func TestLocalStops(t *testing.T) {
 	res, err = s.Check(local)
 	require.NoError(t, err)
 	assert.True(t, res.Revoked)
-	require.NoError(t, s.Unstop(ctx, local, "supervisor-2", "card found"))
+	require.NoError(t, s.Unstop(ctx, local, UnstopOptions{By: "supervisor-2", Why: "card found"}))
 	res, err = s.Check(local)
 	require.NoError(t, err)
 	assert.False(t, res.Revoked)
@@ -246,8 +246,8 @@ func TestJournalTornAndCorruptLines(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	a, b, c := CUIDKey(randCUID(r)), CUIDKey(randCUID(r)), CUIDKey(randCUID(r))
 	s := mustOpen(t, dir, Options{})
-	require.NoError(t, s.Stop(ctx, a, ReasonLost, "op", ""))
-	require.NoError(t, s.Stop(ctx, b, ReasonLost, "op", ""))
+	require.NoError(t, s.Stop(ctx, a, StopOptions{Reason: ReasonLost, By: "op"}))
+	require.NoError(t, s.Stop(ctx, b, StopOptions{Reason: ReasonLost, By: "op"}))
 	require.NoError(t, s.Close())
 	path := filepath.Join(dir, journalName)
 	data, err := os.ReadFile(path)
@@ -262,7 +262,7 @@ func TestJournalTornAndCorruptLines(t *testing.T) {
 	assert.Equal(t, []Key{b}, keysOf(s.Stops()))
 	assert.Contains(t, buf.String(), "corrupt line")
 	assert.Contains(t, buf.String(), "torn last line")
-	require.NoError(t, s.Stop(ctx, c, ReasonLost, "op", "after a torn line"))
+	require.NoError(t, s.Stop(ctx, c, StopOptions{Reason: ReasonLost, By: "op", Why: "after a torn line"}))
 	require.NoError(t, s.Close())
 	s = mustOpen(t, dir, Options{})
 	assert.ElementsMatch(t, []Key{b, c}, keysOf(s.Stops()))
@@ -352,7 +352,7 @@ func TestReopenAfterEachUpdate(t *testing.T) {
 func TestApplyAndCheckRefuseInvalidInput(t *testing.T) {
 	s := mustOpen(t, t.TempDir(), Options{})
 	_, err := s.Check(Key{})
-	assert.ErrorIs(t, err, ErrInvalidKey)
+	assert.ErrorIs(t, err, ErrMalformedKey)
 	k := CUIDKey(randCUID(rand.New(rand.NewPCG(1, 2))))
 	for name, u := range map[string]*Update{
 		"bad reason":         {Full: true, Seq: 1, AsOf: testAsOf, Add: []Record{{Key: k, Reason: numReasons}}},

@@ -126,7 +126,7 @@ func TestStorePlantedFiles(t *testing.T) {
 				return err
 			}
 			defer s.Close()
-			return s.Stop(context.Background(), k, ReasonLost, "desk", "")
+			return s.Stop(context.Background(), k, StopOptions{Reason: ReasonLost, By: "desk"})
 		}, securefile.Symlink},
 	}
 	for _, tt := range tests {
@@ -184,7 +184,7 @@ func openRW(t *testing.T, dir string) error {
 }
 
 func openRO(t *testing.T, dir string) error {
-	s, err := OpenReadOnly(dir, Options{RefreshInterval: -1, Logger: quietLogger()})
+	s, err := Open(dir, Options{ReadOnly: true, RefreshInterval: -1, Logger: quietLogger()})
 	if err == nil {
 		s.Close()
 	}

@@ -99,7 +99,32 @@ func (p *textReader) uintDirective(name string) (uint64, error) {
 	return v, nil
 }
 
+// parse reads one document (docs/PROTOCOL.md chapter 9.1): the magic
+// line, the directives, the column header, the records and the trailer.
 func (p *textReader) parse() (*Update, error) {
+	u, err := p.header()
+	if err != nil {
+		return nil, err
+	}
+	sep, err := p.columns(u.Full)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.records(u, sep); err != nil {
+		return nil, err
+	}
+	// §9.1: the trailer ends the document; anything after it is refused
+	// (a concatenation, or a file appended to).
+	if _, err := p.br.ReadByte(); err != io.EOF {
+		p.line++
+		return nil, p.errf("data after the #end trailer")
+	}
+	return u, nil
+}
+
+// header reads the magic line and the directives, in their order (§9.1):
+// #seq (from 1), #prev for a delta (seq-1), #as-of (RFC 3339).
+func (p *textReader) header() (*Update, error) {
 	first, err := p.next()
 	if err != nil {
 		return nil, err
@@ -134,24 +159,36 @@ func (p *textReader) parse() (*Update, error) {
 		return nil, p.wrap(err, "#as-of")
 	}
 	u.AsOf = u.AsOf.UTC()
+	return u, nil
+}
+
+// columns reads the column header and returns the separator it uses
+// (§9.1: the header decides between comma and tab, never both).
+func (p *textReader) columns(full bool) (byte, error) {
 	cols, err := p.next()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	sep := byte(',')
 	if bytes.IndexByte(cols, '\t') >= 0 {
 		sep = '\t'
 	}
 	want := textColsList
-	if !u.Full {
+	if !full {
 		want = textColsDelta
 	}
 	if string(bytes.ReplaceAll(cols, []byte{'\t'}, []byte{','})) != want || (sep == '\t' && bytes.IndexByte(cols, ',') >= 0) {
-		return nil, p.errf("want column header %q (comma- or tab-separated)", want)
+		return 0, p.errf("want column header %q (comma- or tab-separated)", want)
 	}
+	return sep, nil
+}
+
+// records reads the record lines into u up to the "#end <count>"
+// trailer, whose count must match (§9.1: a truncated file is refused).
+func (p *textReader) records(u *Update, sep byte) error {
 	nf := 4
 	if !u.Full {
-		nf = 5
+		nf = 5 // a delta's lines start with the op, + or -
 	}
 	var fields [5][]byte
 	var count uint64
@@ -159,63 +196,70 @@ func (p *textReader) parse() (*Update, error) {
 	for {
 		l, err := p.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if end, ok := bytes.CutPrefix(l, []byte("#end ")); ok {
 			n, err := strconv.ParseUint(string(end), 10, 64)
 			if err != nil || n != count {
-				return nil, p.errf("trailer says %q records, read %d (truncated?)", truncate(string(end)), count)
+				return p.errf("trailer says %q records, read %d (truncated?)", truncate(string(end)), count)
 			}
-			break
+			return nil
 		}
 		if err := splitFields(l, sep, fields[:nf]); err != nil {
-			return nil, p.errf("%v", err)
+			return p.errf("%v", err)
 		}
 		f := fields[:nf]
 		op := byte('+')
 		if !u.Full {
 			if len(f[0]) != 1 || (f[0][0] != '+' && f[0][0] != '-') {
-				return nil, p.errf("op %q: want + or -", truncate(string(f[0])))
+				return p.errf("op %q: want + or -", truncate(string(f[0])))
 			}
 			op = f[0][0]
 			f = f[1:]
 		}
 		key, err := parseKeyParts(string(f[0]), string(f[1]))
 		if err != nil {
-			return nil, p.wrap(err, "id")
+			return p.wrap(err, "id")
 		}
 		// A repeated key on the next line (as in any sorted input) is
 		// reported here with both lines; other repeats are found after
 		// sorting, by key only.
 		if count > 0 && key == prevKey {
-			return nil, p.errf("key %s repeats line %d", key, p.line-1)
+			return p.errf("key %s repeats line %d", key, p.line-1)
 		}
 		prevKey = key
 		count++
 		if op == '-' {
+			// §9.1: a removal names the key only.
 			if len(f[2]) != 0 || len(f[3]) != 0 {
-				return nil, p.errf("a removal has empty revoked_at and reason")
+				return p.errf("a removal has empty revoked_at and reason")
 			}
 			u.Remove = append(u.Remove, key)
 			continue
 		}
-		at, err := time.Parse(time.RFC3339, string(f[2]))
+		rec, err := p.record(key, f[2], f[3])
 		if err != nil {
-			return nil, p.wrap(err, "revoked_at")
+			return err
 		}
-		reason, err := ParseReason(string(f[3]))
-		if err != nil {
-			return nil, p.wrap(err, "reason")
-		}
-		u.Add = append(u.Add, Record{Key: key, RevokedAt: at.Unix(), Reason: reason})
+		u.Add = append(u.Add, rec)
 	}
-	if _, err := p.br.ReadByte(); err != io.EOF {
-		p.line++
-		return nil, p.errf("data after the #end trailer")
-	}
-	return u, nil
 }
 
+// record parses the revoked_at (RFC 3339) and reason fields of an added
+// key.
+func (p *textReader) record(key Key, at, reason []byte) (Record, error) {
+	t, err := time.Parse(time.RFC3339, string(at))
+	if err != nil {
+		return Record{}, p.wrap(err, "revoked_at")
+	}
+	r, err := ParseReason(string(reason))
+	if err != nil {
+		return Record{}, p.wrap(err, "reason")
+	}
+	return Record{Key: key, RevokedAt: t.Unix(), Reason: r}, nil
+}
+
+// splitFields splits a record line into exactly len(out) fields.
 func splitFields(l []byte, sep byte, out [][]byte) error {
 	for i := range out {
 		if i == len(out)-1 {

@@ -1,26 +1,26 @@
 package revocation
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"time"
 )
 
-// ErrMalformed is matched (errors.Is) by every error reporting malformed
-// input: a list, delta, snapshot file or feed index that cannot be parsed.
-var ErrMalformed = errors.New("revocation: malformed input")
-
 // ParseError reports malformed input with where it was found. Line is
 // 1-based for text input (0 when not applicable); Offset is the byte offset
 // for binary input (-1 when not known).
 type ParseError struct {
-	Source string // what was parsed, e.g. "text", "crl", "snapshot file"
-	Line   int
+	// Source is what was parsed, e.g. "text", "crl", "store file".
+	Source string
+	// Line is the 1-based line of text input, 0 when not applicable.
+	Line int
+	// Offset is the byte offset in binary input, -1 when not known.
 	Offset int64
-	Msg    string
-	Err    error // underlying cause, may be nil
+	// Msg says what is wrong.
+	Msg string
+	// Err is the underlying cause, or nil.
+	Err error
 }
 
 // Error formats the error with its location.
@@ -50,6 +50,8 @@ func (e *ParseError) Unwrap() []error {
 // Update is one delivery: either a full list (Full, only Add) or a delta
 // from sequence Prev to Seq (Add and Remove).
 type Update struct {
+	// Full is true for a full list (it replaces the current one), false
+	// for a delta.
 	Full bool
 	// Seq is the sequence number of the list after this update; it grows by
 	// one per delivery.
@@ -69,6 +71,21 @@ type Update struct {
 type Parser interface {
 	Parse(r io.Reader) (*Update, error)
 }
+
+// Normalize sorts Add and Remove by key (in place) and checks that the
+// update is consistent (docs/PROTOCOL.md chapter 9.1): a sequence number,
+// an as-of time, a full list without removals or a delta growing the
+// sequence by one, known reasons, no duplicate keys and no key both added
+// and removed. An inconsistent update is a *ParseError. Store.Apply and
+// the built-in parsers normalize what they take; a Parser written outside
+// this package should call it before returning.
+func (u *Update) Normalize() error { return u.normalize("update") }
+
+// Follows reports whether u may be applied to a list at sequence seq as
+// of asOf (docs/PROTOCOL.md chapter 9.3): ErrReplay when u is not newer
+// (by sequence or by date), ErrOutOfSequence when u is a delta from
+// another sequence.
+func (u *Update) Follows(seq uint64, asOf time.Time) error { return follows(seq, asOf, u) }
 
 // normalize sorts Add and Remove and checks the update is consistent:
 // sequence numbers, no duplicate keys, no key both added and removed.

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/revocation/feed"
 	"github.com/mynacard/freespace/securefile"
 )
 
@@ -113,6 +115,9 @@ func (f *revFlags) open(c *cli, readOnly bool) (*revocation.Store, int) {
 		Policy:          revocation.Policy{MaxAge: f.maxAge, AllowStale: f.allow},
 		ReadOnly:        readOnly,
 		RefreshInterval: -1, // one-shot commands: no background refresh
+		// Warnings (a corrupt file skipped, a stale list accepted) go to
+		// the operator's terminal; a nil Logger would discard them.
+		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		printRevErr(c, f.fs.Name(), err)
@@ -198,7 +203,7 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	format := f.fs.String("format", "text", "format of --import: text (CSV/TSV list or delta) or crl (DER X.509 CRL)")
 	issuer := f.fs.String("crl-issuer", "", "PEM or DER certificate whose signature the CRL must carry")
 	timeout := f.fs.Duration("timeout", 60*time.Second, "timeout of one HTTP attempt")
-	maxFuture := f.fs.Duration("max-future", revocation.DefaultMaxFuture, "refuse a feed dated further ahead of this machine's clock (negative: no limit)")
+	maxFuture := f.fs.Duration("max-future", feed.DefaultMaxFuture, "refuse a feed dated further ahead of this machine's clock (negative: no limit)")
 	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
 	if code := f.parse(c, args, 0); code >= 0 {
 		return code
@@ -222,13 +227,14 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 		printRevErr(c, "cardap revocation sync", err)
 		return exitUsage
 	}
-	var src revocation.Source
+	progress := func(name string, done, total int64) { bar.set(name, done, total) }
+	var src feed.Source
 	if strings.HasPrefix(*from, "http://") || strings.HasPrefix(*from, "https://") {
-		src = &revocation.HTTPSource{BaseURL: *from, Timeout: *timeout, Progress: func(name string, done, total int64) { bar.set(name, done, total) }}
+		src = &feed.HTTPSource{BaseURL: *from, Timeout: *timeout, Progress: progress}
 	} else {
-		src = revocation.DirSource{Dir: *from}
+		src = &feed.DirSource{Dir: *from, Progress: progress}
 	}
-	res, err := (&revocation.Syncer{Store: s, Source: src, PublicKey: pub, MaxFuture: *maxFuture}).Sync(ctx)
+	res, err := (&feed.Syncer{Store: s, Source: src, PublicKey: pub, MaxFuture: *maxFuture}).Sync(ctx)
 	bar.done()
 	if err != nil {
 		return f.fail(c, err)
@@ -251,7 +257,7 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 	case "text":
 		p = revocation.TextParser{}
 	case "crl":
-		cp := revocation.CRLParser{}
+		cp := feed.CRLParser{}
 		if issuer != "" {
 			cert, err := readCert(issuer)
 			if err != nil {
@@ -284,7 +290,7 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 		return f.fail(c, err)
 	}
 	if f.json {
-		if err := printJSON(c.stdout, revocation.SyncResult{From: before, To: u.Seq, Files: []string{path}}); err != nil {
+		if err := printJSON(c.stdout, feed.SyncResult{From: before, To: u.Seq, Files: []string{path}}); err != nil {
 			return f.fail(c, err)
 		}
 	} else {
@@ -435,7 +441,7 @@ func revStop(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	defer c.closeAfter(&code, "revocation store", s)
-	if err := s.Stop(ctx, k, r, *by, *why); err != nil {
+	if err := s.Stop(ctx, k, revocation.StopOptions{Reason: r, By: *by, Why: *why}); err != nil {
 		return f.fail(c, err)
 	}
 	if f.json {
@@ -466,7 +472,7 @@ func revUnstop(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	defer c.closeAfter(&code, "revocation store", s)
-	if err := s.Unstop(ctx, k, *by, *why); err != nil {
+	if err := s.Unstop(ctx, k, revocation.UnstopOptions{By: *by, Why: *why}); err != nil {
 		return f.fail(c, err)
 	}
 	if f.json {
@@ -609,7 +615,7 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 			return exitUsage
 		}
 	}
-	head, err := (&revocation.Publisher{Dir: *out, Key: priv, KeepDeltas: *keep}).Publish(ctx, u.Add, when)
+	head, err := (&feed.Publisher{Dir: *out, Key: priv, KeepDeltas: *keep}).Publish(ctx, u.Add, when)
 	if err != nil {
 		return f.fail(c, err)
 	}

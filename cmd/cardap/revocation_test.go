@@ -58,7 +58,7 @@ func TestRevocationCLI(t *testing.T) {
 
 	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "00112233445566778899aabbccddeeff")
 	assert.Equal(t, exitRevoked, code)
-	assert.Contains(t, out, "REVOKED (feed, lost")
+	assert.Contains(t, out, "REVOKED (delivered, lost")
 
 	// Upper-case hex, as readers and profile.ParseCUID print a CUID.
 	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "00112233445566778899AABBCCDDEEFF")
@@ -152,4 +152,20 @@ func TestCheckOutcome(t *testing.T) {
 	assert.Equal(t, exitRevoked, worseCode(worseCode(exitOK, exitFailure), exitRevoked))
 	assert.Equal(t, exitFailure, worseCode(exitOK, exitFailure))
 	assert.Equal(t, exitOK, worseCode(exitOK, exitOK))
+}
+
+// The store's warnings reach the operator's terminal: a nil Logger
+// discards (issue 14 §5), so the command gives the store one on stderr.
+func TestRevocationCLIWarnsOnStderr(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	s, err := revocation.Open(store, revocation.Options{})
+	require.NoError(t, err)
+	old := time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Second)
+	require.NoError(t, s.Apply(context.Background(), &revocation.Update{Full: true, Seq: 1, AsOf: old}))
+	require.NoError(t, s.Close())
+
+	code, out, errs := runCardap(t, "revocation", "check", "--store", store, "--allow-stale", "ffeeddccbbaa99887766554433221100")
+	assert.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "STALE, allowed by --allow-stale")
+	assert.Contains(t, errs, "list older than policy allows", "the store's warning is printed")
 }

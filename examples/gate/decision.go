@@ -48,12 +48,23 @@ type Decision struct {
 	// checked.
 	RevocationListAge *int64 `json:"revocation_list_age_s,omitempty"`
 	RevocationWarning string `json:"revocation_warning,omitempty"` // stale list accepted by policy
-	APDUs             int    `json:"apdus"`                        // command APDUs sent
-	TookMicros        int64  `json:"took_us"`                      // identification time
+	// Revoked says, for a revoked card, why (revocation.Reason: lost,
+	// stolen, ...), from where (delivered or local-stop) and since when.
+	Revoked    *Revoked `json:"revoked,omitempty"`
+	APDUs      int      `json:"apdus"`   // command APDUs sent
+	TookMicros int64    `json:"took_us"` // identification time
 	// Door is "opened" or "failed" after an open decision when a door is
 	// configured; DoorError says why it failed.
 	Door      string `json:"door,omitempty"`
 	DoorError string `json:"door_error,omitempty"`
+}
+
+// Revoked is the revocation of a refused card, from
+// cardap.Error.Revocation.
+type Revoked struct {
+	Reason revocation.Reason `json:"reason"`      // lost, stolen, ...
+	Source revocation.Origin `json:"source"`      // delivered or local-stop
+	At     time.Time         `json:"at,omitzero"` // when the card was revoked
 }
 
 // neverSynced is the list age a revocation store reports before its first
@@ -98,8 +109,10 @@ func decide(tap cardap.Tap) Decision {
 	switch r {
 	case cardap.ReasonRevoked:
 		d.Detail = "revoked"
-		if e != nil && e.Err != nil {
-			d.Detail += ": " + strings.TrimPrefix(e.Err.Error(), "revocation reason: ")
+		if e != nil && e.Revocation != nil {
+			st := e.Revocation
+			d.Revoked = &Revoked{Reason: st.Reason, Source: st.Source, At: st.RevokedAt}
+			d.Detail += ": " + st.Reason.String() + " (" + sourceWords(st.Source) + ")"
 		}
 	case cardap.ReasonRevocationUnknown:
 		switch {
@@ -173,4 +186,16 @@ func humanLine(d Decision) string {
 	}
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// sourceWords says where a revocation came from, in the words of the
+// gate's log.
+func sourceWords(o revocation.Origin) string {
+	switch o {
+	case revocation.OriginDelivered:
+		return "delivered list"
+	case revocation.OriginLocalStop:
+		return "local stop"
+	}
+	return o.String()
 }

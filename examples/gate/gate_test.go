@@ -162,6 +162,18 @@ func TestSimulationJSON(t *testing.T) {
 		assert.Equal(t, w.user, d.UserID)
 		assert.False(t, d.Time.Before(before.Add(-time.Second)))
 		assert.Empty(t, d.Door, "no door configured")
+		switch w.tap {
+		case "revoked (lost)":
+			require.NotNil(t, d.Revoked, w.tap)
+			assert.Equal(t, Revoked{Reason: revocation.ReasonLost, Source: revocation.OriginDelivered, At: d.Revoked.At}, *d.Revoked)
+			assert.False(t, d.Revoked.At.IsZero())
+		case "stopped locally":
+			require.NotNil(t, d.Revoked, w.tap)
+			assert.Equal(t, revocation.ReasonStolen, d.Revoked.Reason)
+			assert.Equal(t, revocation.OriginLocalStop, d.Revoked.Source)
+		default:
+			assert.Nil(t, d.Revoked, w.tap)
+		}
 	}
 	// Cards whose identity was read were checked against the 6-hour-old
 	// demo list; the others never reached the check.
@@ -273,7 +285,7 @@ func TestStoreOpenedReadOnly(t *testing.T) {
 	store, err := g.openStore(dir, o, false)
 	require.NoError(t, err)
 	assert.Zero(t, store.Snapshot().Seq(), "no list")
-	assert.ErrorIs(t, store.Stop(context.Background(), revocation.CUIDKey(demoCUID(1)), revocation.ReasonLost, "t", ""), revocation.ErrReadOnly)
+	assert.ErrorIs(t, store.Stop(context.Background(), revocation.CUIDKey(demoCUID(1)), revocation.StopOptions{Reason: revocation.ReasonLost, By: "t"}), revocation.ErrReadOnly)
 	require.NoError(t, store.Close())
 }
 
@@ -466,7 +478,7 @@ func TestDecide(t *testing.T) {
 		ageSecs *int64
 	}{
 		{"valid", id, nil, Open, "ok", "valid", ptr(int64(90))},
-		{"revoked", nil, &cardap.Error{Reason: cardap.ReasonRevoked, Identity: id, Err: errors.New("revocation reason: lost (delivered list)")}, Deny, "revoked", "revoked: lost (delivered list)", ptr(int64(90))},
+		{"revoked", nil, &cardap.Error{Reason: cardap.ReasonRevoked, Identity: id, Revocation: &cardap.RevocationStatus{Revoked: true, Reason: revocation.ReasonLost, Source: revocation.OriginDelivered}}, Deny, "revoked", "revoked: lost (delivered list)", ptr(int64(90))},
 		{"stale", nil, &cardap.Error{Reason: cardap.ReasonRevocationUnknown, Identity: id, Err: revocation.ErrStale}, Deny, "revocation-unknown", "revocation list too old to decide (fail closed)", ptr(int64(90))},
 		{"store failure", nil, &cardap.Error{Reason: cardap.ReasonRevocationUnknown, Identity: id, Err: revocation.ErrClosed}, Deny, "revocation-unknown", "revocation status unknown (fail closed): cardap: revocation status unknown (list too old or unreadable) (card de400000000000000000000000000009): revocation: store closed", ptr(int64(90))},
 		{"never synced", nil, &cardap.Error{Reason: cardap.ReasonRevocationUnknown, Identity: &cardap.Identity{CUID: demoCUID(9), RevocationListAge: neverSynced}}, Deny, "revocation-unknown", "no revocation list yet (fail closed)", ptr(int64(-1))},

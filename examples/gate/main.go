@@ -282,8 +282,6 @@ func (g *gate) openStore(dir string, o *options, writable bool) (*revocation.Sto
 		Logger: g.log,
 		Now:    g.now,
 	}
-	if !writable {
-		return revocation.OpenReadOnly(dir, opts)
-	}
+	opts.ReadOnly = !writable
 	return revocation.Open(dir, opts)
 }

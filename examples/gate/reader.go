@@ -9,7 +9,7 @@ import (
 	"github.com/mynacard/freespace/cardap/pcsc"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/reader"
-	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/revocation/feed"
 )
 
 // serveReaders runs the gate on PC/SC readers with pcsc.Serve until
@@ -64,7 +64,7 @@ func (g *gate) serveReaders(ctx context.Context, o *options) (retErr error) {
 		}()
 		rev = cardap.RevocationStore(store)
 		if o.feed != "" {
-			syncer := &revocation.Syncer{Store: store, Source: feedSource(o.feed), PublicKey: o.feedKey}
+			syncer := &feed.Syncer{Store: store, Source: feedSource(o.feed), PublicKey: o.feedKey}
 			sctx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
 			go func() {

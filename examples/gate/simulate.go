@@ -148,7 +148,7 @@ func demoStore(ctx context.Context, s *revocation.Store, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return s.Stop(ctx, revocation.CUIDKey(demoCUID(demoStoppedCard)), revocation.ReasonStolen, "demo desk", "holder called: card stolen")
+	return s.Stop(ctx, revocation.CUIDKey(demoCUID(demoStoppedCard)), revocation.StopOptions{Reason: revocation.ReasonStolen, By: "demo desk", Why: "holder called: card stolen"})
 }
 
 // simulate runs the gate on the demo taps: operator keys made in memory, a

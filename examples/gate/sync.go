@@ -10,17 +10,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/revocation/feed"
 )
 
-// feedSource returns the revocation.Source of --feed: an http(s) URL (a
-// static host or CDN serving a revocation.Publisher's output) or a
+// feedSource returns the feed.Source of --feed: an http(s) URL (a
+// static host or CDN serving a feed.Publisher's output) or a
 // directory.
-func feedSource(feed string) revocation.Source {
-	if strings.HasPrefix(feed, "http://") || strings.HasPrefix(feed, "https://") {
-		return &revocation.HTTPSource{BaseURL: feed}
+func feedSource(from string) feed.Source {
+	if strings.HasPrefix(from, "http://") || strings.HasPrefix(from, "https://") {
+		return &feed.HTTPSource{BaseURL: from}
 	}
-	return revocation.DirSource{Dir: feed}
+	return &feed.DirSource{Dir: from}
 }
 
 // readPublicKey reads an Ed25519 public key given as 64 hex digits or as
@@ -45,7 +45,7 @@ func readPublicKey(v string) (ed25519.PublicKey, error) {
 // once, then one every interval, until ctx is done. A failed sync is
 // logged and the store left as it was (the freshness policy then decides
 // when the gate starts refusing cards). Checks never wait for a sync.
-func (g *gate) syncLoop(ctx context.Context, s *revocation.Syncer, every time.Duration) {
+func (g *gate) syncLoop(ctx context.Context, s *feed.Syncer, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -59,11 +59,11 @@ func (g *gate) syncLoop(ctx context.Context, s *revocation.Syncer, every time.Du
 }
 
 // syncOnce runs one sync and logs what it did.
-func (g *gate) syncOnce(ctx context.Context, s *revocation.Syncer) {
+func (g *gate) syncOnce(ctx context.Context, s *feed.Syncer) {
 	res, err := s.Sync(ctx)
 	switch {
 	case err != nil && ctx.Err() != nil:
-	case errors.Is(err, revocation.ErrBadSignature):
+	case errors.Is(err, feed.ErrBadSignature):
 		g.log.Error("gate: revocation feed refused (bad signature); keeping the current list", "err", err)
 	case err != nil:
 		g.log.Warn("gate: revocation sync failed; keeping the current list", "err", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
+	"github.com/mynacard/freespace/revocation/feed"
 )
 
 // TestSyncLoop: the gate's feed sync applies a newly published revocation,
@@ -29,7 +30,7 @@ func TestSyncLoop(t *testing.T) {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
 	feedDir := t.TempDir()
-	publisher := &revocation.Publisher{Dir: feedDir, Key: priv}
+	publisher := &feed.Publisher{Dir: feedDir, Key: priv}
 	now := time.Now()
 	lost := profile.CUID{0xFE, 0xED, 15: 1}
 	later := profile.CUID{0xFE, 0xED, 15: 2}
@@ -45,7 +46,7 @@ func TestSyncLoop(t *testing.T) {
 	require.NoError(t, err)
 	defer store.Close()
 	chk := cardap.RevocationStore(store)
-	syncer := &revocation.Syncer{Store: store, Source: feedSource(feedDir), PublicKey: pub}
+	syncer := &feed.Syncer{Store: store, Source: feedSource(feedDir), PublicKey: pub}
 
 	done := make(chan struct{})
 	go func() { defer close(done); g.syncLoop(ctx, syncer, 20*time.Millisecond) }()
@@ -75,7 +76,7 @@ func TestSyncLoop(t *testing.T) {
 	other, _, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
 	logs.Reset()
-	g.syncOnce(context.Background(), &revocation.Syncer{Store: store, Source: feedSource(feedDir), PublicKey: other})
+	g.syncOnce(context.Background(), &feed.Syncer{Store: store, Source: feedSource(feedDir), PublicKey: other})
 	assert.Contains(t, logs.String(), "bad signature")
 	assert.EqualValues(t, 2, store.Snapshot().Seq())
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/revocation"
 )
 
 // RevocationList is an in-memory RevocationChecker: the set of revoked CUIDs
@@ -49,7 +50,7 @@ func (l *RevocationList) CheckCUID(ctx context.Context, c profile.CUID) (cardap.
 	defer l.mu.RUnlock()
 	st := cardap.RevocationStatus{Revoked: l.revoked[c], Age: l.now().Sub(l.asOf)}
 	if st.Revoked {
-		st.Reason = "on the in-memory list"
+		st.Source = revocation.OriginDelivered // the list the office delivered
 	}
 	return st, nil
 }

@@ -325,7 +325,7 @@ func TestRevocationStore(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, st.Revoked)
 	// A local stop takes effect at once.
-	require.NoError(t, rs.Stop(ctx, revocation.CUIDKey(testCUID(2)), revocation.ReasonStolen, "desk-1", "reported at the counter"))
+	require.NoError(t, rs.Stop(ctx, revocation.CUIDKey(testCUID(2)), revocation.StopOptions{Reason: revocation.ReasonStolen, By: "desk-1", Why: "reported at the counter"}))
 	st, err = chk.CheckCUID(ctx, testCUID(2))
 	require.NoError(t, err)
 	assert.True(t, st.Revoked)

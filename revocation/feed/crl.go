@@ -1,4 +1,4 @@
-package revocation
+package feed
 
 import (
 	"crypto/x509"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/mynacard/freespace/revocation"
 )
 
 // oidDeltaCRLIndicator is the delta CRL indicator extension, RFC 5280
@@ -27,21 +29,21 @@ type CRLParser struct {
 }
 
 // Parse reads and converts one DER CRL.
-func (p CRLParser) Parse(r io.Reader) (*Update, error) {
+func (p CRLParser) Parse(r io.Reader) (*revocation.Update, error) {
 	der, err := io.ReadAll(io.LimitReader(r, maxCRLSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("revocation: read CRL: %w", err)
+		return nil, fmt.Errorf("feed: read CRL: %w", err)
 	}
 	if len(der) > maxCRLSize {
-		return nil, &ParseError{Source: "crl", Offset: maxCRLSize, Msg: "CRL too large"}
+		return nil, &revocation.ParseError{Source: "crl", Offset: maxCRLSize, Msg: "CRL too large"}
 	}
 	return p.ParseDER(der)
 }
 
 // ParseDER converts one DER CRL.
-func (p CRLParser) ParseDER(der []byte) (*Update, error) {
+func (p CRLParser) ParseDER(der []byte) (*revocation.Update, error) {
 	bad := func(off int64, err error, format string, a ...any) error {
-		return &ParseError{Source: "crl", Offset: off, Msg: fmt.Sprintf(format, a...), Err: err}
+		return &revocation.ParseError{Source: "crl", Offset: off, Msg: fmt.Sprintf(format, a...), Err: err}
 	}
 	if len(der) < 2 || der[0] != 0x30 {
 		return nil, bad(0, nil, "not a DER SEQUENCE")
@@ -52,7 +54,7 @@ func (p CRLParser) ParseDER(der []byte) (*Update, error) {
 	}
 	if p.Issuer != nil {
 		if err := crl.CheckSignatureFrom(p.Issuer); err != nil {
-			return nil, fmt.Errorf("revocation: CRL signature: %w", errors.Join(ErrBadSignature, err))
+			return nil, fmt.Errorf("%w: CRL: %w", ErrBadSignature, err)
 		}
 	}
 	for _, ext := range crl.Extensions {
@@ -63,36 +65,48 @@ func (p CRLParser) ParseDER(der []byte) (*Update, error) {
 	if crl.Number == nil || crl.Number.Sign() <= 0 || !crl.Number.IsUint64() {
 		return nil, bad(-1, nil, "CRL number missing or outside 1..2^64-1")
 	}
-	u := &Update{Full: true, Seq: crl.Number.Uint64(), AsOf: crl.ThisUpdate.UTC()}
-	u.Add = make([]Record, 0, len(crl.RevokedCertificateEntries))
+	u := &revocation.Update{Full: true, Seq: crl.Number.Uint64(), AsOf: crl.ThisUpdate.UTC()}
+	u.Add = make([]revocation.Record, 0, len(crl.RevokedCertificateEntries))
 	for i, e := range crl.RevokedCertificateEntries {
 		if e.SerialNumber == nil || e.SerialNumber.Sign() < 0 {
 			return nil, bad(-1, nil, "entry %d: negative serial number", i)
 		}
-		k, err := SerialKey(e.SerialNumber.Bytes())
+		k, err := revocation.SerialKey(e.SerialNumber.Bytes())
 		if err != nil {
 			return nil, bad(-1, err, "entry %d", i)
 		}
-		u.Add = append(u.Add, Record{Key: k, RevokedAt: e.RevocationTime.Unix(), Reason: reasonFromCRL(e.ReasonCode)})
+		u.Add = append(u.Add, revocation.Record{Key: k, RevokedAt: e.RevocationTime.Unix(), Reason: reasonFromCRL(e.ReasonCode)})
 	}
-	if err := u.normalize("crl"); err != nil {
-		return nil, err
+	if err := u.Normalize(); err != nil {
+		return nil, relabel(err, "crl")
 	}
 	return u, nil
 }
 
+// relabel names source as the input of a *revocation.ParseError from
+// Update.Normalize, so the error says what was parsed.
+func relabel(err error, source string) error {
+	var pe *revocation.ParseError
+	if errors.As(err, &pe) {
+		cp := *pe
+		cp.Source = source
+		return &cp
+	}
+	return err
+}
+
 // reasonFromCRL maps an RFC 5280 CRLReason code.
-func reasonFromCRL(code int) Reason {
+func reasonFromCRL(code int) revocation.Reason {
 	switch code {
 	case 0:
-		return ReasonUnspecified
+		return revocation.ReasonUnspecified
 	case 1, 2: // keyCompromise, cACompromise
-		return ReasonKeyCompromise
+		return revocation.ReasonKeyCompromise
 	case 4:
-		return ReasonSuperseded
+		return revocation.ReasonSuperseded
 	case 6: // certificateHold
-		return ReasonSuspended
+		return revocation.ReasonSuspended
 	default: // affiliationChanged, cessationOfOperation, privilegeWithdrawn, aACompromise
-		return ReasonOther
+		return revocation.ReasonOther
 	}
 }

@@ -1,4 +1,4 @@
-package revocation
+package feed
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/mynacard/freespace/revocation"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,7 +69,7 @@ func TestCRLParser(t *testing.T) {
 	assert.Equal(t, uint64(42), u.Seq)
 	assert.Equal(t, testAsOf, u.AsOf)
 	require.Len(t, u.Add, 3)
-	want := map[string]Reason{"serial:07": ReasonUnspecified, "serial:01ab": ReasonKeyCompromise, "serial:" + "7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f": ReasonSuperseded}
+	want := map[string]revocation.Reason{"serial:07": revocation.ReasonUnspecified, "serial:01ab": revocation.ReasonKeyCompromise, "serial:" + "7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f": revocation.ReasonSuperseded}
 	for _, r := range u.Add {
 		reason, ok := want[r.Key.String()]
 		require.True(t, ok, r.Key.String())
@@ -75,13 +77,13 @@ func TestCRLParser(t *testing.T) {
 	}
 
 	// Into a store: serials answer exactly, CUIDs with the same bytes do not.
-	s := mustOpen(t, t.TempDir(), Options{})
+	s := mustOpen(t, t.TempDir(), revocation.Options{})
 	require.NoError(t, s.Apply(t.Context(), u))
-	k, _ := SerialKey([]byte{0x01, 0xab})
+	k, _ := revocation.SerialKey([]byte{0x01, 0xab})
 	res, err := s.Check(k)
 	require.NoError(t, err)
 	assert.True(t, res.Revoked)
-	k, _ = SerialKey([]byte{0x01, 0xac})
+	k, _ = revocation.SerialKey([]byte{0x01, 0xac})
 	res, err = s.Check(k)
 	require.NoError(t, err)
 	assert.False(t, res.Revoked)
@@ -94,15 +96,15 @@ func TestCRLParserRefuses(t *testing.T) {
 	_, err := CRLParser{Issuer: other.cert}.ParseDER(good)
 	assert.ErrorIs(t, err, ErrBadSignature)
 	_, err = CRLParser{}.ParseDER(delta)
-	assert.ErrorIs(t, err, ErrMalformed)
+	assert.ErrorIs(t, err, revocation.ErrMalformed)
 	_, err = CRLParser{}.ParseDER(good[:len(good)-5])
-	assert.ErrorIs(t, err, ErrMalformed)
+	assert.ErrorIs(t, err, revocation.ErrMalformed)
 	_, err = CRLParser{}.ParseDER([]byte("not der"))
-	assert.ErrorIs(t, err, ErrMalformed)
+	assert.ErrorIs(t, err, revocation.ErrMalformed)
 	dup := ca.crl(t, 3, []x509.RevocationListEntry{
 		{SerialNumber: big.NewInt(5), RevocationTime: testAsOf},
 		{SerialNumber: big.NewInt(5), RevocationTime: testAsOf},
 	})
 	_, err = CRLParser{}.ParseDER(dup)
-	assert.ErrorIs(t, err, ErrMalformed)
+	assert.ErrorIs(t, err, revocation.ErrMalformed)
 }

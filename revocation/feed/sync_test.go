@@ -1,4 +1,4 @@
-package revocation
+package feed
 
 import (
 	"bytes"
@@ -17,9 +17,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mynacard/freespace/revocation"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,12 +36,12 @@ func testKey(t testing.TB, seed byte) ed25519.PrivateKey {
 }
 
 // masters returns successive master lists, each changing part of the last.
-func masters(n, size int) [][]Record {
+func masters(n, size int) [][]revocation.Record {
 	r := rand.New(rand.NewPCG(11, 12))
-	var out [][]Record
+	var out [][]revocation.Record
 	cur := randRecords(r, size)
 	for range n {
-		out = append(out, append([]Record(nil), cur...))
+		out = append(out, append([]revocation.Record(nil), cur...))
 		next := cur[:0:0]
 		for _, rec := range cur {
 			if r.IntN(8) != 0 {
@@ -50,7 +53,7 @@ func masters(n, size int) [][]Record {
 	return out
 }
 
-func modelOf(recs []Record) model {
+func modelOf(recs []revocation.Record) model {
 	m := model{}
 	for _, r := range recs {
 		m[r.Key] = r
@@ -100,7 +103,7 @@ func TestSyncOverHTTP(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 
-	store := mustOpen(t, t.TempDir(), Options{CompactAfter: -1})
+	store := mustOpen(t, t.TempDir(), revocation.Options{CompactAfter: -1})
 	syncer := &Syncer{Store: store, Source: &HTTPSource{BaseURL: ts.URL + "/feed/", Backoff: time.Millisecond}, PublicKey: key.Public().(ed25519.PublicKey)}
 
 	_, err := pub.Publish(ctx, ms[0], testAsOf)
@@ -163,10 +166,10 @@ func TestSyncRefusesBadFeeds(t *testing.T) {
 	_, err = pub.Publish(ctx, ms[2], testAsOf.Add(2*time.Hour))
 	require.NoError(t, err)
 
-	newStore := func(t *testing.T, dir string) *Store {
-		s := mustOpen(t, t.TempDir(), Options{CompactAfter: -1})
+	newStore := func(t *testing.T, dir string) *revocation.Store {
+		s := mustOpen(t, t.TempDir(), revocation.Options{CompactAfter: -1})
 		if dir != "" {
-			_, err := (&Syncer{Store: s, Source: DirSource{Dir: dir}, PublicKey: pubKey}).Sync(ctx)
+			_, err := (&Syncer{Store: s, Source: &DirSource{Dir: dir}, PublicKey: pubKey}).Sync(ctx)
 			require.NoError(t, err)
 		}
 		return s
@@ -190,15 +193,15 @@ func TestSyncRefusesBadFeeds(t *testing.T) {
 	// sequence (its hash matches: only the sequence check catches it).
 	outOfSeq := copyDir(t, feed)
 	{
-		var h Head
-		data, _ := os.ReadFile(filepath.Join(outOfSeq, HeadName))
+		var h Index
+		data, _ := os.ReadFile(filepath.Join(outOfSeq, IndexName))
 		require.NoError(t, json.Unmarshal(data, &h))
 		h.Deltas[1].Name = h.Deltas[0].Name
 		h.Deltas[1].Size = h.Deltas[0].Size
 		h.Deltas[1].SHA256 = h.Deltas[0].SHA256
 		hj, _ := json.Marshal(h)
-		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, HeadName), hj, 0o644))
-		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, HeadName+SigSuffix), ed25519.Sign(key, hj), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, IndexName), hj, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(outOfSeq, IndexName+SigSuffix), ed25519.Sign(key, hj), 0o644))
 	}
 
 	tests := []struct {
@@ -208,15 +211,15 @@ func TestSyncRefusesBadFeeds(t *testing.T) {
 		want    error
 		wantKey ed25519.PublicKey
 	}{
-		{"unsigned", "", mutate(t, feed, HeadName+SigSuffix, nil), ErrBadSignature, nil},
-		{"forged index", "", mutate(t, feed, HeadName, flip), ErrBadSignature, nil},
-		{"forged signature", "", mutate(t, feed, HeadName+SigSuffix, flip), ErrBadSignature, nil},
+		{"unsigned", "", mutate(t, feed, IndexName+SigSuffix, nil), ErrBadSignature, nil},
+		{"forged index", "", mutate(t, feed, IndexName, flip), ErrBadSignature, nil},
+		{"forged signature", "", mutate(t, feed, IndexName+SigSuffix, flip), ErrBadSignature, nil},
 		{"other key", "", feed, ErrBadSignature, testKey(t, 2).Public().(ed25519.PublicKey)},
 		{"truncated list", "", mutate(t, feed, "list-00000000000000000003.csv", truncate), ErrBadSignature, nil},
 		{"forged delta", atSeq1, mutate(t, feed, "delta-00000000000000000002.csv", flip), ErrBadSignature, nil},
-		{"truncated index", "", mutate(t, feed, HeadName, truncate), ErrBadSignature, nil},
-		{"replayed", feed, atSeq2, ErrReplay, nil},
-		{"out of sequence", atSeq1, outOfSeq, ErrOutOfSequence, nil},
+		{"truncated index", "", mutate(t, feed, IndexName, truncate), ErrBadSignature, nil},
+		{"replayed", feed, atSeq2, revocation.ErrReplay, nil},
+		{"out of sequence", atSeq1, outOfSeq, revocation.ErrOutOfSequence, nil},
 		{"missing file", "", mutate(t, feed, "list-00000000000000000003.csv", nil), ErrNotFound, nil},
 	}
 	for _, tt := range tests {
@@ -227,7 +230,7 @@ func TestSyncRefusesBadFeeds(t *testing.T) {
 			if tt.wantKey != nil {
 				k = tt.wantKey
 			}
-			_, err := (&Syncer{Store: s, Source: DirSource{Dir: tt.feed}, PublicKey: k}).Sync(ctx)
+			_, err := (&Syncer{Store: s, Source: &DirSource{Dir: tt.feed}, PublicKey: k}).Sync(ctx)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tt.want)
 			assert.Same(t, before, s.Snapshot(), "store unchanged")
@@ -249,14 +252,14 @@ func TestHTTPSourceTimeoutsAndCancel(t *testing.T) {
 	defer ts.Close()
 
 	src := &HTTPSource{BaseURL: ts.URL, Timeout: 20 * time.Millisecond, Retries: 2, Backoff: time.Millisecond}
-	_, err := src.Fetch(context.Background(), HeadName, Validators{})
+	_, err := src.Fetch(context.Background(), IndexName, Validators{})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Equal(t, int32(3), hits.Load(), "first attempt and two retries")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	src = &HTTPSource{BaseURL: ts.URL, Timeout: time.Hour, Retries: 5, Backoff: time.Hour}
 	done := make(chan error, 1)
-	go func() { _, err := src.Fetch(ctx, HeadName, Validators{}); done <- err }()
+	go func() { _, err := src.Fetch(ctx, IndexName, Validators{}); done <- err }()
 	for hits.Load() < 4 {
 		time.Sleep(time.Millisecond)
 	}
@@ -265,7 +268,7 @@ func TestHTTPSourceTimeoutsAndCancel(t *testing.T) {
 
 	_, err = src.Fetch(context.Background(), "../etc/passwd", Validators{})
 	assert.Error(t, err)
-	_, err = (&HTTPSource{BaseURL: "ftp://x"}).Fetch(context.Background(), HeadName, Validators{})
+	_, err = (&HTTPSource{BaseURL: "ftp://x"}).Fetch(context.Background(), IndexName, Validators{})
 	assert.Error(t, err)
 }
 
@@ -324,13 +327,13 @@ func TestPublisherRedactsKeyInStructuredLogs(t *testing.T) {
 
 // writeFeedFile writes u to dir/name in the text form and returns its
 // index entry.
-func writeFeedFile(t *testing.T, dir, name string, u *Update) FeedFile {
+func writeFeedFile(t *testing.T, dir, name string, u *revocation.Update) File {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, WriteText(&buf, u, ','))
+	require.NoError(t, revocation.WriteText(&buf, u, ','))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644))
 	sum := sha256.Sum256(buf.Bytes())
-	return FeedFile{Name: name, Seq: u.Seq, Prev: u.Prev, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+	return File{Name: name, Seq: u.Seq, Prev: u.Prev, Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
 }
 
 func TestSyncRefusesBadDeltaChainWithoutApplyingAny(t *testing.T) {
@@ -350,44 +353,45 @@ func TestSyncRefusesBadDeltaChainWithoutApplyingAny(t *testing.T) {
 	}{
 		// Delta 2 is fine on its own; delta 3 goes back in time. Applied
 		// one by one, delta 2 would land before delta 3 is refused.
-		{"second delta older than the first", testAsOf.Add(2 * time.Hour), testAsOf.Add(time.Hour), testAsOf.Add(2 * time.Hour), ErrReplay, "delta-3"},
+		{"second delta older than the first", testAsOf.Add(2 * time.Hour), testAsOf.Add(time.Hour), testAsOf.Add(2 * time.Hour), revocation.ErrReplay, "delta-3"},
 		// Delta 2 claims a time after the signed index's own as-of.
-		{"delta newer than the index", testAsOf.Add(5 * time.Hour), testAsOf.Add(5 * time.Hour), testAsOf.Add(3 * time.Hour), ErrOutOfSequence, "delta-2"},
+		{"delta newer than the index", testAsOf.Add(5 * time.Hour), testAsOf.Add(5 * time.Hour), testAsOf.Add(3 * time.Hour), revocation.ErrOutOfSequence, "delta-2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			feed := t.TempDir()
 			_, err := (&Publisher{Dir: feed, Key: key}).Publish(ctx, ms[0], testAsOf)
 			require.NoError(t, err)
-			s := mustOpen(t, t.TempDir(), Options{CompactAfter: -1})
-			_, err = (&Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: pubKey}).Sync(ctx)
+			s := mustOpen(t, t.TempDir(), revocation.Options{CompactAfter: -1})
+			_, err = (&Syncer{Store: s, Source: &DirSource{Dir: feed}, PublicKey: pubKey}).Sync(ctx)
 			require.NoError(t, err)
 			before := s.Snapshot()
 			require.Equal(t, uint64(1), before.Seq())
 
-			d2 := &Update{Seq: 2, Prev: 1, AsOf: tt.asOf2, Add: randRecords(r, 3)}
-			d3 := &Update{Seq: 3, Prev: 2, AsOf: tt.asOf3, Add: randRecords(r, 3)}
-			list := &Update{Full: true, Seq: 3, AsOf: tt.asOf3, Add: randRecords(r, 3)}
-			for _, u := range []*Update{d2, d3, list} {
-				require.NoError(t, u.normalize("test"))
+			d2 := &revocation.Update{Seq: 2, Prev: 1, AsOf: tt.asOf2, Add: randRecords(r, 3)}
+			d3 := &revocation.Update{Seq: 3, Prev: 2, AsOf: tt.asOf3, Add: randRecords(r, 3)}
+			list := &revocation.Update{Full: true, Seq: 3, AsOf: tt.asOf3, Add: randRecords(r, 3)}
+			for _, u := range []*revocation.Update{d2, d3, list} {
+				require.NoError(t, u.Normalize())
 			}
-			h := Head{Format: headFormat, Seq: 3, AsOf: tt.asOfH,
+			h := Index{Format: headFormat, Seq: 3, AsOf: tt.asOfH,
 				List:   writeFeedFile(t, feed, "list-3.csv", list),
-				Deltas: []FeedFile{writeFeedFile(t, feed, "delta-2.csv", d2), writeFeedFile(t, feed, "delta-3.csv", d3)},
+				Deltas: []File{writeFeedFile(t, feed, "delta-2.csv", d2), writeFeedFile(t, feed, "delta-3.csv", d3)},
 			}
 			hj, err := json.Marshal(h)
 			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(feed, HeadName), hj, 0o644))
-			require.NoError(t, os.WriteFile(filepath.Join(feed, HeadName+SigSuffix), ed25519.Sign(key, hj), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(feed, IndexName), hj, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(feed, IndexName+SigSuffix), ed25519.Sign(key, hj), 0o644))
 
-			res, err := (&Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: pubKey}).Sync(ctx)
+			res, err := (&Syncer{Store: s, Source: &DirSource{Dir: feed}, PublicKey: pubKey}).Sync(ctx)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tt.want)
 			assert.Contains(t, err.Error(), tt.wantIn)
 			assert.Same(t, before, s.Snapshot(), "store unchanged")
 			assert.Empty(t, res.Files)
-			_, err = os.Stat(filepath.Join(s.Dir(), deltaName(2)))
-			assert.ErrorIs(t, err, os.ErrNotExist, "nothing written to disk")
+			written, err := filepath.Glob(filepath.Join(s.Dir(), "delta-*"))
+			require.NoError(t, err)
+			assert.Empty(t, written, "nothing written to disk")
 		})
 	}
 }
@@ -396,9 +400,6 @@ func TestSyncRefusesBadDeltaChainWithoutApplyingAny(t *testing.T) {
 // deltas, indexes, signatures) take the read and write bits of their
 // directory, not os.CreateTemp's 0600 nor a fixed world-readable mode.
 func TestWrittenFilesFollowTheirDirectory(t *testing.T) {
-	for dir, want := range map[os.FileMode]os.FileMode{0o755: 0o644, 0o750: 0o640, 0o700: 0o600, 0o711: 0o600, 0o775: 0o664} {
-		assert.Equal(t, want, fileModeIn(dir|os.ModeDir), "directory %v", dir)
-	}
 	if runtime.GOOS == "windows" {
 		t.Skip("no Unix permissions")
 	}
@@ -409,12 +410,12 @@ func TestWrittenFilesFollowTheirDirectory(t *testing.T) {
 	require.NoError(t, err)
 	store := t.TempDir()
 	require.NoError(t, os.Chmod(store, 0o750))
-	s := mustOpen(t, store, Options{CompactAfter: -1})
-	_, err = (&Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: testKey(t, 1).Public().(ed25519.PublicKey)}).Sync(ctx)
+	s := mustOpen(t, store, revocation.Options{CompactAfter: -1})
+	_, err = (&Syncer{Store: s, Source: &DirSource{Dir: feed}, PublicKey: testKey(t, 1).Public().(ed25519.PublicKey)}).Sync(ctx)
 	require.NoError(t, err)
-	k, err := ParseKey("cuid:00112233445566778899aabbccddeeff")
+	k, err := revocation.ParseKey("cuid:00112233445566778899aabbccddeeff")
 	require.NoError(t, err)
-	require.NoError(t, s.Stop(ctx, k, ReasonLost, "desk", "test"))
+	require.NoError(t, s.Stop(ctx, k, revocation.StopOptions{Reason: revocation.ReasonLost, By: "desk", Why: "test"}))
 
 	// A static web server serves the feed and checkers may run as other
 	// users: every list, delta, index and signature takes the read and
@@ -425,7 +426,7 @@ func TestWrittenFilesFollowTheirDirectory(t *testing.T) {
 		ents, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		for _, e := range ents {
-			if e.Name() == journalName || e.Name() == lockName {
+			if e.Name() == "local-stops.log" || e.Name() == "writer.lock" { // the store's journal and lock file
 				continue
 			}
 			fi, err := e.Info()
@@ -461,8 +462,8 @@ func TestSyncRefusesFutureFeed(t *testing.T) {
 			feed := t.TempDir()
 			_, err := (&Publisher{Dir: feed, Key: key}).Publish(ctx, ms[0], now.Add(tt.ahead))
 			require.NoError(t, err)
-			s := mustOpen(t, t.TempDir(), Options{CompactAfter: -1, Now: fixedNow(now)})
-			sy := &Syncer{Store: s, Source: DirSource{Dir: feed}, PublicKey: key.Public().(ed25519.PublicKey), MaxFuture: tt.maxFuture}
+			s := mustOpen(t, t.TempDir(), revocation.Options{CompactAfter: -1, Now: fixedNow(now)})
+			sy := &Syncer{Store: s, Source: &DirSource{Dir: feed}, PublicKey: key.Public().(ed25519.PublicKey), MaxFuture: tt.maxFuture}
 			res, err := sy.Sync(ctx)
 			if tt.want != nil {
 				require.ErrorIs(t, err, tt.want)
@@ -473,5 +474,42 @@ func TestSyncRefusesFutureFeed(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, uint64(1), res.To)
 		})
+	}
+}
+
+// TestTwoSyncersShareADirectory: two syncers (a timer and an operator's
+// `cardap revocation sync`, say) on two Stores of one directory, racing on
+// the same feed: both succeed, each update is applied once, and both end
+// at the feed's sequence.
+func TestTwoSyncersShareADirectory(t *testing.T) {
+	ctx := context.Background()
+	key := testKey(t, 3)
+	feed := t.TempDir()
+	pub := &Publisher{Dir: feed, Key: key, KeepDeltas: 20}
+	ms := masters(8, 200)
+	dir := t.TempDir()
+	var syncers []*Syncer
+	for range 2 {
+		s := mustOpen(t, dir, revocation.Options{CompactAfter: -1, RefreshInterval: -1})
+		syncers = append(syncers, &Syncer{Store: s, Source: &DirSource{Dir: feed}, PublicKey: key.Public().(ed25519.PublicKey)})
+	}
+	for i, m := range ms {
+		_, err := pub.Publish(ctx, m, testAsOf.Add(time.Duration(i)*time.Hour))
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for _, sy := range syncers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := sy.Sync(ctx)
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		for _, sy := range syncers {
+			require.NoError(t, sy.Store.Refresh(ctx))
+			assert.Equal(t, uint64(i+1), sy.Store.Snapshot().Seq())
+			assertMatches(t, sy.Store.Snapshot(), modelOf(m), nil)
+		}
 	}
 }

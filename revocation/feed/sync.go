@@ -1,4 +1,4 @@
-package revocation
+package feed
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/mynacard/freespace/revocation"
 )
 
 // Syncer brings a Store up to date from a signed feed. It fetches the
@@ -18,7 +20,10 @@ import (
 // unsigned, forged, truncated, replayed or out-of-sequence feed is refused
 // and the store left unchanged.
 type Syncer struct {
-	Store  *Store
+	// Store is the store brought up to date; required.
+	Store *revocation.Store
+	// Source serves the feed (a *DirSource, an *HTTPSource or the
+	// caller's own); required.
 	Source Source
 	// PublicKey verifies the feed's Ed25519 signatures.
 	PublicKey ed25519.PublicKey
@@ -59,6 +64,12 @@ type SyncResult struct {
 // (say a timer and an operator's `cardap revocation sync`) may share a
 // store directory.
 func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
+	switch {
+	case s.Store == nil:
+		return SyncResult{}, fmt.Errorf("%w: Syncer.Store is nil", ErrConfig)
+	case s.Source == nil:
+		return SyncResult{}, fmt.Errorf("%w: Syncer.Source is nil", ErrConfig)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.Store.Refresh(ctx); err != nil {
@@ -66,7 +77,7 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	}
 	cur := s.Store.Snapshot()
 	res := SyncResult{From: cur.Seq(), To: cur.Seq()}
-	hf, err := s.Source.Fetch(ctx, HeadName, s.cond)
+	head, validators, err := s.fetchIndex(ctx)
 	if errors.Is(err, ErrNotModified) {
 		res.NotModified = true
 		return res, nil
@@ -74,46 +85,28 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
-	index, err := readSmall(hf, HeadName, MaxIndexSize)
-	if err != nil {
-		return res, err
-	}
-	sf, err := s.Source.Fetch(ctx, HeadName+SigSuffix, Validators{})
-	if errors.Is(err, ErrNotFound) {
-		return res, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, HeadName)
-	}
-	if err != nil {
-		return res, err
-	}
-	sig, err := readSmall(sf, HeadName+SigSuffix, SignatureSize)
-	if errors.Is(err, ErrTooLarge) {
-		return res, fmt.Errorf("%w: %w", ErrBadSignature, err)
-	}
-	if err != nil {
-		return res, err
-	}
-	head, err := ParseHead(index, sig, s.PublicKey)
-	if err != nil {
-		return res, err
-	}
+	// §9.2 step 3: no feed from the future (a wrong clock), no replay.
 	if limit := s.maxFuture(); limit >= 0 {
-		if now := s.Store.now(); head.AsOf.After(now.Add(limit)) {
+		if now := s.Store.Now(); head.AsOf.After(now.Add(limit)) {
 			return res, fmt.Errorf("%w: feed at sequence %d is as of %s, the local clock says %s (at most %s ahead allowed)",
 				ErrFutureFeed, head.Seq, head.AsOf.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), limit)
 		}
 	}
 	switch {
 	case head.Seq < cur.Seq() || head.AsOf.Before(cur.AsOf()):
-		return res, fmt.Errorf("%w: feed at sequence %d (as of %s), store at %d", ErrReplay, head.Seq, head.AsOf, cur.Seq())
+		return res, fmt.Errorf("%w: feed at sequence %d (as of %s), store at %d", revocation.ErrReplay, head.Seq, head.AsOf, cur.Seq())
 	case head.Seq == cur.Seq():
-		s.cond = hf.Validators
+		s.cond = validators
 		return res, nil
 	}
+	// §9.2 step 4: the deltas from the store's sequence when the index
+	// lists them all, else the full list; each verified against its size
+	// and hash as it is read.
 	plan := deltaPlan(head, cur.Seq())
 	if plan == nil {
-		plan = []FeedFile{head.List}
+		plan = []File{head.List}
 	}
-	updates := make([]*Update, 0, len(plan))
+	updates := make([]*revocation.Update, 0, len(plan))
 	for _, f := range plan {
 		u, err := s.fetchUpdate(ctx, f)
 		if err != nil {
@@ -126,32 +119,67 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 	// store unchanged rather than partly advanced.
 	seq, asOf := cur.Seq(), cur.AsOf()
 	for i, u := range updates {
-		if err := follows(seq, asOf, u); err != nil {
-			return res, fmt.Errorf("revocation: %s: %w", plan[i].Name, err)
+		if err := u.Follows(seq, asOf); err != nil {
+			return res, fmt.Errorf("feed file %s: %w", plan[i].Name, err)
 		}
 		if u.AsOf.After(head.AsOf) {
-			return res, fmt.Errorf("%w: %s is dated %s, after the index's %s", ErrOutOfSequence, plan[i].Name, u.AsOf.Format(time.RFC3339), head.AsOf.Format(time.RFC3339))
+			return res, fmt.Errorf("%w: %s is dated %s, after the index's %s", revocation.ErrOutOfSequence, plan[i].Name, u.AsOf.Format(time.RFC3339), head.AsOf.Format(time.RFC3339))
 		}
 		seq, asOf = u.Seq, u.AsOf
 	}
+	// §9.2 step 5: only now, everything verified, apply in order.
 	for i, u := range updates {
 		err := s.Store.Apply(ctx, u)
-		if errors.Is(err, ErrReplay) && s.Store.Snapshot().Seq() >= u.Seq {
+		if errors.Is(err, revocation.ErrReplay) && s.Store.Snapshot().Seq() >= u.Seq {
 			continue // applied by another writer meanwhile
 		}
 		if err != nil {
 			res.To = s.Store.Snapshot().Seq()
-			return res, fmt.Errorf("revocation: apply %s: %w", plan[i].Name, err)
+			return res, fmt.Errorf("apply feed file %s: %w", plan[i].Name, err)
 		}
 		res.Files = append(res.Files, plan[i].Name)
 	}
 	res.To = s.Store.Snapshot().Seq()
-	s.cond = hf.Validators
+	s.cond = validators
 	return res, nil
 }
 
-// deltaPlan returns the deltas leading from seq to head.Seq, or nil when
-// the index does not list all of them (or the store is empty).
+// fetchIndex fetches the index and its signature and verifies them
+// (docs/PROTOCOL.md chapter 9.2 steps 1 and 2): the index conditionally
+// (ErrNotModified when unchanged since the last sync), at most
+// MaxIndexSize bytes; its signature exactly SignatureSize bytes and
+// verified with PublicKey before anything in the index is used. It
+// returns the index and its validators, for the next conditional fetch.
+func (s *Syncer) fetchIndex(ctx context.Context) (*Index, Validators, error) {
+	hf, err := s.Source.Fetch(ctx, IndexName, s.cond)
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	index, err := readSmall(hf, IndexName, MaxIndexSize)
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	sf, err := s.Source.Fetch(ctx, IndexName+SigSuffix, Validators{})
+	if errors.Is(err, ErrNotFound) {
+		return nil, Validators{}, fmt.Errorf("%w: %s has no signature file", ErrBadSignature, IndexName)
+	}
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	sig, err := readSmall(sf, IndexName+SigSuffix, SignatureSize)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, Validators{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	head, err := ParseIndex(index, sig, s.PublicKey)
+	if err != nil {
+		return nil, Validators{}, err
+	}
+	return head, hf.Validators, nil
+}
+
 // countingReader counts the bytes read through it and stops once ctx
 // ends (a large list from a directory source is not read to its end after
 // the caller gave up).
@@ -171,11 +199,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func deltaPlan(head *Head, seq uint64) []FeedFile {
+// deltaPlan returns the deltas leading from seq to head.Seq, or nil when
+// the index does not list all of them (or the store is empty).
+func deltaPlan(head *Index, seq uint64) []File {
 	if seq == 0 {
 		return nil
 	}
-	var plan []FeedFile
+	var plan []File
 	for next := seq + 1; next <= head.Seq; next++ {
 		found := false
 		for _, d := range head.Deltas {
@@ -214,7 +244,7 @@ func readSmall(got *Fetched, name string, limit int64) ([]byte, error) {
 		return nil, err // the source's own limit
 	}
 	if err != nil {
-		return nil, fmt.Errorf("revocation: fetch %s: %w", name, err)
+		return nil, fmt.Errorf("feed: fetch %s: %w", name, err)
 	}
 	if int64(len(data)) > limit {
 		return nil, &SizeError{Name: name, Limit: limit, Size: int64(len(data))}
@@ -227,7 +257,7 @@ func readSmall(got *Fetched, name string, limit int64) ([]byte, error) {
 // *SizeError), none is kept beyond what the parser holds, and the parse
 // is used only once size and hash match the signed index (a tampered
 // file is ErrBadSignature, whatever the parser made of it).
-func (s *Syncer) fetchUpdate(ctx context.Context, f FeedFile) (*Update, error) {
+func (s *Syncer) fetchUpdate(ctx context.Context, f File) (*revocation.Update, error) {
 	got, err := s.Source.Fetch(ctx, f.Name, Validators{})
 	if err != nil {
 		return nil, err
@@ -239,14 +269,14 @@ func (s *Syncer) fetchUpdate(ctx context.Context, f FeedFile) (*Update, error) {
 	h := sha256.New()
 	cr := &countingReader{ctx: ctx, r: io.LimitReader(got.Body, f.Size+1)}
 	in := io.TeeReader(cr, h)
-	u, perr := (TextParser{}).Parse(in)
+	u, perr := (revocation.TextParser{}).Parse(in)
 	// Hash what the parser left (it may stop at its end marker), still
 	// within the limit.
 	if _, err := io.Copy(io.Discard, in); err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("revocation: fetch %s: %w", f.Name, err)
+		return nil, fmt.Errorf("feed: fetch %s: %w", f.Name, err)
 	}
 	if cr.n > f.Size {
 		return nil, &SizeError{Name: f.Name, Limit: f.Size, Size: cr.n}
@@ -255,11 +285,11 @@ func (s *Syncer) fetchUpdate(ctx context.Context, f FeedFile) (*Update, error) {
 		return nil, err
 	}
 	if perr != nil {
-		return nil, fmt.Errorf("revocation: %s: %w", f.Name, perr)
+		return nil, fmt.Errorf("feed file %s: %w", f.Name, perr)
 	}
 	full := f.Prev == 0
 	if u.Seq != f.Seq || u.Prev != f.Prev || u.Full != full {
-		return nil, fmt.Errorf("%w: %s holds sequence %d->%d, index says %d->%d", ErrOutOfSequence, f.Name, u.Prev, u.Seq, f.Prev, f.Seq)
+		return nil, fmt.Errorf("%w: %s holds sequence %d->%d, index says %d->%d", revocation.ErrOutOfSequence, f.Name, u.Prev, u.Seq, f.Prev, f.Seq)
 	}
 	return u, nil
 }

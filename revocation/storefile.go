@@ -223,26 +223,12 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 		h.crcIndex = crc32.Checksum(ib, castagnoli)
 		h.crcSuf = sufCRC.Sum32()
 		h.crcMeta = metaCRC.Sum32()
-		sb := make([]byte, 0, serialRecLen*len(serials))
-		for _, r := range serials {
-			var rec [serialRecLen]byte
-			rec[0] = r.Key.n
-			raw := r.Key.raw()
-			copy(rec[1:21], raw[:])
-			rec[21] = byte(r.Reason)
-			binary.LittleEndian.PutUint64(rec[24:], uint64(r.RevokedAt))
-			sb = append(sb, rec[:]...)
-		}
+		sb := serialSection(serials)
 		h.crcSer = crc32.Checksum(sb, castagnoli)
 		if _, err := f.WriteAt(sb, l.ser); err != nil {
 			return err
 		}
-		rb := make([]byte, 0, removeRecLen*len(c.removes))
-		for _, k := range c.removes {
-			rb = append(rb, byte(k.kind), k.n)
-			raw := k.raw()
-			rb = append(rb, raw[:]...)
-		}
+		rb := removalSection(c.removes)
 		h.crcRem = crc32.Checksum(rb, castagnoli)
 		if _, err := f.WriteAt(rb, l.rem); err != nil {
 			return err
@@ -250,6 +236,35 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 		_, err := f.WriteAt(h.marshal(), 0)
 		return err
 	})
+}
+
+// serialSection encodes the serial records (docs/PROTOCOL.md chapter 9.3
+// item 4): length, the serial zero-padded to 20 bytes, reason code, two
+// zero bytes, revoked-at (int64 little-endian, Unix seconds).
+func serialSection(serials []Record) []byte {
+	sb := make([]byte, 0, serialRecLen*len(serials))
+	for _, r := range serials {
+		var rec [serialRecLen]byte
+		rec[0] = r.Key.n
+		raw := r.Key.raw()
+		copy(rec[1:21], raw[:])
+		rec[21] = byte(r.Reason)
+		binary.LittleEndian.PutUint64(rec[24:], uint64(r.RevokedAt))
+		sb = append(sb, rec[:]...)
+	}
+	return sb
+}
+
+// removalSection encodes the removals (§9.3 item 5): kind, length, the
+// key's bytes zero-padded to 20.
+func removalSection(removes []Key) []byte {
+	rb := make([]byte, 0, removeRecLen*len(removes))
+	for _, k := range removes {
+		rb = append(rb, byte(k.kind), k.n)
+		raw := k.raw()
+		rb = append(rb, raw[:]...)
+	}
+	return rb
 }
 
 // fileModeIn is the mode of a file written through writeAtomic into a

@@ -1,4 +1,4 @@
-package revocation
+package feed
 
 import (
 	"context"
@@ -93,7 +93,7 @@ func TestHTTPSourceHonoursRetryAfter(t *testing.T) {
 	// the caller's deadline ends the wait after the first request.
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := (&HTTPSource{BaseURL: ts.URL, Retries: 3, Backoff: time.Millisecond}).Fetch(ctx, HeadName, Validators{})
+	_, err := (&HTTPSource{BaseURL: ts.URL, Retries: 3, Backoff: time.Millisecond}).Fetch(ctx, IndexName, Validators{})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "429")
 	assert.Equal(t, int32(1), hits.Load(), "no retry before the server's Retry-After")
@@ -121,7 +121,7 @@ func TestRetryAfter(t *testing.T) {
 
 func TestHTTPSourceErrorsHideURLCredentials(t *testing.T) {
 	for _, u := range []string{"ftp://feeduser:s3cret-pass@feed.invalid/", "https://feeduser:s3cret-pass@feed.invalid/%zz"} {
-		_, err := (&HTTPSource{BaseURL: u}).Fetch(context.Background(), HeadName, Validators{})
+		_, err := (&HTTPSource{BaseURL: u}).Fetch(context.Background(), IndexName, Validators{})
 		require.Error(t, err, u)
 		assert.NotContains(t, err.Error(), "s3cret-pass", u)
 	}

@@ -1,4 +1,4 @@
-package revocation
+package feed
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mynacard/freespace/revocation"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,8 +64,8 @@ func TestSyncRefusesHugeChunkedIndex(t *testing.T) {
 		file  string
 		limit int64
 	}{
-		{"index", HeadName, MaxIndexSize},
-		{"signature", HeadName + SigSuffix, SignatureSize},
+		{"index", IndexName, MaxIndexSize},
+		{"signature", IndexName + SigSuffix, SignatureSize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +79,7 @@ func TestSyncRefusesHugeChunkedIndex(t *testing.T) {
 			ts := httptest.NewServer(mux)
 			defer ts.Close()
 
-			store := mustOpen(t, t.TempDir(), Options{RefreshInterval: -1, Now: fixedNow(testAsOf.Add(time.Hour))})
+			store := mustOpen(t, t.TempDir(), revocation.Options{RefreshInterval: -1, Now: fixedNow(testAsOf.Add(time.Hour))})
 			syncer := &Syncer{Store: store, Source: &HTTPSource{BaseURL: ts.URL, Retries: -1}, PublicKey: key.Public().(ed25519.PublicKey)}
 			var serr error
 			grown := allocDuring(func() { _, serr = syncer.Sync(context.Background()) })
@@ -88,7 +90,7 @@ func TestSyncRefusesHugeChunkedIndex(t *testing.T) {
 			assert.Equal(t, tt.file, se.Name)
 			assert.Equal(t, tt.limit, se.Limit)
 			assert.Equal(t, tt.limit+1, se.Size, "reading stopped one byte past the limit")
-			if tt.file != HeadName {
+			if tt.file != IndexName {
 				assert.ErrorIs(t, serr, ErrBadSignature)
 			}
 			assert.Less(t, grown, uint64(64<<20), "allocated %d MiB while refusing", grown>>20)
@@ -103,7 +105,7 @@ func TestSyncRefusesHugeChunkedIndex(t *testing.T) {
 // size (as a chunked HTTP answer does) and counts the bytes read from
 // each.
 type sizeHidingSource struct {
-	DirSource
+	*DirSource
 	read map[string]*atomic.Int64
 }
 
@@ -144,18 +146,18 @@ func TestSyncCutsListedFileAtSignedSize(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	hidden := sizeHidingSource{DirSource: DirSource{Dir: feed}, read: map[string]*atomic.Int64{}}
+	hidden := sizeHidingSource{DirSource: &DirSource{Dir: feed}, read: map[string]*atomic.Int64{}}
 	tests := []struct {
 		name   string
 		src    Source
 		wantRd int64 // bytes read from the list file; -1: not checked
 	}{
-		{"size announced: refused before reading", DirSource{Dir: feed}, -1},
+		{"size announced: refused before reading", &DirSource{Dir: feed}, -1},
 		{"size not announced: cut at size+1", hidden, head.List.Size + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := mustOpen(t, t.TempDir(), Options{RefreshInterval: -1, Now: fixedNow(testAsOf.Add(time.Hour))})
+			store := mustOpen(t, t.TempDir(), revocation.Options{RefreshInterval: -1, Now: fixedNow(testAsOf.Add(time.Hour))})
 			_, err := (&Syncer{Store: store, Source: tt.src, PublicKey: key.Public().(ed25519.PublicKey)}).Sync(context.Background())
 			var se *SizeError
 			require.ErrorAs(t, err, &se)
@@ -192,12 +194,12 @@ func TestSyncListedFileTamperedOrShort(t *testing.T) {
 			b, err := os.ReadFile(list)
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(list, tt.change(b), 0o644))
-			store := mustOpen(t, t.TempDir(), Options{RefreshInterval: -1, Now: fixedNow(testAsOf.Add(time.Hour))})
-			hidden := sizeHidingSource{DirSource: DirSource{Dir: feed}, read: map[string]*atomic.Int64{}}
+			store := mustOpen(t, t.TempDir(), revocation.Options{RefreshInterval: -1, Now: fixedNow(testAsOf.Add(time.Hour))})
+			hidden := sizeHidingSource{DirSource: &DirSource{Dir: feed}, read: map[string]*atomic.Int64{}}
 			_, err = (&Syncer{Store: store, Source: hidden, PublicKey: key.Public().(ed25519.PublicKey)}).Sync(context.Background())
 			assert.ErrorIs(t, err, ErrBadSignature)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.False(t, errors.Is(err, ErrMalformed), "the signature decides, not the parser: %v", err)
+			assert.False(t, errors.Is(err, revocation.ErrMalformed), "the signature decides, not the parser: %v", err)
 		})
 	}
 }
@@ -206,8 +208,8 @@ func TestSyncListedFileTamperedOrShort(t *testing.T) {
 // directory source.
 func TestDirSourceRefusesNonRegularFiles(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.Mkdir(filepath.Join(dir, HeadName), 0o755))
-	_, err := DirSource{Dir: dir}.Fetch(context.Background(), HeadName, Validators{})
+	require.NoError(t, os.Mkdir(filepath.Join(dir, IndexName), 0o755))
+	_, err := (&DirSource{Dir: dir}).Fetch(context.Background(), IndexName, Validators{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not a regular file")
 }
@@ -221,7 +223,7 @@ func TestPublisherReadsPreviousIndexWithLimits(t *testing.T) {
 	p := &Publisher{Dir: feed, Key: key}
 	_, err := p.Publish(context.Background(), masters(1, 10)[0], testAsOf)
 	require.NoError(t, err)
-	require.NoError(t, os.Truncate(filepath.Join(feed, HeadName), 400<<20)) // sparse: no disk used
+	require.NoError(t, os.Truncate(filepath.Join(feed, IndexName), 400<<20)) // sparse: no disk used
 	_, err = p.Publish(context.Background(), masters(1, 10)[0], testAsOf.Add(time.Hour))
 	assert.ErrorIs(t, err, ErrTooLarge)
 	var se *SizeError
