@@ -104,7 +104,7 @@ func (c Config) withDefaults() (Config, error) {
 	if !validKeyID(c.DataKey) {
 		return c, fmt.Errorf("typed: config: data key name %q: %w", c.DataKey, ErrKey)
 	}
-	if c.DataKeyVersion < 0 || c.DataKeyVersion > math.MaxUint32 {
+	if c.DataKeyVersion < 0 || int64(c.DataKeyVersion) > math.MaxUint32 {
 		return c, fmt.Errorf("typed: config: data key version %d: %w", c.DataKeyVersion, ErrKey)
 	}
 	if c.DataFID == 0 {
