@@ -29,21 +29,3 @@ func replaceFile(from, to string) error {
 	}
 	return nil
 }
-
-// openShared opens a store file for reading so that other processes may
-// still delete or replace it (FILE_SHARE_DELETE, which os.Open does not
-// give): a checker keeping an old list open must not keep a writer's
-// clean-up from removing it, as on Unix.
-func openShared(name string) (*os.File, error) {
-	p, err := windows.UTF16PtrFromString(name)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
-	}
-	h, err := windows.CreateFile(p, windows.GENERIC_READ,
-		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE,
-		nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
-	}
-	return os.NewFile(uintptr(h), name), nil
-}

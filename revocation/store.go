@@ -264,7 +264,7 @@ func (s *Store) seqFiles(prefix string) []uint64 {
 // openList opens and verifies a base file. The file stays open for the
 // metadata reads; it is closed when the base is no longer reachable.
 func (s *Store) openList(seq uint64) (*base, error) {
-	f, err := openShared(filepath.Join(s.dir, listName(seq)))
+	f, err := os.Open(filepath.Join(s.dir, listName(seq)))
 	if err != nil {
 		return nil, err
 	}
