@@ -23,6 +23,11 @@
 // Messages say "reader:" once, on one line, also when several failures
 // are reported together.
 //
-// This is the only package of the module that uses cgo. Built without cgo
-// (CGO_ENABLED=0) it still compiles, and every constructor returns ErrNoCgo.
+// This is the only package of the module that uses cgo, and only on Linux,
+// the BSDs and macOS (pcsc-lite, the PCSC framework). On Windows the binding
+// calls winscard.dll through syscalls, so a default Windows build
+// (CGO_ENABLED=0, no C compiler) has the working reader; winscard.dll is
+// loaded when the program starts (the binding's init panics without it, as on
+// Nano Server; every desktop and full server Windows has it). Built without cgo elsewhere it still compiles, and every
+// constructor returns ErrNoCgo.
 package reader

@@ -112,3 +112,6 @@ func distinctCUIDs(r *rand.Rand, gen cuidGen, n int) ([]Record, map[profile.CUID
 	}
 	return recs, seen
 }
+
+// quietLogger discards the store's warnings in tests that provoke them.
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

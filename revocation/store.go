@@ -75,9 +75,9 @@ type Options struct {
 // Several Stores, in one process or in several, may open the same
 // directory: writers (Apply, Stop, Unstop, Compact and the background
 // merge) take an exclusive lock on the directory's writer lock file
-// (flock(2), on Unix systems) and first catch up with what other writers
-// did, so writes never interleave and are checked against the newest
-// state; a writer waits for the lock as long as its context allows
+// (flock(2) on Unix, LockFileEx on Windows) and first catch up with what
+// other writers did, so writes never interleave and are checked against
+// the newest state; a writer waits for the lock as long as its context allows
 // (ErrLocked when the context ends first). Readers never take the lock:
 // they pick up other processes' changes through Refresh and the
 // background refresh (Options.RefreshInterval).

@@ -5,7 +5,6 @@ package revocation
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -191,4 +190,3 @@ func openRO(t *testing.T, dir string) error {
 	return err
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -312,7 +312,7 @@ func writeAtomic(path string, fill func(f *os.File) error) (err error) {
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("revocation: close %s: %w", tmp, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = replaceFile(tmp, path); err != nil {
 		return fmt.Errorf("revocation: %w", err)
 	}
 	return syncDir(dir)
@@ -320,7 +320,7 @@ func writeAtomic(path string, fill func(f *os.File) error) (err error) {
 
 func syncDir(dir string) error {
 	if runtime.GOOS == "windows" {
-		return nil // a directory cannot be fsynced there; the rename relies on the file system
+		return nil // a directory cannot be fsynced there; replaceFile's MOVEFILE_WRITE_THROUGH makes the rename durable
 	}
 	d, err := os.Open(dir)
 	if err != nil {

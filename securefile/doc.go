@@ -25,6 +25,18 @@
 // line a CLI or an example prints beside the error.
 //
 // The checks are made on the opened file (fstat), so a file swapped between
-// a check and the open is caught. On platforms other than Unix the owner and
-// mode checks are not available yet and only the file type is checked.
+// a check and the open is caught.
+//
+// On Windows the mode bits mean nothing; the owner and the DACL are checked
+// instead (golang.org/x/sys/windows): the owner must be the running user,
+// SYSTEM or Administrators; a Secret file may give no access to any other
+// account, any other file or directory no write access, and the directory
+// holding a file may let no other account delete or rename its entries
+// (FILE_DELETE_CHILD, DELETE, WRITE_DAC, WRITE_OWNER, GENERIC_ALL). A missing
+// DACL counts as everyone having full access; deny entries are ignored (they
+// can only take access away). Error.SID and Error.Access carry the account
+// and its access mask, and Remedy gives an icacls command line. CreateSecret
+// gives the new file a protected DACL: the creator, SYSTEM and
+// Administrators only. On platforms other than Unix and Windows only the
+// file type is checked.
 package securefile

@@ -66,10 +66,20 @@ type Error struct {
 	Owner   int         // the owning user ID of what was checked; -1 when unknown
 	Mode    fs.FileMode // its mode (type and permission bits)
 	Secret  bool        // the file was checked as a secret
+	// SID and Access are set by the Windows checks, which read an owner and
+	// a DACL rather than a uid and mode bits: SID is the owner (BadOwner,
+	// DirBadOwner) or the account with the refused access, "*" for everyone
+	// (no DACL, or an entry of a type the check cannot read); Access is that
+	// account's access mask.
+	SID    string
+	Access uint32
 }
 
 // Error describes the refusal with its facts, never a remedy.
 func (e *Error) Error() string {
+	if e.SID != "" {
+		return e.aclError()
+	}
 	s := fmt.Sprintf("%s is %s", e.Path, e.Problem)
 	switch e.Problem {
 	case DirBadOwner, DirWorldWritable:

@@ -138,15 +138,15 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("typed: config: data key name %q is a card key's name: %w", c.DataKey, ErrKey)
 		}
 	}
-	if c.DataKeyVersion < 0 || c.DataKeyVersion > math.MaxUint32 {
+	if c.DataKeyVersion < 0 || int64(c.DataKeyVersion) > math.MaxUint32 {
 		return c, fmt.Errorf("typed: config: data key version %d: %w", c.DataKeyVersion, ErrKey)
 	}
-	if c.MinDataKeyVersion < 0 || c.MinDataKeyVersion > math.MaxUint32 {
+	if c.MinDataKeyVersion < 0 || int64(c.MinDataKeyVersion) > math.MaxUint32 {
 		return c, fmt.Errorf("typed: config: minimum data key version %d: %w", c.MinDataKeyVersion, ErrKey)
 	}
 	c.DataKeyVersions = slices.Clone(c.DataKeyVersions)
 	for _, v := range c.DataKeyVersions {
-		if v < 1 || v > math.MaxUint32 || v < c.MinDataKeyVersion {
+		if v < 1 || int64(v) > math.MaxUint32 || v < c.MinDataKeyVersion {
 			return c, fmt.Errorf("typed: config: accepted data key version %d (minimum %d): %w", v, max(1, c.MinDataKeyVersion), ErrKey)
 		}
 	}
@@ -357,7 +357,7 @@ func (a *AP) latestVersion(ctx context.Context) (int, error) {
 		vs := v.Versions(a.cfg.DataKey)
 		if len(vs) > 0 {
 			m := slices.Max(vs)
-			if m > math.MaxUint32 || !a.cfg.acceptsVersion(uint32(m)) {
+			if int64(m) > math.MaxUint32 || !a.cfg.acceptsVersion(uint32(m)) {
 				return 0, fmt.Errorf("%w: %s: the latest version %d is not one reads accept (%s)", ErrKey, a.cfg.DataKey, m, a.cfg.acceptedVersions(nil))
 			}
 			return m, nil

@@ -15,7 +15,7 @@ import (
 var oidDeltaCRLIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
 
 // maxCRLSize bounds the DER read by CRLParser.
-const maxCRLSize = 2 << 30
+const maxCRLSize int64 = 2 << 30
 
 // CRLParser reads a DER X.509 certificate revocation list (RFC 5280 section
 // 5) with crypto/x509 and turns it into a full Update keyed by certificate
@@ -34,7 +34,7 @@ func (p CRLParser) Parse(r io.Reader) (*revocation.Update, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feed: read CRL: %w", err)
 	}
-	if len(der) > maxCRLSize {
+	if int64(len(der)) > maxCRLSize {
 		return nil, &revocation.ParseError{Source: "crl", Offset: maxCRLSize, Msg: "CRL too large"}
 	}
 	return p.ParseDER(der)
