@@ -16,7 +16,7 @@ import (
 
 // Password is a card AP password. It never prints (String, GoString and
 // Format redact it) and the client wipes it after use.
-type Password = apsession.Password
+type Password = profile.Password
 
 // PasswordRequest tells a PasswordFunc which AP asks.
 type PasswordRequest struct {
@@ -42,13 +42,13 @@ type PasswordFunc func(ctx context.Context, req PasswordRequest) (Password, erro
 // TypeAConfig configures the standard Type A AP (records, mutual
 // authentication, optional password; docs/PROTOCOL.md chapter 6). The
 // embedded typea.Config is checked by New: a password verified before
-// mutual authentication (typea.PasswordBeforeAuth, the password in plain
+// mutual authentication (profile.PasswordBeforeAuth, the password in plain
 // to a card that has not proven itself) needs
 // Config.AllowPasswordBeforeAuth.
 type TypeAConfig struct {
 	typea.Config
 	// Password supplies the password when Config.Password is not
-	// typea.PasswordNone. Nil: such cards are refused with
+	// profile.PasswordNone. Nil: such cards are refused with
 	// ReasonPasswordRequired.
 	Password PasswordFunc
 	// AllowLastTry sends the password even when the card has one try
@@ -92,15 +92,15 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		err        error
 		pwVerified bool
 	)
-	if a.cfg.Config.Password == typea.PasswordNone {
-		res, err = typea.Read(ctx, counter, a.cfg.Config, nil, typea.VerifyOptions{})
+	if a.cfg.Config.Password == profile.PasswordNone {
+		res, err = typea.Read(ctx, counter, a.cfg.Config, nil)
 	} else {
 		res, pwVerified, err = a.readWithPassword(ctx, counter, PasswordRequest{AP: profile.TypeA, AID: id.AID})
 	}
 	id.APDUs = counter.APDUs
 	id.CUID = res.CUID
 	if err != nil {
-		return id, mapAuthAPError(err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
+		return id, mapAuthAPError(err, profile.ErrNotPresent, profile.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
 	}
 	// Record 1 is only readable under the secure messaging session that
 	// mutual authentication opened: a successful read is the proof.
@@ -132,12 +132,12 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 	)
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
 		var err error
-		if ap, err = typea.Select(ctx, t, a.cfg.Config); err != nil {
+		if ap, err = typea.OpenUnauthenticated(ctx, t, a.cfg.Config); err != nil {
 			return err
 		}
 		res.CUID = ap.CUID()
-		if ap.Config().Password == typea.PasswordAfterAuth {
-			if err := ap.Authenticate(ctx); err != nil {
+		if ap.Config().Password == profile.PasswordAfterAuth {
+			if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 				return err
 			}
 		}
@@ -171,8 +171,8 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 			}
 		}
 		// Verified now, or the status said verified already (need false).
-		if ap.Config().Password == typea.PasswordBeforeAuth {
-			if err := ap.Authenticate(ctx); err != nil {
+		if ap.Config().Password == profile.PasswordBeforeAuth {
+			if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,7 @@ func closeAP(ap io.Closer, err *error) {
 // card's *apdu.TriesError (6983) when it is blocked; ErrLastTry when one
 // try is left and allowLastTry is false. Nothing is asked of the holder in
 // the error cases.
-func passwordNeeded(st apsession.PasswordStatus, allowLastTry bool) (need bool, err error) {
+func passwordNeeded(st profile.PasswordStatus, allowLastTry bool) (need bool, err error) {
 	switch {
 	case st.Verified:
 		return false, nil
@@ -270,7 +270,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		content typed.ReadResult
 		err     error
 	)
-	if a.cfg.Config.Password {
+	if a.cfg.Config.Password != profile.PasswordNone {
 		content, err = a.readWithPassword(ctx, counter, &id)
 	} else {
 		err = apsession.WithTransaction(ctx, counter, func(ctx context.Context) (err error) {
@@ -297,13 +297,13 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		case errors.Is(err, typed.ErrDataKeyRefused):
 			return id, &Error{Reason: ReasonMalformed, Err: err}
 		}
-		return id, mapAuthAPError(err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
+		return id, mapAuthAPError(err, profile.ErrNotPresent, nil, profile.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
 	}
 	// The content is only readable under the secure messaging session
 	// that mutual authentication opened: a successful read is the proof.
 	// With a password, Open (or Verify) had the card accept it, or the
 	// card reported it verified already, before the read.
-	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.Config.Password}
+	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.Config.Password != profile.PasswordNone}
 	id.UserID = content.Identity.UserID
 	id.Attributes = content.Identity.Attributes
 	id.Expires = content.Identity.Expires
@@ -367,7 +367,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 	}
 	err = promptThenFinish(ctx, t, id.CUID, need, a.cfg.Password, PasswordRequest{AP: profile.TypeD, AID: id.AID}, func(ctx context.Context, pw Password) error {
 		if need {
-			if err := ap.Verify(ctx, pw); err != nil {
+			if err := ap.Verify(ctx, pw, typed.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
@@ -31,10 +32,10 @@ func TestMapAuthAPErrorReasons(t *testing.T) {
 		want Reason
 		only string // "a" or "d": an error of that AP's package only
 	}{
-		{"AP not on the card", fmt.Errorf("typea: select: %w", apsession.ErrNotPresent), ReasonUnknownCard, ""},
-		{"record 1 empty", typea.ErrNotPersonalized, ReasonNotPersonalized, ""},
+		{"AP not on the card", fmt.Errorf("typea: select: %w", profile.ErrNotPresent), ReasonUnknownCard, ""},
+		{"record 1 empty", profile.ErrNotPersonalized, ReasonNotPersonalized, ""},
 		{"record format", fmt.Errorf("typea: record 2: %w", typea.ErrRecordFormat), ReasonMalformed, "a"},
-		{"type D envelope", fmt.Errorf("typed: slot 1: %w", typed.ErrMalformed), ReasonMalformed, "d"},
+		{"type D envelope", fmt.Errorf("typed: slot 1: %w", profile.ErrMalformed), ReasonMalformed, "d"},
 		{"type D data copied or tampered", typed.ErrAuthentication, ReasonMalformed, ""},
 		{"one try left, not allowed", typea.ErrLastTry, ReasonPasswordBlocked, ""},
 		{"card swapped", apsession.ErrCardSwapped, ReasonCardRemoved, ""},
@@ -67,8 +68,8 @@ func TestMapAuthAPErrorReasons(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mapped := map[string]error{
-				"a": mapAuthAPError(tt.err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped),
-				"d": mapAuthAPError(tt.err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped),
+				"a": mapAuthAPError(tt.err, profile.ErrNotPresent, profile.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped),
+				"d": mapAuthAPError(tt.err, profile.ErrNotPresent, nil, profile.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped),
 			}
 			for ap, mapped := range mapped {
 				if tt.only != "" && ap != tt.only {

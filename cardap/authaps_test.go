@@ -31,14 +31,14 @@ func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
 	ks := testkeys.Store(1)
 	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
 	if pw != "" {
-		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret("0000")}
+		cfg.Password = &mockcard.APPassword{Value: profile.Password("0000")}
 	}
 	card := mockcard.MustNew(mockcard.WithTypeD(cfg))
 	req := personalize.Request{Identity: id}
 	if pw != "" {
-		req.Password = typed.Password(pw)
+		req.Password = profile.Password(pw)
 	}
-	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: pw != ""}, req)
+	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: passwordModeIf(pw != "")}, req)
 	require.NoError(t, err)
 	return card
 }
@@ -49,13 +49,13 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 	otherKeys := testkeys.StoreTDES() // a different operator's keys
 	alice := profile.Identity{UserID: "EMP-A", Attributes: []profile.Attribute{{Name: "dept", Value: "総務"}}}
 	typeACard := func(pw string) *mockcard.Card {
-		cfg := mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks}}
+		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
 		if pw != "" {
-			cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(pw)}
+			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw)}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}
-	noPW := func(c *cardap.TypeAConfig) { c.Config.Password = typea.PasswordNone }
+	noPW := func(c *cardap.TypeAConfig) { c.Config.Password = profile.PasswordNone }
 	tests := []struct {
 		name   string
 		card   *mockcard.Card
@@ -72,7 +72,7 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 			noPW(c)
 		}), cardap.ReasonAuthFailed, "", 0},
 		{"type D", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknown, "EMP-A", 0},
-		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, Password: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
 		{"type D never written", mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}})), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonNotPersonalized, "", 0},
 		{"type D missing: unknown card", typeACard(""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknownCard, "", 0},
 	}
@@ -99,7 +99,7 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 }
 
 func typeA(ks *keys.Store, mod func(*cardap.TypeAConfig)) cardap.AP {
-	cfg := cardap.TypeAConfig{Config: typea.Config{Keys: ks}}
+	cfg := cardap.TypeAConfig{Config: typea.Config{Password: profile.PasswordAfterAuth, Keys: ks}}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -110,8 +110,8 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	ctx := context.Background()
 	ks := testkeys.Store(1)
 	id := profile.Identity{UserID: "EMP-B"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 3}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3}}))
 	calls := 0
 	wrong := func(context.Context, cardap.PasswordRequest) (cardap.Password, error) {
 		calls++
@@ -119,7 +119,7 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	}
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: wrong})}
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Password: profile.PasswordAfterAuth, Keys: ks}, Password: wrong})}
 	})
 	for i, want := range []cardap.Reason{cardap.ReasonPasswordWrong, cardap.ReasonPasswordWrong, cardap.ReasonPasswordBlocked} {
 		_, err := c.Identify(ctx, card)
@@ -138,7 +138,7 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	// With the last try allowed, a wrong password blocks it.
 	c2 := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: wrong, AllowLastTry: true})}
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Password: profile.PasswordAfterAuth, Keys: ks}, Password: wrong, AllowLastTry: true})}
 	})
 	_, err = c2.Identify(ctx, card)
 	assert.Equal(t, cardap.ReasonPasswordBlocked, cardap.ReasonOf(err), "%v", err)
@@ -153,14 +153,14 @@ func TestIdentifyCardWithAllThreeAPs(t *testing.T) {
 	ks := testkeys.Store(1)
 	a := profile.Identity{UserID: "FROM-A"}
 	card := mockcard.MustNew(
-		mockcard.WithTypeA(mockcard.TypeA{Identity: &a, Keys: mockcard.APKeys{Masters: ks}}),
+		mockcard.WithTypeA(mockcard.TypeA{Identity: a, Keys: mockcard.APKeys{Masters: ks}}),
 		mockcard.WithTypeC(profile.Identity{UserID: "FROM-C"}),
 	)
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.APs = []cardap.AP{
 			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
-			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
+			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}),
 			cardap.TypeC(cardap.TypeCConfig{}),
 		}
 	})
@@ -173,12 +173,12 @@ func TestIdentifyCardWithAllThreeAPs(t *testing.T) {
 func TestPasswordFuncErrorAborts(t *testing.T) {
 	ks := testkeys.Store(1)
 	id := profile.Identity{UserID: "X"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	cancelled := errors.New("user cancelled the PIN pad")
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks},
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Password: profile.PasswordAfterAuth, Keys: ks},
 			Password: func(context.Context, cardap.PasswordRequest) (cardap.Password, error) { return nil, cancelled }})}
 	})
 	_, err := c.Identify(context.Background(), card)
@@ -205,16 +205,16 @@ func TestIdentifyKeyBlockedIsAuthFailed(t *testing.T) {
 		good, evil cardap.AP
 	}{
 		{"type A", func() (*mockcard.Card, profile.AID) {
-			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks},
-				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}})), profile.DefaultAID(profile.TypeA)
+			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks},
+				Password: &mockcard.APPassword{Value: profile.Password("1234")}})), profile.DefaultAID(profile.TypeA)
 		},
 			typeA(ks, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") }),
 			typeA(otherKeys, func(c *cardap.TypeAConfig) { c.Password = fixedPassword("1234") })},
 		{"type D", func() (*mockcard.Card, profile.AID) {
 			return newTypeDCard(t, alice, "2468"), profile.DefaultAID(profile.TypeD)
 		},
-			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}),
-			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: true}, Password: fixedPassword("2468")})},
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, Password: fixedPassword("2468")}),
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: profile.PasswordAfterAuth}, Password: fixedPassword("2468")})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,13 +260,22 @@ func (c truncatingCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 // generic card error.
 func TestIdentifyShortCardCryptogramIsAuthFailed(t *testing.T) {
 	ks := testkeys.Store(1)
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U"}, Keys: mockcard.APKeys{Masters: ks}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"}, Keys: mockcard.APKeys{Masters: ks}}))
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) { c.Config.Password = typea.PasswordNone })}
+		c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) { c.Config.Password = profile.PasswordNone })}
 	})
 	_, err := c.Identify(context.Background(), truncatingCard{card})
 	require.Error(t, err)
 	assert.Equal(t, cardap.ReasonAuthFailed, cardap.ReasonOf(err), "%v", err)
 	assert.ErrorIs(t, err, apdu.ErrMalformedResponse)
+}
+
+// passwordModeIf is profile.PasswordAfterAuth when on, else
+// profile.PasswordNone.
+func passwordModeIf(on bool) profile.PasswordMode {
+	if on {
+		return profile.PasswordAfterAuth
+	}
+	return profile.PasswordNone
 }

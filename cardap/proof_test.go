@@ -39,7 +39,7 @@ func (provingAP) ProofMethod() cardap.ProofMethod { return cardap.ProofMutualAut
 // identifies.
 func TestNewRefusesUnprovenConfig(t *testing.T) {
 	ks := testkeys.Store(1)
-	typeA := cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}})
+	typeA := cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}})
 	claims := claimingAP{cardap.Identity{AP: profile.TypeA, Proof: cardap.Proof{Method: cardap.ProofMutualAuth}}}
 	tests := []struct {
 		name    string
@@ -80,9 +80,9 @@ func TestIdentifyProof(t *testing.T) {
 	ks := testkeys.Store(1)
 	alice := profile.Identity{UserID: "EMP-A"}
 	typeACard := func(pw string) *mockcard.Card {
-		cfg := mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks}}
+		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
 		if pw != "" {
-			cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(pw)}
+			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw)}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}
@@ -94,16 +94,16 @@ func TestIdentifyProof(t *testing.T) {
 	}{
 		{"type C", mockcard.MustNew(mockcard.WithTypeC(alice)), cardap.TypeC(cardap.TypeCConfig{}),
 			cardap.Proof{AP: profile.TypeC, Method: cardap.ProofNone}},
-		{"type A, no password", typeACard(""), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
+		{"type A, no password", typeACard(""), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth}},
-		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, Password: fixedPassword("1234")}),
+		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Password: profile.PasswordAfterAuth, Keys: ks}, Password: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"type A, password before authentication", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{
-			Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: fixedPassword("1234")}),
+			Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, Password: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"type D, no password", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth}},
-		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, Password: fixedPassword("2468")}),
+		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, Password: fixedPassword("2468")}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"custom AP claiming a proof it does not declare", mockcard.MustNew(),
 			claimingAP{cardap.Identity{AP: profile.TypeA, UserID: "EMP-A", Proof: cardap.Proof{Method: cardap.ProofMutualAuth, PasswordVerified: true}}},
@@ -134,7 +134,7 @@ func TestIdentifyRefusesUnprovenCard(t *testing.T) {
 	ks := testkeys.Store(1)
 	emp := profile.Identity{UserID: "EMP-0001"}
 	genuine := mockcard.MustNew(
-		mockcard.WithTypeA(mockcard.TypeA{Identity: &emp, Keys: mockcard.APKeys{Masters: ks}}),
+		mockcard.WithTypeA(mockcard.TypeA{Identity: emp, Keys: mockcard.APKeys{Masters: ks}}),
 		mockcard.WithTypeC(emp))
 
 	// The attacker reads the genuine card without any key ...
@@ -144,7 +144,7 @@ func TestIdentifyRefusesUnprovenCard(t *testing.T) {
 	clone := mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: read.Identity, CUID: read.CUID}))
 
 	aps := []cardap.AP{
-		cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
+		cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}),
 		cardap.TypeC(cardap.TypeCConfig{}),
 	}
 	asked := &countingRevocation{}
@@ -203,9 +203,9 @@ func TestNewValidatesAPConfig(t *testing.T) {
 		ap      cardap.AP
 		wantErr error // nil: accepted
 	}{
-		{"type A before-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth}}), typea.ErrPasswordBeforeAuth},
-		{"type A before-auth, allowed", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}}), nil},
-		{"type A after-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}}), nil},
+		{"type A before-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth}}), typea.ErrPasswordBeforeAuth},
+		{"type A before-auth, allowed", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}}), nil},
+		{"type A after-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Password: profile.PasswordAfterAuth, Keys: ks}}), nil},
 		{"type A without keys", cardap.TypeA(cardap.TypeAConfig{}), cardap.ErrConfig},
 		{"type D without keys", cardap.TypeD(cardap.TypeDConfig{}), cardap.ErrConfig},
 	}

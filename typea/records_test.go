@@ -35,8 +35,8 @@ func TestRecordErrors(t *testing.T) {
 		recs [][]byte
 		want error
 	}{
-		{"no records", nil, ErrNotPersonalized},
-		{"empty record 1", [][]byte{{}}, ErrNotPersonalized},
+		{"no records", nil, profile.ErrNotPersonalized},
+		{"empty record 1", [][]byte{{}}, profile.ErrNotPersonalized},
 		{"record 1 not identity", [][]byte{{0xA1, 0x00}}, ErrRecordFormat},
 		{"attribute wrong tag", [][]byte{r1, {0x70, 0x00}}, ErrRecordFormat},
 		{"attribute truncated", [][]byte{r1, {0xA1, 0x09, 0x80}}, ErrRecordFormat},
@@ -107,7 +107,7 @@ func FuzzDecodeRecords(f *testing.F) {
 		in := bytes.Split(b, []byte{0xFE})
 		id, err := DecodeRecords(in)
 		if err != nil {
-			if !errors.Is(err, ErrRecordFormat) && !errors.Is(err, ErrNotPersonalized) {
+			if !errors.Is(err, ErrRecordFormat) && !errors.Is(err, profile.ErrNotPersonalized) {
 				t.Fatalf("untyped error: %v", err)
 			}
 			return

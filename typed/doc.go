@@ -32,5 +32,5 @@
 // retired version only when RotateOptions.From lists it. Errors are typed:
 // ErrAuthentication (GCM: copied, tampered or wrong key),
 // *DataKeyError, *KeyVersionError, *FallbackError, *CapacityError,
-// ErrNoData, ErrMalformed, ErrUnreadableSlots, ErrCardSwapped.
+// ErrNoData, profile.ErrMalformed, ErrUnreadableSlots, ErrCardSwapped.
 package typed

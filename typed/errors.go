@@ -5,20 +5,23 @@ import (
 	"fmt"
 
 	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/profile"
 )
 
 // Errors of package typed. Every one is usable with errors.Is; the typed
 // errors (*CapacityError, *KeyVersionError, *DataKeyError, *FallbackError)
 // also with errors.As.
 var (
-	// ErrMalformed: the card's data breaks the profile (envelope header,
-	// plaintext format, layout). A torn slot is not reported with it as
-	// long as the other slot is readable.
-	ErrMalformed = errors.New("typed: malformed data")
+	// ErrConfig is wrapped by every configuration error (Config.Validate,
+	// Open); the message names the field.
+	ErrConfig = errors.New("typed: invalid configuration")
+	// ErrNoPassword: a password operation on an AP configured without a
+	// password (profile.PasswordNone). Nothing was sent.
+	ErrNoPassword = fmt.Errorf("%w: Password: the AP is configured without a password", ErrConfig)
 	// ErrAuthentication: no envelope on the AP authenticates under the data
 	// key: the data was copied from another card, AP or file, was tampered
 	// with, or the key is wrong. Nothing is returned.
-	ErrAuthentication = errors.New("typed: data does not authenticate (AES-GCM): copied from another card or file, tampered, or wrong data key")
+	ErrAuthentication = errors.New("typed: data does not authenticate under the data key (AES-GCM)")
 	// ErrDataKeyRefused is matched by *DataKeyError: an envelope names a
 	// data key this terminal does not accept (another name, or a retired
 	// version). The card chose the header; the terminal's configuration
@@ -52,9 +55,17 @@ var (
 	// ErrCardSwapped: the card's CUID differs from the one the session
 	// started with; the operation was aborted before writing anything.
 	ErrCardSwapped = apsession.ErrCardSwapped
-	// ErrNotPresent: the card has no AP with the configured AID.
-	ErrNotPresent = apsession.ErrNotPresent
+	// ErrPasswordFormat: a password is empty or too long for one APDU
+	// (nothing was sent), or the card refused a new password's length
+	// (6A80, no try spent). The same value as typea.ErrPasswordFormat.
+	ErrPasswordFormat = apsession.ErrPasswordFormat
 )
+
+// errMalformed is wrapped by every error about the card's data breaking
+// the profile (envelope header, plaintext format, layout, FCP): it matches
+// profile.ErrMalformed. A torn slot is not reported with it as long as the
+// other slot is readable.
+var errMalformed = fmt.Errorf("typed: %w", profile.ErrMalformed)
 
 // CapacityError reports data that does not fit one slot of the AP. It is
 // returned before anything is written.
@@ -149,7 +160,7 @@ type Fallback struct {
 	// 0 when the header itself is unreadable.
 	Generation uint32
 	// Err is why it was skipped: ErrAuthentication (tag does not verify),
-	// ErrMalformed (header or length broken).
+	// profile.ErrMalformed (header or length broken).
 	Err error
 }
 

@@ -39,7 +39,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		"U-0005: card expired",
 		"U-0001: registered to another card",
 		"card unreadable (card: reading the Type C AP: typec: READ BINARY EF.CUID by SFI 1",
-		"typec: AP not present on the card",
+		"typec: the card has no AP with this AID",
 		"while offline failed; 2 trips stay pending",
 		"upload from car-12: 2 accepted",
 		"upload from car-07: 1 accepted",

@@ -24,16 +24,17 @@ import (
 	"github.com/mynacard/freespace/secure"
 )
 
-// Errors shared by the AP packages (re-exported by each of them).
+// Errors shared by the AP packages, which wrap them with their prefix.
+// The card's conditions are profile's sentinels (profile.ErrNotPresent,
+// profile.ErrMalformed), wrapped.
 var (
 	// ErrCardSwapped: the card in the reader has another CUID than the one
 	// the session started with. The operation was aborted before it sent
 	// anything that changes the card.
-	ErrCardSwapped = errors.New("card swapped: the card-unique identifier changed; operation aborted")
-	// ErrNotPresent: SELECT of the AP's AID failed with 6A82.
-	ErrNotPresent = errors.New("the card has no AP with this AID")
-	// ErrMalformedCUID: the FCI or EF.CUID does not hold a valid CUID.
-	ErrMalformedCUID = errors.New("the card's CUID is missing or malformed")
+	ErrCardSwapped = errors.New("card swapped: the card-unique identifier changed")
+	// ErrMalformedCUID: the FCI or EF.CUID does not hold a valid CUID. It
+	// matches profile.ErrMalformed.
+	ErrMalformedCUID = fmt.Errorf("%w: CUID", profile.ErrMalformed)
 )
 
 // TagFCICUID is the FCI data object carrying the CUID (ISO/IEC 7816-4
@@ -42,14 +43,9 @@ var (
 // CUID costs no extra APDU.
 const TagFCICUID = 0x85
 
-// CardKey names a key object of an AP: its reference on the card (P2 of
-// MUTUAL AUTHENTICATE) and the operator's master keys for K_enc and K_mac,
-// which are diversified for each card with its CUID and the AID.
-type CardKey struct {
-	Ref byte
-	Enc keys.KeyRef
-	Mac keys.KeyRef
-}
+// CardKey is keys.CardKey: a key object of an AP, its reference and
+// master keys.
+type CardKey = keys.CardKey
 
 // Config configures a Session.
 type Config struct {
@@ -161,7 +157,7 @@ func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
 	fci, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x00, Data: s.cfg.AID, Ne: apdu.MaxShortNe})
 	if err != nil {
 		if errors.Is(err, apdu.ErrFileNotFound) {
-			return profile.CUID{}, fmt.Errorf("%w (AID %s)", ErrNotPresent, s.cfg.AID)
+			return profile.CUID{}, fmt.Errorf("%w (AID %s)", profile.ErrNotPresent, s.cfg.AID)
 		}
 		return profile.CUID{}, fmt.Errorf("SELECT AP %s: %w", s.cfg.AID, err)
 	}

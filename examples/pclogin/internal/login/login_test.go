@@ -19,7 +19,6 @@ import (
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/revocation"
-	"github.com/mynacard/freespace/typec"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -108,7 +107,7 @@ func TestAuthorize(t *testing.T) {
 	require.NoError(t, empty.Save(state))
 	res := Authorize(ctx, id, cfg, rev, "alice", now)
 	assert.Equal(t, CardUnreadable, res.Reason)
-	assert.ErrorIs(t, res.Err, typec.ErrNotPresent)
+	assert.ErrorIs(t, res.Err, profile.ErrNotPresent)
 
 	// A state file others may read is refused by the mock card.
 	saveCard(t, state, "U-0001", testCUID(1), time.Time{})

@@ -54,8 +54,8 @@ type TypeC struct {
 	Config    typec.Config
 }
 
-// Identify runs typec.Read. Its errors (typec.ErrNotPresent,
-// typec.ErrNotPersonalized, typec.ErrMalformed, apdu.ErrCardRemoved, ...)
+// Identify runs typec.Read. Its errors (profile.ErrNotPresent,
+// profile.ErrNotPersonalized, profile.ErrMalformed, apdu.ErrCardRemoved, ...)
 // are returned wrapped, matchable with errors.Is.
 func (t TypeC) Identify(ctx context.Context) (Card, error) {
 	res, err := typec.Read(ctx, t.Transport, t.Config)

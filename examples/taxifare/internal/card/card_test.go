@@ -11,7 +11,6 @@ import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
-	"github.com/mynacard/freespace/typec"
 )
 
 func TestSlotWithMockCard(t *testing.T) {
@@ -38,7 +37,7 @@ func TestSlotWithMockCard(t *testing.T) {
 	require.NoError(t, err)
 	s.Insert(TypeC{Transport: empty})
 	_, err = s.Identify(ctx)
-	assert.ErrorIs(t, err, typec.ErrNotPresent)
+	assert.ErrorIs(t, err, profile.ErrNotPresent)
 
 	s.Insert(Fixed{CUID: c, Identity: profile.Identity{UserID: "U-2"}})
 	got, err = s.Identify(ctx)

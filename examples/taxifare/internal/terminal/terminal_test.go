@@ -18,7 +18,6 @@ import (
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
-	"github.com/mynacard/freespace/typec"
 )
 
 func testCUID(b byte) profile.CUID {
@@ -126,7 +125,7 @@ func TestTapDecisions(t *testing.T) {
 		{"expired yesterday", expired, Expired, nil},
 		{"not registered", unknown, NotRegistered, nil},
 		{"pulled away mid-read", pulled, CardUnreadable, nil},
-		{"no Type C AP", card.TypeC{Transport: noAP}, CardUnreadable, typec.ErrNotPresent},
+		{"no Type C AP", card.TypeC{Transport: noAP}, CardUnreadable, profile.ErrNotPresent},
 		{"no card", nil, CardUnreadable, card.ErrNoCard},
 		{"expires today: still valid", expiresToday, Accepted, nil},
 		{"registered, unpinned", u2, Accepted, nil},
