@@ -8,6 +8,12 @@
 // package (typea, typed) stays a reader/writer of its own AP. The byte
 // level is docs/PROTOCOL.md chapter 8.
 //
+// One function per AP type, named for the AP it personalizes and taking
+// that AP's own Config: personalize.TypeA(ctx, t, typea.Config, req),
+// personalize.TypeC, personalize.TypeD. Every run checks the Config
+// (ErrConfig of the AP's package) and the Request (ErrInvalidRequest)
+// before the first APDU.
+//
 // Every run is idempotent and resumable: the steps are ordered so that the
 // seal comes last, each step can be repeated with the same result, and a
 // run first probes whether the AP is already sealed. When the card is

@@ -40,6 +40,9 @@ type AP struct {
 // verifies nothing: an AP that needs its password then refuses reads with
 // ErrPasswordRequired. Open checks cfg first (Config.Validate).
 func Open(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password) (*AP, error) {
+	if len(pw) > 0 && cfg.Password == profile.PasswordNone {
+		return nil, ErrNoPassword // before anything is sent
+	}
 	return open(ctx, t, cfg, func(ctx context.Context, a *AP) error { return a.authRead(ctx, pw) })
 }
 
@@ -341,7 +344,7 @@ func (a *AP) ReadAll(ctx context.Context) (profile.Identity, error) {
 }
 
 // UpdateRecord replaces record n (UPDATE RECORD). Once the AP is sealed the
-// card requires the update key (AuthenticateUpdate).
+// card requires the update key (Authenticate with Config.UpdateKey).
 func (a *AP) UpdateRecord(ctx context.Context, n int, data []byte) error {
 	return a.do(ctx, fmt.Sprintf("update record %d", n), func(ctx context.Context) error {
 		return a.updateRecord(ctx, n, data)
@@ -443,6 +446,9 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Result{}, err
+	}
+	if len(pw) > 0 && cfg.Password == profile.PasswordNone {
+		return Result{}, ErrNoPassword // before anything is sent
 	}
 	var res Result
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {

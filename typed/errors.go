@@ -61,6 +61,18 @@ var (
 	ErrPasswordFormat = apsession.ErrPasswordFormat
 )
 
+// configKeyErr is a configuration error about the data key: it matches
+// ErrConfig and ErrKey, and names the package once.
+func configKeyErr(format string, args ...any) error {
+	return &configKeyError{msg: fmt.Sprintf(format, args...)}
+}
+
+type configKeyError struct{ msg string }
+
+func (e *configKeyError) Error() string { return ErrConfig.Error() + ": " + e.msg }
+
+func (e *configKeyError) Is(target error) bool { return target == ErrConfig || target == ErrKey }
+
 // errMalformed is wrapped by every error about the card's data breaking
 // the profile (envelope header, plaintext format, layout, FCP): it matches
 // profile.ErrMalformed. A torn slot is not reported with it as long as the

@@ -153,27 +153,27 @@ func (c Config) withDefaults() (Config, error) {
 		c.DataKey = DefaultDataKey
 	}
 	if !validKeyID(c.DataKey) {
-		return c, fmt.Errorf("%w: DataKey: name %q: %w", ErrConfig, c.DataKey, ErrKey)
+		return c, configKeyErr("DataKey: invalid key name %q", c.DataKey)
 	}
 	for _, k := range []keys.CardKey{c.ReadKey, c.UpdateKey, c.AdminKey} {
 		if c.DataKey == k.Enc.Name || c.DataKey == k.Mac.Name {
-			return c, fmt.Errorf("%w: DataKey: %q is a card key's name: %w", ErrConfig, c.DataKey, ErrKey)
+			return c, configKeyErr("DataKey: %q is a card key's name", c.DataKey)
 		}
 	}
 	if c.DataKeyVersion < 0 || c.DataKeyVersion > math.MaxUint32 {
-		return c, fmt.Errorf("%w: DataKeyVersion: %d: %w", ErrConfig, c.DataKeyVersion, ErrKey)
+		return c, configKeyErr("DataKeyVersion: %d, want 0 to 2^32-1", c.DataKeyVersion)
 	}
 	if c.MinDataKeyVersion < 0 || c.MinDataKeyVersion > math.MaxUint32 {
-		return c, fmt.Errorf("%w: MinDataKeyVersion: %d: %w", ErrConfig, c.MinDataKeyVersion, ErrKey)
+		return c, configKeyErr("MinDataKeyVersion: %d, want 0 to 2^32-1", c.MinDataKeyVersion)
 	}
 	c.DataKeyVersions = slices.Clone(c.DataKeyVersions)
 	for _, v := range c.DataKeyVersions {
 		if v < 1 || v > math.MaxUint32 || v < c.MinDataKeyVersion {
-			return c, fmt.Errorf("%w: DataKeyVersions: version %d below the minimum %d: %w", ErrConfig, v, max(1, c.MinDataKeyVersion), ErrKey)
+			return c, configKeyErr("DataKeyVersions: version %d below the minimum %d", v, max(1, c.MinDataKeyVersion))
 		}
 	}
 	if c.DataKeyVersion != 0 && !c.acceptsVersion(uint32(c.DataKeyVersion)) {
-		return c, fmt.Errorf("%w: DataKeyVersion: writes would seal under version %d, which reads do not accept: %w", ErrConfig, c.DataKeyVersion, ErrKey)
+		return c, configKeyErr("DataKeyVersion: writes would seal under version %d, which reads do not accept", c.DataKeyVersion)
 	}
 	if c.DataFID == 0 {
 		c.DataFID = profile.FIDData
@@ -240,6 +240,9 @@ type AP struct {
 // that needs its password then refuses reads with ErrPasswordRequired.
 // Open checks cfg first (Config.Validate).
 func Open(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password) (*AP, error) {
+	if len(pw) > 0 && cfg.Password == profile.PasswordNone {
+		return nil, ErrNoPassword // before anything is sent
+	}
 	return openAP(ctx, t, cfg, func(ctx context.Context, a *AP) error { return a.authRead(ctx, pw) })
 }
 
