@@ -30,7 +30,9 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}{
 		{"no key provider", func(c *typea.Config) { c.Keys = nil }, "Keys: "},
 		{"bad AID", func(c *typea.Config) { c.AID = profile.AID{0x01} }, "AID: "},
-		{"read key without reference", func(c *typea.Config) { c.ReadKey = keys.CardKey{Enc: keys.KeyRef{Name: "e"}, Mac: keys.KeyRef{Name: "m"}} }, "ReadKey: "},
+		{"read key without reference", func(c *typea.Config) {
+			c.ReadKey = keys.CardKey{Enc: keys.KeyRef{Name: "e"}, Mac: keys.KeyRef{Name: "m"}}
+		}, "ReadKey: "},
 		{"admin key without names", func(c *typea.Config) { c.AdminKey = keys.CardKey{Ref: 0x13} }, "AdminKey: "},
 		{"unknown password mode", func(c *typea.Config) { c.Password = profile.PasswordMode(7) }, "Password: "},
 		{"before-auth not allowed", func(c *typea.Config) { c.Password = profile.PasswordBeforeAuth }, "Password: "},
