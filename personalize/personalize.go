@@ -101,9 +101,9 @@ var (
 	// password was refused). The cause is wrapped.
 	ErrSealedUnverified = errors.New("personalize: the AP is sealed and its identity could not be read to compare")
 	// ErrCardSwappedDuringRun: the CUID changed between two steps of a
-	// run; also matches apsession's card-swapped error through the type
-	// packages (typea.ErrCardSwapped).
-	ErrCardSwappedDuringRun = fmt.Errorf("personalize: %w", apsession.ErrCardSwapped)
+	// run. It matches profile.ErrCardSwapped, as the card-swapped errors
+	// of typea and typed do.
+	ErrCardSwappedDuringRun = fmt.Errorf("personalize: %w", profile.ErrCardSwapped)
 )
 
 // TypeA personalizes a Type A AP: probe the lifecycle, mutual

@@ -112,7 +112,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: CUIDSFI: %d, want 1 to 30", ErrConfig, c.CUIDSFI)
 	}
 	if c.MaxRecords < 0 || c.MaxRecords > 254 {
-		// READ RECORD numbers records in one byte, FF excluded (§11.4.2).
+		// READ RECORD numbers records in P1, 01 to FE (ISO/IEC 7816-4 §11.4.3).
 		return c, fmt.Errorf("%w: MaxRecords: %d, want 1 to 254", ErrConfig, c.MaxRecords)
 	}
 	if c.MaxRecords == 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/apsession"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -30,27 +29,27 @@ var (
 
 	// ErrLastTry: the password was not sent because it has one try left
 	// and the caller did not allow spending it (VerifyOptions.AllowLastTry,
-	// Config.AllowLastTry). The same value as typed.ErrLastTry.
-	ErrLastTry = apsession.ErrLastTry
+	// Config.AllowLastTry). The same value as profile.ErrLastTry.
+	ErrLastTry = profile.ErrLastTry
 	// ErrPasswordFormat: a password is empty or too long for one APDU
 	// (nothing was sent), or the card refused a new password's length
-	// (6A80, no try spent). The same value as typed.ErrPasswordFormat.
-	ErrPasswordFormat = apsession.ErrPasswordFormat
+	// (6A80, no try spent). The same value as profile.ErrPasswordFormat.
+	ErrPasswordFormat = profile.ErrPasswordFormat
 	// ErrPasswordRequired: the card asks for the password (6982 after
 	// authentication) and the AP holds none: passwords are never resent
-	// on their own. The same value as typed.ErrPasswordRequired.
-	ErrPasswordRequired = apsession.ErrPasswordRequired
+	// on their own. The same value as profile.ErrPasswordRequired.
+	ErrPasswordRequired = profile.ErrPasswordRequired
 	// ErrCardSwapped: the CUID changed between two operations; the
 	// operation was aborted before changing anything. The same value as
-	// typed.ErrCardSwapped.
-	ErrCardSwapped = apsession.ErrCardSwapped
+	// profile.ErrCardSwapped.
+	ErrCardSwapped = profile.ErrCardSwapped
 )
 
 // PasswordError is the result of a failed VERIFY (or a status query of a
 // blocked password): the remaining tries and whether the password is
 // blocked. It unwraps to the card's *apdu.TriesError, so
 // errors.Is(err, apdu.ErrVerificationFailed) and errors.Is(err,
-// apdu.ErrBlocked) work. typed returns it too.
+// apdu.ErrBlocked) work.
 type PasswordError struct {
 	// Remaining is the number of tries left (0 when Blocked).
 	Remaining int

@@ -206,6 +206,8 @@ func (a *AP) verify(ctx context.Context, pw profile.Password, opts VerifyOptions
 
 // passwordErr turns 63Cx / 6983 into *PasswordError (nil stays nil).
 func passwordErr(err error) error {
+	// 63Cx: x tries left; 6983 / 6984: blocked (ISO/IEC 7816-4 §5.6,
+	// table 6; docs/PROTOCOL.md §6.4).
 	var te *apdu.TriesError
 	if errors.As(err, &te) {
 		return &PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
@@ -268,6 +270,7 @@ func (a *AP) maxRecord() int {
 }
 
 func (a *AP) readRecord(ctx context.Context, n int) ([]byte, error) {
+	// ISO/IEC 7816-4 §11.4.3: P1 = record number, 00 and FF reserved.
 	if n < 1 || n > 254 {
 		return nil, fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
 	}
@@ -352,9 +355,12 @@ func (a *AP) UpdateRecord(ctx context.Context, n int, data []byte) error {
 }
 
 func (a *AP) updateRecord(ctx context.Context, n int, data []byte) error {
+	// docs/PROTOCOL.md §6.3: one record per APDU, so a record is at most
+	// what one protected APDU carries (§4.5); checked before sending.
 	if len(data) == 0 || len(data) > a.maxRecord() {
 		return &RecordSizeError{Record: n, Len: len(data), Max: a.maxRecord()}
 	}
+	// ISO/IEC 7816-4 §11.4.5: P1 = record number, 00 and FF reserved.
 	if n < 1 || n > 254 {
 		return fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
 	}

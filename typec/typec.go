@@ -48,15 +48,9 @@ type Result struct {
 //
 // A card that refuses a read by short EF identifier gets the file selected
 // by file identifier instead (SELECT EF, then READ BINARY at offset 0),
-// counted in Result.APDUs like every APDU. The refusals that lead there:
-// 6A81 (function not supported), 6A86 (P1-P2 incorrect) and 6986 (no
-// current EF: the card took P1-P2 for an offset) say the card does not
-// address EFs by SFI, and the rest of the read selects by file identifier
-// at once; 6A82 (no EF with this SFI), 6981 (the SFI names an EF that is
-// not transparent) and 6B00 (P1-P2 beyond the EF: an offset of 32768 or
-// more to a card that ignores the SFI, or an empty EF) fall back for that
-// EF only. Any other status word stands. Config.SelectByFID skips the
-// short EF identifiers altogether (five APDUs).
+// counted in Result.APDUs like every APDU; docs/PROTOCOL.md §2.3 lists the
+// refusals that lead there. Config.SelectByFID skips the short EF
+// identifiers altogether (five APDUs).
 //
 // Errors: profile.ErrNotPresent, profile.ErrNotPersonalized,
 // profile.ErrMalformed (wrapped), *StatusError,

@@ -16,8 +16,8 @@ const TagData byte = 0x53
 // optional application data (the "larger data" of Type D: for example an
 // evacuee's name, address, birth date and sex in the operator's format).
 type Content struct {
-	Identity profile.Identity
-	Data     []byte
+	Identity profile.Identity // the holder's identity (required)
+	Data     []byte           // the application's data (optional)
 }
 
 // MarshalBinary encodes the plaintext of an envelope (docs/PROTOCOL.md

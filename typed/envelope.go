@@ -69,12 +69,12 @@ var envelopeMagic = [2]byte{'F', 'D'}
 
 // Header is the clear part of an envelope.
 type Header struct {
-	Format     byte   // Format02, or Format01 (read only); 0 seals Format02
-	KeyID      string // names the operator data key in the KeyProvider
-	KeyVersion uint32 // version of that key
-	Generation uint32 // write counter: the slot with the higher one is newer
-	Nonce      [nonceLen]byte
-	Length     int // length of the ciphertext (= plaintext) in bytes
+	Format     byte           // Format02, or Format01 (read only); 0 seals Format02
+	KeyID      string         // names the operator data key in the KeyProvider
+	KeyVersion uint32         // version of that key
+	Generation uint32         // write counter: the slot with the higher one is newer
+	Nonce      [nonceLen]byte // the AES-GCM nonce, fresh for every write
+	Length     int            // length of the ciphertext (= plaintext) in bytes
 }
 
 // EnvelopeLen is the total length of the envelope.
@@ -155,9 +155,9 @@ func ParseHeader(b []byte) (Header, error) {
 
 // Binding is what an envelope is bound to: the card, the AP and the file.
 type Binding struct {
-	CUID profile.CUID
-	AID  profile.AID
-	FID  uint16
+	CUID profile.CUID // the card's unique identifier
+	AID  profile.AID  // the AP's AID
+	FID  uint16       // the file identifier of EF.Data
 }
 
 func (b Binding) appendAAD(dst, header []byte) []byte {

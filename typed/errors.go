@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mynacard/freespace/internal/apsession"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -45,20 +44,24 @@ var (
 	// ErrGenerationExhausted: the generation counter reached 2^32-1.
 	ErrGenerationExhausted = errors.New("typed: generation counter exhausted")
 
-	// ErrPasswordRequired: the operation needs the read key with the
-	// password verified, and the session lost it (after a write under the
-	// update key); open the AP again with the password.
-	ErrPasswordRequired = apsession.ErrPasswordRequired
+	// ErrPasswordRequired: the card requires the password to be verified
+	// (6982 under the read key): none was given, or the session lost it
+	// (after a write under the update key), and a password is never
+	// resent on its own. The same value as profile.ErrPasswordRequired.
+	ErrPasswordRequired = profile.ErrPasswordRequired
 	// ErrLastTry: the password has one try left and the caller did not
-	// allow spending it; nothing was sent but the status query.
-	ErrLastTry = apsession.ErrLastTry
+	// allow spending it (VerifyOptions.AllowLastTry, Config.AllowLastTry);
+	// nothing was sent but the status query. The same value as
+	// profile.ErrLastTry.
+	ErrLastTry = profile.ErrLastTry
 	// ErrCardSwapped: the card's CUID differs from the one the session
 	// started with; the operation was aborted before writing anything.
-	ErrCardSwapped = apsession.ErrCardSwapped
+	// The same value as profile.ErrCardSwapped.
+	ErrCardSwapped = profile.ErrCardSwapped
 	// ErrPasswordFormat: a password is empty or too long for one APDU
 	// (nothing was sent), or the card refused a new password's length
-	// (6A80, no try spent). The same value as typea.ErrPasswordFormat.
-	ErrPasswordFormat = apsession.ErrPasswordFormat
+	// (6A80, no try spent). The same value as profile.ErrPasswordFormat.
+	ErrPasswordFormat = profile.ErrPasswordFormat
 )
 
 // configKeyErr is a configuration error about the data key: it matches
@@ -99,9 +102,9 @@ func (e *CapacityError) Is(target error) bool { return target == ErrCapacity }
 // provider does not have. The newest envelope is never silently skipped
 // for an older one on this ground.
 type KeyVersionError struct {
-	KeyID   string
-	Version uint32
-	Err     error // the key provider's error
+	KeyID   string // the data key's name
+	Version uint32 // the version the key provider does not have
+	Err     error  // the key provider's error
 }
 
 // Error names the key and version.

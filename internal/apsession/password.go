@@ -19,17 +19,17 @@ const (
 
 // ErrPasswordFormat: a password is empty (none given) or too long for one
 // APDU. Nothing was sent.
-var ErrPasswordFormat = errors.New("invalid password format")
+var ErrPasswordFormat = profile.ErrPasswordFormat
 
 // ErrLastTry: the password has one try left and the caller did not allow
 // spending it (a mistake would block the card); nothing was sent but the
 // status query (VERIFY without data).
-var ErrLastTry = errors.New("the password has 1 try left and the caller did not allow spending it")
+var ErrLastTry = profile.ErrLastTry
 
 // ErrPasswordRequired: the card requires the password to be verified (6982
 // after mutual authentication) and the session holds none: a password is
 // never kept, so never resent on its own.
-var ErrPasswordRequired = errors.New("the card requires the password to be verified")
+var ErrPasswordRequired = profile.ErrPasswordRequired
 
 // ErrPasswordStatus: the card's answer to VERIFY is not one of 9000, 63Cx,
 // 6983, 6984.

@@ -31,7 +31,7 @@ var (
 	// ErrCardSwapped: the card in the reader has another CUID than the one
 	// the session started with. The operation was aborted before it sent
 	// anything that changes the card.
-	ErrCardSwapped = errors.New("card swapped: the card-unique identifier changed")
+	ErrCardSwapped = profile.ErrCardSwapped
 	// ErrMalformedCUID: the FCI or EF.CUID does not hold a valid CUID. It
 	// matches profile.ErrMalformed.
 	ErrMalformedCUID = fmt.Errorf("%w: CUID", profile.ErrMalformed)
