@@ -54,7 +54,7 @@ func ExampleAP_Verify() {
 		var pe *typea.PasswordError
 		switch {
 		case errors.As(err, &pe):
-			fmt.Println("wrong password,", pe.Remaining, "tries left")
+			fmt.Println("wrong password,", profile.TriesLeft(pe.Remaining))
 		case errors.Is(err, typea.ErrLastTry):
 			fmt.Println("one try left: ask the user to confirm")
 		case err == nil:
@@ -63,6 +63,6 @@ func ExampleAP_Verify() {
 	}
 	// Output:
 	// wrong password, 2 tries left
-	// wrong password, 1 tries left
+	// wrong password, 1 try left
 	// one try left: ask the user to confirm
 }
