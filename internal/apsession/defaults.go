@@ -34,7 +34,8 @@ type Defaults struct {
 	ErrConfig error
 	// Type gives the placeholder AID.
 	Type profile.APType
-	AID  *profile.AID
+	// AID is the Config's AID; empty gets profile.DefaultAID(Type).
+	AID *profile.AID
 	// Suite defaults to AES-128.
 	Suite *secure.Suite
 	// Keys must be set.

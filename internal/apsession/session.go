@@ -49,17 +49,25 @@ type CardKey = keys.CardKey
 
 // Config configures a Session.
 type Config struct {
-	AID   profile.AID
+	// AID selects the AP (SELECT by DF name).
+	AID profile.AID
+	// Suite of mutual authentication and secure messaging (nil: no
+	// authentication possible).
 	Suite secure.Suite
-	Keys  keys.Provider
+	// Keys gives the master keys the card keys are diversified from.
+	Keys keys.Provider
 	// CUIDSFI is the short EF identifier of EF.CUID, used when the FCI
 	// lacks the CUID (0: select EF.CUID by CUIDFID instead).
 	CUIDSFI byte
+	// CUIDFID is the file identifier of EF.CUID (0: profile.FIDCUID).
 	CUIDFID uint16
 	// ExtendedLength: the reader and card accept extended-length APDUs.
 	ExtendedLength bool
-	Rand           io.Reader
-	Logger         *slog.Logger
+	// Rand supplies the nonces of mutual authentication (nil:
+	// crypto/rand).
+	Rand io.Reader
+	// Logger receives debug records (nil: discard).
+	Logger *slog.Logger
 }
 
 // Session is one AP selected on one card.
@@ -154,8 +162,13 @@ func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
 		s.sm, s.key = nil, nil
 	}
 	s.ch = s.plain
+	// SELECT by DF name, P2 = 00: first occurrence, return the FCI
+	// (ISO/IEC 7816-4 §11.2.2), which carries the CUID in
+	// tag 85 (docs/PROTOCOL.md §6.1). A SELECT also ends any security
+	// state of the AP (§1.4), hence the session reset above.
 	fci, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x00, Data: s.cfg.AID, Ne: apdu.MaxShortNe})
 	if err != nil {
+		// 6A82: no DF with this name on the card (§1.4 status words).
 		if errors.Is(err, apdu.ErrFileNotFound) {
 			return profile.CUID{}, fmt.Errorf("%w (AID %s)", profile.ErrNotPresent, s.cfg.AID)
 		}
@@ -215,8 +228,12 @@ func checkCUID(b []byte) (profile.CUID, bool, error) {
 
 // readCUIDFile reads EF.CUID by SFI, or by SELECT EF when no SFI is set.
 func (s *Session) readCUIDFile(ctx context.Context) (profile.CUID, error) {
+	// READ BINARY with P1 = 100xxxxx: xxxxx is the short EF identifier,
+	// P2 the offset (ISO/IEC 7816-4 §11.3.3); one APDU, no SELECT EF.
 	cmd := apdu.Command{CLA: 0x00, INS: 0xB0, P1: 0x80 | s.cfg.CUIDSFI, Ne: profile.CUIDLen}
 	if s.cfg.CUIDSFI == 0 {
+		// No SFI configured: SELECT EF by file identifier, no response
+		// data (P2 = 0C), then READ BINARY of the current EF.
 		fid := s.cfg.CUIDFID
 		if fid == 0 {
 			fid = profile.FIDCUID
@@ -230,6 +247,7 @@ func (s *Session) readCUIDFile(ctx context.Context) (profile.CUID, error) {
 	if err != nil {
 		return profile.CUID{}, fmt.Errorf("READ BINARY EF.CUID: %w", err)
 	}
+	// Exactly 16 bytes, not all zero (docs/PROTOCOL.md §1.2).
 	c, _, err := checkCUID(b)
 	return c, err
 }
@@ -258,6 +276,9 @@ func (s *Session) authenticate(ctx context.Context, k CardKey) error {
 	if s.cfg.Keys == nil || s.cfg.Suite == nil {
 		return errors.New("mutual authentication needs a key provider and a cipher suite")
 	}
+	// The card holds keys diversified with its CUID and the AID
+	// (docs/PROTOCOL.md §5.1); the CUID is the one this session read,
+	// never one the card states later.
 	enc, err := s.cfg.Keys.Diversify(ctx, k.Enc, s.cuid[:], s.cfg.AID)
 	if err != nil {
 		return fmt.Errorf("key %s for key reference %02X: %w", k.Enc, k.Ref, err)
