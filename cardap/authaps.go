@@ -152,7 +152,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 		if err != nil {
 			var te *apdu.TriesError
 			if errors.As(err, &te) {
-				err = &typea.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
+				err = &profile.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
 			}
 			return fmt.Errorf("typea: password status: %w", err)
 		}
@@ -420,6 +420,6 @@ func isPasswordTries(err error) bool {
 	if errors.Is(err, secure.ErrTerminalRejected) || errors.Is(err, secure.ErrChallenge) {
 		return false
 	}
-	var pe *typea.PasswordError
+	var pe *profile.PasswordError
 	return errors.As(err, &pe) || errors.Is(err, apdu.ErrVerificationFailed)
 }

@@ -128,3 +128,31 @@ func TriesLeft(n int) string {
 	}
 	return fmt.Sprintf("%d tries left", n)
 }
+
+// PasswordError is a password the card refused (VERIFY, CHANGE REFERENCE
+// DATA) or a blocked password: the tries left and whether it is blocked.
+// typea and typed both return it. It unwraps to the card's answer (an
+// *apdu.TriesError for 63Cx, 6983 or 6984), so errors.Is(err,
+// apdu.ErrVerificationFailed) and errors.Is(err, apdu.ErrBlocked) work.
+type PasswordError struct {
+	// Remaining is the number of tries left (0 when Blocked).
+	Remaining int
+	// Blocked: no tries are left; only the operator's administrative key
+	// unblocks the password.
+	Blocked bool
+	// Err is the card's answer.
+	Err error
+}
+
+// Error says how many tries are left, never anything about the password.
+// Like the card-condition sentinels it has no package prefix: the
+// operation that returns it adds its own ("typea: verify password: ...").
+func (e *PasswordError) Error() string {
+	if e.Blocked {
+		return "password blocked"
+	}
+	return "wrong password, " + TriesLeft(e.Remaining)
+}
+
+// Unwrap returns the card's answer.
+func (e *PasswordError) Unwrap() error { return e.Err }

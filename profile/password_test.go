@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -116,5 +117,21 @@ func TestSentinelsDistinct(t *testing.T) {
 				assert.NotErrorIs(t, a, b)
 			}
 		}
+	}
+}
+
+func TestPasswordErrorText(t *testing.T) {
+	cause := errors.New("card: 63C1")
+	tests := []struct {
+		err  *PasswordError
+		want string
+	}{
+		{&PasswordError{Remaining: 2, Err: cause}, "wrong password, 2 tries left"},
+		{&PasswordError{Remaining: 1, Err: cause}, "wrong password, 1 try left"},
+		{&PasswordError{Blocked: true, Err: cause}, "password blocked"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.err.Error())
+		assert.ErrorIs(t, tt.err, cause, "unwraps to the card's answer")
 	}
 }

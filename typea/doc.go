@@ -32,7 +32,7 @@
 //
 // Passwords: VERIFY without data asks the remaining tries without spending
 // one; Verify refuses to send the password when one try is left unless the
-// caller allows it (ErrLastTry); a wrong password is a *PasswordError that
+// caller allows it (ErrLastTry); a wrong password is a *profile.PasswordError that
 // unwraps to *apdu.TriesError; a password is never kept and never resent
 // on its own. A card swapped between two operations is detected through
 // the CUID (ErrCardSwapped) before anything is sent to it but a SELECT.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -44,32 +43,6 @@ var (
 	// profile.ErrCardSwapped.
 	ErrCardSwapped = profile.ErrCardSwapped
 )
-
-// PasswordError is the result of a failed VERIFY (or a status query of a
-// blocked password): the remaining tries and whether the password is
-// blocked. It unwraps to the card's *apdu.TriesError, so
-// errors.Is(err, apdu.ErrVerificationFailed) and errors.Is(err,
-// apdu.ErrBlocked) work.
-type PasswordError struct {
-	// Remaining is the number of tries left (0 when Blocked).
-	Remaining int
-	// Blocked: no tries are left; only the administrative key unblocks
-	// the password (UnblockPassword).
-	Blocked bool
-	// Err is the card's answer (63Cx, 6983 or 6984).
-	Err *apdu.TriesError
-}
-
-// Error says how many tries are left, never anything about the password.
-func (e *PasswordError) Error() string {
-	if e.Blocked {
-		return "typea: password blocked"
-	}
-	return "typea: wrong password, " + profile.TriesLeft(e.Remaining)
-}
-
-// Unwrap returns the card's status as *apdu.TriesError.
-func (e *PasswordError) Unwrap() error { return e.Err }
 
 // RecordSizeError reports a record longer than the profile allows; it is
 // returned before anything is written.

@@ -51,7 +51,7 @@ func ExampleAP_Verify() {
 	}
 	for _, guess := range []string{"0000", "1111", "1234"} {
 		err := ap.Verify(ctx, profile.Password(guess), typea.VerifyOptions{})
-		var pe *typea.PasswordError
+		var pe *profile.PasswordError
 		switch {
 		case errors.As(err, &pe):
 			fmt.Println("wrong password,", profile.TriesLeft(pe.Remaining))

@@ -41,7 +41,7 @@ func TestThroughPCSC(t *testing.T) {
 	a, err := typea.OpenUnauthenticated(ctx, cd, typea.Config{Password: profile.PasswordAfterAuth, Keys: st})
 	require.NoError(t, err)
 	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
-	var pe *typea.PasswordError
+	var pe *profile.PasswordError
 	require.ErrorAs(t, a.Verify(ctx, profile.Password("0000"), typea.VerifyOptions{}), &pe)
 	assert.Equal(t, 2, pe.Remaining)
 	require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))

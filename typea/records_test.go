@@ -76,10 +76,10 @@ func TestPasswordErrorUnwraps(t *testing.T) {
 	assert.EqualError(t, err, "plain")
 	assert.NoError(t, passwordErr(nil))
 
-	// 63C2 from the card: a *PasswordError with 2 tries left that still
+	// 63C2 from the card: a *profile.PasswordError with 2 tries left that still
 	// unwraps to the card's *apdu.TriesError and status word.
 	err = passwordErr(fmt.Errorf("verify: %w", apdu.StatusWord(0x63C2).Err()))
-	var pe *PasswordError
+	var pe *profile.PasswordError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 2, pe.Remaining)
 	assert.False(t, pe.Blocked)

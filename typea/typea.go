@@ -35,7 +35,7 @@ type AP struct {
 // Open selects the Type A AP, authenticates it with the read key and,
 // when pw is not empty, verifies the password (before or after the
 // authentication, as Config.Password says), all in one transaction: the
-// AP is then ready to read. A wrong password is a *PasswordError; one
+// AP is then ready to read. A wrong password is a *profile.PasswordError; one
 // try left without Config.AllowLastTry is ErrLastTry. An empty pw
 // verifies nothing: an AP that needs its password then refuses reads with
 // ErrPasswordRequired. Open checks cfg first (Config.Validate).
@@ -178,9 +178,9 @@ type VerifyOptions struct {
 
 // Verify checks the password with the card, once: it asks the remaining
 // tries first (no try spent), refuses when the password is blocked
-// (*PasswordError, Blocked) or has one try left (ErrLastTry, unless
+// (*profile.PasswordError, Blocked) or has one try left (ErrLastTry, unless
 // opts.AllowLastTry), then sends VERIFY. A wrong password gives a
-// *PasswordError with the remaining tries (it unwraps to *apdu.TriesError).
+// *profile.PasswordError with the remaining tries (it unwraps to *apdu.TriesError).
 // In PasswordBeforeAuth mode the AP is selected again first and its CUID
 // compared, so the password never goes to a swapped card.
 func (a *AP) Verify(ctx context.Context, pw profile.Password, opts VerifyOptions) error {
@@ -204,19 +204,12 @@ func (a *AP) verify(ctx context.Context, pw profile.Password, opts VerifyOptions
 	return passwordErr(apsession.Verify(ctx, ch, a.cfg.PasswordRef, pw))
 }
 
-// passwordErr turns 63Cx / 6983 into *PasswordError (nil stays nil).
-func passwordErr(err error) error {
-	// 63Cx: x tries left; 6983 / 6984: blocked (ISO/IEC 7816-4 §5.6,
-	// table 6; docs/PROTOCOL.md §6.4).
-	var te *apdu.TriesError
-	if errors.As(err, &te) {
-		return &PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
-	}
-	return err
-}
+// passwordErr is apsession.PasswordErr: the card's tries answers as
+// *profile.PasswordError.
+func passwordErr(err error) error { return apsession.PasswordErr(err) }
 
 // ChangePassword replaces the password (CHANGE REFERENCE DATA, P1 = 00,
-// old || new). A wrong old password spends a try (*PasswordError). The
+// old || new). A wrong old password spends a try (*profile.PasswordError). The
 // same one-try-left rule as Verify applies.
 func (a *AP) ChangePassword(ctx context.Context, old, nw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "change password", func(ctx context.Context) error {

@@ -119,7 +119,7 @@ func TestPasswordFlows(t *testing.T) {
 	assert.Equal(t, 3, st.Remaining)
 
 	err = a.Verify(ctx, profile.Password("9999"), typea.VerifyOptions{})
-	var pe *typea.PasswordError
+	var pe *profile.PasswordError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 2, pe.Remaining)
 	var te *apdu.TriesError
@@ -320,7 +320,7 @@ func TestConfigurableRetryLimit(t *testing.T) {
 	st, err := a.PasswordStatus(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 5, st.Remaining)
-	var pe *typea.PasswordError
+	var pe *profile.PasswordError
 	require.ErrorAs(t, a.Verify(ctx, profile.Password("0000"), typea.VerifyOptions{}), &pe)
 	assert.Equal(t, 4, pe.Remaining)
 	require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))
@@ -384,7 +384,7 @@ func TestChangePasswordOldCheckedFirst(t *testing.T) {
 	}
 
 	err = a.ChangePassword(ctx, profile.Password("9999"), profile.Password("12"), typea.VerifyOptions{})
-	var pe *typea.PasswordError
+	var pe *profile.PasswordError
 	require.ErrorAs(t, err, &pe, "the old password is checked first")
 	assert.Equal(t, 2, pe.Remaining)
 	assert.Equal(t, 2, tries())

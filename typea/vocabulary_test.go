@@ -90,7 +90,7 @@ func TestOpenVerifiesAndReads(t *testing.T) {
 	assert.Equal(t, testID.UserID, id.UserID)
 
 	_, err = typea.Open(ctx, f.card, f.cfg, profile.Password("9999"))
-	var pe *typea.PasswordError
+	var pe *profile.PasswordError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 2, pe.Remaining)
 	assert.Equal(t, "typea: open: wrong password, 2 tries left", err.Error())

@@ -234,11 +234,12 @@ type AP struct {
 
 // Open selects the Type D AP, reads its CUID from the FCI and runs mutual
 // authentication with the read key; when pw is not empty it then verifies
-// it under secure messaging (once: a wrong password is returned as the
-// card's *apdu.TriesError and never resent; one try left without
-// Config.AllowLastTry is ErrLastTry). An empty pw verifies nothing: an AP
-// that needs its password then refuses reads with ErrPasswordRequired.
-// Open checks cfg first (Config.Validate).
+// it under secure messaging, once: a wrong password is a
+// *profile.PasswordError (it unwraps to the card's *apdu.TriesError) and
+// is never resent; one try left without Config.AllowLastTry is
+// ErrLastTry. An empty pw verifies nothing: an AP that needs its password
+// then refuses reads with ErrPasswordRequired. Open checks cfg first
+// (Config.Validate).
 func Open(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password) (*AP, error) {
 	if len(pw) > 0 && cfg.Password == profile.PasswordNone {
 		return nil, ErrNoPassword // before anything is sent
@@ -316,11 +317,11 @@ func (a *AP) verify(ctx context.Context, pw profile.Password, opts VerifyOptions
 	}
 	verified, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, opts.AllowLastTry)
 	if err != nil {
-		return err
+		return apsession.PasswordErr(err)
 	}
 	if !verified {
 		if err := apsession.Verify(ctx, a.s.Channel(), a.cfg.PasswordRef, pw); err != nil {
-			return err
+			return apsession.PasswordErr(err)
 		}
 	}
 	a.pwVerified = true
@@ -332,9 +333,10 @@ func (a *AP) verify(ctx context.Context, pw profile.Password, opts VerifyOptions
 // holder for the password only once the card is known to need it
 // (PasswordStatus). It runs under secure messaging and sends the password
 // at most once: it asks the remaining tries first (no try spent) and
-// refuses when the password is blocked (the card's *apdu.TriesError) or
-// has one try left (ErrLastTry, unless opts.AllowLastTry). A wrong
-// password is the card's *apdu.TriesError and is never resent. Open with
+// refuses when the password is blocked (*profile.PasswordError, Blocked)
+// or has one try left (ErrLastTry, unless opts.AllowLastTry). A wrong
+// password is a *profile.PasswordError with the tries left (it unwraps to
+// the card's *apdu.TriesError) and is never resent. Open with
 // a password is OpenUnauthenticated, Authenticate and Verify in one
 // transaction.
 func (a *AP) Verify(ctx context.Context, pw profile.Password, opts VerifyOptions) error {
@@ -815,8 +817,8 @@ func selectPlain(ctx context.Context, ch *apdu.Channel, fid uint16) error {
 // ChangePassword replaces the password (CHANGE REFERENCE DATA, old || new)
 // under secure messaging, authenticating with the read key when no key is.
 // It asks the remaining tries first and refuses when one is left unless
-// opts.AllowLastTry (ErrLastTry). A wrong old password is the card's
-// *apdu.TriesError.
+// opts.AllowLastTry (ErrLastTry). A wrong old password is a
+// *profile.PasswordError (unwrapping to the card's *apdu.TriesError).
 func (a *AP) ChangePassword(ctx context.Context, old, nw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "change password", func(ctx context.Context) error {
 		if a.cfg.Password == profile.PasswordNone {
@@ -831,8 +833,8 @@ func (a *AP) ChangePassword(ctx context.Context, old, nw profile.Password, opts 
 			}
 		}
 		if _, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, opts.AllowLastTry); err != nil {
-			return err
+			return apsession.PasswordErr(err)
 		}
-		return apsession.ChangePassword(ctx, a.s.Channel(), a.cfg.PasswordRef, old, nw)
+		return apsession.PasswordErr(apsession.ChangePassword(ctx, a.s.Channel(), a.cfg.PasswordRef, old, nw))
 	})
 }

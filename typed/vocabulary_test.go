@@ -73,10 +73,18 @@ func TestPasswordMethodsLikeTypeA(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, profile.PasswordStatus{Remaining: 3}, st0)
 
+	// A wrong password: the same *profile.PasswordError as typea's, which
+	// still unwraps to the card's *apdu.TriesError.
+	var pe *profile.PasswordError
+	err = ap.Verify(ctx, profile.Password("0000"), typed.VerifyOptions{})
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 2, pe.Remaining)
+	assert.Equal(t, "typed: verify password: wrong password, 2 tries left", err.Error())
+	err = ap.ChangePassword(ctx, profile.Password("0000"), profile.Password("5678"), typed.VerifyOptions{})
 	var te *apdu.TriesError
-	require.ErrorAs(t, ap.Verify(ctx, profile.Password("0000"), typed.VerifyOptions{}), &te)
-	require.ErrorAs(t, ap.ChangePassword(ctx, profile.Password("0000"), profile.Password("5678"), typed.VerifyOptions{}), &te)
+	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 1, te.Remaining)
+	assert.Equal(t, "typed: change password: wrong password, 1 try left", err.Error())
 	st1, err := ap.PasswordStatus(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "1 try left", st1.String())

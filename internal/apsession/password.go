@@ -133,3 +133,15 @@ func newPasswordErr(err error) error {
 	}
 	return err
 }
+
+// PasswordErr turns the card's 63Cx / 6983 / 6984 into a
+// *profile.PasswordError (nil and other errors stay as they are).
+func PasswordErr(err error) error {
+	// 63Cx: x tries left; 6983 / 6984: blocked (ISO/IEC 7816-4 §5.6,
+	// table 6; docs/PROTOCOL.md §6.4).
+	var te *apdu.TriesError
+	if errors.As(err, &te) {
+		return &profile.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: err}
+	}
+	return err
+}
