@@ -355,68 +355,86 @@ func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request)
 	var res Result
 	sealed := false
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
-		s, err := apsession.Open(ctx, t, apsession.Config{AID: aid, CUIDFID: cfg.CUIDFID})
-		if err != nil {
-			return err
-		}
-		res.CUID = s.CUID()
-		ch := s.Plain()
-		fcp, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x04, Data: []byte{byte(fid >> 8), byte(fid)}, Ne: apdu.MaxShortNe})
-		if err != nil {
-			return fmt.Errorf("SELECT EF %04X: %w", fid, err)
-		}
-		size := 0
-		// Tag 80 is an unsigned integer of any length; up to four bytes
-		// (leading zeros allowed) are read.
-		if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) <= 4 {
-			for _, b := range o.Value {
-				size = size<<8 | int(b)
-			}
-		}
-		if size > maxEF {
-			// UPDATE BINARY reaches offsets up to 7FFF only (ISO/IEC
-			// 7816-4 §11.3.3): past it P1 bit 8 names a short EF
-			// identifier, so padding up to such a size would write
-			// another file.
-			return fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", profile.ErrMalformed, fid, size, maxEF)
-		}
-		data := append(bytes.Clone(body), make([]byte, max(0, size-len(body)))...)
-		if err := updateBinary(ctx, ch, data); err != nil {
-			if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) {
-				// Sealed: no change possible without the update key.
-				sealed = true
-				return nil
-			}
-			return err
-		}
-		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x44}); err != nil {
-			return fmt.Errorf("ACTIVATE FILE: %w", err)
-		}
-		return nil
+		var err error
+		res.CUID, sealed, err = writeTypeC(ctx, t, aid, cfg.CUIDFID, fid, body)
+		return err
 	})
 	if err == nil && sealed {
-		// Compare with what the sealed AP holds (readable without keys).
-		var r typec.Result
-		if r, err = typec.Read(ctx, t, cfg); err == nil {
-			var cur []byte
-			switch {
-			case r.CUID != res.CUID:
-				err = ErrCardSwappedDuringRun
-			default:
-				if cur, err = r.Identity.MarshalBinary(); err == nil {
-					if bytes.Equal(cur, body) {
-						res.AlreadySealed = true
-					} else {
-						err = ErrSealedDifferent
-					}
-				}
-			}
-		}
+		res.AlreadySealed, err = sealedTypeC(ctx, t, cfg, res.CUID, body)
 	}
 	if err != nil {
 		return res, apsession.Op("personalize", "Type C", err)
 	}
 	return res, nil
+}
+
+// writeTypeC selects the Type C AP (CUID from the FCI or EF.CUID), writes
+// body into EF fid padded with 00 to the EF's size, and seals (ACTIVATE
+// FILE, docs/PROTOCOL.md §8.1). sealed reports an AP that refused the
+// write with 6982: sealed already, nothing changed.
+func writeTypeC(ctx context.Context, t apdu.Transport, aid profile.AID, cuidFID, fid uint16, body []byte) (cuid profile.CUID, sealed bool, err error) {
+	s, err := apsession.Open(ctx, t, apsession.Config{AID: aid, CUIDFID: cuidFID})
+	if err != nil {
+		return cuid, false, err
+	}
+	cuid = s.CUID()
+	ch := s.Plain()
+	// SELECT EF with P2 = 04: return the FCP, whose tag 80 is the EF's
+	// size in bytes (ISO/IEC 7816-4 §7.4.3).
+	fcp, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x04, Data: []byte{byte(fid >> 8), byte(fid)}, Ne: apdu.MaxShortNe})
+	if err != nil {
+		return cuid, false, fmt.Errorf("SELECT EF %04X: %w", fid, err)
+	}
+	size := 0
+	// Tag 80 is an unsigned integer of any length; up to four bytes
+	// (leading zeros allowed) are read.
+	if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) <= 4 {
+		for _, b := range o.Value {
+			size = size<<8 | int(b)
+		}
+	}
+	if size > maxEF {
+		// UPDATE BINARY reaches offsets up to 7FFF only (ISO/IEC 7816-4
+		// §11.3.3): past it P1 bit 8 names a short EF identifier, so
+		// padding up to such a size would write another file.
+		return cuid, false, fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", profile.ErrMalformed, fid, size, maxEF)
+	}
+	// Padding with 00 wipes any longer earlier content: an Identity
+	// object is followed by 00 / FF only (docs/PROTOCOL.md §2.1).
+	data := append(bytes.Clone(body), make([]byte, max(0, size-len(body)))...)
+	if err := updateBinary(ctx, ch, data); err != nil {
+		if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) {
+			// Sealed: no change possible without the update key.
+			return cuid, true, nil
+		}
+		return cuid, false, err
+	}
+	// ACTIVATE FILE of the current DF (ISO/IEC 7816-4 §11.2.6).
+	if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x44}); err != nil {
+		return cuid, false, fmt.Errorf("ACTIVATE FILE: %w", err)
+	}
+	return cuid, false, nil
+}
+
+// sealedTypeC compares a sealed Type C AP, readable without keys, with the
+// request: same identity is AlreadySealed, another is ErrSealedDifferent;
+// a CUID other than the one the write saw is ErrCardSwappedDuringRun.
+func sealedTypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, cuid profile.CUID, body []byte) (bool, error) {
+	r, err := typec.Read(ctx, t, cfg)
+	if err != nil {
+		return false, err
+	}
+	if r.CUID != cuid {
+		return false, ErrCardSwappedDuringRun
+	}
+	cur, err := r.Identity.MarshalBinary()
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(cur, body) {
+		return false, ErrSealedDifferent
+	}
+	return true, nil
 }
 
 // maxEF is the largest transparent EF UPDATE BINARY with a 15-bit offset
