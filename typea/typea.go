@@ -105,18 +105,32 @@ func (a *AP) authRead(ctx context.Context, pw profile.Password) error {
 }
 
 // CUID returns the card-unique identifier read when the AP was opened.
-func (a *AP) CUID() profile.CUID { return a.s.CUID() }
+func (a *AP) CUID() profile.CUID { return a.session().CUID() }
 
 // Config returns the effective configuration, defaults filled in.
-func (a *AP) Config() Config { return a.cfg }
+func (a *AP) Config() Config {
+	if a == nil {
+		return Config{}
+	}
+	return a.cfg
+}
 
 // Close ends secure messaging and drops the session keys.
-func (a *AP) Close() error { return a.s.Close() }
+func (a *AP) Close() error { return a.session().Close() }
+
+// session is a.s, nil for a nil AP: a zero or nil AP's methods return
+// an error (apsession.ErrNotOpen), never panic.
+func (a *AP) session() *apsession.Session {
+	if a == nil {
+		return nil
+	}
+	return a.s
+}
 
 // do runs fn as the operation op (apsession.Session.Run: a transaction,
 // resuming a lost session first).
 func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	return apsession.Op("typea", op, a.s.Run(ctx, fn))
+	return apsession.Op("typea", op, a.session().Run(ctx, fn))
 }
 
 // Authenticate runs mutual authentication with k, one of the Config's
@@ -383,6 +397,9 @@ func (a *AP) appendRecord(ctx context.Context, data []byte) error {
 // update key unless that key is already authenticated. Writing the same
 // identity again is harmless (idempotent).
 func (a *AP) WriteIdentity(ctx context.Context, id profile.Identity) error {
+	if a.session() == nil {
+		return apsession.Op("typea", "write identity", apsession.ErrNotOpen)
+	}
 	recs, err := EncodeRecords(id)
 	if err != nil {
 		return apsession.Op("typea", "write identity", err)

@@ -132,3 +132,36 @@ func TestZeroIdentityIsFreshAP(t *testing.T) {
 	_, err := typea.Read(ctx, card, typea.Config{Keys: st}, nil)
 	assert.ErrorIs(t, err, profile.ErrNotPersonalized)
 }
+
+// TestZeroAPIsAClearError: the methods of a zero or nil *AP (one no Open
+// returned) return an error, never panic (issue 14 §3).
+func TestZeroAPIsAClearError(t *testing.T) {
+	ctx := context.Background()
+	for name, a := range map[string]*typea.AP{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			_, err := a.ReadIdentity(ctx)
+			assert.ErrorContains(t, err, "typea: read identity: the AP was not opened")
+			_, err = a.ReadAll(ctx)
+			assert.Error(t, err)
+			_, err = a.PasswordStatus(ctx)
+			assert.Error(t, err)
+			assert.Error(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))
+			assert.Error(t, a.Authenticate(ctx, typea.DefaultKey(typea.KeyRefRead)))
+			assert.Error(t, a.WriteIdentity(ctx, testID))
+			assert.Error(t, a.Seal(ctx))
+			_, err = a.Sealed(ctx)
+			assert.Error(t, err)
+			assert.True(t, a.CUID().IsZero())
+			assert.NoError(t, a.Close())
+		})
+	}
+}
+
+// TestNilTransport: Open and Read without a transport are errors, not
+// panics.
+func TestNilTransport(t *testing.T) {
+	_, err := typea.Open(context.Background(), nil, typea.Config{Keys: testkeys.Store(1)}, nil)
+	assert.ErrorContains(t, err, "typea: open: nil transport")
+	_, err = typea.Read(context.Background(), nil, typea.Config{Keys: testkeys.Store(1)}, nil)
+	assert.ErrorContains(t, err, "typea: read: nil transport")
+}

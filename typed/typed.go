@@ -349,13 +349,27 @@ func (a *AP) Verify(ctx context.Context, pw profile.Password, opts VerifyOptions
 }
 
 // CUID returns the card-unique identifier read at Open.
-func (a *AP) CUID() profile.CUID { return a.s.CUID() }
+func (a *AP) CUID() profile.CUID { return a.session().CUID() }
 
 // Config returns the effective configuration.
-func (a *AP) Config() Config { return a.cfg }
+func (a *AP) Config() Config {
+	if a == nil {
+		return Config{}
+	}
+	return a.cfg
+}
 
 // Close ends secure messaging and drops the session keys.
-func (a *AP) Close() error { return a.s.Close() }
+func (a *AP) Close() error { return a.session().Close() }
+
+// session is a.s, nil for a nil AP: a zero or nil AP's methods return
+// an error (apsession.ErrNotOpen), never panic.
+func (a *AP) session() *apsession.Session {
+	if a == nil {
+		return nil
+	}
+	return a.s
+}
 
 // Authenticate runs mutual authentication with k, one of the Config's
 // keys (ReadKey, UpdateKey, AdminKey); every later command is protected
@@ -370,7 +384,7 @@ func (a *AP) Authenticate(ctx context.Context, k keys.CardKey) error {
 // do runs fn as the operation op (apsession.Session.Run: a transaction,
 // resuming a lost session first).
 func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	err := a.s.Run(ctx, fn)
+	err := a.session().Run(ctx, fn)
 	if err != nil && errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && !errors.Is(err, ErrPasswordRequired) &&
 		a.s.Authenticated() == a.cfg.ReadKey.Ref {
 		// 6982 under the read key's session: the AP wants its password
@@ -648,6 +662,9 @@ func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
 // writeRaw writes pt; the current envelope may be under a retired version
 // in rotate.
 func (a *AP) writeRaw(ctx context.Context, pt []byte, opts WriteOptions, rotate []uint32) error {
+	if a.session() == nil {
+		return apsession.Op("typed", "write", apsession.ErrNotOpen)
+	}
 	// Before any APDU when the size is known (configured, or learnt from
 	// the card by an earlier operation); otherwise planWrite checks it
 	// against the card's FCP, still before anything is written.
@@ -723,7 +740,12 @@ func (a *AP) Rotate(ctx context.Context, opts RotateOptions) (from, to uint32, e
 // Capacity returns the largest plaintext the AP holds: from the card's
 // own EF size after the first read or write, else from the configured
 // capacity (DefaultCapacity when none is).
-func (a *AP) Capacity() int { return a.layout().maxPlaintext() }
+func (a *AP) Capacity() int {
+	if a.session() == nil {
+		return 0
+	}
+	return a.layout().maxPlaintext()
+}
 
 // maxEF is the largest transparent EF of the profile (15-bit offsets).
 const maxEF = 32767

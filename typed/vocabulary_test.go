@@ -138,3 +138,31 @@ func TestNotPresentIsProfiles(t *testing.T) {
 	assert.ErrorIs(t, err, profile.ErrNotPresent)
 	assert.Equal(t, 1, strings.Count(err.Error(), "typed:"), err.Error())
 }
+
+// TestZeroAPIsAClearError: the methods of a zero or nil *AP (one no Open
+// returned) return an error, never panic (issue 14 §3).
+func TestZeroAPIsAClearError(t *testing.T) {
+	ctx := context.Background()
+	for name, a := range map[string]*typed.AP{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			_, err := a.Read(ctx)
+			assert.ErrorContains(t, err, "typed: read: the AP was not opened")
+			assert.Error(t, a.Write(ctx, typed.Content{Identity: profile.Identity{UserID: "U"}}, typed.WriteOptions{}))
+			_, _, err = a.Rotate(ctx, typed.RotateOptions{})
+			assert.Error(t, err)
+			_, err = a.PasswordStatus(ctx)
+			assert.Error(t, err)
+			assert.Error(t, a.UnblockPassword(ctx, profile.Password("1234")))
+			assert.Error(t, a.Seal(ctx))
+			assert.Zero(t, a.Capacity())
+			assert.True(t, a.CUID().IsZero())
+			assert.NoError(t, a.Close())
+		})
+	}
+}
+
+// TestNilTransport: Open without a transport is an error, not a panic.
+func TestNilTransport(t *testing.T) {
+	_, err := typed.Open(context.Background(), nil, typed.Config{Keys: testkeys.Store(1)}, nil)
+	assert.ErrorContains(t, err, "typed: open: nil transport")
+}

@@ -35,6 +35,10 @@ var (
 	// ErrMalformedCUID: the FCI or EF.CUID does not hold a valid CUID. It
 	// matches profile.ErrMalformed.
 	ErrMalformedCUID = fmt.Errorf("%w: CUID", profile.ErrMalformed)
+	// ErrNilTransport: Open was given no transport to the card.
+	ErrNilTransport = errors.New("nil transport")
+	// ErrNotOpen: a method of a zero or nil AP, one no Open returned.
+	ErrNotOpen = errors.New("the AP was not opened")
 )
 
 // TagFCICUID is the FCI data object carrying the CUID (ISO/IEC 7816-4
@@ -92,6 +96,9 @@ type Session struct {
 
 // Open selects the AP and learns its CUID. No authentication yet.
 func Open(ctx context.Context, t apdu.Transport, cfg Config) (*Session, error) {
+	if t == nil {
+		return nil, ErrNilTransport
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -105,8 +112,14 @@ func Open(ctx context.Context, t apdu.Transport, cfg Config) (*Session, error) {
 	return s, nil
 }
 
-// CUID returns the CUID the session started with.
-func (s *Session) CUID() profile.CUID { return s.cuid }
+// CUID returns the CUID the session started with (zero for a nil
+// session).
+func (s *Session) CUID() profile.CUID {
+	if s == nil {
+		return profile.CUID{}
+	}
+	return s.cuid
+}
 
 // Config returns the session's configuration.
 func (s *Session) Config() Config { return s.cfg }
@@ -353,6 +366,10 @@ func Lost(err error) bool {
 // (Lost), it resumes the session first (Resume: the CUID check, then the
 // key authenticated before), so an operation never goes to a swapped card.
 func (s *Session) Run(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s == nil {
+		// The zero AP of typea or typed: a clear error, not a panic.
+		return ErrNotOpen
+	}
 	err := WithTransaction(ctx, s.raw, func(ctx context.Context) error {
 		if s.lost {
 			if err := s.Resume(ctx); err != nil {
@@ -410,8 +427,12 @@ func SealedAnswer(err error, open ...error) (bool, error) {
 	return false, err
 }
 
-// Close ends secure messaging and drops the session keys.
+// Close ends secure messaging and drops the session keys. Closing a nil
+// session does nothing.
 func (s *Session) Close() error {
+	if s == nil {
+		return nil
+	}
 	if s.sm != nil {
 		_ = s.sm.Close()
 	}
