@@ -47,7 +47,9 @@ func (c CUID) String() string { return hex.EncodeToString(c[:]) }
 
 // Format prints the CUID's 16 bytes: %x and %X as 32 hex digits (not the
 // hex of String's hex), %s, %v and %q as String, %#v as Go syntax.
-func (c CUID) Format(f fmt.State, verb rune) { formatBytes(f, verb, c[:], c.String(), [CUIDLen]byte(c)) }
+func (c CUID) Format(f fmt.State, verb rune) {
+	formatBytes(f, verb, c[:], c.String(), [CUIDLen]byte(c))
+}
 
 // IsZero reports whether c is all zero (never a valid assigned CUID).
 func (c CUID) IsZero() bool { return c == CUID{} }
