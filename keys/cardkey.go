@@ -17,6 +17,6 @@ type CardKey struct {
 	Mac KeyRef
 }
 
-// IsZero reports whether k is the zero CardKey (no reference): a
+// IsZero reports whether k is the zero CardKey (no reference, no names): a
 // configuration then takes the profile's default key.
 func (k CardKey) IsZero() bool { return k == CardKey{} }
