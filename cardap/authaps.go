@@ -34,14 +34,19 @@ type PasswordRequest struct {
 type PasswordFunc func(ctx context.Context, req PasswordRequest) (profile.Password, error)
 
 // TypeAConfig configures the standard Type A AP (records, mutual
-// authentication, optional password; docs/PROTOCOL.md chapter 6).
+// authentication, optional password; docs/PROTOCOL.md chapter 6). The
+// embedded typea.Config is checked by New: a password verified before
+// mutual authentication (profile.PasswordBeforeAuth, the password in plain
+// to a card that has not proven itself) needs
+// Config.AllowPasswordBeforeAuth.
 type TypeAConfig struct {
 	// Config is the host side of the AP: AID, operator keys, password
 	// mode (Config.Password) and the rest of typea.Config.
 	typea.Config
 	// PasswordFunc supplies the holder's password. It is required when
-	// Config.Password is PasswordAfterAuth (the zero value) or
-	// PasswordBeforeAuth, and must be nil with PasswordNone.
+	// Config.Password is profile.PasswordAfterAuth or
+	// profile.PasswordBeforeAuth, and must be nil with profile.PasswordNone
+	// (the zero value).
 	PasswordFunc PasswordFunc
 	// AllowLastTry sends the password even when the card has one try
 	// left (a mistake then blocks it). Without it such cards are refused
@@ -58,7 +63,7 @@ func (c TypeAConfig) Validate() error {
 	if err := c.Config.Validate(); err != nil {
 		return within("Config", err)
 	}
-	return checkPasswordFunc(c.Config.Password != typea.PasswordNone, c.Config.Password.String(), c.PasswordFunc)
+	return checkPasswordFunc(c.Config.Password != profile.PasswordNone, c.Config.Password.String(), c.PasswordFunc)
 }
 
 // checkPasswordFunc refuses a password mode without a PasswordFunc (every
@@ -114,8 +119,8 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		err        error
 		pwVerified bool
 	)
-	if a.cfg.Config.Password == typea.PasswordNone {
-		res, err = typea.Read(ctx, counter, a.cfg.Config, nil, typea.VerifyOptions{})
+	if a.cfg.Config.Password == profile.PasswordNone {
+		res, err = typea.Read(ctx, counter, a.cfg.Config, nil)
 	} else {
 		res, pwVerified, err = a.readWithPassword(ctx, counter, PasswordRequest{AP: profile.TypeA, AID: id.AID})
 	}
@@ -123,10 +128,10 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id.CUID = res.CUID
 	if err != nil {
 		switch a.cfg.Config.Password {
-		case typea.PasswordNone, typea.PasswordBeforeAuth:
+		case profile.PasswordNone, profile.PasswordBeforeAuth:
 			err = passwordModeMismatch(err, a.cfg.Config.Password.String())
 		}
-		return id, mapAuthAPError(err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
+		return id, mapAuthAPError(err, profile.ErrNotPresent, profile.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped)
 	}
 	// Record 1 is only readable under the secure messaging session that
 	// mutual authentication opened: a successful read is the proof.
@@ -158,15 +163,15 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 	)
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
 		var err error
-		if ap, err = typea.Select(ctx, t, a.cfg.Config); err != nil {
+		if ap, err = typea.OpenUnauthenticated(ctx, t, a.cfg.Config); err != nil {
 			return err
 		}
 		res.CUID = ap.CUID()
 		// After-auth mode: the status and VERIFY go under the secure
 		// messaging session, so a card that cannot authenticate (a clone)
 		// is refused before the holder is asked (§3.3).
-		if ap.Config().Password == typea.PasswordAfterAuth {
-			if err := ap.Authenticate(ctx); err != nil {
+		if ap.Config().Password == profile.PasswordAfterAuth {
+			if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 				return err
 			}
 		}
@@ -181,7 +186,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 		if err != nil {
 			var te *apdu.TriesError
 			if errors.As(err, &te) {
-				err = &typea.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
+				err = &profile.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
 			}
 			return fmt.Errorf("password status: %w", err)
 		}
@@ -197,13 +202,13 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 	// and some PC/SC stacks reset a card whose transaction idles.
 	err = promptThenFinish(ctx, t, res.CUID, need, a.cfg.PasswordFunc, req, func(ctx context.Context, pw profile.Password) error {
 		if need {
-			if err := ap.Verify(ctx, typea.Password(pw), typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
+			if err := ap.Verify(ctx, pw, typea.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
 				return err
 			}
 		}
 		// Verified now, or the status said verified already (need false).
-		if ap.Config().Password == typea.PasswordBeforeAuth {
-			if err := ap.Authenticate(ctx); err != nil {
+		if ap.Config().Password == profile.PasswordBeforeAuth {
+			if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 				return err
 			}
 		}
@@ -246,7 +251,7 @@ func closeAP(ap io.Closer, err *error) {
 // card's *apdu.TriesError (6983) when it is blocked; ErrLastTry when one
 // try is left and allowLastTry is false. Nothing is asked of the holder in
 // the error cases.
-func passwordNeeded(st apsession.PasswordStatus, allowLastTry bool) (need bool, err error) {
+func passwordNeeded(st profile.PasswordStatus, allowLastTry bool) (need bool, err error) {
 	// The status is VERIFY without data (ISO/IEC 7816-4 §11.5.6;
 	// docs/PROTOCOL.md §6.4): 9000 verified, 63Cx x tries left, 6983
 	// blocked. It spends no try, so it is asked before every prompt.
@@ -296,10 +301,10 @@ func (c TypeDConfig) Validate() error {
 
 // hasPassword reports whether the configuration says the AP has a
 // password.
-func (c TypeDConfig) hasPassword() bool { return c.Config.Password }
+func (c TypeDConfig) hasPassword() bool { return c.Config.Password != profile.PasswordNone }
 
 // passwordMode names Config.Password for errors.
-func (c TypeDConfig) passwordMode() string { return fmt.Sprint(c.Config.Password) }
+func (c TypeDConfig) passwordMode() string { return c.Config.Password.String() }
 
 // TypeD returns the standard Type D AP: open (select, mutual
 // authentication, password), read and decrypt the content, and report its
@@ -358,7 +363,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 		if !a.cfg.hasPassword() {
 			err = passwordModeMismatch(err, "none")
 		}
-		return id, mapAuthAPError(err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
+		return id, mapAuthAPError(err, profile.ErrNotPresent, nil, profile.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped)
 	}
 	// The content is only readable under the secure messaging session
 	// that mutual authentication opened: a successful read is the proof.
@@ -428,7 +433,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 	}
 	err = promptThenFinish(ctx, t, id.CUID, need, a.cfg.PasswordFunc, PasswordRequest{AP: profile.TypeD, AID: id.AID}, func(ctx context.Context, pw profile.Password) error {
 		if need {
-			if err := ap.Verify(ctx, typed.Password(pw)); err != nil {
+			if err := ap.Verify(ctx, pw, typed.VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}); err != nil {
 				return err
 			}
 		}
@@ -476,11 +481,15 @@ func isAuthFailure(err error) bool {
 // mapAuthAPError maps the errors of typea and typed to cardap's reasons.
 func mapAuthAPError(err, notPresent, notPersonalized, malformed, lastTry, swapped error) error {
 	var te *apdu.TriesError
+	var decided *Error
 	switch {
 	case isRemoval(err), errors.Is(err, swapped):
 		// Before any other test: a card pulled (or swapped) mid-read is
 		// asked for again, whatever else its error matches.
 		return &Error{Reason: ReasonCardRemoved, Err: err}
+	case errors.As(err, &decided):
+		// Already classified (a password-mode mismatch): keep it.
+		return err
 	case errors.Is(err, notPresent):
 		return fmt.Errorf("%w: %w", ErrUnknownCard, err)
 	case notPersonalized != nil && errors.Is(err, notPersonalized):
@@ -511,6 +520,6 @@ func isPasswordTries(err error) bool {
 	if errors.Is(err, secure.ErrTerminalRejected) || errors.Is(err, secure.ErrChallenge) {
 		return false
 	}
-	var pe *typea.PasswordError
+	var pe *profile.PasswordError
 	return errors.As(err, &pe) || errors.Is(err, apdu.ErrVerificationFailed)
 }

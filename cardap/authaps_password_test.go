@@ -55,8 +55,8 @@ func (p *passwordPrompts) count(ap profile.APType) int {
 // pw. The mock accepts VERIFY before and after mutual authentication, so
 // it serves both password modes.
 func newTypeACard(ks *keys.Store, id profile.Identity, pw string) *mockcard.Card {
-	return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-		Password: &mockcard.APPassword{Value: mockcard.Secret(pw)}}))
+	return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: profile.Password(pw)}}))
 }
 
 // TestPasswordAskedOnlyForAPOnCard: a client trying Type A, Type D and
@@ -86,16 +86,16 @@ func TestPasswordAskedOnlyForAPOnCard(t *testing.T) {
 		}, []profile.APType{profile.TypeD, profile.TypeA, profile.TypeC}, map[profile.APType]int{profile.TypeA: 1}, profile.TypeA},
 		{"type A and C, C first", func(*testing.T) *mockcard.Card {
 			return mockcard.MustNew(mockcard.WithTypeC(alice),
-				mockcard.WithTypeA(mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks},
-					Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+				mockcard.WithTypeA(mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks},
+					Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 		}, []profile.APType{profile.TypeC, profile.TypeA, profile.TypeD}, nil, profile.TypeC},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			prompts := newPasswordPrompts(passwords)
 			byType := map[profile.APType]cardap.AP{
-				profile.TypeA: cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: prompts.ask}),
-				profile.TypeD: cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: prompts.ask}),
+				profile.TypeA: cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: prompts.ask}),
+				profile.TypeD: cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: prompts.ask}),
 				profile.TypeC: cardap.TypeC(cardap.TypeCConfig{}),
 			}
 			var aps []cardap.AP
@@ -174,13 +174,13 @@ func TestPasswordAskedAfterStatusOutsideTransaction(t *testing.T) {
 	)
 	aps := map[string]func(pw cardap.PasswordFunc) cardap.AP{
 		"A after": func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})
 		},
 		"A before": func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw})
 		},
 		"D": func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})
+			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})
 		},
 	}
 	tests := []struct {
@@ -251,11 +251,11 @@ func TestPasswordNotAskedWhenBlockedOrLastTry(t *testing.T) {
 	}{
 		{"type A", func(*testing.T) *mockcard.Card { return newTypeACard(ks, alice, "1234") },
 			func(pw cardap.PasswordFunc, allowLast bool) cardap.AP {
-				return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw, AllowLastTry: allowLast})
+				return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw, AllowLastTry: allowLast})
 			}, profile.TypeA},
 		{"type D", func(t *testing.T) *mockcard.Card { return newTypeDCard(t, alice, "1234") },
 			func(pw cardap.PasswordFunc, allowLast bool) cardap.AP {
-				return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true, AllowLastTry: allowLast}, PasswordFunc: pw})
+				return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth, AllowLastTry: allowLast}, PasswordFunc: pw})
 			}, profile.TypeD},
 	}
 	for _, tt := range tests {
@@ -333,17 +333,17 @@ func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
 		{"type A before-auth: CUID check", func(*testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeACard(ks, alice, "1234"), newTypeACard(ks, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw})
 		}, profile.TypeA, cardap.ReasonCardRemoved},
 		{"type A after-auth: secure messaging", func(*testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeACard(ks, alice, "1234"), newTypeACard(ks, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw})
+			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})
 		}, profile.TypeA, cardap.ReasonAuthFailed},
 		{"type D: secure messaging", func(t *testing.T) (*mockcard.Card, *mockcard.Card) {
 			return newTypeDCard(t, alice, "1234"), newTypeDCard(t, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
-			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})
+			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})
 		}, profile.TypeD, cardap.ReasonAuthFailed},
 	}
 	for _, tt := range tests {

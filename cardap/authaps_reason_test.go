@@ -32,10 +32,10 @@ func TestMapAuthAPErrorReasons(t *testing.T) {
 		want Reason
 		only string // "a" or "d": an error of that AP's package only
 	}{
-		{"AP not on the card", fmt.Errorf("typea: select: %w", apsession.ErrNotPresent), ReasonUnknownCard, ""},
-		{"record 1 empty", typea.ErrNotPersonalized, ReasonNotPersonalized, ""},
+		{"AP not on the card", fmt.Errorf("typea: select: %w", profile.ErrNotPresent), ReasonUnknownCard, ""},
+		{"record 1 empty", profile.ErrNotPersonalized, ReasonNotPersonalized, ""},
 		{"record format", fmt.Errorf("typea: record 2: %w", typea.ErrRecordFormat), ReasonMalformed, "a"},
-		{"type D envelope", fmt.Errorf("typed: slot 1: %w", typed.ErrMalformed), ReasonMalformed, "d"},
+		{"type D envelope", fmt.Errorf("typed: slot 1: %w", profile.ErrMalformed), ReasonMalformed, "d"},
 		{"type D data copied or tampered", typed.ErrAuthentication, ReasonMalformed, ""},
 		{"one try left, not allowed", typea.ErrLastTry, ReasonPasswordBlocked, ""},
 		{"card swapped", apsession.ErrCardSwapped, ReasonCardRemoved, ""},
@@ -43,8 +43,8 @@ func TestMapAuthAPErrorReasons(t *testing.T) {
 		{"card reset", apdu.ErrCardReset, ReasonCardRemoved, ""},
 		{"password needed, none given", typea.ErrPasswordRequired, ReasonPasswordRequired, ""},
 		{"password too long", apsession.ErrPasswordFormat, ReasonPasswordRequired, ""},
-		{"wrong password, 2 left", &typea.PasswordError{Remaining: 2, Err: &apdu.TriesError{SW: 0x63C2, Remaining: 2}}, ReasonPasswordWrong, ""},
-		{"password blocked (6983 to VERIFY)", &typea.PasswordError{Blocked: true, Err: &apdu.TriesError{SW: 0x6983}}, ReasonPasswordBlocked, ""},
+		{"wrong password, 2 left", &profile.PasswordError{Remaining: 2, Err: &apdu.TriesError{SW: 0x63C2, Remaining: 2}}, ReasonPasswordWrong, ""},
+		{"password blocked (6983 to VERIFY)", &profile.PasswordError{Blocked: true, Err: &apdu.TriesError{SW: 0x6983}}, ReasonPasswordBlocked, ""},
 		{"type D VERIFY 63C1", fmt.Errorf("typed: verify: %w", tries(0x63C1)), ReasonPasswordWrong, ""},
 		{"type D VERIFY 6983", fmt.Errorf("typed: verify: %w", tries(0x6983)), ReasonPasswordBlocked, ""},
 		{"key blocked (6983 to MUTUAL AUTHENTICATE)", wrapAuth(0x6983), ReasonAuthFailed, ""},
@@ -68,8 +68,8 @@ func TestMapAuthAPErrorReasons(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mapped := map[string]error{
-				"a": mapAuthAPError(tt.err, typea.ErrNotPresent, typea.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped),
-				"d": mapAuthAPError(tt.err, typed.ErrNotPresent, nil, typed.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped),
+				"a": mapAuthAPError(tt.err, profile.ErrNotPresent, profile.ErrNotPersonalized, typea.ErrRecordFormat, typea.ErrLastTry, typea.ErrCardSwapped),
+				"d": mapAuthAPError(tt.err, profile.ErrNotPresent, nil, profile.ErrMalformed, typed.ErrLastTry, typed.ErrCardSwapped),
 			}
 			for ap, mapped := range mapped {
 				if tt.only != "" && ap != tt.only {

@@ -31,15 +31,19 @@ func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
 	t.Helper()
 	ks := testkeys.Store(1)
 	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
+	mode := profile.PasswordNone
 	if pw != "" {
-		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret("0000")}
+		mode = profile.PasswordAfterAuth
+	}
+	if pw != "" {
+		cfg.Password = &mockcard.APPassword{Value: profile.Password("0000")}
 	}
 	card := mockcard.MustNew(mockcard.WithTypeD(cfg))
 	req := personalize.Request{Identity: id}
 	if pw != "" {
-		req.Password = typed.Password(pw)
+		req.Password = profile.Password(pw)
 	}
-	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: pw != ""}, req)
+	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: mode}, req)
 	require.NoError(t, err)
 	return card
 }
@@ -50,13 +54,13 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 	otherKeys := testkeys.StoreTDES() // a different operator's keys
 	alice := profile.Identity{UserID: "EMP-A", Attributes: []profile.Attribute{{Name: "dept", Value: "総務"}}}
 	typeACard := func(pw string) *mockcard.Card {
-		cfg := mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks}}
+		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
 		if pw != "" {
-			cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(pw)}
+			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw)}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}
-	noPW := func(c *cardap.TypeAConfig) { c.Config.Password = typea.PasswordNone }
+	noPW := func(c *cardap.TypeAConfig) { c.Config.Password = profile.PasswordNone }
 	tests := []struct {
 		name   string
 		card   *mockcard.Card
@@ -73,7 +77,7 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 			noPW(c)
 		}), cardap.ReasonAuthFailed, "", 0},
 		{"type D", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknown, "EMP-A", 0},
-		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
 		{"type D password on the card, none configured", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonPasswordMode, "", 0},
 		{"type D never written", mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}})), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonNotPersonalized, "", 0},
 		{"type D missing: unknown card", typeACard(""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknownCard, "", 0},
@@ -106,6 +110,11 @@ func typeA(ks *keys.Store, mod func(*cardap.TypeAConfig)) cardap.AP {
 	if mod != nil {
 		mod(&cfg)
 	}
+	// A prompt means the password goes after mutual authentication
+	// unless the test chose another mode.
+	if cfg.PasswordFunc != nil && cfg.Config.Password == profile.PasswordNone {
+		cfg.Config.Password = profile.PasswordAfterAuth
+	}
 	return cardap.TypeA(cfg)
 }
 
@@ -113,8 +122,8 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	ctx := context.Background()
 	ks := testkeys.Store(1)
 	id := profile.Identity{UserID: "EMP-B"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 3}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3}}))
 	calls := 0
 	wrong := func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 		calls++
@@ -122,7 +131,7 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	}
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: wrong})}
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: wrong})}
 	})
 	for i, want := range []cardap.Reason{cardap.ReasonPasswordWrong, cardap.ReasonPasswordWrong, cardap.ReasonPasswordBlocked} {
 		_, err := c.Identify(ctx, card)
@@ -141,7 +150,7 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	// With the last try allowed, a wrong password blocks it.
 	c2 := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: wrong, AllowLastTry: true})}
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: wrong, AllowLastTry: true})}
 	})
 	_, err = c2.Identify(ctx, card)
 	assert.Equal(t, cardap.ReasonPasswordBlocked, cardap.ReasonOf(err), "%v", err)
@@ -156,14 +165,14 @@ func TestIdentifyCardWithAllThreeAPs(t *testing.T) {
 	ks := testkeys.Store(1)
 	a := profile.Identity{UserID: "FROM-A"}
 	card := mockcard.MustNew(
-		mockcard.WithTypeA(mockcard.TypeA{Identity: &a, Keys: mockcard.APKeys{Masters: ks}}),
+		mockcard.WithTypeA(mockcard.TypeA{Identity: a, Keys: mockcard.APKeys{Masters: ks}}),
 		mockcard.WithTypeC(profile.Identity{UserID: "FROM-C"}),
 	)
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
 		c.APs = []cardap.AP{
 			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
-			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
+			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}),
 			cardap.TypeC(cardap.TypeCConfig{}),
 		}
 	})
@@ -176,12 +185,12 @@ func TestIdentifyCardWithAllThreeAPs(t *testing.T) {
 func TestPasswordFuncErrorAborts(t *testing.T) {
 	ks := testkeys.Store(1)
 	id := profile.Identity{UserID: "X"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	cancelled := errors.New("user cancelled the PIN pad")
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks},
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth},
 			PasswordFunc: func(context.Context, cardap.PasswordRequest) (profile.Password, error) { return nil, cancelled }})}
 	})
 	_, err := c.Identify(context.Background(), card)
@@ -208,16 +217,16 @@ func TestIdentifyKeyBlockedIsAuthFailed(t *testing.T) {
 		good, evil cardap.AP
 	}{
 		{"type A", func() (*mockcard.Card, profile.AID) {
-			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks},
-				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}})), profile.DefaultAID(profile.TypeA)
+			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks},
+				Password: &mockcard.APPassword{Value: profile.Password("1234")}})), profile.DefaultAID(profile.TypeA)
 		},
 			typeA(ks, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") }),
 			typeA(otherKeys, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") })},
 		{"type D", func() (*mockcard.Card, profile.AID) {
 			return newTypeDCard(t, alice, "2468"), profile.DefaultAID(profile.TypeD)
 		},
-			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword("2468")}),
-			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: true}, PasswordFunc: fixedPassword("2468")})},
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}),
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,10 +272,10 @@ func (c truncatingCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 // generic card error.
 func TestIdentifyShortCardCryptogramIsAuthFailed(t *testing.T) {
 	ks := testkeys.Store(1)
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U"}, Keys: mockcard.APKeys{Masters: ks}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"}, Keys: mockcard.APKeys{Masters: ks}}))
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) { c.Config.Password = typea.PasswordNone })}
+		c.APs = []cardap.AP{typeA(ks, func(c *cardap.TypeAConfig) { c.Config.Password = profile.PasswordNone })}
 	})
 	_, err := c.Identify(context.Background(), truncatingCard{card})
 	require.Error(t, err)

@@ -69,13 +69,13 @@ func TestDecisionLogHasTheRefusalsError(t *testing.T) {
 		errSubstr string
 	}{
 		{"type A wrong password", func(*testing.T) apdu.Transport { return newTypeACard(ks, alice, cardPW) },
-			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: fixedPassword(sentPW)}),
+			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword(sentPW)}),
 			cardap.ReasonPasswordWrong, "tries left"},
 		{"type A other operator's keys", func(*testing.T) apdu.Transport { return newTypeACard(ks, alice, cardPW) },
-			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: other}, PasswordFunc: fixedPassword(sentPW)}),
+			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: other, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword(sentPW)}),
 			cardap.ReasonAuthFailed, "secure"},
 		{"type D wrong password", func(t *testing.T) apdu.Transport { return newTypeDCard(t, alice, cardPW) },
-			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword(sentPW)}),
+			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword(sentPW)}),
 			cardap.ReasonPasswordWrong, "verif"},
 		{"error text with newlines and escapes", func(*testing.T) apdu.Transport { return mockcard.MustNew() },
 			failingAP{err: &cardap.Error{Reason: cardap.ReasonMalformed, Err: errors.New("line one\nforged: \x1b[31mrecord\r\n")}},

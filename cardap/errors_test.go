@@ -27,8 +27,8 @@ func TestRefusalTextPrefixOnce(t *testing.T) {
 	ctx := context.Background()
 	ks := testkeys.Store(1)
 	id := profile.Identity{UserID: "EMP-T"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 3}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3}}))
 	cuid, err := card.CUID(profile.DefaultAID(profile.TypeA))
 	require.NoError(t, err)
 	wrong := func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
@@ -36,7 +36,7 @@ func TestRefusalTextPrefixOnce(t *testing.T) {
 	}
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true
-		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: wrong, AllowLastTry: true})}
+		c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: wrong, AllowLastTry: true})}
 	})
 	for _, want := range []string{
 		"cardap: wrong password (card %s): 2 tries left",
@@ -123,18 +123,18 @@ func TestIdentifyPasswordModeMismatch(t *testing.T) {
 	ks := testkeys.Store(1)
 	id := profile.Identity{UserID: "EMP-M"}
 	afterAuthCard := func() *mockcard.Card {
-		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-			Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), RequireSM: true}}))
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+			Password: &mockcard.APPassword{Value: profile.Password("1234"), RequireSM: true}}))
 	}
 	tests := []struct {
 		name  string
 		cfg   cardap.TypeAConfig
 		cause string
 	}{
-		{"none configured", cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}},
+		{"none configured", cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}},
 			"the card requires a password and the configured password mode is none"},
 		{"before-auth configured, card after-auth", cardap.TypeAConfig{
-			Config:       typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true},
+			Config:       typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true},
 			PasswordFunc: fixedPassword("1234")},
 			"the card refuses the password before authentication and the configured password mode is before-auth"},
 	}

@@ -19,11 +19,11 @@ import (
 // operator's keys: the card proves itself by mutual authentication.
 func ExampleClient_Identify() {
 	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "EMP-0042"},
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "EMP-0042"},
 		Keys: mockcard.APKeys{Masters: operatorKeys}}))
 
 	client, err := cardap.New(cardap.Config{
-		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: typea.PasswordNone}})},
+		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: profile.PasswordNone}})},
 		NoRevocation: true, // a demo; gates configure a revocation list
 	})
 	if err != nil {
@@ -74,7 +74,7 @@ func ExampleConfig_allowUnproven() {
 func ExampleClient_Serve() {
 	operatorKeys := testkeys.Store(1)
 	client, _ := cardap.New(cardap.Config{
-		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: typea.PasswordNone}})},
+		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: profile.PasswordNone}})},
 		NoRevocation: true,
 	})
 	slot := cardap.NewTapSlot("gate-1")
@@ -82,7 +82,7 @@ func ExampleClient_Serve() {
 	defer cancel()
 
 	go func() {
-		_ = slot.Tap(ctx, mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "EMP-7"},
+		_ = slot.Tap(ctx, mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "EMP-7"},
 			Keys: mockcard.APKeys{Masters: operatorKeys}})))
 		_ = slot.Tap(ctx, mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "EMP-7"}))) // a Type C copy
 		_ = slot.Tap(ctx, mockcard.MustNew())                                                      // a card without the AP
@@ -106,13 +106,13 @@ func ExampleClient_Serve() {
 // remaining tries in its cause.
 func ExampleTypeA() {
 	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "EMP-0042"},
-		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "EMP-0042"},
+		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 
 	for _, pin := range []string{"0000", "1234"} {
 		client, err := cardap.New(cardap.Config{
 			APs: []cardap.AP{cardap.TypeA(cardap.TypeAConfig{
-				Config: typea.Config{Keys: operatorKeys},
+				Config: typea.Config{Keys: operatorKeys, Password: profile.PasswordAfterAuth},
 				PasswordFunc: func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 					return profile.Password(pin), nil // a PIN pad in a real terminal
 				},

@@ -86,8 +86,8 @@ func TestServeNoGoroutineLeak(t *testing.T) {
 func TestIdentifyCancelledDuringPrompt(t *testing.T) {
 	checkNoLeak(t)
 	ks := testkeys.Store(1)
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U"},
-		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"},
+		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	aid := profile.DefaultAID(profile.TypeA)
 	before, err := card.PINTriesLeft(aid, mockcard.PasswordRefAP)
 	require.NoError(t, err)

@@ -41,7 +41,7 @@ func (provingAP) ProofMethod() cardap.ProofMethod { return cardap.ProofMutualAut
 // identifies.
 func TestNewRefusesUnprovenConfig(t *testing.T) {
 	ks := testkeys.Store(1)
-	typeA := cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}})
+	typeA := cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}})
 	claims := claimingAP{cardap.Identity{AP: profile.TypeA, Proof: cardap.Proof{Method: cardap.ProofMutualAuth}}}
 	tests := []struct {
 		name    string
@@ -82,9 +82,9 @@ func TestIdentifyProof(t *testing.T) {
 	ks := testkeys.Store(1)
 	alice := profile.Identity{UserID: "EMP-A"}
 	typeACard := func(pw string) *mockcard.Card {
-		cfg := mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks}}
+		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
 		if pw != "" {
-			cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(pw)}
+			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw)}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}
@@ -96,16 +96,16 @@ func TestIdentifyProof(t *testing.T) {
 	}{
 		{"type C", mockcard.MustNew(mockcard.WithTypeC(alice)), cardap.TypeC(cardap.TypeCConfig{}),
 			cardap.Proof{AP: profile.TypeC, Method: cardap.ProofNone}},
-		{"type A, no password", typeACard(""), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
+		{"type A, no password", typeACard(""), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth}},
-		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: fixedPassword("1234")}),
+		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"type A, password before authentication", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{
-			Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: fixedPassword("1234")}),
+			Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"type D, no password", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth}},
-		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: fixedPassword("2468")}),
+		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
 		{"custom AP claiming a proof it does not declare", mockcard.MustNew(),
 			claimingAP{cardap.Identity{AP: profile.TypeA, UserID: "EMP-A", Proof: cardap.Proof{Method: cardap.ProofMutualAuth, PasswordVerified: true}}},
@@ -136,7 +136,7 @@ func TestIdentifyRefusesUnprovenCard(t *testing.T) {
 	ks := testkeys.Store(1)
 	emp := profile.Identity{UserID: "EMP-0001"}
 	genuine := mockcard.MustNew(
-		mockcard.WithTypeA(mockcard.TypeA{Identity: &emp, Keys: mockcard.APKeys{Masters: ks}}),
+		mockcard.WithTypeA(mockcard.TypeA{Identity: emp, Keys: mockcard.APKeys{Masters: ks}}),
 		mockcard.WithTypeC(emp))
 
 	// The attacker reads the genuine card without any key ...
@@ -146,7 +146,7 @@ func TestIdentifyRefusesUnprovenCard(t *testing.T) {
 	clone := mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{Identity: read.Identity, CUID: read.CUID}))
 
 	aps := []cardap.AP{
-		cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}),
+		cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}),
 		cardap.TypeC(cardap.TypeCConfig{}),
 	}
 	asked := &countingRevocation{}
@@ -210,23 +210,23 @@ func TestNewValidatesAPConfig(t *testing.T) {
 		wantErr error  // nil: accepted
 		text    string // the error's text
 	}{
-		{"type A before-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth}, PasswordFunc: pw}), typea.ErrPasswordBeforeAuth,
+		{"type A before-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth}, PasswordFunc: pw}), typea.ErrPasswordBeforeAuth,
 			"cardap: invalid configuration: APs[0] (Type A): Config: " + typea.ErrPasswordBeforeAuth.Error()},
-		{"type A before-auth, allowed", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw}), nil, ""},
-		{"type A after-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: pw}), nil, ""},
-		{"type A none", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}}), nil, ""},
-		{"type A after-auth without PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}}), cardap.ErrConfig,
+		{"type A before-auth, allowed", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw}), nil, ""},
+		{"type A after-auth", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw}), nil, ""},
+		{"type A none", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}), nil, ""},
+		{"type A after-auth without PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}}), cardap.ErrConfig,
 			"cardap: invalid configuration: APs[0] (Type A): PasswordFunc: nil and Config.Password is after-auth"},
-		{"type A before-auth without PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}}), cardap.ErrConfig,
+		{"type A before-auth without PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}}), cardap.ErrConfig,
 			"cardap: invalid configuration: APs[0] (Type A): PasswordFunc: nil and Config.Password is before-auth"},
-		{"type A none with PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}, PasswordFunc: pw}), cardap.ErrConfig,
+		{"type A none with PasswordFunc", cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}, PasswordFunc: pw}), cardap.ErrConfig,
 			"cardap: invalid configuration: APs[0] (Type A): PasswordFunc: set and Config.Password is none"},
 		{"type A without keys", cardap.TypeA(cardap.TypeAConfig{PasswordFunc: pw}), cardap.ErrConfig, ""},
 		{"type D without keys", cardap.TypeD(cardap.TypeDConfig{}), cardap.ErrConfig, ""},
-		{"type D password without PasswordFunc", cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}}), cardap.ErrConfig,
-			"cardap: invalid configuration: APs[0] (Type D): PasswordFunc: nil and Config.Password is true"},
+		{"type D password without PasswordFunc", cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}}), cardap.ErrConfig,
+			"cardap: invalid configuration: APs[0] (Type D): PasswordFunc: nil and Config.Password is after-auth"},
 		{"type D no password with PasswordFunc", cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}, PasswordFunc: pw}), cardap.ErrConfig,
-			"cardap: invalid configuration: APs[0] (Type D): PasswordFunc: set and Config.Password is false"},
+			"cardap: invalid configuration: APs[0] (Type D): PasswordFunc: set and Config.Password is none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,17 +37,17 @@ func removalFlows() []removalFlow {
 			return mockcard.MustNew(mockcard.WithTypeC(id))
 		}, cardap.TypeC(cardap.TypeCConfig{})},
 		{"type A", func(*testing.T) *mockcard.Card {
-			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks}}))
-		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}})},
+			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks}}))
+		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}})},
 		{"type A password", func(*testing.T) *mockcard.Card {
 			return newTypeACard(ks, id, "1234")
-		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordAfterAuth}, PasswordFunc: pw})},
+		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 		{"type D", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}})},
 		{"type D password", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "1234")
-		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})},
+		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 	}
 }
 

@@ -27,8 +27,8 @@ import (
 func TestRevokedCardRefusedBeforePrompt(t *testing.T) {
 	ks := testkeys.Store(1)
 	newA := func() *mockcard.Card {
-		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U-A"},
-			Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U-A"},
+			Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	}
 	newD := func() *mockcard.Card { return newTypeDCard(t, profile.Identity{UserID: "U-D"}, "1234") }
 	stale := errors.New("list too old")
@@ -75,9 +75,9 @@ func TestRevokedCardRefusedBeforePrompt(t *testing.T) {
 				}
 				var ap cardap.AP
 				if tc.typ == profile.TypeA {
-					ap = cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks}, PasswordFunc: prompt})
+					ap = cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: prompt})
 				} else {
-					ap = cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: prompt})
+					ap = cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: prompt})
 				}
 				c := newClient(t, st.rev(cuid), func(c *cardap.Config) { c.APs = []cardap.AP{ap} })
 				id, err := c.Identify(context.Background(), card)

@@ -204,14 +204,14 @@ func ExampleRevocationStore() {
 
 	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
 	client, err := cardap.New(cardap.Config{
-		APs:        []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: typea.PasswordNone}})},
+		APs:        []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: profile.PasswordNone}})},
 		Revocation: cardap.RevocationStore(store), Now: clock,
 	})
 	if err != nil {
 		panic(err)
 	}
 	employee := func(user string, cuid profile.CUID) *mockcard.Card {
-		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: user}, CUID: cuid,
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: user}, CUID: cuid,
 			Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	}
 	for _, card := range []*mockcard.Card{employee("EMP-1", profile.CUID{0xC0, 15: 0x02}), employee("EMP-2", lost)} {

@@ -44,15 +44,15 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	assert.False(t, contains(logs.String()), logs.String())
 
 	ks := testkeys.Store(1)
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U"},
-		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: mockcard.Secret(secret)}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"},
+		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password(secret)}}))
 	for _, given := range []string{"Wr0ng#pass", secret} {
 		logs.Reset()
 		c := newClient(t, nil, func(c *cardap.Config) {
 			c.NoRevocation = true
 			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			c.APs = []cardap.AP{cardap.TypeA(cardap.TypeAConfig{
-				Config:       typea.Config{Keys: ks, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+				Config:       typea.Config{Keys: ks, Password: profile.PasswordAfterAuth, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 				PasswordFunc: fixedPassword(given),
 			})}
 		})

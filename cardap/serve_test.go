@@ -82,8 +82,8 @@ func TestServeNeverReidentifiesACardLeftInTheSlot(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			ks := testkeys.Store(1)
-			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U"},
-				Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"},
+				Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 			aid := profile.DefaultAID(profile.TypeA)
 			before, err := card.PINTriesLeft(aid, mockcard.PasswordRefAP)
 			require.NoError(t, err)

@@ -42,11 +42,11 @@ func (a typeCAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 			// Before any other test: a card pulled mid-read is asked for
 			// again, whatever else its error matches.
 			return id, &Error{Reason: ReasonCardRemoved, Err: err}
-		case errors.Is(err, typec.ErrNotPresent):
+		case errors.Is(err, profile.ErrNotPresent):
 			return id, fmt.Errorf("%w: %w", ErrUnknownCard, err)
-		case errors.Is(err, typec.ErrNotPersonalized):
+		case errors.Is(err, profile.ErrNotPersonalized):
 			return id, &Error{Reason: ReasonNotPersonalized, Err: err}
-		case errors.Is(err, typec.ErrMalformed):
+		case errors.Is(err, profile.ErrMalformed):
 			return id, &Error{Reason: ReasonMalformed, Err: err}
 		}
 		return id, err

@@ -198,7 +198,7 @@ func TestMutualAuthenticationEverySuite(t *testing.T) {
 			enc := bytes.Repeat([]byte{0x4A}, suite.KeyLen())
 			mac := bytes.Repeat([]byte{0x5B}, suite.KeyLen())
 			spec := testSpec()
-			spec.Keys[0] = KeySpec{Ref: 0x01, Suite: suite.Name(), Enc: enc, Mac: mac}
+			spec.Keys[0] = KeySpec{Ref: 0x01, Suite: suite.Name(), Enc: mustKey(enc), Mac: mustKey(mac)}
 			c := MustNew(WithAP(spec))
 			tx(t, c, selTest)
 			s, err := secure.MutualAuthenticate(context.Background(), c, secure.Config{Suite: suite, KEnc: enc, KMac: mac, KeyRef: 0x01})

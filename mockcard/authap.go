@@ -56,12 +56,12 @@ func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeyS
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s key %s: %w", ErrConfig, prefix, r.role, err)
 			}
+			// d is a fresh key of its own: the spec keeps it.
 			if i == 0 {
-				spec.Enc = Secret(append([]byte(nil), d.Bytes()...))
+				spec.Enc = d
 			} else {
-				spec.Mac = Secret(append([]byte(nil), d.Bytes()...))
+				spec.Mac = d
 			}
-			d.Zero()
 		}
 		out = append(out, spec)
 	}
@@ -72,7 +72,7 @@ func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeyS
 type APPassword struct {
 	// Value is the initial password (for a fresh AP: the value the
 	// loading system set; personalization replaces it).
-	Value Secret
+	Value profile.Password
 	// MaxTries is the retry limit (0: 3).
 	MaxTries int
 	// MinLen and MaxLen bound the password (0: 4 and 16).
@@ -89,7 +89,7 @@ func (p *APPassword) spec() []PINSpec {
 	if p == nil {
 		return nil
 	}
-	return []PINSpec{{Ref: PasswordRefAP, Value: append(Secret(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM}}
+	return []PINSpec{{Ref: PasswordRefAP, Value: append(profile.Password(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM}}
 }
 
 // authAP is what the Type A and Type D APs share (docs/PROTOCOL.md §6.2

@@ -108,7 +108,7 @@ func WithGetResponse(threshold int) Option {
 func WithFCPSizeLen(n int) Option {
 	return func(s *settings) {
 		if n < 1 || n > 4 {
-			s.errs = append(s.errs, fmt.Errorf("mockcard: FCP size length %d: want 1 to 4", n))
+			s.errs = append(s.errs, fmt.Errorf("%w: WithFCPSizeLen: %d, want 1 to 4", ErrConfig, n))
 			return
 		}
 		s.sizeLen = n

@@ -3,42 +3,14 @@ package mockcard
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 )
 
 // ErrConfig is wrapped by every configuration error (bad AP, EF, PIN or key
 // specification, bad option).
 var ErrConfig = errors.New("mockcard: invalid configuration")
-
-// Secret holds PIN or key bytes. It formats as "[redacted]" with every
-// fmt verb, in JSON and in log/slog records of any handler, so a
-// configuration can be logged without leaking it. It is marshalled in full
-// only into the card state file (see Save).
-type Secret []byte
-
-// MarshalJSON returns "[redacted]" (a JSON string): a configuration logged
-// or dumped as JSON does not carry the bytes.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
-
-// LogValue implements slog.LogValuer: "[redacted]".
-func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
-
-// String returns "[redacted]".
-func (Secret) String() string { return "[redacted]" }
-
-// GoString returns "mockcard.Secret([redacted])".
-func (Secret) GoString() string { return "mockcard.Secret([redacted])" }
-
-// Format prints "[redacted]" for every verb (GoString's text for %#v).
-func (s Secret) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = f.Write([]byte(s.GoString()))
-		return
-	}
-	_, _ = f.Write([]byte("[redacted]"))
-}
 
 // Lifecycle is the lifecycle state of a card AP.
 type Lifecycle uint8
@@ -178,18 +150,21 @@ type EFSpec struct {
 	// grows with UPDATE BINARY up to it (6A84 beyond). Required, at most
 	// 32767 (15-bit offsets).
 	MaxSize int
-	// MaxRecords and MaxRecordLen bound a record EF (6A84 beyond);
-	// MaxRecordLen is at most 255. Both required for LinearRecords.
-	MaxRecords   int
+	// MaxRecords bounds the number of records of a record EF (6A84
+	// beyond). Required for LinearRecords.
+	MaxRecords int
+	// MaxRecordLen bounds each record of a record EF, at most 255 (6A84
+	// beyond). Required for LinearRecords.
 	MaxRecordLen int
 	// Data is the initial content of a transparent EF (at most MaxSize).
 	Data []byte
 	// Records is the initial content of a record EF (record 1 first).
 	Records [][]byte
-	// Personalization and Operational are the access rules in each
-	// lifecycle state of the AP.
+	// Personalization is the access rules while the AP is in
+	// personalization.
 	Personalization Access
-	Operational     Access
+	// Operational is the access rules once the AP is sealed.
+	Operational Access
 }
 
 // PINSpec describes a PIN (password) object of an AP.
@@ -197,13 +172,16 @@ type PINSpec struct {
 	// Ref is the reference used in P2 of VERIFY, CHANGE REFERENCE DATA and
 	// RESET RETRY COUNTER (non-zero, e.g. 0x81).
 	Ref byte
-	// Value is the PIN.
-	Value Secret
+	// Value is the PIN. It never prints; it is written in full only into
+	// the card state file (see Save).
+	Value profile.Password
 	// MaxTries is the retry limit, 1..15 (0: the default, 3).
 	MaxTries int
-	// MinLen and MaxLen bound the PIN's length (0: 4 and 16). A VERIFY or
-	// new PIN outside them gets 6A80 and spends no try.
-	MinLen, MaxLen int
+	// MinLen is the shortest PIN the card accepts (0: 4). A VERIFY or new
+	// PIN outside MinLen..MaxLen gets 6A80 and spends no try.
+	MinLen int
+	// MaxLen is the longest PIN the card accepts (0: 16).
+	MaxLen int
 	// RequireSM makes the card accept the PIN only under secure messaging
 	// (CLA 0C), so that it never travels in clear: VERIFY with data and
 	// CHANGE REFERENCE DATA sent in plain get 6982 and spend no try. The
@@ -224,8 +202,12 @@ type KeySpec struct {
 	// Suite is the cipher suite name of package secure: "3DES",
 	// "AES-128", "AES-192" or "AES-256".
 	Suite string
-	// Enc and Mac are K_enc and K_mac, of the suite's key length.
-	Enc, Mac Secret
+	// Enc is K_enc, of the suite's key length (keys.NewKey; keys.TDES for
+	// "3DES", keys.AES otherwise). It never prints; it is written in full
+	// only into the card state file (see Save).
+	Enc keys.Key
+	// Mac is K_mac, of the suite's key length, like Enc.
+	Mac keys.Key
 	// MaxFailures is the number of failed authentications after which the
 	// key is blocked (6983), 1..15 (0: the default, 3). It is reset by a
 	// successful authentication.

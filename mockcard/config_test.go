@@ -38,13 +38,13 @@ func TestConfigValidation(t *testing.T) {
 		"unknown kind":      mod(func(s *APSpec) { s.EFs[0].Kind = 9 }),
 		"PIN ref 0":         mod(func(s *APSpec) { s.PINs[0].Ref = 0 }),
 		"PIN twice":         mod(func(s *APSpec) { s.PINs = append(s.PINs, s.PINs[0]) }),
-		"PIN too short":     mod(func(s *APSpec) { s.PINs[0].Value = Secret("12") }),
+		"PIN too short":     mod(func(s *APSpec) { s.PINs[0].Value = profile.Password("12") }),
 		"PIN tries 16":      mod(func(s *APSpec) { s.PINs[0].MaxTries = 16 }),
 		"PIN bounds":        mod(func(s *APSpec) { s.PINs[0].MinLen, s.PINs[0].MaxLen = 8, 6 }),
 		"key ref 0":         mod(func(s *APSpec) { s.Keys[0].Ref = 0 }),
 		"key twice":         mod(func(s *APSpec) { s.Keys = append(s.Keys, s.Keys[0]) }),
 		"key suite":         mod(func(s *APSpec) { s.Keys[0].Suite = "RC4" }),
-		"key length":        mod(func(s *APSpec) { s.Keys[0].Enc = s.Keys[0].Enc[:8] }),
+		"key length":        mod(func(s *APSpec) { s.Keys[0].Suite = "AES-256" /* 16-byte keys */ }),
 		"key failures 16":   mod(func(s *APSpec) { s.Keys[0].MaxFailures = 16 }),
 		"missing PIN ref":   mod(func(s *APSpec) { s.EFs[0].Operational.Read = PINVerified(0x99) }),
 		"missing key ref":   mod(func(s *APSpec) { s.EFs[0].Operational.Read = Authenticated(0x99) }),
@@ -78,7 +78,7 @@ func TestSecretsRedacted(t *testing.T) {
 			assert.NotContains(t, s, "[0 1 2 3", verb)
 		}
 	}
-	assert.Equal(t, "[redacted]", Secret("x").String())
+	assert.Equal(t, "[redacted]", profile.Password("x").String())
 }
 
 // A configuration dumped as JSON or logged through slog (text or JSON

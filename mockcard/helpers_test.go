@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/stretchr/testify/require"
 )
@@ -47,10 +48,10 @@ func testSpec() APSpec {
 	}
 	return APSpec{
 		Name: "test", AID: testAID, Lifecycle: Operational,
-		PINs: []PINSpec{{Ref: 0x81, Value: Secret("1234")}},
+		PINs: []PINSpec{{Ref: 0x81, Value: profile.Password("1234")}},
 		Keys: []KeySpec{
-			{Ref: 0x01, Suite: "AES-128", Enc: testKey1Enc, Mac: testKey1Mac},
-			{Ref: 0x02, Suite: "AES-128", Enc: testKey2Enc, Mac: testKey2Mac, MaxFailures: 2},
+			{Ref: 0x01, Suite: "AES-128", Enc: mustKey(testKey1Enc), Mac: mustKey(testKey1Mac)},
+			{Ref: 0x02, Suite: "AES-128", Enc: mustKey(testKey2Enc), Mac: mustKey(testKey2Mac), MaxFailures: 2},
 		},
 		Seal:     Authenticated(0x02),
 		AdminKey: 0x02,
@@ -94,3 +95,13 @@ const (
 	selTest  = "00A4040C06F00102030405"
 	selOther = "00A4040C05F00A0B0C0D"
 )
+
+// mustKey makes key bytes a keys.Key (the card uses only the bytes; AES
+// accepts every length of the suites).
+func mustKey(b []byte) keys.Key {
+	k, err := keys.NewKey(keys.AES, b)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}

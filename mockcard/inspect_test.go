@@ -58,7 +58,7 @@ func TestSaveErrors(t *testing.T) {
 }
 
 func TestStringers(t *testing.T) {
-	assert.Equal(t, "mockcard.Secret([redacted])", fmt.Sprintf("%#v", Secret("k")))
+	assert.Equal(t, "[redacted]", fmt.Sprintf("%#v", profile.Password("k")))
 	assert.Equal(t, "lifecycle(9)", Lifecycle(9).String())
 	assert.Equal(t, "efkind(9)", EFKind(9).String())
 	assert.Equal(t, "transparent", Transparent.String())

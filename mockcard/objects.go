@@ -262,11 +262,11 @@ func newKey(k KeySpec) (*keyObj, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key %02X: %v", k.Ref, err)
 	}
-	if len(k.Enc) != n || len(k.Mac) != n {
+	if k.Enc.Len() != n || k.Mac.Len() != n {
 		return nil, fmt.Errorf("key %02X: %s needs %d-byte keys", k.Ref, k.Suite, n)
 	}
 	o := &keyObj{ref: k.Ref, suite: k.Suite, max: k.MaxFailures,
-		enc: append([]byte(nil), k.Enc...), mac: append([]byte(nil), k.Mac...)}
+		enc: append([]byte(nil), k.Enc.Bytes()...), mac: append([]byte(nil), k.Mac.Bytes()...)}
 	if o.max == 0 {
 		o.max = DefaultMaxTries
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/mynacard/freespace/keys"
 )
 
 // State file format (docs: README.md in this directory):
@@ -253,7 +255,19 @@ func (as apState) spec() (APSpec, []pinState, []keyState, error) {
 		spec.PINs = append(spec.PINs, PINSpec{Ref: p.Ref, Value: p.Value, MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM})
 	}
 	for _, k := range as.Keys {
-		spec.Keys = append(spec.Keys, KeySpec{Ref: k.Ref, Suite: k.Suite, Enc: k.Enc, Mac: k.Mac, MaxFailures: k.MaxFailures})
+		alg := keys.AES
+		if k.Suite == "3DES" {
+			alg = keys.TDES
+		}
+		enc, err := keys.NewKey(alg, k.Enc)
+		if err != nil {
+			return APSpec{}, nil, nil, fmt.Errorf("%w: key %02X: %w", ErrStateFile, k.Ref, err)
+		}
+		mac, err := keys.NewKey(alg, k.Mac)
+		if err != nil {
+			return APSpec{}, nil, nil, fmt.Errorf("%w: key %02X: %w", ErrStateFile, k.Ref, err)
+		}
+		spec.Keys = append(spec.Keys, KeySpec{Ref: k.Ref, Suite: k.Suite, Enc: enc, Mac: mac, MaxFailures: k.MaxFailures})
 	}
 	return spec, as.PINs, as.Keys, nil
 }

@@ -26,18 +26,18 @@ const typeARecordsLen = 223
 // with the keys 01, 02, 03 and, optionally, the password 81 (RESET RETRY
 // COUNTER with key 03). ACTIVATE FILE seals the AP under SM with key 03.
 type TypeA struct {
-	// Identity, when set, is written into the records (record 1 and one
-	// attribute per record). Nil leaves EF.Records empty (a fresh AP).
-	Identity *profile.Identity
+	// Identity is written into the records (record 1 and one attribute
+	// per record). The zero Identity leaves EF.Records empty (a fresh AP).
+	Identity profile.Identity
 	// CUID; zero draws a random one from the card's randomness.
 	CUID profile.CUID
 	// AID defaults to profile.DefaultAID(profile.TypeA).
 	AID profile.AID
 	// Keys gives the AP's key objects 01, 02 and 03.
 	Keys APKeys
-	// Password, when set, protects reading.
+	// Password, when set, protects reading (the password 81).
 	Password *APPassword
-	// MaxRecords of EF.Records (0: 17).
+	// MaxRecords is the number of records of EF.Records (0: 17).
 	MaxRecords int
 	// Unsealed leaves the AP in personalization (a freshly loaded AP).
 	Unsealed bool
@@ -86,9 +86,9 @@ func TypeASpec(cfg TypeA, r io.Reader) (APSpec, error) {
 		keys: cfg.Keys, password: cfg.Password, unsealed: cfg.Unsealed}
 	return ap.spec(r, func(read, write Condition) (EFSpec, error) {
 		var recs [][]byte
-		if cfg.Identity != nil {
+		if !isZeroIdentity(cfg.Identity) {
 			var err error
-			if recs, err = typeARecords(*cfg.Identity); err != nil {
+			if recs, err = typeARecords(cfg.Identity); err != nil {
 				return EFSpec{}, fmt.Errorf("%w: Type A identity: %w", ErrConfig, err)
 			}
 		}
@@ -102,4 +102,10 @@ func TypeASpec(cfg TypeA, r io.Reader) (APSpec, error) {
 			Operational:     Access{Read: read, Update: write, Append: write},
 		}, nil
 	})
+}
+
+// isZeroIdentity reports whether id is the zero Identity (nothing to
+// write). Identity holds a slice, so == does not compare it.
+func isZeroIdentity(id profile.Identity) bool {
+	return id.UserID == "" && id.Expires.IsZero() && len(id.Attributes) == 0
 }

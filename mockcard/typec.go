@@ -23,7 +23,9 @@ const DefaultTypeCKeyRef byte = 0x01
 // The AP can be sealed by anyone (ACTIVATE FILE, condition always): a
 // Type C AP holds nothing secret.
 type TypeC struct {
-	// Identity is the content of EF 0002. It must validate.
+	// Identity is the content of EF 0002; it must validate. The zero
+	// Identity leaves the EF empty (an AP not personalized yet), as for
+	// TypeA.
 	Identity profile.Identity
 	// CUID is the card-unique identifier; the zero value draws a random
 	// one from the card's source of randomness.
@@ -41,7 +43,16 @@ type TypeC struct {
 
 // WithTypeC adds a personalized, sealed Type C AP holding id with a random
 // CUID and the default AID.
-func WithTypeC(id profile.Identity) Option { return WithTypeCConfig(TypeC{Identity: id}) }
+func WithTypeC(id profile.Identity) Option {
+	return WithAPFunc(func(r io.Reader) (APSpec, error) {
+		// A personalized AP: the zero Identity is a mistake here, not a
+		// fresh AP (WithTypeCConfig makes those).
+		if err := id.Validate(); err != nil {
+			return APSpec{}, fmt.Errorf("%w: Type C identity: %w", ErrConfig, err)
+		}
+		return TypeCSpec(TypeC{Identity: id}, r)
+	})
+}
 
 // WithTypeCConfig adds a Type C AP configured by cfg.
 func WithTypeCConfig(cfg TypeC) Option {
@@ -58,10 +69,14 @@ func NewTypeC(id profile.Identity, opts ...Option) (*Card, error) {
 // TypeCSpec builds the APSpec of a Type C AP; r supplies a random CUID
 // when cfg.CUID is zero.
 func TypeCSpec(cfg TypeC, r io.Reader) (APSpec, error) {
-	idb, err := cfg.Identity.MarshalBinary()
-	if err != nil {
-		return APSpec{}, fmt.Errorf("%w: Type C identity: %w", ErrConfig, err)
+	var idb []byte
+	if !isZeroIdentity(cfg.Identity) {
+		var err error
+		if idb, err = cfg.Identity.MarshalBinary(); err != nil {
+			return APSpec{}, fmt.Errorf("%w: Type C identity: %w", ErrConfig, err)
+		}
 	}
+	var err error
 	cuid := cfg.CUID
 	if cuid.IsZero() {
 		if cuid, err = RandomCUID(r); err != nil {

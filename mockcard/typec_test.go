@@ -62,7 +62,7 @@ func TestTypeCRandomCUIDAndUnsealed(t *testing.T) {
 func TestTypeCUpdateKey(t *testing.T) {
 	enc, mac := bytes.Repeat([]byte{1}, 16), bytes.Repeat([]byte{2}, 16)
 	c := MustNew(WithTypeCConfig(TypeC{Identity: profile.Identity{UserID: "U1"},
-		UpdateKey: &KeySpec{Suite: "AES-128", Enc: enc, Mac: mac}}))
+		UpdateKey: &KeySpec{Suite: "AES-128", Enc: mustKey(enc), Mac: mustKey(mac)}}))
 	aid := profile.DefaultAID(profile.TypeC)
 	ctx := context.Background()
 	tx(t, c, "00A4040C0B"+strings.ToUpper(hex.EncodeToString(aid)))

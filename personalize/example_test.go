@@ -17,21 +17,21 @@ func ExampleTypeA() {
 	ctx := context.Background()
 	operatorKeys := testkeys.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: operatorKeys},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("0000")}, Unsealed: true}))
+		Password: &mockcard.APPassword{Value: profile.Password("0000")}, Unsealed: true}))
 
 	req := personalize.Request{
 		Identity: profile.Identity{UserID: "MEMBER-1", Attributes: []profile.Attribute{{Name: "plan", Value: "gold"}}},
-		Password: typea.Password("2468"),
+		Password: profile.Password("2468"),
 	}
 	for range 2 {
-		res, err := personalize.TypeA(ctx, card, typea.Config{Keys: operatorKeys}, req)
+		res, err := personalize.TypeA(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: operatorKeys}, req)
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
 		fmt.Println("already sealed:", res.AlreadySealed)
 	}
-	r, err := typea.Read(ctx, card, typea.Config{Keys: operatorKeys}, typea.Password("2468"), typea.VerifyOptions{})
+	r, err := typea.Read(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: operatorKeys}, profile.Password("2468"))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -40,18 +40,18 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	// Passwords with letters outside 0-9A-F, so that they cannot occur by
 	// chance in the hex of the traces.
 	req := req
-	req.Password = typea.Password("Zq#Wx!")
-	pwBefore := typea.Password("B3f0r3zz")
-	_, err := personalize.TypeA(ctx, tr, typea.Config{Keys: st, Logger: logger}, req)
+	req.Password = profile.Password("Zq#Wx!")
+	pwBefore := profile.Password("B3f0r3zz")
+	_, err := personalize.TypeA(ctx, tr, typea.Config{Password: profile.PasswordAfterAuth, Keys: st, Logger: logger}, req)
 	require.NoError(t, err)
-	_, err = personalize.TypeD(ctx, tr, typed.Config{Keys: st, Logger: logger}, req)
+	_, err = personalize.TypeD(ctx, tr, typed.Config{Password: profile.PasswordAfterAuth, Keys: st, Logger: logger}, req)
 	require.NoError(t, err)
-	for _, pw := range []typea.Password{typea.Password("Wr0ngPwz"), req.Password} {
-		_, err := typea.Read(ctx, tr, typea.Config{Keys: st, Logger: logger}, pw, typea.VerifyOptions{})
+	for _, pw := range []profile.Password{profile.Password("Wr0ngPwz"), req.Password} {
+		_, err := typea.Read(ctx, tr, typea.Config{Password: profile.PasswordAfterAuth, Keys: st, Logger: logger}, pw)
 		keep(err)
-		_, err = typea.Read(ctx, tr, typea.Config{Keys: st, Logger: logger, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, pwBefore, typea.VerifyOptions{})
+		_, err = typea.Read(ctx, tr, typea.Config{Keys: st, Logger: logger, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, pwBefore)
 		keep(err)
-		_, err = typed.Open(ctx, tr, typed.Config{Keys: st, Logger: logger, Password: true}, pw)
+		_, err = typed.Open(ctx, tr, typed.Config{Keys: st, Logger: logger, Password: profile.PasswordAfterAuth}, pw)
 		keep(err)
 	}
 	require.NotEmpty(t, errs)

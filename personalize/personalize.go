@@ -8,6 +8,12 @@
 // package (typea, typed) stays a reader/writer of its own AP. The byte
 // level is docs/PROTOCOL.md chapter 8.
 //
+// One function per AP type, named for the AP it personalizes and taking
+// that AP's own Config: personalize.TypeA(ctx, t, typea.Config, req),
+// personalize.TypeC, personalize.TypeD. Every run checks the Config
+// (ErrConfig of the AP's package) and the Request (ErrInvalidRequest)
+// before the first APDU.
+//
 // Every run is idempotent and resumable: the steps are ordered so that the
 // seal comes last, each step can be repeated with the same result, and a
 // run first probes whether the AP is already sealed. When the card is
@@ -42,14 +48,19 @@ import (
 	"github.com/mynacard/freespace/typed"
 )
 
-// Request is what to write into a fresh AP.
+// Request is what to write into a fresh AP. TypeA, TypeC and TypeD check
+// it whole before the first APDU; every error about it wraps
+// ErrInvalidRequest and names the field.
 type Request struct {
-	// Identity is the user's ID and attributes.
+	// Identity is the user's ID and attributes. Required.
 	Identity profile.Identity
-	// Password is the initial password (Type A and D APs with a password;
-	// nil: leave the password as loaded). It never prints.
-	Password typea.Password
-	// Data is Type D's application data (encrypted with the identity).
+	// Password is the initial password, for Type A and D APs configured
+	// with one (Config.Password not profile.PasswordNone); nil leaves the
+	// password as loaded. It never prints.
+	Password profile.Password
+	// Data is Type D's application data, encrypted with the identity
+	// into one envelope. Type A and C hold none and ignore it, so one
+	// Request can personalize every AP of a card.
 	Data []byte
 }
 
@@ -61,6 +72,8 @@ func (r Request) String() string {
 
 // Result reports a personalization run.
 type Result struct {
+	// CUID is the card-unique identifier of the AP the run wrote (or
+	// found sealed).
 	CUID profile.CUID
 	// AlreadySealed: the AP was sealed before this run, authenticated
 	// with the operator's keys (Types A and D) and holds exactly the
@@ -70,6 +83,10 @@ type Result struct {
 
 // Errors of package personalize.
 var (
+	// ErrInvalidRequest is wrapped by every error about a Request (an
+	// invalid identity, a password the AP has no place for, a password
+	// or data that does not fit), returned before anything is sent.
+	ErrInvalidRequest = errors.New("personalize: invalid request")
 	// ErrSealedDifferent: the AP is sealed with another identity (or,
 	// Type D, other application data) than the request's.
 	ErrSealedDifferent = errors.New("personalize: the AP is already sealed with a different identity")
@@ -84,12 +101,9 @@ var (
 	// password was refused). The cause is wrapped.
 	ErrSealedUnverified = errors.New("personalize: the AP is sealed and its identity could not be read to compare")
 	// ErrCardSwappedDuringRun: the CUID changed between two steps of a
-	// run; also matches apsession's card-swapped error through the type
-	// packages (typea.ErrCardSwapped).
-	ErrCardSwappedDuringRun = fmt.Errorf("personalize: %w", apsession.ErrCardSwapped)
-	// ErrPasswordMode: a password was given for an AP configured without
-	// one.
-	ErrPasswordMode = errors.New("personalize: the AP is configured without a password")
+	// run. It matches profile.ErrCardSwapped, as the card-swapped errors
+	// of typea and typed do.
+	ErrCardSwappedDuringRun = fmt.Errorf("personalize: %w", profile.ErrCardSwapped)
 )
 
 // TypeA personalizes a Type A AP: probe the lifecycle, mutual
@@ -98,22 +112,19 @@ var (
 // FILE. All of it is checked (record sizes, record count, password format)
 // before the first write.
 func TypeA(ctx context.Context, t apdu.Transport, cfg typea.Config, req Request) (Result, error) {
-	if err := req.Identity.Validate(); err != nil {
-		return Result{}, fmt.Errorf("personalize: %w", err)
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
 	}
-	if len(req.Password) > 0 && cfg.Password == typea.PasswordNone {
-		return Result{}, ErrPasswordMode
-	}
-	if err := checkPassword(req.Password); err != nil {
+	if err := checkRequest(req, cfg.Password); err != nil {
 		return Result{}, err
 	}
 	if _, err := typea.EncodeRecords(req.Identity); err != nil {
-		return Result{}, fmt.Errorf("personalize: %w", err)
+		return Result{}, fmt.Errorf("%w: Identity: %w", ErrInvalidRequest, err)
 	}
-	return run(ctx, t, "Type A", func(ctx context.Context) (*typea.AP, error) { return typea.Select(ctx, t, cfg) },
+	return run(ctx, t, "Type A", func(ctx context.Context) (*typea.AP, error) { return typea.OpenUnauthenticated(ctx, t, cfg) },
 		func(ctx context.Context, ap *typea.AP) error { return sealedTypeA(ctx, ap, req) },
 		func(ctx context.Context, ap *typea.AP) error {
-			if err := ap.AuthenticateAdmin(ctx); err != nil {
+			if err := ap.Authenticate(ctx, ap.Config().AdminKey); err != nil {
 				return err
 			}
 			if err := ap.WriteIdentity(ctx, req.Identity); err != nil {
@@ -131,21 +142,21 @@ func TypeA(ctx context.Context, t apdu.Transport, cfg typea.Config, req Request)
 // (replacing anything unreadable a torn earlier run left), the password,
 // ACTIVATE FILE.
 func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request) (Result, error) {
-	if err := req.Identity.Validate(); err != nil {
-		return Result{}, fmt.Errorf("personalize: %w", err)
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
 	}
-	if err := checkPassword(req.Password); err != nil {
+	if err := checkRequest(req, cfg.Password); err != nil {
 		return Result{}, err
 	}
 	c := typed.Content{Identity: req.Identity, Data: req.Data}
 	pt, err := c.MarshalBinary()
 	if err != nil {
-		return Result{}, fmt.Errorf("personalize: %w", err)
+		return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, err)
 	}
 	if cfg.Capacity != 0 && len(pt)+typed.Overhead > cfg.Capacity/2 {
 		// Known before any APDU; otherwise the write checks the card's
 		// own size before it writes anything.
-		return Result{}, fmt.Errorf("personalize: %w", &typed.CapacityError{Need: len(pt) + typed.Overhead, Have: cfg.Capacity / 2})
+		return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, &typed.CapacityError{Need: len(pt) + typed.Overhead, Have: cfg.Capacity / 2})
 	}
 	return run(ctx, t, "Type D", func(ctx context.Context) (*typed.AP, error) { return typed.OpenUnauthenticated(ctx, t, cfg) },
 		func(ctx context.Context, ap *typed.AP) error { return sealedTypeD(ctx, ap, req, pt) },
@@ -159,18 +170,25 @@ func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request)
 			if len(req.Password) == 0 {
 				return nil
 			}
-			return ap.ResetPassword(ctx, req.Password)
+			return ap.UnblockPassword(ctx, req.Password)
 		})
 }
 
-// checkPassword checks an initial password's format before the first
-// write (none given: the password stays as loaded).
-func checkPassword(pw typea.Password) error {
-	if len(pw) == 0 {
+// checkRequest checks a request before the first APDU: the identity is
+// valid, a password goes only to an AP configured with one and has a
+// valid format (none given: the password stays as loaded).
+func checkRequest(req Request, mode profile.PasswordMode) error {
+	if err := req.Identity.Validate(); err != nil {
+		return fmt.Errorf("%w: Identity: %w", ErrInvalidRequest, err)
+	}
+	if len(req.Password) == 0 {
 		return nil
 	}
-	if err := apsession.CheckPassword(pw); err != nil {
-		return fmt.Errorf("personalize: %w", err)
+	if mode == profile.PasswordNone {
+		return fmt.Errorf("%w: Password: the AP is configured without a password", ErrInvalidRequest)
+	}
+	if err := apsession.CheckPassword(req.Password); err != nil {
+		return fmt.Errorf("%w: Password: %w", ErrInvalidRequest, err)
 	}
 	return nil
 }
@@ -217,7 +235,7 @@ func run[A sealable](ctx context.Context, t apdu.Transport, what string, open fu
 		return ap.Seal(ctx)
 	})
 	if err != nil {
-		return res, fmt.Errorf("personalize: %s: %w", what, err)
+		return res, apsession.Op("personalize", what, err)
 	}
 	return res, nil
 }
@@ -228,11 +246,11 @@ func run[A sealable](ctx context.Context, t apdu.Transport, what string, open fu
 // (ErrSealedUnverified when refused, never at the last try), all records
 // read and compared (ErrSealedDifferent).
 func sealedTypeA(ctx context.Context, ap *typea.AP, req Request) error {
-	if err := ap.Authenticate(ctx); err != nil {
+	if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 		return fmt.Errorf("%w: %w", ErrSealedNotOurs, err)
 	}
-	if len(req.Password) > 0 && ap.Config().Password != typea.PasswordNone {
-		if ap.Config().Password == typea.PasswordBeforeAuth {
+	if len(req.Password) > 0 && ap.Config().Password != profile.PasswordNone {
+		if ap.Config().Password == profile.PasswordBeforeAuth {
 			// The card proved itself above; the password goes in plain,
 			// as this mode wants, after the session ends: Verify selects
 			// the AP again and compares its CUID first.
@@ -243,8 +261,8 @@ func sealedTypeA(ctx context.Context, ap *typea.AP, req Request) error {
 		if err := ap.Verify(ctx, req.Password, typea.VerifyOptions{}); err != nil {
 			return fmt.Errorf("%w: %w", ErrSealedUnverified, err)
 		}
-		if ap.Config().Password == typea.PasswordBeforeAuth {
-			if err := ap.Authenticate(ctx); err != nil {
+		if ap.Config().Password == profile.PasswordBeforeAuth {
+			if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 				return fmt.Errorf("%w: %w", ErrSealedNotOurs, err)
 			}
 		}
@@ -290,7 +308,7 @@ func sealedTypeD(ctx context.Context, ap *typed.AP, req Request, pt []byte) erro
 		return fmt.Errorf("%w: %w", ErrSealedNotOurs, err)
 	}
 	if len(req.Password) > 0 {
-		if err := ap.Verify(ctx, req.Password); err != nil {
+		if err := ap.Verify(ctx, req.Password, typed.VerifyOptions{}); err != nil {
 			return fmt.Errorf("%w: %w", ErrSealedUnverified, err)
 		}
 	}
@@ -316,12 +334,15 @@ func sealedTypeD(ctx context.Context, ap *typed.AP, req Request, pt []byte) erro
 // FILE. Type C has no keys and no password. On a sealed AP the identity is
 // compared: equal gives AlreadySealed, different gives ErrSealedDifferent.
 func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request) (Result, error) {
-	if len(req.Password) > 0 {
-		return Result{}, ErrPasswordMode
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	if err := checkRequest(req, profile.PasswordNone); err != nil {
+		return Result{}, err
 	}
 	body, err := req.Identity.MarshalBinary()
 	if err != nil {
-		return Result{}, fmt.Errorf("personalize: %w", err)
+		return Result{}, fmt.Errorf("%w: Identity: %w", ErrInvalidRequest, err)
 	}
 	aid := cfg.AID
 	if len(aid) == 0 {
@@ -334,68 +355,86 @@ func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request)
 	var res Result
 	sealed := false
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
-		s, err := apsession.Open(ctx, t, apsession.Config{AID: aid, CUIDFID: cfg.CUIDFID})
-		if err != nil {
-			return err
-		}
-		res.CUID = s.CUID()
-		ch := s.Plain()
-		fcp, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x04, Data: []byte{byte(fid >> 8), byte(fid)}, Ne: apdu.MaxShortNe})
-		if err != nil {
-			return fmt.Errorf("SELECT EF %04X: %w", fid, err)
-		}
-		size := 0
-		// Tag 80 is an unsigned integer of any length; up to four bytes
-		// (leading zeros allowed) are read.
-		if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) <= 4 {
-			for _, b := range o.Value {
-				size = size<<8 | int(b)
-			}
-		}
-		if size > maxEF {
-			// UPDATE BINARY reaches offsets up to 7FFF only (ISO/IEC
-			// 7816-4 §11.3.3): past it P1 bit 8 names a short EF
-			// identifier, so padding up to such a size would write
-			// another file.
-			return fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", typec.ErrMalformed, fid, size, maxEF)
-		}
-		data := append(bytes.Clone(body), make([]byte, max(0, size-len(body)))...)
-		if err := updateBinary(ctx, ch, data); err != nil {
-			if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) {
-				// Sealed: no change possible without the update key.
-				sealed = true
-				return nil
-			}
-			return err
-		}
-		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x44}); err != nil {
-			return fmt.Errorf("ACTIVATE FILE: %w", err)
-		}
-		return nil
+		var err error
+		res.CUID, sealed, err = writeTypeC(ctx, t, aid, cfg.CUIDFID, fid, body)
+		return err
 	})
 	if err == nil && sealed {
-		// Compare with what the sealed AP holds (readable without keys).
-		var r typec.Result
-		if r, err = typec.Read(ctx, t, cfg); err == nil {
-			var cur []byte
-			switch {
-			case r.CUID != res.CUID:
-				err = ErrCardSwappedDuringRun
-			default:
-				if cur, err = r.Identity.MarshalBinary(); err == nil {
-					if bytes.Equal(cur, body) {
-						res.AlreadySealed = true
-					} else {
-						err = ErrSealedDifferent
-					}
-				}
-			}
-		}
+		res.AlreadySealed, err = sealedTypeC(ctx, t, cfg, res.CUID, body)
 	}
 	if err != nil {
-		return res, fmt.Errorf("personalize: Type C: %w", err)
+		return res, apsession.Op("personalize", "Type C", err)
 	}
 	return res, nil
+}
+
+// writeTypeC selects the Type C AP (CUID from the FCI or EF.CUID), writes
+// body into EF fid padded with 00 to the EF's size, and seals (ACTIVATE
+// FILE, docs/PROTOCOL.md §8.1). sealed reports an AP that refused the
+// write with 6982: sealed already, nothing changed.
+func writeTypeC(ctx context.Context, t apdu.Transport, aid profile.AID, cuidFID, fid uint16, body []byte) (cuid profile.CUID, sealed bool, err error) {
+	s, err := apsession.Open(ctx, t, apsession.Config{AID: aid, CUIDFID: cuidFID})
+	if err != nil {
+		return cuid, false, err
+	}
+	cuid = s.CUID()
+	ch := s.Plain()
+	// SELECT EF with P2 = 04: return the FCP, whose tag 80 is the EF's
+	// size in bytes (ISO/IEC 7816-4 §7.4.3).
+	fcp, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x04, Data: []byte{byte(fid >> 8), byte(fid)}, Ne: apdu.MaxShortNe})
+	if err != nil {
+		return cuid, false, fmt.Errorf("SELECT EF %04X: %w", fid, err)
+	}
+	size := 0
+	// Tag 80 is an unsigned integer of any length; up to four bytes
+	// (leading zeros allowed) are read.
+	if o, err := apdu.FindBER(fcp, 0x80); err == nil && len(o.Value) <= 4 {
+		for _, b := range o.Value {
+			size = size<<8 | int(b)
+		}
+	}
+	if size > maxEF {
+		// UPDATE BINARY reaches offsets up to 7FFF only (ISO/IEC 7816-4
+		// §11.3.3): past it P1 bit 8 names a short EF identifier, so
+		// padding up to such a size would write another file.
+		return cuid, false, fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", profile.ErrMalformed, fid, size, maxEF)
+	}
+	// Padding with 00 wipes any longer earlier content: an Identity
+	// object is followed by 00 / FF only (docs/PROTOCOL.md §2.1).
+	data := append(bytes.Clone(body), make([]byte, max(0, size-len(body)))...)
+	if err := updateBinary(ctx, ch, data); err != nil {
+		if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) {
+			// Sealed: no change possible without the update key.
+			return cuid, true, nil
+		}
+		return cuid, false, err
+	}
+	// ACTIVATE FILE of the current DF (ISO/IEC 7816-4 §11.2.6).
+	if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x44}); err != nil {
+		return cuid, false, fmt.Errorf("ACTIVATE FILE: %w", err)
+	}
+	return cuid, false, nil
+}
+
+// sealedTypeC compares a sealed Type C AP, readable without keys, with the
+// request: same identity is AlreadySealed, another is ErrSealedDifferent;
+// a CUID other than the one the write saw is ErrCardSwappedDuringRun.
+func sealedTypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, cuid profile.CUID, body []byte) (bool, error) {
+	r, err := typec.Read(ctx, t, cfg)
+	if err != nil {
+		return false, err
+	}
+	if r.CUID != cuid {
+		return false, ErrCardSwappedDuringRun
+	}
+	cur, err := r.Identity.MarshalBinary()
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(cur, body) {
+		return false, ErrSealedDifferent
+	}
+	return true, nil
 }
 
 // maxEF is the largest transparent EF UPDATE BINARY with a 15-bit offset
@@ -405,7 +444,7 @@ const maxEF = 0x7FFF
 // updateBinary writes data at offset 0 in short APDUs.
 func updateBinary(ctx context.Context, ch *apdu.Channel, data []byte) error {
 	if len(data) > maxEF {
-		return fmt.Errorf("%w: %d bytes exceed the %d bytes 15-bit offsets reach", typec.ErrMalformed, len(data), maxEF)
+		return fmt.Errorf("%w: %d bytes exceed the %d bytes 15-bit offsets reach", profile.ErrMalformed, len(data), maxEF)
 	}
 	for off := 0; off < len(data); off += apdu.MaxShortLc {
 		part := data[off:min(len(data), off+apdu.MaxShortLc)]

@@ -21,7 +21,7 @@ import (
 
 var req = personalize.Request{
 	Identity: profile.Identity{UserID: "USER-42", Attributes: []profile.Attribute{{Name: "plan", Value: "gold"}, {Name: "office", Value: "前橋"}}},
-	Password: typea.Password("2468"),
+	Password: profile.Password("2468"),
 	Data:     []byte("evacuee record: name, address, birth date, sex"),
 }
 
@@ -29,7 +29,7 @@ var req = personalize.Request{
 // APs, as the loading system leaves them.
 func freshCard(t testing.TB, st *keys.Store) *mockcard.Card {
 	t.Helper()
-	pw := &mockcard.APPassword{Value: mockcard.Secret("0000")}
+	pw := &mockcard.APPassword{Value: profile.Password("0000")}
 	card, err := mockcard.New(
 		mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}),
 		mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "UNSET"}, Unsealed: true}),
@@ -43,7 +43,7 @@ type run func(ctx context.Context, card *mockcard.Card, st *keys.Store) (persona
 
 var runs = map[string]run{
 	"A": func(ctx context.Context, card *mockcard.Card, st *keys.Store) (personalize.Result, error) {
-		return personalize.TypeA(ctx, card, typea.Config{Keys: st}, req)
+		return personalize.TypeA(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, req)
 	},
 	"C": func(ctx context.Context, card *mockcard.Card, st *keys.Store) (personalize.Result, error) {
 		r := req
@@ -51,7 +51,7 @@ var runs = map[string]run{
 		return personalize.TypeC(ctx, card, typec.Config{}, r)
 	},
 	"D": func(ctx context.Context, card *mockcard.Card, st *keys.Store) (personalize.Result, error) {
-		return personalize.TypeD(ctx, card, typed.Config{Keys: st, Password: true}, req)
+		return personalize.TypeD(ctx, card, typed.Config{Keys: st, Password: profile.PasswordAfterAuth}, req)
 	},
 }
 
@@ -65,12 +65,12 @@ func verify(t *testing.T, label, typ string, card *mockcard.Card, st *keys.Store
 		lc, err := card.Lifecycle(profile.DefaultAID(profile.TypeA))
 		require.NoError(t, err)
 		require.Equal(t, mockcard.Operational, lc, label)
-		res, err := typea.Read(ctx, card, typea.Config{Keys: st}, req.Password, typea.VerifyOptions{})
+		res, err := typea.Read(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, req.Password)
 		require.NoError(t, err, label)
 		require.Equal(t, req.Identity.UserID, res.Identity.UserID, label)
-		a, err := typea.Select(ctx, card, typea.Config{Keys: st})
+		a, err := typea.OpenUnauthenticated(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: st})
 		require.NoError(t, err)
-		require.NoError(t, a.Authenticate(ctx))
+		require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 		require.NoError(t, a.Verify(ctx, req.Password, typea.VerifyOptions{}))
 		id, err := a.ReadAll(ctx)
 		require.NoError(t, err, label)
@@ -86,7 +86,7 @@ func verify(t *testing.T, label, typ string, card *mockcard.Card, st *keys.Store
 		lc, err := card.Lifecycle(profile.DefaultAID(profile.TypeD))
 		require.NoError(t, err)
 		require.Equal(t, mockcard.Operational, lc, label)
-		ap, err := typed.Open(ctx, card, typed.Config{Keys: st, Password: true}, req.Password)
+		ap, err := typed.Open(ctx, card, typed.Config{Keys: st, Password: profile.PasswordAfterAuth}, req.Password)
 		require.NoError(t, err, label)
 		c, err := ap.Read(ctx)
 		require.NoError(t, err, label)
@@ -153,25 +153,25 @@ func TestPersonalizeRejectsBadInputBeforeWriting(t *testing.T) {
 	card.ResetStats()
 	bad := req
 	bad.Identity.UserID = ""
-	_, err := personalize.TypeA(ctx, card, typea.Config{Keys: st}, bad)
+	_, err := personalize.TypeA(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, bad)
 	assert.ErrorIs(t, err, profile.ErrInvalidIdentity)
-	_, err = personalize.TypeA(ctx, card, typea.Config{Keys: st, Password: typea.PasswordNone}, req)
-	assert.ErrorIs(t, err, personalize.ErrPasswordMode)
+	_, err = personalize.TypeA(ctx, card, typea.Config{Keys: st, Password: profile.PasswordNone}, req)
+	assert.ErrorIs(t, err, personalize.ErrInvalidRequest)
 	long := req
-	long.Password = typea.Password(bytes.Repeat([]byte("7"), 65))
-	_, err = personalize.TypeA(ctx, card, typea.Config{Keys: st}, long)
+	long.Password = profile.Password(bytes.Repeat([]byte("7"), 65))
+	_, err = personalize.TypeA(ctx, card, typea.Config{Keys: st, Password: profile.PasswordAfterAuth}, long)
 	assert.ErrorIs(t, err, typea.ErrPasswordFormat)
-	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st}, long)
+	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st, Password: profile.PasswordAfterAuth}, long)
 	assert.ErrorIs(t, err, typea.ErrPasswordFormat)
 	assert.Zero(t, card.Stats().APDUs)
 	big := req
 	big.Data = make([]byte, 5000)
-	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st, Capacity: 4096}, big)
+	_, err = personalize.TypeD(ctx, card, typed.Config{Password: profile.PasswordAfterAuth, Keys: st, Capacity: 4096}, big)
 	assert.ErrorIs(t, err, typed.ErrCapacity)
 	assert.Zero(t, card.Stats().APDUs, "a configured capacity is checked before any APDU")
 	// Without a configured capacity the card's FCP gives it: still
 	// refused before anything is written.
-	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st}, big)
+	_, err = personalize.TypeD(ctx, card, typed.Config{Password: profile.PasswordAfterAuth, Keys: st}, big)
 	var ce *typed.CapacityError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, 2048, ce.Have)
@@ -206,15 +206,15 @@ func TestOneTransactionPerRun(t *testing.T) {
 	ctx := context.Background()
 	st := testkeys.Store(1)
 	tc := &txCounter{Card: freshCard(t, st)}
-	_, err := personalize.TypeA(ctx, tc, typea.Config{Keys: st}, req)
+	_, err := personalize.TypeA(ctx, tc, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, req)
 	require.NoError(t, err)
 	assert.Equal(t, 1, tc.begun)
 	tc.begun = 0
-	_, err = personalize.TypeD(ctx, tc, typed.Config{Keys: st, Password: true}, req)
+	_, err = personalize.TypeD(ctx, tc, typed.Config{Keys: st, Password: profile.PasswordAfterAuth}, req)
 	require.NoError(t, err)
 	assert.Equal(t, 1, tc.begun)
 	tc.begun = 0
-	_, err = typea.Read(ctx, tc, typea.Config{Keys: st}, req.Password, typea.VerifyOptions{})
+	_, err = typea.Read(ctx, tc, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, req.Password)
 	require.NoError(t, err)
 	assert.Equal(t, 1, tc.begun)
 }
@@ -251,7 +251,7 @@ func TestTypeCHostileFCPSize(t *testing.T) {
 		r := req
 		r.Password = nil
 		_, err := personalize.TypeC(ctx, liar, typec.Config{}, r)
-		require.ErrorIs(t, err, typec.ErrMalformed, "FCP size %04X", size)
+		require.ErrorIs(t, err, profile.ErrMalformed, "FCP size %04X", size)
 		for _, c := range liar.cmds {
 			if len(c) >= 4 && c[1] == 0xD6 {
 				t.Errorf("FCP size %04X: UPDATE BINARY sent: % X", size, c[:4])

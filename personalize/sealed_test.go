@@ -20,15 +20,15 @@ import (
 // userID with password pw ("" for none) under the operator keys st.
 func personalizeAs(card *mockcard.Card, st *keys.Store, typ, userID, pw string) (personalize.Result, error) {
 	r := personalize.Request{Identity: profile.Identity{UserID: userID}, Data: []byte("data of " + userID)}
-	mode := typea.PasswordNone
+	mode := profile.PasswordNone
 	if pw != "" {
-		r.Password = typea.Password(pw)
-		mode = typea.PasswordAfterAuth
+		r.Password = profile.Password(pw)
+		mode = profile.PasswordAfterAuth
 	}
 	if typ == "A" {
 		return personalize.TypeA(context.Background(), card, typea.Config{Keys: st, Password: mode}, r)
 	}
-	return personalize.TypeD(context.Background(), card, typed.Config{Keys: st, Password: pw != ""}, r)
+	return personalize.TypeD(context.Background(), card, typed.Config{Keys: st, Password: passwordModeIf(pw != "")}, r)
 }
 
 // loadedCard is a card with fresh Type A and D APs, loaded with keys
@@ -37,7 +37,7 @@ func loadedCard(t *testing.T, st *keys.Store, withPW bool) *mockcard.Card {
 	t.Helper()
 	var pw *mockcard.APPassword
 	if withPW {
-		pw = &mockcard.APPassword{Value: mockcard.Secret("0000")}
+		pw = &mockcard.APPassword{Value: profile.Password("0000")}
 	}
 	card, err := mockcard.New(
 		mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}),
@@ -127,9 +127,9 @@ func TestSealedWithAnotherOperatorsKeys(t *testing.T) {
 func TestSealedBeforeAuthMode(t *testing.T) {
 	st := testkeys.Store(1)
 	card := loadedCard(t, st, true)
-	cfg := typea.Config{Keys: st, Password: typea.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}
+	cfg := typea.Config{Keys: st, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}
 	as := func(user, pw string) (personalize.Result, error) {
-		return personalize.TypeA(context.Background(), card, cfg, personalize.Request{Identity: profile.Identity{UserID: user}, Password: typea.Password(pw)})
+		return personalize.TypeA(context.Background(), card, cfg, personalize.Request{Identity: profile.Identity{UserID: user}, Password: profile.Password(pw)})
 	}
 	_, err := as("ALICE-1", "1357")
 	require.NoError(t, err)
@@ -140,4 +140,13 @@ func TestSealedBeforeAuthMode(t *testing.T) {
 	assert.ErrorIs(t, err, personalize.ErrSealedDifferent)
 	_, err = as("BOB-2", "2468")
 	assert.ErrorIs(t, err, personalize.ErrSealedUnverified)
+}
+
+// passwordModeIf is profile.PasswordAfterAuth when on, else
+// profile.PasswordNone.
+func passwordModeIf(on bool) profile.PasswordMode {
+	if on {
+		return profile.PasswordAfterAuth
+	}
+	return profile.PasswordNone
 }

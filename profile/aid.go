@@ -54,6 +54,11 @@ func (a AID) Validate() error {
 	return nil
 }
 
+// Format prints the AID's bytes: %x as lower-case hex digits and %X as
+// upper-case ones (not the hex of String's hex), %s, %v and %q as String,
+// %#v as Go syntax.
+func (a AID) Format(f fmt.State, verb rune) { formatBytes(f, verb, a, a.String(), []byte(a)) }
+
 // String returns the AID in upper-case hex.
 func (a AID) String() string { return strings.ToUpper(hex.EncodeToString(a)) }
 

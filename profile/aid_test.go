@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -50,4 +51,32 @@ func TestCUID(t *testing.T) {
 	e, err := CUIDFromBytes(c[:])
 	require.NoError(t, err)
 	assert.Equal(t, c, e)
+}
+
+// TestHexVerbsDoNotDoubleEncode: %x of a CUID or an AID is the hex of its
+// bytes, not the hex of its hex String (issue 14 §5).
+func TestHexVerbsDoNotDoubleEncode(t *testing.T) {
+	c := CUID{0xC0, 0x01, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xFF}
+	a := AID{0xF0, 0x46, 0x52, 0x45, 0x45}
+	tests := []struct {
+		format string
+		arg    any
+		want   string
+	}{
+		{"%x", c, "c00102030405060708090a0b0c0d0eff"},
+		{"%X", c, "C00102030405060708090A0B0C0D0EFF"},
+		{"%s", c, "c00102030405060708090a0b0c0d0eff"},
+		{"%v", c, "c00102030405060708090a0b0c0d0eff"},
+		{"%q", c, `"c00102030405060708090a0b0c0d0eff"`},
+		{"%v", []CUID{c}, "[c00102030405060708090a0b0c0d0eff]"},
+		{"%x", a, "f046524545"},
+		{"%X", a, "F046524545"},
+		{"% X", a, "F0 46 52 45 45"},
+		{"%s", a, "F046524545"},
+		{"%v", a, "F046524545"},
+		{"%#v", a, "[]byte{0xf0, 0x46, 0x52, 0x45, 0x45}"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, fmt.Sprintf(tt.format, tt.arg), "%s of %T", tt.format, tt.arg)
+	}
 }

@@ -45,6 +45,12 @@ func CUIDFromBytes(b []byte) (CUID, error) {
 // String returns 32 lower-case hex digits.
 func (c CUID) String() string { return hex.EncodeToString(c[:]) }
 
+// Format prints the CUID's 16 bytes: %x and %X as 32 hex digits (not the
+// hex of String's hex), %s, %v and %q as String, %#v as Go syntax.
+func (c CUID) Format(f fmt.State, verb rune) {
+	formatBytes(f, verb, c[:], c.String(), [CUIDLen]byte(c))
+}
+
 // IsZero reports whether c is all zero (never a valid assigned CUID).
 func (c CUID) IsZero() bool { return c == CUID{} }
 
@@ -59,4 +65,21 @@ func (c *CUID) UnmarshalText(b []byte) error {
 	}
 	*c = v
 	return nil
+}
+
+// formatBytes is the Format of CUID and AID: %x / %X format the bytes
+// themselves (with a String method fmt would otherwise hex-encode the
+// string, "%x" of a CUID giving 64 digits), %s / %v / %q the text, %#v
+// the Go value goSyntax; flags and width are kept.
+func formatBytes(f fmt.State, verb rune, b []byte, text string, goSyntax any) {
+	switch {
+	case verb == 'x' || verb == 'X':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), b)
+	case verb == 'v' && f.Flag('#'):
+		fmt.Fprintf(f, "%#v", goSyntax)
+	case verb == 's' || verb == 'v' || verb == 'q':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), text)
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, verb), b)
+	}
 }

@@ -42,28 +42,31 @@ func (p Password) Zero() { clear(p) }
 
 // PasswordMode says whether an AP has a password and when the host
 // verifies it relative to mutual authentication (docs/PROTOCOL.md §3.3,
-// §6.4). The zero value is PasswordAfterAuth.
+// §6.4). The zero value is PasswordNone, so a configuration sends a
+// password only when it says when to.
 type PasswordMode uint8
 
 // Password modes.
 const (
-	// PasswordAfterAuth (the zero value): VERIFY goes under secure
-	// messaging after mutual authentication, so the password crosses the
-	// interface encrypted and only to the authenticated card. An AP
-	// without a password works in this mode when no password is given.
-	PasswordAfterAuth PasswordMode = iota
+	// PasswordNone (the zero value): the AP has no password; password
+	// operations are refused before anything is sent. An AP that does
+	// need one refuses reads (6982), reported as a password required.
+	PasswordNone PasswordMode = iota
+	// PasswordAfterAuth: VERIFY goes under secure messaging after mutual
+	// authentication, so the password crosses the interface encrypted
+	// and only to the authenticated card. The mode to choose for an AP
+	// with a password.
+	PasswordAfterAuth
 	// PasswordBeforeAuth: VERIFY in plain before mutual authentication.
 	// Weaker: the password goes, readable on the interface, to a card
 	// that has not proven itself yet (a clone, an emulator or a relay
-	// sees it). typea accepts it only with Config.AllowPasswordBeforeAuth.
+	// sees it). typea accepts it only with Config.AllowPasswordBeforeAuth;
+	// typed not at all.
 	PasswordBeforeAuth
-	// PasswordNone: the AP has no password; password operations are
-	// refused before anything is sent.
-	PasswordNone
 )
 
-// String names the mode as ParsePasswordMode reads it: "after-auth",
-// "before-auth" or "none".
+// String names the mode as ParsePasswordMode reads it: "none",
+// "after-auth" or "before-auth".
 func (m PasswordMode) String() string {
 	switch m {
 	case PasswordAfterAuth:
@@ -77,17 +80,17 @@ func (m PasswordMode) String() string {
 }
 
 // Valid reports whether m is one of the defined modes.
-func (m PasswordMode) Valid() bool { return m <= PasswordNone }
+func (m PasswordMode) Valid() bool { return m <= PasswordBeforeAuth }
 
-// ParsePasswordMode parses "after-auth", "before-auth" or "none". Any
+// ParsePasswordMode parses "none", "after-auth" or "before-auth". Any
 // other text is an error wrapping ErrInvalidPasswordMode.
 func ParsePasswordMode(s string) (PasswordMode, error) {
-	for _, m := range []PasswordMode{PasswordAfterAuth, PasswordBeforeAuth, PasswordNone} {
+	for _, m := range []PasswordMode{PasswordNone, PasswordAfterAuth, PasswordBeforeAuth} {
 		if m.String() == s {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("%w %q (want after-auth, before-auth or none)", ErrInvalidPasswordMode, s)
+	return 0, fmt.Errorf("%w %q (want none, after-auth or before-auth)", ErrInvalidPasswordMode, s)
 }
 
 // PasswordStatus is the state of an AP's password as the card tells it
@@ -125,3 +128,31 @@ func TriesLeft(n int) string {
 	}
 	return fmt.Sprintf("%d tries left", n)
 }
+
+// PasswordError is a password the card refused (VERIFY, CHANGE REFERENCE
+// DATA) or a blocked password: the tries left and whether it is blocked.
+// typea and typed both return it. It unwraps to the card's answer (an
+// *apdu.TriesError for 63Cx, 6983 or 6984), so errors.Is(err,
+// apdu.ErrVerificationFailed) and errors.Is(err, apdu.ErrBlocked) work.
+type PasswordError struct {
+	// Remaining is the number of tries left (0 when Blocked).
+	Remaining int
+	// Blocked: no tries are left; only the operator's administrative key
+	// unblocks the password.
+	Blocked bool
+	// Err is the card's answer.
+	Err error
+}
+
+// Error says how many tries are left, never anything about the password.
+// Like the card-condition sentinels it has no package prefix: the
+// operation that returns it adds its own ("typea: verify password: ...").
+func (e *PasswordError) Error() string {
+	if e.Blocked {
+		return "password blocked"
+	}
+	return "wrong password, " + TriesLeft(e.Remaining)
+}
+
+// Unwrap returns the card's answer.
+func (e *PasswordError) Unwrap() error { return e.Err }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -78,7 +79,7 @@ func TestPasswordMode(t *testing.T) {
 		})
 	}
 	var zero PasswordMode
-	assert.Equal(t, PasswordAfterAuth, zero, "the zero value is the safe mode")
+	assert.Equal(t, PasswordNone, zero, "the zero value sends no password")
 	for _, bad := range []string{"", "After-Auth", "plain", "none "} {
 		_, err := ParsePasswordMode(bad)
 		assert.ErrorIs(t, err, ErrInvalidPasswordMode, "%q", bad)
@@ -104,15 +105,33 @@ func TestPasswordStatusString(t *testing.T) {
 }
 
 func TestSentinelsDistinct(t *testing.T) {
-	all := []error{ErrNotPresent, ErrNotPersonalized, ErrMalformed, ErrInvalidPasswordMode,
-		ErrInvalidAID, ErrInvalidCUID, ErrInvalidIdentity}
+	conditions := []error{ErrNotPresent, ErrNotPersonalized, ErrMalformed}
+	for _, c := range conditions {
+		// Wrapped by the AP packages, which add their prefix once.
+		assert.NotContains(t, c.Error(), "profile:")
+	}
+	all := append(conditions, ErrInvalidPasswordMode, ErrInvalidAID, ErrInvalidCUID, ErrInvalidIdentity)
 	for i, a := range all {
-		assert.True(t, strings.HasPrefix(a.Error(), "profile: "), a.Error())
-		assert.Equal(t, 1, strings.Count(a.Error(), "profile:"), a.Error())
 		for j, b := range all {
 			if i != j {
 				assert.NotErrorIs(t, a, b)
 			}
 		}
+	}
+}
+
+func TestPasswordErrorText(t *testing.T) {
+	cause := errors.New("card: 63C1")
+	tests := []struct {
+		err  *PasswordError
+		want string
+	}{
+		{&PasswordError{Remaining: 2, Err: cause}, "wrong password, 2 tries left"},
+		{&PasswordError{Remaining: 1, Err: cause}, "wrong password, 1 try left"},
+		{&PasswordError{Blocked: true, Err: cause}, "password blocked"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.err.Error())
+		assert.ErrorIs(t, tt.err, cause, "unwraps to the card's answer")
 	}
 }

@@ -28,12 +28,12 @@ func BenchmarkReadTransaction(b *testing.B) {
 	} {
 		b.Run(tc.suite.Name(), func(b *testing.B) {
 			id := profile.Identity{UserID: "BENCH-0001", Attributes: []profile.Attribute{{Name: "role", Value: "staff"}}}
-			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: tc.store, Suite: tc.suite.Name()}}))
-			cfg := typea.Config{Keys: tc.store, Suite: tc.suite, Password: typea.PasswordNone}
+			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: tc.store, Suite: tc.suite.Name()}}))
+			cfg := typea.Config{Keys: tc.store, Suite: tc.suite, Password: profile.PasswordNone}
 			m := &testkeys.Meter{Next: card}
 			ctx := context.Background()
 			testkeys.Run(b, m, func() error {
-				_, err := typea.Read(ctx, m, cfg, nil, typea.VerifyOptions{})
+				_, err := typea.Read(ctx, m, cfg, nil)
 				return err
 			})
 		})

@@ -11,27 +11,40 @@
 // reference, SFIs and cipher suite are configurable (Config), and the
 // default AID is the project's placeholder, never J-LIS's.
 //
-// Two ways to use it:
+// Three ways to use it, the same as package typed:
 //
 //   - Read runs the whole transaction of a gate or kiosk in one PC/SC
 //     transaction: SELECT, GET CHALLENGE, MUTUAL AUTHENTICATE and a
 //     protected READ RECORD 1, 4 APDUs without a password.
-//   - Select returns an *AP whose methods (Authenticate, PasswordStatus,
-//     Verify, ReadIdentity, ReadAll, WriteIdentity, ChangePassword,
-//     UnblockPassword, ...) each run in a transaction of their own.
+//   - Open selects the AP, authenticates with the read key and verifies
+//     the password, and returns an *AP whose methods (ReadIdentity,
+//     ReadAll, WriteIdentity, ...) each run in a transaction of their own.
+//   - OpenUnauthenticated only selects, for personalization and password
+//     administration: the caller authenticates the key it needs
+//     (Authenticate with Config.ReadKey, UpdateKey or AdminKey) and uses
+//     PasswordStatus, Verify, ChangePassword, UnblockPassword, Seal.
+//
+// Config is checked before anything is sent (Config.Validate); every
+// configuration error wraps ErrConfig and names the field. The card's
+// conditions are profile's: errors.Is(err, profile.ErrNotPresent) for a
+// card without the AP, profile.ErrNotPersonalized for an AP without an
+// identity, profile.ErrMalformed for data that breaks the profile.
 //
 // Passwords: VERIFY without data asks the remaining tries without spending
 // one; Verify refuses to send the password when one try is left unless the
-// caller allows it (ErrLastTry); a wrong password is a *PasswordError that
+// caller allows it (ErrLastTry); a wrong password is a *profile.PasswordError that
 // unwraps to *apdu.TriesError; a password is never kept and never resent
 // on its own. A card swapped between two operations is detected through
 // the CUID (ErrCardSwapped) before anything is sent to it but a SELECT.
 //
-// The password goes under secure messaging after mutual authentication by
-// default (PasswordAfterAuth): encrypted, and only to a card that proved
-// it holds the operator's keys. PasswordBeforeAuth, for cards personalized
-// that way, sends it in plain to a card that has not proven itself (a
-// clone or an emulator learns it): it is weaker, and a configuration error
+// Config.Password (a profile.PasswordMode) says whether the AP has a
+// password: the zero value profile.PasswordNone sends none. For an AP with
+// a password choose profile.PasswordAfterAuth: the password goes under
+// secure messaging after mutual authentication, encrypted, and only to a
+// card that proved it holds the operator's keys.
+// profile.PasswordBeforeAuth, for cards personalized that way, sends it in
+// plain to a card that has not proven itself (a clone or an emulator
+// learns it): it is weaker, and a configuration error
 // (ErrPasswordBeforeAuth, before anything is sent) unless
 // Config.AllowPasswordBeforeAuth is set.
 package typea

@@ -40,8 +40,8 @@ func TestProtocolDocTranscript(t *testing.T) {
 	st := testkeys.Store(1)
 	id := profile.Identity{UserID: "U1"}
 	var tr mockcard.Transcript
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}}), mockcard.WithTranscript(&tr))
-	_, err = typea.Read(context.Background(), card, typea.Config{Keys: st, Password: typea.PasswordNone}, nil, typea.VerifyOptions{})
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}), mockcard.WithTranscript(&tr))
+	_, err = typea.Read(context.Background(), card, typea.Config{Keys: st, Password: profile.PasswordNone}, nil)
 	require.NoError(t, err)
 	ex := tr.Exchanges()
 	require.Len(t, lines, 2*len(ex), "one -> and one <- line per APDU")

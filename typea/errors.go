@@ -4,70 +4,58 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/profile"
 )
 
 // Errors of package typea, usable with errors.Is (and the typed ones with
-// errors.As).
+// errors.As). The card's conditions are profile's: a card without the AP
+// gives an error matching profile.ErrNotPresent, an AP without an
+// identity profile.ErrNotPersonalized, a CUID that breaks the profile
+// profile.ErrMalformed.
 var (
+	// ErrConfig is wrapped by every configuration error (Config.Validate,
+	// Open, Read); the message names the field.
+	ErrConfig = errors.New("typea: invalid configuration")
 	// ErrRecordFormat: a record breaks the formats of docs/PROTOCOL.md §6.3.
 	ErrRecordFormat = errors.New("typea: record format error")
-	// ErrNotPersonalized: record 1 is missing or empty.
-	ErrNotPersonalized = errors.New("typea: the AP is not personalized")
-	// ErrNoPassword: the AP is configured without a password.
-	ErrNoPassword = errors.New("typea: the AP is configured without a password")
-	// ErrPasswordBeforeAuth: the configuration asks for PasswordBeforeAuth
-	// without AllowPasswordBeforeAuth. Nothing was sent.
-	ErrPasswordBeforeAuth = errors.New("typea: config: password mode before-auth (password in plain to a card not yet authenticated) and AllowPasswordBeforeAuth is false")
+	// ErrNoPassword: a password operation on an AP configured without a
+	// password (profile.PasswordNone). Nothing was sent.
+	ErrNoPassword = fmt.Errorf("%w: Password: the AP is configured without a password", ErrConfig)
+	// ErrPasswordBeforeAuth: the configuration asks for
+	// profile.PasswordBeforeAuth without AllowPasswordBeforeAuth. Nothing
+	// was sent.
+	ErrPasswordBeforeAuth = fmt.Errorf("%w: Password: before-auth sends the password in plain to a card not yet authenticated, and AllowPasswordBeforeAuth is false", ErrConfig)
 
-	// ErrLastTry: VERIFY was refused on the host because the password has
-	// one try left and the caller did not allow spending it
-	// (VerifyOptions.AllowLastTry).
-	ErrLastTry = apsession.ErrLastTry
-	// ErrPasswordFormat: a password is empty or too long for one APDU.
-	// Nothing was sent.
-	ErrPasswordFormat = apsession.ErrPasswordFormat
+	// ErrLastTry: the password was not sent because it has one try left
+	// and the caller did not allow spending it (VerifyOptions.AllowLastTry,
+	// Config.AllowLastTry). The same value as profile.ErrLastTry.
+	ErrLastTry = profile.ErrLastTry
+	// ErrPasswordFormat: a password is empty or too long for one APDU
+	// (nothing was sent), or the card refused a new password's length
+	// (6A80, no try spent). The same value as profile.ErrPasswordFormat.
+	ErrPasswordFormat = profile.ErrPasswordFormat
 	// ErrPasswordRequired: the card asks for the password (6982 after
-	// authentication) and the session holds none: passwords are never
-	// resent on their own.
-	ErrPasswordRequired = apsession.ErrPasswordRequired
+	// authentication) and the AP holds none: passwords are never resent
+	// on their own. The same value as profile.ErrPasswordRequired.
+	ErrPasswordRequired = profile.ErrPasswordRequired
 	// ErrCardSwapped: the CUID changed between two operations; the
-	// operation was aborted before changing anything.
-	ErrCardSwapped = apsession.ErrCardSwapped
-	// ErrNotPresent: the card has no AP with the configured AID.
-	ErrNotPresent = apsession.ErrNotPresent
+	// operation was aborted before changing anything. The same value as
+	// profile.ErrCardSwapped.
+	ErrCardSwapped = profile.ErrCardSwapped
 )
-
-// PasswordError is the result of a failed VERIFY (or a status query of a
-// blocked password): the remaining tries and whether the password is
-// blocked. It unwraps to the card's *apdu.TriesError, so
-// errors.Is(err, apdu.ErrVerificationFailed) and errors.Is(err,
-// apdu.ErrBlocked) work.
-type PasswordError struct {
-	Remaining int
-	Blocked   bool
-	Err       *apdu.TriesError
-}
-
-// Error says how many tries are left, never anything about the password.
-func (e *PasswordError) Error() string {
-	if e.Blocked {
-		return "typea: password blocked (no tries left); the operator must unblock it (RESET RETRY COUNTER)"
-	}
-	return fmt.Sprintf("typea: wrong password, %d tries left", e.Remaining)
-}
-
-// Unwrap returns the card's status as *apdu.TriesError.
-func (e *PasswordError) Unwrap() error { return e.Err }
 
 // RecordSizeError reports a record longer than the profile allows; it is
 // returned before anything is written.
 type RecordSizeError struct {
-	Record int    // record number, or 0 for an attribute given by Name
-	Name   string // attribute name
-	Len    int
-	Max    int
+	// Record is the record number, or 0 for an attribute given by Name.
+	Record int
+	// Name is the attribute's name, when the record is an attribute.
+	Name string
+	// Len is the record's encoded length in bytes.
+	Len int
+	// Max is the largest record the profile (or the current APDU mode)
+	// carries.
+	Max int
 }
 
 // Error gives the sizes.
@@ -85,7 +73,10 @@ func (e *RecordSizeError) Is(target error) bool { return target == ErrRecordForm
 // CapacityError reports an Identity with more attributes than EF.Records
 // has records for; it is returned before anything is written.
 type CapacityError struct {
-	Records, Max int
+	// Records is the number of records the Identity needs.
+	Records int
+	// Max is the number of records EF.Records holds.
+	Max int
 }
 
 // Error gives the counts.

@@ -18,10 +18,10 @@ func ExampleRead() {
 	ctx := context.Background()
 	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
 	id := profile.Identity{UserID: "EMP-0042"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id,
-		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id,
+		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 
-	res, err := typea.Read(ctx, card, typea.Config{Keys: operatorKeys}, typea.Password("1234"), typea.VerifyOptions{})
+	res, err := typea.Read(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: operatorKeys}, profile.Password("1234"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -36,25 +36,25 @@ func ExampleAP_Verify() {
 	ctx := context.Background()
 	operatorKeys := testkeys.Store(1)
 	id := profile.Identity{UserID: "EMP-0042"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id,
-		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id,
+		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 
-	ap, err := typea.Select(ctx, card, typea.Config{Keys: operatorKeys})
+	ap, err := typea.OpenUnauthenticated(ctx, card, typea.Config{Password: profile.PasswordAfterAuth, Keys: operatorKeys})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer ap.Close()
-	if err := ap.Authenticate(ctx); err != nil {
+	if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 		fmt.Println(err)
 		return
 	}
 	for _, guess := range []string{"0000", "1111", "1234"} {
-		err := ap.Verify(ctx, typea.Password(guess), typea.VerifyOptions{})
-		var pe *typea.PasswordError
+		err := ap.Verify(ctx, profile.Password(guess), typea.VerifyOptions{})
+		var pe *profile.PasswordError
 		switch {
 		case errors.As(err, &pe):
-			fmt.Println("wrong password,", pe.Remaining, "tries left")
+			fmt.Println("wrong password,", profile.TriesLeft(pe.Remaining))
 		case errors.Is(err, typea.ErrLastTry):
 			fmt.Println("one try left: ask the user to confirm")
 		case err == nil:
@@ -63,6 +63,6 @@ func ExampleAP_Verify() {
 	}
 	// Output:
 	// wrong password, 2 tries left
-	// wrong password, 1 tries left
+	// wrong password, 1 try left
 	// one try left: ask the user to confirm
 }

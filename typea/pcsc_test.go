@@ -23,8 +23,8 @@ func TestThroughPCSC(t *testing.T) {
 	slot := pcsctest.Acquire(t)
 	st := testkeys.Store(1)
 	id := testID
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st},
+		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	slot.Attach(t, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
@@ -33,24 +33,24 @@ func TestThroughPCSC(t *testing.T) {
 	t.Cleanup(func() { _ = cd.Close() })
 
 	m := &testkeys.Meter{Next: cd}
-	res, err := typea.Read(ctx, m, typea.Config{Keys: st}, typea.Password("1234"), typea.VerifyOptions{})
+	res, err := typea.Read(ctx, m, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, profile.Password("1234"))
 	require.NoError(t, err)
 	assert.Equal(t, "U-0001", res.Identity.UserID)
 	assert.Equal(t, 6, m.APDUs, "4 APDUs + password status and VERIFY")
 
-	a, err := typea.Select(ctx, cd, typea.Config{Keys: st})
+	a, err := typea.OpenUnauthenticated(ctx, cd, typea.Config{Password: profile.PasswordAfterAuth, Keys: st})
 	require.NoError(t, err)
-	require.NoError(t, a.Authenticate(ctx))
-	var pe *typea.PasswordError
-	require.ErrorAs(t, a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{}), &pe)
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
+	var pe *profile.PasswordError
+	require.ErrorAs(t, a.Verify(ctx, profile.Password("0000"), typea.VerifyOptions{}), &pe)
 	assert.Equal(t, 2, pe.Remaining)
-	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+	require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))
 	got, err := a.ReadAll(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, testID, got)
 	nid := profile.Identity{UserID: "U-PCSC"}
 	require.NoError(t, a.WriteIdentity(ctx, nid))
-	res, err = typea.Read(ctx, cd, typea.Config{Keys: st}, typea.Password("1234"), typea.VerifyOptions{})
+	res, err = typea.Read(ctx, cd, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, profile.Password("1234"))
 	require.NoError(t, err)
 	assert.Equal(t, "U-PCSC", res.Identity.UserID)
 }
@@ -61,7 +61,7 @@ func BenchmarkReadTransactionPCSC(b *testing.B) {
 	slot := pcsctest.Acquire(b)
 	st := testkeys.Store(1)
 	id := profile.Identity{UserID: "BENCH-0001"}
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}))
 	slot.Attach(b, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(b)
@@ -71,9 +71,9 @@ func BenchmarkReadTransactionPCSC(b *testing.B) {
 	}
 	defer cd.Close()
 	m := &testkeys.Meter{Next: cd}
-	cfg := typea.Config{Keys: st, Password: typea.PasswordNone}
+	cfg := typea.Config{Keys: st, Password: profile.PasswordNone}
 	testkeys.Run(b, m, func() error {
-		_, err := typea.Read(ctx, m, cfg, nil, typea.VerifyOptions{})
+		_, err := typea.Read(ctx, m, cfg, nil)
 		return err
 	})
 }

@@ -94,11 +94,11 @@ func IsFreeRecord(r []byte) bool { return len(r) == 1 && r[0] == 0x00 }
 // DecodeIdentityRecord decodes record 1.
 func DecodeIdentityRecord(r []byte) (profile.Identity, error) {
 	if len(r) == 0 {
-		return profile.Identity{}, fmt.Errorf("%w: record 1 is empty (AP not personalized)", ErrNotPersonalized)
+		return profile.Identity{}, fmt.Errorf("%w: record 1 is empty", profile.ErrNotPersonalized)
 	}
 	id, err := profile.ParseIdentity(r)
 	if err != nil {
-		return profile.Identity{}, fmt.Errorf("%w: record 1: %w", ErrRecordFormat, err)
+		return profile.Identity{}, fmt.Errorf("%w: record 1: %w", errMalformedRecord, err)
 	}
 	return id, nil
 }
@@ -112,16 +112,16 @@ func DecodeAttributeRecord(n int, r []byte) (a profile.Attribute, ok bool, err e
 	obj, rest, perr := apdu.ParseBER(r)
 	switch {
 	case perr != nil:
-		return a, false, fmt.Errorf("%w: record %d: %v", ErrRecordFormat, n, perr)
+		return a, false, fmt.Errorf("%w: record %d: %v", errMalformedRecord, n, perr)
 	case obj.Tag != apdu.Tag(profile.TagAttribute):
-		return a, false, fmt.Errorf("%w: record %d: tag %s, want %02X", ErrRecordFormat, n, obj.Tag, profile.TagAttribute)
+		return a, false, fmt.Errorf("%w: record %d: tag %s, want %02X", errMalformedRecord, n, obj.Tag, profile.TagAttribute)
 	case len(rest) != 0:
-		return a, false, fmt.Errorf("%w: record %d: %d bytes after the attribute", ErrRecordFormat, n, len(rest))
+		return a, false, fmt.Errorf("%w: record %d: %d bytes after the attribute", errMalformedRecord, n, len(rest))
 	}
 	var haveName, haveValue bool
 	for o, e := range apdu.BERObjects(obj.Value) {
 		if e != nil {
-			return profile.Attribute{}, false, fmt.Errorf("%w: record %d: %v", ErrRecordFormat, n, e)
+			return profile.Attribute{}, false, fmt.Errorf("%w: record %d: %v", errMalformedRecord, n, e)
 		}
 		switch {
 		case o.Tag == apdu.Tag(profile.TagAttrName) && !haveName:
@@ -129,14 +129,14 @@ func DecodeAttributeRecord(n int, r []byte) (a profile.Attribute, ok bool, err e
 		case o.Tag == apdu.Tag(profile.TagAttrValue) && !haveValue && haveName:
 			haveValue, a.Value = true, string(o.Value)
 		default:
-			return profile.Attribute{}, false, fmt.Errorf("%w: record %d: unexpected or repeated tag %s", ErrRecordFormat, n, o.Tag)
+			return profile.Attribute{}, false, fmt.Errorf("%w: record %d: unexpected or repeated tag %s", errMalformedRecord, n, o.Tag)
 		}
 	}
 	if !haveName || !haveValue {
-		return profile.Attribute{}, false, fmt.Errorf("%w: record %d: attribute without name or value", ErrRecordFormat, n)
+		return profile.Attribute{}, false, fmt.Errorf("%w: record %d: attribute without name or value", errMalformedRecord, n)
 	}
 	if err := (profile.Identity{UserID: "x", Attributes: []profile.Attribute{a}}).Validate(); err != nil {
-		return profile.Attribute{}, false, fmt.Errorf("%w: record %d: %w", ErrRecordFormat, n, err)
+		return profile.Attribute{}, false, fmt.Errorf("%w: record %d: %w", errMalformedRecord, n, err)
 	}
 	return a, true, nil
 }
@@ -146,7 +146,7 @@ func DecodeAttributeRecord(n int, r []byte) (a profile.Attribute, ok bool, err e
 // Free records are skipped; an attribute name appearing twice is an error.
 func DecodeRecords(recs [][]byte) (profile.Identity, error) {
 	if len(recs) == 0 {
-		return profile.Identity{}, fmt.Errorf("%w: no records", ErrNotPersonalized)
+		return profile.Identity{}, fmt.Errorf("%w: no records", profile.ErrNotPersonalized)
 	}
 	id, err := DecodeIdentityRecord(recs[0])
 	if err != nil {
@@ -165,13 +165,25 @@ func DecodeRecords(recs [][]byte) (profile.Identity, error) {
 			continue
 		}
 		if seen[a.Name] {
-			return profile.Identity{}, fmt.Errorf("%w: record %d: attribute %q twice", ErrRecordFormat, i+2, a.Name)
+			return profile.Identity{}, fmt.Errorf("%w: record %d: attribute %q twice", errMalformedRecord, i+2, a.Name)
 		}
 		seen[a.Name] = true
 		id.Attributes = append(id.Attributes, a)
 	}
 	if err := id.Validate(); err != nil {
-		return profile.Identity{}, fmt.Errorf("%w: %w", ErrRecordFormat, err)
+		return profile.Identity{}, fmt.Errorf("%w: %w", errMalformedRecord, err)
 	}
 	return id, nil
+}
+
+// errMalformedRecord is the record format error of a record the card
+// returned: it matches ErrRecordFormat and profile.ErrMalformed.
+var errMalformedRecord error = malformedRecord{}
+
+type malformedRecord struct{}
+
+func (malformedRecord) Error() string { return ErrRecordFormat.Error() }
+
+func (malformedRecord) Is(target error) bool {
+	return target == ErrRecordFormat || target == profile.ErrMalformed
 }

@@ -35,8 +35,8 @@ func TestRecordErrors(t *testing.T) {
 		recs [][]byte
 		want error
 	}{
-		{"no records", nil, ErrNotPersonalized},
-		{"empty record 1", [][]byte{{}}, ErrNotPersonalized},
+		{"no records", nil, profile.ErrNotPersonalized},
+		{"empty record 1", [][]byte{{}}, profile.ErrNotPersonalized},
 		{"record 1 not identity", [][]byte{{0xA1, 0x00}}, ErrRecordFormat},
 		{"attribute wrong tag", [][]byte{r1, {0x70, 0x00}}, ErrRecordFormat},
 		{"attribute truncated", [][]byte{r1, {0xA1, 0x09, 0x80}}, ErrRecordFormat},
@@ -76,10 +76,10 @@ func TestPasswordErrorUnwraps(t *testing.T) {
 	assert.EqualError(t, err, "plain")
 	assert.NoError(t, passwordErr(nil))
 
-	// 63C2 from the card: a *PasswordError with 2 tries left that still
+	// 63C2 from the card: a *profile.PasswordError with 2 tries left that still
 	// unwraps to the card's *apdu.TriesError and status word.
 	err = passwordErr(fmt.Errorf("verify: %w", apdu.StatusWord(0x63C2).Err()))
-	var pe *PasswordError
+	var pe *profile.PasswordError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 2, pe.Remaining)
 	assert.False(t, pe.Blocked)
@@ -107,7 +107,7 @@ func FuzzDecodeRecords(f *testing.F) {
 		in := bytes.Split(b, []byte{0xFE})
 		id, err := DecodeRecords(in)
 		if err != nil {
-			if !errors.Is(err, ErrRecordFormat) && !errors.Is(err, ErrNotPersonalized) {
+			if !errors.Is(err, ErrRecordFormat) && !errors.Is(err, profile.ErrNotPersonalized) {
 				t.Fatalf("untyped error: %v", err)
 			}
 			return

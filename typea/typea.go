@@ -7,6 +7,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -31,8 +32,30 @@ type AP struct {
 	s   *apsession.Session
 }
 
-// Select selects the Type A AP (SELECT by DF name, CUID from the FCI).
-func Select(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
+// Open selects the Type A AP, authenticates it with the read key and,
+// when pw is not empty, verifies the password (before or after the
+// authentication, as Config.Password says), all in one transaction: the
+// AP is then ready to read. A wrong password is a *profile.PasswordError; one
+// try left without Config.AllowLastTry is ErrLastTry. An empty pw
+// verifies nothing: an AP that needs its password then refuses reads with
+// ErrPasswordRequired. Open checks cfg first (Config.Validate).
+func Open(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password) (*AP, error) {
+	if len(pw) > 0 && cfg.Password == profile.PasswordNone {
+		return nil, ErrNoPassword // before anything is sent
+	}
+	return open(ctx, t, cfg, func(ctx context.Context, a *AP) error { return a.authRead(ctx, pw) })
+}
+
+// OpenUnauthenticated selects the Type A AP (SELECT by DF name, CUID from
+// the FCI) and authenticates nothing: for personalization of a fresh AP,
+// the lifecycle probe (Sealed) and password administration, which
+// authenticate the key they need (Authenticate).
+func OpenUnauthenticated(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
+	return open(ctx, t, cfg, nil)
+}
+
+// open selects the AP and, in the same transaction, runs then (nil: none).
+func open(ctx context.Context, t apdu.Transport, cfg Config, then func(context.Context, *AP) error) (*AP, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -41,54 +64,82 @@ func Select(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
 		s, err := apsession.Open(ctx, t, cfg.session())
 		a.s = s
-		return err
+		if err != nil || then == nil {
+			return err
+		}
+		return then(ctx, a)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("typea: %w", err)
+		if a.s != nil {
+			// Authentication may have succeeded before the step that
+			// failed (a wrong password): drop the session keys now, the
+			// caller gets no AP to Close.
+			_ = a.s.Close()
+		}
+		return nil, apsession.Op("typea", "open", err)
 	}
 	return a, nil
 }
 
-// CUID returns the card-unique identifier read at Select.
-func (a *AP) CUID() profile.CUID { return a.s.CUID() }
-
-// Config returns the effective configuration.
-func (a *AP) Config() Config { return a.cfg }
-
-// Close ends secure messaging and drops the session keys.
-func (a *AP) Close() error { return a.s.Close() }
-
-// do runs fn as the operation op (apsession.Session.Run: a transaction,
-// resuming a lost session first).
-func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	if err := a.s.Run(ctx, fn); err != nil {
-		return fmt.Errorf("typea: %s: %w", op, err)
+// authRead authenticates the read key with pw verified in the configured
+// order (docs/PROTOCOL.md §3.3); an empty pw verifies nothing.
+func (a *AP) authRead(ctx context.Context, pw profile.Password) error {
+	opts := VerifyOptions{AllowLastTry: a.cfg.AllowLastTry}
+	if len(pw) > 0 && a.cfg.Password == profile.PasswordNone {
+		return ErrNoPassword
+	}
+	if len(pw) > 0 && a.cfg.Password == profile.PasswordBeforeAuth {
+		// Just selected: the CUID was read in this transaction, no new
+		// check needed before the password goes.
+		if err := a.verify(ctx, pw, opts, false); err != nil {
+			return err
+		}
+	}
+	if err := a.s.Authenticate(ctx, a.cfg.ReadKey); err != nil {
+		return err
+	}
+	if len(pw) > 0 && a.cfg.Password == profile.PasswordAfterAuth {
+		return a.verify(ctx, pw, opts, false)
 	}
 	return nil
 }
 
-// Authenticate runs mutual authentication with the AP's read key; every
-// later command is protected by secure messaging.
-func (a *AP) Authenticate(ctx context.Context) error {
-	return a.do(ctx, "mutual authentication (read key)", func(ctx context.Context) error {
-		return a.s.Authenticate(ctx, a.cfg.AuthKey)
-	})
+// CUID returns the card-unique identifier read when the AP was opened.
+func (a *AP) CUID() profile.CUID { return a.session().CUID() }
+
+// Config returns the effective configuration, defaults filled in.
+func (a *AP) Config() Config {
+	if a == nil {
+		return Config{}
+	}
+	return a.cfg
 }
 
-// AuthenticateUpdate runs mutual authentication with the update key,
-// needed by UpdateRecord, AppendRecord and WriteIdentity once the AP is
-// sealed.
-func (a *AP) AuthenticateUpdate(ctx context.Context) error {
-	return a.do(ctx, "mutual authentication (update key)", func(ctx context.Context) error {
-		return a.s.Authenticate(ctx, a.cfg.UpdateKey)
-	})
+// Close ends secure messaging and drops the session keys.
+func (a *AP) Close() error { return a.session().Close() }
+
+// session is a.s, nil for a nil AP: a zero or nil AP's methods return
+// an error (apsession.ErrNotOpen), never panic.
+func (a *AP) session() *apsession.Session {
+	if a == nil {
+		return nil
+	}
+	return a.s
 }
 
-// AuthenticateAdmin runs mutual authentication with the administrative
-// key, needed by UnblockPassword.
-func (a *AP) AuthenticateAdmin(ctx context.Context) error {
-	return a.do(ctx, "mutual authentication (administrative key)", func(ctx context.Context) error {
-		return a.s.Authenticate(ctx, a.cfg.AdminKey)
+// do runs fn as the operation op (apsession.Session.Run: a transaction,
+// resuming a lost session first).
+func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	return apsession.Op("typea", op, a.session().Run(ctx, fn))
+}
+
+// Authenticate runs mutual authentication with k, one of the Config's
+// keys (ReadKey, UpdateKey, AdminKey); every later command is protected
+// by secure messaging. A key switch later in a session selects the AP
+// again and compares the CUID first.
+func (a *AP) Authenticate(ctx context.Context, k keys.CardKey) error {
+	return a.do(ctx, fmt.Sprintf("mutual authentication (key %02X)", k.Ref), func(ctx context.Context) error {
+		return a.s.Authenticate(ctx, k)
 	})
 }
 
@@ -97,15 +148,15 @@ func (a *AP) AuthenticateAdmin(ctx context.Context) error {
 // selects the AP again first and compares the CUID.
 func (a *AP) passwordChannel(ctx context.Context, checkCard bool) (*apdu.Channel, error) {
 	switch a.cfg.Password {
-	case PasswordNone:
+	case profile.PasswordNone:
 		return nil, ErrNoPassword
-	case PasswordAfterAuth:
+	case profile.PasswordAfterAuth:
 		if !a.s.Secure() {
-			return nil, errors.New("the password is verified after mutual authentication: call Authenticate first")
+			return nil, errors.New("the password is verified after mutual authentication, and no key is authenticated")
 		}
-	case PasswordBeforeAuth:
+	case profile.PasswordBeforeAuth:
 		if a.s.Secure() {
-			return nil, errors.New("the password is verified before mutual authentication: verify before Authenticate")
+			return nil, errors.New("the password is verified before mutual authentication, and a key is authenticated")
 		}
 	}
 	if checkCard {
@@ -118,10 +169,10 @@ func (a *AP) passwordChannel(ctx context.Context, checkCard bool) (*apdu.Channel
 
 // PasswordStatus asks the card for the password's state with VERIFY
 // without data (ISO/IEC 7816-4 §11.5.6): it never spends a try.
-func (a *AP) PasswordStatus(ctx context.Context) (PasswordStatus, error) {
-	var st PasswordStatus
+func (a *AP) PasswordStatus(ctx context.Context) (profile.PasswordStatus, error) {
+	var st profile.PasswordStatus
 	err := a.do(ctx, "password status", func(ctx context.Context) error {
-		if a.cfg.Password == PasswordNone {
+		if a.cfg.Password == profile.PasswordNone {
 			return ErrNoPassword
 		}
 		var err error
@@ -131,28 +182,28 @@ func (a *AP) PasswordStatus(ctx context.Context) (PasswordStatus, error) {
 	return st, err
 }
 
-// VerifyOptions tune Verify.
+// VerifyOptions tune Verify and ChangePassword.
 type VerifyOptions struct {
-	// AllowLastTry lets Verify send the password when one try is left.
-	// Without it Verify refuses with ErrLastTry: a wrong password would
-	// then block the card.
+	// AllowLastTry lets the password go when one try is left. Without it
+	// the operation refuses with ErrLastTry: a wrong password would then
+	// block the card.
 	AllowLastTry bool
 }
 
 // Verify checks the password with the card, once: it asks the remaining
 // tries first (no try spent), refuses when the password is blocked
-// (*PasswordError, Blocked) or has one try left (ErrLastTry, unless
+// (*profile.PasswordError, Blocked) or has one try left (ErrLastTry, unless
 // opts.AllowLastTry), then sends VERIFY. A wrong password gives a
-// *PasswordError with the remaining tries (it unwraps to *apdu.TriesError).
+// *profile.PasswordError with the remaining tries (it unwraps to *apdu.TriesError).
 // In PasswordBeforeAuth mode the AP is selected again first and its CUID
 // compared, so the password never goes to a swapped card.
-func (a *AP) Verify(ctx context.Context, pw Password, opts VerifyOptions) error {
+func (a *AP) Verify(ctx context.Context, pw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "verify password", func(ctx context.Context) error {
-		return a.verify(ctx, pw, opts, a.cfg.Password == PasswordBeforeAuth)
+		return a.verify(ctx, pw, opts, a.cfg.Password == profile.PasswordBeforeAuth)
 	})
 }
 
-func (a *AP) verify(ctx context.Context, pw Password, opts VerifyOptions, checkCard bool) error {
+func (a *AP) verify(ctx context.Context, pw profile.Password, opts VerifyOptions, checkCard bool) error {
 	if err := apsession.CheckPassword(pw); err != nil {
 		return err
 	}
@@ -167,24 +218,19 @@ func (a *AP) verify(ctx context.Context, pw Password, opts VerifyOptions, checkC
 	return passwordErr(apsession.Verify(ctx, ch, a.cfg.PasswordRef, pw))
 }
 
-// passwordErr turns 63Cx / 6983 into *PasswordError (nil stays nil).
-func passwordErr(err error) error {
-	var te *apdu.TriesError
-	if errors.As(err, &te) {
-		return &PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: te}
-	}
-	return err
-}
+// passwordErr is apsession.PasswordErr: the card's tries answers as
+// *profile.PasswordError.
+func passwordErr(err error) error { return apsession.PasswordErr(err) }
 
 // ChangePassword replaces the password (CHANGE REFERENCE DATA, P1 = 00,
-// old || new). A wrong old password spends a try (*PasswordError). The
+// old || new). A wrong old password spends a try (*profile.PasswordError). The
 // same one-try-left rule as Verify applies.
-func (a *AP) ChangePassword(ctx context.Context, old, nw Password, opts VerifyOptions) error {
+func (a *AP) ChangePassword(ctx context.Context, old, nw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "change password", func(ctx context.Context) error {
 		if err := apsession.CheckPassword(old, nw); err != nil {
 			return err
 		}
-		ch, err := a.passwordChannel(ctx, a.cfg.Password == PasswordBeforeAuth)
+		ch, err := a.passwordChannel(ctx, a.cfg.Password == profile.PasswordBeforeAuth)
 		if err != nil {
 			return err
 		}
@@ -197,10 +243,11 @@ func (a *AP) ChangePassword(ctx context.Context, old, nw Password, opts VerifyOp
 
 // UnblockPassword resets the password's retry counter (RESET RETRY
 // COUNTER) under the administrative key, and sets nw as the new password
-// when it is not empty. It authenticates with the administrative key.
-func (a *AP) UnblockPassword(ctx context.Context, nw Password) error {
+// when it is not empty. It authenticates with the administrative key
+// unless that key is authenticated.
+func (a *AP) UnblockPassword(ctx context.Context, nw profile.Password) error {
 	return a.do(ctx, "unblock password", func(ctx context.Context) error {
-		if a.cfg.Password == PasswordNone {
+		if a.cfg.Password == profile.PasswordNone {
 			return ErrNoPassword
 		}
 		if len(nw) > 0 {
@@ -230,11 +277,14 @@ func (a *AP) maxRecord() int {
 }
 
 func (a *AP) readRecord(ctx context.Context, n int) ([]byte, error) {
+	// ISO/IEC 7816-4 §11.4.3: P1 = record number, 00 and FF reserved.
 	if n < 1 || n > 254 {
 		return nil, fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
 	}
 	b, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadRecord, P1: byte(n), P2: a.recordP2(false), Ne: a.maxRecord()})
-	if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && a.cfg.Password != PasswordNone && a.s.Secure() {
+	if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && a.s.Authenticated() == a.cfg.ReadKey.Ref {
+		// 6982 under the read key's session: the AP wants its password
+		// verified (docs/PROTOCOL.md §6.4), whatever this host's mode.
 		return nil, fmt.Errorf("%w: %w", ErrPasswordRequired, err)
 	}
 	if errors.Is(err, apdu.WarnEndOfFile) {
@@ -260,17 +310,24 @@ func (a *AP) ReadRecord(ctx context.Context, n int) ([]byte, error) {
 func (a *AP) ReadIdentity(ctx context.Context) (profile.Identity, error) {
 	var id profile.Identity
 	err := a.do(ctx, "read identity", func(ctx context.Context) error {
-		r, err := a.readRecord(ctx, RecordIdentity)
-		if errors.Is(err, apdu.ErrRecordNotFound) {
-			return fmt.Errorf("%w: %w", ErrNotPersonalized, err)
-		}
-		if err != nil {
-			return err
-		}
-		id, err = DecodeIdentityRecord(r)
+		var err error
+		id, err = a.readIdentity(ctx)
 		return err
 	})
 	return id, err
+}
+
+// readIdentity reads and decodes record 1; 6A83 (record not found) means
+// the AP holds no identity yet (docs/PROTOCOL.md §6.3).
+func (a *AP) readIdentity(ctx context.Context) (profile.Identity, error) {
+	r, err := a.readRecord(ctx, RecordIdentity)
+	if errors.Is(err, apdu.ErrRecordNotFound) {
+		return profile.Identity{}, fmt.Errorf("%w: %w", profile.ErrNotPersonalized, err)
+	}
+	if err != nil {
+		return profile.Identity{}, err
+	}
+	return DecodeIdentityRecord(r)
 }
 
 // ReadAll reads every record (1, 2, ... until 6A83 record not found) and
@@ -297,7 +354,7 @@ func (a *AP) ReadAll(ctx context.Context) (profile.Identity, error) {
 }
 
 // UpdateRecord replaces record n (UPDATE RECORD). Once the AP is sealed the
-// card requires the update key (AuthenticateUpdate).
+// card requires the update key (Authenticate with Config.UpdateKey).
 func (a *AP) UpdateRecord(ctx context.Context, n int, data []byte) error {
 	return a.do(ctx, fmt.Sprintf("update record %d", n), func(ctx context.Context) error {
 		return a.updateRecord(ctx, n, data)
@@ -305,9 +362,12 @@ func (a *AP) UpdateRecord(ctx context.Context, n int, data []byte) error {
 }
 
 func (a *AP) updateRecord(ctx context.Context, n int, data []byte) error {
+	// docs/PROTOCOL.md §6.3: one record per APDU, so a record is at most
+	// what one protected APDU carries (§4.5); checked before sending.
 	if len(data) == 0 || len(data) > a.maxRecord() {
 		return &RecordSizeError{Record: n, Len: len(data), Max: a.maxRecord()}
 	}
+	// ISO/IEC 7816-4 §11.4.5: P1 = record number, 00 and FF reserved.
 	if n < 1 || n > 254 {
 		return fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
 	}
@@ -337,12 +397,15 @@ func (a *AP) appendRecord(ctx context.Context, data []byte) error {
 // update key unless that key is already authenticated. Writing the same
 // identity again is harmless (idempotent).
 func (a *AP) WriteIdentity(ctx context.Context, id profile.Identity) error {
+	if a.session() == nil {
+		return apsession.Op("typea", "write identity", apsession.ErrNotOpen)
+	}
 	recs, err := EncodeRecords(id)
 	if err != nil {
-		return fmt.Errorf("typea: write identity: %w", err)
+		return apsession.Op("typea", "write identity", err)
 	}
 	if len(recs) > a.cfg.MaxRecords {
-		return fmt.Errorf("typea: write identity: %w", &CapacityError{Records: len(recs), Max: a.cfg.MaxRecords})
+		return apsession.Op("typea", "write identity", &CapacityError{Records: len(recs), Max: a.cfg.MaxRecords})
 	}
 	return a.do(ctx, "write identity", func(ctx context.Context) error {
 		if k := a.s.Authenticated(); k != a.cfg.UpdateKey.Ref && k != a.cfg.AdminKey.Ref {
@@ -384,19 +447,24 @@ func (a *AP) writeRecords(ctx context.Context, recs [][]byte) error {
 
 // Result is what Read returns.
 type Result struct {
-	CUID     profile.CUID
+	// CUID is the card-unique identifier the AP gave in its FCI.
+	CUID profile.CUID
+	// Identity is record 1, without the attributes of later records.
 	Identity profile.Identity
 }
 
 // Read is the whole Type A transaction of a gate or kiosk, in one PC/SC
-// transaction: SELECT (CUID from the FCI), mutual authentication with the
-// read key (GET CHALLENGE, MUTUAL AUTHENTICATE), the password when the AP
-// has one (pw; before or after authentication as configured), and READ
-// RECORD 1 under secure messaging. Without a password that is 4 APDUs.
-func Read(ctx context.Context, t apdu.Transport, cfg Config, pw Password, opts VerifyOptions) (Result, error) {
+// transaction: Open (SELECT with the CUID from the FCI, GET CHALLENGE,
+// MUTUAL AUTHENTICATE with the read key, VERIFY of pw when it is not
+// empty) and READ RECORD 1 under secure messaging. Without a password
+// that is 4 APDUs. Read checks cfg first (Config.Validate).
+func Read(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password) (Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Result{}, err
+	}
+	if len(pw) > 0 && cfg.Password == profile.PasswordNone {
+		return Result{}, ErrNoPassword // before anything is sent
 	}
 	var res Result
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
@@ -407,31 +475,14 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config, pw Password, opts V
 		defer s.Close()
 		a := &AP{cfg: cfg, s: s}
 		res.CUID = s.CUID()
-		if cfg.Password == PasswordBeforeAuth {
-			if err := a.verify(ctx, pw, opts, false); err != nil {
-				return err
-			}
-		}
-		if err := s.Authenticate(ctx, cfg.AuthKey); err != nil {
+		if err := a.authRead(ctx, pw); err != nil {
 			return err
 		}
-		if cfg.Password == PasswordAfterAuth {
-			if err := a.verify(ctx, pw, opts, false); err != nil {
-				return err
-			}
-		}
-		r, err := a.readRecord(ctx, RecordIdentity)
-		if errors.Is(err, apdu.ErrRecordNotFound) {
-			return fmt.Errorf("%w: %w", ErrNotPersonalized, err)
-		}
-		if err != nil {
-			return err
-		}
-		res.Identity, err = DecodeIdentityRecord(r)
+		res.Identity, err = a.readIdentity(ctx)
 		return err
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("typea: read: %w", err)
+		return Result{}, apsession.Op("typea", "read", err)
 	}
 	return res, nil
 }
@@ -443,9 +494,6 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config, pw Password, opts V
 func (a *AP) Seal(ctx context.Context) error {
 	return a.do(ctx, "seal", func(ctx context.Context) error { return a.s.Seal(ctx, a.cfg.AdminKey) })
 }
-
-// Session exposes the underlying session to package personalize.
-func (a *AP) Session() *apsession.Session { return a.s }
 
 // Sealed reports whether personalization is sealed, by a plain READ RECORD
 // 1 (docs/PROTOCOL.md §8.2): the profile leaves EF.Records open before

@@ -26,13 +26,13 @@ type fixture struct {
 	cfg   typea.Config
 }
 
-func newFixture(t testing.TB, pw *mockcard.APPassword, mode typea.PasswordMode, opts ...mockcard.Option) *fixture {
+func newFixture(t testing.TB, pw *mockcard.APPassword, mode profile.PasswordMode, opts ...mockcard.Option) *fixture {
 	t.Helper()
 	st := testkeys.Store(1)
 	id := testID
-	card, err := mockcard.New(append([]mockcard.Option{mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}, Password: pw})}, opts...)...)
+	card, err := mockcard.New(append([]mockcard.Option{mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}, Password: pw})}, opts...)...)
 	require.NoError(t, err)
-	return &fixture{card: card, store: st, cfg: typea.Config{Keys: st, Password: mode, AllowPasswordBeforeAuth: mode == typea.PasswordBeforeAuth}}
+	return &fixture{card: card, store: st, cfg: typea.Config{Keys: st, Password: mode, AllowPasswordBeforeAuth: mode == profile.PasswordBeforeAuth}}
 }
 
 // TestPasswordBeforeAuthNeedsExplicitOption: before-auth mode sends the
@@ -46,15 +46,18 @@ func TestPasswordBeforeAuthNeedsExplicitOption(t *testing.T) {
 		run  func(*fixture, typea.Config) error
 	}{
 		{"Validate", func(_ *fixture, cfg typea.Config) error { return cfg.Validate() }},
-		{"Select", func(f *fixture, cfg typea.Config) error { _, err := typea.Select(ctx, f.card, cfg); return err }},
+		{"Select", func(f *fixture, cfg typea.Config) error {
+			_, err := typea.OpenUnauthenticated(ctx, f.card, cfg)
+			return err
+		}},
 		{"Read", func(f *fixture, cfg typea.Config) error {
-			_, err := typea.Read(ctx, f.card, cfg, typea.Password("1234"), typea.VerifyOptions{})
+			_, err := typea.Read(ctx, f.card, cfg, profile.Password("1234"))
 			return err
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordBeforeAuth)
+			f := newFixture(t, &mockcard.APPassword{Value: profile.Password("1234")}, profile.PasswordBeforeAuth)
 			f.card.ResetStats()
 			cfg := f.cfg
 			cfg.AllowPasswordBeforeAuth = false
@@ -64,16 +67,16 @@ func TestPasswordBeforeAuthNeedsExplicitOption(t *testing.T) {
 			require.NoError(t, tt.run(f, f.cfg), "allowed explicitly")
 		})
 	}
-	for _, mode := range []typea.PasswordMode{typea.PasswordAfterAuth, typea.PasswordNone} {
+	for _, mode := range []profile.PasswordMode{profile.PasswordAfterAuth, profile.PasswordNone} {
 		assert.NoError(t, typea.Config{Keys: testkeys.Store(1), Password: mode}.Validate(), "%v needs no option", mode)
 	}
 }
 
 func TestReadNoPasswordFourAPDUs(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, nil, typea.PasswordNone)
+	f := newFixture(t, nil, profile.PasswordNone)
 	f.card.ResetStats()
-	res, err := typea.Read(ctx, f.card, f.cfg, nil, typea.VerifyOptions{})
+	res, err := typea.Read(ctx, f.card, f.cfg, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "U-0001", res.Identity.UserID)
 	assert.False(t, res.CUID.IsZero())
@@ -82,10 +85,10 @@ func TestReadNoPasswordFourAPDUs(t *testing.T) {
 
 func TestReadAllAndWrite(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, nil, typea.PasswordNone)
-	a, err := typea.Select(ctx, f.card, f.cfg)
+	f := newFixture(t, nil, profile.PasswordNone)
+	a, err := typea.OpenUnauthenticated(ctx, f.card, f.cfg)
 	require.NoError(t, err)
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	id, err := a.ReadAll(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, testID, id)
@@ -96,7 +99,7 @@ func TestReadAllAndWrite(t *testing.T) {
 
 	nid := profile.Identity{UserID: "U-0002", Attributes: []profile.Attribute{{Name: "role", Value: "guest"}}}
 	require.NoError(t, a.WriteIdentity(ctx, nid))
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	got, err := a.ReadAll(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, nid, got, "the second attribute record is freed")
@@ -104,10 +107,10 @@ func TestReadAllAndWrite(t *testing.T) {
 
 func TestPasswordFlows(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordAfterAuth)
-	a, err := typea.Select(ctx, f.card, f.cfg)
+	f := newFixture(t, &mockcard.APPassword{Value: profile.Password("1234")}, profile.PasswordAfterAuth)
+	a, err := typea.OpenUnauthenticated(ctx, f.card, f.cfg)
 	require.NoError(t, err)
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	_, err = a.ReadIdentity(ctx)
 	assert.ErrorIs(t, err, typea.ErrPasswordRequired)
 
@@ -115,8 +118,8 @@ func TestPasswordFlows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, st.Remaining)
 
-	err = a.Verify(ctx, typea.Password("9999"), typea.VerifyOptions{})
-	var pe *typea.PasswordError
+	err = a.Verify(ctx, profile.Password("9999"), typea.VerifyOptions{})
+	var pe *profile.PasswordError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 2, pe.Remaining)
 	var te *apdu.TriesError
@@ -124,19 +127,19 @@ func TestPasswordFlows(t *testing.T) {
 	assert.Equal(t, 2, te.Remaining)
 	assert.NotContains(t, err.Error(), "9999")
 
-	require.ErrorAs(t, a.Verify(ctx, typea.Password("9998"), typea.VerifyOptions{}), &pe)
+	require.ErrorAs(t, a.Verify(ctx, profile.Password("9998"), typea.VerifyOptions{}), &pe)
 	assert.Equal(t, 1, pe.Remaining)
 	// One try left: refused on the host, no try spent.
 	before := f.card.Stats().APDUs
-	err = a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{})
+	err = a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{})
 	assert.ErrorIs(t, err, typea.ErrLastTry)
-	assert.Contains(t, err.Error(), "AllowLastTry")
+	assert.Contains(t, err.Error(), "1 try left")
 	assert.Equal(t, before+1, f.card.Stats().APDUs, "only the status query was sent")
 	st, err = a.PasswordStatus(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.Remaining)
 
-	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{AllowLastTry: true}))
+	require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{AllowLastTry: true}))
 	id, err := a.ReadIdentity(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "U-0001", id.UserID)
@@ -145,55 +148,55 @@ func TestPasswordFlows(t *testing.T) {
 	assert.True(t, st.Verified)
 
 	// Change the password, then block it and unblock it with the admin key.
-	require.NoError(t, a.ChangePassword(ctx, typea.Password("1234"), typea.Password("5678"), typea.VerifyOptions{}))
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.ChangePassword(ctx, profile.Password("1234"), profile.Password("5678"), typea.VerifyOptions{}))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	for i := 0; i < 2; i++ {
-		err = a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{})
+		err = a.Verify(ctx, profile.Password("0000"), typea.VerifyOptions{})
 		require.ErrorAs(t, err, &pe)
 	}
-	err = a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{AllowLastTry: true})
+	err = a.Verify(ctx, profile.Password("0000"), typea.VerifyOptions{AllowLastTry: true})
 	require.ErrorAs(t, err, &pe)
 	assert.True(t, pe.Blocked)
 	assert.ErrorIs(t, err, apdu.ErrBlocked)
-	err = a.Verify(ctx, typea.Password("5678"), typea.VerifyOptions{AllowLastTry: true})
+	err = a.Verify(ctx, profile.Password("5678"), typea.VerifyOptions{AllowLastTry: true})
 	require.ErrorAs(t, err, &pe)
 	assert.True(t, pe.Blocked, "a blocked password is refused before VERIFY")
 	st, err = a.PasswordStatus(ctx)
 	require.NoError(t, err)
 	assert.True(t, st.Blocked)
 
-	require.NoError(t, a.UnblockPassword(ctx, typea.Password("4321")))
-	require.NoError(t, a.Authenticate(ctx))
-	require.NoError(t, a.Verify(ctx, typea.Password("4321"), typea.VerifyOptions{}))
+	require.NoError(t, a.UnblockPassword(ctx, profile.Password("4321")))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
+	require.NoError(t, a.Verify(ctx, profile.Password("4321"), typea.VerifyOptions{}))
 	_, err = a.ReadIdentity(ctx)
 	require.NoError(t, err)
 }
 
 func TestPasswordBeforeAuth(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordBeforeAuth)
-	res, err := typea.Read(ctx, f.card, f.cfg, typea.Password("1234"), typea.VerifyOptions{})
+	f := newFixture(t, &mockcard.APPassword{Value: profile.Password("1234")}, profile.PasswordBeforeAuth)
+	res, err := typea.Read(ctx, f.card, f.cfg, profile.Password("1234"))
 	require.NoError(t, err)
 	assert.Equal(t, "U-0001", res.Identity.UserID)
 
-	a, err := typea.Select(ctx, f.card, f.cfg)
+	a, err := typea.OpenUnauthenticated(ctx, f.card, f.cfg)
 	require.NoError(t, err)
-	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	_, err = a.ReadIdentity(ctx)
 	require.NoError(t, err)
 	// After authentication the before-auth password cannot be verified.
-	assert.Error(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+	assert.Error(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))
 }
 
 func TestNoPasswordMode(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, nil, typea.PasswordNone)
-	a, err := typea.Select(ctx, f.card, f.cfg)
+	f := newFixture(t, nil, profile.PasswordNone)
+	a, err := typea.OpenUnauthenticated(ctx, f.card, f.cfg)
 	require.NoError(t, err)
 	_, err = a.PasswordStatus(ctx)
 	assert.ErrorIs(t, err, typea.ErrNoPassword)
-	assert.ErrorIs(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}), typea.ErrNoPassword)
+	assert.ErrorIs(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}), typea.ErrNoPassword)
 }
 
 // swapper forwards to one card, then to another.
@@ -205,13 +208,13 @@ func (s *swapper) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 
 func TestCardSwapped(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, nil, typea.PasswordNone)
+	f := newFixture(t, nil, profile.PasswordNone)
 	id2 := profile.Identity{UserID: "OTHER"}
-	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id2, Keys: mockcard.APKeys{Masters: f.store}}))
+	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id2, Keys: mockcard.APKeys{Masters: f.store}}))
 	sw := &swapper{cur: f.card}
-	a, err := typea.Select(ctx, sw, f.cfg)
+	a, err := typea.OpenUnauthenticated(ctx, sw, f.cfg)
 	require.NoError(t, err)
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	_, err = a.ReadIdentity(ctx)
 	require.NoError(t, err)
 
@@ -222,7 +225,7 @@ func TestCardSwapped(t *testing.T) {
 	err = a.WriteIdentity(ctx, profile.Identity{UserID: "EVIL"})
 	require.ErrorIs(t, err, typea.ErrCardSwapped)
 	// Nothing was written on the other card: its identity is unchanged.
-	res, err := typea.Read(ctx, card2, f.cfg, nil, typea.VerifyOptions{})
+	res, err := typea.Read(ctx, card2, f.cfg, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "OTHER", res.Identity.UserID)
 
@@ -236,38 +239,38 @@ func TestNotPresentAndNotPersonalized(t *testing.T) {
 	ctx := context.Background()
 	st := testkeys.Store(1)
 	empty := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "C"}))
-	_, err := typea.Read(ctx, empty, typea.Config{Keys: st}, nil, typea.VerifyOptions{})
-	assert.ErrorIs(t, err, typea.ErrNotPresent)
+	_, err := typea.Read(ctx, empty, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, nil)
+	assert.ErrorIs(t, err, profile.ErrNotPresent)
 
 	fresh := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}}))
-	_, err = typea.Read(ctx, fresh, typea.Config{Keys: st, Password: typea.PasswordNone}, nil, typea.VerifyOptions{})
-	assert.ErrorIs(t, err, typea.ErrNotPersonalized)
+	_, err = typea.Read(ctx, fresh, typea.Config{Keys: st, Password: profile.PasswordNone}, nil)
+	assert.ErrorIs(t, err, profile.ErrNotPersonalized)
 }
 
 func TestWrongKeys(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, nil, typea.PasswordNone)
+	f := newFixture(t, nil, profile.PasswordNone)
 	other := testkeys.Store(1)
 	k, _ := keys.NewKey(keys.AES, make([]byte, 16))
 	require.NoError(t, other.Add(keys.KeyRef{Name: "typea-auth-enc", Version: 2}, k))
 	cfg := f.cfg
 	cfg.Keys = other
-	_, err := typea.Read(ctx, f.card, cfg, nil, typea.VerifyOptions{})
+	_, err := typea.Read(ctx, f.card, cfg, nil)
 	require.Error(t, err)
-	assert.False(t, errors.Is(err, typea.ErrNotPresent))
+	assert.False(t, errors.Is(err, profile.ErrNotPresent))
 }
 
 func TestBeforeAuthPasswordNeverGoesToSwappedCard(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordBeforeAuth)
+	f := newFixture(t, &mockcard.APPassword{Value: profile.Password("1234")}, profile.PasswordBeforeAuth)
 	id2 := profile.Identity{UserID: "OTHER"}
-	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id2, Keys: mockcard.APKeys{Masters: f.store},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
+	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id2, Keys: mockcard.APKeys{Masters: f.store},
+		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	sw := &swapper{cur: f.card}
-	a, err := typea.Select(ctx, sw, f.cfg)
+	a, err := typea.OpenUnauthenticated(ctx, sw, f.cfg)
 	require.NoError(t, err)
 	sw.cur = card2 // swapped while the user typed the password
-	err = a.Verify(ctx, typea.Password("9999"), typea.VerifyOptions{})
+	err = a.Verify(ctx, profile.Password("9999"), typea.VerifyOptions{})
 	require.ErrorIs(t, err, typea.ErrCardSwapped)
 	left, err := card2.PINTriesLeft(profile.DefaultAID(profile.TypeA), 0x81)
 	require.NoError(t, err)
@@ -277,14 +280,14 @@ func TestBeforeAuthPasswordNeverGoesToSwappedCard(t *testing.T) {
 
 func TestRecordFormatErrorOnCard(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, nil, typea.PasswordNone)
+	f := newFixture(t, nil, profile.PasswordNone)
 	aid := profile.DefaultAID(profile.TypeA)
 	recs, err := f.card.ReadRecords(aid, profile.FIDRecords)
 	require.NoError(t, err)
 	require.NoError(t, f.card.WriteRecords(aid, profile.FIDRecords, append(recs, []byte{0xA1, 0x03, 0x80, 0x01, 'x'})))
-	a, err := typea.Select(ctx, f.card, f.cfg)
+	a, err := typea.OpenUnauthenticated(ctx, f.card, f.cfg)
 	require.NoError(t, err)
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	_, err = a.ReadAll(ctx)
 	assert.ErrorIs(t, err, typea.ErrRecordFormat)
 	id, err := a.ReadIdentity(ctx)
@@ -298,7 +301,7 @@ func TestRecordFormatErrorOnCard(t *testing.T) {
 	}
 	cfg := f.cfg
 	cfg.MaxRecords = 5
-	a, err = typea.Select(ctx, f.card, cfg)
+	a, err = typea.OpenUnauthenticated(ctx, f.card, cfg)
 	require.NoError(t, err)
 	f.card.ResetStats()
 	err = a.WriteIdentity(ctx, big)
@@ -310,24 +313,24 @@ func TestRecordFormatErrorOnCard(t *testing.T) {
 
 func TestConfigurableRetryLimit(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 5}, typea.PasswordAfterAuth)
-	a, err := typea.Select(ctx, f.card, f.cfg)
+	f := newFixture(t, &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 5}, profile.PasswordAfterAuth)
+	a, err := typea.OpenUnauthenticated(ctx, f.card, f.cfg)
 	require.NoError(t, err)
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	st, err := a.PasswordStatus(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 5, st.Remaining)
-	var pe *typea.PasswordError
-	require.ErrorAs(t, a.Verify(ctx, typea.Password("0000"), typea.VerifyOptions{}), &pe)
+	var pe *profile.PasswordError
+	require.ErrorAs(t, a.Verify(ctx, profile.Password("0000"), typea.VerifyOptions{}), &pe)
 	assert.Equal(t, 4, pe.Remaining)
-	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+	require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))
 	left, err := f.card.PINTriesLeft(profile.DefaultAID(profile.TypeA), typea.PasswordRef)
 	require.NoError(t, err)
 	assert.Equal(t, 5, left, "reset on success")
 	// Format errors are caught on the host, nothing sent.
 	f.card.ResetStats()
 	assert.ErrorIs(t, a.Verify(ctx, nil, typea.VerifyOptions{}), typea.ErrPasswordFormat)
-	assert.ErrorIs(t, a.Verify(ctx, make(typea.Password, 65), typea.VerifyOptions{}), typea.ErrPasswordFormat)
+	assert.ErrorIs(t, a.Verify(ctx, make(profile.Password, 65), typea.VerifyOptions{}), typea.ErrPasswordFormat)
 	assert.Zero(t, f.card.Stats().APDUs)
 }
 
@@ -342,21 +345,21 @@ func TestSuites(t *testing.T) {
 	} {
 		t.Run(tc.suite.Name(), func(t *testing.T) {
 			id := testID
-			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: tc.store, Suite: tc.suite.Name()},
-				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
-			cfg := typea.Config{Keys: tc.store, Suite: tc.suite}
-			res, err := typea.Read(ctx, card, cfg, typea.Password("1234"), typea.VerifyOptions{})
+			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: tc.store, Suite: tc.suite.Name()},
+				Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
+			cfg := typea.Config{Password: profile.PasswordAfterAuth, Keys: tc.store, Suite: tc.suite}
+			res, err := typea.Read(ctx, card, cfg, profile.Password("1234"))
 			require.NoError(t, err)
 			assert.Equal(t, "U-0001", res.Identity.UserID)
-			a, err := typea.Select(ctx, card, cfg)
+			a, err := typea.OpenUnauthenticated(ctx, card, cfg)
 			require.NoError(t, err)
-			require.NoError(t, a.Authenticate(ctx))
-			require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}))
+			require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
+			require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}))
 			got, err := a.ReadAll(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, testID, got)
 			require.NoError(t, a.WriteIdentity(ctx, profile.Identity{UserID: "U-" + tc.suite.Name()}))
-			res, err = typea.Read(ctx, card, cfg, typea.Password("1234"), typea.VerifyOptions{})
+			res, err = typea.Read(ctx, card, cfg, profile.Password("1234"))
 			require.NoError(t, err)
 			assert.Equal(t, "U-"+tc.suite.Name(), res.Identity.UserID)
 		})
@@ -370,28 +373,28 @@ func TestSuites(t *testing.T) {
 // card's bounds (4 to 16) gives ErrPasswordFormat and spends nothing.
 func TestChangePasswordOldCheckedFirst(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, &mockcard.APPassword{Value: mockcard.Secret("1234")}, typea.PasswordAfterAuth)
-	a, err := typea.Select(ctx, f.card, f.cfg)
+	f := newFixture(t, &mockcard.APPassword{Value: profile.Password("1234")}, profile.PasswordAfterAuth)
+	a, err := typea.OpenUnauthenticated(ctx, f.card, f.cfg)
 	require.NoError(t, err)
-	require.NoError(t, a.Authenticate(ctx))
+	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	tries := func() int {
 		n, err := f.card.PINTriesLeft(profile.DefaultAID(profile.TypeA), typea.PasswordRef)
 		require.NoError(t, err)
 		return n
 	}
 
-	err = a.ChangePassword(ctx, typea.Password("9999"), typea.Password("12"), typea.VerifyOptions{})
-	var pe *typea.PasswordError
+	err = a.ChangePassword(ctx, profile.Password("9999"), profile.Password("12"), typea.VerifyOptions{})
+	var pe *profile.PasswordError
 	require.ErrorAs(t, err, &pe, "the old password is checked first")
 	assert.Equal(t, 2, pe.Remaining)
 	assert.Equal(t, 2, tries())
 
-	err = a.ChangePassword(ctx, typea.Password("1234"), typea.Password("12"), typea.VerifyOptions{})
+	err = a.ChangePassword(ctx, profile.Password("1234"), profile.Password("12"), typea.VerifyOptions{})
 	assert.ErrorIs(t, err, typea.ErrPasswordFormat)
 	assert.ErrorIs(t, err, apdu.ErrIncorrectDataField)
 	assert.False(t, errors.As(err, &pe), "no try spent")
 	assert.Equal(t, 3, tries(), "the right old password restored the counter")
 	assert.NotContains(t, err.Error(), "1234")
 
-	require.NoError(t, a.Verify(ctx, typea.Password("1234"), typea.VerifyOptions{}), "the password is unchanged")
+	require.NoError(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}), "the password is unchanged")
 }

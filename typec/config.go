@@ -39,6 +39,15 @@ type Config struct {
 // bits, 00000 and 11111 excluded).
 const maxSFI = 30
 
+// Validate checks c as Open and Read do, before anything is sent: the
+// AID is valid, the file identifiers are not reserved, the short EF
+// identifiers are 1 to 30, and the two EFs differ. Every error wraps
+// ErrConfig and names the field.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults fills in the defaults and validates the result.
 func (c Config) withDefaults() (Config, error) {
 	if len(c.AID) == 0 {
@@ -47,7 +56,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.AID = append(profile.AID(nil), c.AID...)
 	}
 	if err := c.AID.Validate(); err != nil {
-		return Config{}, fmt.Errorf("typec: config: %w", err)
+		return Config{}, fmt.Errorf("%w: AID: %w", ErrConfig, err)
 	}
 	if c.CUIDFID == 0 {
 		c.CUIDFID = profile.FIDCUID
@@ -55,15 +64,18 @@ func (c Config) withDefaults() (Config, error) {
 	if c.IdentityFID == 0 {
 		c.IdentityFID = profile.FIDIdentity
 	}
-	for _, fid := range []uint16{c.CUIDFID, c.IdentityFID} {
+	for _, f := range []struct {
+		name string
+		fid  uint16
+	}{{"CUIDFID", c.CUIDFID}, {"IdentityFID", c.IdentityFID}} {
 		// 7816-4 §7.2.2: 3F00 is the MF, FFFF is reserved, 3FFF names the
 		// current DF in paths.
-		if fid == 0x3F00 || fid == 0x3FFF || fid == 0xFFFF {
-			return Config{}, fmt.Errorf("typec: config: file identifier %04X is reserved (ISO/IEC 7816-4 §7.2.2)", fid)
+		if f.fid == 0x3F00 || f.fid == 0x3FFF || f.fid == 0xFFFF {
+			return Config{}, fmt.Errorf("%w: %s: file identifier %04X is reserved (ISO/IEC 7816-4 §7.2.2)", ErrConfig, f.name, f.fid)
 		}
 	}
 	if c.CUIDFID == c.IdentityFID {
-		return Config{}, fmt.Errorf("typec: config: EF.CUID and EF.Identity share file identifier %04X", c.CUIDFID)
+		return Config{}, fmt.Errorf("%w: IdentityFID: %04X is also CUIDFID", ErrConfig, c.CUIDFID)
 	}
 	if c.CUIDSFI == 0 {
 		c.CUIDSFI = profile.SFICUID
@@ -71,13 +83,16 @@ func (c Config) withDefaults() (Config, error) {
 	if c.IdentitySFI == 0 {
 		c.IdentitySFI = profile.SFIIdentity
 	}
-	for _, sfi := range []byte{c.CUIDSFI, c.IdentitySFI} {
-		if sfi > maxSFI {
-			return Config{}, fmt.Errorf("typec: config: short EF identifier %d, want 1 to %d (ISO/IEC 7816-4 §7.2.2)", sfi, maxSFI)
+	for _, f := range []struct {
+		name string
+		sfi  byte
+	}{{"CUIDSFI", c.CUIDSFI}, {"IdentitySFI", c.IdentitySFI}} {
+		if f.sfi > maxSFI {
+			return Config{}, fmt.Errorf("%w: %s: %d, want 1 to %d (ISO/IEC 7816-4 §7.2.2)", ErrConfig, f.name, f.sfi, maxSFI)
 		}
 	}
 	if c.CUIDSFI == c.IdentitySFI {
-		return Config{}, fmt.Errorf("typec: config: EF.CUID and EF.Identity share short EF identifier %d", c.CUIDSFI)
+		return Config{}, fmt.Errorf("%w: IdentitySFI: %d is also CUIDSFI", ErrConfig, c.CUIDSFI)
 	}
 	return c, nil
 }

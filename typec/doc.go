@@ -17,12 +17,14 @@
 //     identifier (ISO/IEC 7816-4 §11.3.3) without a SELECT EF. A card
 //     that refuses the short EF identifier gets SELECT EF and READ BINARY
 //     instead (see Read); Config.SelectByFID asks for that from the start.
-//   - Select returns an *AP handle whose methods (CUID, ReadIdentity) each
+//   - Open returns an *AP handle whose methods (CUID, ReadIdentity) each
 //     run in a transaction of their own.
 //
-// Errors are typed: ErrNotPresent (the card has no such AP), ErrNotPersonalized
-// (the Identity EF is erased), ErrMalformed (the card's data breaks the
-// profile; identity errors also match profile.ErrInvalidIdentity), and
+// Errors are typed: profile.ErrNotPresent (the card has no such AP),
+// profile.ErrNotPersonalized (the Identity EF is erased),
+// profile.ErrMalformed (the card's data breaks the profile; identity
+// errors also match profile.ErrInvalidIdentity), ErrConfig (a bad
+// Config, before anything is sent), and
 // transport errors such as apdu.ErrCardRemoved pass through unchanged for
 // errors.Is. Any other status word is returned as a *StatusError that
 // unwraps to the apdu.StatusWord.

@@ -60,11 +60,11 @@ func ExampleRead_errors() {
 	for _, name := range []string{"blank card", "unpersonalized", "malformed object"} {
 		_, err := typec.Read(context.Background(), cards[name], typec.Config{})
 		switch {
-		case errors.Is(err, typec.ErrNotPresent):
+		case errors.Is(err, profile.ErrNotPresent):
 			fmt.Println(name+":", "no Type C AP")
-		case errors.Is(err, typec.ErrNotPersonalized):
+		case errors.Is(err, profile.ErrNotPersonalized):
 			fmt.Println(name+":", "not personalized")
-		case errors.Is(err, typec.ErrMalformed):
+		case errors.Is(err, profile.ErrMalformed):
 			fmt.Println(name+":", "malformed")
 		}
 	}
@@ -75,13 +75,13 @@ func ExampleRead_errors() {
 }
 
 // A handle on the AP, for callers that read its parts separately.
-func ExampleSelect() {
+func ExampleOpen() {
 	id := profile.Identity{UserID: "U1"}
 	enc, _ := id.MarshalBinary()
 	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(enc)))
 	ctx := context.Background()
 
-	ap, err := typec.Select(ctx, card, typec.Config{})
+	ap, err := typec.Open(ctx, card, typec.Config{})
 	if err != nil {
 		fmt.Println("error:", err)
 		return

@@ -40,10 +40,10 @@ func FuzzReadIdentityEF(f *testing.F) {
 			t.Fatalf("%d APDUs for an EF of %d bytes", card.apdus, len(ef))
 		}
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotPersonalized) {
+			if !errors.Is(err, profile.ErrMalformed) && !errors.Is(err, profile.ErrNotPersonalized) {
 				t.Fatalf("untyped error %v", err)
 			}
-			if errors.Is(err, ErrMalformed) && !errors.Is(err, profile.ErrInvalidIdentity) && !errors.Is(err, apdu.ErrMalformedResponse) {
+			if errors.Is(err, profile.ErrMalformed) && !errors.Is(err, profile.ErrInvalidIdentity) && !errors.Is(err, apdu.ErrMalformedResponse) {
 				t.Fatalf("malformed identity error does not say why: %v", err)
 			}
 			return
@@ -86,8 +86,8 @@ func (o *sfiOverride) Transmit(ctx context.Context, cmd []byte) ([]byte, error) 
 // FuzzReadSFIAnswers gives the reads by short EF identifier arbitrary
 // answers (refusals, data, malformed responses) on an otherwise correct
 // card, so that the fallback to SELECT EF and its bookkeeping meet
-// anything a card can send. Every outcome must be a read, ErrMalformed,
-// ErrNotPersonalized or a *StatusError, within a bounded number of APDUs.
+// anything a card can send. Every outcome must be a read, profile.ErrMalformed,
+// profile.ErrNotPersonalized or a *StatusError, within a bounded number of APDUs.
 func FuzzReadSFIAnswers(f *testing.F) {
 	cuid := mustHex(testCUIDHex + "9000")
 	for _, s := range [][2]string{
@@ -115,7 +115,7 @@ func FuzzReadSFIAnswers(f *testing.F) {
 		}
 		if err != nil {
 			var se *StatusError
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotPersonalized) && !errors.As(err, &se) {
+			if !errors.Is(err, profile.ErrMalformed) && !errors.Is(err, profile.ErrNotPersonalized) && !errors.As(err, &se) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return

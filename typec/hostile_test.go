@@ -213,7 +213,7 @@ func TestHandleWithoutSFI(t *testing.T) {
 	card := newEFCard(mustHex(testCUIDHex), mustHex("700480025531"))
 	card.legacy = true
 	ctx := context.Background()
-	ap, err := Select(ctx, card, Config{})
+	ap, err := Open(ctx, card, Config{})
 	require.NoError(t, err)
 	c, err := ap.CUID(ctx)
 	require.NoError(t, err)
@@ -235,42 +235,42 @@ func TestHostileCard(t *testing.T) {
 		answers []string
 		is      []error
 	}{
-		{"select answers one byte", []string{"90"}, []error{ErrMalformed, apdu.ErrMalformedResponse}},
-		{"select answers nothing", []string{""}, []error{ErrMalformed, apdu.ErrMalformedResponse}},
-		{"AP not present", []string{"6A82"}, []error{ErrNotPresent}},
+		{"select answers one byte", []string{"90"}, []error{profile.ErrMalformed, apdu.ErrMalformedResponse}},
+		{"select answers nothing", []string{""}, []error{profile.ErrMalformed, apdu.ErrMalformedResponse}},
+		{"AP not present", []string{"6A82"}, []error{profile.ErrNotPresent}},
 		{"select refused otherwise", []string{"6999"}, []error{apdu.StatusWord(0x6999)}},
-		{"EF.CUID missing", []string{"9000", "6A82", "6A82"}, []error{ErrMalformed, apdu.ErrFileNotFound}},
-		{"EF.CUID missing, card without SFI", []string{"9000", "6986", "6A82"}, []error{ErrMalformed, apdu.ErrFileNotFound}},
+		{"EF.CUID missing", []string{"9000", "6A82", "6A82"}, []error{profile.ErrMalformed, apdu.ErrFileNotFound}},
+		{"EF.CUID missing, card without SFI", []string{"9000", "6986", "6A82"}, []error{profile.ErrMalformed, apdu.ErrFileNotFound}},
 		{"SFI refused, then SELECT EF refused", []string{"9000", "6A81", "6982"}, []error{apdu.ErrSecurityStatusNotSatisfied}},
 		{"SFI refused, then READ BINARY refused", []string{"9000", "6A86", "9000", "6A81"}, []error{apdu.ErrFunctionNotSupported}},
-		{"CUID too short", []string{"9000", "0011 6282"}, []error{ErrMalformed, profile.ErrInvalidCUID}},
-		{"CUID EF too short, 6700", []string{"9000", "6700"}, []error{ErrMalformed, apdu.ErrWrongLength}},
-		{"CUID EF too short, 6B00 both ways", []string{"9000", "6B00", "9000", "6B00"}, []error{ErrMalformed, apdu.ErrWrongP1P2}},
-		{"CUID longer than asked", []string{"9000", testCUIDHex + "00 9000"}, []error{ErrMalformed, apdu.ErrMalformedResponse}},
-		{"CUID longer than asked after the fallback", []string{"9000", "6A82", "9000", testCUIDHex + "00 9000"}, []error{ErrMalformed, apdu.ErrMalformedResponse}},
-		{"CUID all zero", []string{"9000", strings.Repeat("00", 16) + "9000"}, []error{ErrMalformed, profile.ErrInvalidCUID}},
+		{"CUID too short", []string{"9000", "0011 6282"}, []error{profile.ErrMalformed, profile.ErrInvalidCUID}},
+		{"CUID EF too short, 6700", []string{"9000", "6700"}, []error{profile.ErrMalformed, apdu.ErrWrongLength}},
+		{"CUID EF too short, 6B00 both ways", []string{"9000", "6B00", "9000", "6B00"}, []error{profile.ErrMalformed, apdu.ErrWrongP1P2}},
+		{"CUID longer than asked", []string{"9000", testCUIDHex + "00 9000"}, []error{profile.ErrMalformed, apdu.ErrMalformedResponse}},
+		{"CUID longer than asked after the fallback", []string{"9000", "6A82", "9000", testCUIDHex + "00 9000"}, []error{profile.ErrMalformed, apdu.ErrMalformedResponse}},
+		{"CUID all zero", []string{"9000", strings.Repeat("00", 16) + "9000"}, []error{profile.ErrMalformed, profile.ErrInvalidCUID}},
 		{"CUID needs security (no fallback)", []string{"9000", "6982"}, []error{apdu.ErrSecurityStatusNotSatisfied}},
 		{"CUID read 6D00 (no fallback)", []string{"9000", "6D00"}, []error{apdu.ErrINSNotSupported}},
 		{"CUID read 6F00 (no fallback)", []string{"9000", "6F00"}, []error{apdu.ErrNoPreciseDiagnosis}},
-		{"CUID read answers 61xx with nothing behind", []string{"9000", "6110", ""}, []error{ErrMalformed, apdu.ErrMalformedResponse}},
-		{"identity EF missing", append(ok2, "6A82", "6A82"), []error{ErrMalformed, apdu.ErrFileNotFound}},
-		{"identity erased FF", append(ok2, strings.Repeat("FF", 64)+"9000"), []error{ErrNotPersonalized}},
-		{"identity erased 00", append(ok2, strings.Repeat("00", 256)+"9000"), []error{ErrNotPersonalized}},
-		{"identity EF empty 6282", append(ok2, "6282"), []error{ErrNotPersonalized}},
-		{"identity EF empty 6B00 both ways", append(ok2, "6B00", "9000", "6B00"), []error{ErrNotPersonalized}},
-		{"identity EF empty 6282 after the fallback", append(ok2, "6A82", "9000", "6282"), []error{ErrNotPersonalized}},
-		{"identity wrong tag", append(ok2, "710480025531 9000"), []error{ErrMalformed, profile.ErrInvalidIdentity}},
-		{"identity garbage after erased byte", append(ok2, "FF41 9000"), []error{ErrMalformed, profile.ErrInvalidIdentity}},
-		{"identity three-byte length", append(ok2, "7083000004 9000"), []error{ErrMalformed, profile.ErrInvalidIdentity}},
-		{"identity huge length", append(ok2, "7082FFFF80025531 9000"), []error{ErrMalformed, profile.ErrInvalidIdentity}},
-		{"identity past end of EF (6282)", append(ok2, "7082010080025531 6282"), []error{ErrMalformed, profile.ErrInvalidIdentity}},
-		{"identity past end of EF (6B00 on next read)", append(ok2, longHead, "6B00"), []error{ErrMalformed, profile.ErrInvalidIdentity}},
-		{"next read returns nothing", append(ok2, longHead, "9000"), []error{ErrMalformed, apdu.ErrMalformedResponse}},
+		{"CUID read answers 61xx with nothing behind", []string{"9000", "6110", ""}, []error{profile.ErrMalformed, apdu.ErrMalformedResponse}},
+		{"identity EF missing", append(ok2, "6A82", "6A82"), []error{profile.ErrMalformed, apdu.ErrFileNotFound}},
+		{"identity erased FF", append(ok2, strings.Repeat("FF", 64)+"9000"), []error{profile.ErrNotPersonalized}},
+		{"identity erased 00", append(ok2, strings.Repeat("00", 256)+"9000"), []error{profile.ErrNotPersonalized}},
+		{"identity EF empty 6282", append(ok2, "6282"), []error{profile.ErrNotPersonalized}},
+		{"identity EF empty 6B00 both ways", append(ok2, "6B00", "9000", "6B00"), []error{profile.ErrNotPersonalized}},
+		{"identity EF empty 6282 after the fallback", append(ok2, "6A82", "9000", "6282"), []error{profile.ErrNotPersonalized}},
+		{"identity wrong tag", append(ok2, "710480025531 9000"), []error{profile.ErrMalformed, profile.ErrInvalidIdentity}},
+		{"identity garbage after erased byte", append(ok2, "FF41 9000"), []error{profile.ErrMalformed, profile.ErrInvalidIdentity}},
+		{"identity three-byte length", append(ok2, "7083000004 9000"), []error{profile.ErrMalformed, profile.ErrInvalidIdentity}},
+		{"identity huge length", append(ok2, "7082FFFF80025531 9000"), []error{profile.ErrMalformed, profile.ErrInvalidIdentity}},
+		{"identity past end of EF (6282)", append(ok2, "7082010080025531 6282"), []error{profile.ErrMalformed, profile.ErrInvalidIdentity}},
+		{"identity past end of EF (6B00 on next read)", append(ok2, longHead, "6B00"), []error{profile.ErrMalformed, profile.ErrInvalidIdentity}},
+		{"next read returns nothing", append(ok2, longHead, "9000"), []error{profile.ErrMalformed, apdu.ErrMalformedResponse}},
 		{"next read refused", append(ok2, longHead, "6982"), []error{apdu.ErrSecurityStatusNotSatisfied}},
 		{"next read finds no current EF (the read by SFI did not select)", append(ok2, longHead, "6986"), []error{apdu.ErrCommandNotAllowedNoEF}},
-		{"identity read answers 257 bytes", append(ok2, strings.Repeat("70", 257)+"9000"), []error{ErrMalformed, apdu.ErrResponseTooLarge}},
-		{"identity read answers 257 bytes after the fallback", append(ok2, "6A82", "9000", strings.Repeat("70", 257)+"9000"), []error{ErrMalformed, apdu.ErrResponseTooLarge}},
-		{"trailing garbage", append(ok2, "70048002553101 9000"), []error{ErrMalformed, profile.ErrInvalidIdentity}},
+		{"identity read answers 257 bytes", append(ok2, strings.Repeat("70", 257)+"9000"), []error{profile.ErrMalformed, apdu.ErrResponseTooLarge}},
+		{"identity read answers 257 bytes after the fallback", append(ok2, "6A82", "9000", strings.Repeat("70", 257)+"9000"), []error{profile.ErrMalformed, apdu.ErrResponseTooLarge}},
+		{"trailing garbage", append(ok2, "70048002553101 9000"), []error{profile.ErrMalformed, profile.ErrInvalidIdentity}},
 		{"identity read needs security (no fallback)", append(ok2, "6982"), []error{apdu.ErrSecurityStatusNotSatisfied}},
 		{"identity SELECT EF refused after the fallback", append(ok2, "6A86", "6982"), []error{apdu.ErrSecurityStatusNotSatisfied}},
 	}
@@ -297,7 +297,7 @@ func TestEndless61xx(t *testing.T) {
 	_, err := Read(context.Background(), tr, Config{})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, apdu.ErrTooManyGetResponses)
-	assert.ErrorIs(t, err, ErrMalformed)
+	assert.ErrorIs(t, err, profile.ErrMalformed)
 	assert.Less(t, n, 100)
 }
 
@@ -306,7 +306,7 @@ func TestTransportErrorsPassThrough(t *testing.T) {
 		tr := apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return nil, base })
 		_, err := Read(context.Background(), tr, Config{})
 		assert.ErrorIs(t, err, base)
-		assert.False(t, errors.Is(err, ErrMalformed))
+		assert.False(t, errors.Is(err, profile.ErrMalformed))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -317,7 +317,7 @@ func TestTransportErrorsPassThrough(t *testing.T) {
 func TestNilTransport(t *testing.T) {
 	_, err := Read(context.Background(), nil, Config{})
 	assert.ErrorIs(t, err, errNilTransport)
-	_, err = Select(context.Background(), nil, Config{})
+	_, err = Open(context.Background(), nil, Config{})
 	assert.ErrorIs(t, err, errNilTransport)
 	var zero AP
 	_, err = zero.ReadIdentity(context.Background())
@@ -332,7 +332,7 @@ func TestConfig(t *testing.T) {
 	card.files = map[uint16][]byte{0x1001: mustHex(testCUIDHex), 0x1002: mustHex("700480025531")}
 	card.sfis = map[byte]uint16{5: 0x1001, 6: 0x1002}
 	_, err = Read(context.Background(), card, Config{})
-	assert.ErrorIs(t, err, ErrNotPresent, "default AID not on this card")
+	assert.ErrorIs(t, err, profile.ErrNotPresent, "default AID not on this card")
 
 	card.sent = nil
 	res, err := Read(context.Background(), card, Config{AID: aid, CUIDSFI: 5, IdentitySFI: 6})
@@ -365,14 +365,14 @@ func TestConfig(t *testing.T) {
 		card.sent = nil
 		_, err := Read(context.Background(), card, bad)
 		assert.Error(t, err, "%+v", bad)
-		_, err = Select(context.Background(), card, bad)
+		_, err = Open(context.Background(), card, bad)
 		assert.Error(t, err, "%+v", bad)
 		assert.Empty(t, card.sent, "a bad Config sends nothing: %+v", bad)
 	}
 }
 
 func TestConfigDefaults(t *testing.T) {
-	ap, err := Select(context.Background(), newEFCard(mustHex(testCUIDHex), nil), Config{})
+	ap, err := Open(context.Background(), newEFCard(mustHex(testCUIDHex), nil), Config{})
 	require.NoError(t, err)
 	got := ap.Config()
 	assert.Equal(t, Config{AID: profile.DefaultAID(profile.TypeC), CUIDFID: 0x0001, IdentityFID: 0x0002, CUIDSFI: 1, IdentitySFI: 2}, got)
@@ -381,7 +381,7 @@ func TestConfigDefaults(t *testing.T) {
 func TestAPHandle(t *testing.T) {
 	card := newEFCard(mustHex(testCUIDHex), mustHex("700480025531FFFF"))
 	ctx := context.Background()
-	ap, err := Select(ctx, card, Config{})
+	ap, err := Open(ctx, card, Config{})
 	require.NoError(t, err)
 	assert.Equal(t, profile.DefaultAID(profile.TypeC), ap.Config().AID)
 	c, err := ap.CUID(ctx)
@@ -394,8 +394,8 @@ func TestAPHandle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "U1", id.UserID)
 
-	_, err = Select(ctx, newEFCard(nil, nil).withAID(profile.AID{0xF0, 1, 2, 3, 4}), Config{})
-	assert.ErrorIs(t, err, ErrNotPresent)
+	_, err = Open(ctx, newEFCard(nil, nil).withAID(profile.AID{0xF0, 1, 2, 3, 4}), Config{})
+	assert.ErrorIs(t, err, profile.ErrNotPresent)
 }
 
 func (c *efCard) withAID(a profile.AID) *efCard { c.aid = a; return c }
@@ -421,7 +421,7 @@ func TestStatusErrorText(t *testing.T) {
 // A removal wins over a malformed answer: a transport error that matches
 // both apdu.ErrCardRemoved and apdu.ErrMalformedResponse (as the reader's
 // "no response bytes" error of a vanished card once did), at any APDU of
-// the read, is returned as the removal and never as ErrMalformed.
+// the read, is returned as the removal and never as profile.ErrMalformed.
 func TestRemovalWinsOverMalformed(t *testing.T) {
 	both := fmt.Errorf("reader: no response bytes: %w (%w)", apdu.ErrCardRemoved, apdu.ErrMalformedResponse)
 	for _, cfg := range []Config{{}, {SelectByFID: true}} {
@@ -440,7 +440,7 @@ func TestRemovalWinsOverMalformed(t *testing.T) {
 				continue // the read needs fewer APDUs
 			}
 			assert.ErrorIs(t, err, apdu.ErrCardRemoved, "APDU %d, SelectByFID %v", k, cfg.SelectByFID)
-			assert.NotErrorIs(t, err, ErrMalformed, "APDU %d, SelectByFID %v", k, cfg.SelectByFID)
+			assert.NotErrorIs(t, err, profile.ErrMalformed, "APDU %d, SelectByFID %v", k, cfg.SelectByFID)
 		}
 	}
 }

@@ -74,12 +74,12 @@ func TestReadOnMockCard(t *testing.T) {
 		{name: "valid, EFs without SFIs, SelectByFID", ef: encode(t, valid, 100, 0xFF), noSFI: true, cfg: typec.Config{SelectByFID: true}, want: valid, apdus: 5},
 		{name: "long identity", ef: encode(t, long, 0, 0), want: long, apdus: 5},
 		{name: "long identity, EFs without SFIs", ef: encode(t, long, 0, 0), noSFI: true, want: long, apdus: 9},
-		{name: "AP not present", noAP: true, errIs: []error{typec.ErrNotPresent}, apdus: 1},
-		{name: "not personalized (empty EF)", ef: nil, errIs: []error{typec.ErrNotPersonalized}, apdus: 3},
-		{name: "not personalized (empty EF), EFs without SFIs", ef: nil, noSFI: true, errIs: []error{typec.ErrNotPersonalized}, apdus: 7},
-		{name: "not personalized (erased)", ef: []byte(strings.Repeat("\xFF", 300)), errIs: []error{typec.ErrNotPersonalized}, apdus: 3},
-		{name: "malformed identity", ef: []byte{0x70, 0x04, 0x80, 0x02, 0x55, 0x07}, errIs: []error{typec.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 3},
-		{name: "identity runs past the EF", ef: []byte{0x70, 0x82, 0x01, 0x00, 0x80, 0x01, 0x55}, errIs: []error{typec.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 4},
+		{name: "AP not present", noAP: true, errIs: []error{profile.ErrNotPresent}, apdus: 1},
+		{name: "not personalized (empty EF)", ef: nil, errIs: []error{profile.ErrNotPersonalized}, apdus: 3},
+		{name: "not personalized (empty EF), EFs without SFIs", ef: nil, noSFI: true, errIs: []error{profile.ErrNotPersonalized}, apdus: 7},
+		{name: "not personalized (erased)", ef: []byte(strings.Repeat("\xFF", 300)), errIs: []error{profile.ErrNotPersonalized}, apdus: 3},
+		{name: "malformed identity", ef: []byte{0x70, 0x04, 0x80, 0x02, 0x55, 0x07}, errIs: []error{profile.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 3},
+		{name: "identity runs past the EF", ef: []byte{0x70, 0x82, 0x01, 0x00, 0x80, 0x01, 0x55}, errIs: []error{profile.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 4},
 		{name: "removed before the first APDU", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveBefore(1) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 1},
 		{name: "removed mid-read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveAfter(2) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 2},
 		{name: "removed before the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveBefore(3) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
@@ -88,7 +88,7 @@ func TestReadOnMockCard(t *testing.T) {
 		{name: "61xx everywhere", ef: encode(t, valid, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(0)}, want: valid, apdus: 5},
 		{name: "61xx in small parts", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(64)}, want: long, apdus: 5 + 2},
 		{name: "6Cxx on the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Force6C(3) }, want: valid, apdus: 4},
-		{name: "short read of the CUID", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(2, 8) }, errIs: []error{typec.ErrMalformed, profile.ErrInvalidCUID}, apdus: 2},
+		{name: "short read of the CUID", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(2, 8) }, errIs: []error{profile.ErrMalformed, profile.ErrInvalidCUID}, apdus: 2},
 		{name: "short read of a long identity", ef: encode(t, long, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(3, 100) }, want: long, apdus: 5},
 		{name: "short extended-less card", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithExtendedLength(false)}, want: long, apdus: 5},
 	}
@@ -142,7 +142,7 @@ func TestHandleOnMockCard(t *testing.T) {
 	id := profile.Identity{UserID: "U1"}
 	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(encode(t, id, 10, 0xFF))))
 	ctx := context.Background()
-	ap, err := typec.Select(ctx, card, typec.Config{})
+	ap, err := typec.Open(ctx, card, typec.Config{})
 	require.NoError(t, err)
 	c, err := ap.CUID(ctx)
 	require.NoError(t, err)

@@ -78,7 +78,7 @@ func TestReadThroughPCSC(t *testing.T) {
 	assert.Equal(t, 5, res.APDUs)
 
 	_, err = typec.Read(ctx, cd, typec.Config{AID: profile.AID{0xF0, 0, 0, 0, 0, 1}})
-	assert.ErrorIs(t, err, typec.ErrNotPresent)
+	assert.ErrorIs(t, err, profile.ErrNotPresent)
 
 	pull := &pullBefore{next: cd, n: 3, pull: func() {
 		_ = conn.Close()

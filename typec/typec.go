@@ -48,17 +48,12 @@ type Result struct {
 //
 // A card that refuses a read by short EF identifier gets the file selected
 // by file identifier instead (SELECT EF, then READ BINARY at offset 0),
-// counted in Result.APDUs like every APDU. The refusals that lead there:
-// 6A81 (function not supported), 6A86 (P1-P2 incorrect) and 6986 (no
-// current EF: the card took P1-P2 for an offset) say the card does not
-// address EFs by SFI, and the rest of the read selects by file identifier
-// at once; 6A82 (no EF with this SFI), 6981 (the SFI names an EF that is
-// not transparent) and 6B00 (P1-P2 beyond the EF: an offset of 32768 or
-// more to a card that ignores the SFI, or an empty EF) fall back for that
-// EF only. Any other status word stands. Config.SelectByFID skips the
-// short EF identifiers altogether (five APDUs).
+// counted in Result.APDUs like every APDU; docs/PROTOCOL.md §2.3 lists the
+// refusals that lead there. Config.SelectByFID skips the short EF
+// identifiers altogether (five APDUs).
 //
-// Errors: ErrNotPresent, ErrNotPersonalized, ErrMalformed, *StatusError,
+// Errors: profile.ErrNotPresent, profile.ErrNotPersonalized,
+// profile.ErrMalformed (wrapped), *StatusError,
 // and transport errors (apdu.ErrCardRemoved, context errors) wrapped but
 // matchable with errors.Is.
 func Read(ctx context.Context, t apdu.Transport, cfg Config) (Result, error) {
@@ -93,7 +88,7 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config) (Result, error) {
 	return res, nil
 }
 
-// AP is a handle on the Type C AP of one card, returned by Select. Each
+// AP is a handle on the Type C AP of one card, returned by Open. Each
 // method runs in a transaction of its own and selects the AP again first,
 // so it stays correct when another application used the card in between
 // (PC/SC shared mode). For the fewest APDUs use Read. An AP is safe for
@@ -103,10 +98,11 @@ type AP struct {
 	cfg Config
 }
 
-// Select selects the Type C AP (SELECT by DF name, no FCI) and returns a
-// handle on it. It fails with ErrNotPresent when the card has no AP with the
-// configured AID.
-func Select(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
+// Open selects the Type C AP (SELECT by DF name, no FCI) and returns a
+// handle on it; Type C has no authentication, so this is all an open is.
+// It fails with an error matching profile.ErrNotPresent when the card has
+// no AP with the configured AID. Open checks cfg first (Config.Validate).
+func Open(ctx context.Context, t apdu.Transport, cfg Config) (*AP, error) {
 	if t == nil {
 		return nil, errNilTransport
 	}
@@ -156,7 +152,7 @@ func (ap *AP) ReadIdentity(ctx context.Context) (profile.Identity, error) {
 // do runs fn after selecting the AP, inside one transaction.
 func (ap *AP) do(ctx context.Context, fn func(ctx context.Context, s *session) error) error {
 	if ap == nil || ap.t == nil {
-		return errNilTransport // a zero AP, not made by Select
+		return errNilTransport // a zero AP, not made by Open
 	}
 	s := newSession(ap.t, ap.cfg)
 	return apdu.WithTransaction(ctx, ap.t, func(ctx context.Context) error {
@@ -188,7 +184,7 @@ func newSession(t apdu.Transport, cfg Config) *session {
 
 // send sends cmd through the channel. Answers that break ISO/IEC 7816-4
 // (shorter than a status word, larger than the bound, endless 61xx) are
-// the card's fault: they are returned wrapped in ErrMalformed as well. A
+// the card's fault: they are returned wrapped in profile.ErrMalformed as well. A
 // removal or reset is never: it passes through as it is, whatever else the
 // transport's error wraps, so that a card pulled mid-read is asked for
 // again rather than refused as malformed.
@@ -199,7 +195,7 @@ func (s *session) send(ctx context.Context, cmd apdu.Command) (apdu.Response, er
 			return r, err
 		}
 		if errors.Is(err, apdu.ErrMalformedResponse) || errors.Is(err, apdu.ErrResponseTooLarge) || errors.Is(err, apdu.ErrTooManyGetResponses) {
-			return r, fmt.Errorf("%w: %w", ErrMalformed, err)
+			return r, fmt.Errorf("%w: %w", errMalformed, err)
 		}
 		return r, err
 	}
@@ -215,13 +211,13 @@ func (s *session) selectAP(ctx context.Context) error {
 	case apdu.SWSuccess:
 		return nil
 	case apdu.ErrFileNotFound:
-		return fmt.Errorf("%w: SELECT AP %v answered %v", ErrNotPresent, s.cfg.AID, r.SW)
+		return fmt.Errorf("%w: SELECT AP %v answered %v", errNotPresent, s.cfg.AID, r.SW)
 	}
 	return &StatusError{Op: "SELECT AP " + s.cfg.AID.String(), SW: r.SW}
 }
 
 // selectEF selects an EF of the AP. A missing EF means the AP does not
-// follow the profile: ErrMalformed, with the *StatusError.
+// follow the profile: profile.ErrMalformed, with the *StatusError.
 func (s *session) selectEF(ctx context.Context, fid uint16) error {
 	fidb := [2]byte{byte(fid >> 8), byte(fid)}
 	r, err := s.send(ctx, apdu.Command{CLA: 0x00, INS: insSelect, P1: p1SelectEF, P2: p2NoFCI, Data: fidb[:]})
@@ -260,7 +256,7 @@ func (st step) String() string {
 // readBinary sends the READ BINARY of st with Ne = ne. It returns the data
 // and the status word; 9000 and 6282 (end of file reached before ne bytes)
 // come back with their data, any other status word is returned with no
-// data. More data than ne is ErrMalformed.
+// data. More data than ne is profile.ErrMalformed.
 func (s *session) readBinary(ctx context.Context, st step, ne int) ([]byte, apdu.StatusWord, error) {
 	cmd := apdu.Command{CLA: 0x00, INS: insReadBinary, P1: byte(st.off >> 8), P2: byte(st.off), Ne: ne}
 	if st.sfi != 0 {
@@ -382,7 +378,7 @@ func (s *session) readIdentity(ctx context.Context) (profile.Identity, error) {
 	case apdu.SWSuccess, apdu.WarnEndOfFile:
 	case apdu.ErrWrongP1P2:
 		// Offset 0 beyond the end: the EF is empty.
-		return profile.Identity{}, fmt.Errorf("%w: EF.Identity is empty", ErrNotPersonalized)
+		return profile.Identity{}, fmt.Errorf("%w: EF.Identity is empty", errNotPersonalized)
 	default:
 		return profile.Identity{}, &StatusError{Op: st.String(), SW: sw}
 	}
@@ -393,7 +389,7 @@ func (s *session) readIdentity(ctx context.Context) (profile.Identity, error) {
 // returned, reading the rest when the object is longer, and parses it.
 func (s *session) identityFrom(ctx context.Context, buf []byte, eof bool) (profile.Identity, error) {
 	if erased(buf) {
-		return profile.Identity{}, fmt.Errorf("%w: EF.Identity is erased (%d bytes of 00/FF)", ErrNotPersonalized, len(buf))
+		return profile.Identity{}, fmt.Errorf("%w: EF.Identity is erased (%d bytes of 00/FF)", errNotPersonalized, len(buf))
 	}
 	total, ok := objectLen(buf)
 	if !ok || buf[0] != profile.TagIdentity {

@@ -16,8 +16,8 @@ const TagData byte = 0x53
 // optional application data (the "larger data" of Type D: for example an
 // evacuee's name, address, birth date and sex in the operator's format).
 type Content struct {
-	Identity profile.Identity
-	Data     []byte
+	Identity profile.Identity // the holder's identity (required)
+	Data     []byte           // the application's data (optional)
 }
 
 // MarshalBinary encodes the plaintext of an envelope (docs/PROTOCOL.md
@@ -37,7 +37,7 @@ func (c Content) MarshalBinary() ([]byte, error) {
 	out = append(out, id...)
 	out, err = apdu.AppendBER(out, apdu.Tag(TagData), c.Data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
 	return out, nil
 }
@@ -47,27 +47,27 @@ func (c Content) MarshalBinary() ([]byte, error) {
 func (c *Content) UnmarshalBinary(b []byte) error {
 	obj, rest, err := apdu.ParseBER(b)
 	if err != nil {
-		return fmt.Errorf("%w: plaintext: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: plaintext: %v", errMalformed, err)
 	}
 	if obj.Tag != apdu.Tag(profile.TagIdentity) {
-		return fmt.Errorf("%w: plaintext starts with tag %s, want %02X", ErrMalformed, obj.Tag, profile.TagIdentity)
+		return fmt.Errorf("%w: plaintext starts with tag %s, want %02X", errMalformed, obj.Tag, profile.TagIdentity)
 	}
 	idLen := len(b) - len(rest)
 	id, err := profile.ParseIdentity(b[:idLen])
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", errMalformed, err)
 	}
 	out := Content{Identity: id}
 	if len(rest) > 0 {
 		d, tail, err := apdu.ParseBER(rest)
 		if err != nil {
-			return fmt.Errorf("%w: plaintext data object: %v", ErrMalformed, err)
+			return fmt.Errorf("%w: plaintext data object: %v", errMalformed, err)
 		}
 		if d.Tag != apdu.Tag(TagData) {
-			return fmt.Errorf("%w: plaintext object %s after the identity, want %02X", ErrMalformed, d.Tag, TagData)
+			return fmt.Errorf("%w: plaintext object %s after the identity, want %02X", errMalformed, d.Tag, TagData)
 		}
 		if len(tail) != 0 {
-			return fmt.Errorf("%w: %d trailing bytes in the plaintext", ErrMalformed, len(tail))
+			return fmt.Errorf("%w: %d trailing bytes in the plaintext", errMalformed, len(tail))
 		}
 		out.Data = append([]byte(nil), d.Value...)
 	}

@@ -26,11 +26,18 @@
 // authentic image of its EF; only a terminal remembering generations per
 // card (cardap.GenerationMemory) catches that.
 //
-// Open selects the AP and authenticates; AP.Read returns the Content with
+// Open selects the AP, authenticates with the read key and verifies the
+// password when one is given; OpenUnauthenticated only selects, for
+// personalization and password administration (Authenticate,
+// PasswordStatus, Verify, ChangePassword, UnblockPassword: the same verbs
+// and shapes as package typea). AP.Read returns the Content with
 // its ReadReport, AP.Write replaces it (checking the capacity before any
 // APDU), AP.Rotate re-encrypts it under a new data key version, reading a
 // retired version only when RotateOptions.From lists it. Errors are typed:
 // ErrAuthentication (GCM: copied, tampered or wrong key),
 // *DataKeyError, *KeyVersionError, *FallbackError, *CapacityError,
-// ErrNoData, ErrMalformed, ErrUnreadableSlots, ErrCardSwapped.
+// ErrNoData, profile.ErrMalformed, profile.ErrNotPresent,
+// ErrUnreadableSlots, ErrCardSwapped. Config is checked before anything is
+// sent (Config.Validate); every configuration error wraps ErrConfig and
+// names the field.
 package typed

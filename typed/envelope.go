@@ -69,12 +69,12 @@ var envelopeMagic = [2]byte{'F', 'D'}
 
 // Header is the clear part of an envelope.
 type Header struct {
-	Format     byte   // Format02, or Format01 (read only); 0 seals Format02
-	KeyID      string // names the operator data key in the KeyProvider
-	KeyVersion uint32 // version of that key
-	Generation uint32 // write counter: the slot with the higher one is newer
-	Nonce      [nonceLen]byte
-	Length     int // length of the ciphertext (= plaintext) in bytes
+	Format     byte           // Format02, or Format01 (read only); 0 seals Format02
+	KeyID      string         // names the operator data key in the KeyProvider
+	KeyVersion uint32         // version of that key
+	Generation uint32         // write counter: the slot with the higher one is newer
+	Nonce      [nonceLen]byte // the AES-GCM nonce, fresh for every write
+	Length     int            // length of the ciphertext (= plaintext) in bytes
 }
 
 // EnvelopeLen is the total length of the envelope.
@@ -115,25 +115,25 @@ func IsBlank(b []byte) bool {
 // only; whether the envelope is authentic is known after OpenEnvelope.
 func ParseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderLen {
-		return Header{}, fmt.Errorf("%w: header of %d bytes, need %d", ErrMalformed, len(b), HeaderLen)
+		return Header{}, fmt.Errorf("%w: header of %d bytes, need %d", errMalformed, len(b), HeaderLen)
 	}
 	if IsBlank(b) {
-		return Header{}, fmt.Errorf("%w: no envelope magic", ErrMalformed)
+		return Header{}, fmt.Errorf("%w: no envelope magic", errMalformed)
 	}
 	if b[2] != Format01 && b[2] != Format02 {
-		return Header{}, fmt.Errorf("%w: envelope format %02X, want %02X or %02X", ErrMalformed, b[2], Format02, Format01)
+		return Header{}, fmt.Errorf("%w: envelope format %02X, want %02X or %02X", errMalformed, b[2], Format02, Format01)
 	}
 	n := int(b[3])
 	if n == 0 || n > MaxKeyIDLen {
-		return Header{}, fmt.Errorf("%w: key ID length %d, want 1 to %d", ErrMalformed, n, MaxKeyIDLen)
+		return Header{}, fmt.Errorf("%w: key ID length %d, want 1 to %d", errMalformed, n, MaxKeyIDLen)
 	}
 	id := string(b[4 : 4+n])
 	if !validKeyID(id) {
-		return Header{}, fmt.Errorf("%w: key ID is not printable ASCII", ErrMalformed)
+		return Header{}, fmt.Errorf("%w: key ID is not printable ASCII", errMalformed)
 	}
 	for _, c := range b[4+n : 20] {
 		if c != 0 {
-			return Header{}, fmt.Errorf("%w: key ID field not zero-padded", ErrMalformed)
+			return Header{}, fmt.Errorf("%w: key ID field not zero-padded", errMalformed)
 		}
 	}
 	h := Header{
@@ -145,19 +145,19 @@ func ParseHeader(b []byte) (Header, error) {
 	}
 	copy(h.Nonce[:], b[28:40])
 	if h.KeyVersion == 0 {
-		return Header{}, fmt.Errorf("%w: key version 0", ErrMalformed)
+		return Header{}, fmt.Errorf("%w: key version 0", errMalformed)
 	}
 	if h.Generation == 0 {
-		return Header{}, fmt.Errorf("%w: generation 0", ErrMalformed)
+		return Header{}, fmt.Errorf("%w: generation 0", errMalformed)
 	}
 	return h, nil
 }
 
 // Binding is what an envelope is bound to: the card, the AP and the file.
 type Binding struct {
-	CUID profile.CUID
-	AID  profile.AID
-	FID  uint16
+	CUID profile.CUID // the card's unique identifier
+	AID  profile.AID  // the AP's AID
+	FID  uint16       // the file identifier of EF.Data
 }
 
 func (b Binding) appendAAD(dst, header []byte) []byte {
@@ -214,7 +214,7 @@ func SealEnvelope(key []byte, h Header, bind Binding, plaintext []byte, rand io.
 }
 
 // OpenEnvelope parses and decrypts an envelope (trailing bytes after it are
-// ignored: they are the rest of its slot). It fails with ErrMalformed for a
+// ignored: they are the rest of its slot). It fails with errMalformed for a
 // bad header or a truncated envelope, and ErrAuthentication when the GCM
 // tag does not verify: wrong key, or data copied from another card, AP or
 // file, or a torn write.
@@ -224,7 +224,7 @@ func OpenEnvelope(key []byte, bind Binding, env []byte) (Header, []byte, error) 
 		return Header{}, nil, err
 	}
 	if len(env) < h.EnvelopeLen() {
-		return Header{}, nil, fmt.Errorf("%w: envelope of %d bytes announced, %d present", ErrMalformed, h.EnvelopeLen(), len(env))
+		return Header{}, nil, fmt.Errorf("%w: envelope of %d bytes announced, %d present", errMalformed, h.EnvelopeLen(), len(env))
 	}
 	aead, err := newGCM(key)
 	if err != nil {

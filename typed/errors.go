@@ -4,21 +4,23 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/profile"
 )
 
 // Errors of package typed. Every one is usable with errors.Is; the typed
 // errors (*CapacityError, *KeyVersionError, *DataKeyError, *FallbackError)
 // also with errors.As.
 var (
-	// ErrMalformed: the card's data breaks the profile (envelope header,
-	// plaintext format, layout). A torn slot is not reported with it as
-	// long as the other slot is readable.
-	ErrMalformed = errors.New("typed: malformed data")
+	// ErrConfig is wrapped by every configuration error (Config.Validate,
+	// Open); the message names the field.
+	ErrConfig = errors.New("typed: invalid configuration")
+	// ErrNoPassword: a password operation on an AP configured without a
+	// password (profile.PasswordNone). Nothing was sent.
+	ErrNoPassword = fmt.Errorf("%w: Password: the AP is configured without a password", ErrConfig)
 	// ErrAuthentication: no envelope on the AP authenticates under the data
 	// key: the data was copied from another card, AP or file, was tampered
 	// with, or the key is wrong. Nothing is returned.
-	ErrAuthentication = errors.New("typed: data does not authenticate (AES-GCM): copied from another card or file, tampered, or wrong data key")
+	ErrAuthentication = errors.New("typed: data does not authenticate under the data key (AES-GCM)")
 	// ErrDataKeyRefused is matched by *DataKeyError: an envelope names a
 	// data key this terminal does not accept (another name, or a retired
 	// version). The card chose the header; the terminal's configuration
@@ -42,19 +44,43 @@ var (
 	// ErrGenerationExhausted: the generation counter reached 2^32-1.
 	ErrGenerationExhausted = errors.New("typed: generation counter exhausted")
 
-	// ErrPasswordRequired: the operation needs the read key with the
-	// password verified, and the session lost it (after a write under the
-	// update key); open the AP again with the password.
-	ErrPasswordRequired = apsession.ErrPasswordRequired
+	// ErrPasswordRequired: the card requires the password to be verified
+	// (6982 under the read key): none was given, or the session lost it
+	// (after a write under the update key), and a password is never
+	// resent on its own. The same value as profile.ErrPasswordRequired.
+	ErrPasswordRequired = profile.ErrPasswordRequired
 	// ErrLastTry: the password has one try left and the caller did not
-	// allow spending it; nothing was sent but the status query.
-	ErrLastTry = apsession.ErrLastTry
+	// allow spending it (VerifyOptions.AllowLastTry, Config.AllowLastTry);
+	// nothing was sent but the status query. The same value as
+	// profile.ErrLastTry.
+	ErrLastTry = profile.ErrLastTry
 	// ErrCardSwapped: the card's CUID differs from the one the session
 	// started with; the operation was aborted before writing anything.
-	ErrCardSwapped = apsession.ErrCardSwapped
-	// ErrNotPresent: the card has no AP with the configured AID.
-	ErrNotPresent = apsession.ErrNotPresent
+	// The same value as profile.ErrCardSwapped.
+	ErrCardSwapped = profile.ErrCardSwapped
+	// ErrPasswordFormat: a password is empty or too long for one APDU
+	// (nothing was sent), or the card refused a new password's length
+	// (6A80, no try spent). The same value as profile.ErrPasswordFormat.
+	ErrPasswordFormat = profile.ErrPasswordFormat
 )
+
+// configKeyErr is a configuration error about the data key: it matches
+// ErrConfig and ErrKey, and names the package once.
+func configKeyErr(format string, args ...any) error {
+	return &configKeyError{msg: fmt.Sprintf(format, args...)}
+}
+
+type configKeyError struct{ msg string }
+
+func (e *configKeyError) Error() string { return ErrConfig.Error() + ": " + e.msg }
+
+func (e *configKeyError) Is(target error) bool { return target == ErrConfig || target == ErrKey }
+
+// errMalformed is wrapped by every error about the card's data breaking
+// the profile (envelope header, plaintext format, layout, FCP): it matches
+// profile.ErrMalformed. A torn slot is not reported with it as long as the
+// other slot is readable.
+var errMalformed = fmt.Errorf("typed: %w", profile.ErrMalformed)
 
 // CapacityError reports data that does not fit one slot of the AP. It is
 // returned before anything is written.
@@ -76,9 +102,9 @@ func (e *CapacityError) Is(target error) bool { return target == ErrCapacity }
 // provider does not have. The newest envelope is never silently skipped
 // for an older one on this ground.
 type KeyVersionError struct {
-	KeyID   string
-	Version uint32
-	Err     error // the key provider's error
+	KeyID   string // the data key's name
+	Version uint32 // the version the key provider does not have
+	Err     error  // the key provider's error
 }
 
 // Error names the key and version.
@@ -149,7 +175,7 @@ type Fallback struct {
 	// 0 when the header itself is unreadable.
 	Generation uint32
 	// Err is why it was skipped: ErrAuthentication (tag does not verify),
-	// ErrMalformed (header or length broken).
+	// profile.ErrMalformed (header or length broken).
 	Err error
 }
 

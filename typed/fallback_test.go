@@ -28,11 +28,11 @@ func TestFallbackReported(t *testing.T) {
 	}{
 		{"one ciphertext byte", func(ef []byte) { ef[2048+typed.HeaderLen+3] ^= 0x01 }, 2, typed.ErrAuthentication, false},
 		{"one tag byte", func(ef []byte) { ef[2048+typed.HeaderLen+30+typed.TagLen-1] ^= 0x80 }, 2, typed.ErrAuthentication, false},
-		{"the generation lowered to the older one's", func(ef []byte) { ef[2048+27] = 1 }, 1, typed.ErrMalformed, false},
-		{"the envelope magic", func(ef []byte) { ef[2048] = 'X' }, 0, typed.ErrMalformed, false},
-		{"the format byte", func(ef []byte) { ef[2048+2] = 0x7F }, 0, typed.ErrMalformed, false},
+		{"the generation lowered to the older one's", func(ef []byte) { ef[2048+27] = 1 }, 1, profile.ErrMalformed, false},
+		{"the envelope magic", func(ef []byte) { ef[2048] = 'X' }, 0, profile.ErrMalformed, false},
+		{"the format byte", func(ef []byte) { ef[2048+2] = 0x7F }, 0, profile.ErrMalformed, false},
 		{"one ciphertext byte, RequireNewest", func(ef []byte) { ef[2048+typed.HeaderLen+3] ^= 0x01 }, 2, typed.ErrAuthentication, true},
-		{"the envelope magic, RequireNewest", func(ef []byte) { ef[2048+1] = 0 }, 0, typed.ErrMalformed, true},
+		{"the envelope magic, RequireNewest", func(ef []byte) { ef[2048+1] = 0 }, 0, profile.ErrMalformed, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
 )
 
 // FuzzParseFCPSize feeds arbitrary SELECT EF answers to the FCP parser:
-// it never panics, every error is ErrMalformed, a size it gives is
+// it never panics, every error is profile.ErrMalformed, a size it gives is
 // positive, fits 15-bit offsets' 16-bit field and is what tag 80 says,
 // and "no size" is given only for input without a well-formed tag 80.
 func FuzzParseFCPSize(f *testing.F) {
@@ -23,7 +24,7 @@ func FuzzParseFCPSize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fcp []byte) {
 		size, sized, err := parseFCPSize(fcp)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, profile.ErrMalformed) {
 				t.Fatalf("untyped error: %v", err)
 			}
 			return

@@ -11,6 +11,7 @@ import (
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
 )
 
@@ -63,7 +64,7 @@ func TestMalformedFCPIsAnError(t *testing.T) {
 			opts := typed.WriteOptions{KeepAuthentication: true}
 			for range 2 { // the error is not cached away by the first attempt
 				err = ap.Write(ctx, content("Kai", 100), opts)
-				require.ErrorIs(t, err, typed.ErrMalformed)
+				require.ErrorIs(t, err, profile.ErrMalformed)
 			}
 			assert.Zero(t, swap.updates, "UPDATE BINARY sent")
 		})

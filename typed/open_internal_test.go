@@ -10,6 +10,7 @@ import (
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
+	"github.com/mynacard/freespace/profile"
 )
 
 // TestFailedOpenDropsSessionKeys: when Open fails after mutual
@@ -20,11 +21,11 @@ func TestFailedOpenDropsSessionKeys(t *testing.T) {
 	ctx := context.Background()
 	st := testkeys.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), RequireSM: true}}))
+		Password: &mockcard.APPassword{Value: profile.Password("1234"), RequireSM: true}}))
 	var opened *AP
-	_, err := openAP(ctx, card, Config{Keys: st, Password: true}, func(ctx context.Context, a *AP) error {
+	_, err := openAP(ctx, card, Config{Keys: st, Password: profile.PasswordAfterAuth}, func(ctx context.Context, a *AP) error {
 		opened = a
-		return a.authRead(ctx, Password("9999"))
+		return a.authRead(ctx, profile.Password("9999"))
 	})
 	require.ErrorIs(t, err, apdu.ErrVerificationFailed)
 	require.NotNil(t, opened)

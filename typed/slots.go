@@ -74,7 +74,7 @@ type state struct {
 	hdr     Header
 	plain   []byte
 	// why is the reason there is no current envelope: ErrNoData,
-	// ErrAuthentication, ErrMalformed, a *DataKeyError or a
+	// ErrAuthentication, errMalformed, a *DataKeyError or a
 	// *KeyVersionError.
 	why error
 	// fallback, when current >= 0: the other slot may hold newer data but
@@ -102,7 +102,7 @@ func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Bind
 		}
 		s.hdr, s.hdrErr = ParseHeader(head)
 		if s.hdrErr == nil && s.hdr.EnvelopeLen() > ss {
-			s.hdrErr = fmt.Errorf("%w: envelope of %d bytes in a slot of %d", ErrMalformed, s.hdr.EnvelopeLen(), ss)
+			s.hdrErr = fmt.Errorf("%w: envelope of %d bytes in a slot of %d", errMalformed, s.hdr.EnvelopeLen(), ss)
 		}
 	}
 	order := []int{0, 1}
@@ -177,13 +177,13 @@ func otherSlotSkipped(st *state, o int) *Fallback {
 	case s.blank && erased(s.head):
 		return nil
 	case s.blank:
-		return &Fallback{Slot: o, Err: fmt.Errorf("%w: slot %d holds data without the envelope magic", ErrMalformed, o)}
+		return &Fallback{Slot: o, Err: fmt.Errorf("%w: slot %d holds data without the envelope magic", errMalformed, o)}
 	case s.hdrErr != nil:
 		return &Fallback{Slot: o, Err: s.hdrErr}
 	case s.hdr.Generation >= st.hdr.Generation:
 		err := s.openErr
 		if err == nil {
-			err = fmt.Errorf("%w: slot %d claims generation %d, not below the current %d", ErrMalformed, o, s.hdr.Generation, st.hdr.Generation)
+			err = fmt.Errorf("%w: slot %d claims generation %d, not below the current %d", errMalformed, o, s.hdr.Generation, st.hdr.Generation)
 		}
 		return &Fallback{Slot: o, Generation: s.hdr.Generation, Err: err}
 	}
@@ -200,7 +200,7 @@ func erased(b []byte) bool {
 	return len(b) == 0 || b[0] == 0x00 || b[0] == 0xFF
 }
 
-// readFull reads n bytes at off in chunks. A short file gives ErrMalformed
+// readFull reads n bytes at off in chunks. A short file gives errMalformed
 // (an envelope announced past the end of the EF).
 func readFull(ctx context.Context, f binFile, off, n int) ([]byte, error) {
 	out := make([]byte, 0, n)

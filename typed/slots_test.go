@@ -200,7 +200,7 @@ func TestEnvelopeRoundTripAndLayout(t *testing.T) {
 	_, _, err = OpenEnvelope(testKey(2), testBind, env)
 	assert.ErrorIs(t, err, ErrAuthentication)
 	_, _, err = OpenEnvelope(testKey(1), testBind, env[:len(env)-1])
-	assert.ErrorIs(t, err, ErrMalformed)
+	assert.ErrorIs(t, err, profile.ErrMalformed)
 	_, err = SealEnvelope(testKey(1)[:16], Header{KeyID: "k", KeyVersion: 1, Generation: 1}, testBind, nil, bytes.NewReader(make([]byte, 12)))
 	assert.ErrorIs(t, err, ErrKey)
 	_, err = SealEnvelope(testKey(1), Header{KeyID: "a key id that is too long", KeyVersion: 1, Generation: 1}, testBind, nil, bytes.NewReader(make([]byte, 12)))
@@ -221,7 +221,7 @@ func TestEnvelopeRoundTripAndLayout(t *testing.T) {
 	assert.ErrorIs(t, err, ErrAuthentication, "format byte changed")
 	old[2] = 0x03
 	_, err = ParseHeader(old)
-	assert.ErrorIs(t, err, ErrMalformed)
+	assert.ErrorIs(t, err, profile.ErrMalformed)
 }
 
 func FuzzParseHeader(f *testing.F) {
@@ -271,7 +271,7 @@ func FuzzContent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var c Content
 		if err := c.UnmarshalBinary(b); err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, profile.ErrMalformed) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return

@@ -24,40 +24,45 @@ const (
 	insUpdateBinary = 0xD6
 )
 
-// Default references of the profile (docs/PROTOCOL.md §7.1).
+// Default references of the profile (docs/PROTOCOL.md §7.1), the same in
+// typea.
 const (
-	KeyRefRead   = 0x01
-	KeyRefUpdate = 0x02
-	KeyRefAdmin  = 0x03
-	PasswordRef  = 0x81
-	SFICUID      = 0x01
+	KeyRefRead   = 0x01 // read key: mutual authentication before reading
+	KeyRefUpdate = 0x02 // update key: UPDATE BINARY once sealed
+	KeyRefAdmin  = 0x03 // administrative key: RESET RETRY COUNTER, ACTIVATE FILE
+	PasswordRef  = 0x81 // the password object
+	SFICUID      = 0x01 // short EF identifier of EF.CUID
 	// DefaultCapacity is the size of EF.Data when none is configured.
 	DefaultCapacity = 4096
 	// DefaultDataKey names the operator data key in the key provider.
 	DefaultDataKey = "typed-data"
 )
 
-// CardKey names a key of the AP (reference on the card, master keys).
-type CardKey = apsession.CardKey
-
-// Password is a card AP password; it never prints.
-type Password = apsession.Password
-
-// DefaultKey returns the profile's default key for a key reference: master
-// keys "typed-<role>-enc" / "typed-<role>-mac", role = auth, update, admin.
-func DefaultKey(ref byte) CardKey { return apsession.ProfileKey("typed", ref) }
+// DefaultKey returns the profile's default key for a key reference
+// (KeyRefRead, KeyRefUpdate, KeyRefAdmin): master keys "typed-<role>-enc"
+// and "typed-<role>-mac" (version 0: the latest), role = auth, update or
+// admin.
+func DefaultKey(ref byte) keys.CardKey { return apsession.ProfileKey("typed", ref) }
 
 // Config configures the host side of a Type D AP. The zero Config plus a
-// key provider is the profile's default.
+// key provider is the profile's default. Open checks it with Validate
+// before anything is sent.
 type Config struct {
 	// AID of the AP; nil: profile.DefaultAID(profile.TypeD) (placeholder).
 	AID profile.AID
 	// Suite of mutual authentication and secure messaging; nil: AES-128.
 	Suite secure.Suite
-	// Keys gives the master keys and the data key.
+	// Keys gives the master keys and the data key. Required.
 	Keys keys.Provider
-	// ReadKey, UpdateKey, AdminKey; zero: DefaultKey(01/02/03).
-	ReadKey, UpdateKey, AdminKey CardKey
+	// ReadKey is the key Open authenticates before reading; zero:
+	// DefaultKey(KeyRefRead).
+	ReadKey keys.CardKey
+	// UpdateKey is the key writes need once the AP is sealed; zero:
+	// DefaultKey(KeyRefUpdate).
+	UpdateKey keys.CardKey
+	// AdminKey is the administrative key (UnblockPassword, Seal); zero:
+	// DefaultKey(KeyRefAdmin).
+	AdminKey keys.CardKey
 	// DataKey names the AES-256 operator data key (empty: "typed-data").
 	// It may not be the name of one of the AP's card keys. Reads open
 	// only envelopes whose header names this key: a header naming any
@@ -84,74 +89,91 @@ type Config struct {
 	// Without it the fallback is reported in ReadReport.Fallback. A write
 	// is the repair: it replaces the slot that does not open.
 	RequireNewest bool
-	// DataFID is EF.Data (0: profile.FIDData). Capacity is its size in
-	// bytes: 0 takes the size from the EF's FCP (SELECT EF with P2 = 04,
+	// DataFID is the file identifier of EF.Data (0: profile.FIDData).
+	DataFID uint16
+	// Capacity is the size of EF.Data in bytes: 0 takes the size from the EF's FCP (SELECT EF with P2 = 04,
 	// tag 80), or DefaultCapacity when the card gives none; a configured
-	// capacity that differs from the card's is an error (ErrMalformed), so
+	// capacity that differs from the card's is an error (errMalformed), so
 	// a host never works with slots that are not the card's. Only a card
 	// that answers with no FCP, or an FCP without tag 80, leaves the
 	// configured capacity in force; a malformed FCP (bad BER-TLV, a size
-	// that is empty, zero or past 7FFF) is ErrMalformed.
-	DataFID  uint16
+	// that is empty, zero or past 7FFF) is profile.ErrMalformed.
 	Capacity int
-	// CUIDSFI of EF.CUID when the FCI lacks the CUID (0: 01).
+	// CUIDSFI is the short EF identifier of EF.CUID, read when the FCI
+	// lacks the CUID (0: 01).
 	CUIDSFI byte
-	// Password, when true, makes Open verify the password given to it
-	// after mutual authentication (under secure messaging); PasswordRef 0
-	// means 81.
-	Password    bool
+	// Password says whether the AP has a password: the zero value
+	// profile.PasswordNone, or profile.PasswordAfterAuth, which makes Open
+	// verify the password given to it after mutual authentication, under
+	// secure messaging. profile.PasswordBeforeAuth is not a Type D mode
+	// (a configuration error).
+	Password profile.PasswordMode
+	// PasswordRef is the password's reference on the card (0: 81).
 	PasswordRef byte
 	// AllowLastTry lets Open send the password when one try is left;
 	// without it Open refuses with ErrLastTry (a mistake would block the
-	// card). The password is sent at most once per Open.
+	// card). The password is sent at most once per Open. Verify and
+	// ChangePassword take VerifyOptions instead.
 	AllowLastTry bool
-	// ExtendedLength: reader and card accept extended-length APDUs; reads
-	// and writes then go in one APDU each.
+	// ExtendedLength says the reader and card accept extended-length
+	// APDUs; reads and writes then go in one APDU each.
 	ExtendedLength bool
-	// Rand supplies nonces (nil: crypto/rand).
-	Rand   io.Reader
+	// Rand supplies nonces and envelope IVs (nil: crypto/rand).
+	Rand io.Reader
+	// Logger receives debug records of the exchanges (nil: discard).
 	Logger *slog.Logger
 }
 
 // Validate checks c as Open does, before anything is sent: a key
-// provider is set, the AID, data key name and version and capacity are
-// valid.
+// provider is set, the AID, key references, password mode, data key name
+// and versions and capacity are valid. Every error wraps ErrConfig and
+// names the field.
 func (c Config) Validate() error {
 	_, err := c.withDefaults()
 	return err
 }
 
 func (c Config) withDefaults() (Config, error) {
-	err := apsession.Defaults{Pkg: "typed", Type: profile.TypeD, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
-		CardKeys: [3]*CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()
+	err := apsession.Defaults{Pkg: "typed", ErrConfig: ErrConfig, Type: profile.TypeD, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
+		CardKeys: [3]*keys.CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()
 	if err != nil {
 		return c, err
+	}
+	switch c.Password {
+	case profile.PasswordNone, profile.PasswordAfterAuth:
+	default:
+		// docs/PROTOCOL.md §7.1: Type D verifies its password under
+		// secure messaging only.
+		return c, fmt.Errorf("%w: Password: %v, want none or after-auth", ErrConfig, c.Password)
+	}
+	if c.CUIDSFI > 30 {
+		return c, fmt.Errorf("%w: CUIDSFI: %d, want 1 to 30", ErrConfig, c.CUIDSFI)
 	}
 	if c.DataKey == "" {
 		c.DataKey = DefaultDataKey
 	}
 	if !validKeyID(c.DataKey) {
-		return c, fmt.Errorf("typed: config: data key name %q: %w", c.DataKey, ErrKey)
+		return c, configKeyErr("DataKey: invalid key name %q", c.DataKey)
 	}
-	for _, k := range []CardKey{c.ReadKey, c.UpdateKey, c.AdminKey} {
+	for _, k := range []keys.CardKey{c.ReadKey, c.UpdateKey, c.AdminKey} {
 		if c.DataKey == k.Enc.Name || c.DataKey == k.Mac.Name {
-			return c, fmt.Errorf("typed: config: data key name %q is a card key's name: %w", c.DataKey, ErrKey)
+			return c, configKeyErr("DataKey: %q is a card key's name", c.DataKey)
 		}
 	}
 	if c.DataKeyVersion < 0 || int64(c.DataKeyVersion) > math.MaxUint32 {
-		return c, fmt.Errorf("typed: config: data key version %d: %w", c.DataKeyVersion, ErrKey)
+		return c, configKeyErr("DataKeyVersion: %d, want 0 to 2^32-1", c.DataKeyVersion)
 	}
 	if c.MinDataKeyVersion < 0 || int64(c.MinDataKeyVersion) > math.MaxUint32 {
-		return c, fmt.Errorf("typed: config: minimum data key version %d: %w", c.MinDataKeyVersion, ErrKey)
+		return c, configKeyErr("MinDataKeyVersion: %d, want 0 to 2^32-1", c.MinDataKeyVersion)
 	}
 	c.DataKeyVersions = slices.Clone(c.DataKeyVersions)
 	for _, v := range c.DataKeyVersions {
 		if v < 1 || int64(v) > math.MaxUint32 || v < c.MinDataKeyVersion {
-			return c, fmt.Errorf("typed: config: accepted data key version %d (minimum %d): %w", v, max(1, c.MinDataKeyVersion), ErrKey)
+			return c, configKeyErr("DataKeyVersions: version %d below the minimum %d", v, max(1, c.MinDataKeyVersion))
 		}
 	}
 	if c.DataKeyVersion != 0 && !c.acceptsVersion(uint32(c.DataKeyVersion)) {
-		return c, fmt.Errorf("typed: config: writes would seal under data key version %d, which reads do not accept: %w", c.DataKeyVersion, ErrKey)
+		return c, configKeyErr("DataKeyVersion: writes would seal under version %d, which reads do not accept", c.DataKeyVersion)
 	}
 	if c.DataFID == 0 {
 		c.DataFID = profile.FIDData
@@ -160,7 +182,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Capacity = DefaultCapacity
 	}
 	if c.Capacity < 2*Overhead || c.Capacity > maxEF {
-		return c, fmt.Errorf("typed: config: capacity %d, want %d to 32767", c.Capacity, 2*Overhead)
+		return c, fmt.Errorf("%w: Capacity: %d, want %d to 32767", ErrConfig, c.Capacity, 2*Overhead)
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Reader
@@ -204,14 +226,24 @@ type AP struct {
 	cfgCapacity int
 	// learnt: Capacity comes from the card's FCP.
 	learnt bool
-	s      *apsession.Session
+	// pwVerified: a password was verified on this AP; after a key switch
+	// the card wants it again, and it is never resent on its own.
+	pwVerified bool
+	s          *apsession.Session
 }
 
 // Open selects the Type D AP, reads its CUID from the FCI and runs mutual
-// authentication with the read key; with Config.Password it then verifies
-// pw under secure messaging (once: a wrong password is returned as the
-// card's *apdu.TriesError and never resent).
-func Open(ctx context.Context, t apdu.Transport, cfg Config, pw Password) (*AP, error) {
+// authentication with the read key; when pw is not empty it then verifies
+// it under secure messaging, once: a wrong password is a
+// *profile.PasswordError (it unwraps to the card's *apdu.TriesError) and
+// is never resent; one try left without Config.AllowLastTry is
+// ErrLastTry. An empty pw verifies nothing: an AP that needs its password
+// then refuses reads with ErrPasswordRequired. Open checks cfg first
+// (Config.Validate).
+func Open(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password) (*AP, error) {
+	if len(pw) > 0 && cfg.Password == profile.PasswordNone {
+		return nil, ErrNoPassword // before anything is sent
+	}
 	return openAP(ctx, t, cfg, func(ctx context.Context, a *AP) error { return a.authRead(ctx, pw) })
 }
 
@@ -247,79 +279,119 @@ func openAP(ctx context.Context, t apdu.Transport, cfg Config, then func(context
 			// the caller gets no AP to Close.
 			_ = a.s.Close()
 		}
-		return nil, fmt.Errorf("typed: open: %w", err)
+		return nil, apsession.Op("typed", "open", err)
 	}
 	return a, nil
 }
 
-func (a *AP) authRead(ctx context.Context, pw Password) error {
+func (a *AP) authRead(ctx context.Context, pw profile.Password) error {
+	if len(pw) > 0 && a.cfg.Password == profile.PasswordNone {
+		return ErrNoPassword
+	}
 	if err := a.s.Authenticate(ctx, a.cfg.ReadKey); err != nil {
 		return err
 	}
-	if !a.cfg.Password {
+	if len(pw) == 0 {
 		return nil
 	}
-	return a.verify(ctx, pw)
+	return a.verify(ctx, pw, VerifyOptions{AllowLastTry: a.cfg.AllowLastTry})
+}
+
+// VerifyOptions tune Verify and ChangePassword.
+type VerifyOptions struct {
+	// AllowLastTry lets the password go when one try is left. Without it
+	// the operation refuses with ErrLastTry: a wrong password would then
+	// block the card.
+	AllowLastTry bool
 }
 
 // verify checks the password once under the session's channel: the
 // remaining tries first (no try spent), then VERIFY unless the password is
 // verified already, blocked or (without AllowLastTry) at its last try.
-func (a *AP) verify(ctx context.Context, pw Password) error {
+func (a *AP) verify(ctx context.Context, pw profile.Password, opts VerifyOptions) error {
+	if a.cfg.Password == profile.PasswordNone {
+		return ErrNoPassword
+	}
 	if err := apsession.CheckPassword(pw); err != nil {
 		return err
 	}
-	verified, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, a.cfg.AllowLastTry)
-	if err != nil || verified {
-		return err
+	verified, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, opts.AllowLastTry)
+	if err != nil {
+		return apsession.PasswordErr(err)
 	}
-	return apsession.Verify(ctx, a.s.Channel(), a.cfg.PasswordRef, pw)
+	if !verified {
+		if err := apsession.Verify(ctx, a.s.Channel(), a.cfg.PasswordRef, pw); err != nil {
+			return apsession.PasswordErr(err)
+		}
+	}
+	a.pwVerified = true
+	return nil
 }
 
 // Verify checks the password of an AP opened with OpenUnauthenticated and
-// Authenticate (read key), for callers that ask the holder for the
-// password only once the card is known to need it (PasswordStatus). It
-// runs under secure messaging and sends the password at most once: it asks
-// the remaining tries first (no try spent) and refuses when the password
-// is blocked (the card's *apdu.TriesError) or has one try left
-// (ErrLastTry, unless Config.AllowLastTry). A wrong password is the card's
-// *apdu.TriesError and is never resent. Open with a password is
-// OpenUnauthenticated, Authenticate and Verify in one transaction.
-func (a *AP) Verify(ctx context.Context, pw Password) error {
+// authenticated with the read key (Authenticate), for callers that ask the
+// holder for the password only once the card is known to need it
+// (PasswordStatus). It runs under secure messaging and sends the password
+// at most once: it asks the remaining tries first (no try spent) and
+// refuses when the password is blocked (*profile.PasswordError, Blocked)
+// or has one try left (ErrLastTry, unless opts.AllowLastTry). A wrong
+// password is a *profile.PasswordError with the tries left (it unwraps to
+// the card's *apdu.TriesError) and is never resent. Open with
+// a password is OpenUnauthenticated, Authenticate and Verify in one
+// transaction.
+func (a *AP) Verify(ctx context.Context, pw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "verify password", func(ctx context.Context) error {
 		if !a.s.Secure() {
-			return errors.New("the password is verified under secure messaging: call Authenticate first")
+			return errors.New("the password is verified under secure messaging, and no key is authenticated")
 		}
-		return a.verify(ctx, pw)
+		return a.verify(ctx, pw, opts)
 	})
 }
 
 // CUID returns the card-unique identifier read at Open.
-func (a *AP) CUID() profile.CUID { return a.s.CUID() }
+func (a *AP) CUID() profile.CUID { return a.session().CUID() }
 
 // Config returns the effective configuration.
-func (a *AP) Config() Config { return a.cfg }
+func (a *AP) Config() Config {
+	if a == nil {
+		return Config{}
+	}
+	return a.cfg
+}
 
 // Close ends secure messaging and drops the session keys.
-func (a *AP) Close() error { return a.s.Close() }
+func (a *AP) Close() error { return a.session().Close() }
 
-// Authenticate runs mutual authentication with the key k (one of the
-// Config's keys).
-func (a *AP) Authenticate(ctx context.Context, k CardKey) error {
-	return a.do(ctx, "mutual authentication", func(ctx context.Context) error { return a.s.Authenticate(ctx, k) })
+// session is a.s, nil for a nil AP: a zero or nil AP's methods return
+// an error (apsession.ErrNotOpen), never panic.
+func (a *AP) session() *apsession.Session {
+	if a == nil {
+		return nil
+	}
+	return a.s
+}
+
+// Authenticate runs mutual authentication with k, one of the Config's
+// keys (ReadKey, UpdateKey, AdminKey); every later command is protected
+// by secure messaging. A key switch later in a session selects the AP
+// again and compares the CUID first.
+func (a *AP) Authenticate(ctx context.Context, k keys.CardKey) error {
+	return a.do(ctx, fmt.Sprintf("mutual authentication (key %02X)", k.Ref), func(ctx context.Context) error {
+		return a.s.Authenticate(ctx, k)
+	})
 }
 
 // do runs fn as the operation op (apsession.Session.Run: a transaction,
-// resuming a lost session first). With a password, a 6982 means the card
-// wants it verified again (ErrPasswordRequired).
+// resuming a lost session first).
 func (a *AP) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	if err := a.s.Run(ctx, fn); err != nil {
-		if a.cfg.Password && errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && !errors.Is(err, ErrPasswordRequired) {
-			err = fmt.Errorf("%w: %w", ErrPasswordRequired, err)
-		}
-		return fmt.Errorf("typed: %s: %w", op, err)
+	err := a.session().Run(ctx, fn)
+	if err != nil && errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && !errors.Is(err, ErrPasswordRequired) &&
+		a.s.Authenticated() == a.cfg.ReadKey.Ref {
+		// 6982 under the read key's session: the AP wants its password
+		// verified (docs/PROTOCOL.md §7.1, §6.4).
+		err = fmt.Errorf("%w: %w", ErrPasswordRequired, err)
 	}
-	return nil
+	return apsession.Op("typed", op, err)
 }
 
 func (a *AP) binding() Binding {
@@ -413,7 +485,7 @@ func (f *cardFile) sel(ctx context.Context) error {
 // open selects EF.Data and returns it with the layout: the card's size
 // from the FCP when it gives one (it must then agree with a configured
 // capacity), else the configured capacity. A malformed FCP is an error
-// (ErrMalformed, from sel), never replaced by the configured capacity.
+// (errMalformed, from sel), never replaced by the configured capacity.
 func (a *AP) open(ctx context.Context) (*cardFile, layout, error) {
 	f := a.file()
 	if err := f.sel(ctx); err != nil {
@@ -422,16 +494,16 @@ func (a *AP) open(ctx context.Context) (*cardFile, layout, error) {
 	l := a.layout()
 	if f.sized {
 		if a.cfgCapacity != 0 && f.size != a.cfgCapacity {
-			return nil, layout{}, fmt.Errorf("%w: EF %04X holds %d bytes, configured capacity %d", ErrMalformed, a.cfg.DataFID, f.size, a.cfgCapacity)
+			return nil, layout{}, fmt.Errorf("%w: EF %04X holds %d bytes, configured capacity %d", errMalformed, a.cfg.DataFID, f.size, a.cfgCapacity)
 		}
 		if f.size > maxEF {
 			// READ/UPDATE BINARY address at most 7FFF (15-bit offsets,
 			// ISO/IEC 7816-4 §11.3.3); beyond, P1 bit 8 would name a
 			// short EF identifier, i.e. another file.
-			return nil, layout{}, fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", ErrMalformed, a.cfg.DataFID, f.size, maxEF)
+			return nil, layout{}, fmt.Errorf("%w: EF %04X of %d bytes is larger than the %d bytes 15-bit offsets reach", errMalformed, a.cfg.DataFID, f.size, maxEF)
 		}
 		if f.size < 2*Overhead {
-			return nil, layout{}, fmt.Errorf("%w: EF %04X of %d bytes is too small for two slots", ErrMalformed, a.cfg.DataFID, f.size)
+			return nil, layout{}, fmt.Errorf("%w: EF %04X of %d bytes is too small for two slots", errMalformed, a.cfg.DataFID, f.size)
 		}
 		l = layout{capacity: f.size}
 		a.cfg.Capacity, a.learnt = f.size, true
@@ -478,7 +550,7 @@ func (f *cardFile) readAt(ctx context.Context, off, n int) ([]byte, error) {
 
 func (f *cardFile) writeAt(ctx context.Context, off int, b []byte) error {
 	if off < 0 || off+len(b) > maxEF {
-		return fmt.Errorf("%w: UPDATE BINARY of %d bytes at %d beyond the 15-bit offsets", ErrMalformed, len(b), off)
+		return fmt.Errorf("%w: UPDATE BINARY of %d bytes at %d beyond the 15-bit offsets", errMalformed, len(b), off)
 	}
 	if err := f.sel(ctx); err != nil {
 		return err
@@ -551,7 +623,7 @@ func (a *AP) Read(ctx context.Context) (ReadResult, error) {
 	defer clear(pt)
 	var c Content
 	if err := c.UnmarshalBinary(pt); err != nil {
-		return ReadResult{}, fmt.Errorf("typed: read: %w", err)
+		return ReadResult{}, apsession.Op("typed", "read", err)
 	}
 	return ReadResult{Content: c, ReadReport: rep}, nil
 }
@@ -577,7 +649,7 @@ type WriteOptions struct {
 func (a *AP) Write(ctx context.Context, c Content, opts WriteOptions) error {
 	pt, err := c.MarshalBinary()
 	if err != nil {
-		return fmt.Errorf("typed: write: %w", err)
+		return apsession.Op("typed", "write", err)
 	}
 	return a.WriteRaw(ctx, pt, opts)
 }
@@ -590,6 +662,9 @@ func (a *AP) WriteRaw(ctx context.Context, pt []byte, opts WriteOptions) error {
 // writeRaw writes pt; the current envelope may be under a retired version
 // in rotate.
 func (a *AP) writeRaw(ctx context.Context, pt []byte, opts WriteOptions, rotate []uint32) error {
+	if a.session() == nil {
+		return apsession.Op("typed", "write", apsession.ErrNotOpen)
+	}
 	// Before any APDU when the size is known (configured, or learnt from
 	// the card by an earlier operation); otherwise planWrite checks it
 	// against the card's FCP, still before anything is written.
@@ -598,7 +673,7 @@ func (a *AP) writeRaw(ctx context.Context, pt []byte, opts WriteOptions, rotate 
 		have = a.layout().slotSize()
 	}
 	if need := len(pt) + Overhead; need > have {
-		return fmt.Errorf("typed: write: %w", &CapacityError{Need: need, Have: have})
+		return apsession.Op("typed", "write", &CapacityError{Need: need, Have: have})
 	}
 	return a.do(ctx, "write", func(ctx context.Context) error {
 		f, l, st, err := a.load(ctx, opts.KeepAuthentication, rotate)
@@ -665,7 +740,12 @@ func (a *AP) Rotate(ctx context.Context, opts RotateOptions) (from, to uint32, e
 // Capacity returns the largest plaintext the AP holds: from the card's
 // own EF size after the first read or write, else from the configured
 // capacity (DefaultCapacity when none is).
-func (a *AP) Capacity() int { return a.layout().maxPlaintext() }
+func (a *AP) Capacity() int {
+	if a.session() == nil {
+		return 0
+	}
+	return a.layout().maxPlaintext()
+}
 
 // maxEF is the largest transparent EF of the profile (15-bit offsets).
 const maxEF = 32767
@@ -678,10 +758,14 @@ func (a *AP) Seal(ctx context.Context) error {
 	return a.do(ctx, "seal", func(ctx context.Context) error { return a.s.Seal(ctx, a.cfg.AdminKey) })
 }
 
-// PasswordStatus asks the password's state (VERIFY without data).
-func (a *AP) PasswordStatus(ctx context.Context) (apsession.PasswordStatus, error) {
-	var st apsession.PasswordStatus
+// PasswordStatus asks the card for the password's state with VERIFY
+// without data (ISO/IEC 7816-4 §11.5.6): it never spends a try.
+func (a *AP) PasswordStatus(ctx context.Context) (profile.PasswordStatus, error) {
+	var st profile.PasswordStatus
 	err := a.do(ctx, "password status", func(ctx context.Context) error {
+		if a.cfg.Password == profile.PasswordNone {
+			return ErrNoPassword
+		}
 		var err error
 		st, err = apsession.QueryPassword(ctx, a.s.Channel(), a.cfg.PasswordRef)
 		return err
@@ -689,11 +773,21 @@ func (a *AP) PasswordStatus(ctx context.Context) (apsession.PasswordStatus, erro
 	return st, err
 }
 
-// ResetPassword sets the password and resets its retry counter (RESET
-// RETRY COUNTER, P1 = 02; P1 = 03 when nw is empty) under the
-// administrative key, authenticating with it when needed.
-func (a *AP) ResetPassword(ctx context.Context, nw Password) error {
-	return a.do(ctx, "reset password", func(ctx context.Context) error {
+// UnblockPassword resets the password's retry counter (RESET RETRY
+// COUNTER) under the administrative key, and sets nw as the new password
+// when it is not empty (P1 = 02; P1 = 03 when nw is empty). It
+// authenticates with the administrative key unless that key is
+// authenticated.
+func (a *AP) UnblockPassword(ctx context.Context, nw profile.Password) error {
+	return a.do(ctx, "unblock password", func(ctx context.Context) error {
+		if a.cfg.Password == profile.PasswordNone {
+			return ErrNoPassword
+		}
+		if len(nw) > 0 {
+			if err := apsession.CheckPassword(nw); err != nil {
+				return err
+			}
+		}
 		if err := a.s.AuthenticateOnce(ctx, a.cfg.AdminKey); err != nil {
 			return err
 		}
@@ -705,15 +799,10 @@ func (a *AP) ResetPassword(ctx context.Context, nw Password) error {
 // authenticated (after a write). With a password the card then asks for it
 // again: the password is never resent on its own (ErrPasswordRequired).
 func (a *AP) ensureRead(ctx context.Context) error {
-	switch a.s.Authenticated() {
-	case a.cfg.ReadKey.Ref:
+	if a.s.Authenticated() == a.cfg.ReadKey.Ref {
 		return nil
-	case 0:
-		if !a.s.Secure() && a.cfg.Password {
-			return ErrPasswordRequired
-		}
 	}
-	if a.cfg.Password {
+	if a.pwVerified {
 		return ErrPasswordRequired
 	}
 	return a.s.Authenticate(ctx, a.cfg.ReadKey)
@@ -750,10 +839,13 @@ func selectPlain(ctx context.Context, ch *apdu.Channel, fid uint16) error {
 // ChangePassword replaces the password (CHANGE REFERENCE DATA, old || new)
 // under secure messaging, authenticating with the read key when no key is.
 // It asks the remaining tries first and refuses when one is left unless
-// allowLastTry (ErrLastTry). A wrong old password is the card's
-// *apdu.TriesError.
-func (a *AP) ChangePassword(ctx context.Context, old, nw Password, allowLastTry bool) error {
+// opts.AllowLastTry (ErrLastTry). A wrong old password is a
+// *profile.PasswordError (unwrapping to the card's *apdu.TriesError).
+func (a *AP) ChangePassword(ctx context.Context, old, nw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "change password", func(ctx context.Context) error {
+		if a.cfg.Password == profile.PasswordNone {
+			return ErrNoPassword
+		}
 		if err := apsession.CheckPassword(old, nw); err != nil {
 			return err
 		}
@@ -762,9 +854,9 @@ func (a *AP) ChangePassword(ctx context.Context, old, nw Password, allowLastTry 
 				return err
 			}
 		}
-		if _, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, allowLastTry); err != nil {
-			return err
+		if _, err := apsession.BeforeTry(ctx, a.s.Channel(), a.cfg.PasswordRef, opts.AllowLastTry); err != nil {
+			return apsession.PasswordErr(err)
 		}
-		return apsession.ChangePassword(ctx, a.s.Channel(), a.cfg.PasswordRef, old, nw)
+		return apsession.PasswordErr(apsession.ChangePassword(ctx, a.s.Channel(), a.cfg.PasswordRef, old, nw))
 	})
 }

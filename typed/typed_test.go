@@ -272,7 +272,7 @@ func TestCapacityFromCard(t *testing.T) {
 	ap, err = typed.Open(ctx, card, typed.Config{Keys: st, Capacity: 4096}, nil)
 	require.NoError(t, err)
 	_, err = ap.Read(ctx)
-	assert.ErrorIs(t, err, typed.ErrMalformed, "a configured capacity the card does not have")
+	assert.ErrorIs(t, err, profile.ErrMalformed, "a configured capacity the card does not have")
 }
 
 func TestRead1KiBAPDUCount(t *testing.T) {
@@ -390,7 +390,7 @@ func TestHostileFCPSize(t *testing.T) {
 		opts := typed.WriteOptions{KeepAuthentication: true, OverwriteUnreadable: true}
 		for range 2 {
 			err = ap.Write(ctx, content("Ivy", 100), opts)
-			require.ErrorIs(t, err, typed.ErrMalformed, "FCP size %04X", size)
+			require.ErrorIs(t, err, profile.ErrMalformed, "FCP size %04X", size)
 		}
 		for _, c := range liar.cmds {
 			if len(c) >= 3 && c[1] == 0xD6 {
@@ -408,18 +408,18 @@ func TestOpenRefusesLastTry(t *testing.T) {
 	ctx := context.Background()
 	st := testkeys.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st},
-		Password: &mockcard.APPassword{Value: mockcard.Secret("1234"), MaxTries: 3, RequireSM: true}}))
-	cfg := typed.Config{Keys: st, Password: true}
+		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3, RequireSM: true}}))
+	cfg := typed.Config{Keys: st, Password: profile.PasswordAfterAuth}
 	for left := 2; left >= 1; left-- {
-		_, err := typed.Open(ctx, card, cfg, typed.Password("0000"))
+		_, err := typed.Open(ctx, card, cfg, profile.Password("0000"))
 		var te *apdu.TriesError
 		require.ErrorAs(t, err, &te)
 		assert.Equal(t, left, te.Remaining)
 	}
-	_, err := typed.Open(ctx, card, cfg, typed.Password("0000"))
+	_, err := typed.Open(ctx, card, cfg, profile.Password("0000"))
 	require.ErrorIs(t, err, typed.ErrLastTry)
 	cfg.AllowLastTry = true
-	ap, err := typed.Open(ctx, card, cfg, typed.Password("1234"))
+	ap, err := typed.Open(ctx, card, cfg, profile.Password("1234"))
 	require.NoError(t, err, "the refused wrong password was never sent")
 	require.NoError(t, ap.Close())
 }

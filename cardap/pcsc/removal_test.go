@@ -96,18 +96,18 @@ func removalFlows() []removalFlow {
 			return mockcard.MustNew(mockcard.WithTypeC(id))
 		}, cardap.TypeC(cardap.TypeCConfig{})},
 		{"type A", func(*testing.T) *mockcard.Card {
-			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks}}))
-		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}})},
+			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks}}))
+		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}})},
 		{"type A password", func(*testing.T) *mockcard.Card {
-			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: ks},
-				Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
-		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordAfterAuth}, PasswordFunc: pw})},
+			return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+				Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
+		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 		{"type D", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}})},
 		{"type D password", func(t *testing.T) *mockcard.Card {
 			return newTypeDCard(t, id, "1234")
-		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: true}, PasswordFunc: pw})},
+		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 	}
 }
 
@@ -116,15 +116,19 @@ func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
 	t.Helper()
 	ks := testkeys.Store(1)
 	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
+	mode := profile.PasswordNone
 	if pw != "" {
-		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret("0000")}
+		mode = profile.PasswordAfterAuth
+	}
+	if pw != "" {
+		cfg.Password = &mockcard.APPassword{Value: profile.Password("0000")}
 	}
 	card := mockcard.MustNew(mockcard.WithTypeD(cfg))
 	req := personalize.Request{Identity: id}
 	if pw != "" {
-		req.Password = typed.Password(pw)
+		req.Password = profile.Password(pw)
 	}
-	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: pw != ""}, req)
+	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: mode}, req)
 	require.NoError(t, err)
 	return card
 }

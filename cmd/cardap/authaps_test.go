@@ -34,7 +34,7 @@ func freshABCD(t *testing.T) (*mockcard.Card, string) {
 	kf := filepath.Join(dir, "keys.json")
 	require.NoError(t, testkeys.WriteFile(kf, 1))
 	st := testkeys.Store(1)
-	pw := &mockcard.APPassword{Value: mockcard.Secret("0000")}
+	pw := &mockcard.APPassword{Value: profile.Password("0000")}
 	card := mockcard.MustNew(
 		mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}),
 		mockcard.WithTypeCConfig(mockcard.TypeC{Identity: profile.Identity{UserID: "UNSET"}, Unsealed: true}),
@@ -88,7 +88,7 @@ func TestPersonalizeAndReadCommands(t *testing.T) {
 	code, out, errOut = runWithStdin(t, src, "8642\n", "password", "unblock", "--type", "a", "--keys", kf, "--stdin")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "unblocked and set")
-	res, err := typea.Read(context.Background(), card, typea.Config{Keys: testkeys.Store(1)}, typea.Password("8642"), typea.VerifyOptions{})
+	res, err := typea.Read(context.Background(), card, typea.Config{Password: profile.PasswordAfterAuth, Keys: testkeys.Store(1)}, profile.Password("8642"))
 	require.NoError(t, err)
 	assert.Equal(t, "U-CLI", res.Identity.UserID)
 
@@ -207,7 +207,7 @@ func TestReadCommandsQuoteCardText(t *testing.T) {
 	st := testkeys.Store(1)
 	id := profile.Identity{UserID: "U-ESC", Attributes: []profile.Attribute{{Name: "note", Value: hostile}}}
 	card := mockcard.MustNew(
-		mockcard.WithTypeA(mockcard.TypeA{Identity: &id, Keys: mockcard.APKeys{Masters: st}}),
+		mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}),
 		mockcard.WithTypeC(id),
 	)
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}

@@ -184,13 +184,13 @@ func TestTypeCRead(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no AP", &mockSource{slots: []mockSlot{{name: "R", card: mockcard.MustNew()}}}, nil, exitFailure, "AP not present"},
+		{"no AP", &mockSource{slots: []mockSlot{{name: "R", card: mockcard.MustNew()}}}, nil, exitFailure, "the card has no AP with this AID"},
 		{"other AID", src, []string{"--aid", "F0 00 00 00 01"}, exitFailure, "set --aid"},
 		{"empty reader", src, []string{"--reader", "Empty"}, exitNoCard, "card removed"},
 		{"no card anywhere", &mockSource{slots: []mockSlot{{name: "R"}}}, nil, exitNoCard, "no card in any of 1 readers"},
 		{"no readers", &mockSource{}, nil, exitNoCard, "no readers"},
 		{"bad FID", src, []string{"--cuid-fid", "xyz"}, exitUsage, "not 1 to 4 hex digits"},
-		{"same FIDs", src, []string{"--cuid-fid", "0002"}, exitFailure, "share file identifier"},
+		{"same FIDs", src, []string{"--cuid-fid", "0002"}, exitFailure, "IdentityFID: 0002 is also CUIDFID"},
 		{"stray argument", src, []string{"extra"}, exitUsage, "unexpected arguments"},
 	}
 	for _, tt := range tests {
@@ -207,7 +207,7 @@ func TestTypeCRead(t *testing.T) {
 	}}))
 	code, out, _ = runCLI(t, &mockSource{slots: []mockSlot{{name: "R", card: unpers}}}, "typec", "read", "--json")
 	assert.Equal(t, exitFailure, code)
-	assert.Contains(t, out, `"error":"typec: AP not personalized`)
+	assert.Contains(t, out, `"error":"typec: the AP is not personalized`)
 	assert.Contains(t, out, `"exit":1`)
 
 	card.RemoveBefore(2)

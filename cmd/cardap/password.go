@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynacard/freespace/internal/apsession"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/securefile"
@@ -117,7 +116,7 @@ func withRemedy(err error) error {
 // the initial environment (/proc/PID/environ, readable by the same user
 // and root) stays as it was, and so does the Go string the value was read
 // into until the garbage collector reuses it: stdin is the safer way.
-func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Password, error) {
+func (s *secretFlags) secret(ctx context.Context, name string) (profile.Password, error) {
 	if v := s.env[name]; v != nil && *v != "" {
 		val, ok := os.LookupEnv(*v)
 		if !ok {
@@ -126,7 +125,7 @@ func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Passwo
 		if err := os.Unsetenv(*v); err != nil {
 			return nil, fmt.Errorf("--%s-env: removing %s from the environment: %w", name, *v, err)
 		}
-		return apsession.Password(val), nil
+		return profile.Password(val), nil
 	}
 	if !s.stdin {
 		return nil, nil
@@ -139,7 +138,7 @@ func (s *secretFlags) secret(ctx context.Context, name string) (apsession.Passwo
 	if len(s.lines) == 0 {
 		return nil, fmt.Errorf("stdin: no line left for the %s", name)
 	}
-	p := apsession.Password(s.lines[0])
+	p := profile.Password(s.lines[0])
 	s.lines = s.lines[1:]
 	return p, nil
 }
@@ -184,7 +183,7 @@ func (s *secretFlags) Zero() {
 // (see secret). On failure it reports the error and returns the exit code
 // (a usage error for the secret); otherwise the code is -1. The caller
 // zeroes both.
-func (s *secretFlags) keysAndSecret(ctx context.Context, c *cli, asJSON bool, name string) (*keys.Store, apsession.Password, int) {
+func (s *secretFlags) keysAndSecret(ctx context.Context, c *cli, asJSON bool, name string) (*keys.Store, profile.Password, int) {
 	st, err := s.loadKeys()
 	if err != nil {
 		return nil, nil, fail(c, asJSON, err)
@@ -232,7 +231,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	sec.registerKeys(fs)
 	fs.StringVar(&typ, "type", "a", "AP type: a or d")
 	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
-	mode := &modeFlag{}
+	mode := &modeFlag{mode: profile.PasswordAfterAuth}
 	fs.Var(mode, "password-mode", "Type A: when the password is verified: after-auth (default) or before-auth (weaker: in plain, to a card not yet authenticated)")
 	switch sub {
 	case "change":
@@ -256,7 +255,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		return fail(c, f.json, err)
 	}
 	defer st.Zero()
-	var old, nw apsession.Password
+	var old, nw profile.Password
 	if sub == "change" {
 		if old, err = sec.secret(ctx, "old"); err == nil {
 			nw, err = sec.secret(ctx, "new")
@@ -301,14 +300,14 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	case "a":
 		// --password-mode before-auth is the operator's explicit choice of
 		// the weaker mode.
-		a, err := typea.Select(ctx, t, typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == typea.PasswordBeforeAuth})
+		a, err := typea.OpenUnauthenticated(ctx, t, typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == profile.PasswordBeforeAuth})
 		if err != nil {
 			return failOp(err)
 		}
 		ap = a
 		change = func(ctx context.Context) error {
-			if mode.mode == typea.PasswordAfterAuth {
-				if err := a.Authenticate(ctx); err != nil {
+			if mode.mode == profile.PasswordAfterAuth {
+				if err := a.Authenticate(ctx, a.Config().ReadKey); err != nil {
 					return err
 				}
 			}
@@ -316,13 +315,15 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		}
 		unblock = func(ctx context.Context) error { return a.UnblockPassword(ctx, nw) }
 	case "d":
-		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: aid.aid, Keys: st})
+		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: aid.aid, Keys: st, Password: profile.PasswordAfterAuth})
 		if err != nil {
 			return failOp(err)
 		}
 		ap = d
-		change = func(ctx context.Context) error { return d.ChangePassword(ctx, old, nw, allowLast) }
-		unblock = func(ctx context.Context) error { return d.ResetPassword(ctx, nw) }
+		change = func(ctx context.Context) error {
+			return d.ChangePassword(ctx, old, nw, typed.VerifyOptions{AllowLastTry: allowLast})
+		}
+		unblock = func(ctx context.Context) error { return d.UnblockPassword(ctx, nw) }
 	}
 	defer c.closeAfter(&code, "AP session", ap)
 	out["cuid"] = ap.CUID().String()
@@ -361,10 +362,10 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 type passwordAP interface {
 	CUID() profile.CUID
 	Close() error
-	PasswordStatus(ctx context.Context) (apsession.PasswordStatus, error)
+	PasswordStatus(ctx context.Context) (profile.PasswordStatus, error)
 }
 
-func printStatus(c *cli, asJSON bool, out map[string]any, s apsession.PasswordStatus) int {
+func printStatus(c *cli, asJSON bool, out map[string]any, s profile.PasswordStatus) int {
 	out["verified"], out["blocked"] = s.Verified, s.Blocked
 	if !s.Verified {
 		out["remaining"] = s.Remaining
@@ -416,8 +417,8 @@ func (a *attrFlag) Set(v string) error {
 	return nil
 }
 
-// modeFlag is a typea.PasswordMode flag.
-type modeFlag struct{ mode typea.PasswordMode }
+// modeFlag is a profile.PasswordMode flag.
+type modeFlag struct{ mode profile.PasswordMode }
 
 // String names the mode.
 func (m *modeFlag) String() string {
@@ -429,7 +430,7 @@ func (m *modeFlag) String() string {
 
 // Set parses a mode name.
 func (m *modeFlag) Set(v string) error {
-	mode, err := typea.ParsePasswordMode(v)
+	mode, err := profile.ParsePasswordMode(v)
 	m.mode = mode
 	return err
 }

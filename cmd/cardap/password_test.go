@@ -26,7 +26,7 @@ func TestPasswordCommandTypeD(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "password changed (Type D")
 	openWith := func(pw string) error {
-		_, err := typed.Open(context.Background(), card, typed.Config{Keys: testkeys.Store(1), Password: true}, typed.Password(pw))
+		_, err := typed.Open(context.Background(), card, typed.Config{Keys: testkeys.Store(1), Password: profile.PasswordAfterAuth}, profile.Password(pw))
 		return err
 	}
 	require.NoError(t, openWith("1357"))
@@ -34,7 +34,7 @@ func TestPasswordCommandTypeD(t *testing.T) {
 	// A wrong current password spends a try and changes nothing.
 	code, _, errOut = runWithStdin(t, src, "0000\n2468\n", "password", "change", "--type", "d", "--keys", kf, "--stdin")
 	assert.Equal(t, exitFailure, code)
-	assert.Contains(t, errOut, "2 tries remaining")
+	assert.Contains(t, errOut, "wrong password, 2 tries left")
 	left, err := card.PINTriesLeft(profile.DefaultAID(profile.TypeD), 0x81)
 	require.NoError(t, err)
 	assert.Equal(t, 2, left)

@@ -111,15 +111,15 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 func runPersonalize(ctx context.Context, t *countingTransport, typ string, aid profile.AID, st *keys.Store, capacity int, req personalize.Request) (personalize.Result, error) {
 	switch typ {
 	case "a":
-		mode := typea.PasswordAfterAuth
+		mode := profile.PasswordAfterAuth
 		if len(req.Password) == 0 {
-			mode = typea.PasswordNone
+			mode = profile.PasswordNone
 		}
 		return personalize.TypeA(ctx, t, typea.Config{AID: aid, Keys: st, Password: mode}, req)
 	case "c":
 		return personalize.TypeC(ctx, t, typec.Config{AID: aid}, req)
 	default:
-		return personalize.TypeD(ctx, t, typed.Config{AID: aid, Keys: st, Capacity: capacity}, req)
+		return personalize.TypeD(ctx, t, typed.Config{AID: aid, Keys: st, Capacity: capacity, Password: passwordMode(len(req.Password) > 0)}, req)
 	}
 }
 
@@ -138,7 +138,7 @@ func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, use
 		return err
 	}
 	defer st.Zero()
-	pw := &mockcard.APPassword{Value: mockcard.Secret("0000")}
+	pw := &mockcard.APPassword{Value: profile.Password("0000")}
 	specA, err := mockcard.TypeASpec(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}, rand.Reader)
 	if err != nil {
 		return err
@@ -152,10 +152,10 @@ func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, use
 			return err
 		}
 	}
-	req := personalize.Request{Identity: profile.Identity{UserID: userID}, Password: typea.Password(demoPassword)}
-	if _, err := personalize.TypeA(ctx, card, typea.Config{Keys: st}, req); err != nil {
+	req := personalize.Request{Identity: profile.Identity{UserID: userID}, Password: profile.Password(demoPassword)}
+	if _, err := personalize.TypeA(ctx, card, typea.Config{Keys: st, Password: profile.PasswordAfterAuth}, req); err != nil {
 		return err
 	}
-	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st}, req)
+	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st, Password: profile.PasswordAfterAuth}, req)
 	return err
 }

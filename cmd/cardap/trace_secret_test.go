@@ -22,8 +22,8 @@ func TestTraceMasksPasswords(t *testing.T) {
 	dir := t.TempDir()
 	kf := filepath.Join(dir, "keys.json")
 	require.NoError(t, testkeys.WriteFile(kf, 1))
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U-TRACE"},
-		Keys: mockcard.APKeys{Masters: testkeys.Store(1)}, Password: &mockcard.APPassword{Value: mockcard.Secret(pw)}}))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U-TRACE"},
+		Keys: mockcard.APKeys{Masters: testkeys.Store(1)}, Password: &mockcard.APPassword{Value: profile.Password(pw)}}))
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	leaks := func(s string) []string {
 		var found []string

@@ -92,7 +92,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	var sec secretFlags
 	defer sec.Zero() // what --stdin read, taken or not
 	aid := &aidFlag{profile.DefaultAID(profile.TypeA)}
-	mode := &modeFlag{}
+	mode := &modeFlag{mode: profile.PasswordAfterAuth}
 	var all, allowLast bool
 	fs := newFlagSet(c, "typea read", usage)
 	f.register(fs)
@@ -112,7 +112,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	defer st.Zero()
 	defer pw.Zero()
-	if mode.mode != typea.PasswordNone && pw == nil {
+	if mode.mode != profile.PasswordNone && pw == nil {
 		return fail(c, f.json, usageError("the AP has a password: give it with --password-env VAR or --stdin (or --password-mode none)"))
 	}
 	cnt, err := connectCounted(ctx, c, f)
@@ -122,11 +122,11 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	defer c.closeAfter(&code, "card", cnt)
 	// --password-mode before-auth is the operator's explicit choice of the
 	// weaker mode (the password in plain to a card not yet authenticated).
-	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == typea.PasswordBeforeAuth}
+	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == profile.PasswordBeforeAuth, AllowLastTry: allowLast}
 	opts := typea.VerifyOptions{AllowLastTry: allowLast}
 	var res typea.Result
 	if !all {
-		res, err = typea.Read(ctx, cnt, cfg, pw, opts)
+		res, err = typea.Read(ctx, cnt, cfg, pw)
 	} else {
 		res, err = readAllTypeA(ctx, cnt, cfg, pw, opts)
 	}
@@ -139,21 +139,21 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 }
 
 // readAllTypeA selects, authenticates, verifies and reads every record.
-func readAllTypeA(ctx context.Context, t *countingTransport, cfg typea.Config, pw typea.Password, opts typea.VerifyOptions) (_ typea.Result, err error) {
-	ap, err := typea.Select(ctx, t, cfg)
+func readAllTypeA(ctx context.Context, t *countingTransport, cfg typea.Config, pw profile.Password, opts typea.VerifyOptions) (_ typea.Result, err error) {
+	ap, err := typea.OpenUnauthenticated(ctx, t, cfg)
 	if err != nil {
 		return typea.Result{}, err
 	}
 	defer func() { err = errors.Join(err, ap.Close()) }()
-	if cfg.Password == typea.PasswordBeforeAuth {
+	if cfg.Password == profile.PasswordBeforeAuth {
 		if err := ap.Verify(ctx, pw, opts); err != nil {
 			return typea.Result{}, err
 		}
 	}
-	if err := ap.Authenticate(ctx); err != nil {
+	if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 		return typea.Result{}, err
 	}
-	if cfg.Password == typea.PasswordAfterAuth {
+	if cfg.Password == profile.PasswordAfterAuth {
 		if err := ap.Verify(ctx, pw, opts); err != nil {
 			return typea.Result{}, err
 		}

@@ -100,9 +100,9 @@ func cmdTypeCRead(ctx context.Context, c *cli, args []string) (code int) {
 	res, err := typec.Read(ctx, f.transport(c, cd), cfg)
 	if err != nil {
 		switch {
-		case errors.Is(err, typec.ErrNotPresent):
+		case errors.Is(err, profile.ErrNotPresent):
 			err = fmt.Errorf("%w (AID %v; set --aid to the AID of your AP)", err, cfg.AID)
-		case errors.Is(err, typec.ErrNotPersonalized):
+		case errors.Is(err, profile.ErrNotPersonalized):
 			err = fmt.Errorf("%w: the card carries the AP but no identity has been written", err)
 		}
 		return fail(c, f.json, err)

@@ -113,7 +113,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	defer c.closeAfter(&code, "card", cnt)
 	ev.reader = cnt.Reader()
-	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: withPassword, AllowLastTry: allowLast,
+	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: passwordMode(withPassword), AllowLastTry: allowLast,
 		MinDataKeyVersion: minVersion, RequireNewest: requireNewest}
 	ap, err := typed.Open(ctx, cnt, cfg, pw)
 	if err != nil {
@@ -188,4 +188,12 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
 	}
 	return b, nil
+}
+
+// passwordMode is the Type D password mode for --password given or not.
+func passwordMode(withPassword bool) profile.PasswordMode {
+	if withPassword {
+		return profile.PasswordAfterAuth
+	}
+	return profile.PasswordNone
 }

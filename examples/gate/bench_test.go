@@ -104,7 +104,7 @@ func BenchmarkGateDecision(b *testing.B) {
 	ctx := context.Background()
 	card := func(b *testing.B, masters *keys.Store) *mockcard.Card {
 		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: masters},
-			Identity: &profile.Identity{UserID: "EMP-0001", Expires: time.Now().AddDate(1, 0, 0).Truncate(24 * time.Hour)}}))
+			Identity: profile.Identity{UserID: "EMP-0001", Expires: time.Now().AddDate(1, 0, 0).Truncate(24 * time.Hour)}}))
 	}
 
 	b.Run("in-process/identify", func(b *testing.B) {

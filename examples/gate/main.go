@@ -251,12 +251,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func (g *gate) newClient(o *options, ks keys.Provider, rev cardap.RevocationChecker) (*cardap.Client, error) {
 	var aps []cardap.AP
 	if ks != nil {
-		cfg := cardap.TypeAConfig{Config: typea.Config{AID: o.aid, Keys: ks, Password: typea.PasswordNone}}
+		cfg := cardap.TypeAConfig{Config: typea.Config{AID: o.aid, Keys: ks, Password: profile.PasswordNone}}
 		if g.password != nil {
 			// After mutual authentication, under secure messaging: the
 			// password goes encrypted, and only to a card that proved it
 			// holds the operator's keys.
-			cfg.Config.Password = typea.PasswordAfterAuth
+			cfg.Config.Password = profile.PasswordAfterAuth
 			cfg.PasswordFunc = g.passwordFunc
 		}
 		aps = append(aps, cardap.TypeA(cfg))

@@ -110,7 +110,7 @@ func testGateOnReader(t *testing.T, extra []string) {
 	require.NoError(t, testkeys.WriteFile(keyFile, 1))
 	masters := testkeys.Store(1)
 	typeA := func(user string, cuid profile.CUID) *mockcard.Card {
-		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: user}, CUID: cuid, Keys: mockcard.APKeys{Masters: masters}}))
+		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: user}, CUID: cuid, Keys: mockcard.APKeys{Masters: masters}}))
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -44,25 +44,25 @@ type demoCards struct {
 	password []byte
 }
 
-// typeA returns the Type A AP of demo card n holding id (nil: never
+// typeA returns the Type A AP of demo card n holding id (zero: never
 // personalized, EF.Records empty).
-func (dc demoCards) typeA(n byte, id *profile.Identity) mockcard.TypeA {
+func (dc demoCards) typeA(n byte, id profile.Identity) mockcard.TypeA {
 	cfg := mockcard.TypeA{Identity: id, CUID: demoCUID(n), Keys: mockcard.APKeys{Masters: dc.masters}}
 	if dc.password != nil {
-		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(dc.password)}
+		cfg.Password = &mockcard.APPassword{Value: profile.Password(dc.password)}
 	}
 	return cfg
 }
 
 // card returns demo card n carrying a Type A AP with id.
 func (dc demoCards) card(n byte, id profile.Identity) (*mockcard.Card, error) {
-	return mockcard.New(mockcard.WithTypeA(dc.typeA(n, &id)))
+	return mockcard.New(mockcard.WithTypeA(dc.typeA(n, id)))
 }
 
 // withRecord1 returns demo card n whose Type A record 1 is raw (a record
 // that breaks the profile's format).
 func (dc demoCards) withRecord1(n byte, raw []byte) (*mockcard.Card, error) {
-	spec, err := mockcard.TypeASpec(dc.typeA(n, &profile.Identity{UserID: "PLACEHOLDER"}), rand.Reader)
+	spec, err := mockcard.TypeASpec(dc.typeA(n, profile.Identity{UserID: "PLACEHOLDER"}), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (dc demoCards) taps(ctx context.Context, now time.Time) []demoTap {
 	// Employee 1's card also carries a Type C AP with the same ID (for the
 	// canteen, say): that is what a copy is made from.
 	validCard := func() (*mockcard.Card, error) {
-		return mockcard.New(mockcard.WithTypeA(dc.typeA(1, &emp1)),
+		return mockcard.New(mockcard.WithTypeA(dc.typeA(1, emp1)),
 			mockcard.WithTypeCConfig(mockcard.TypeC{Identity: emp1, CUID: demoCUID(1)}))
 	}
 	return []demoTap{
@@ -110,7 +110,7 @@ func (dc demoCards) taps(ctx context.Context, now time.Time) []demoTap {
 		}},
 		{"unknown card (no AP)", func() (*mockcard.Card, error) { return mockcard.New() }},
 		{"not personalized", func() (*mockcard.Card, error) {
-			return mockcard.New(mockcard.WithTypeA(dc.typeA(6, nil)))
+			return mockcard.New(mockcard.WithTypeA(dc.typeA(6, profile.Identity{})))
 		}},
 		{"malformed data", func() (*mockcard.Card, error) {
 			return dc.withRecord1(7, []byte{0x70, 0x05, 0x80, 0x03, 'B', 0x00, 'D'})

@@ -74,9 +74,9 @@ func keysOf(cfgPath string) string { return filepath.Join(filepath.Dir(cfgPath),
 func insertCard(t *testing.T, state, userID string, c profile.CUID, password string) {
 	t.Helper()
 	id := profile.Identity{UserID: userID}
-	cfg := mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.Store(0)}}
+	cfg := mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.Store(0)}}
 	if password != "" {
-		cfg.Password = &mockcard.APPassword{Value: mockcard.Secret(password), RequireSM: true}
+		cfg.Password = &mockcard.APPassword{Value: profile.Password(password), RequireSM: true}
 	}
 	mc, err := mockcard.New(mockcard.WithTypeA(cfg))
 	require.NoError(t, err)

@@ -78,7 +78,7 @@ func mockTypeA(masters keys.Provider, client *cardap.Client, userID string, c pr
 		expires = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	}
 	id := profile.Identity{UserID: userID, Expires: expires}
-	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: masters}}))
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: masters}}))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -26,22 +26,30 @@ func ProfileKey(prefix string, ref byte) CardKey {
 // Defaults points at the fields the host configurations of the Type A and
 // Type D APs share, to fill their defaults in one place.
 type Defaults struct {
-	// Pkg names the AP package ("typea"): the prefix of the errors and of
-	// the profile's master key names.
+	// Pkg names the AP package ("typea"): the prefix of the profile's
+	// master key names.
 	Pkg string
+	// ErrConfig is the package's configuration error, wrapped by every
+	// error of Apply.
+	ErrConfig error
 	// Type gives the placeholder AID.
 	Type profile.APType
-	AID  *profile.AID
+	// AID is the Config's AID; empty gets profile.DefaultAID(Type).
+	AID *profile.AID
 	// Suite defaults to AES-128.
 	Suite *secure.Suite
 	// Keys must be set.
 	Keys keys.Provider
-	// CardKeys are the keys 01, 02 and 03; a zero one gets ProfileKey.
+	// CardKeys are the Config fields ReadKey, UpdateKey and AdminKey (keys
+	// 01, 02 and 03); a zero one gets ProfileKey.
 	CardKeys [3]*CardKey
 	// CUIDSFI defaults to DefaultCUIDSFI, PasswordRef to
 	// DefaultPasswordRef.
 	CUIDSFI, PasswordRef *byte
 }
+
+// cardKeyFields name Defaults.CardKeys in the Config of typea and typed.
+var cardKeyFields = [3]string{"ReadKey", "UpdateKey", "AdminKey"}
 
 // Apply fills the defaults and checks the AID and the key provider.
 func (d Defaults) Apply() error {
@@ -49,17 +57,24 @@ func (d Defaults) Apply() error {
 		*d.AID = profile.DefaultAID(d.Type)
 	}
 	if err := d.AID.Validate(); err != nil {
-		return fmt.Errorf("%s: config: %w", d.Pkg, err)
+		return fmt.Errorf("%w: AID: %w", d.ErrConfig, err)
 	}
 	if *d.Suite == nil {
 		*d.Suite = secure.AES128
 	}
 	if d.Keys == nil {
-		return fmt.Errorf("%s: config: no key provider", d.Pkg)
+		return fmt.Errorf("%w: Keys: no key provider", d.ErrConfig)
 	}
 	for i, k := range d.CardKeys {
-		if k.Ref == 0 {
+		switch {
+		case k.IsZero():
 			*k = ProfileKey(d.Pkg, byte(i+1))
+		case k.Ref == 0:
+			// 00 is no key reference (ISO/IEC 7816-4 §11.5.4: P2 = 00
+			// means "no information given").
+			return fmt.Errorf("%w: %s: key reference 00", d.ErrConfig, cardKeyFields[i])
+		case k.Enc.Name == "" || k.Mac.Name == "":
+			return fmt.Errorf("%w: %s: master key names missing", d.ErrConfig, cardKeyFields[i])
 		}
 	}
 	if *d.CUIDSFI == 0 {

@@ -4,38 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/profile"
 )
-
-// Password is a card AP password. It never prints: String, GoString and
-// every fmt verb give "[redacted]".
-type Password []byte
-
-// String returns "[redacted]".
-func (Password) String() string { return "[redacted]" }
-
-// GoString returns "Password([redacted])".
-func (Password) GoString() string { return "Password([redacted])" }
-
-// Format prints "[redacted]" for every verb.
-func (Password) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
-
-// LogValue implements slog.LogValuer: slog's text handler would otherwise
-// print a []byte as a raw string and its JSON handler as base64.
-func (Password) LogValue() slog.Value { return slog.StringValue("[redacted]") }
-
-// MarshalText implements encoding.TextMarshaler with "[redacted]", so
-// encoders that honour it never see the bytes.
-func (Password) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
-
-// MarshalJSON implements json.Marshaler with "[redacted]" (encoding/json
-// would otherwise write the bytes as base64).
-func (Password) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
-
-// Zero overwrites the password bytes.
-func (p Password) Zero() { clear(p) }
 
 // Password instructions (ISO/IEC 7816-4 §11.5.6, §11.5.7, §11.5.10).
 const (
@@ -45,59 +17,39 @@ const (
 	maxPasswordLen = 64
 )
 
-// PasswordStatus is what VERIFY without data tells (ISO/IEC 7816-4
-// §11.5.6): 9000 = verified in this session, 63Cx = x tries left,
-// 6983 = blocked.
-type PasswordStatus struct {
-	Verified  bool
-	Remaining int // -1 when Verified (the card does not say)
-	Blocked   bool
-}
-
-// String describes the status.
-func (s PasswordStatus) String() string {
-	switch {
-	case s.Verified:
-		return "verified"
-	case s.Blocked:
-		return "blocked"
-	}
-	return fmt.Sprintf("%d tries left", s.Remaining)
-}
-
 // ErrPasswordFormat: a password is empty (none given) or too long for one
 // APDU. Nothing was sent.
-var ErrPasswordFormat = errors.New("invalid password format")
+var ErrPasswordFormat = profile.ErrPasswordFormat
 
 // ErrLastTry: the password has one try left and the caller did not allow
 // spending it (a mistake would block the card); nothing was sent but the
 // status query (VERIFY without data).
-var ErrLastTry = errors.New("the password has one try left; not sending it unless the caller allows the last try (AllowLastTry)")
+var ErrLastTry = profile.ErrLastTry
 
 // ErrPasswordRequired: the card requires the password to be verified (6982
 // after mutual authentication) and the session holds none: a password is
 // never kept, so never resent on its own.
-var ErrPasswordRequired = errors.New("the card requires the password to be verified")
+var ErrPasswordRequired = profile.ErrPasswordRequired
 
 // ErrPasswordStatus: the card's answer to VERIFY is not one of 9000, 63Cx,
 // 6983, 6984.
 var ErrPasswordStatus = errors.New("unexpected answer to VERIFY")
 
 // QueryPassword sends VERIFY with no data (case 1): it never spends a try.
-func QueryPassword(ctx context.Context, ch *apdu.Channel, ref byte) (PasswordStatus, error) {
+func QueryPassword(ctx context.Context, ch *apdu.Channel, ref byte) (profile.PasswordStatus, error) {
 	r, err := ch.Send(ctx, apdu.Command{CLA: 0x00, INS: insVerify, P1: 0x00, P2: ref})
 	if err != nil {
-		return PasswordStatus{}, err
+		return profile.PasswordStatus{}, err
 	}
 	switch err := r.SW.Err(); {
 	case err == nil:
-		return PasswordStatus{Verified: true, Remaining: -1}, nil
+		return profile.PasswordStatus{Verified: true, Remaining: -1}, nil
 	case r.SW&0xFFF0 == 0x63C0:
-		return PasswordStatus{Remaining: int(r.SW & 0x0F), Blocked: r.SW == 0x63C0}, nil
+		return profile.PasswordStatus{Remaining: int(r.SW & 0x0F), Blocked: r.SW == 0x63C0}, nil
 	case r.SW == apdu.ErrAuthMethodBlocked || r.SW == apdu.ErrReferenceDataNotUsable:
-		return PasswordStatus{Blocked: true}, nil
+		return profile.PasswordStatus{Blocked: true}, nil
 	default:
-		return PasswordStatus{}, fmt.Errorf("%w: %w", ErrPasswordStatus, err)
+		return profile.PasswordStatus{}, fmt.Errorf("%w: %w", ErrPasswordStatus, err)
 	}
 }
 
@@ -124,7 +76,7 @@ func BeforeTry(ctx context.Context, ch *apdu.Channel, ref byte, allowLastTry boo
 
 // CheckPassword validates the passwords' lengths before they go to the
 // card (ErrPasswordFormat).
-func CheckPassword(ps ...Password) error {
+func CheckPassword(ps ...profile.Password) error {
 	for _, p := range ps {
 		if len(p) == 0 || len(p) > maxPasswordLen {
 			return fmt.Errorf("%w: password of %d bytes, want 1 to %d", ErrPasswordFormat, len(p), maxPasswordLen)
@@ -136,7 +88,7 @@ func CheckPassword(ps ...Password) error {
 // Verify sends VERIFY with the password once. It returns the card's status
 // word error (a *apdu.TriesError for 63Cx and 6983) unchanged for the
 // caller to type.
-func Verify(ctx context.Context, ch *apdu.Channel, ref byte, p Password) error {
+func Verify(ctx context.Context, ch *apdu.Channel, ref byte, p profile.Password) error {
 	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insVerify, P1: 0x00, P2: ref, Data: p})
 	return err
 }
@@ -144,7 +96,7 @@ func Verify(ctx context.Context, ch *apdu.Channel, ref byte, p Password) error {
 // ChangePassword sends CHANGE REFERENCE DATA (P1 = 00: old || new). The
 // card checks old first (a wrong one spends a try: *apdu.TriesError), then
 // the new one's length (ErrPasswordFormat wrapping 6A80, no try spent).
-func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw Password) error {
+func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw profile.Password) error {
 	data := make([]byte, 0, len(old)+len(nw))
 	data = append(append(data, old...), nw...)
 	defer clear(data)
@@ -155,7 +107,7 @@ func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw Pas
 // SetPassword sends CHANGE REFERENCE DATA with P1 = 01 (new value only),
 // which the profile allows while the password is verified or the AP is in
 // personalization.
-func SetPassword(ctx context.Context, ch *apdu.Channel, ref byte, nw Password) error {
+func SetPassword(ctx context.Context, ch *apdu.Channel, ref byte, nw profile.Password) error {
 	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insChangeRef, P1: 0x01, P2: ref, Data: nw})
 	return newPasswordErr(err)
 }
@@ -163,7 +115,7 @@ func SetPassword(ctx context.Context, ch *apdu.Channel, ref byte, nw Password) e
 // ResetRetryCounter sends RESET RETRY COUNTER: P1 = 03 (unblock only) when
 // nw is empty, P1 = 02 (unblock and set nw) otherwise. The card requires
 // the administrative key to be authenticated.
-func ResetRetryCounter(ctx context.Context, ch *apdu.Channel, ref byte, nw Password) error {
+func ResetRetryCounter(ctx context.Context, ch *apdu.Channel, ref byte, nw profile.Password) error {
 	cmd := apdu.Command{CLA: 0x00, INS: insResetRetry, P1: 0x03, P2: ref}
 	if len(nw) > 0 {
 		cmd.P1, cmd.Data = 0x02, nw
@@ -178,6 +130,18 @@ func ResetRetryCounter(ctx context.Context, ch *apdu.Channel, ref byte, nw Passw
 func newPasswordErr(err error) error {
 	if errors.Is(err, apdu.ErrIncorrectDataField) {
 		return fmt.Errorf("%w: the card refused the new password's length: %w", ErrPasswordFormat, err)
+	}
+	return err
+}
+
+// PasswordErr turns the card's 63Cx / 6983 / 6984 into a
+// *profile.PasswordError (nil and other errors stay as they are).
+func PasswordErr(err error) error {
+	// 63Cx: x tries left; 6983 / 6984: blocked (ISO/IEC 7816-4 §5.6,
+	// table 6; docs/PROTOCOL.md §6.4).
+	var te *apdu.TriesError
+	if errors.As(err, &te) {
+		return &profile.PasswordError{Remaining: te.Remaining, Blocked: te.Remaining == 0, Err: err}
 	}
 	return err
 }

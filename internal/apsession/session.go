@@ -24,16 +24,21 @@ import (
 	"github.com/mynacard/freespace/secure"
 )
 
-// Errors shared by the AP packages (re-exported by each of them).
+// Errors shared by the AP packages, which wrap them with their prefix.
+// The card's conditions are profile's sentinels (profile.ErrNotPresent,
+// profile.ErrMalformed), wrapped.
 var (
 	// ErrCardSwapped: the card in the reader has another CUID than the one
 	// the session started with. The operation was aborted before it sent
 	// anything that changes the card.
-	ErrCardSwapped = errors.New("card swapped: the card-unique identifier changed; operation aborted")
-	// ErrNotPresent: SELECT of the AP's AID failed with 6A82.
-	ErrNotPresent = errors.New("the card has no AP with this AID")
-	// ErrMalformedCUID: the FCI or EF.CUID does not hold a valid CUID.
-	ErrMalformedCUID = errors.New("the card's CUID is missing or malformed")
+	ErrCardSwapped = profile.ErrCardSwapped
+	// ErrMalformedCUID: the FCI or EF.CUID does not hold a valid CUID. It
+	// matches profile.ErrMalformed.
+	ErrMalformedCUID = fmt.Errorf("%w: CUID", profile.ErrMalformed)
+	// ErrNilTransport: Open was given no transport to the card.
+	ErrNilTransport = errors.New("nil transport")
+	// ErrNotOpen: a method of a zero or nil AP, one no Open returned.
+	ErrNotOpen = errors.New("the AP was not opened")
 )
 
 // TagFCICUID is the FCI data object carrying the CUID (ISO/IEC 7816-4
@@ -42,28 +47,31 @@ var (
 // CUID costs no extra APDU.
 const TagFCICUID = 0x85
 
-// CardKey names a key object of an AP: its reference on the card (P2 of
-// MUTUAL AUTHENTICATE) and the operator's master keys for K_enc and K_mac,
-// which are diversified for each card with its CUID and the AID.
-type CardKey struct {
-	Ref byte
-	Enc keys.KeyRef
-	Mac keys.KeyRef
-}
+// CardKey is keys.CardKey: a key object of an AP, its reference and
+// master keys.
+type CardKey = keys.CardKey
 
 // Config configures a Session.
 type Config struct {
-	AID   profile.AID
+	// AID selects the AP (SELECT by DF name).
+	AID profile.AID
+	// Suite of mutual authentication and secure messaging (nil: no
+	// authentication possible).
 	Suite secure.Suite
-	Keys  keys.Provider
+	// Keys gives the master keys the card keys are diversified from.
+	Keys keys.Provider
 	// CUIDSFI is the short EF identifier of EF.CUID, used when the FCI
 	// lacks the CUID (0: select EF.CUID by CUIDFID instead).
 	CUIDSFI byte
+	// CUIDFID is the file identifier of EF.CUID (0: profile.FIDCUID).
 	CUIDFID uint16
 	// ExtendedLength: the reader and card accept extended-length APDUs.
 	ExtendedLength bool
-	Rand           io.Reader
-	Logger         *slog.Logger
+	// Rand supplies the nonces of mutual authentication (nil:
+	// crypto/rand).
+	Rand io.Reader
+	// Logger receives debug records (nil: discard).
+	Logger *slog.Logger
 }
 
 // Session is one AP selected on one card.
@@ -88,6 +96,9 @@ type Session struct {
 
 // Open selects the AP and learns its CUID. No authentication yet.
 func Open(ctx context.Context, t apdu.Transport, cfg Config) (*Session, error) {
+	if t == nil {
+		return nil, ErrNilTransport
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -101,8 +112,14 @@ func Open(ctx context.Context, t apdu.Transport, cfg Config) (*Session, error) {
 	return s, nil
 }
 
-// CUID returns the CUID the session started with.
-func (s *Session) CUID() profile.CUID { return s.cuid }
+// CUID returns the CUID the session started with (zero for a nil
+// session).
+func (s *Session) CUID() profile.CUID {
+	if s == nil {
+		return profile.CUID{}
+	}
+	return s.cuid
+}
 
 // Config returns the session's configuration.
 func (s *Session) Config() Config { return s.cfg }
@@ -158,10 +175,15 @@ func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
 		s.sm, s.key = nil, nil
 	}
 	s.ch = s.plain
+	// SELECT by DF name, P2 = 00: first occurrence, return the FCI
+	// (ISO/IEC 7816-4 §11.2.2), which carries the CUID in
+	// tag 85 (docs/PROTOCOL.md §6.1). A SELECT also ends any security
+	// state of the AP (§1.4), hence the session reset above.
 	fci, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x00, Data: s.cfg.AID, Ne: apdu.MaxShortNe})
 	if err != nil {
+		// 6A82: no DF with this name on the card (§1.4 status words).
 		if errors.Is(err, apdu.ErrFileNotFound) {
-			return profile.CUID{}, fmt.Errorf("%w (AID %s)", ErrNotPresent, s.cfg.AID)
+			return profile.CUID{}, fmt.Errorf("%w (AID %s)", profile.ErrNotPresent, s.cfg.AID)
 		}
 		return profile.CUID{}, fmt.Errorf("SELECT AP %s: %w", s.cfg.AID, err)
 	}
@@ -219,8 +241,12 @@ func checkCUID(b []byte) (profile.CUID, bool, error) {
 
 // readCUIDFile reads EF.CUID by SFI, or by SELECT EF when no SFI is set.
 func (s *Session) readCUIDFile(ctx context.Context) (profile.CUID, error) {
+	// READ BINARY with P1 = 100xxxxx: xxxxx is the short EF identifier,
+	// P2 the offset (ISO/IEC 7816-4 §11.3.3); one APDU, no SELECT EF.
 	cmd := apdu.Command{CLA: 0x00, INS: 0xB0, P1: 0x80 | s.cfg.CUIDSFI, Ne: profile.CUIDLen}
 	if s.cfg.CUIDSFI == 0 {
+		// No SFI configured: SELECT EF by file identifier, no response
+		// data (P2 = 0C), then READ BINARY of the current EF.
 		fid := s.cfg.CUIDFID
 		if fid == 0 {
 			fid = profile.FIDCUID
@@ -234,6 +260,7 @@ func (s *Session) readCUIDFile(ctx context.Context) (profile.CUID, error) {
 	if err != nil {
 		return profile.CUID{}, fmt.Errorf("READ BINARY EF.CUID: %w", err)
 	}
+	// Exactly 16 bytes, not all zero (docs/PROTOCOL.md §1.2).
 	c, _, err := checkCUID(b)
 	return c, err
 }
@@ -262,6 +289,9 @@ func (s *Session) authenticate(ctx context.Context, k CardKey) error {
 	if s.cfg.Keys == nil || s.cfg.Suite == nil {
 		return errors.New("mutual authentication needs a key provider and a cipher suite")
 	}
+	// The card holds keys diversified with its CUID and the AID
+	// (docs/PROTOCOL.md §5.1); the CUID is the one this session read,
+	// never one the card states later.
 	enc, err := s.cfg.Keys.Diversify(ctx, k.Enc, s.cuid[:], s.cfg.AID)
 	if err != nil {
 		return fmt.Errorf("key %s for key reference %02X: %w", k.Enc, k.Ref, err)
@@ -336,6 +366,10 @@ func Lost(err error) bool {
 // (Lost), it resumes the session first (Resume: the CUID check, then the
 // key authenticated before), so an operation never goes to a swapped card.
 func (s *Session) Run(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s == nil {
+		// The zero AP of typea or typed: a clear error, not a panic.
+		return ErrNotOpen
+	}
 	err := WithTransaction(ctx, s.raw, func(ctx context.Context) error {
 		if s.lost {
 			if err := s.Resume(ctx); err != nil {
@@ -393,8 +427,12 @@ func SealedAnswer(err error, open ...error) (bool, error) {
 	return false, err
 }
 
-// Close ends secure messaging and drops the session keys.
+// Close ends secure messaging and drops the session keys. Closing a nil
+// session does nothing.
 func (s *Session) Close() error {
+	if s == nil {
+		return nil
+	}
 	if s.sm != nil {
 		_ = s.sm.Close()
 	}

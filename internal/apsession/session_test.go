@@ -11,6 +11,7 @@ import (
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
 	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -51,7 +52,7 @@ func TestCUIDSources(t *testing.T) {
 	}
 	card := mockcard.MustNew()
 	_, err := apsession.Open(ctx, card, apsession.Config{AID: aid})
-	assert.ErrorIs(t, err, apsession.ErrNotPresent)
+	assert.ErrorIs(t, err, profile.ErrNotPresent)
 }
 
 func TestAuthenticateNeedsKeys(t *testing.T) {
@@ -59,24 +60,24 @@ func TestAuthenticateNeedsKeys(t *testing.T) {
 	card := mockcard.MustNew(mockcard.WithAP(apWithCUIDAt(profile.FIDCUID, 1)))
 	s, err := apsession.Open(ctx, card, apsession.Config{AID: aid})
 	require.NoError(t, err)
-	assert.Error(t, s.Authenticate(ctx, apsession.CardKey{Ref: 1}))
+	assert.Error(t, s.Authenticate(ctx, keys.CardKey{Ref: 1}))
 	s, err = apsession.Open(ctx, card, apsession.Config{AID: aid, Keys: testkeys.Store(1), Suite: secure.AES128})
 	require.NoError(t, err)
-	err = s.Authenticate(ctx, apsession.CardKey{Ref: 1})
+	err = s.Authenticate(ctx, keys.CardKey{Ref: 1})
 	assert.Error(t, err, "no such master key")
 	assert.False(t, s.Secure())
 }
 
 func TestPasswordRedacted(t *testing.T) {
-	p := apsession.Password("s3cr3t")
+	p := profile.Password("s3cr3t")
 	for _, f := range []string{"%v", "%s", "%q", "%x", "%X", "%+v", "%#v", "%d"} {
 		assert.NotContains(t, sprintf(f, p), "s3cr3t", f)
 		assert.NotContains(t, sprintf(f, p), "733363", f)
 	}
 	p.Zero()
-	assert.Equal(t, apsession.Password{0, 0, 0, 0, 0, 0}, p)
-	assert.Equal(t, "3 tries left", apsession.PasswordStatus{Remaining: 3}.String())
-	assert.Equal(t, "blocked", apsession.PasswordStatus{Blocked: true}.String())
+	assert.Equal(t, profile.Password{0, 0, 0, 0, 0, 0}, p)
+	assert.Equal(t, "3 tries left", profile.PasswordStatus{Remaining: 3}.String())
+	assert.Equal(t, "blocked", profile.PasswordStatus{Blocked: true}.String())
 }
 
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }

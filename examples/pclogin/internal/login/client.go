@@ -3,6 +3,7 @@ package login
 import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
 )
 
@@ -27,9 +28,9 @@ type ClientConfig struct {
 func NewClient(c ClientConfig) (*cardap.Client, error) {
 	var aps []cardap.AP
 	if c.Keys != nil {
-		cfg := cardap.TypeAConfig{Config: typea.Config{Keys: c.Keys, Password: typea.PasswordNone}}
+		cfg := cardap.TypeAConfig{Config: typea.Config{Keys: c.Keys, Password: profile.PasswordNone}}
 		if c.Password != nil {
-			cfg.Config.Password, cfg.PasswordFunc = typea.PasswordAfterAuth, c.Password
+			cfg.Config.Password, cfg.PasswordFunc = profile.PasswordAfterAuth, c.Password
 		}
 		aps = append(aps, cardap.TypeA(cfg))
 	}

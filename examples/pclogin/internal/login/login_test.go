@@ -41,7 +41,7 @@ var operatorKeys = testkeys.Store(0)
 func saveCard(t testing.TB, path, userID string, c profile.CUID, expires time.Time) {
 	t.Helper()
 	id := profile.Identity{UserID: userID, Expires: expires}
-	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: operatorKeys}}))
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	require.NoError(t, err)
 	require.NoError(t, mc.Save(path))
 }
@@ -264,7 +264,7 @@ func TestCommandLock(t *testing.T) {
 func TestCardapAdapter(t *testing.T) {
 	ctx := context.Background()
 	id := profile.Identity{UserID: "U-0002"}
-	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: testCUID(2), Keys: mockcard.APKeys{Masters: operatorKeys}}))
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: testCUID(2), Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	require.NoError(t, err)
 	client := testClient(t, false)
 	res := Authorize(ctx, Cardap{Client: client, Transport: mc}, testConfig(t), Policy{}, "bob", time.Now())
@@ -301,7 +301,7 @@ func TestTypeCCloneRefused(t *testing.T) {
 	res = Authorize(ctx, MockState{Path: state, Client: testClient(t, true)}, cfg, Policy{}, "alice", now)
 	assert.Equal(t, Unproven, res.Reason)
 	// A client that requires a proof but reads Type C refuses it itself.
-	strict, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: typea.PasswordNone}}),
+	strict, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: profile.PasswordNone}}),
 		cardap.TypeC(cardap.TypeCConfig{})}, NoRevocation: true})
 	require.NoError(t, err)
 	res = Authorize(ctx, MockState{Path: state, Client: strict}, cfg, Policy{AllowUnproven: true}, "alice", now)

@@ -64,8 +64,8 @@ type TypeC struct {
 	Config    typec.Config
 }
 
-// Identify runs typec.Read. Its errors (typec.ErrNotPresent,
-// typec.ErrNotPersonalized, typec.ErrMalformed, apdu.ErrCardRemoved, ...)
+// Identify runs typec.Read. Its errors (profile.ErrNotPresent,
+// profile.ErrNotPersonalized, profile.ErrMalformed, apdu.ErrCardRemoved, ...)
 // are returned wrapped, matchable with errors.Is.
 func (t TypeC) Identify(ctx context.Context) (Card, error) {
 	res, err := typec.Read(ctx, t.Transport, t.Config)
@@ -132,7 +132,7 @@ func NewClient(masters keys.Provider, now func() time.Time) (*cardap.Client, err
 		return nil, fmt.Errorf("%w: no operator keys: the taxi terminal reads only cards that prove themselves", cardap.ErrConfig)
 	}
 	return cardap.New(cardap.Config{
-		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: masters, Password: typea.PasswordNone}})},
+		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: masters, Password: profile.PasswordNone}})},
 		NoRevocation: true,
 		Now:          now,
 	})

@@ -12,7 +12,6 @@ import (
 	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
-	"github.com/mynacard/freespace/typec"
 )
 
 func TestSlotWithMockCard(t *testing.T) {
@@ -39,7 +38,7 @@ func TestSlotWithMockCard(t *testing.T) {
 	require.NoError(t, err)
 	s.Insert(TypeC{Transport: empty})
 	_, err = s.Identify(ctx)
-	assert.ErrorIs(t, err, typec.ErrNotPresent)
+	assert.ErrorIs(t, err, profile.ErrNotPresent)
 
 	s.Insert(Fixed{CUID: c, Identity: profile.Identity{UserID: "U-2"}})
 	got, err = s.Identify(ctx)
@@ -57,7 +56,7 @@ func TestCardapAdapter(t *testing.T) {
 	c[3] = 0x42
 	masters := testkeys.Store(0)
 	id := profile.Identity{UserID: "U-7"}
-	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: masters}}))
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: masters}}))
 	require.NoError(t, err)
 	client, err := NewClient(masters, nil)
 	require.NoError(t, err)
@@ -69,7 +68,7 @@ func TestCardapAdapter(t *testing.T) {
 	assert.Equal(t, cardap.ProofMutualAuth, got.Proof.Method)
 
 	// A card loaded with another operator's keys fails the authentication.
-	other, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.StoreTDES()}}))
+	other, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.StoreTDES()}}))
 	require.NoError(t, err)
 	_, err = Cardap{Client: client, Transport: other}.Identify(ctx)
 	assert.Error(t, err)

@@ -56,7 +56,7 @@ func Example() {
 		Users: []wire.RegisteredUser{{Key: wire.UserKey(salt, "U-0001")}}})
 
 	masters := operatorMasters()
-	mc, _ := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U-0001"}, Keys: mockcard.APKeys{Masters: masters}}))
+	mc, _ := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U-0001"}, Keys: mockcard.APKeys{Masters: masters}}))
 	client, err := card.NewClient(masters, now)
 	if err != nil {
 		panic(err)

@@ -59,7 +59,7 @@ func testClient(t testing.TB) *cardap.Client {
 func mockCard(t *testing.T, userID string, c profile.CUID, expires time.Time) (card.Identifier, *mockcard.Card) {
 	t.Helper()
 	id := profile.Identity{UserID: userID, Expires: expires}
-	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: c, Keys: mockcard.APKeys{Masters: operatorKeys}}))
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	require.NoError(t, err)
 	return card.Cardap{Client: testClient(t), Transport: mc}, mc
 }
@@ -343,7 +343,7 @@ func TestRevocationStore(t *testing.T) {
 func benchCard(b *testing.B, userID string) (*mockcard.Card, card.Identifier) {
 	b.Helper()
 	id := profile.Identity{UserID: userID}
-	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: &id, CUID: testCUID(7), Keys: mockcard.APKeys{Masters: operatorKeys}}))
+	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: testCUID(7), Keys: mockcard.APKeys{Masters: operatorKeys}}))
 	if err != nil {
 		b.Fatal(err)
 	}
