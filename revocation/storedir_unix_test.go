@@ -189,4 +189,3 @@ func openRO(t *testing.T, dir string) error {
 	}
 	return err
 }
-
