@@ -20,9 +20,6 @@ const (
 // the configured number of GET RESPONSE rounds.
 var ErrTooManyGetResponses = errors.New("apdu: too many GET RESPONSE rounds")
 
-// insGetResponse is the GET RESPONSE instruction (ISO/IEC 7816-4, GET RESPONSE command).
-const insGetResponse = 0xC0
-
 // claChaining is the command-chaining bit of an interindustry CLA
 // (ISO/IEC 7816-4, class byte).
 const claChaining = 0x10
@@ -235,14 +232,14 @@ func (c *Channel) run(ctx context.Context, cmd Command, raw []byte, chained bool
 	acc := make([]byte, 0, min(c.maxResponseSize, len(resp)-2+256+2))
 	acc = append(acc, resp[:len(resp)-2]...)
 	sw1, sw2 := resp[len(resp)-2], resp[len(resp)-1]
-	grCtx := context.WithValue(ctx, continuationKey{}, cmd.INS)
+	grCtx := context.WithValue(ctx, continuationKey{}, byte(cmd.INS))
 	// One buffer serves every round: a Transport does not retain cmd.
 	grRaw := make([]byte, 0, 5)
 	for round := 1; sw1 == 0x61; round++ {
 		if round > c.getResponseLimit {
 			return nil, fmt.Errorf("%w: card still answers %02X%02X after %d rounds", ErrTooManyGetResponses, sw1, sw2, c.getResponseLimit)
 		}
-		gr := Command{CLA: getResponseCLA(cmd.CLA), INS: insGetResponse, Ne: neOf(sw2)}
+		gr := Command{CLA: getResponseCLA(cmd.CLA), INS: InsGetResponse, Ne: neOf(sw2)}
 		grRaw, _ = gr.AppendTo(grRaw[:0]) // a short case 2 command always encodes
 		resp, err = c.exchange(grCtx, gr, grRaw, step{"GET RESPONSE round", round})
 		if err != nil {

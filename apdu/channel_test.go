@@ -326,7 +326,7 @@ func TestChannelEndlessWrongLe(t *testing.T) {
 
 	// 6Cxx answered to every GET RESPONSE: one resend per round, still bounded.
 	alternating := &scriptCard{respond: func(_ context.Context, cmd []byte, n int) ([]byte, error) {
-		if cmd[1] == insGetResponse && n%2 == 1 {
+		if Ins(cmd[1]) == InsGetResponse && n%2 == 1 {
 			return h("6C01"), nil
 		}
 		return h("AA 6101"), nil

@@ -14,15 +14,24 @@ import (
 // (20, 21), CHANGE REFERENCE DATA (24, 25), RESET RETRY COUNTER (2C, 2D),
 // EXTERNAL / MUTUAL AUTHENTICATE (82), GET CHALLENGE (84), GENERAL
 // AUTHENTICATE (86, 87) and INTERNAL AUTHENTICATE (88).
-// A string constant, so that no package-level variable can be changed.
-const defaultMaskedINS = "\x20\x21\x24\x25\x2C\x2D\x82\x84\x86\x87\x88"
+// A function, so that no package-level variable can be changed.
+func defaultMaskedINS() []Ins {
+	return []Ins{
+		InsVerify, InsVerify | 1,
+		InsChangeReferenceData, InsChangeReferenceData | 1,
+		InsResetRetryCounter, InsResetRetryCounter | 1,
+		InsMutualAuthenticate, InsGetChallenge,
+		InsGeneralAuthenticate, InsGeneralAuthenticate | 1,
+		InsInternalAuthenticate,
+	}
+}
 
 // DefaultMaskedINS returns the instructions Trace masks by default: VERIFY
 // (20, 21), CHANGE REFERENCE DATA (24, 25), RESET RETRY COUNTER (2C, 2D),
 // EXTERNAL / MUTUAL AUTHENTICATE (82), GET CHALLENGE (84), GENERAL
 // AUTHENTICATE (86, 87) and INTERNAL AUTHENTICATE (88).
-func DefaultMaskedINS() []byte {
-	return []byte(defaultMaskedINS)
+func DefaultMaskedINS() []Ins {
+	return defaultMaskedINS()
 }
 
 // secretKey marks a context whose APDU data must not be logged.
@@ -64,11 +73,13 @@ type Trace struct {
 // TraceOption configures a Trace.
 type TraceOption func(*Trace)
 
-// WithTraceLogger sets the logger (default slog.Default()).
+// WithTraceLogger sets the logger (default slog.Default()). A nil logger
+// discards, as everywhere in freespace.
 func WithTraceLogger(l *slog.Logger) TraceOption {
 	return func(t *Trace) {
-		if l != nil {
-			t.logger = l
+		t.logger = l
+		if l == nil {
+			t.logger = slog.New(slog.DiscardHandler)
 		}
 	}
 }
@@ -80,7 +91,7 @@ func WithTraceLevel(level slog.Level) TraceOption {
 
 // WithMaskedINS adds instructions whose command and response data are
 // masked, on top of DefaultMaskedINS.
-func WithMaskedINS(ins ...byte) TraceOption {
+func WithMaskedINS(ins ...Ins) TraceOption {
 	return func(t *Trace) {
 		for _, i := range ins {
 			t.masked[i] = true
@@ -97,8 +108,8 @@ func UnsafeLogSecrets() TraceOption {
 // NewTrace returns a Trace that logs the exchanges of next.
 func NewTrace(next Transport, opts ...TraceOption) *Trace {
 	t := &Trace{next: next, logger: slog.Default(), level: slog.LevelDebug}
-	for i := range len(defaultMaskedINS) {
-		t.masked[defaultMaskedINS[i]] = true
+	for _, i := range defaultMaskedINS() {
+		t.masked[i] = true
 	}
 	for _, o := range opts {
 		o(t)

@@ -185,7 +185,7 @@ func TestLongProtectedResponseWithoutExtendedLength(t *testing.T) {
 	data, sw := smDo(t, s, apdu.Command{INS: 0xB0, Ne: 256})
 	require.Equal(t, apdu.SWSuccess, sw)
 	assert.Len(t, data, 256)
-	assert.Positive(t, tr.Count(0xC0), "GET RESPONSE used")
+	assert.Positive(t, tr.Count(apdu.InsGetResponse), "GET RESPONSE used")
 	for _, e := range tr.Exchanges() {
 		assert.LessOrEqual(t, len(e.Response), 258, "short responses only")
 	}

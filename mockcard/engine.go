@@ -4,21 +4,8 @@ import (
 	"github.com/mynacard/freespace/apdu"
 )
 
-// Instruction bytes (ISO/IEC 7816-4 §11).
+// Class-byte bits (ISO/IEC 7816-4 §5.4.1) and the chaining bound.
 const (
-	insSelect          = 0xA4
-	insReadBinary      = 0xB0
-	insUpdateBinary    = 0xD6
-	insReadRecord      = 0xB2
-	insUpdateRecord    = 0xDC
-	insAppendRecord    = 0xE2
-	insVerify          = 0x20
-	insChangeRefData   = 0x24
-	insResetRetryCtr   = 0x2C
-	insGetChallenge    = 0x84
-	insMutualAuth      = 0x82
-	insActivateFile    = 0x44
-	insGetResponse     = 0xC0
 	claChainBit        = 0x10
 	claSMBits          = 0x0C
 	claChannelBits     = 0x03
@@ -44,9 +31,10 @@ type smSession interface {
 }
 
 type chainState struct {
-	ins, p1, p2 byte
-	sm          bool
-	data        []byte
+	ins    apdu.Ins
+	p1, p2 byte
+	sm     bool
+	data   []byte
 }
 
 // resetSession clears the volatile state; c.mu is held.
@@ -139,7 +127,7 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 	if !c.extended && (cmd.Extended || len(cmd.Data) > apdu.MaxShortLc || cmd.Ne > apdu.MaxShortNe) {
 		return encode(nil, apdu.ErrWrongLength)
 	}
-	if cmd.INS == insGetResponse && cla&claSMBits == 0 {
+	if cmd.INS == apdu.InsGetResponse && cla&claSMBits == 0 {
 		r := c.getResponse(cmd)
 		return encode(r.data, r.sw)
 	}
@@ -164,9 +152,9 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 		c.wrapWith = c.sec.sm
 	} else if c.sec.sm != nil {
 		switch {
-		case cmd.INS == insSelect && cmd.P1 == 0x04:
+		case cmd.INS == apdu.InsSelect && cmd.P1 == 0x04:
 			// SELECT by DF name resets the security state anyway.
-		case cmd.INS == insGetChallenge || cmd.INS == insMutualAuth:
+		case cmd.INS == apdu.InsGetChallenge || cmd.INS == apdu.InsMutualAuthenticate:
 			// Re-authentication: the old session ends.
 			c.dropSecurity()
 		default:
@@ -264,31 +252,31 @@ func (c *Card) getResponse(cmd apdu.Command) res {
 // dispatch runs a plain (or unwrapped) command.
 func (c *Card) dispatch(cmd apdu.Command, sm bool) res {
 	switch cmd.INS {
-	case insSelect:
+	case apdu.InsSelect:
 		return c.cmdSelect(cmd)
-	case insReadBinary:
+	case apdu.InsReadBinary:
 		return c.cmdReadBinary(cmd, sm)
-	case insUpdateBinary:
+	case apdu.InsUpdateBinary:
 		return c.cmdUpdateBinary(cmd, sm)
-	case insReadRecord:
+	case apdu.InsReadRecord:
 		return c.cmdReadRecord(cmd, sm)
-	case insUpdateRecord:
+	case apdu.InsUpdateRecord:
 		return c.cmdUpdateRecord(cmd, sm)
-	case insAppendRecord:
+	case apdu.InsAppendRecord:
 		return c.cmdAppendRecord(cmd, sm)
-	case insVerify:
+	case apdu.InsVerify:
 		return c.cmdVerify(cmd, sm)
-	case insChangeRefData:
+	case apdu.InsChangeReferenceData:
 		return c.cmdChangeRefData(cmd, sm)
-	case insResetRetryCtr:
+	case apdu.InsResetRetryCounter:
 		return c.cmdResetRetryCounter(cmd, sm)
-	case insGetChallenge:
+	case apdu.InsGetChallenge:
 		return c.cmdGetChallenge(cmd)
-	case insMutualAuth:
+	case apdu.InsMutualAuthenticate:
 		return c.cmdMutualAuthenticate(cmd, sm)
-	case insActivateFile:
+	case apdu.InsActivateFile:
 		return c.cmdActivateFile(cmd, sm)
-	case insGetResponse:
+	case apdu.InsGetResponse:
 		// GET RESPONSE under secure messaging is not supported.
 		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
 	}

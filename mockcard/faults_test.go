@@ -177,7 +177,7 @@ func TestStatsAndTranscript(t *testing.T) {
 	assert.Equal(t, 11+9, st.BytesIn)
 	assert.Equal(t, 4, st.BytesOut)
 	assert.Equal(t, 2, tr.Len())
-	assert.Equal(t, 1, tr.Count(0x20))
+	assert.Equal(t, 1, tr.Count(apdu.InsVerify))
 	assert.Equal(t, []apdu.StatusWord{apdu.SWSuccess, apdu.SWSuccess}, tr.SWs())
 	last, ok := tr.Last()
 	require.True(t, ok)

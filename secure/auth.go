@@ -13,12 +13,6 @@ import (
 	"github.com/mynacard/freespace/apdu"
 )
 
-// Instruction bytes of mutual authentication (ISO/IEC 7816-4 §11.5).
-const (
-	InsGetChallenge       = 0x84
-	InsMutualAuthenticate = 0x82
-)
-
 // Config configures host-side mutual authentication. KEnc and KMac are the
 // card's AP keys (already diversified for this card, see package keys).
 // Config holds secrets: String, GoString and Format redact them.
@@ -121,7 +115,11 @@ func MutualAuthenticate(ctx context.Context, t apdu.Transport, cfg Config) (*Ses
 	cr.cbcEncrypt(data, s, make([]byte, cr.bs))
 	data = cr.macPadded(data, data)
 
-	cmd, err := apdu.Command{CLA: cfg.CLA, INS: InsMutualAuthenticate, P2: cfg.KeyRef, Data: data, Ne: n + MACLen}.Bytes()
+	// MUTUAL AUTHENTICATE (ISO/IEC 7816-4 §11.5.4): E(K_enc, RND.IFD ||
+	// RND.ICC || K.IFD) || MAC, answered by the card's cryptogram and MAC.
+	ma := apdu.MutualAuthenticate(cfg.KeyRef, data, n+MACLen)
+	ma.CLA = cfg.CLA
+	cmd, err := ma.Bytes()
 	if err != nil {
 		return nil, err
 	}
@@ -170,9 +168,11 @@ func sessionKeys(s Suite, seed, rndICC, rndIFD []byte) SessionKeys {
 	return SessionKeys{Enc: enc, MAC: mac, SSC: ssc}
 }
 
-// getChallenge sends GET CHALLENGE (ISO/IEC 7816-4 §11.5.6) for 8 bytes.
+// getChallenge sends GET CHALLENGE (ISO/IEC 7816-4 §11.5.3) for 8 bytes.
 func getChallenge(ctx context.Context, t apdu.Transport, cla byte) ([]byte, error) {
-	cmd, err := apdu.Command{CLA: cla, INS: InsGetChallenge, Ne: NonceLen}.Bytes()
+	gc := apdu.GetChallenge(NonceLen)
+	gc.CLA = cla
+	cmd, err := gc.Bytes()
 	if err != nil {
 		return nil, err
 	}

@@ -39,13 +39,13 @@ func (c *exampleCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 		return c.sess.WrapResponse(resp)
 	}
 	switch cmd.INS {
-	case secure.InsGetChallenge:
+	case apdu.InsGetChallenge:
 		ch, err := c.auth.Challenge()
 		if err != nil {
 			return nil, err
 		}
 		return append(ch, 0x90, 0x00), nil
-	case secure.InsMutualAuthenticate:
+	case apdu.InsMutualAuthenticate:
 		ans, s, err := c.auth.Authenticate(cmd.Data)
 		var sw apdu.StatusWord
 		if errors.As(err, &sw) {

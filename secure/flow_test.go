@@ -40,7 +40,7 @@ func TestEndToEndAllSuites(t *testing.T) {
 			sess, _ := newPair(t, s)
 			for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 100, MaxCommandData(s, false)} {
 				data := bytes.Repeat([]byte{0xA5}, n)
-				for _, ins := range []byte{0xD6, 0xDB} { // even INS: DO87, odd INS: DO85
+				for _, ins := range []apdu.Ins{0xD6, 0xDB} { // even INS: DO87, odd INS: DO85
 					cmd, err := apdu.Command{INS: ins, Data: data, Ne: n}.Bytes()
 					require.NoError(t, err)
 					resp, err := sess.Transmit(ctx, cmd)
@@ -186,14 +186,14 @@ func TestProtectedBodyLen(t *testing.T) {
 		core, err := newSMCore(s, SessionKeys{Enc: kEnc, MAC: kMac, SSC: make([]byte, s.SSCLen())})
 		require.NoError(t, err)
 		for _, nc := range []int{0, 1, 7, 8, 15, 16, 17, 110, 111, 126, 127, 128, 255, 256, 300, 65000} {
-			for _, ins := range []byte{0xD6, 0xD7} {
+			for _, ins := range []apdu.Ins{apdu.InsUpdateBinary, apdu.InsUpdateBinary | 1} {
 				for _, ne := range []int{0, 1, 256, 65536} {
 					c := apdu.Command{INS: ins, Data: make([]byte, nc), Ne: ne, Extended: ne > 256}
 					out, err := core.wrapCommand(c)
 					require.NoError(t, err)
 					got, err := apdu.ParseCommand(out)
 					require.NoError(t, err)
-					assert.Equal(t, len(got.Data), protectedBodyLen(nc, ne, ins, c.IsExtended(), s.BlockSize()), "%s nc %d ins %02X ne %d", s.Name(), nc, ins, ne)
+					assert.Equal(t, len(got.Data), protectedBodyLen(nc, ne, byte(ins), c.IsExtended(), s.BlockSize()), "%s nc %d ins %02X ne %d", s.Name(), nc, ins, ne)
 				}
 			}
 		}
@@ -258,7 +258,7 @@ func TestCardAuthenticatorRules(t *testing.T) {
 	// same (captured) terminal data is refused.
 	var captured []byte
 	tap := apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-		if cmd[1] == InsMutualAuthenticate {
+		if apdu.Ins(cmd[1]) == apdu.InsMutualAuthenticate {
 			captured = append([]byte(nil), cmd...)
 		}
 		return card.Transmit(ctx, cmd)

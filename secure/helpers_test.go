@@ -97,13 +97,13 @@ func (c *memCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 		return resp, nil
 	}
 	switch cmd.INS {
-	case InsGetChallenge:
+	case apdu.InsGetChallenge:
 		ch, err := c.auth.Challenge()
 		if err != nil {
 			return []byte{0x6F, 0x00}, nil
 		}
 		return append(ch, 0x90, 0x00), nil
-	case InsMutualAuthenticate:
+	case apdu.InsMutualAuthenticate:
 		resp, s, err := c.auth.Authenticate(cmd.Data)
 		if err != nil {
 			var sw apdu.StatusWord

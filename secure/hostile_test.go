@@ -176,7 +176,7 @@ func (c *authCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cmd.INS == InsGetChallenge {
+	if cmd.INS == apdu.InsGetChallenge {
 		return append(append([]byte(nil), c.challenge...), 0x90, 0x00), nil
 	}
 	n := cryptogramLen(c.suite)

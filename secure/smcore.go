@@ -150,7 +150,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 	ext := c.IsExtended()
 	// Refuse before the SSC moves: a command that is not sent must not
 	// advance the host's counter past the card's.
-	if n := protectedBodyLen(len(c.Data), c.Ne, c.INS, ext, bs); n > apdu.MaxExtendedLc {
+	if n := protectedBodyLen(len(c.Data), c.Ne, byte(c.INS), ext, bs); n > apdu.MaxExtendedLc {
 		return nil, fmt.Errorf("%w: protected command data of %d bytes exceeds %d (plain data of %d bytes)", apdu.ErrInvalidCommand, n, apdu.MaxExtendedLc, len(c.Data))
 	}
 	m.incSSC()
@@ -178,7 +178,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 			body = append(body, tagLe, 1, byte(c.Ne))
 		}
 	}
-	hdr := [4]byte{cla, c.INS, c.P1, c.P2}
+	hdr := [4]byte{cla, byte(c.INS), c.P1, c.P2}
 	t := m.computeMAC(hdr[:], body)
 	body = append(body, tagMAC, MACLen)
 	body = append(body, t[:]...)
@@ -349,7 +349,7 @@ func (m *smCore) unwrapCommand(raw []byte) (apdu.Command, error) {
 	if len(do8E) != MACLen {
 		return apdu.Command{}, incorrect("MAC of %d bytes, want %d", len(do8E), MACLen)
 	}
-	hdr := [4]byte{c.CLA, c.INS, c.P1, c.P2}
+	hdr := [4]byte{c.CLA, byte(c.INS), c.P1, c.P2}
 	t := m.computeMAC(hdr[:], c.Data[:macEnd])
 	if subtle.ConstantTimeCompare(t[:], do8E) != 1 {
 		return apdu.Command{}, fmt.Errorf("%w: %w", ErrCommandMAC, apdu.ErrSMDataObjectsIncorrect)
