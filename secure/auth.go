@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mynacard/freespace/internal/cryptoprim"
 	"io"
 	"log/slog"
 
@@ -156,7 +157,7 @@ func MutualAuthenticate(ctx context.Context, t apdu.Transport, cfg Config) (*Ses
 
 // macPadded appends MAC(pad(msg)) to dst (msg is not modified).
 func (c *crypto) macPadded(dst, msg []byte) []byte {
-	buf := pad(append(make([]byte, 0, len(msg)+c.bs), msg...), c.bs)
+	buf := cryptoprim.Pad(append(make([]byte, 0, len(msg)+c.bs), msg...), c.bs)
 	return c.mac(dst, buf)
 }
 

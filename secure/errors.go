@@ -1,6 +1,10 @@
 package secure
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/mynacard/freespace/internal/cryptoprim"
+)
 
 // Errors of mutual authentication, host side (ISO/IEC 11770-2 mechanism 6).
 // Each says why authentication failed; none carries key material.
@@ -65,3 +69,7 @@ var (
 	// ill-formed data objects. Wraps 6987 or 6988.
 	ErrCommandMalformed = errors.New("secure: malformed protected command")
 )
+
+// ErrKeyLength is returned when a key has a length the suite does not
+// accept. The message gives lengths only, never key bytes.
+var ErrKeyLength = cryptoprim.ErrKeyLength

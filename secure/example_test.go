@@ -31,9 +31,9 @@ func (c *exampleCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 		}
 		resp := apdu.Response{SW: apdu.SWSuccess}
 		switch {
-		case in.INS == 0xB0:
+		case in.INS == apdu.InsReadBinary:
 			resp.Data = []byte("hello")
-		case in.INS == 0x20 && !bytes.Equal(in.Data, []byte("1234")):
+		case in.INS == apdu.InsVerify && !bytes.Equal(in.Data, []byte("1234")):
 			resp.SW = 0x63C2
 		}
 		return c.sess.WrapResponse(resp)

@@ -114,7 +114,7 @@ func TestProtectCLA(t *testing.T) {
 		{0x0C, 0, false}, {0x04, 0, false}, {0x60, 0, false}, {0xFF, 0, false}, {0x20, 0, false},
 	}
 	for _, tt := range tests {
-		got, err := ProtectCLA(tt.in)
+		got, err := protectCLA(tt.in)
 		if !tt.ok {
 			assert.ErrorIs(t, err, apdu.ErrInvalidCommand, "%02X", tt.in)
 			continue

@@ -65,18 +65,6 @@ func TestICAOKeyDerivation(t *testing.T) {
 	assert.Equal(t, h(icaoSSC), k.SSC)
 }
 
-func TestICAORetailMAC(t *testing.T) {
-	// ISO/IEC 9797-1 MAC algorithm 3 with padding method 2: Appendix D.3,
-	// M_IFD = MAC(K_mac, E_IFD) and M_ICC = MAC(K_mac, E_ICC).
-	m, err := RetailMAC(h(icaoKMac), h(icaoEIFD))
-	require.NoError(t, err)
-	assert.Equal(t, h(icaoMIFD), m)
-	ans := h(icaoAnswer)
-	m, err = RetailMAC(h(icaoKMac), ans[:32])
-	require.NoError(t, err)
-	assert.Equal(t, ans[32:], m)
-}
-
 func TestICAOHostFlow(t *testing.T) {
 	// Appendix D.3 and D.4 replayed byte for byte from the host side.
 	steps := []step{

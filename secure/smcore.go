@@ -3,6 +3,7 @@ package secure
 import (
 	"crypto/subtle"
 	"fmt"
+	"github.com/mynacard/freespace/internal/cryptoprim"
 
 	"github.com/mynacard/freespace/apdu"
 )
@@ -75,10 +76,10 @@ func (m *smCore) computeMAC(hdr []byte, dos []byte) [MACLen]byte {
 	if hdr != nil {
 		start := len(b)
 		b = append(b, hdr...)
-		b = padFrom(b, start, bs)
+		b = cryptoprim.PadFrom(b, start, bs)
 	}
 	b = append(b, dos...)
-	b = pad(b, bs)
+	b = cryptoprim.Pad(b, bs)
 	var t [MACLen]byte
 	copy(t[:], m.c.mac(m.blk[:0], b))
 	clear(b)
@@ -87,12 +88,12 @@ func (m *smCore) computeMAC(hdr []byte, dos []byte) [MACLen]byte {
 	return t
 }
 
-// ProtectCLA returns the class byte of the protected form of a command of
+// protectCLA returns the class byte of the protected form of a command of
 // class cla: for the first interindustry classes (00-0F) and proprietary
 // classes (80-FE) b4 b3 are set to 11 (0x0C, "SM, header authenticated",
 // ISO/IEC 7816-4 §5.4.1), keeping the logical channel and chaining bits;
 // for the further interindustry classes (40-7F) b6 is set (0x20).
-func ProtectCLA(cla byte) (byte, error) {
+func protectCLA(cla byte) (byte, error) {
 	switch {
 	case cla == 0xFF:
 		return 0, fmt.Errorf("%w: CLA FF is invalid", apdu.ErrInvalidCommand)
@@ -114,8 +115,9 @@ func ProtectCLA(cla byte) (byte, error) {
 }
 
 // IsProtected reports whether a command's class byte indicates secure
-// messaging as ProtectCLA sets it. A card uses it to route a command to
-// CardSession.UnwrapCommand.
+// messaging (ISO/IEC 7816-4 §5.4.1: b4 b3 = 11 in the first interindustry
+// and proprietary classes, b6 in the further ones). A card uses it to route
+// a command to CardSession.UnwrapCommand.
 func IsProtected(cla byte) bool {
 	switch {
 	case cla == 0xFF:
@@ -128,7 +130,7 @@ func IsProtected(cla byte) bool {
 	return false
 }
 
-// plainCLA undoes ProtectCLA.
+// plainCLA undoes protectCLA.
 func plainCLA(cla byte) byte {
 	if cla&0xC0 == 0x40 {
 		return cla &^ 0x20
@@ -139,7 +141,7 @@ func plainCLA(cla byte) byte {
 // wrapCommand protects c (ICAO Doc 9303 part 11 §9.8.4) and returns the
 // encoded protected command, which aliases m.out. It increments the SSC.
 func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
-	cla, err := ProtectCLA(c.CLA)
+	cla, err := protectCLA(c.CLA)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +158,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 	m.incSSC()
 	body := m.body[:0]
 	if len(c.Data) > 0 {
-		plen := paddedLen(len(c.Data), bs)
+		plen := cryptoprim.PaddedLen(len(c.Data), bs)
 		if c.INS&1 == 1 {
 			body = append(body, tagCryptogramOdd)
 			body = appendLen(body, plen)
@@ -167,7 +169,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 		}
 		start := len(body)
 		body = append(body, c.Data...)
-		body = padFrom(body, start, bs)
+		body = cryptoprim.PadFrom(body, start, bs)
 		iv := m.iv()
 		m.c.cbcEncrypt(body[start:], body[start:], iv[:bs])
 	}
@@ -200,7 +202,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 func protectedBodyLen(nc, ne int, ins byte, ext bool, bs int) int {
 	n := 2 + MACLen
 	if nc > 0 {
-		plen := paddedLen(nc, bs)
+		plen := cryptoprim.PaddedLen(nc, bs)
 		if ins&1 == 1 {
 			n += 1 + lenLen(plen) + plen
 		} else {
@@ -292,7 +294,7 @@ func (m *smCore) unwrapResponse(dst, raw []byte) ([]byte, error) {
 		dst = append(dst, do87[1:]...)
 		iv := m.iv()
 		m.c.cbcDecrypt(dst[start:], dst[start:], iv[:bs])
-		plain, ok := unpad(dst[start:], bs)
+		plain, ok := cryptoprim.Unpad(dst[start:], bs)
 		if !ok {
 			clear(dst[start:])
 			return nil, fmt.Errorf("%w: bad padding in DO87", ErrResponseMalformed)
@@ -392,7 +394,7 @@ func (m *smCore) unwrapCommand(raw []byte) (apdu.Command, error) {
 		data := make([]byte, len(ct))
 		iv := m.iv()
 		m.c.cbcDecrypt(data, ct, iv[:bs])
-		plain, ok := unpad(data, bs)
+		plain, ok := cryptoprim.Unpad(data, bs)
 		if !ok {
 			clear(data)
 			return apdu.Command{}, incorrect("bad padding in cryptogram")
@@ -412,13 +414,13 @@ func (m *smCore) wrapResponse(r apdu.Response) []byte {
 	bs := m.c.bs
 	out := make([]byte, 0, len(r.Data)+bs+4+4+2+MACLen+2+2)
 	if len(r.Data) > 0 {
-		plen := paddedLen(len(r.Data), bs)
+		plen := cryptoprim.PaddedLen(len(r.Data), bs)
 		out = append(out, tagCryptogram)
 		out = appendLen(out, plen+1)
 		out = append(out, paddingIndicator)
 		start := len(out)
 		out = append(out, r.Data...)
-		out = padFrom(out, start, bs)
+		out = cryptoprim.PadFrom(out, start, bs)
 		iv := m.iv()
 		m.c.cbcEncrypt(out[start:], out[start:], iv[:bs])
 	}

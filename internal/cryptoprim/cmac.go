@@ -1,4 +1,4 @@
-package secure
+package cryptoprim
 
 import (
 	"crypto/aes"
@@ -10,7 +10,8 @@ import (
 )
 
 // ErrKeyLength is returned when a key has a length the algorithm does not
-// accept. The message gives lengths only, never key bytes.
+// accept. The message gives lengths only, never key bytes. Its public name
+// is secure.ErrKeyLength, hence the prefix.
 var ErrKeyLength = errors.New("secure: wrong key length")
 
 // CMAC is the CMAC mode of NIST SP 800-38B (RFC 4493 for AES) over a block
@@ -132,3 +133,8 @@ func FixedInput(label, context []byte, outLen int) []byte {
 	f = append(f, context...)
 	return binary.BigEndian.AppendUint32(f, uint32(outLen)*8)
 }
+
+// K1 returns the first subkey (SP 800-38B §6.1), for a caller that MACs
+// messages it has already padded to whole blocks with its own CBC pass
+// (secure's AES suite). The slice aliases c: do not modify it.
+func (c *CMAC) K1() []byte { return c.k1[:c.bs] }
