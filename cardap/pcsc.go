@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/reader"
 )
 
@@ -127,15 +128,11 @@ func (s *pcscSlot) Present(ctx context.Context) (Card, error) {
 			}
 			return nil, err
 		}
-		var opts []reader.ConnectOption
-		if s.exclusive {
-			opts = append(opts, reader.Exclusive())
-		}
-		card, err := rc.Connect(ctx, s.name, opts...)
+		card, err := rc.Connect(ctx, s.name, reader.ConnectOptions{Exclusive: s.exclusive})
 		if err == nil {
 			return &pcscCard{Card: card, rc: rc, name: s.name}, nil
 		}
-		if !errors.Is(err, reader.ErrCardRemoved) && !errors.Is(err, reader.ErrCardUnusable) {
+		if !errors.Is(err, apdu.ErrCardRemoved) && !errors.Is(err, reader.ErrCardUnusable) {
 			return nil, closeAfter(err, rc)
 		}
 		// The card left between the event and the connection, or it does

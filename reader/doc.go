@@ -15,9 +15,9 @@
 // another's.
 //
 // PC/SC failures are returned as *PCSCError values carrying the PC/SC code;
-// the common ones also match a sentinel with errors.Is: ErrCardRemoved (also
-// apdu.ErrCardRemoved, and nothing else of package apdu: a card that
-// vanished mid-exchange is never also a malformed response), ErrCardReset
+// the common ones also match a sentinel with errors.Is: apdu.ErrCardRemoved
+// (and nothing else of package apdu: a card that vanished mid-exchange is
+// never also a malformed response), ErrCardReset
 // (also apdu.ErrCardReset), ErrNoReader, ErrNoService, ErrAccessDenied
 // (SCARD_W_SECURITY_VIOLATION), ErrSharingViolation and ErrTimeout.
 // Messages say "reader:" once, on one line, also when several failures

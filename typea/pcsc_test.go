@@ -13,6 +13,7 @@ import (
 	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/typea"
 )
 
@@ -28,7 +29,7 @@ func TestThroughPCSC(t *testing.T) {
 	slot.Attach(t, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 
@@ -65,7 +66,7 @@ func BenchmarkReadTransactionPCSC(b *testing.B) {
 	slot.Attach(b, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(b)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

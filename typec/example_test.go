@@ -111,7 +111,7 @@ func Example_reader() {
 		fmt.Println(err)
 		return
 	}
-	card, err := rc.Connect(ctx, names[0])
+	card, err := rc.Connect(ctx, names[0], reader.ConnectOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

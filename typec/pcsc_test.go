@@ -11,6 +11,7 @@ import (
 	"github.com/mynacard/freespace/internal/pcsctest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/typec"
 )
 
@@ -57,7 +58,7 @@ func TestReadThroughPCSC(t *testing.T) {
 
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 
@@ -106,7 +107,7 @@ func TestReadThroughPCSCCardVanishesMidAPDU(t *testing.T) {
 	slot.Attach(t, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 

@@ -30,10 +30,6 @@ type Card interface {
 	apdu.Transport
 }
 
-// ErrCardRemoved is the Conn's error when the card's Transmit reported
-// apdu.ErrCardRemoved. It also matches apdu.ErrCardRemoved.
-var ErrCardRemoved = fmt.Errorf("vpcd: card removed itself: %w", apdu.ErrCardRemoved)
-
 // ErrNilCard is returned by Attach and Serve for a nil Card, including a
 // nil pointer of a type that implements Card (which would otherwise panic
 // in the serving goroutine, taking the process down).
@@ -211,7 +207,9 @@ func handleMessage(ctx context.Context, card Card, msg []byte, log *slog.Logger)
 	rsp, err := card.Transmit(ctx, msg)
 	if err != nil {
 		if errors.Is(err, apdu.ErrCardRemoved) {
-			return nil, fmt.Errorf("%w: %w", ErrCardRemoved, err)
+			// The card's own error already matches apdu.ErrCardRemoved,
+			// the one removal sentinel: wrap it, add the fact.
+			return nil, fmt.Errorf("vpcd: card removed itself: %w", err)
 		}
 		log.LogAttrs(ctx, slog.LevelWarn, "vpcd: card failed, answered 6F00", slog.String("err", err.Error()))
 		return swNoPreciseDiagnosis(), nil
@@ -242,7 +240,7 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err returns why the connection ended, once Done is closed: nil after
 // Close; ErrReaderClosed when vpcd closed it; an error matching
-// ErrCardRemoved when the card removed itself; a *FrameError for a
+// apdu.ErrCardRemoved when the card removed itself; a *FrameError for a
 // malformed message. Before Done is closed it returns nil.
 func (c *Conn) Err() error {
 	c.mu.Lock()
@@ -274,7 +272,7 @@ func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
 			case <-conn.Done():
 			}
 			err = conn.Err()
-			if errors.Is(err, ErrCardRemoved) || errors.Is(err, ErrMalformedFrame) || errors.Is(err, ErrMessageTooLarge) {
+			if errors.Is(err, apdu.ErrCardRemoved) || errors.Is(err, ErrMalformedFrame) || errors.Is(err, ErrMessageTooLarge) {
 				return err
 			}
 			delay = minDelay
