@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 	"github.com/mynacard/freespace/secure"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -237,18 +238,17 @@ func TestProtectedReauthentication(t *testing.T) {
 
 // shortLeOnce shortens the Le of the first MUTUAL AUTHENTICATE it sees
 // to 0x10, as a host with a wrong idea of the answer's length would send.
-type shortLeOnce struct {
-	next apdu.Transport
-	done bool
-}
-
-func (s *shortLeOnce) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	if !s.done && len(cmd) > 5 && cmd[1] == 0x82 {
-		s.done = true
+func shortLeOnce(next apdu.Transport) *apdutest.Interceptor {
+	done := false
+	return &apdutest.Interceptor{Next: next, RewriteCommand: func(_ int, cmd []byte) []byte {
+		if done || len(cmd) <= 5 || apdu.Ins(cmd[1]) != apdu.InsMutualAuthenticate {
+			return cmd
+		}
+		done = true
 		cmd = append([]byte(nil), cmd...)
 		cmd[len(cmd)-1] = 0x10
-	}
-	return s.next.Transmit(ctx, cmd)
+		return cmd
+	}}
 }
 
 // A MUTUAL AUTHENTICATE whose Le is shorter than the answer gets 6Cxx
@@ -258,7 +258,7 @@ func TestMutualAuthenticateWrongLeCanBeResent(t *testing.T) {
 	tr := &Transcript{}
 	c := newTestCard(t, WithTranscript(tr))
 	require.Equal(t, "9000", tx(t, c, selTest))
-	ch := apdu.NewChannel(&shortLeOnce{next: c})
+	ch := apdu.NewChannel(shortLeOnce(c))
 	s, err := secure.MutualAuthenticate(context.Background(), ch, secure.Config{Suite: secure.AES128, KEnc: testKey1Enc, KMac: testKey1Mac, KeyRef: 0x01})
 	require.NoError(t, err, "the resend after 6Cxx authenticates")
 	defer s.Close()

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 )
 
 // The worked example of Basic Access Control, ICAO Doc 9303 Part 11
@@ -67,14 +68,14 @@ func TestICAOKeyDerivation(t *testing.T) {
 
 func TestICAOHostFlow(t *testing.T) {
 	// Appendix D.3 and D.4 replayed byte for byte from the host side.
-	steps := []step{
-		{h("0084000008"), h(icaoRndICC + "9000")},
-		{h("0082000028" + icaoEIFD + icaoMIFD + "28"), h(icaoAnswer + "9000")},
+	steps := []apdutest.Step{
+		{Command: "0084000008", Response: icaoRndICC + "9000"},
+		{Command: "0082000028" + icaoEIFD + icaoMIFD + "28", Response: icaoAnswer + "9000"},
 	}
 	for _, c := range icaoSM {
-		steps = append(steps, step{h(c.wire), h(c.wireResp)})
+		steps = append(steps, apdutest.Step{Command: c.wire, Response: c.wireResp})
 	}
-	tr := &script{t: t, steps: steps}
+	tr := apdutest.NewCard(t, steps...)
 	ctx := context.Background()
 	s, err := MutualAuthenticate(ctx, tr, Config{
 		Suite: TDES, KEnc: h(icaoKEnc), KMac: h(icaoKMac),
@@ -86,7 +87,7 @@ func TestICAOHostFlow(t *testing.T) {
 		require.NoError(t, err, c.name)
 		assert.Equal(t, h(c.resp), resp, c.name)
 	}
-	assert.Equal(t, len(steps), tr.i)
+	assert.Zero(t, tr.Remaining())
 	assert.NoError(t, s.Err())
 }
 

@@ -162,3 +162,17 @@ func TestInterceptor(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0x90, 0x00}, got, "nil Rewrite passes through")
 }
+
+func TestInterceptorRewriteCommand(t *testing.T) {
+	card := NewCard(t, Step{Command: "00B0000010", Response: "6C04"})
+	ic := &Interceptor{Next: card, RewriteCommand: func(n int, cmd []byte) []byte {
+		out := append([]byte(nil), cmd...)
+		out[len(out)-1] = 0x10
+		return out
+	}}
+	sent := []byte{0, 0xB0, 0, 0, 4}
+	got, err := ic.Transmit(context.Background(), sent)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x6C, 0x04}, got)
+	assert.Equal(t, []byte{0, 0xB0, 0, 0, 4}, sent, "the caller's command is not modified")
+}

@@ -41,17 +41,25 @@ type Interceptor struct {
 	// e.Err; returning them unchanged passes the exchange through. A nil
 	// Rewrite passes everything through.
 	Rewrite func(e Exchange) ([]byte, error)
+	// RewriteCommand, when set, returns the command to send to Next in
+	// place of cmd (n counts from 0, as Exchange.N): a host that sends a
+	// wrong Le or a tampered cryptogram. It must not modify cmd in place.
+	RewriteCommand func(n int, cmd []byte) []byte
 
 	mu sync.Mutex
 	n  int
 }
 
-// Transmit sends cmd to Next and returns what Rewrite makes of the answer.
+// Transmit sends cmd (or what RewriteCommand makes of it) to Next and
+// returns what Rewrite makes of the answer.
 func (i *Interceptor) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	i.mu.Lock()
 	n := i.n
 	i.n++
 	i.mu.Unlock()
+	if i.RewriteCommand != nil {
+		cmd = i.RewriteCommand(n, cmd)
+	}
 	resp, err := i.Next.Transmit(ctx, cmd)
 	if i.Rewrite == nil {
 		return resp, err
