@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -86,7 +86,7 @@ func TestServeNoGoroutineLeak(t *testing.T) {
 // goroutine behind.
 func TestIdentifyCancelledDuringPrompt(t *testing.T) {
 	checkNoLeak(t)
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: &profile.Identity{UserID: "U"},
 		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: mockcard.Secret("1234")}}))
 	aid := profile.DefaultAID(profile.TypeA)

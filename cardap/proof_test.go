@@ -10,7 +10,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -38,7 +38,7 @@ func (provingAP) ProofMethod() cardap.ProofMethod { return cardap.ProofMutualAut
 // naming the field, unless AllowUnproven says the terminal only
 // identifies.
 func TestNewRefusesUnprovenConfig(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	typeA := cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: typea.PasswordNone}})
 	claims := claimingAP{cardap.Identity{AP: profile.TypeA, Proof: cardap.Proof{Method: cardap.ProofMutualAuth}}}
 	tests := []struct {
@@ -77,7 +77,7 @@ func TestNewRefusesUnprovenConfig(t *testing.T) {
 // holder's password.
 func TestIdentifyProof(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	alice := profile.Identity{UserID: "EMP-A"}
 	typeACard := func(pw string) *mockcard.Card {
 		cfg := mockcard.TypeA{Identity: &alice, Keys: mockcard.APKeys{Masters: ks}}
@@ -131,7 +131,7 @@ func TestIdentifyProof(t *testing.T) {
 // employee's own card (Type A, mutual authentication) is accepted.
 func TestIdentifyRefusesUnprovenCard(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	emp := profile.Identity{UserID: "EMP-0001"}
 	genuine := mockcard.MustNew(
 		mockcard.WithTypeA(mockcard.TypeA{Identity: &emp, Keys: mockcard.APKeys{Masters: ks}}),
@@ -197,7 +197,7 @@ func TestProofMethodString(t *testing.T) {
 // (the password in plain to a card that has not proven itself) needs
 // AllowPasswordBeforeAuth.
 func TestNewValidatesAPConfig(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	tests := []struct {
 		name    string
 		ap      cardap.AP

@@ -13,8 +13,8 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -87,7 +87,7 @@ type removalFlow struct {
 // removalFlows are the read flows of every standard AP: Type C, Type A
 // without and with a password, Type D without and with a password.
 func removalFlows() []removalFlow {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	id := profile.Identity{UserID: "U-REMOVAL"}
 	pw := fixedPassword("1234")
 	return []removalFlow{

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -74,7 +74,7 @@ func TestDefaults(t *testing.T) {
 		CUIDSFI, PasswordRf byte
 	}
 	c.K2 = apsession.CardKey{Ref: 0x12}
-	d := apsession.Defaults{Pkg: "typea", Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: testkeys.Store(1),
+	d := apsession.Defaults{Pkg: "typea", Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: keystest.Store(1),
 		CardKeys: [3]*apsession.CardKey{&c.K1, &c.K2, &c.K3}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRf}
 	require.NoError(t, d.Apply())
 	assert.Equal(t, profile.DefaultAID(profile.TypeA), c.AID)
@@ -89,7 +89,7 @@ func TestDefaults(t *testing.T) {
 	d.Keys = nil
 	assert.ErrorContains(t, d.Apply(), "typea: config: no key provider")
 	c.AID = profile.AID{1}
-	d.Keys = testkeys.Store(1)
+	d.Keys = keystest.Store(1)
 	assert.ErrorContains(t, d.Apply(), "typea: config:")
 }
 
