@@ -152,9 +152,9 @@ func TestRemovalWinsEveryAPDU(t *testing.T) {
 					var tr apdu.Transport = card
 					switch how {
 					case "before":
-						card.RemoveBefore(k)
+						require.NoError(t, card.Inject(mockcard.RemoveBefore(k)))
 					case "after":
-						card.RemoveAfter(k)
+						require.NoError(t, card.Inject(mockcard.RemoveAfter(k)))
 					case "hostile":
 						tr = &hostileRemoval{next: card, k: k}
 					}
@@ -204,9 +204,9 @@ func TestRemovalThroughPCSCEveryAPDU(t *testing.T) {
 				for _, before := range []bool{true, false} {
 					card := f.card(t)
 					if before {
-						card.RemoveBefore(k)
+						require.NoError(t, card.Inject(mockcard.RemoveBefore(k)))
 					} else {
-						card.RemoveAfter(k)
+						require.NoError(t, card.Inject(mockcard.RemoveAfter(k)))
 					}
 					// Insert the card only once the loop waits for one:
 					// a card inserted while the loop still waits for the

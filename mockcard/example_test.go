@@ -38,10 +38,12 @@ func Example() {
 
 // Faults are scheduled in APDUs from now: here the card is pulled after
 // executing the second command, so its response is lost.
-func ExampleCard_RemoveAfter() {
+func ExampleRemoveAfter() {
 	card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U1"}))
 	ctx := context.Background()
-	card.RemoveAfter(2)
+	if err := card.Inject(mockcard.RemoveAfter(2)); err != nil {
+		panic(err)
+	}
 	aid := profile.DefaultAID(profile.TypeC)
 	sel := append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(aid))}, aid...)
 	_, err := card.Transmit(ctx, sel)

@@ -111,7 +111,7 @@ func TestReadThroughPCSCCardVanishesMidAPDU(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 
-	card.RemoveBefore(3)
+	require.NoError(t, card.Inject(mockcard.RemoveBefore(3)))
 	_, err = typec.Read(ctx, cd, typec.Config{})
 	require.Error(t, err)
 	// pcscd's vpcd driver reports a card that disconnects during an

@@ -236,7 +236,7 @@ func TestTearingOnCard(t *testing.T) {
 		size := min(chunk, env-c*chunk)
 		for k := 1; k < size; k++ {
 			card, ap := setup()
-			card.FailAt(n-chunks+1+c, k)
+			require.NoError(t, card.Inject(mockcard.Tear(n-chunks+1+c, k)))
 			err := ap.Write(ctx, newC, typed.WriteOptions{})
 			require.Error(t, err)
 			check(fmt.Sprintf("chunk %d torn after %d bytes", c, k), card)
@@ -315,7 +315,7 @@ func TestHostileAndFlakyCard(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		ap, err := typed.Open(ctx, card, typed.Config{Keys: st}, nil)
 		require.NoError(t, err)
-		card.Truncate(i, 20)
+		require.NoError(t, card.Inject(mockcard.Truncate(i, 20)))
 		_, err = ap.Read(ctx)
 		require.Error(t, err, "truncated response %d", i)
 		card.ClearFaults()

@@ -108,7 +108,7 @@ func TestTapDecisions(t *testing.T) {
 	expiresToday, _ := mockCard(t, "U4", testCUID(4), time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	unknown, _ := mockCard(t, "U9", testCUID(8), time.Time{})
 	pulled, pulledCard := mockCard(t, "U2", testCUID(2), time.Time{})
-	pulledCard.RemoveBefore(3)
+	require.NoError(t, pulledCard.Inject(mockcard.RemoveBefore(3)))
 	noAP, err := mockcard.New()
 	require.NoError(t, err)
 
