@@ -18,9 +18,13 @@ import (
 // card's AP keys (already diversified for this card, see package keys).
 // Config holds secrets: String, GoString and Format redact them.
 type Config struct {
+	// Suite is the cipher suite the card AP is configured with; the
+	// terminal's configuration decides it, never the card.
 	Suite Suite
-	KEnc  []byte
-	KMac  []byte
+	// KEnc is the card's encryption key K_enc (Suite.KeyLen bytes).
+	KEnc []byte
+	// KMac is the card's MAC key K_mac (Suite.KeyLen bytes).
+	KMac []byte
 	// KeyRef is P2 of MUTUAL AUTHENTICATE: the card's reference of the key
 	// pair (00 = the AP's default key).
 	KeyRef byte
