@@ -74,11 +74,11 @@ func TestForce61And6C(t *testing.T) {
 	// The apdu Channel copes with both.
 	ch := apdu.NewChannel(c)
 	require.NoError(t, c.Inject(Force61(1)))
-	data, err := ch.Do(context.Background(), apdu.Command{INS: 0xB0, Ne: 5})
+	data, err := ch.Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 5})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(data))
 	require.NoError(t, c.Inject(Force6C(1)))
-	data, err = ch.Do(context.Background(), apdu.Command{INS: 0xB0, Ne: 3})
+	data, err = ch.Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 3})
 	require.NoError(t, err)
 	assert.Equal(t, "hel", string(data))
 }

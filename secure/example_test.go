@@ -74,11 +74,11 @@ func ExampleMutualAuthenticate() {
 	}
 	defer sess.Close()
 
-	verify, _ := apdu.Command{INS: 0x20, P2: 0x80, Data: []byte("1234")}.Bytes()
+	verify, _ := apdu.Command{INS: apdu.InsVerify, P2: 0x80, Data: []byte("1234")}.Bytes()
 	resp, err := sess.Transmit(ctx, verify)
 	fmt.Printf("VERIFY: % X %v\n", resp, err)
 
-	read, _ := apdu.Command{INS: 0xB0, Ne: sess.MaxResponseData(false)}.Bytes()
+	read, _ := apdu.Command{INS: apdu.InsReadBinary, Ne: sess.MaxResponseData(false)}.Bytes()
 	resp, err = sess.Transmit(ctx, read)
 	fmt.Printf("READ BINARY: %q %v\n", resp[:len(resp)-2], err)
 	// Output:

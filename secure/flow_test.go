@@ -52,14 +52,14 @@ func TestEndToEndAllSuites(t *testing.T) {
 				}
 			}
 			// Read exactly the largest short response.
-			cmd, err := apdu.Command{INS: 0xB0, Ne: MaxResponseData(s, false)}.Bytes()
+			cmd, err := apdu.Command{INS: apdu.InsReadBinary, Ne: MaxResponseData(s, false)}.Bytes()
 			require.NoError(t, err)
 			resp, err := sess.Transmit(ctx, cmd)
 			require.NoError(t, err)
 			assert.Len(t, resp, MaxResponseData(s, false)+2)
 			// Extended length passes through.
 			big := bytes.Repeat([]byte{1}, 1000)
-			cmd, err = apdu.Command{INS: 0xD6, Data: big, Ne: 1000}.Bytes()
+			cmd, err = apdu.Command{INS: apdu.InsUpdateBinary, Data: big, Ne: 1000}.Bytes()
 			require.NoError(t, err)
 			resp, err = sess.Transmit(ctx, cmd)
 			require.NoError(t, err)
@@ -78,14 +78,14 @@ func TestProtectedSizesFitShortAPDUs(t *testing.T) {
 			core, err := newSMCore(s, k)
 			require.NoError(t, err)
 			n := MaxCommandData(s, false)
-			wire, err := core.wrapCommand(apdu.Command{INS: 0xD6, Data: make([]byte, n), Ne: 256})
+			wire, err := core.wrapCommand(apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, n), Ne: 256})
 			require.NoError(t, err)
 			c, err := apdu.ParseCommand(wire)
 			require.NoError(t, err)
 			assert.False(t, c.Extended)
 			assert.LessOrEqual(t, len(c.Data), apdu.MaxShortLc)
 			// One more byte no longer fits.
-			wire, err = core.wrapCommand(apdu.Command{INS: 0xD6, Data: make([]byte, n+1), Ne: 256})
+			wire, err = core.wrapCommand(apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, n+1), Ne: 256})
 			require.NoError(t, err)
 			c, err = apdu.ParseCommand(wire)
 			require.NoError(t, err)
@@ -166,7 +166,7 @@ func TestOversizedCommandKeepsSSC(t *testing.T) {
 		t.Run(s.Name(), func(t *testing.T) {
 			sess, _ := newPair(t, s)
 			ctx := context.Background()
-			big, err := apdu.Command{INS: 0xD6, Data: make([]byte, apdu.MaxExtendedLc)}.Bytes()
+			big, err := apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, apdu.MaxExtendedLc)}.Bytes()
 			require.NoError(t, err)
 			_, err = sess.Transmit(ctx, big)
 			require.ErrorIs(t, err, apdu.ErrInvalidCommand)
@@ -319,7 +319,7 @@ func TestSessionConcurrentUse(t *testing.T) {
 			var err error
 			for i := 0; i < 20 && err == nil; i++ {
 				var cmd []byte
-				cmd, err = apdu.Command{INS: 0xD6, Data: []byte{byte(g), byte(i)}, Ne: 2}.Bytes()
+				cmd, err = apdu.Command{INS: apdu.InsUpdateBinary, Data: []byte{byte(g), byte(i)}, Ne: 2}.Bytes()
 				if err == nil {
 					var resp []byte
 					resp, err = sess.Transmit(ctx, cmd)

@@ -23,7 +23,7 @@ func forged(core *smCore, dos []byte, sw apdu.StatusWord) []byte {
 }
 
 func readCmd(t testing.TB) []byte {
-	c, err := apdu.Command{INS: 0xB0, Ne: 4}.Bytes()
+	c, err := apdu.Command{INS: apdu.InsReadBinary, Ne: 4}.Bytes()
 	require.NoError(t, err)
 	return c
 }
