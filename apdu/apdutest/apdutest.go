@@ -8,8 +8,9 @@
 // A script is written in hex, one exchange per step:
 //
 //	card := apdutest.NewCard(t,
-//		apdutest.Step{Command: "00A4040C 0A D39210003100010104 08", Response: "9000"},
-//		apdutest.Step{Command: "00B08000 12", Response: "0102...9000"},
+//		apdutest.Step{Command: "00A4040C 0A D3921000310001010408", Response: "9000"},
+//		apdutest.Step{Command: "00B08100 10", Response: "000102030405060708090A0B0C0D0E0F 9000"},
+//		apdutest.Step{Command: "0084000008", Err: apdu.ErrCardRemoved},
 //	)
 //
 // or as text, one "command => response" line per step (Script). In a
