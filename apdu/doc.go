@@ -7,10 +7,10 @@
 //
 // A typical stack, from the card up:
 //
-//	var t apdu.Transport = pcscCard                 // or a mock card
-//	t = apdu.NewTrace(t, apdu.WithTraceLogger(log)) // APDU log, PINs masked
-//	ch := apdu.NewChannel(t)                        // 61xx, 6Cxx, chaining
-//	data, err := ch.Do(ctx, apdu.ReadBinary(0, 256))  // SELECT, READ BINARY, ...
+//	var t apdu.Transport = pcscCard                     // or a mock card
+//	t = apdu.NewTrace(t, apdu.TraceConfig{Logger: log}) // APDU log, PINs masked
+//	ch := apdu.NewChannel(t, apdu.ChannelConfig{})      // 61xx, 6Cxx, chaining
+//	data, err := ch.Do(ctx, apdu.ReadBinary(0, 256))    // SELECT, READ BINARY, ...
 //	if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) { ... }
 //
 // The instruction bytes of ISO/IEC 7816-4 are the Ins constants

@@ -69,7 +69,7 @@ func ExampleChannel() {
 		}
 		return []byte{0x6D, 0x00}, nil
 	})
-	ch := apdu.NewChannel(card)
+	ch := apdu.NewChannel(card, apdu.ChannelConfig{})
 	data, err := ch.Do(context.Background(), apdu.Command{INS: 0xB0, Ne: 256})
 	fmt.Printf("%s %v\n", data, err)
 
@@ -95,7 +95,7 @@ func ExampleNewTrace() {
 			return a
 		},
 	}))
-	t := apdu.NewTrace(card, apdu.WithTraceLogger(logger))
+	t := apdu.NewTrace(card, apdu.TraceConfig{Logger: logger})
 	verify := apdu.Command{INS: 0x20, P2: 0x80, Data: []byte("1234")}
 	raw, _ := verify.Bytes()
 	_, _ = t.Transmit(context.Background(), raw)

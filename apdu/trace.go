@@ -58,7 +58,7 @@ func IsSecret(ctx context.Context) bool {
 //
 // Secrets are masked by default: the data field of commands and responses
 // of the instructions listed by DefaultMaskedINS and of any instruction
-// added with WithMaskedINS, of GET RESPONSE rounds that a Channel sends for
+// added in TraceConfig.MaskedINS, of GET RESPONSE rounds that a Channel sends for
 // such a command, and of every exchange whose context is marked by
 // WithSecret. Masked data shows only its length: "<masked 8 bytes>". The
 // header, length fields and status word stay visible.
@@ -70,49 +70,35 @@ type Trace struct {
 	unsafeClear bool
 }
 
-// TraceOption configures a Trace.
-type TraceOption func(*Trace)
+// TraceConfig configures a Trace. The zero value logs nothing: set Logger.
+type TraceConfig struct {
+	// Logger receives one record per exchange; nil discards, as
+	// everywhere in freespace.
+	Logger *slog.Logger
+	// Level is the records' level; nil means slog.LevelDebug.
+	Level slog.Leveler
+	// MaskedINS adds instructions whose command and response data are
+	// masked, on top of DefaultMaskedINS.
+	MaskedINS []Ins
+	// UnsafeLogSecrets disables masking entirely: PINs, keys and
+	// cryptograms are written to the log in clear. Only for test cards.
+	UnsafeLogSecrets bool
+}
 
-// WithTraceLogger sets the logger (default slog.Default()). A nil logger
-// discards, as everywhere in freespace.
-func WithTraceLogger(l *slog.Logger) TraceOption {
-	return func(t *Trace) {
-		t.logger = l
-		if l == nil {
-			t.logger = slog.New(slog.DiscardHandler)
-		}
+// NewTrace returns a Trace that logs the exchanges of next as cfg says.
+func NewTrace(next Transport, cfg TraceConfig) *Trace {
+	t := &Trace{next: next, logger: cfg.Logger, level: slog.LevelDebug, unsafeClear: cfg.UnsafeLogSecrets}
+	if t.logger == nil {
+		t.logger = slog.New(slog.DiscardHandler)
 	}
-}
-
-// WithTraceLevel sets the level of the records (default slog.LevelDebug).
-func WithTraceLevel(level slog.Level) TraceOption {
-	return func(t *Trace) { t.level = level }
-}
-
-// WithMaskedINS adds instructions whose command and response data are
-// masked, on top of DefaultMaskedINS.
-func WithMaskedINS(ins ...Ins) TraceOption {
-	return func(t *Trace) {
-		for _, i := range ins {
-			t.masked[i] = true
-		}
+	if cfg.Level != nil {
+		t.level = cfg.Level.Level()
 	}
-}
-
-// UnsafeLogSecrets disables masking entirely: PINs, keys and cryptograms are
-// written to the log in clear. Use it only with test cards.
-func UnsafeLogSecrets() TraceOption {
-	return func(t *Trace) { t.unsafeClear = true }
-}
-
-// NewTrace returns a Trace that logs the exchanges of next.
-func NewTrace(next Transport, opts ...TraceOption) *Trace {
-	t := &Trace{next: next, logger: slog.Default(), level: slog.LevelDebug}
 	for _, i := range defaultMaskedINS() {
 		t.masked[i] = true
 	}
-	for _, o := range opts {
-		o(t)
+	for _, i := range cfg.MaskedINS {
+		t.masked[i] = true
 	}
 	return t
 }

@@ -258,7 +258,7 @@ func TestMutualAuthenticateWrongLeCanBeResent(t *testing.T) {
 	tr := &Transcript{}
 	c := newTestCard(t, WithTranscript(tr))
 	require.Equal(t, "9000", tx(t, c, selTest))
-	ch := apdu.NewChannel(shortLeOnce(c))
+	ch := apdu.NewChannel(shortLeOnce(c), apdu.ChannelConfig{})
 	s, err := secure.MutualAuthenticate(context.Background(), ch, secure.Config{Suite: secure.AES128, KEnc: testKey1Enc, KMac: testKey1Mac, KeyRef: 0x01})
 	require.NoError(t, err, "the resend after 6Cxx authenticates")
 	defer s.Close()

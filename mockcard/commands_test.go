@@ -259,7 +259,7 @@ func TestGetResponseMode(t *testing.T) {
 	assert.Equal(t, "6985", tx(t, c, "00C0000005"))
 
 	// The apdu Channel follows 61xx transparently.
-	data, err := apdu.NewChannel(c).Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 5})
+	data, err := apdu.NewChannel(c, apdu.ChannelConfig{}).Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 5})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(data))
 }

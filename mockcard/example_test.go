@@ -19,7 +19,7 @@ func Example() {
 	}))
 
 	ctx := context.Background()
-	ch := apdu.NewChannel(card)
+	ch := apdu.NewChannel(card, apdu.ChannelConfig{})
 	_, err := ch.Do(ctx, apdu.SelectAID(profile.DefaultAID(profile.TypeC)))
 	fmt.Println("select:", err)
 	_, _ = ch.Do(ctx, apdu.SelectEF(0x0002, apdu.SelectNoResponse))

@@ -72,7 +72,7 @@ func TestForce61And6C(t *testing.T) {
 	assert.Equal(t, "68656C6C6F9000", tx(t, c, "00B0000005"))
 
 	// The apdu Channel copes with both.
-	ch := apdu.NewChannel(c)
+	ch := apdu.NewChannel(c, apdu.ChannelConfig{})
 	require.NoError(t, c.Inject(Force61(1)))
 	data, err := ch.Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 5})
 	require.NoError(t, err)

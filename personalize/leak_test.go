@@ -30,7 +30,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	card := freshCard(t, st)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tr := apdu.NewTrace(card, apdu.WithTraceLogger(logger))
+	tr := apdu.NewTrace(card, apdu.TraceConfig{Logger: logger})
 	var errs []error
 	keep := func(err error) {
 		if err != nil {

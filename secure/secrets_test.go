@@ -60,14 +60,14 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 				}
 				return echoHandler(c)
 			}}
-			wire := apdu.NewTrace(card, apdu.WithTraceLogger(log))
+			wire := apdu.NewTrace(card, apdu.TraceConfig{Logger: log})
 			var errs []error
 			ctx := context.Background()
 			cfg := Config{Suite: s, KEnc: kEnc, KMac: kMac, Logger: log,
 				Rand: bytes.NewReader(append(append([]byte(nil), rndIFD...), kIFD...))}
 			sess, err := MutualAuthenticate(ctx, wire, cfg)
 			require.NoError(t, err)
-			plainSide := apdu.NewTrace(sess, apdu.WithTraceLogger(log))
+			plainSide := apdu.NewTrace(sess, apdu.TraceConfig{Logger: log})
 			verify, err := apdu.Command{INS: apdu.InsVerify, P2: 0x80, Data: password}.Bytes()
 			require.NoError(t, err)
 			_, err = plainSide.Transmit(ctx, verify)

@@ -183,7 +183,7 @@ type session struct {
 func newSession(t apdu.Transport, cfg Config) *session {
 	c := &apdu.Counter{Next: t}
 	// No response of a Type C read carries more than 256 data bytes.
-	return &session{cfg: cfg, count: c, ch: apdu.NewChannel(c, apdu.WithMaxResponseSize(apdu.MaxShortNe+2)), byFID: cfg.SelectByFID}
+	return &session{cfg: cfg, count: c, ch: apdu.NewChannel(c, apdu.ChannelConfig{MaxResponseSize: apdu.MaxShortNe + 2}), byFID: cfg.SelectByFID}
 }
 
 // send sends cmd through the channel. Answers that break ISO/IEC 7816-4

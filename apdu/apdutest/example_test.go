@@ -12,7 +12,7 @@ import (
 // readEF is the code under test: it selects an EF and reads its first
 // bytes.
 func readEF(ctx context.Context, t apdu.Transport, fid uint16, n int) ([]byte, error) {
-	ch := apdu.NewChannel(t)
+	ch := apdu.NewChannel(t, apdu.ChannelConfig{})
 	if _, err := ch.Do(ctx, apdu.SelectEF(fid, apdu.SelectNoResponse)); err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func (c *common) transport(cl *cli, cd card) apdu.Transport {
 		return cd
 	}
 	h := slog.NewTextHandler(cl.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
-	return apdu.NewTrace(cd, apdu.WithTraceLogger(slog.New(h)))
+	return apdu.NewTrace(cd, apdu.TraceConfig{Logger: slog.New(h)})
 }
 
 // newFlagSet returns a FlagSet that reports to c.stderr and does not exit.

@@ -140,7 +140,7 @@ func cmdProbe(ctx context.Context, c *cli, args []string) (code int) {
 // transaction. 9000 is present, 6A82 absent; any other status word is
 // reported as absent with a note. Transport errors end the probe.
 func probe(ctx context.Context, t apdu.Transport, aps []knownAP) ([]probeResult, error) {
-	ch := apdu.NewChannel(t, apdu.WithMaxResponseSize(apdu.MaxShortNe+2))
+	ch := apdu.NewChannel(t, apdu.ChannelConfig{MaxResponseSize: apdu.MaxShortNe + 2})
 	out := make([]probeResult, 0, len(aps))
 	err := apdu.WithTransaction(ctx, t, func(ctx context.Context) error {
 		for _, ap := range aps {

@@ -91,7 +91,7 @@ func Open(ctx context.Context, t apdu.Transport, cfg Config) (*Session, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Session{cfg: cfg, raw: t, plain: apdu.NewChannel(t, apdu.WithExtendedLength(cfg.ExtendedLength))}
+	s := &Session{cfg: cfg, raw: t, plain: apdu.NewChannel(t, apdu.ChannelConfig{ExtendedLength: cfg.ExtendedLength})}
 	s.ch = s.plain
 	c, err := s.selectAP(ctx)
 	if err != nil {
@@ -288,7 +288,7 @@ func (s *Session) authenticate(ctx context.Context, k CardKey) error {
 	}
 	kk := k
 	s.sm, s.key, s.resumeKey = sm, &kk, &kk
-	s.ch = apdu.NewChannel(sm, apdu.WithExtendedLength(s.cfg.ExtendedLength))
+	s.ch = apdu.NewChannel(sm, apdu.ChannelConfig{ExtendedLength: s.cfg.ExtendedLength})
 	return nil
 }
 
