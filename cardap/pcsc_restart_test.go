@@ -75,7 +75,7 @@ func TestServePCSCRestart(t *testing.T) {
 		for i, user := range users {
 			child.waitEvent(t, step, evWaiting, slots[i].ReaderName, since)
 			card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: user}))
-			conn, err := vpcd.Attach(context.Background(), slots[i].Addr, card)
+			conn, err := vpcd.Attach(context.Background(), slots[i].Addr, card, vpcd.Config{})
 			require.NoError(t, err, "%s: attaching %s", step, user)
 			t.Cleanup(func() { _ = conn.Close() })
 			want = append(want, serveLine{Slot: slots[i].ReaderName, User: user})

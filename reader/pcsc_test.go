@@ -367,7 +367,7 @@ func TestRemovalAndReinsertion(t *testing.T) {
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
 	tc := newTestCard([]byte("first"))
-	conn, err := vpcd.Attach(ctx, slot.Addr, tc)
+	conn, err := vpcd.Attach(ctx, slot.Addr, tc, vpcd.Config{})
 	require.NoError(t, err)
 	pcsctest.WaitPresent(t, slot)
 
@@ -428,7 +428,7 @@ func TestReconnectWaitsForCardAndHonoursContext(t *testing.T) {
 	slot := pcsctest.Acquire(t)
 	rc := pcsctest.NewContext(t)
 	ctx := testCtx(t)
-	conn, err := vpcd.Attach(ctx, slot.Addr, newTestCard(nil))
+	conn, err := vpcd.Attach(ctx, slot.Addr, newTestCard(nil), vpcd.Config{})
 	require.NoError(t, err)
 	pcsctest.WaitPresent(t, slot)
 	card, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
