@@ -17,11 +17,12 @@
 // PC/SC failures are returned as *PCSCError values carrying the PC/SC code;
 // the common ones also match a sentinel with errors.Is: apdu.ErrCardRemoved
 // (and nothing else of package apdu: a card that vanished mid-exchange is
-// never also a malformed response), ErrCardReset
-// (also apdu.ErrCardReset), ErrNoReader, ErrNoService, ErrAccessDenied
-// (SCARD_W_SECURITY_VIOLATION), ErrSharingViolation and ErrTimeout.
-// Messages say "reader:" once, on one line, also when several failures
-// are reported together.
+// never also a malformed response), ErrCardReset (also apdu.ErrCardReset),
+// ErrNoReader, ErrNoService, ErrAccessDenied (SCARD_W_SECURITY_VIOLATION),
+// ErrSharingViolation and ErrTimeout. Messages say "reader:" once, on one
+// line, also when several failures are reported together. They state
+// facts; Remedy says what an operator can do about one (start pcscd,
+// reinsert the card, ...).
 //
 // This is the only package of the module that uses cgo. Built without cgo
 // (CGO_ENABLED=0) it still compiles, and every constructor returns ErrNoCgo.
