@@ -1,10 +1,6 @@
 package secure
 
-import (
-	"errors"
-
-	"github.com/mynacard/freespace/internal/cryptoprim"
-)
+import "errors"
 
 // Errors of mutual authentication, host side (ISO/IEC 11770-2 mechanism 6).
 // Each says why authentication failed; none carries key material.
@@ -72,4 +68,4 @@ var (
 
 // ErrKeyLength is returned when a key has a length the suite does not
 // accept. The message gives lengths only, never key bytes.
-var ErrKeyLength = cryptoprim.ErrKeyLength
+var ErrKeyLength = errors.New("secure: wrong key length")

@@ -354,3 +354,20 @@ func TestZeroValueCardAuthenticator(t *testing.T) {
 	_, _, err = a.Authenticate(make([]byte, 40))
 	assert.ErrorIs(t, err, ErrNoChallenge)
 }
+
+// TestKeyLengthIsSecuresError: a key of the wrong length, in every suite
+// and on both sides, is secure.ErrKeyLength with the lengths, and nothing
+// of the internal primitives shows.
+func TestKeyLengthIsSecuresError(t *testing.T) {
+	for _, s := range allSuites {
+		for _, n := range []int{0, 8, 15, 33} {
+			k := SessionKeys{Enc: make([]byte, n), MAC: make([]byte, n), SSC: make([]byte, s.SSCLen())}
+			_, err := NewSession(apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return nil, nil }), s, k)
+			require.ErrorIs(t, err, ErrKeyLength, "%s %d", s.Name(), n)
+			assert.NotContains(t, err.Error(), "cryptoprim")
+			_, err = NewCardAuthenticator(s, make([]byte, n), make([]byte, n), nil)
+			require.ErrorIs(t, err, ErrKeyLength, "%s %d", s.Name(), n)
+			assert.NotContains(t, err.Error(), "cryptoprim")
+		}
+	}
+}

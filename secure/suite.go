@@ -92,6 +92,11 @@ func (tdesSuite) SSCLen() int     { return 8 }
 func (tdesSuite) KeyHalfLen() int { return 16 }
 
 func (tdesSuite) newCrypto(kEnc, kMac []byte) (*crypto, error) {
+	// Two-key TDES (K1 K2 K1) for encryption and the retail MAC: 16 bytes
+	// each, checked here so that the error is this package's.
+	if len(kEnc) != 16 || len(kMac) != 16 {
+		return nil, fmt.Errorf("%w: 3DES needs 16-byte keys, got %d and %d", ErrKeyLength, len(kEnc), len(kMac))
+	}
 	b, err := cryptoprim.NewTDES(kEnc)
 	if err != nil {
 		return nil, err

@@ -10,9 +10,9 @@ import (
 )
 
 // ErrKeyLength is returned when a key has a length the algorithm does not
-// accept. The message gives lengths only, never key bytes. Its public name
-// is secure.ErrKeyLength, hence the prefix.
-var ErrKeyLength = errors.New("secure: wrong key length")
+// accept. The message gives lengths only, never key bytes. Callers check
+// lengths first and report their own sentinel (secure.ErrKeyLength).
+var ErrKeyLength = errors.New("cryptoprim: wrong key length")
 
 // CMAC is the CMAC mode of NIST SP 800-38B (RFC 4493 for AES) over a block
 // cipher with a 64-bit or 128-bit block. It is safe for concurrent use: it
@@ -34,7 +34,7 @@ func NewCMAC(b cipher.Block) (*CMAC, error) {
 	case 16:
 		rb = 0x87
 	default:
-		return nil, fmt.Errorf("secure: CMAC needs a 64- or 128-bit block cipher, got %d-byte blocks", bs)
+		return nil, fmt.Errorf("cryptoprim: CMAC needs a 64- or 128-bit block cipher, got %d-byte blocks", bs)
 	}
 	c := &CMAC{b: b, bs: bs}
 	var l [16]byte
@@ -110,7 +110,7 @@ func KDFCounterCMAC(b cipher.Block, fixed []byte, outLen int) ([]byte, error) {
 		return nil, err
 	}
 	if outLen <= 0 || outLen > 1<<16 {
-		return nil, fmt.Errorf("secure: KDF output length %d out of range 1..65536", outLen)
+		return nil, fmt.Errorf("cryptoprim: KDF output length %d out of range 1..65536", outLen)
 	}
 	out := make([]byte, 0, outLen+c.bs)
 	msg := make([]byte, 4+len(fixed))
