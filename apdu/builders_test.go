@@ -103,3 +103,11 @@ func TestInsFormat(t *testing.T) {
 	}
 	assert.Equal(t, "00 A4 04 0C Nc=10 Ne=0", SelectAID(make([]byte, 10)).String())
 }
+
+// TestInsFormatFlags: width and flags apply to the name and to the byte.
+func TestInsFormatFlags(t *testing.T) {
+	assert.Equal(t, "SELECT    |", fmt.Sprintf("%-10v|", InsSelect))
+	assert.Equal(t, `"VERIFY"`, fmt.Sprintf("%q", InsVerify))
+	assert.Equal(t, "0xa4", fmt.Sprintf("%#x", InsSelect))
+	assert.Equal(t, "   164", fmt.Sprintf("%6d", InsSelect))
+}

@@ -121,10 +121,8 @@ func (i Ins) String() string {
 // verb, so %02X of an Ins is two hex digits, never the hex of its name.
 func (i Ins) Format(f fmt.State, verb rune) {
 	switch verb {
-	case 's', 'v':
-		fmt.Fprint(f, i.String())
-	case 'q':
-		fmt.Fprintf(f, "%q", i.String())
+	case 's', 'v', 'q':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), i.String())
 	default:
 		fmt.Fprintf(f, fmt.FormatString(f, verb), byte(i))
 	}

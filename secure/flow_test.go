@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 )
 
 var allSuites = []Suite{TDES, AES128, AES192, AES256}
@@ -220,7 +221,7 @@ func TestGetResponseOfProtectedResponse(t *testing.T) {
 	var pending []byte
 	inner := card
 	sess.next = apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-		if cmd[1] == 0xC0 {
+		if apdu.Ins(cmd[1]) == apdu.InsGetResponse {
 			n := int(cmd[4])
 			if n > len(pending) {
 				n = len(pending)
@@ -257,12 +258,12 @@ func TestCardAuthenticatorRules(t *testing.T) {
 	// A challenge is single use: a second MUTUAL AUTHENTICATE with the
 	// same (captured) terminal data is refused.
 	var captured []byte
-	tap := apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-		if apdu.Ins(cmd[1]) == apdu.InsMutualAuthenticate {
-			captured = append([]byte(nil), cmd...)
+	tap := &apdutest.Interceptor{Next: card, Rewrite: func(e apdutest.Exchange) ([]byte, error) {
+		if e.Ins() == apdu.InsMutualAuthenticate {
+			captured = append([]byte(nil), e.Command...)
 		}
-		return card.Transmit(ctx, cmd)
-	})
+		return e.Response, e.Err
+	}}
 	_, err = MutualAuthenticate(context.Background(), tap, Config{Suite: AES128, KEnc: kEnc, KMac: kMac})
 	require.NoError(t, err)
 	c, err := apdu.ParseCommand(captured)
