@@ -24,12 +24,9 @@ var (
 	// example with its systemd socket).
 	ErrNoService error = &sentinel{msg: "PC/SC service not running"}
 	// ErrAccessDenied: the PC/SC service refused the call
-	// (SCARD_W_SECURITY_VIOLATION). pcsc-lite answers so when its access
-	// control (polkit) does not authorize the process, and while pcscd is
-	// stopping or restarting (seen from SCardEstablishContext,
-	// SCardGetStatusChange and SCardReleaseContext during an outage).
-	// Retrying with a new context once the service is back is the way
-	// on; cardap's serve loops do that.
+	// (SCARD_W_SECURITY_VIOLATION): its access control (polkit) does not
+	// authorize the process, or pcscd is stopping or restarting. A new
+	// Context once the service is back works again.
 	ErrAccessDenied error = &sentinel{msg: "PC/SC service refused the call (its access control, or pcscd stopping or restarting)"}
 	// ErrSharingViolation: another application holds the card exclusively
 	// (or holds a shared connection when exclusive access was requested).
@@ -38,8 +35,7 @@ var (
 	// not powered, not answering the reset, or of a kind the reader does
 	// not support (SCARD_W_UNPOWERED_CARD, SCARD_W_UNRESPONSIVE_CARD,
 	// SCARD_W_UNSUPPORTED_CARD, and SCARD_E_PROTO_MISMATCH when connecting:
-	// an ATR that allows no protocol). Taking it out and putting it
-	// back is the usual remedy; cardap waits for that.
+	// an ATR that allows no protocol).
 	ErrCardUnusable error = &sentinel{msg: "the card does not answer (unpowered, mute or unsupported)"}
 	// ErrTimeout: the PC/SC operation timed out.
 	ErrTimeout error = &sentinel{msg: "timeout"}
@@ -274,6 +270,9 @@ func sentinelFor(op string, code uint32) error {
 	case codeSharingViolation:
 		return ErrSharingViolation
 	case codeSecurityViolation:
+		// polkit refusing the process, and pcsc-lite during an outage:
+		// seen from SCardEstablishContext, SCardGetStatusChange and
+		// SCardReleaseContext while pcscd stopped or restarted.
 		return ErrAccessDenied
 	case codeUnpoweredCard, codeUnresponsiveCard, codeUnsupportedCard:
 		return ErrCardUnusable
