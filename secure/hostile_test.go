@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 )
 
 // forged builds a response with the given data objects and a correct MAC
@@ -279,9 +280,11 @@ func TestHostileMutualAuthentication(t *testing.T) {
 
 func TestHostileChallenge(t *testing.T) {
 	kEnc, kMac := testKeys(TDES)
-	for _, resp := range [][]byte{{0x6D, 0x00}, {1, 2, 3, 0x90, 0x00}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 0x90, 0x00}, {0x90}} {
-		tr := apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return resp, nil })
+	// GET CHALLENGE answered with an error, a short nonce, a long nonce
+	// and no status word at all: none starts an authentication.
+	for _, resp := range []string{"6D00", "010203 9000", "010203040506070809 9000", "90", ""} {
+		tr := apdutest.NewCard(t, apdutest.Step{Command: "0084000008", Response: resp, Malformed: true})
 		_, err := MutualAuthenticate(context.Background(), tr, Config{Suite: TDES, KEnc: kEnc, KMac: kMac})
-		assert.ErrorIs(t, err, ErrChallenge, "%X", resp)
+		assert.ErrorIs(t, err, ErrChallenge, "%q", resp)
 	}
 }

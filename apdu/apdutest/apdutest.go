@@ -48,6 +48,10 @@ type Step struct {
 	// Response is the answer in hex, data then SW1 SW2 (spaces ignored).
 	// It is ignored when Err is set.
 	Response string
+	// Malformed allows a Response shorter than a status word (even
+	// empty), for a hostile or broken card; otherwise such a Response is
+	// taken for a mistake in the script.
+	Malformed bool
 	// Err, when set, is returned by Transmit instead of a response: for
 	// example apdu.ErrCardRemoved for a card pulled at this step.
 	Err error
@@ -150,7 +154,7 @@ func parseStep(s Step) (parsedStep, error) {
 	if err != nil {
 		return p, fmt.Errorf("response %q: %v", s.Response, err)
 	}
-	if len(r) < 2 {
+	if len(r) < 2 && !s.Malformed {
 		return p, fmt.Errorf("response %q: no status word", s.Response)
 	}
 	p.resp = r

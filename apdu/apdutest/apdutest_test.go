@@ -108,6 +108,16 @@ func TestCardBadStepFailsAtOnce(t *testing.T) {
 	}
 }
 
+func TestCardMalformedResponse(t *testing.T) {
+	card := NewCard(t, Step{Command: "*", Response: "90", Malformed: true}, Step{Command: "*", Malformed: true})
+	got, err := card.Transmit(context.Background(), []byte{0, 0xB0, 0, 0})
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x90}, got)
+	got, err = card.Transmit(context.Background(), []byte{0, 0xB0, 0, 0})
+	require.NoError(t, err)
+	assert.Empty(t, got)
+}
+
 func TestCardCanceledContextPlaysNothing(t *testing.T) {
 	card := NewCard(t, Step{Command: "*", Response: "9000"})
 	ctx, cancel := context.WithCancel(context.Background())
