@@ -72,7 +72,6 @@ var (
 // written in canonical decimal ≥ 1 (FREESPACE_KEY_X_V03, _V+3, _V0, _V).
 // It names the variable, never its value.
 type EnvNameError struct {
-	// Variable is the environment variable's name.
 	Variable string
 }
 
@@ -158,9 +157,7 @@ func (k Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 // with Version 0 moves to it while cards personalized with version n are
 // still served by asking for n explicitly.
 type KeyRef struct {
-	// Name is the key's name, for example "typea-auth-enc".
-	Name string
-	// Version is the key's version, 1 or more; 0 asks for the latest.
+	Name    string
 	Version int
 }
 
