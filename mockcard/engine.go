@@ -165,37 +165,56 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 		}
 	}
 
-	if cmd.CLA&claChainBit != 0 {
-		if !c.chaining {
-			c.chain = nil
-			return c.finish(res{sw: apdu.ErrChainingNotSupported}, protected, f)
-		}
-		if c.chain == nil {
-			c.chain = &chainState{ins: cmd.INS, p1: cmd.P1, p2: cmd.P2, sm: protected}
-		} else if c.chain.ins != cmd.INS || c.chain.p1 != cmd.P1 || c.chain.p2 != cmd.P2 || c.chain.sm != protected {
-			c.chain = nil
-			return c.finish(res{sw: apdu.ErrLastCommandOfChainExpected}, protected, f)
-		}
-		if len(c.chain.data)+len(cmd.Data) > maxChainedDataSize {
-			c.chain = nil
-			return c.finish(res{sw: apdu.ErrWrongLength}, protected, f)
-		}
-		c.chain.data = append(c.chain.data, cmd.Data...)
-		return c.finish(res{sw: apdu.SWSuccess}, protected, f)
-	}
-	if c.chain != nil {
-		ch := c.chain
-		c.chain = nil
-		if ch.ins != cmd.INS || ch.p1 != cmd.P1 || ch.p2 != cmd.P2 || ch.sm != protected {
-			return c.finish(res{sw: apdu.ErrLastCommandOfChainExpected}, protected, f)
-		}
-		if len(ch.data)+len(cmd.Data) > maxChainedDataSize {
-			return c.finish(res{sw: apdu.ErrWrongLength}, protected, f)
-		}
-		cmd.Data = append(ch.data, cmd.Data...)
+	cmd, early, done := c.chainCommand(cmd, protected)
+	if done {
+		return c.finish(early, protected, f)
 	}
 	r := c.dispatch(cmd, protected)
 	return c.finish(r, protected, f)
+}
+
+// chainCommand applies command chaining (ISO/IEC 7816-4 §5.3.3): a part
+// with the chaining bit is kept and answered 9000 at once (done); the last
+// part gets the data of the chain in front of its own. Every part must
+// have the first part's INS, P1, P2 and protection, else 6883; the whole
+// chain is bounded by maxChainedDataSize (else 6700).
+func (c *Card) chainCommand(cmd apdu.Command, protected bool) (apdu.Command, res, bool) {
+	if cmd.CLA&claChainBit != 0 {
+		if !c.chaining {
+			c.chain = nil
+			return cmd, res{sw: apdu.ErrChainingNotSupported}, true
+		}
+		if c.chain == nil {
+			c.chain = &chainState{ins: cmd.INS, p1: cmd.P1, p2: cmd.P2, sm: protected}
+		} else if !c.chain.continues(cmd, protected) {
+			c.chain = nil
+			return cmd, res{sw: apdu.ErrLastCommandOfChainExpected}, true
+		}
+		if len(c.chain.data)+len(cmd.Data) > maxChainedDataSize {
+			c.chain = nil
+			return cmd, res{sw: apdu.ErrWrongLength}, true
+		}
+		c.chain.data = append(c.chain.data, cmd.Data...)
+		return cmd, res{sw: apdu.SWSuccess}, true
+	}
+	if c.chain == nil {
+		return cmd, res{}, false
+	}
+	ch := c.chain
+	c.chain = nil
+	if !ch.continues(cmd, protected) {
+		return cmd, res{sw: apdu.ErrLastCommandOfChainExpected}, true
+	}
+	if len(ch.data)+len(cmd.Data) > maxChainedDataSize {
+		return cmd, res{sw: apdu.ErrWrongLength}, true
+	}
+	cmd.Data = append(ch.data, cmd.Data...)
+	return cmd, res{}, false
+}
+
+// continues reports whether cmd is a further part of the chain.
+func (ch *chainState) continues(cmd apdu.Command, protected bool) bool {
+	return ch.ins == cmd.INS && ch.p1 == cmd.P1 && ch.p2 == cmd.P2 && ch.sm == protected
 }
 
 // finish applies secure messaging, forced 61xx/6Cxx faults and the GET
