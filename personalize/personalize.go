@@ -340,7 +340,7 @@ func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request)
 		}
 		res.CUID = s.CUID()
 		ch := s.Plain()
-		fcp, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x04, Data: []byte{byte(fid >> 8), byte(fid)}, Ne: apdu.MaxShortNe})
+		fcp, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: 0x02, P2: 0x04, Data: []byte{byte(fid >> 8), byte(fid)}, Ne: apdu.MaxShortNe})
 		if err != nil {
 			return fmt.Errorf("SELECT EF %04X: %w", fid, err)
 		}
@@ -368,7 +368,7 @@ func TypeC(ctx context.Context, t apdu.Transport, cfg typec.Config, req Request)
 			}
 			return err
 		}
-		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0x44}); err != nil {
+		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsActivateFile}); err != nil {
 			return fmt.Errorf("ACTIVATE FILE: %w", err)
 		}
 		return nil
@@ -409,7 +409,7 @@ func updateBinary(ctx context.Context, ch *apdu.Channel, data []byte) error {
 	}
 	for off := 0; off < len(data); off += apdu.MaxShortLc {
 		part := data[off:min(len(data), off+apdu.MaxShortLc)]
-		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xD6, P1: byte(off >> 8), P2: byte(off), Data: part}); err != nil {
+		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsUpdateBinary, P1: byte(off >> 8), P2: byte(off), Data: part}); err != nil {
 			return fmt.Errorf("UPDATE BINARY at %d: %w", off, err)
 		}
 	}

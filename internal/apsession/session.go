@@ -158,7 +158,7 @@ func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
 		s.sm, s.key = nil, nil
 	}
 	s.ch = s.plain
-	fci, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x00, Data: s.cfg.AID, Ne: apdu.MaxShortNe})
+	fci, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: 0x04, P2: 0x00, Data: s.cfg.AID, Ne: apdu.MaxShortNe})
 	if err != nil {
 		if errors.Is(err, apdu.ErrFileNotFound) {
 			return profile.CUID{}, fmt.Errorf("%w (AID %s)", ErrNotPresent, s.cfg.AID)
@@ -219,13 +219,13 @@ func checkCUID(b []byte) (profile.CUID, bool, error) {
 
 // readCUIDFile reads EF.CUID by SFI, or by SELECT EF when no SFI is set.
 func (s *Session) readCUIDFile(ctx context.Context) (profile.CUID, error) {
-	cmd := apdu.Command{CLA: 0x00, INS: 0xB0, P1: 0x80 | s.cfg.CUIDSFI, Ne: profile.CUIDLen}
+	cmd := apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, P1: 0x80 | s.cfg.CUIDSFI, Ne: profile.CUIDLen}
 	if s.cfg.CUIDSFI == 0 {
 		fid := s.cfg.CUIDFID
 		if fid == 0 {
 			fid = profile.FIDCUID
 		}
-		if _, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}}); err != nil {
+		if _, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}}); err != nil {
 			return profile.CUID{}, fmt.Errorf("SELECT EF.CUID: %w", err)
 		}
 		cmd.P1 = 0
@@ -359,9 +359,6 @@ func (s *Session) AuthenticateOnce(ctx context.Context, k CardKey) error {
 	return s.Authenticate(ctx, k)
 }
 
-// insActivateFile is ACTIVATE FILE (ISO/IEC 7816-4 §11.2.6).
-const insActivateFile = 0x44
-
 // Seal sends ACTIVATE FILE (00 44 00 00) to the AP under the
 // administrative key admin, authenticating it when needed: it seals
 // personalization (docs/PROTOCOL.md chapter 8). Sealing a sealed AP
@@ -370,7 +367,7 @@ func (s *Session) Seal(ctx context.Context, admin CardKey) error {
 	if err := s.AuthenticateOnce(ctx, admin); err != nil {
 		return err
 	}
-	_, err := s.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insActivateFile})
+	_, err := s.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsActivateFile})
 	return err
 }
 
