@@ -143,7 +143,7 @@ func BenchmarkTransportDirect(b *testing.B) {
 }
 
 func BenchmarkChannelTransmit(b *testing.B) {
-	ch := NewChannel(memCard{resp: append(seq(256), 0x90, 0x00)})
+	ch := NewChannel(memCard{resp: append(seq(256), 0x90, 0x00)}, ChannelConfig{})
 	raw := h("00B0000000")
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -155,7 +155,7 @@ func BenchmarkChannelTransmit(b *testing.B) {
 }
 
 func BenchmarkChannelDo(b *testing.B) {
-	ch := NewChannel(memCard{resp: append(seq(256), 0x90, 0x00)})
+	ch := NewChannel(memCard{resp: append(seq(256), 0x90, 0x00)}, ChannelConfig{})
 	cmd := Command{INS: 0xB0, Ne: 256}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -179,7 +179,7 @@ func BenchmarkChannelGetResponse(b *testing.B) {
 		}
 		return part, nil
 	})
-	ch := NewChannel(card)
+	ch := NewChannel(card, ChannelConfig{})
 	raw := h("00B0000000")
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -192,7 +192,7 @@ func BenchmarkChannelGetResponse(b *testing.B) {
 
 // BenchmarkTraceDisabled: a Trace whose logger drops Debug adds little.
 func BenchmarkTraceDisabled(b *testing.B) {
-	t := NewTrace(memCard{resp: h("9000")})
+	t := NewTrace(memCard{resp: h("9000")}, TraceConfig{})
 	raw := h("00B0000000")
 	ctx := context.Background()
 	b.ReportAllocs()

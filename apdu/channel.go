@@ -20,9 +20,6 @@ const (
 // the configured number of GET RESPONSE rounds.
 var ErrTooManyGetResponses = errors.New("apdu: too many GET RESPONSE rounds")
 
-// insGetResponse is the GET RESPONSE instruction (ISO/IEC 7816-4, GET RESPONSE command).
-const insGetResponse = 0xC0
-
 // claChaining is the command-chaining bit of an interindustry CLA
 // (ISO/IEC 7816-4, class byte).
 const claChaining = 0x10
@@ -37,13 +34,13 @@ const claChaining = 0x10
 //     command is sent again whole, chain included);
 //   - a command whose data exceeds 255 bytes is split by command chaining
 //     (CLA bit 0x10 on all but the last part) when the card has no
-//     extended length (see WithExtendedLength); Ne above 256 is then sent
+//     extended length (ChannelConfig.ExtendedLength); Ne above 256 is then sent
 //     as Le = 00 and the rest is fetched by GET RESPONSE. The chain and
 //     its GET RESPONSE rounds run inside one transaction of the wrapped
 //     transport (see WithTransaction; free when the caller already holds
 //     one), so other applications cannot break it.
 //
-// The assembled response is bounded (WithMaxResponseSize). Transport errors
+// The assembled response is bounded (ChannelConfig.MaxResponseSize). Transport errors
 // are returned wrapped (errors.Is keeps working for ErrCardRemoved,
 // context.Canceled and the like), never swallowed. Channel works at the raw
 // level, so it can sit under or over secure messaging. It holds no mutable
@@ -55,49 +52,40 @@ type Channel struct {
 	extendedLength   bool
 }
 
-// ChannelOption configures a Channel.
-type ChannelOption func(*Channel)
-
-// WithGetResponseLimit sets the largest number of GET RESPONSE rounds that
-// follow one command (default DefaultGetResponseLimit). Zero disables GET
-// RESPONSE: any 61xx then fails with ErrTooManyGetResponses. Negative values
-// are ignored.
-func WithGetResponseLimit(n int) ChannelOption {
-	return func(c *Channel) {
-		if n >= 0 {
-			c.getResponseLimit = n
-		}
-	}
+// ChannelConfig configures a Channel. The zero value is the default:
+// short APDUs only, DefaultGetResponseLimit, DefaultMaxResponseSize.
+type ChannelConfig struct {
+	// ExtendedLength declares that the card (and every reader and driver
+	// on the way) accepts extended length APDUs. When false, the Channel
+	// sends short APDUs only: longer data is chained and Ne above 256 is
+	// requested as 256 followed by GET RESPONSE.
+	ExtendedLength bool
+	// GetResponseLimit is the largest number of GET RESPONSE rounds that
+	// follow one command: 0 means DefaultGetResponseLimit, a negative
+	// value allows none (any 61xx then fails with ErrTooManyGetResponses).
+	GetResponseLimit int
+	// MaxResponseSize bounds the assembled response, status word
+	// included: 0 (or any value below 2) means DefaultMaxResponseSize.
+	// Larger responses fail with ErrResponseTooLarge.
+	MaxResponseSize int
 }
 
-// WithMaxResponseSize bounds the assembled response including the status
-// word (default DefaultMaxResponseSize). Larger responses fail with
-// ErrResponseTooLarge. Values below 2 are ignored.
-func WithMaxResponseSize(n int) ChannelOption {
-	return func(c *Channel) {
-		if n >= 2 {
-			c.maxResponseSize = n
-		}
-	}
-}
-
-// WithExtendedLength declares whether the card (and every reader and
-// driver on the way) accepts extended length APDUs. Without it (the
-// default) the Channel sends short APDUs only: longer data is chained and
-// Ne above 256 is requested as 256 followed by GET RESPONSE.
-func WithExtendedLength(ok bool) ChannelOption {
-	return func(c *Channel) { c.extendedLength = ok }
-}
-
-// NewChannel returns a Channel over t.
-func NewChannel(t Transport, opts ...ChannelOption) *Channel {
+// NewChannel returns a Channel over t configured by cfg.
+func NewChannel(t Transport, cfg ChannelConfig) *Channel {
 	c := &Channel{
 		next:             t,
 		getResponseLimit: DefaultGetResponseLimit,
 		maxResponseSize:  DefaultMaxResponseSize,
+		extendedLength:   cfg.ExtendedLength,
 	}
-	for _, o := range opts {
-		o(c)
+	switch {
+	case cfg.GetResponseLimit < 0:
+		c.getResponseLimit = 0
+	case cfg.GetResponseLimit > 0:
+		c.getResponseLimit = cfg.GetResponseLimit
+	}
+	if cfg.MaxResponseSize >= 2 {
+		c.maxResponseSize = cfg.MaxResponseSize
 	}
 	return c
 }
@@ -235,14 +223,14 @@ func (c *Channel) run(ctx context.Context, cmd Command, raw []byte, chained bool
 	acc := make([]byte, 0, min(c.maxResponseSize, len(resp)-2+256+2))
 	acc = append(acc, resp[:len(resp)-2]...)
 	sw1, sw2 := resp[len(resp)-2], resp[len(resp)-1]
-	grCtx := context.WithValue(ctx, continuationKey{}, cmd.INS)
+	grCtx := context.WithValue(ctx, continuationKey{}, byte(cmd.INS))
 	// One buffer serves every round: a Transport does not retain cmd.
 	grRaw := make([]byte, 0, 5)
 	for round := 1; sw1 == 0x61; round++ {
 		if round > c.getResponseLimit {
 			return nil, fmt.Errorf("%w: card still answers %02X%02X after %d rounds", ErrTooManyGetResponses, sw1, sw2, c.getResponseLimit)
 		}
-		gr := Command{CLA: getResponseCLA(cmd.CLA), INS: insGetResponse, Ne: neOf(sw2)}
+		gr := Command{CLA: getResponseCLA(cmd.CLA), INS: InsGetResponse, Ne: neOf(sw2)}
 		grRaw, _ = gr.AppendTo(grRaw[:0]) // a short case 2 command always encodes
 		resp, err = c.exchange(grCtx, gr, grRaw, step{"GET RESPONSE round", round})
 		if err != nil {

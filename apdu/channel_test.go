@@ -45,7 +45,7 @@ func hexes(bs [][]byte) []string {
 
 func TestChannelPassThrough(t *testing.T) {
 	card := replies(h("0102 9000"))
-	ch := NewChannel(card)
+	ch := NewChannel(card, ChannelConfig{})
 	cmd := h("00B0000002")
 	got, err := ch.Transmit(context.Background(), cmd)
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestChannelPassThrough(t *testing.T) {
 
 func TestChannelErrorStatusIsAResponse(t *testing.T) {
 	card := replies(h("6A82"))
-	got, err := NewChannel(card).Transmit(context.Background(), h("00A4040C 02 3F00"))
+	got, err := NewChannel(card, ChannelConfig{}).Transmit(context.Background(), h("00A4040C 02 3F00"))
 	require.NoError(t, err, "a status word is not a transport error")
 	assert.Equal(t, h("6A82"), got)
 }
@@ -65,7 +65,7 @@ func TestChannelErrorStatusIsAResponse(t *testing.T) {
 func TestChannelGetResponse(t *testing.T) {
 	part3 := seq(256)
 	card := replies(h("0102 6104"), h("03040506 6100"), append(append([]byte{}, part3...), 0x90, 0x00))
-	got, err := NewChannel(card).Transmit(context.Background(), h("00CA0101 00"))
+	got, err := NewChannel(card, ChannelConfig{}).Transmit(context.Background(), h("00CA0101 00"))
 	require.NoError(t, err)
 	want := append(append(h("0102 03040506"), part3...), 0x90, 0x00)
 	assert.Equal(t, want, got)
@@ -74,7 +74,7 @@ func TestChannelGetResponse(t *testing.T) {
 
 func TestChannelGetResponseKeepsFinalStatus(t *testing.T) {
 	card := replies(h("6102"), h("AABB 6282"))
-	got, err := NewChannel(card).Transmit(context.Background(), h("00B0000000"))
+	got, err := NewChannel(card, ChannelConfig{}).Transmit(context.Background(), h("00B0000000"))
 	require.NoError(t, err)
 	assert.Equal(t, h("AABB 6282"), got)
 }
@@ -95,7 +95,7 @@ func TestChannelGetResponseCLA(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%02X", tc.cla), func(t *testing.T) {
 			card := replies(h("6101"), h("AA 9000"))
-			_, err := NewChannel(card).Transmit(context.Background(), []byte{tc.cla, 0xB0, 0, 0, 0})
+			_, err := NewChannel(card, ChannelConfig{}).Transmit(context.Background(), []byte{tc.cla, 0xB0, 0, 0, 0})
 			require.NoError(t, err)
 			require.Len(t, card.got, 2)
 			assert.Equal(t, tc.want, card.got[1][0])
@@ -130,7 +130,7 @@ func TestChannelWrongLe(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			card := replies(tc.replies...)
-			got, err := NewChannel(card).Transmit(context.Background(), tc.cmd)
+			got, err := NewChannel(card, ChannelConfig{}).Transmit(context.Background(), tc.cmd)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
 			assert.Equal(t, tc.sent, hexes(card.got))
@@ -140,7 +140,7 @@ func TestChannelWrongLe(t *testing.T) {
 
 func TestChannelWrongLeExtendedKeepsEncoding(t *testing.T) {
 	card := replies(h("6C10"), h("9000"))
-	_, err := NewChannel(card, WithExtendedLength(true)).Transmit(context.Background(), h("00B00000 000000"))
+	_, err := NewChannel(card, ChannelConfig{ExtendedLength: true}).Transmit(context.Background(), h("00B00000 000000"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"00B00000000000", "00B00000000010"}, hexes(card.got))
 }
@@ -149,7 +149,7 @@ func TestChannelWrongLeExtendedKeepsEncoding(t *testing.T) {
 func TestChannelChaining(t *testing.T) {
 	data := seq(600)
 	card := replies(h("9000"), h("9000"), h("AABB 9000"))
-	resp, err := NewChannel(card).Send(context.Background(), Command{CLA: 0x80, INS: 0xD6, P1: 1, Data: data, Ne: 300})
+	resp, err := NewChannel(card, ChannelConfig{}).Send(context.Background(), Command{CLA: 0x80, INS: 0xD6, P1: 1, Data: data, Ne: 300})
 	require.NoError(t, err)
 	assert.Equal(t, h("AABB"), resp.Data)
 	require.Len(t, card.got, 3)
@@ -185,7 +185,7 @@ func TestChannelChainingWrongLeResendsTheChain(t *testing.T) {
 		}
 		return h("AABBCCDD 9000"), nil
 	}}
-	resp, err := NewChannel(card).Send(context.Background(), Command{INS: 0x88, Data: data, Ne: 256})
+	resp, err := NewChannel(card, ChannelConfig{}).Send(context.Background(), Command{INS: 0x88, Data: data, Ne: 256})
 	require.NoError(t, err)
 	assert.Equal(t, SWSuccess, resp.SW)
 	assert.Equal(t, h("AABBCCDD"), resp.Data)
@@ -198,7 +198,7 @@ func TestChannelChainingWrongLeResendsTheChain(t *testing.T) {
 func TestChannelChainingExactMultiple(t *testing.T) {
 	data := seq(510)
 	card := replies(h("9000"), h("9000"))
-	_, err := NewChannel(card).Transmit(context.Background(), mustBytes(t, Command{INS: 0xDA, Data: data}))
+	_, err := NewChannel(card, ChannelConfig{}).Transmit(context.Background(), mustBytes(t, Command{INS: 0xDA, Data: data}))
 	require.NoError(t, err)
 	require.Len(t, card.got, 2)
 	assert.Equal(t, byte(0x10), card.got[0][0])
@@ -208,7 +208,7 @@ func TestChannelChainingExactMultiple(t *testing.T) {
 
 func TestChannelChainingRefused(t *testing.T) {
 	card := replies(h("9000"), h("6884"))
-	got, err := NewChannel(card).Send(context.Background(), Command{INS: 0xDA, Data: seq(1000)})
+	got, err := NewChannel(card, ChannelConfig{}).Send(context.Background(), Command{INS: 0xDA, Data: seq(1000)})
 	require.NoError(t, err)
 	assert.Equal(t, ErrChainingNotSupported, got.SW)
 	assert.Len(t, card.got, 2, "no part is sent after a refused one")
@@ -217,7 +217,7 @@ func TestChannelChainingRefused(t *testing.T) {
 func TestChannelChainingInvalidCLA(t *testing.T) {
 	for _, cla := range []byte{0x10, 0xFF} {
 		card := replies()
-		_, err := NewChannel(card).Send(context.Background(), Command{CLA: cla, INS: 0xDA, Data: seq(300)})
+		_, err := NewChannel(card, ChannelConfig{}).Send(context.Background(), Command{CLA: cla, INS: 0xDA, Data: seq(300)})
 		assert.ErrorIs(t, err, ErrInvalidCommand)
 		assert.Empty(t, card.got)
 	}
@@ -226,7 +226,7 @@ func TestChannelChainingInvalidCLA(t *testing.T) {
 func TestChannelExtendedLength(t *testing.T) {
 	data := seq(600)
 	card := replies(h("9000"))
-	_, err := NewChannel(card, WithExtendedLength(true)).Send(context.Background(), Command{INS: 0xDA, Data: data, Ne: 1000})
+	_, err := NewChannel(card, ChannelConfig{ExtendedLength: true}).Send(context.Background(), Command{INS: 0xDA, Data: data, Ne: 1000})
 	require.NoError(t, err)
 	require.Len(t, card.got, 1)
 	want := append(append(h("00DA0000 000258"), data...), h("03E8")...)
@@ -235,14 +235,14 @@ func TestChannelExtendedLength(t *testing.T) {
 
 func TestChannelShortOnlyDowngradesNe(t *testing.T) {
 	card := replies(append(seq(256), 0x61, 0x10), append(seq(16), 0x90, 0x00))
-	data, err := NewChannel(card).Do(context.Background(), Command{INS: 0xB0, Ne: 1000})
+	data, err := NewChannel(card, ChannelConfig{}).Do(context.Background(), Command{INS: 0xB0, Ne: 1000})
 	require.NoError(t, err)
 	assert.Len(t, data, 272)
 	assert.Equal(t, []string{"00B0000000", "00C0000010"}, hexes(card.got))
 
 	// A raw extended command is converted the same way.
 	card = replies(h("9000"))
-	_, err = NewChannel(card).Transmit(context.Background(), h("00B00000 000005"))
+	_, err = NewChannel(card, ChannelConfig{}).Transmit(context.Background(), h("00B00000 000005"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"00B0000005"}, hexes(card.got))
 }
@@ -262,7 +262,7 @@ func TestChannelDo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := NewChannel(replies(tc.reply)).Do(context.Background(), Command{INS: 0xB0, Ne: 256})
+			data, err := NewChannel(replies(tc.reply), ChannelConfig{}).Do(context.Background(), Command{INS: 0xB0, Ne: 256})
 			assert.Equal(t, tc.data, data)
 			if tc.target == nil {
 				assert.NoError(t, err)
@@ -272,14 +272,14 @@ func TestChannelDo(t *testing.T) {
 		})
 	}
 	var te *TriesError
-	_, err := NewChannel(replies(h("63C2"))).Do(context.Background(), Command{INS: 0x20, P2: 0x80})
+	_, err := NewChannel(replies(h("63C2")), ChannelConfig{}).Do(context.Background(), Command{INS: 0x20, P2: 0x80})
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 2, te.Remaining)
 }
 
 func TestChannelInvalidCommands(t *testing.T) {
 	card := replies()
-	ch := NewChannel(card)
+	ch := NewChannel(card, ChannelConfig{})
 	_, err := ch.Transmit(context.Background(), h("00A4"))
 	assert.ErrorIs(t, err, ErrInvalidCommand)
 	_, err = ch.Send(context.Background(), Command{Ne: -1})
@@ -295,23 +295,23 @@ func TestChannelEndlessGetResponse(t *testing.T) {
 	endless := &scriptCard{respond: func(context.Context, []byte, int) ([]byte, error) {
 		return h("AA 6101"), nil
 	}}
-	_, err := NewChannel(endless).Transmit(context.Background(), h("00B0000000"))
+	_, err := NewChannel(endless, ChannelConfig{}).Transmit(context.Background(), h("00B0000000"))
 	require.ErrorIs(t, err, ErrTooManyGetResponses)
 	assert.Len(t, endless.got, 1+DefaultGetResponseLimit)
 
 	endless.got = nil
-	_, err = NewChannel(endless, WithGetResponseLimit(3)).Transmit(context.Background(), h("00B0000000"))
+	_, err = NewChannel(endless, ChannelConfig{GetResponseLimit: 3}).Transmit(context.Background(), h("00B0000000"))
 	require.ErrorIs(t, err, ErrTooManyGetResponses)
 	assert.Len(t, endless.got, 4)
 
 	endless.got = nil
-	_, err = NewChannel(endless, WithGetResponseLimit(0)).Transmit(context.Background(), h("00B0000000"))
+	_, err = NewChannel(endless, ChannelConfig{GetResponseLimit: -1}).Transmit(context.Background(), h("00B0000000"))
 	require.ErrorIs(t, err, ErrTooManyGetResponses)
-	assert.Len(t, endless.got, 1)
+	assert.Len(t, endless.got, 1, "a negative limit allows no GET RESPONSE")
 
 	endless.got = nil
-	_, err = NewChannel(endless, WithGetResponseLimit(-5)).Transmit(context.Background(), h("00B0000000"))
-	require.ErrorIs(t, err, ErrTooManyGetResponses, "negative limit ignored")
+	_, err = NewChannel(endless, ChannelConfig{}).Transmit(context.Background(), h("00B0000000"))
+	require.ErrorIs(t, err, ErrTooManyGetResponses, "zero is the default")
 	assert.Len(t, endless.got, 1+DefaultGetResponseLimit)
 }
 
@@ -319,19 +319,19 @@ func TestChannelEndlessWrongLe(t *testing.T) {
 	endless := &scriptCard{respond: func(context.Context, []byte, int) ([]byte, error) {
 		return h("6C05"), nil
 	}}
-	got, err := NewChannel(endless).Transmit(context.Background(), h("00B0000000"))
+	got, err := NewChannel(endless, ChannelConfig{}).Transmit(context.Background(), h("00B0000000"))
 	require.NoError(t, err)
 	assert.Equal(t, h("6C05"), got, "after one resend the card's answer is returned")
 	assert.Len(t, endless.got, 2)
 
 	// 6Cxx answered to every GET RESPONSE: one resend per round, still bounded.
 	alternating := &scriptCard{respond: func(_ context.Context, cmd []byte, n int) ([]byte, error) {
-		if cmd[1] == insGetResponse && n%2 == 1 {
+		if Ins(cmd[1]) == InsGetResponse && n%2 == 1 {
 			return h("6C01"), nil
 		}
 		return h("AA 6101"), nil
 	}}
-	_, err = NewChannel(alternating, WithGetResponseLimit(10)).Transmit(context.Background(), h("00B0000000"))
+	_, err = NewChannel(alternating, ChannelConfig{GetResponseLimit: 10}).Transmit(context.Background(), h("00B0000000"))
 	require.ErrorIs(t, err, ErrTooManyGetResponses)
 	assert.Len(t, alternating.got, 1+2*10)
 }
@@ -340,17 +340,17 @@ func TestChannelResponseTooLarge(t *testing.T) {
 	big := &scriptCard{respond: func(context.Context, []byte, int) ([]byte, error) {
 		return append(seq(256), 0x61, 0x00), nil
 	}}
-	_, err := NewChannel(big, WithGetResponseLimit(1000)).Transmit(context.Background(), h("00B0000000"))
+	_, err := NewChannel(big, ChannelConfig{GetResponseLimit: 1000}).Transmit(context.Background(), h("00B0000000"))
 	require.ErrorIs(t, err, ErrResponseTooLarge)
 	// 65538 bytes allow 256 parts of 256 bytes; the 257th is too much.
 	assert.Len(t, big.got, 257)
 
 	one := replies(append(seq(20), 0x90, 0x00))
-	_, err = NewChannel(one, WithMaxResponseSize(10)).Transmit(context.Background(), h("00B0000000"))
+	_, err = NewChannel(one, ChannelConfig{MaxResponseSize: 10}).Transmit(context.Background(), h("00B0000000"))
 	require.ErrorIs(t, err, ErrResponseTooLarge)
 
 	exact := replies(append(seq(8), 0x90, 0x00))
-	got, err := NewChannel(exact, WithMaxResponseSize(10), WithMaxResponseSize(1)).Transmit(context.Background(), h("00B0000000"))
+	got, err := NewChannel(exact, ChannelConfig{MaxResponseSize: 10}).Transmit(context.Background(), h("00B0000000"))
 	require.NoError(t, err, "limit includes SW; values below 2 ignored")
 	assert.Len(t, got, 10)
 }
@@ -372,9 +372,9 @@ func TestChannelShortResponses(t *testing.T) {
 			card := replies(tc.replies...)
 			var err error
 			if tc.name == "short chained part" {
-				_, err = NewChannel(card).Send(context.Background(), Command{INS: 0xDA, Data: seq(300)})
+				_, err = NewChannel(card, ChannelConfig{}).Send(context.Background(), Command{INS: 0xDA, Data: seq(300)})
 			} else {
-				_, err = NewChannel(card).Transmit(context.Background(), h("00B0000000"))
+				_, err = NewChannel(card, ChannelConfig{}).Transmit(context.Background(), h("00B0000000"))
 			}
 			require.ErrorIs(t, err, ErrMalformedResponse)
 			assert.Len(t, card.got, len(tc.replies))
@@ -397,15 +397,15 @@ func TestChannelTransportErrorsPropagate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			card := replies(tc.replies...)
-			_, err := NewChannel(card).Send(context.Background(), tc.cmd)
+			_, err := NewChannel(card, ChannelConfig{}).Send(context.Background(), tc.cmd)
 			require.ErrorIs(t, err, ErrCardRemoved)
 			assert.Contains(t, err.Error(), tc.mention)
-			_, err = NewChannel(replies(tc.replies...)).Do(context.Background(), tc.cmd)
+			_, err = NewChannel(replies(tc.replies...), ChannelConfig{}).Do(context.Background(), tc.cmd)
 			require.ErrorIs(t, err, ErrCardRemoved)
 		})
 	}
 	reset := &scriptCard{respond: func(context.Context, []byte, int) ([]byte, error) { return nil, ErrCardReset }}
-	_, err := NewChannel(reset).Transmit(context.Background(), h("00B0000000"))
+	_, err := NewChannel(reset, ChannelConfig{}).Transmit(context.Background(), h("00B0000000"))
 	assert.ErrorIs(t, err, ErrCardReset)
 }
 
@@ -414,7 +414,7 @@ func TestChannelContext(t *testing.T) {
 		card := replies(h("9000"))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := NewChannel(card).Transmit(ctx, h("00B0000000"))
+		_, err := NewChannel(card, ChannelConfig{}).Transmit(ctx, h("00B0000000"))
 		require.ErrorIs(t, err, context.Canceled)
 		assert.Empty(t, card.got)
 	})
@@ -425,7 +425,7 @@ func TestChannelContext(t *testing.T) {
 			cancel() // the user gives up while the card is answering
 			return h("AA 6101"), nil
 		}}
-		_, err := NewChannel(card).Transmit(ctx, h("00B0000000"))
+		_, err := NewChannel(card, ChannelConfig{}).Transmit(ctx, h("00B0000000"))
 		require.ErrorIs(t, err, context.Canceled)
 		assert.Len(t, card.got, 1)
 	})
@@ -436,7 +436,7 @@ func TestChannelContext(t *testing.T) {
 			cancel()
 			return h("9000"), nil
 		}}
-		_, err := NewChannel(card).Send(ctx, Command{INS: 0xDA, Data: seq(1000)})
+		_, err := NewChannel(card, ChannelConfig{}).Send(ctx, Command{INS: 0xDA, Data: seq(1000)})
 		require.ErrorIs(t, err, context.Canceled)
 		assert.Len(t, card.got, 1)
 	})
@@ -447,7 +447,7 @@ func TestChannelContext(t *testing.T) {
 		}}
 		ctx, cancel := context.WithTimeout(context.Background(), 0)
 		defer cancel()
-		_, err := NewChannel(card).Transmit(ctx, h("00B0000000"))
+		_, err := NewChannel(card, ChannelConfig{}).Transmit(ctx, h("00B0000000"))
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 }
@@ -486,7 +486,7 @@ func (c *eventCard) WithTransaction(ctx context.Context, fn func(ctx context.Con
 // the chain; a command sent whole adds no transaction.
 func TestChannelChainRunsInATransaction(t *testing.T) {
 	card := &eventCard{scriptCard: *replies(h("9000"), h("9000"), h("AA6101"), h("BB9000"), h("CC9000"))}
-	ch := NewChannel(card)
+	ch := NewChannel(card, ChannelConfig{})
 	data, err := ch.Do(context.Background(), Command{INS: 0xDA, Data: seq(600), Ne: 3})
 	require.NoError(t, err)
 	assert.Equal(t, h("AABB"), data)
@@ -501,7 +501,7 @@ func TestChannelChainRunsInATransaction(t *testing.T) {
 
 func TestChannelAndTraceExposeTheTransactor(t *testing.T) {
 	card := &txCard{}
-	stack := NewChannel(NewTrace(card))
+	stack := NewChannel(NewTrace(card, TraceConfig{}), ChannelConfig{})
 	called := false
 	err := WithTransaction(context.Background(), stack, func(context.Context) error {
 		called = true
@@ -512,7 +512,7 @@ func TestChannelAndTraceExposeTheTransactor(t *testing.T) {
 	assert.Equal(t, 1, card.txs)
 
 	sentinel := errors.New("inner")
-	err = WithTransaction(context.Background(), NewChannel(replies()), func(context.Context) error { return sentinel })
+	err = WithTransaction(context.Background(), NewChannel(replies(), ChannelConfig{}), func(context.Context) error { return sentinel })
 	assert.ErrorIs(t, err, sentinel)
 }
 

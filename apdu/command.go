@@ -15,12 +15,27 @@ const (
 // Ne is the maximum number of response data bytes expected: 0 means none
 // (cases 1 and 3), 1..256 fit a short Le (256 is encoded as 00), 257..65536
 // need an extended Le (65536 is encoded as 0000).
+//
+// Build the common commands with SelectAID, ReadBinary, Verify and the
+// other builders; a literal Command is for anything else.
 type Command struct {
-	CLA, INS, P1, P2 byte   // the header: class, instruction, parameters
-	Data             []byte // the command data field; its length is Nc
-	Ne               int    // maximum number of response data bytes, 0..65536
+	// CLA is the class byte (§5.4.1): 00 for an interindustry command on
+	// the basic channel; secure messaging and chaining set their bits.
+	CLA byte
+	// INS is the instruction (§5.4.2), one of the Ins constants.
+	INS Ins
+	// P1 and P2 are the instruction's parameters.
+	P1, P2 byte
+	// Data is the command data field; its length is Nc.
+	Data []byte
+	// Ne is the maximum number of response data bytes, 0..65536.
+	Ne int
 	// Extended forces extended length encoding even when short would do.
 	Extended bool
+
+	// invalid is set by a builder given an out-of-range argument; encoding
+	// reports it so that the bad command is never sent.
+	invalid error
 }
 
 // IsExtended reports whether the command is encoded with extended length
@@ -58,6 +73,9 @@ func (c Command) EncodedLen() (int, error) {
 }
 
 func (c Command) validate() error {
+	if c.invalid != nil {
+		return c.invalid
+	}
 	if len(c.Data) > MaxExtendedLc {
 		return fmt.Errorf("%w: Nc %d exceeds %d", ErrInvalidCommand, len(c.Data), MaxExtendedLc)
 	}
@@ -73,7 +91,7 @@ func (c Command) AppendTo(dst []byte) ([]byte, error) {
 	if err := c.validate(); err != nil {
 		return dst, err
 	}
-	dst = append(dst, c.CLA, c.INS, c.P1, c.P2)
+	dst = append(dst, c.CLA, byte(c.INS), c.P1, c.P2)
 	ext := c.IsExtended()
 	nc := len(c.Data)
 	if nc > 0 {
@@ -136,7 +154,7 @@ func ParseCommand(b []byte) (Command, error) {
 	if len(b) < 4 {
 		return Command{}, fmt.Errorf("%w: %d bytes, need at least 4", ErrInvalidCommand, len(b))
 	}
-	c := Command{CLA: b[0], INS: b[1], P1: b[2], P2: b[3]}
+	c := Command{CLA: b[0], INS: Ins(b[1]), P1: b[2], P2: b[3]}
 	body := b[4:]
 	switch {
 	case len(body) == 0: // case 1

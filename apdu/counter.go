@@ -8,7 +8,9 @@ import "context"
 // WithTransaction still reaches a PC/SC card below. A Counter belongs to
 // one operation: it is not safe for concurrent use.
 type Counter struct {
-	Next  Transport
+	// Next is the transport the commands go to.
+	Next Transport
+	// APDUs is the number of commands sent so far.
 	APDUs int
 }
 

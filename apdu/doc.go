@@ -7,11 +7,16 @@
 //
 // A typical stack, from the card up:
 //
-//	var t apdu.Transport = pcscCard                 // or a mock card
-//	t = apdu.NewTrace(t, apdu.WithTraceLogger(log)) // APDU log, PINs masked
-//	ch := apdu.NewChannel(t)                        // 61xx, 6Cxx, chaining
-//	data, err := ch.Do(ctx, apdu.Command{INS: 0xB0, Ne: 256})
+//	var t apdu.Transport = pcscCard                     // or a mock card
+//	t = apdu.NewTrace(t, apdu.TraceConfig{Logger: log}) // APDU log, PINs masked
+//	ch := apdu.NewChannel(t, apdu.ChannelConfig{})      // 61xx, 6Cxx, chaining
+//	data, err := ch.Do(ctx, apdu.ReadBinary(0, 256))    // SELECT, READ BINARY, ...
 //	if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) { ... }
+//
+// The instruction bytes of ISO/IEC 7816-4 are the Ins constants
+// (InsSelect, InsReadBinary, ...) and the common commands have builders
+// (SelectAID, SelectEF, ReadBinary, ReadRecord, Verify, GetChallenge, ...).
+// Package apdutest scripts a card for tests.
 //
 // Section references are to ISO/IEC 7816-4:2020 unless stated otherwise.
 package apdu

@@ -13,7 +13,7 @@ import (
 // Build a SELECT by AID (ISO/IEC 7816-4 SELECT) and encode it into a
 // caller's buffer without allocating.
 func ExampleCommand() {
-	sel := apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: []byte{0xF0, 0x00, 0x00, 0x00, 0x01}}
+	sel := apdu.SelectAID([]byte{0xF0, 0x00, 0x00, 0x00, 0x01})
 	var buf [apdu.MaxShortLc + 5]byte
 	n, err := sel.Encode(buf[:])
 	if err != nil {
@@ -23,7 +23,7 @@ func ExampleCommand() {
 	fmt.Printf("% X\n", buf[:n])
 
 	// Ne 256 is encoded as Le 00; Ne 65536 needs extended length (0000).
-	read := apdu.Command{INS: 0xB0, Ne: 256}
+	read := apdu.ReadBinary(0, 256)
 	b, _ := read.Bytes()
 	fmt.Printf("% X\n", b)
 	read.Ne = 65536
@@ -61,19 +61,19 @@ func ExampleParseResponse() {
 func ExampleChannel() {
 	// A card that answers READ BINARY in two parts.
 	card := apdu.TransportFunc(func(_ context.Context, cmd []byte) ([]byte, error) {
-		switch cmd[1] {
-		case 0xB0: // READ BINARY: first 2 bytes, 3 more available
+		switch apdu.Ins(cmd[1]) {
+		case apdu.InsReadBinary: // first 2 bytes, 3 more available
 			return []byte{'I', 'D', 0x61, 0x03}, nil
-		case 0xC0: // GET RESPONSE
+		case apdu.InsGetResponse:
 			return []byte{'-', '4', '2', 0x90, 0x00}, nil
 		}
 		return []byte{0x6D, 0x00}, nil
 	})
-	ch := apdu.NewChannel(card)
-	data, err := ch.Do(context.Background(), apdu.Command{INS: 0xB0, Ne: 256})
+	ch := apdu.NewChannel(card, apdu.ChannelConfig{})
+	data, err := ch.Do(context.Background(), apdu.ReadBinary(0, apdu.MaxShortNe))
 	fmt.Printf("%s %v\n", data, err)
 
-	_, err = ch.Do(context.Background(), apdu.Command{INS: 0xCA})
+	_, err = ch.Do(context.Background(), apdu.Command{INS: apdu.InsGetData})
 	fmt.Println(errors.Is(err, apdu.ErrINSNotSupported))
 	// Output:
 	// ID-42 <nil>
@@ -95,8 +95,8 @@ func ExampleNewTrace() {
 			return a
 		},
 	}))
-	t := apdu.NewTrace(card, apdu.WithTraceLogger(logger))
-	verify := apdu.Command{INS: 0x20, P2: 0x80, Data: []byte("1234")}
+	t := apdu.NewTrace(card, apdu.TraceConfig{Logger: logger})
+	verify := apdu.Verify(0x80, []byte("1234"))
 	raw, _ := verify.Bytes()
 	_, _ = t.Transmit(context.Background(), raw)
 	// Output:
@@ -122,4 +122,20 @@ func ExampleBERBuilder() {
 	// 7F 49 09 06 02 2B 24 86 03 04 AA BB
 	// 04 AA BB <nil>
 	// true
+}
+
+// The builders name the common commands; %v of an instruction is its name.
+func ExampleReadRecord() {
+	for _, c := range []apdu.Command{
+		apdu.SelectEF(0x0003, apdu.SelectNoResponse),
+		apdu.ReadRecord(3, 1, apdu.MaxShortNe),
+		apdu.Verify(0x81, nil), // how many tries are left
+	} {
+		b, err := c.Bytes()
+		fmt.Printf("%-12v % X %v\n", c.INS, b, err)
+	}
+	// Output:
+	// SELECT       00 A4 02 0C 02 00 03 <nil>
+	// READ RECORD  00 B2 01 1C 00 <nil>
+	// VERIFY       00 20 00 81 <nil>
 }

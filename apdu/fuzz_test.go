@@ -176,8 +176,8 @@ func FuzzChannel(f *testing.F) {
 			return r, nil
 		}}
 		logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		traced := NewTrace(card, WithTraceLogger(logger), WithMaskedINS(0xB0))
-		ch := NewChannel(traced, WithGetResponseLimit(limit), WithMaxResponseSize(maxSize), WithExtendedLength(extended))
+		traced := NewTrace(card, TraceConfig{Logger: logger, MaskedINS: []Ins{InsReadBinary}})
+		ch := NewChannel(traced, ChannelConfig{GetResponseLimit: limit, MaxResponseSize: maxSize, ExtendedLength: extended})
 		cmd := cmds[int(sel)%len(cmds)]
 		ctx := context.Background()
 		if sel&0x80 != 0 {

@@ -14,15 +14,24 @@ import (
 // (20, 21), CHANGE REFERENCE DATA (24, 25), RESET RETRY COUNTER (2C, 2D),
 // EXTERNAL / MUTUAL AUTHENTICATE (82), GET CHALLENGE (84), GENERAL
 // AUTHENTICATE (86, 87) and INTERNAL AUTHENTICATE (88).
-// A string constant, so that no package-level variable can be changed.
-const defaultMaskedINS = "\x20\x21\x24\x25\x2C\x2D\x82\x84\x86\x87\x88"
+// A function, so that no package-level variable can be changed.
+func defaultMaskedINS() []Ins {
+	return []Ins{
+		InsVerify, InsVerify | 1,
+		InsChangeReferenceData, InsChangeReferenceData | 1,
+		InsResetRetryCounter, InsResetRetryCounter | 1,
+		InsMutualAuthenticate, InsGetChallenge,
+		InsGeneralAuthenticate, InsGeneralAuthenticate | 1,
+		InsInternalAuthenticate,
+	}
+}
 
 // DefaultMaskedINS returns the instructions Trace masks by default: VERIFY
 // (20, 21), CHANGE REFERENCE DATA (24, 25), RESET RETRY COUNTER (2C, 2D),
 // EXTERNAL / MUTUAL AUTHENTICATE (82), GET CHALLENGE (84), GENERAL
 // AUTHENTICATE (86, 87) and INTERNAL AUTHENTICATE (88).
-func DefaultMaskedINS() []byte {
-	return []byte(defaultMaskedINS)
+func DefaultMaskedINS() []Ins {
+	return defaultMaskedINS()
 }
 
 // secretKey marks a context whose APDU data must not be logged.
@@ -49,7 +58,7 @@ func IsSecret(ctx context.Context) bool {
 //
 // Secrets are masked by default: the data field of commands and responses
 // of the instructions listed by DefaultMaskedINS and of any instruction
-// added with WithMaskedINS, of GET RESPONSE rounds that a Channel sends for
+// added in TraceConfig.MaskedINS, of GET RESPONSE rounds that a Channel sends for
 // such a command, and of every exchange whose context is marked by
 // WithSecret. Masked data shows only its length: "<masked 8 bytes>". The
 // header, length fields and status word stay visible.
@@ -61,47 +70,35 @@ type Trace struct {
 	unsafeClear bool
 }
 
-// TraceOption configures a Trace.
-type TraceOption func(*Trace)
+// TraceConfig configures a Trace. The zero value logs nothing: set Logger.
+type TraceConfig struct {
+	// Logger receives one record per exchange; nil discards, as
+	// everywhere in freespace.
+	Logger *slog.Logger
+	// Level is the records' level; nil means slog.LevelDebug.
+	Level slog.Leveler
+	// MaskedINS adds instructions whose command and response data are
+	// masked, on top of DefaultMaskedINS.
+	MaskedINS []Ins
+	// UnsafeLogSecrets disables masking entirely: PINs, keys and
+	// cryptograms are written to the log in clear. Only for test cards.
+	UnsafeLogSecrets bool
+}
 
-// WithTraceLogger sets the logger (default slog.Default()).
-func WithTraceLogger(l *slog.Logger) TraceOption {
-	return func(t *Trace) {
-		if l != nil {
-			t.logger = l
-		}
+// NewTrace returns a Trace that logs the exchanges of next as cfg says.
+func NewTrace(next Transport, cfg TraceConfig) *Trace {
+	t := &Trace{next: next, logger: cfg.Logger, level: slog.LevelDebug, unsafeClear: cfg.UnsafeLogSecrets}
+	if t.logger == nil {
+		t.logger = slog.New(slog.DiscardHandler)
 	}
-}
-
-// WithTraceLevel sets the level of the records (default slog.LevelDebug).
-func WithTraceLevel(level slog.Level) TraceOption {
-	return func(t *Trace) { t.level = level }
-}
-
-// WithMaskedINS adds instructions whose command and response data are
-// masked, on top of DefaultMaskedINS.
-func WithMaskedINS(ins ...byte) TraceOption {
-	return func(t *Trace) {
-		for _, i := range ins {
-			t.masked[i] = true
-		}
+	if cfg.Level != nil {
+		t.level = cfg.Level.Level()
 	}
-}
-
-// UnsafeLogSecrets disables masking entirely: PINs, keys and cryptograms are
-// written to the log in clear. Use it only with test cards.
-func UnsafeLogSecrets() TraceOption {
-	return func(t *Trace) { t.unsafeClear = true }
-}
-
-// NewTrace returns a Trace that logs the exchanges of next.
-func NewTrace(next Transport, opts ...TraceOption) *Trace {
-	t := &Trace{next: next, logger: slog.Default(), level: slog.LevelDebug}
-	for i := range len(defaultMaskedINS) {
-		t.masked[defaultMaskedINS[i]] = true
+	for _, i := range defaultMaskedINS() {
+		t.masked[i] = true
 	}
-	for _, o := range opts {
-		o(t)
+	for _, i := range cfg.MaskedINS {
+		t.masked[i] = true
 	}
 	return t
 }

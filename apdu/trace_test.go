@@ -47,7 +47,7 @@ func assertNoSecret(t *testing.T, log string, secret []byte) {
 func TestTraceLogsExchange(t *testing.T) {
 	logger, buf := newLog(slog.LevelDebug)
 	card := replies(h("6F10 9000"))
-	tr := NewTrace(card, WithTraceLogger(logger))
+	tr := NewTrace(card, TraceConfig{Logger: logger})
 	got, err := tr.Transmit(context.Background(), h("00A4040C 02 3F00"))
 	require.NoError(t, err)
 	assert.Equal(t, h("6F10 9000"), got)
@@ -64,7 +64,7 @@ func TestTraceLogsExchange(t *testing.T) {
 func TestTraceMasksSecrets(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    []TraceOption
+		cfg     TraceConfig
 		ctx     func(context.Context) context.Context
 		cmd     []byte
 		reply   []byte
@@ -105,7 +105,7 @@ func TestTraceMasksSecrets(t *testing.T) {
 			showCmd: "cmd=\"00820000 01 <masked 1 bytes> 00\"", showRsp: "<masked 8 bytes> 9000",
 		},
 		{
-			name: "extra INS", opts: []TraceOption{WithMaskedINS(0x2A)}, cmd: append(h("802A0080 08"), secretKeyBytes...),
+			name: "extra INS", cfg: TraceConfig{MaskedINS: []Ins{0x2A}}, cmd: append(h("802A0080 08"), secretKeyBytes...),
 			reply: append(append([]byte{}, secretKeyBytes...), 0x90, 0x00), secret: secretKeyBytes,
 			showCmd: "<masked 8 bytes>", showRsp: "<masked 8 bytes> 9000",
 		},
@@ -130,7 +130,9 @@ func TestTraceMasksSecrets(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			logger, buf := newLog(slog.LevelDebug)
-			tr := NewTrace(replies(tc.reply), append([]TraceOption{WithTraceLogger(logger)}, tc.opts...)...)
+			cfg := tc.cfg
+			cfg.Logger = logger
+			tr := NewTrace(replies(tc.reply), cfg)
 			ctx := context.Background()
 			if tc.ctx != nil {
 				ctx = tc.ctx(ctx)
@@ -149,7 +151,7 @@ func TestTraceMasksSecrets(t *testing.T) {
 func TestTraceUnderChannelMasksGetResponse(t *testing.T) {
 	logger, buf := newLog(slog.LevelDebug)
 	card := replies(h("6108"), append(append([]byte{}, secretChallenge...), 0x90, 0x00))
-	ch := NewChannel(NewTrace(card, WithTraceLogger(logger)))
+	ch := NewChannel(NewTrace(card, TraceConfig{Logger: logger}), ChannelConfig{})
 	got, err := ch.Transmit(context.Background(), h("0084000000"))
 	require.NoError(t, err)
 	assert.Equal(t, append(append([]byte{}, secretChallenge...), 0x90, 0x00), got)
@@ -161,7 +163,7 @@ func TestTraceUnderChannelMasksGetResponse(t *testing.T) {
 	// GET RESPONSE for a harmless command stays visible.
 	buf.Reset()
 	card = replies(h("6102"), h("0102 9000"))
-	_, err = NewChannel(NewTrace(card, WithTraceLogger(logger))).Transmit(context.Background(), h("00B0000000"))
+	_, err = NewChannel(NewTrace(card, TraceConfig{Logger: logger}), ChannelConfig{}).Transmit(context.Background(), h("00B0000000"))
 	require.NoError(t, err)
 	assert.Contains(t, buf.String(), "rsp=01029000")
 }
@@ -169,7 +171,7 @@ func TestTraceUnderChannelMasksGetResponse(t *testing.T) {
 func TestTraceOverChannelMasksAssembledResponse(t *testing.T) {
 	logger, buf := newLog(slog.LevelDebug)
 	card := replies(h("6108"), append(append([]byte{}, secretChallenge...), 0x90, 0x00))
-	tr := NewTrace(NewChannel(card), WithTraceLogger(logger))
+	tr := NewTrace(NewChannel(card, ChannelConfig{}), TraceConfig{Logger: logger})
 	_, err := tr.Transmit(context.Background(), h("0084000000"))
 	require.NoError(t, err)
 	assertNoSecret(t, buf.String(), secretChallenge)
@@ -177,7 +179,7 @@ func TestTraceOverChannelMasksAssembledResponse(t *testing.T) {
 
 func TestTraceUnsafeLogSecrets(t *testing.T) {
 	logger, buf := newLog(slog.LevelDebug)
-	tr := NewTrace(replies(h("9000")), WithTraceLogger(logger), UnsafeLogSecrets())
+	tr := NewTrace(replies(h("9000")), TraceConfig{Logger: logger, UnsafeLogSecrets: true})
 	_, err := tr.Transmit(WithSecret(context.Background()), append(h("00200080 0A"), secretPIN...))
 	require.NoError(t, err)
 	assert.Contains(t, buf.String(), strings.ToUpper(hex.EncodeToString(secretPIN)),
@@ -188,11 +190,11 @@ func TestTraceUnsafeLogSecrets(t *testing.T) {
 func TestTraceLevel(t *testing.T) {
 	logger, buf := newLog(slog.LevelInfo)
 	card := replies(h("9000"), h("9000"))
-	_, err := NewTrace(card, WithTraceLogger(logger)).Transmit(context.Background(), h("00A40000"))
+	_, err := NewTrace(card, TraceConfig{Logger: logger}).Transmit(context.Background(), h("00A40000"))
 	require.NoError(t, err)
 	assert.Empty(t, buf.String(), "debug records dropped by an info handler")
 
-	_, err = NewTrace(card, WithTraceLogger(logger), WithTraceLevel(slog.LevelInfo)).Transmit(context.Background(), h("00A40000"))
+	_, err = NewTrace(card, TraceConfig{Logger: logger, Level: slog.LevelInfo}).Transmit(context.Background(), h("00A40000"))
 	require.NoError(t, err)
 	assert.Contains(t, buf.String(), "level=INFO")
 	assert.Len(t, card.got, 2)
@@ -200,7 +202,7 @@ func TestTraceLevel(t *testing.T) {
 
 func TestTraceTransportError(t *testing.T) {
 	logger, buf := newLog(slog.LevelDebug)
-	tr := NewTrace(replies(), WithTraceLogger(logger))
+	tr := NewTrace(replies(), TraceConfig{Logger: logger})
 	_, err := tr.Transmit(context.Background(), append(h("00200080 0A"), secretPIN...))
 	require.ErrorIs(t, err, ErrCardRemoved, "the error is passed on unchanged")
 	log := buf.String()
@@ -211,15 +213,15 @@ func TestTraceTransportError(t *testing.T) {
 }
 
 func TestTraceDefaults(t *testing.T) {
-	tr := NewTrace(replies(), WithTraceLogger(nil))
-	assert.Same(t, slog.Default(), tr.logger, "nil logger ignored")
+	tr := NewTrace(replies(), TraceConfig{})
+	assert.False(t, tr.logger.Enabled(context.Background(), slog.LevelError), "a nil logger discards")
 	assert.Equal(t, slog.LevelDebug, tr.level)
 	ins := DefaultMaskedINS()
-	for _, i := range []byte{0x20, 0x24, 0x2C, 0x82, 0x84} {
+	for _, i := range []Ins{InsVerify, InsChangeReferenceData, InsResetRetryCounter, InsMutualAuthenticate, InsGetChallenge} {
 		assert.Contains(t, ins, i)
 	}
 	ins[0] = 0xB0
-	assert.NotContains(t, DefaultMaskedINS(), byte(0xB0), "returns a copy")
+	assert.NotContains(t, DefaultMaskedINS(), InsReadBinary, "returns a copy")
 	assert.False(t, IsSecret(context.Background()))
 	assert.True(t, IsSecret(WithSecret(context.Background())))
 }

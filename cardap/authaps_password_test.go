@@ -11,8 +11,8 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -63,7 +63,7 @@ func newTypeACard(ks *keys.Store, id profile.Identity, pw string) *mockcard.Card
 // Type C in turn (both authenticated APs with a password) asks the holder
 // for a password only when the card carries that AP, exactly once.
 func TestPasswordAskedOnlyForAPOnCard(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	alice := profile.Identity{UserID: "EMP-A"}
 	passwords := map[profile.APType]string{profile.TypeA: "1234", profile.TypeD: "2468"}
 	tests := []struct {
@@ -163,7 +163,7 @@ func (tr *txTracker) state() (bool, []byte) {
 // status query, with no PC/SC transaction held; the password goes to the
 // card once, and the identification costs the documented APDUs.
 func TestPasswordAskedAfterStatusOutsideTransaction(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	alice := profile.Identity{UserID: "EMP-A"}
 	const (
 		insSelect    = 0xA4
@@ -241,7 +241,7 @@ func TestPasswordAskedAfterStatusOutsideTransaction(t *testing.T) {
 // that would block it; with AllowLastTry the last try is asked, once.
 func TestPasswordNotAskedWhenBlockedOrLastTry(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	alice := profile.Identity{UserID: "EMP-A"}
 	tests := []struct {
 		name string
@@ -321,7 +321,7 @@ func (s *swapTransport) swap(c *mockcard.Card) {
 // password then never reaches either card (both keep their tries), the
 // card is refused, and the holder is not asked again.
 func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	alice, bob := profile.Identity{UserID: "EMP-A"}, profile.Identity{UserID: "EMP-B"}
 	tests := []struct {
 		name   string

@@ -11,8 +11,8 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
@@ -29,7 +29,7 @@ func fixedPassword(p string) cardap.PasswordFunc {
 // newTypeDCard returns a sealed Type D card personalized with id.
 func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
 	t.Helper()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
 	mode := profile.PasswordNone
 	if pw != "" {
@@ -50,8 +50,8 @@ func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
 
 func TestIdentifyTypeAAndD(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
-	otherKeys := testkeys.StoreTDES() // a different operator's keys
+	ks := keystest.Store(1)
+	otherKeys := keystest.StoreTDES() // a different operator's keys
 	alice := profile.Identity{UserID: "EMP-A", Attributes: []profile.Attribute{{Name: "dept", Value: "総務"}}}
 	typeACard := func(pw string) *mockcard.Card {
 		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
@@ -120,7 +120,7 @@ func typeA(ks *keys.Store, mod func(*cardap.TypeAConfig)) cardap.AP {
 
 func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	id := profile.Identity{UserID: "EMP-B"}
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
 		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3}}))
@@ -162,7 +162,7 @@ func TestIdentifyPasswordLastTryAndBlocked(t *testing.T) {
 }
 
 func TestIdentifyCardWithAllThreeAPs(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	a := profile.Identity{UserID: "FROM-A"}
 	card := mockcard.MustNew(
 		mockcard.WithTypeA(mockcard.TypeA{Identity: a, Keys: mockcard.APKeys{Masters: ks}}),
@@ -183,7 +183,7 @@ func TestIdentifyCardWithAllThreeAPs(t *testing.T) {
 }
 
 func TestPasswordFuncErrorAborts(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	id := profile.Identity{UserID: "X"}
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
 		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
@@ -208,8 +208,8 @@ func TestPasswordFuncErrorAborts(t *testing.T) {
 // tries.
 func TestIdentifyKeyBlockedIsAuthFailed(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
-	otherKeys := testkeys.StoreTDES()
+	ks := keystest.Store(1)
+	otherKeys := keystest.StoreTDES()
 	alice := profile.Identity{UserID: "EMP-A"}
 	tests := []struct {
 		name       string
@@ -271,7 +271,7 @@ func (c truncatingCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error
 // AUTHENTICATE of the wrong length is a failed authentication, not a
 // generic card error.
 func TestIdentifyShortCardCryptogramIsAuthFailed(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"}, Keys: mockcard.APKeys{Masters: ks}}))
 	c := newClient(t, nil, func(c *cardap.Config) {
 		c.NoRevocation = true

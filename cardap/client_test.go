@@ -123,7 +123,7 @@ func TestIdentifyFailClosedOnRevocationError(t *testing.T) {
 func TestIdentifyCardRemovedMidRead(t *testing.T) {
 	for n := 1; n <= 3; n++ { // a Type C read is three APDUs
 		card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U-1"}))
-		card.RemoveBefore(n)
+		require.NoError(t, card.Inject(mockcard.RemoveBefore(n)))
 		c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
 		_, err := c.Identify(context.Background(), card)
 		assert.ErrorIs(t, err, apdu.ErrCardRemoved, "removed before APDU %d", n)

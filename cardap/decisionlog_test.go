@@ -17,15 +17,15 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
 )
 
-// testKeyHexes returns the master keys of testkeys.Store and
-// testkeys.StoreTDES in hex, both cases, as they would appear if leaked.
+// testKeyHexes returns the master keys of keystest.Store and
+// keystest.StoreTDES in hex, both cases, as they would appear if leaked.
 func testKeyHexes() []string {
 	var out []string
 	for _, n := range []string{"typea-auth-enc", "typea-auth-mac", "typed-auth-enc", "typed-auth-mac", "typed-data"} {
@@ -57,8 +57,8 @@ func (a failingAP) Read(context.Context, apdu.Transport) (cardap.Identity, error
 // can tell a wrong password from a wrong key or a broken card; it never
 // carries the password sent or any key, and always fits on one line.
 func TestDecisionLogHasTheRefusalsError(t *testing.T) {
-	ks := testkeys.Store(1)
-	other := testkeys.StoreTDES()
+	ks := keystest.Store(1)
+	other := keystest.StoreTDES()
 	alice := profile.Identity{UserID: "SECRET-USER-9"}
 	const cardPW, sentPW = "4711", "8642"
 	tests := []struct {

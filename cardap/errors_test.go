@@ -13,7 +13,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -25,7 +25,7 @@ import (
 // password, 1 tries left".
 func TestRefusalTextPrefixOnce(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	id := profile.Identity{UserID: "EMP-T"}
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
 		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3}}))
@@ -120,7 +120,7 @@ func TestReasonSentinels(t *testing.T) {
 // is refused with ReasonPasswordMode and a cause saying so; it was
 // card-error. No try is spent.
 func TestIdentifyPasswordModeMismatch(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	id := profile.Identity{UserID: "EMP-M"}
 	afterAuthCard := func() *mockcard.Card {
 		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},

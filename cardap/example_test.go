@@ -8,7 +8,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -18,7 +18,7 @@ import (
 // login or a payment reads an authenticated AP (Type A or D) with the
 // operator's keys: the card proves itself by mutual authentication.
 func ExampleClient_Identify() {
-	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
+	operatorKeys := keystest.Store(1) // in production: keys.LoadFile("keys.json")
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "EMP-0042"},
 		Keys: mockcard.APKeys{Masters: operatorKeys}}))
 
@@ -72,7 +72,7 @@ func ExampleConfig_allowUnproven() {
 // Serve runs the wait → identify → decide → wait-for-removal loop; TapSlot
 // presents simulated cards.
 func ExampleClient_Serve() {
-	operatorKeys := testkeys.Store(1)
+	operatorKeys := keystest.Store(1)
 	client, _ := cardap.New(cardap.Config{
 		APs:          []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: profile.PasswordNone}})},
 		NoRevocation: true,
@@ -105,7 +105,7 @@ func ExampleClient_Serve() {
 // the password goes to the card once, and a refusal says why, with the
 // remaining tries in its cause.
 func ExampleTypeA() {
-	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
+	operatorKeys := keystest.Store(1) // in production: keys.LoadFile("keys.json")
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "EMP-0042"},
 		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/securefile"
@@ -24,7 +24,7 @@ import (
 // generation memory mem (nil: none) and cfg's typed options.
 func typeDClient(t *testing.T, mem *cardap.GenerationMemory, cfg typed.Config, log *slog.Logger) *cardap.Client {
 	t.Helper()
-	cfg.Keys = testkeys.Store(1)
+	cfg.Keys = keystest.Store(1)
 	cfg.Logger = log
 	c, err := cardap.New(cardap.Config{NoRevocation: true,
 		APs: []cardap.AP{cardap.TypeD(cardap.TypeDConfig{Config: cfg, Generations: mem})}})
@@ -37,7 +37,7 @@ func typeDClient(t *testing.T, mem *cardap.GenerationMemory, cfg typed.Config, l
 func rewrite(t *testing.T, card *mockcard.Card, user string) {
 	t.Helper()
 	ctx := context.Background()
-	ap, err := typed.Open(ctx, card, typed.Config{Keys: testkeys.Store(1)}, nil)
+	ap, err := typed.Open(ctx, card, typed.Config{Keys: keystest.Store(1)}, nil)
 	require.NoError(t, err)
 	defer ap.Close()
 	require.NoError(t, ap.Write(ctx, typed.Content{Identity: profile.Identity{UserID: user}}, typed.WriteOptions{}))
@@ -262,7 +262,7 @@ func TestGenerationMemoryFile(t *testing.T) {
 func TestTypeDForgedDataKeyIsMalformed(t *testing.T) {
 	ctx := context.Background()
 	card := newTypeDCard(t, profile.Identity{UserID: "V1"}, "") // data key v1
-	st := testkeys.Store(2)
+	st := keystest.Store(2)
 	c, err := cardap.New(cardap.Config{NoRevocation: true, APs: []cardap.AP{cardap.TypeD(cardap.TypeDConfig{
 		Config: typed.Config{Keys: st, MinDataKeyVersion: 2}})}})
 	require.NoError(t, err)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -85,7 +85,7 @@ func TestServeNoGoroutineLeak(t *testing.T) {
 // goroutine behind.
 func TestIdentifyCancelledDuringPrompt(t *testing.T) {
 	checkNoLeak(t)
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"},
 		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	aid := profile.DefaultAID(profile.TypeA)

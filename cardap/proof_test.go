@@ -12,7 +12,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -40,7 +40,7 @@ func (provingAP) ProofMethod() cardap.ProofMethod { return cardap.ProofMutualAut
 // naming the field, unless AllowUnproven says the terminal only
 // identifies.
 func TestNewRefusesUnprovenConfig(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	typeA := cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}})
 	claims := claimingAP{cardap.Identity{AP: profile.TypeA, Proof: cardap.Proof{Method: cardap.ProofMutualAuth}}}
 	tests := []struct {
@@ -79,7 +79,7 @@ func TestNewRefusesUnprovenConfig(t *testing.T) {
 // holder's password.
 func TestIdentifyProof(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	alice := profile.Identity{UserID: "EMP-A"}
 	typeACard := func(pw string) *mockcard.Card {
 		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
@@ -133,7 +133,7 @@ func TestIdentifyProof(t *testing.T) {
 // employee's own card (Type A, mutual authentication) is accepted.
 func TestIdentifyRefusesUnprovenCard(t *testing.T) {
 	ctx := context.Background()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	emp := profile.Identity{UserID: "EMP-0001"}
 	genuine := mockcard.MustNew(
 		mockcard.WithTypeA(mockcard.TypeA{Identity: emp, Keys: mockcard.APKeys{Masters: ks}}),
@@ -202,7 +202,7 @@ func TestProofMethodString(t *testing.T) {
 // refused as "password required"), and a PasswordFunc needs a password
 // mode (the two fields would disagree).
 func TestNewValidatesAPConfig(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	pw := fixedPassword("1234")
 	tests := []struct {
 		name    string

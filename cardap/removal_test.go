@@ -10,7 +10,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -29,7 +29,7 @@ type removalFlow struct {
 // removalFlows are the read flows of every standard AP: Type C, Type A
 // without and with a password, Type D without and with a password.
 func removalFlows() []removalFlow {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	id := profile.Identity{UserID: "U-REMOVAL"}
 	pw := fixedPassword("1234")
 	return []removalFlow{
@@ -94,9 +94,9 @@ func TestRemovalWinsEveryAPDU(t *testing.T) {
 					var tr apdu.Transport = card
 					switch how {
 					case "before":
-						card.RemoveBefore(k)
+						require.NoError(t, card.Inject(mockcard.RemoveBefore(k)))
 					case "after":
-						card.RemoveAfter(k)
+						require.NoError(t, card.Inject(mockcard.RemoveAfter(k)))
 					case "hostile":
 						tr = &hostileRemoval{next: card, k: k}
 					}

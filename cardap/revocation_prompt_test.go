@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -25,7 +25,7 @@ import (
 // password reaches the card (no try spent). A card not on the list is
 // asked once and accepted.
 func TestRevokedCardRefusedBeforePrompt(t *testing.T) {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	newA := func() *mockcard.Card {
 		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U-A"},
 			Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))

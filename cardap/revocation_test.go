@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -202,7 +202,7 @@ func ExampleRevocationStore() {
 		Add: []revocation.Record{{Key: revocation.CUIDKey(lost), RevokedAt: now.Add(-7 * time.Hour).Unix(), Reason: revocation.ReasonLost}},
 	})
 
-	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
+	operatorKeys := keystest.Store(1) // in production: keys.LoadFile("keys.json")
 	client, err := cardap.New(cardap.Config{
 		APs:        []cardap.AP{cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: operatorKeys, Password: profile.PasswordNone}})},
 		Revocation: cardap.RevocationStore(store), Now: clock,

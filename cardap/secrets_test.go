@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -43,7 +43,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "pw", p)
 	assert.False(t, contains(logs.String()), logs.String())
 
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"},
 		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password(secret)}}))
 	for _, given := range []string{"Wr0ng#pass", secret} {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -81,7 +81,7 @@ func TestServeNeverReidentifiesACardLeftInTheSlot(t *testing.T) {
 		t.Run(map[bool]string{true: "EmptyWaiter", false: "plain Slot"}[withWaiter], func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			ks := testkeys.Store(1)
+			ks := keystest.Store(1)
 			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"},
 				Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 			aid := profile.DefaultAID(profile.TypeA)

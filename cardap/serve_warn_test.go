@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/syncbuf"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
 )
 
 // outageSlot is a slot whose Present fails, as every reader does while

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mynacard/freespace/secure"
+	"github.com/mynacard/freespace/internal/cryptoprim"
 )
 
 // Provider gives keys by reference and diversifies master keys for a card.
@@ -52,7 +52,7 @@ func diversify(master Key, label string, cuid, aid []byte) (Key, error) {
 	case AES:
 		b, err = aes.NewCipher(master.Bytes())
 	case TDES:
-		b, err = secure.NewTDES(master.Bytes())
+		b, err = cryptoprim.NewTDES(master.Bytes())
 	default:
 		return Key{}, fmt.Errorf("%w: empty or unknown master key", ErrInvalidKey)
 	}
@@ -62,12 +62,12 @@ func diversify(master Key, label string, cuid, aid []byte) (Key, error) {
 	ctxData := make([]byte, 0, len(cuid)+len(aid))
 	ctxData = append(append(ctxData, cuid...), aid...)
 	n := master.Len()
-	out, err := secure.KDFCounterCMAC(b, secure.FixedInput([]byte(label), ctxData, n), n)
+	out, err := cryptoprim.KDFCounterCMAC(b, cryptoprim.FixedInput([]byte(label), ctxData, n), n)
 	if err != nil {
 		return Key{}, err
 	}
 	if master.Algorithm() == TDES {
-		secure.SetDESParity(out)
+		cryptoprim.SetDESParity(out)
 	}
 	return newKeyState(master.Algorithm(), out), nil
 }

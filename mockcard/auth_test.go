@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 	"github.com/mynacard/freespace/secure"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,18 +51,18 @@ func TestMutualAuthenticationAndSecureMessaging(t *testing.T) {
 	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
 
 	// EF 0103 needs key 01 and SM: readable now, 300 bytes in two reads.
-	require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x03}}))
-	data, sw := smDo(t, s, apdu.Command{INS: 0xB0, Ne: 200})
+	require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x03}}))
+	data, sw := smDo(t, s, apdu.Command{INS: apdu.InsReadBinary, Ne: 200})
 	require.Equal(t, apdu.SWSuccess, sw)
 	assert.Len(t, data, 200)
-	data, sw = smDo(t, s, apdu.Command{INS: 0xB0, P1: 0x00, P2: 200, Ne: 256})
+	data, sw = smDo(t, s, apdu.Command{INS: apdu.InsReadBinary, P1: 0x00, P2: 200, Ne: 256})
 	require.Equal(t, apdu.SWSuccess, sw)
 	assert.Len(t, data, 100)
 	assert.Equal(t, byte(200), data[0])
 
 	// VERIFY under SM, then UPDATE RECORD (key 01 + SM).
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: 0x20, P2: 0x81, Data: []byte("1234")}))
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: 0xDC, P1: 1, P2: 0x14, Data: []byte("new")}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsVerify, P2: 0x81, Data: []byte("1234")}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsUpdateRecord, P1: 1, P2: 0x14, Data: []byte("new")}))
 	recs, err := c.ReadRecords(testAID, 0x0102)
 	require.NoError(t, err)
 	assert.Equal(t, []byte("new"), recs[0])
@@ -78,7 +79,7 @@ func TestMutualAuthenticationAndSecureMessaging(t *testing.T) {
 func TestSMTamperedCommandEndsSession(t *testing.T) {
 	c := newTestCard(t)
 	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
-	require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x01}}))
+	require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x01}}))
 	// A protected READ BINARY (DO97 Le, DO8E) whose MAC is wrong.
 	bad := []byte{0x0C, 0xB0, 0x00, 0x00, 0x0D, 0x97, 0x01, 0x05, 0x8E, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x00}
 	assert.Equal(t, "6988", tx(t, c, encodeHex(bad)))
@@ -149,21 +150,21 @@ func TestResetRetryCounterUnderAdminKey(t *testing.T) {
 	require.Equal(t, "6983", tx(t, c, "00200081"))
 	// The user key is not the administrative key.
 	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
-	assert.Equal(t, apdu.ErrSecurityStatusNotSatisfied, smSW(t, s, context.Background(), apdu.Command{INS: 0x2C, P1: 0x03, P2: 0x81}))
+	assert.Equal(t, apdu.ErrSecurityStatusNotSatisfied, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsResetRetryCounter, P1: 0x03, P2: 0x81}))
 
 	s = authenticate(t, c, 0x02, testKey2Enc, testKey2Mac)
 	ctx := context.Background()
-	assert.Equal(t, apdu.ErrIncorrectDataField, smSW(t, s, ctx, apdu.Command{INS: 0x2C, P1: 0x02, P2: 0x81, Data: []byte("12")}))
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0x2C, P1: 0x02, P2: 0x81, Data: []byte("9876")}))
-	assert.Equal(t, apdu.StatusWord(0x63C3), smSW(t, s, ctx, apdu.Command{INS: 0x20, P2: 0x81}))
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0x20, P2: 0x81, Data: []byte("9876")}))
+	assert.Equal(t, apdu.ErrIncorrectDataField, smSW(t, s, ctx, apdu.Command{INS: apdu.InsResetRetryCounter, P1: 0x02, P2: 0x81, Data: []byte("12")}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: apdu.InsResetRetryCounter, P1: 0x02, P2: 0x81, Data: []byte("9876")}))
+	assert.Equal(t, apdu.StatusWord(0x63C3), smSW(t, s, ctx, apdu.Command{INS: apdu.InsVerify, P2: 0x81}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: apdu.InsVerify, P2: 0x81, Data: []byte("9876")}))
 	// Unblock only (P1 = 03).
 	tx(t, c, selTest)
 	for range 3 {
 		tx(t, c, "002000810430303030")
 	}
 	s = authenticate(t, c, 0x02, testKey2Enc, testKey2Mac)
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0x2C, P1: 0x03, P2: 0x81}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: apdu.InsResetRetryCounter, P1: 0x03, P2: 0x81}))
 	n, _ := c.PINTriesLeft(testAID, 0x81)
 	assert.Equal(t, 3, n)
 }
@@ -171,7 +172,7 @@ func TestResetRetryCounterUnderAdminKey(t *testing.T) {
 func TestProtectedSelectOfAnotherAPIsAnsweredProtected(t *testing.T) {
 	c := newTestCard(t)
 	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: otherAID}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsSelect, P1: 0x04, P2: 0x0C, Data: otherAID}))
 	assert.Equal(t, "6985", tx(t, c, "0CB0000001"), "session gone after the SELECT")
 }
 
@@ -181,11 +182,11 @@ func TestLongProtectedResponseWithoutExtendedLength(t *testing.T) {
 	tr := &Transcript{}
 	c := newTestCard(t, WithExtendedLength(false), WithTranscript(tr))
 	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
-	require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x03}}))
-	data, sw := smDo(t, s, apdu.Command{INS: 0xB0, Ne: 256})
+	require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x03}}))
+	data, sw := smDo(t, s, apdu.Command{INS: apdu.InsReadBinary, Ne: 256})
 	require.Equal(t, apdu.SWSuccess, sw)
 	assert.Len(t, data, 256)
-	assert.Positive(t, tr.Count(0xC0), "GET RESPONSE used")
+	assert.Positive(t, tr.Count(apdu.InsGetResponse), "GET RESPONSE used")
 	for _, e := range tr.Exchanges() {
 		assert.LessOrEqual(t, len(e.Response), 258, "short responses only")
 	}
@@ -203,8 +204,8 @@ func TestMutualAuthenticationEverySuite(t *testing.T) {
 			tx(t, c, selTest)
 			s, err := secure.MutualAuthenticate(context.Background(), c, secure.Config{Suite: suite, KEnc: enc, KMac: mac, KeyRef: 0x01})
 			require.NoError(t, err)
-			require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x03}}))
-			data, sw := smDo(t, s, apdu.Command{INS: 0xB0, P2: 10, Ne: 5})
+			require.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{0x01, 0x03}}))
+			data, sw := smDo(t, s, apdu.Command{INS: apdu.InsReadBinary, P2: 10, Ne: 5})
 			require.Equal(t, apdu.SWSuccess, sw)
 			assert.Equal(t, []byte{10, 11, 12, 13, 14}, data)
 		})
@@ -237,18 +238,17 @@ func TestProtectedReauthentication(t *testing.T) {
 
 // shortLeOnce shortens the Le of the first MUTUAL AUTHENTICATE it sees
 // to 0x10, as a host with a wrong idea of the answer's length would send.
-type shortLeOnce struct {
-	next apdu.Transport
-	done bool
-}
-
-func (s *shortLeOnce) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	if !s.done && len(cmd) > 5 && cmd[1] == 0x82 {
-		s.done = true
+func shortLeOnce(next apdu.Transport) *apdutest.Interceptor {
+	done := false
+	return &apdutest.Interceptor{Next: next, RewriteCommand: func(_ int, cmd []byte) []byte {
+		if done || len(cmd) <= 5 || apdu.Ins(cmd[1]) != apdu.InsMutualAuthenticate {
+			return cmd
+		}
+		done = true
 		cmd = append([]byte(nil), cmd...)
 		cmd[len(cmd)-1] = 0x10
-	}
-	return s.next.Transmit(ctx, cmd)
+		return cmd
+	}}
 }
 
 // A MUTUAL AUTHENTICATE whose Le is shorter than the answer gets 6Cxx
@@ -258,7 +258,7 @@ func TestMutualAuthenticateWrongLeCanBeResent(t *testing.T) {
 	tr := &Transcript{}
 	c := newTestCard(t, WithTranscript(tr))
 	require.Equal(t, "9000", tx(t, c, selTest))
-	ch := apdu.NewChannel(&shortLeOnce{next: c})
+	ch := apdu.NewChannel(shortLeOnce(c), apdu.ChannelConfig{})
 	s, err := secure.MutualAuthenticate(context.Background(), ch, secure.Config{Suite: secure.AES128, KEnc: testKey1Enc, KMac: testKey1Mac, KeyRef: 0x01})
 	require.NoError(t, err, "the resend after 6Cxx authenticates")
 	defer s.Close()

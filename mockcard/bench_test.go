@@ -57,11 +57,11 @@ func BenchmarkProtectedReadBinary(b *testing.B) {
 	c := newTestCard(b)
 	s := authenticate(b, c, 0x01, testKey1Enc, testKey1Mac)
 	ctx := context.Background()
-	sel, _ := apdu.Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{1, 3}}.Bytes()
+	sel, _ := apdu.Command{INS: apdu.InsSelect, P1: 2, P2: 0x0C, Data: []byte{1, 3}}.Bytes()
 	if _, err := s.Transmit(ctx, sel); err != nil {
 		b.Fatal(err)
 	}
-	cmd, _ := apdu.Command{INS: 0xB0, Ne: 200}.Bytes()
+	cmd, _ := apdu.Command{INS: apdu.InsReadBinary, Ne: 200}.Bytes()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Transmit(ctx, cmd); err != nil {

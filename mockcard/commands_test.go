@@ -259,7 +259,7 @@ func TestGetResponseMode(t *testing.T) {
 	assert.Equal(t, "6985", tx(t, c, "00C0000005"))
 
 	// The apdu Channel follows 61xx transparently.
-	data, err := apdu.NewChannel(c).Do(context.Background(), apdu.Command{INS: 0xB0, Ne: 5})
+	data, err := apdu.NewChannel(c, apdu.ChannelConfig{}).Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 5})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(data))
 }
@@ -278,7 +278,7 @@ func TestLifecycleSealing(t *testing.T) {
 	assert.Equal(t, Personalization, life)
 	ctx := context.Background()
 	sess := authenticate(t, c, 0x02, testKey2Enc, testKey2Mac)
-	assert.Equal(t, apdu.SWSuccess, smSW(t, sess, ctx, apdu.Command{INS: 0x44}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, sess, ctx, apdu.Command{INS: apdu.InsActivateFile}))
 	life, _ = c.Lifecycle(testAID)
 	assert.Equal(t, Operational, life)
 	tx(t, c, selTest)

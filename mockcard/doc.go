@@ -67,7 +67,7 @@
 //
 // # Faults
 //
-// Tests schedule faults (Fault, RemoveBefore, RemoveAfter, FailAt, ...)
+// Tests schedule faults with Inject (RemoveBefore, RemoveAfter, Tear, ...)
 // counted in APDUs from the moment they are scheduled, and count traffic
 // with Stats. Card state is saved to and loaded from a versioned, checksummed
 // JSON file (Save, Load) that holds secrets: it is written 0600 and refused

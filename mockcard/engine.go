@@ -4,21 +4,8 @@ import (
 	"github.com/mynacard/freespace/apdu"
 )
 
-// Instruction bytes (ISO/IEC 7816-4 §11).
+// Class-byte bits (ISO/IEC 7816-4 §5.4.1) and the chaining bound.
 const (
-	insSelect          = 0xA4
-	insReadBinary      = 0xB0
-	insUpdateBinary    = 0xD6
-	insReadRecord      = 0xB2
-	insUpdateRecord    = 0xDC
-	insAppendRecord    = 0xE2
-	insVerify          = 0x20
-	insChangeRefData   = 0x24
-	insResetRetryCtr   = 0x2C
-	insGetChallenge    = 0x84
-	insMutualAuth      = 0x82
-	insActivateFile    = 0x44
-	insGetResponse     = 0xC0
 	claChainBit        = 0x10
 	claSMBits          = 0x0C
 	claChannelBits     = 0x03
@@ -44,9 +31,10 @@ type smSession interface {
 }
 
 type chainState struct {
-	ins, p1, p2 byte
-	sm          bool
-	data        []byte
+	ins    apdu.Ins
+	p1, p2 byte
+	sm     bool
+	data   []byte
 }
 
 // resetSession clears the volatile state; c.mu is held.
@@ -139,7 +127,7 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 	if !c.extended && (cmd.Extended || len(cmd.Data) > apdu.MaxShortLc || cmd.Ne > apdu.MaxShortNe) {
 		return encode(nil, apdu.ErrWrongLength)
 	}
-	if cmd.INS == insGetResponse && cla&claSMBits == 0 {
+	if cmd.INS == apdu.InsGetResponse && cla&claSMBits == 0 {
 		r := c.getResponse(cmd)
 		return encode(r.data, r.sw)
 	}
@@ -164,9 +152,9 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 		c.wrapWith = c.sec.sm
 	} else if c.sec.sm != nil {
 		switch {
-		case cmd.INS == insSelect && cmd.P1 == 0x04:
+		case cmd.INS == apdu.InsSelect && cmd.P1 == 0x04:
 			// SELECT by DF name resets the security state anyway.
-		case cmd.INS == insGetChallenge || cmd.INS == insMutualAuth:
+		case cmd.INS == apdu.InsGetChallenge || cmd.INS == apdu.InsMutualAuthenticate:
 			// Re-authentication: the old session ends.
 			c.dropSecurity()
 		default:
@@ -177,37 +165,56 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 		}
 	}
 
-	if cmd.CLA&claChainBit != 0 {
-		if !c.chaining {
-			c.chain = nil
-			return c.finish(res{sw: apdu.ErrChainingNotSupported}, protected, f)
-		}
-		if c.chain == nil {
-			c.chain = &chainState{ins: cmd.INS, p1: cmd.P1, p2: cmd.P2, sm: protected}
-		} else if c.chain.ins != cmd.INS || c.chain.p1 != cmd.P1 || c.chain.p2 != cmd.P2 || c.chain.sm != protected {
-			c.chain = nil
-			return c.finish(res{sw: apdu.ErrLastCommandOfChainExpected}, protected, f)
-		}
-		if len(c.chain.data)+len(cmd.Data) > maxChainedDataSize {
-			c.chain = nil
-			return c.finish(res{sw: apdu.ErrWrongLength}, protected, f)
-		}
-		c.chain.data = append(c.chain.data, cmd.Data...)
-		return c.finish(res{sw: apdu.SWSuccess}, protected, f)
-	}
-	if c.chain != nil {
-		ch := c.chain
-		c.chain = nil
-		if ch.ins != cmd.INS || ch.p1 != cmd.P1 || ch.p2 != cmd.P2 || ch.sm != protected {
-			return c.finish(res{sw: apdu.ErrLastCommandOfChainExpected}, protected, f)
-		}
-		if len(ch.data)+len(cmd.Data) > maxChainedDataSize {
-			return c.finish(res{sw: apdu.ErrWrongLength}, protected, f)
-		}
-		cmd.Data = append(ch.data, cmd.Data...)
+	cmd, early, done := c.chainCommand(cmd, protected)
+	if done {
+		return c.finish(early, protected, f)
 	}
 	r := c.dispatch(cmd, protected)
 	return c.finish(r, protected, f)
+}
+
+// chainCommand applies command chaining (ISO/IEC 7816-4 §5.3.3): a part
+// with the chaining bit is kept and answered 9000 at once (done); the last
+// part gets the data of the chain in front of its own. Every part must
+// have the first part's INS, P1, P2 and protection, else 6883; the whole
+// chain is bounded by maxChainedDataSize (else 6700).
+func (c *Card) chainCommand(cmd apdu.Command, protected bool) (apdu.Command, res, bool) {
+	if cmd.CLA&claChainBit != 0 {
+		if !c.chaining {
+			c.chain = nil
+			return cmd, res{sw: apdu.ErrChainingNotSupported}, true
+		}
+		if c.chain == nil {
+			c.chain = &chainState{ins: cmd.INS, p1: cmd.P1, p2: cmd.P2, sm: protected}
+		} else if !c.chain.continues(cmd, protected) {
+			c.chain = nil
+			return cmd, res{sw: apdu.ErrLastCommandOfChainExpected}, true
+		}
+		if len(c.chain.data)+len(cmd.Data) > maxChainedDataSize {
+			c.chain = nil
+			return cmd, res{sw: apdu.ErrWrongLength}, true
+		}
+		c.chain.data = append(c.chain.data, cmd.Data...)
+		return cmd, res{sw: apdu.SWSuccess}, true
+	}
+	if c.chain == nil {
+		return cmd, res{}, false
+	}
+	ch := c.chain
+	c.chain = nil
+	if !ch.continues(cmd, protected) {
+		return cmd, res{sw: apdu.ErrLastCommandOfChainExpected}, true
+	}
+	if len(ch.data)+len(cmd.Data) > maxChainedDataSize {
+		return cmd, res{sw: apdu.ErrWrongLength}, true
+	}
+	cmd.Data = append(ch.data, cmd.Data...)
+	return cmd, res{}, false
+}
+
+// continues reports whether cmd is a further part of the chain.
+func (ch *chainState) continues(cmd apdu.Command, protected bool) bool {
+	return ch.ins == cmd.INS && ch.p1 == cmd.P1 && ch.p2 == cmd.P2 && ch.sm == protected
 }
 
 // finish applies secure messaging, forced 61xx/6Cxx faults and the GET
@@ -264,31 +271,31 @@ func (c *Card) getResponse(cmd apdu.Command) res {
 // dispatch runs a plain (or unwrapped) command.
 func (c *Card) dispatch(cmd apdu.Command, sm bool) res {
 	switch cmd.INS {
-	case insSelect:
+	case apdu.InsSelect:
 		return c.cmdSelect(cmd)
-	case insReadBinary:
+	case apdu.InsReadBinary:
 		return c.cmdReadBinary(cmd, sm)
-	case insUpdateBinary:
+	case apdu.InsUpdateBinary:
 		return c.cmdUpdateBinary(cmd, sm)
-	case insReadRecord:
+	case apdu.InsReadRecord:
 		return c.cmdReadRecord(cmd, sm)
-	case insUpdateRecord:
+	case apdu.InsUpdateRecord:
 		return c.cmdUpdateRecord(cmd, sm)
-	case insAppendRecord:
+	case apdu.InsAppendRecord:
 		return c.cmdAppendRecord(cmd, sm)
-	case insVerify:
+	case apdu.InsVerify:
 		return c.cmdVerify(cmd, sm)
-	case insChangeRefData:
+	case apdu.InsChangeReferenceData:
 		return c.cmdChangeRefData(cmd, sm)
-	case insResetRetryCtr:
+	case apdu.InsResetRetryCounter:
 		return c.cmdResetRetryCounter(cmd, sm)
-	case insGetChallenge:
+	case apdu.InsGetChallenge:
 		return c.cmdGetChallenge(cmd)
-	case insMutualAuth:
+	case apdu.InsMutualAuthenticate:
 		return c.cmdMutualAuthenticate(cmd, sm)
-	case insActivateFile:
+	case apdu.InsActivateFile:
 		return c.cmdActivateFile(cmd, sm)
-	case insGetResponse:
+	case apdu.InsGetResponse:
 		// GET RESPONSE under secure messaging is not supported.
 		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
 	}

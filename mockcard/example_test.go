@@ -19,16 +19,16 @@ func Example() {
 	}))
 
 	ctx := context.Background()
-	ch := apdu.NewChannel(card)
-	_, err := ch.Do(ctx, apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: profile.DefaultAID(profile.TypeC)})
+	ch := apdu.NewChannel(card, apdu.ChannelConfig{})
+	_, err := ch.Do(ctx, apdu.SelectAID(profile.DefaultAID(profile.TypeC)))
 	fmt.Println("select:", err)
-	_, _ = ch.Do(ctx, apdu.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{0x00, 0x02}})
-	raw, _ := ch.Do(ctx, apdu.Command{INS: 0xB0, Ne: 256})
+	_, _ = ch.Do(ctx, apdu.SelectEF(0x0002, apdu.SelectNoResponse))
+	raw, _ := ch.Do(ctx, apdu.ReadBinary(0, apdu.MaxShortNe))
 	id, err := profile.ParseIdentity(raw)
 	fmt.Println("user:", id.UserID, err)
 
 	// Sealed: the identity cannot be rewritten.
-	_, err = ch.Do(ctx, apdu.Command{INS: 0xD6, Data: []byte{0x70}})
+	_, err = ch.Do(ctx, apdu.UpdateBinary(0, []byte{0x70}))
 	fmt.Println("update:", err)
 	// Output:
 	// select: <nil>
@@ -38,10 +38,12 @@ func Example() {
 
 // Faults are scheduled in APDUs from now: here the card is pulled after
 // executing the second command, so its response is lost.
-func ExampleCard_RemoveAfter() {
+func ExampleRemoveAfter() {
 	card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "U1"}))
 	ctx := context.Background()
-	card.RemoveAfter(2)
+	if err := card.Inject(mockcard.RemoveAfter(2)); err != nil {
+		panic(err)
+	}
 	aid := profile.DefaultAID(profile.TypeC)
 	sel := append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(aid))}, aid...)
 	_, err := card.Transmit(ctx, sel)

@@ -40,7 +40,7 @@ func (k FaultKind) String() string {
 		"remove-before", "remove-after", "tear", "force-61xx", "force-6Cxx", "truncate")
 }
 
-// Fault is an injected fault.
+// Fault is a fault to inject (Card.Inject).
 type Fault struct {
 	// Kind is what happens.
 	Kind FaultKind
@@ -52,14 +52,34 @@ type Fault struct {
 	Bytes int
 }
 
+// scheduled is a pending fault and the APDU sequence number it hits.
 type scheduled struct {
 	Fault
 	seq int64
 }
 
-// Inject schedules a fault. Several faults may be pending; a fault on an
-// APDU after a removal waits until the card is inserted again.
-func (c *Card) Inject(f Fault) error {
+// Inject schedules faults: the one way to make the card misbehave. Build
+// each with RemoveBefore, RemoveAfter, Tear, Force61, Force6C or Truncate
+// (or as a Fault literal). Several faults may be pending; a fault on an
+// APDU after a removal waits until the card is inserted again. An invalid
+// fault is an error wrapping ErrConfig, and then none of faults is
+// scheduled.
+func (c *Card) Inject(faults ...Fault) error {
+	for _, f := range faults {
+		if err := f.validate(); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range faults {
+		c.faults = append(c.faults, &scheduled{Fault: f, seq: c.seq + int64(f.At)})
+	}
+	return nil
+}
+
+// validate checks a fault before it is scheduled.
+func (f Fault) validate() error {
 	if f.Kind < FaultRemoveBefore || f.Kind > FaultTruncate {
 		return fmt.Errorf("%w: fault kind %d", ErrConfig, f.Kind)
 	}
@@ -69,48 +89,36 @@ func (c *Card) Inject(f Fault) error {
 	if f.Bytes < 0 {
 		return fmt.Errorf("%w: fault bytes %d", ErrConfig, f.Bytes)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.faults = append(c.faults, &scheduled{Fault: f, seq: c.seq + int64(f.At)})
 	return nil
 }
 
-func (c *Card) mustInject(f Fault) {
-	if err := c.Inject(f); err != nil {
-		panic(err)
-	}
-}
+// RemoveBefore is the fault that removes the card when the n-th APDU from
+// now arrives, without executing it.
+func RemoveBefore(n int) Fault { return Fault{Kind: FaultRemoveBefore, At: n} }
 
-// RemoveBefore removes the card when the n-th APDU from now arrives,
-// without executing it. It panics if n < 1.
-func (c *Card) RemoveBefore(n int) { c.mustInject(Fault{Kind: FaultRemoveBefore, At: n}) }
+// RemoveAfter is the fault that executes the n-th APDU from now and then
+// removes the card, losing the response.
+func RemoveAfter(n int) Fault { return Fault{Kind: FaultRemoveAfter, At: n} }
 
-// RemoveAfter executes the n-th APDU from now and then removes the card,
-// losing the response. It panics if n < 1.
-func (c *Card) RemoveAfter(n int) { c.mustInject(Fault{Kind: FaultRemoveAfter, At: n}) }
+// Tear is the fault that tears the n-th APDU from now: an UPDATE BINARY,
+// UPDATE RECORD or APPEND RECORD applies only its first byteOffset data
+// bytes, then the card is removed. byteOffset 0 removes the card before
+// the APDU; any other command is executed whole before the removal. An
+// exhaustive tearing test loops n over the APDUs of an operation and
+// byteOffset over 0..len(chunk).
+func Tear(n, byteOffset int) Fault { return Fault{Kind: FaultTear, At: n, Bytes: byteOffset} }
 
-// FailAt tears the n-th APDU from now: an UPDATE BINARY, UPDATE RECORD or
-// APPEND RECORD applies only its first byteOffset data bytes, then the card
-// is removed. byteOffset 0 removes the card before the APDU; any other
-// command is executed whole before the removal. An exhaustive tearing test
-// loops n over the APDUs of an operation and byteOffset over 0..len(chunk).
-// It panics if n < 1 or byteOffset < 0.
-func (c *Card) FailAt(n, byteOffset int) {
-	c.mustInject(Fault{Kind: FaultTear, At: n, Bytes: byteOffset})
-}
+// Force61 is the fault that makes the n-th APDU from now answer 61xx (the
+// data then comes with GET RESPONSE).
+func Force61(n int) Fault { return Fault{Kind: FaultForce61, At: n} }
 
-// Force61 makes the n-th APDU from now answer 61xx (data via GET RESPONSE).
-func (c *Card) Force61(n int) { c.mustInject(Fault{Kind: FaultForce61, At: n}) }
+// Force6C is the fault that makes the n-th APDU from now answer 6Cxx when
+// it would return data with 9000.
+func Force6C(n int) Fault { return Fault{Kind: FaultForce6C, At: n} }
 
-// Force6C makes the n-th APDU from now answer 6Cxx when it would return
-// data with 9000.
-func (c *Card) Force6C(n int) { c.mustInject(Fault{Kind: FaultForce6C, At: n}) }
-
-// Truncate makes the n-th APDU from now return only the first keep bytes
-// of its response data, followed by the status word.
-func (c *Card) Truncate(n, keep int) {
-	c.mustInject(Fault{Kind: FaultTruncate, At: n, Bytes: keep})
-}
+// Truncate is the fault that makes the n-th APDU from now return only the
+// first keep bytes of its response data, followed by the status word.
+func Truncate(n, keep int) Fault { return Fault{Kind: FaultTruncate, At: n, Bytes: keep} }
 
 // ClearFaults cancels every pending fault.
 func (c *Card) ClearFaults() {

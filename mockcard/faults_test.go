@@ -20,7 +20,7 @@ func TestRemoveBeforeAndAfter(t *testing.T) {
 	tx(t, c, "002000810431323334")
 	tx(t, c, "00A4020C020101")
 
-	c.RemoveBefore(1)
+	require.NoError(t, c.Inject(RemoveBefore(1)))
 	_, err := txErr(c, "00D6000001AA")
 	require.ErrorIs(t, err, apdu.ErrCardRemoved)
 	assert.False(t, c.Present())
@@ -33,7 +33,7 @@ func TestRemoveBeforeAndAfter(t *testing.T) {
 	tx(t, c, selTest)
 	tx(t, c, "002000810431323334")
 	tx(t, c, "00A4020C020101")
-	c.RemoveAfter(1)
+	require.NoError(t, c.Inject(RemoveAfter(1)))
 	_, err = txErr(c, "00D6000001AA")
 	require.ErrorIs(t, err, apdu.ErrCardRemoved)
 	data, _ = c.ReadEF(testAID, 0x0101)
@@ -45,7 +45,7 @@ func TestRemoveBeforeAndAfter(t *testing.T) {
 
 func TestFaultCountsFromInjection(t *testing.T) {
 	c := newTestCard(t)
-	c.RemoveBefore(3)
+	require.NoError(t, c.Inject(RemoveBefore(3)))
 	tx(t, c, selTest)
 	tx(t, c, "00A4020C020101")
 	assert.Equal(t, 1, c.PendingFaults())
@@ -54,7 +54,7 @@ func TestFaultCountsFromInjection(t *testing.T) {
 	assert.Equal(t, 0, c.PendingFaults())
 
 	c.Insert()
-	c.RemoveAfter(1)
+	require.NoError(t, c.Inject(RemoveAfter(1)))
 	c.ClearFaults()
 	assert.Equal(t, "9000", tx(t, c, selTest))
 }
@@ -63,22 +63,22 @@ func TestForce61And6C(t *testing.T) {
 	c := newTestCard(t)
 	tx(t, c, selTest)
 	tx(t, c, "00A4020C020101")
-	c.Force61(1)
+	require.NoError(t, c.Inject(Force61(1)))
 	assert.Equal(t, "6105", tx(t, c, "00B0000005"))
 	assert.Equal(t, "68656C6C6F9000", tx(t, c, "00C0000005"))
 
-	c.Force6C(1)
+	require.NoError(t, c.Inject(Force6C(1)))
 	assert.Equal(t, "6C05", tx(t, c, "00B0000000"))
 	assert.Equal(t, "68656C6C6F9000", tx(t, c, "00B0000005"))
 
 	// The apdu Channel copes with both.
-	ch := apdu.NewChannel(c)
-	c.Force61(1)
-	data, err := ch.Do(context.Background(), apdu.Command{INS: 0xB0, Ne: 5})
+	ch := apdu.NewChannel(c, apdu.ChannelConfig{})
+	require.NoError(t, c.Inject(Force61(1)))
+	data, err := ch.Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 5})
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(data))
-	c.Force6C(1)
-	data, err = ch.Do(context.Background(), apdu.Command{INS: 0xB0, Ne: 3})
+	require.NoError(t, c.Inject(Force6C(1)))
+	data, err = ch.Do(context.Background(), apdu.Command{INS: apdu.InsReadBinary, Ne: 3})
 	require.NoError(t, err)
 	assert.Equal(t, "hel", string(data))
 }
@@ -87,9 +87,9 @@ func TestTruncate(t *testing.T) {
 	c := newTestCard(t)
 	tx(t, c, selTest)
 	tx(t, c, "00A4020C020101")
-	c.Truncate(1, 2)
+	require.NoError(t, c.Inject(Truncate(1, 2)))
 	assert.Equal(t, "68659000", tx(t, c, "00B0000005"))
-	c.Truncate(1, 0)
+	require.NoError(t, c.Inject(Truncate(1, 0)))
 	assert.Equal(t, "9000", tx(t, c, "00B0000005"))
 }
 
@@ -98,7 +98,8 @@ func TestInjectRejectsBadFaults(t *testing.T) {
 	for _, f := range []Fault{{Kind: 0, At: 1}, {Kind: FaultTear, At: 0}, {Kind: FaultTruncate, At: 1, Bytes: -1}, {Kind: 99, At: 1}} {
 		assert.ErrorIs(t, c.Inject(f), ErrConfig, "%+v", f)
 	}
-	assert.Panics(t, func() { c.RemoveBefore(0) })
+	assert.ErrorIs(t, c.Inject(RemoveBefore(1), RemoveBefore(0)), ErrConfig)
+	assert.Zero(t, c.PendingFaults(), "an invalid fault schedules none of the batch")
 }
 
 // TestTearingExhaustive shows the pattern an exhaustive tearing test uses:
@@ -116,7 +117,7 @@ func TestTearingExhaustive(t *testing.T) {
 		for k := 0; k <= 8; k++ {
 			c, err := base.Clone()
 			require.NoError(t, err)
-			c.FailAt(n, k)
+			require.NoError(t, c.Inject(Tear(n, k)))
 			var failed bool
 			for _, cmd := range op {
 				if _, err := txErr(c, cmd); err != nil {
@@ -152,14 +153,14 @@ func TestTearRecords(t *testing.T) {
 	c, err := New(WithAP(spec))
 	require.NoError(t, err)
 	tx(t, c, selTest)
-	c.FailAt(1, 1)
+	require.NoError(t, c.Inject(Tear(1, 1)))
 	_, err = txErr(c, "00DC011403414243")
 	require.ErrorIs(t, err, apdu.ErrCardRemoved)
 	recs, _ := c.ReadRecords(testAID, 0x0102)
 	assert.Equal(t, "A1", string(recs[0]), "first byte new, rest old")
 	c.Insert()
 	tx(t, c, selTest)
-	c.FailAt(1, 2)
+	require.NoError(t, c.Inject(Tear(1, 2)))
 	_, err = txErr(c, "00E200100378797A")
 	require.ErrorIs(t, err, apdu.ErrCardRemoved)
 	recs, _ = c.ReadRecords(testAID, 0x0102)
@@ -177,7 +178,7 @@ func TestStatsAndTranscript(t *testing.T) {
 	assert.Equal(t, 11+9, st.BytesIn)
 	assert.Equal(t, 4, st.BytesOut)
 	assert.Equal(t, 2, tr.Len())
-	assert.Equal(t, 1, tr.Count(0x20))
+	assert.Equal(t, 1, tr.Count(apdu.InsVerify))
 	assert.Equal(t, []apdu.StatusWord{apdu.SWSuccess, apdu.SWSuccess}, tr.SWs())
 	last, ok := tr.Last()
 	require.True(t, ok)
@@ -217,12 +218,12 @@ func TestForce6CLongResponse(t *testing.T) {
 	}}}))
 	tx(t, c, selTest)
 	tx(t, c, "00A4020C020101")
-	c.Force6C(1)
+	require.NoError(t, c.Inject(Force6C(1)))
 	resp := tx(t, c, "00B00000000000") // extended Le 0000: everything
 	assert.Equal(t, "9000", sw(resp))
 	assert.Len(t, resp, 2*(300+2), "the whole EF, not 6C2C")
 	assert.Equal(t, 0, c.PendingFaults())
 
-	c.Force6C(1)
+	require.NoError(t, c.Inject(Force6C(1)))
 	assert.Equal(t, "6C00", tx(t, c, "00B0000000"), "256 bytes: 6C00")
 }

@@ -47,7 +47,9 @@ func FuzzTransmit(f *testing.F) {
 		}
 		c := newTestCard(t, opts...)
 		if mode&4 != 0 {
-			c.FailAt(2, int(mode>>4))
+			if err := c.Inject(Tear(2, int(mode>>4))); err != nil {
+				t.Fatal(err)
+			}
 		}
 		rest := data[1:]
 		for len(rest) > 0 {

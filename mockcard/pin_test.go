@@ -86,9 +86,9 @@ func TestPINRequireSM(t *testing.T) {
 
 	ctx := context.Background()
 	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
-	assert.Equal(t, apdu.StatusWord(0x63C2), smSW(t, s, ctx, apdu.Command{INS: 0x20, P2: 0x81, Data: []byte("9999")}))
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0x20, P2: 0x81, Data: []byte("1234")}))
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0x24, P2: 0x81, Data: []byte("12345678")}))
+	assert.Equal(t, apdu.StatusWord(0x63C2), smSW(t, s, ctx, apdu.Command{INS: apdu.InsVerify, P2: 0x81, Data: []byte("9999")}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: apdu.InsVerify, P2: 0x81, Data: []byte("1234")}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: apdu.InsChangeReferenceData, P2: 0x81, Data: []byte("12345678")}))
 
 	b, err := c.MarshalState()
 	require.NoError(t, err)

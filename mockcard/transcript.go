@@ -26,11 +26,11 @@ func (e Exchange) SW() apdu.StatusWord {
 
 // INS returns the command's instruction byte (0 for a command shorter
 // than 2 bytes).
-func (e Exchange) INS() byte {
+func (e Exchange) INS() apdu.Ins {
 	if len(e.Command) < 2 {
 		return 0
 	}
-	return e.Command[1]
+	return apdu.Ins(e.Command[1])
 }
 
 // String renders the exchange in hex, "C: 00A4040C0B... R: 9000", with the
@@ -57,8 +57,8 @@ func (e Exchange) GoString() string { return "mockcard.Exchange{" + e.String() +
 // still carry a PIN in clear, so it is masked.
 func maskedHex(cmd []byte) string {
 	if len(cmd) > 5 && cmd[0]&claSMBits != claSMBits {
-		switch cmd[1] {
-		case insVerify, insChangeRefData, insResetRetryCtr:
+		switch apdu.Ins(cmd[1]) {
+		case apdu.InsVerify, apdu.InsChangeReferenceData, apdu.InsResetRetryCounter:
 			return fmt.Sprintf("%X**", cmd[:5])
 		}
 	}
@@ -104,7 +104,7 @@ func (t *Transcript) Last() (Exchange, bool) {
 }
 
 // Count returns how many recorded commands have instruction byte ins.
-func (t *Transcript) Count(ins byte) int {
+func (t *Transcript) Count(ins apdu.Ins) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0

@@ -69,8 +69,8 @@ func TestTypeCUpdateKey(t *testing.T) {
 	s, err := secure.MutualAuthenticate(ctx, c, secure.Config{Suite: secure.AES128, KEnc: enc, KMac: mac, KeyRef: DefaultTypeCKeyRef})
 	require.NoError(t, err)
 	id, _ := profile.Identity{UserID: "U9"}.MarshalBinary()
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{0, 2}}))
-	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: 0xD6, Data: id}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: apdu.InsSelect, P1: 2, P2: 0x0C, Data: []byte{0, 2}}))
+	assert.Equal(t, apdu.SWSuccess, smSW(t, s, ctx, apdu.Command{INS: apdu.InsUpdateBinary, Data: id}))
 	got, _ := c.ReadEF(aid, profile.FIDIdentity)
 	assert.Equal(t, id, got)
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
@@ -15,7 +15,7 @@ import (
 // identity, initial password, seal. Running it again changes nothing.
 func ExampleTypeA() {
 	ctx := context.Background()
-	operatorKeys := testkeys.Store(1)
+	operatorKeys := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: operatorKeys},
 		Password: &mockcard.APPassword{Value: profile.Password("0000")}, Unsealed: true}))
 

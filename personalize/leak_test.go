@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -26,11 +26,11 @@ import (
 // diversified key, raw and in hex.
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := freshCard(t, st)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tr := apdu.NewTrace(card, apdu.WithTraceLogger(logger))
+	tr := apdu.NewTrace(card, apdu.TraceConfig{Logger: logger})
 	var errs []error
 	keep := func(err error) {
 		if err != nil {

@@ -448,7 +448,7 @@ func updateBinary(ctx context.Context, ch *apdu.Channel, data []byte) error {
 	}
 	for off := 0; off < len(data); off += apdu.MaxShortLc {
 		part := data[off:min(len(data), off+apdu.MaxShortLc)]
-		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xD6, P1: byte(off >> 8), P2: byte(off), Data: part}); err != nil {
+		if _, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsUpdateBinary, P1: byte(off >> 8), P2: byte(off), Data: part}); err != nil {
 			return fmt.Errorf("UPDATE BINARY at %d: %w", off, err)
 		}
 	}

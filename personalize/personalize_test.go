@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
@@ -97,7 +97,7 @@ func verify(t *testing.T, label, typ string, card *mockcard.Card, st *keys.Store
 
 func TestPersonalizeAllTypesIdempotent(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := freshCard(t, st)
 	for _, typ := range []string{"A", "C", "D"} {
 		res, err := runs[typ](ctx, card, st)
@@ -120,7 +120,7 @@ func TestPersonalizeResumable(t *testing.T) {
 		t.Skip("exhaustive fault injection")
 	}
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	for _, typ := range []string{"A", "C", "D"} {
 		card := freshCard(t, st)
 		card.ResetStats()
@@ -148,7 +148,7 @@ func TestPersonalizeResumable(t *testing.T) {
 
 func TestPersonalizeRejectsBadInputBeforeWriting(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := freshCard(t, st)
 	card.ResetStats()
 	bad := req
@@ -204,7 +204,7 @@ func (c *txCounter) WithTransaction(ctx context.Context, fn func(ctx context.Con
 
 func TestOneTransactionPerRun(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	tc := &txCounter{Card: freshCard(t, st)}
 	_, err := personalize.TypeA(ctx, tc, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, req)
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func (l *fcpLiar) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // bit 8 set, which names a short EF identifier, i.e. writes another file.
 func TestTypeCHostileFCPSize(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	for _, size := range []uint16{0x8001, 0xFFFF} {
 		liar := &fcpLiar{Card: freshCard(t, st), size: size}
 		r := req

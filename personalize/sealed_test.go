@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
@@ -52,7 +52,7 @@ func loadedCard(t *testing.T, st *keys.Store, withPW bool) *mockcard.Card {
 // unauthenticated status word. It must fail with a typed error; only the
 // same request again reports AlreadySealed.
 func TestSealedForAnotherUserIsNotSuccess(t *testing.T) {
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	aid := map[string]profile.AID{"A": profile.DefaultAID(profile.TypeA), "D": profile.DefaultAID(profile.TypeD)}
 	tests := []struct {
 		name           string
@@ -102,7 +102,7 @@ func TestSealedForAnotherUserIsNotSuccess(t *testing.T) {
 // operator's keys used to give success with a CUID the card chose. It
 // must fail: the card does not authenticate with this operator's keys.
 func TestSealedWithAnotherOperatorsKeys(t *testing.T) {
-	ours, theirs := testkeys.Store(1), testkeys.StoreTDES()
+	ours, theirs := keystest.Store(1), keystest.StoreTDES()
 	for _, typ := range []string{"A", "D"} {
 		for _, withPW := range []bool{false, true} {
 			card := loadedCard(t, theirs, withPW)
@@ -125,7 +125,7 @@ func TestSealedWithAnotherOperatorsKeys(t *testing.T) {
 // authenticated first, then the password goes (after a new SELECT and
 // CUID check), then the identity is compared.
 func TestSealedBeforeAuthMode(t *testing.T) {
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := loadedCard(t, st, true)
 	cfg := typea.Config{Keys: st, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}
 	as := func(user, pw string) (personalize.Result, error) {

@@ -11,7 +11,8 @@ import (
 	"github.com/ebfe/scard"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/reader"
 )
 
 // benchSetup puts a test card into a slot and returns a raw ebfe/scard
@@ -24,7 +25,7 @@ func benchSetup(b *testing.B) (raw *scard.Card, card interface {
 	slot.Attach(b, newTestCard([]byte("0123456789abcdef")))
 	ctx := context.Background()
 
-	c, err := rc.Connect(ctx, slot.ReaderName)
+	c, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = c.Close() })
 	_, err = c.Transmit(ctx, selectAPDU())

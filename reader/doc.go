@@ -15,13 +15,14 @@
 // another's.
 //
 // PC/SC failures are returned as *PCSCError values carrying the PC/SC code;
-// the common ones also match a sentinel with errors.Is: ErrCardRemoved (also
-// apdu.ErrCardRemoved, and nothing else of package apdu: a card that
-// vanished mid-exchange is never also a malformed response), ErrCardReset
-// (also apdu.ErrCardReset), ErrNoReader, ErrNoService, ErrAccessDenied
-// (SCARD_W_SECURITY_VIOLATION), ErrSharingViolation and ErrTimeout.
-// Messages say "reader:" once, on one line, also when several failures
-// are reported together.
+// the common ones also match a sentinel with errors.Is: apdu.ErrCardRemoved
+// (and nothing else of package apdu: a card that vanished mid-exchange is
+// never also a malformed response), ErrCardReset (also apdu.ErrCardReset),
+// ErrNoReader, ErrNoService, ErrAccessDenied (SCARD_W_SECURITY_VIOLATION),
+// ErrSharingViolation and ErrTimeout. Messages say "reader:" once, on one
+// line, also when several failures are reported together. They state
+// facts; Remedy says what an operator can do about one (start pcscd,
+// reinsert the card, ...).
 //
 // This is the only package of the module that uses cgo, and only on Linux,
 // the BSDs and macOS (pcsc-lite, the PCSC framework). On Windows the binding

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/mynacard/freespace/apdu"
@@ -11,27 +12,21 @@ import (
 // errors.As with *PCSCError.
 var (
 	// ErrNoCgo is returned by every constructor when the package was built
-	// without cgo.
-	ErrNoCgo error = &sentinel{msg: "built without cgo; PC/SC needs CGO_ENABLED=1, gcc and libpcsclite-dev"}
-	// ErrCardRemoved: the card left the reader, or there is no card.
-	// It also matches apdu.ErrCardRemoved (and nothing else of package
-	// apdu: a removal is never also a malformed response).
-	ErrCardRemoved error = &sentinel{msg: "card removed", wraps: apdu.ErrCardRemoved}
+	// without cgo (CGO_ENABLED=0, or no C compiler or libpcsclite headers).
+	ErrNoCgo error = &sentinel{msg: "built without cgo, which PC/SC needs"}
 	// ErrCardReset: another application reset the card; call Reconnect.
 	// It also matches apdu.ErrCardReset.
 	ErrCardReset error = &sentinel{msg: "card reset", wraps: apdu.ErrCardReset}
 	// ErrNoReader: the reader does not exist (any more), or there are no
 	// readers at all.
 	ErrNoReader error = &sentinel{msg: "no such reader"}
-	// ErrNoService: the PC/SC service is not running.
-	ErrNoService error = &sentinel{msg: "PC/SC service not running; start pcscd (for example `systemctl start pcscd.socket`, or `pcscd` as root)"}
+	// ErrNoService: the PC/SC service is not running (start pcscd, for
+	// example with its systemd socket).
+	ErrNoService error = &sentinel{msg: "PC/SC service not running"}
 	// ErrAccessDenied: the PC/SC service refused the call
-	// (SCARD_W_SECURITY_VIOLATION). pcsc-lite answers so when its access
-	// control (polkit) does not authorize the process, and while pcscd is
-	// stopping or restarting (seen from SCardEstablishContext,
-	// SCardGetStatusChange and SCardReleaseContext during an outage).
-	// Retrying with a new context once the service is back is the way
-	// on; cardap's serve loops do that.
+	// (SCARD_W_SECURITY_VIOLATION): its access control (polkit) does not
+	// authorize the process, or pcscd is stopping or restarting. A new
+	// Context once the service is back works again.
 	ErrAccessDenied error = &sentinel{msg: "PC/SC service refused the call (its access control, or pcscd stopping or restarting)"}
 	// ErrSharingViolation: another application holds the card exclusively
 	// (or holds a shared connection when exclusive access was requested).
@@ -40,14 +35,19 @@ var (
 	// not powered, not answering the reset, or of a kind the reader does
 	// not support (SCARD_W_UNPOWERED_CARD, SCARD_W_UNRESPONSIVE_CARD,
 	// SCARD_W_UNSUPPORTED_CARD, and SCARD_E_PROTO_MISMATCH when connecting:
-	// an ATR that allows no protocol). Taking it out and putting it
-	// back is the usual remedy; cardap waits for that.
-	ErrCardUnusable error = &sentinel{msg: "the card does not answer (unpowered, mute or unsupported); take it out and insert it again"}
+	// an ATR that allows no protocol).
+	ErrCardUnusable error = &sentinel{msg: "the card does not answer (unpowered, mute or unsupported)"}
 	// ErrTimeout: the PC/SC operation timed out.
 	ErrTimeout error = &sentinel{msg: "timeout"}
 	// ErrClosed: the Context or Card was closed.
 	ErrClosed error = &sentinel{msg: "use of closed context or card"}
 )
+
+// errCardRemoved is the removal: the card left the reader, or there is no
+// card. Callers match it as apdu.ErrCardRemoved, the one canonical removal
+// sentinel (and nothing else of package apdu: a removal is never also a
+// malformed response); it exists so that the message says "reader:" once.
+var errCardRemoved error = &sentinel{msg: "card removed", wraps: apdu.ErrCardRemoved}
 
 // sentinel is a sentinel error of the package. Its message carries the
 // package prefix once; errors that embed it (*PCSCError, wrapped) use msg,
@@ -83,12 +83,12 @@ func withDetail(s error, what string) error {
 
 // noResponse is the error of a Transmit that pcscd reported as successful
 // with no response bytes, which it does when the card vanished while it
-// waited for the answer. It matches ErrCardRemoved only: wrapping
+// waited for the answer. It matches errCardRemoved only: wrapping
 // apdu.ErrMalformedResponse as well made callers that test for a
 // malformed answer first refuse a valid card pulled mid-read as unreadable
 // instead of asking for it again.
 func noResponse(readerName string) error {
-	return withDetail(ErrCardRemoved, fmt.Sprintf("%q returned no response bytes", readerName))
+	return withDetail(errCardRemoved, fmt.Sprintf("%q returned no response bytes", readerName))
 }
 
 // MaxCommandLen is the longest command APDU Transmit sends: an extended
@@ -220,7 +220,7 @@ func CodeName(code uint32) string {
 }
 
 // PCSCError is a failed PC/SC call. Unwrap returns the sentinel the code
-// maps to (ErrCardRemoved, ErrNoService, ...), or nil for unmapped codes.
+// maps to (apdu.ErrCardRemoved, ErrNoService, ...), or nil for unmapped codes.
 type PCSCError struct {
 	Op     string // the PC/SC function, e.g. "SCardTransmit"
 	Reader string // the reader name, when the call concerns one reader
@@ -252,11 +252,11 @@ func (e *PCSCError) Unwrap() error { return sentinelFor(e.Op, e.Code) }
 func sentinelFor(op string, code uint32) error {
 	switch code {
 	case codeRemovedCard, codeNoSmartcard:
-		return ErrCardRemoved
+		return errCardRemoved
 	case codeNotTransacted:
 		switch op {
 		case opTransmit, opBeginTransaction, opEndTransaction, opStatus:
-			return ErrCardRemoved
+			return errCardRemoved
 		}
 		return nil
 	case codeResetCard:
@@ -270,6 +270,9 @@ func sentinelFor(op string, code uint32) error {
 	case codeSharingViolation:
 		return ErrSharingViolation
 	case codeSecurityViolation:
+		// polkit refusing the process, and pcsc-lite during an outage:
+		// seen from SCardEstablishContext, SCardGetStatusChange and
+		// SCardReleaseContext while pcscd stopped or restarted.
 		return ErrAccessDenied
 	case codeUnpoweredCard, codeUnresponsiveCard, codeUnsupportedCard:
 		return ErrCardUnusable
@@ -308,4 +311,21 @@ func newError(op, readerName string, code uint32) error {
 		return nil
 	}
 	return &PCSCError{Op: op, Reader: readerName, Code: code}
+}
+
+// Remedy returns what an operator can do about err, or "" when this package
+// knows nothing to advise: error strings carry facts, a command-line tool
+// prints the remedy beside them.
+func Remedy(err error) string {
+	switch {
+	case errors.Is(err, ErrNoService):
+		return "start pcscd (for example `systemctl start pcscd.socket`, or `pcscd` as root)"
+	case errors.Is(err, ErrCardUnusable):
+		return "take the card out and insert it again"
+	case errors.Is(err, ErrNoCgo):
+		return "build with CGO_ENABLED=1, a C compiler and libpcsclite-dev"
+	case errors.Is(err, ErrAccessDenied):
+		return "check pcscd's access control (polkit), or retry once pcscd is back"
+	}
+	return ""
 }

@@ -19,12 +19,12 @@ func TestErrorMapping(t *testing.T) {
 		want []error // sentinels the error must match
 		not  []error // sentinels it must not match
 	}{
-		{"removed card", opTransmit, 0x80100069, []error{ErrCardRemoved, apdu.ErrCardRemoved}, []error{ErrCardReset}},
-		{"no smartcard at connect", opConnect, 0x8010000C, []error{ErrCardRemoved, apdu.ErrCardRemoved}, nil},
-		{"not transacted right after removal", opTransmit, 0x80100016, []error{ErrCardRemoved, apdu.ErrCardRemoved}, nil},
-		{"not transacted at begin transaction", opBeginTransaction, 0x80100016, []error{ErrCardRemoved}, nil},
-		{"not transacted elsewhere is unmapped", opConnect, 0x80100016, nil, []error{ErrCardRemoved}},
-		{"reset card", opTransmit, 0x80100068, []error{ErrCardReset, apdu.ErrCardReset}, []error{ErrCardRemoved}},
+		{"removed card", opTransmit, 0x80100069, []error{errCardRemoved, apdu.ErrCardRemoved}, []error{ErrCardReset}},
+		{"no smartcard at connect", opConnect, 0x8010000C, []error{errCardRemoved, apdu.ErrCardRemoved}, nil},
+		{"not transacted right after removal", opTransmit, 0x80100016, []error{errCardRemoved, apdu.ErrCardRemoved}, nil},
+		{"not transacted at begin transaction", opBeginTransaction, 0x80100016, []error{errCardRemoved}, nil},
+		{"not transacted elsewhere is unmapped", opConnect, 0x80100016, nil, []error{errCardRemoved}},
+		{"reset card", opTransmit, 0x80100068, []error{ErrCardReset, apdu.ErrCardReset}, []error{errCardRemoved}},
 		{"unknown reader", opConnect, 0x80100009, []error{ErrNoReader}, nil},
 		{"no readers", opListReaders, 0x8010002E, []error{ErrNoReader}, nil},
 		{"reader unavailable", opTransmit, 0x80100017, []error{ErrNoReader}, nil},
@@ -32,14 +32,14 @@ func TestErrorMapping(t *testing.T) {
 		{"service stopped", opTransmit, 0x8010001E, []error{ErrNoService}, nil},
 		{"sharing violation", opConnect, 0x8010000B, []error{ErrSharingViolation}, nil},
 		{"timeout", opGetStatusChange, 0x8010000A, []error{ErrTimeout}, nil},
-		{"unpowered card", opConnect, 0x80100067, []error{ErrCardUnusable}, []error{ErrCardRemoved, ErrNoReader}},
-		{"mute card", opConnect, 0x80100066, []error{ErrCardUnusable}, []error{ErrCardRemoved, ErrNoReader}},
-		{"unsupported card", opConnect, 0x80100065, []error{ErrCardUnusable}, []error{ErrCardRemoved, ErrNoReader}},
+		{"unpowered card", opConnect, 0x80100067, []error{ErrCardUnusable}, []error{errCardRemoved, ErrNoReader}},
+		{"mute card", opConnect, 0x80100066, []error{ErrCardUnusable}, []error{errCardRemoved, ErrNoReader}},
+		{"unsupported card", opConnect, 0x80100065, []error{ErrCardUnusable}, []error{errCardRemoved, ErrNoReader}},
 		{"unreadable ATR at connect", opConnect, 0x8010000F, []error{ErrCardUnusable}, nil},
 		{"protocol mismatch elsewhere is unmapped", opTransmit, 0x8010000F, nil, []error{ErrCardUnusable}},
-		{"comm error: pcscd went away", opListReaders, 0x80100013, []error{ErrNoService}, []error{ErrCardRemoved}},
+		{"comm error: pcscd went away", opListReaders, 0x80100013, []error{ErrNoService}, []error{errCardRemoved}},
 	}
-	all := []error{ErrCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrSharingViolation, ErrTimeout, ErrCardUnusable}
+	all := []error{errCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrSharingViolation, ErrTimeout, ErrCardUnusable}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := newError(tt.op, "Some Reader 00 00", tt.code)
@@ -69,10 +69,42 @@ func TestNoErrorForSuccess(t *testing.T) {
 	assert.NoError(t, newError(opTransmit, "", 0))
 }
 
-func TestNoServiceMessageSaysStartPcscd(t *testing.T) {
+// TestNoServiceFactsAndRemedy: the error says what happened; the remedy
+// (start pcscd) comes from Remedy, for the CLI to print beside it.
+func TestNoServiceFactsAndRemedy(t *testing.T) {
 	err := newError(opEstablishContext, "", 0x8010001D)
-	assert.Contains(t, err.Error(), "start pcscd")
+	assert.NotContains(t, err.Error(), "start pcscd")
 	assert.Contains(t, err.Error(), "SCARD_E_NO_SERVICE")
+	assert.Contains(t, Remedy(err), "start pcscd")
+}
+
+// TestRemedy: a remedy for the conditions an operator can fix, none for
+// the others, and no remedy inside any sentinel's text.
+func TestRemedy(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{ErrNoService, "start pcscd"},
+		{newError(opConnect, "r", codeUnpoweredCard), "insert it again"},
+		{ErrNoCgo, "CGO_ENABLED=1"},
+		{ErrAccessDenied, "polkit"},
+		{errCardRemoved, ""},
+		{ErrTimeout, ""},
+		{nil, ""},
+	}
+	for _, tc := range tests {
+		if tc.want == "" {
+			assert.Empty(t, Remedy(tc.err), "%v", tc.err)
+		} else {
+			assert.Contains(t, Remedy(tc.err), tc.want, "%v", tc.err)
+		}
+	}
+	for _, s := range []error{ErrNoService, ErrCardUnusable, ErrNoCgo, ErrAccessDenied} {
+		assert.NotContains(t, s.Error(), "systemctl")
+		assert.NotContains(t, s.Error(), "insert it again")
+		assert.NotContains(t, s.Error(), "CGO_ENABLED")
+	}
 }
 
 func TestCodeName(t *testing.T) {
@@ -91,8 +123,9 @@ func TestStateString(t *testing.T) {
 }
 
 func TestNoCgoMessage(t *testing.T) {
-	for _, w := range []string{"cgo", "CGO_ENABLED=1", "libpcsclite-dev", "gcc"} {
-		assert.True(t, strings.Contains(ErrNoCgo.Error(), w), w)
+	assert.True(t, strings.Contains(ErrNoCgo.Error(), "without cgo"))
+	for _, w := range []string{"CGO_ENABLED=1", "libpcsclite-dev"} {
+		assert.True(t, strings.Contains(Remedy(ErrNoCgo), w), w)
 	}
 	assert.False(t, errors.Is(ErrNoCgo, ErrNoService))
 }
@@ -115,7 +148,7 @@ func TestCheckCommandLen(t *testing.T) {
 // pulled mid-read as malformed.
 func TestNoResponseIsOnlyARemoval(t *testing.T) {
 	err := noResponse("Some Reader 00 00")
-	assert.ErrorIs(t, err, ErrCardRemoved)
+	assert.ErrorIs(t, err, errCardRemoved)
 	assert.ErrorIs(t, err, apdu.ErrCardRemoved)
 	assert.NotErrorIs(t, err, apdu.ErrMalformedResponse)
 	assert.Equal(t, 1, strings.Count(err.Error(), "reader:"), err.Error())
@@ -135,10 +168,10 @@ func TestPrefixOnce(t *testing.T) {
 			assert.NotContains(t, msg, "\n", msg)
 		}
 	}
-	for _, s := range []error{ErrCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrAccessDenied, ErrSharingViolation, ErrCardUnusable, ErrTimeout, ErrClosed, ErrNoCgo} {
+	for _, s := range []error{errCardRemoved, ErrCardReset, ErrNoReader, ErrNoService, ErrAccessDenied, ErrSharingViolation, ErrCardUnusable, ErrTimeout, ErrClosed, ErrNoCgo} {
 		assert.Equal(t, 1, strings.Count(s.Error(), "reader:"), s.Error())
 	}
-	assert.Equal(t, "reader: card removed", ErrCardRemoved.Error())
+	assert.Equal(t, "reader: card removed", errCardRemoved.Error())
 	assert.Equal(t, `reader: SCardTransmit "R": SCARD_W_REMOVED_CARD (0x80100069): card removed`, newError(opTransmit, "R", codeRemovedCard).Error())
 }
 
@@ -148,7 +181,7 @@ func TestSecurityViolationIsAccessDenied(t *testing.T) {
 	for _, op := range []string{opEstablishContext, opGetStatusChange, opConnect, opTransmit} {
 		err := newError(op, "", codeSecurityViolation)
 		assert.ErrorIs(t, err, ErrAccessDenied)
-		for _, s := range []error{ErrCardRemoved, ErrNoService, ErrNoReader, ErrCardUnusable} {
+		for _, s := range []error{errCardRemoved, ErrNoService, ErrNoReader, ErrCardUnusable} {
 			assert.NotErrorIs(t, err, s)
 		}
 		assert.Contains(t, err.Error(), "SCARD_W_SECURITY_VIOLATION")

@@ -37,7 +37,7 @@ func Example() {
 	}
 	fmt.Printf("card in %s, ATR %X\n", st.Name, st.ATR)
 
-	card, err := rc.Connect(ctx, names[0])
+	card, err := rc.Connect(ctx, names[0], reader.ConnectOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

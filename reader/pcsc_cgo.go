@@ -368,22 +368,18 @@ func withWaitContext(ctx context.Context, fn func(sc *scard.Context) error) erro
 }
 
 // Connect opens a connection to the card in the named reader, in shared mode
-// unless Exclusive is given, with whichever protocol (T=0 or T=1) the card
+// unless opts.Exclusive is set, with whichever protocol (T=0 or T=1) the card
 // offers. It does not wait for a card: without one it fails with
-// ErrCardRemoved (see WaitForCard).
-func (c *Context) Connect(ctx context.Context, readerName string, opts ...ConnectOption) (*Card, error) {
+// apdu.ErrCardRemoved (see WaitForCard).
+func (c *Context) Connect(ctx context.Context, readerName string, opts ConnectOptions) (*Card, error) {
 	if err := c.checkOpen(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var cfg connectConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
 	mode := scard.ShareShared
-	if cfg.exclusive {
+	if opts.Exclusive {
 		mode = scard.ShareExclusive
 	}
 	sc, err := establish()
@@ -400,7 +396,7 @@ func (c *Context) Connect(ctx context.Context, readerName string, opts ...Connec
 		var discErr error
 		if derr := h.Disconnect(scard.LeaveCard); derr != nil {
 			// The card is gone or reset anyway: that is err's story.
-			if mapped := mapErr(opDisconnect, readerName, derr); !errors.Is(mapped, ErrCardRemoved) && !errors.Is(mapped, ErrCardReset) {
+			if mapped := mapErr(opDisconnect, readerName, derr); !errors.Is(mapped, errCardRemoved) && !errors.Is(mapped, ErrCardReset) {
 				discErr = mapped
 			}
 		}
@@ -490,7 +486,7 @@ func (c *Card) ATR() []byte {
 // Transmit sends one command APDU and returns the response APDU (data and
 // SW1 SW2) in a fresh slice. ctx is checked before the APDU is sent; PC/SC
 // cannot interrupt an exchange in progress. A removed card gives an error
-// matching ErrCardRemoved and apdu.ErrCardRemoved.
+// matching apdu.ErrCardRemoved.
 //
 // A command shorter than the 4 header bytes or longer than the longest
 // extended APDU (MaxCommandLen) fails with apdu.ErrInvalidCommand before
@@ -588,7 +584,7 @@ func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context)
 	ended = true
 	endErr := c.end()
 	if fnErr != nil {
-		if endErr != nil && !errors.Is(endErr, ErrCardRemoved) && !errors.Is(endErr, ErrCardReset) {
+		if endErr != nil && !errors.Is(endErr, errCardRemoved) && !errors.Is(endErr, ErrCardReset) {
 			return joinErrs(fnErr, endErr)
 		}
 		return fnErr
@@ -621,7 +617,7 @@ func (c *Card) end() error {
 }
 
 // Reconnect re-establishes the connection after the card was reset
-// (ErrCardReset) or removed and inserted again (ErrCardRemoved). It first
+// (ErrCardReset) or removed and inserted again (apdu.ErrCardRemoved). It first
 // waits, until ctx is done, for a card to be in the reader, then calls
 // SCardReconnect leaving the card as it is, and reads the ATR again.
 func (c *Card) Reconnect(ctx context.Context) error {
@@ -654,7 +650,7 @@ func (c *Card) Close() error {
 	relErr := c.sc.Release()
 	c.h, c.sc = nil, nil
 	if err != nil {
-		if mapped := mapErr(opDisconnect, c.reader, err); !errors.Is(mapped, ErrCardRemoved) && !errors.Is(mapped, ErrCardReset) {
+		if mapped := mapErr(opDisconnect, c.reader, err); !errors.Is(mapped, errCardRemoved) && !errors.Is(mapped, ErrCardReset) {
 			return mapped
 		}
 	}

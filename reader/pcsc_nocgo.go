@@ -44,7 +44,7 @@ func (c *Context) WaitForReaderListChange(ctx context.Context, timeout time.Dura
 }
 
 // Connect returns ErrNoCgo.
-func (c *Context) Connect(ctx context.Context, readerName string, opts ...ConnectOption) (*Card, error) {
+func (c *Context) Connect(ctx context.Context, readerName string, opts ConnectOptions) (*Card, error) {
 	return nil, ErrNoCgo
 }
 

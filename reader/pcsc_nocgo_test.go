@@ -14,7 +14,7 @@ func TestWithoutCgo(t *testing.T) {
 	_, err := EstablishContext(ctx)
 	assert.ErrorIs(t, err, ErrNoCgo)
 	var c *Context
-	_, err = c.Connect(ctx, "r")
+	_, err = c.Connect(ctx, "r", ConnectOptions{})
 	assert.ErrorIs(t, err, ErrNoCgo)
 	_, err = c.WaitForCard(ctx, "r")
 	assert.ErrorIs(t, err, ErrNoCgo)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/reader"
 )
 
@@ -41,14 +41,14 @@ func TestVanishedCardIsOnlyARemoval(t *testing.T) {
 	ctx := testCtx(t)
 	for _, at := range []int{1, 2} {
 		slot.Attach(t, &vanishingCard{testCard: newTestCard([]byte("data")), at: at})
-		card, err := rc.Connect(ctx, slot.ReaderName)
+		card, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 		require.NoError(t, err)
 		var last error
 		for i := 1; i <= at; i++ {
 			_, last = card.Transmit(ctx, selectAPDU())
 		}
 		require.Error(t, last, "command %d", at)
-		assert.ErrorIs(t, last, reader.ErrCardRemoved)
+		assert.ErrorIs(t, last, apdu.ErrCardRemoved)
 		assert.ErrorIs(t, last, apdu.ErrCardRemoved)
 		assert.NotErrorIs(t, last, apdu.ErrMalformedResponse)
 		assert.Equal(t, 1, strings.Count(last.Error(), "reader:"), last.Error())

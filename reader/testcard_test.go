@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"sync/atomic"
+
+	"github.com/mynacard/freespace/apdu"
 )
 
 // testAID is the application the test card carries (a proprietary-range
@@ -40,8 +42,8 @@ func (c *testCard) Transmit(_ context.Context, cmd []byte) ([]byte, error) {
 	if cmd[0] != 0x00 {
 		return []byte{0x6E, 0x00}, nil
 	}
-	switch cmd[1] {
-	case 0xA4: // SELECT, ISO/IEC 7816-4 §11.2.2
+	switch apdu.Ins(cmd[1]) {
+	case apdu.InsSelect: // ISO/IEC 7816-4 §11.2.2
 		if cmd[2] != 0x04 || cmd[3]&^0x0C != 0 {
 			return []byte{0x6A, 0x86}, nil
 		}
@@ -53,7 +55,7 @@ func (c *testCard) Transmit(_ context.Context, cmd []byte) ([]byte, error) {
 		}
 		c.selected.Store(true)
 		return []byte{0x90, 0x00}, nil
-	case 0xB0: // READ BINARY, ISO/IEC 7816-4 §11.3.3
+	case apdu.InsReadBinary: // ISO/IEC 7816-4 §11.3.3
 		if !c.selected.Load() {
 			return []byte{0x69, 0x86}, nil
 		}
@@ -79,9 +81,22 @@ func (c *testCard) Transmit(_ context.Context, cmd []byte) ([]byte, error) {
 }
 
 // selectAPDU selects testAID.
-func selectAPDU() []byte {
-	return append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(testAID))}, testAID...)
+func selectAPDU() []byte { return mustBytes(apdu.SelectAID(testAID)) }
+
+// readAPDU reads n bytes at offset 0 (n = 0: 256 bytes, Le = 00).
+func readAPDU(n byte) []byte {
+	ne := int(n)
+	if ne == 0 {
+		ne = apdu.MaxShortNe
+	}
+	return mustBytes(apdu.ReadBinary(0, ne))
 }
 
-// readAPDU reads n bytes at offset 0.
-func readAPDU(n byte) []byte { return []byte{0x00, 0xB0, 0x00, 0x00, n} }
+// mustBytes encodes a command the test builds from constants.
+func mustBytes(c apdu.Command) []byte {
+	b, err := c.Bytes()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

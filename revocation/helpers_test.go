@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynacard/freespace/internal/syncbuf"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
 	"github.com/mynacard/freespace/profile"
 )
 

@@ -7,25 +7,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mynacard/freespace/internal/cryptoprim"
 	"io"
 	"log/slog"
 
 	"github.com/mynacard/freespace/apdu"
 )
 
-// Instruction bytes of mutual authentication (ISO/IEC 7816-4 §11.5).
-const (
-	InsGetChallenge       = 0x84
-	InsMutualAuthenticate = 0x82
-)
-
 // Config configures host-side mutual authentication. KEnc and KMac are the
 // card's AP keys (already diversified for this card, see package keys).
 // Config holds secrets: String, GoString and Format redact them.
 type Config struct {
+	// Suite is the cipher suite the card AP is configured with; the
+	// terminal's configuration decides it, never the card.
 	Suite Suite
-	KEnc  []byte
-	KMac  []byte
+	// KEnc is the card's encryption key K_enc (Suite.KeyLen bytes).
+	KEnc []byte
+	// KMac is the card's MAC key K_mac (Suite.KeyLen bytes).
+	KMac []byte
 	// KeyRef is P2 of MUTUAL AUTHENTICATE: the card's reference of the key
 	// pair (00 = the AP's default key).
 	KeyRef byte
@@ -121,7 +120,11 @@ func MutualAuthenticate(ctx context.Context, t apdu.Transport, cfg Config) (*Ses
 	cr.cbcEncrypt(data, s, make([]byte, cr.bs))
 	data = cr.macPadded(data, data)
 
-	cmd, err := apdu.Command{CLA: cfg.CLA, INS: InsMutualAuthenticate, P2: cfg.KeyRef, Data: data, Ne: n + MACLen}.Bytes()
+	// MUTUAL AUTHENTICATE (ISO/IEC 7816-4 §11.5.4): E(K_enc, RND.IFD ||
+	// RND.ICC || K.IFD) || MAC, answered by the card's cryptogram and MAC.
+	ma := apdu.MutualAuthenticate(cfg.KeyRef, data, n+MACLen)
+	ma.CLA = cfg.CLA
+	cmd, err := ma.Bytes()
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +161,7 @@ func MutualAuthenticate(ctx context.Context, t apdu.Transport, cfg Config) (*Ses
 
 // macPadded appends MAC(pad(msg)) to dst (msg is not modified).
 func (c *crypto) macPadded(dst, msg []byte) []byte {
-	buf := pad(append(make([]byte, 0, len(msg)+c.bs), msg...), c.bs)
+	buf := cryptoprim.Pad(append(make([]byte, 0, len(msg)+c.bs), msg...), c.bs)
 	return c.mac(dst, buf)
 }
 
@@ -170,9 +173,11 @@ func sessionKeys(s Suite, seed, rndICC, rndIFD []byte) SessionKeys {
 	return SessionKeys{Enc: enc, MAC: mac, SSC: ssc}
 }
 
-// getChallenge sends GET CHALLENGE (ISO/IEC 7816-4 §11.5.6) for 8 bytes.
+// getChallenge sends GET CHALLENGE (ISO/IEC 7816-4 §11.5.3) for 8 bytes.
 func getChallenge(ctx context.Context, t apdu.Transport, cla byte) ([]byte, error) {
-	cmd, err := apdu.Command{CLA: cla, INS: InsGetChallenge, Ne: NonceLen}.Bytes()
+	gc := apdu.GetChallenge(NonceLen)
+	gc.CLA = cla
+	cmd, err := gc.Bytes()
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func BenchmarkSMHostRoundTrip(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cmd, _ := apdu.Command{INS: 0xD6, Data: make([]byte, 200), Ne: 200}.Bytes()
+			cmd, _ := apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, 200), Ne: 200}.Bytes()
 			card.incSSC() // the command
 			resp := card.wrapResponse(apdu.Response{Data: make([]byte, 200), SW: apdu.SWSuccess})
 			sess, err := NewSession(apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return resp, nil }), s, k)
@@ -60,7 +60,7 @@ func BenchmarkSMFullRoundTrip(b *testing.B) {
 	for _, s := range allSuites {
 		b.Run(s.Name(), func(b *testing.B) {
 			sess, _ := newPair(b, s)
-			cmd, _ := apdu.Command{INS: 0xD6, Data: make([]byte, 200), Ne: 200}.Bytes()
+			cmd, _ := apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, 200), Ne: 200}.Bytes()
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -168,7 +168,7 @@ func TestSMHostRoundTripAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd, _ := apdu.Command{INS: 0xD6, Data: make([]byte, 200), Ne: 200}.Bytes()
+		cmd, _ := apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, 200), Ne: 200}.Bytes()
 		card.incSSC()
 		resp := card.wrapResponse(apdu.Response{Data: make([]byte, 200), SW: apdu.SWSuccess})
 		sess, err := NewSession(apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return resp, nil }), s, k)

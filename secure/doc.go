@@ -16,11 +16,11 @@
 //   - AES128, AES192, AES256: AES in CBC mode, AES-CMAC (NIST SP 800-38B,
 //     RFC 4493) truncated to 8 bytes, 16-byte SSC, IV = E(KS_enc, SSC).
 //
-// The package also carries the primitives the key layer builds on: CMAC over
-// any block cipher (NewCMAC) and the NIST SP 800-108 counter-mode KDF with a
-// CMAC PRF (KDFCounterCMAC). Package keys imports these; secure itself never
-// imports keys, so it takes raw key bytes and never keeps them longer than
-// the session that uses them.
+// The primitives under the suites (CMAC, the retail MAC, two-key triple
+// DES, the NIST SP 800-108 KDF) are internal to the module; package keys
+// derives card keys with them. secure itself never imports keys, so it
+// takes raw key bytes and never keeps them longer than the session that
+// uses them.
 //
 // Randomness (nonces, key halves) comes from an injected io.Reader,
 // crypto/rand by default, so tests replay published worked examples byte for

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 )
 
 var updateDoc = flag.Bool("update-doc", false, "rewrite the sm-example block of ../docs/PROTOCOL.md")
@@ -23,15 +24,11 @@ const (
 )
 
 // recorder logs each exchange as hex lines.
-type recorder struct {
-	next apdu.Transport
-	out  *strings.Builder
-}
-
-func (r recorder) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	resp, err := r.next.Transmit(ctx, cmd)
-	fmt.Fprintf(r.out, "    > %X\n    < %X\n", cmd, resp)
-	return resp, err
+func recorder(next apdu.Transport, out *strings.Builder) apdu.Transport {
+	return &apdutest.Interceptor{Next: next, Rewrite: func(e apdutest.Exchange) ([]byte, error) {
+		fmt.Fprintf(out, "    > %X\n    < %X\n", e.Command, e.Response)
+		return e.Response, e.Err
+	}}
 }
 
 // workedExample runs mutual authentication and three protected commands
@@ -47,9 +44,9 @@ func workedExample(t testing.TB) string {
 	require.NoError(t, err)
 	card := &memCard{auth: a, handler: func(c apdu.Command) apdu.Response {
 		switch c.INS {
-		case 0xB0:
+		case apdu.InsReadBinary:
 			return apdu.Response{Data: []byte("freespace"), SW: apdu.SWSuccess}
-		case 0x20:
+		case apdu.InsVerify:
 			return apdu.Response{SW: apdu.SWSuccess}
 		}
 		return apdu.Response{SW: apdu.ErrINSNotSupported}
@@ -60,7 +57,7 @@ func workedExample(t testing.TB) string {
 	fmt.Fprintf(&b, "Card randomness RND.ICC = %s, K.ICC = %s.\n", rndICC, kICC)
 	fmt.Fprintf(&b, "Terminal randomness RND.IFD = %s, K.IFD = %s.\n\n", rndIFD, kIFD)
 	fmt.Fprintf(&b, "Mutual authentication (GET CHALLENGE, MUTUAL AUTHENTICATE):\n\n")
-	sess, err := MutualAuthenticate(ctx, recorder{card, &b}, Config{Suite: s, KEnc: kEnc, KMac: kMac, Rand: fixedRand(rndIFD, kIFD)})
+	sess, err := MutualAuthenticate(ctx, recorder(card, &b), Config{Suite: s, KEnc: kEnc, KMac: kMac, Rand: fixedRand(rndIFD, kIFD)})
 	require.NoError(t, err)
 	seed := make([]byte, 32)
 	for i := range seed {
@@ -71,7 +68,7 @@ func workedExample(t testing.TB) string {
 	fmt.Fprintf(&b, "KS_enc = SHA-1(K_seed || 00000001)[0:16] = %X\n", k.Enc)
 	fmt.Fprintf(&b, "KS_mac = SHA-1(K_seed || 00000002)[0:16] = %X\n", k.MAC)
 	fmt.Fprintf(&b, "SSC    = 00 x 8 || RND.ICC[4:8] || RND.IFD[4:8] = %X\n", k.SSC)
-	sess.next = recorder{card, &b}
+	sess.next = recorder(card, &b)
 	for _, c := range []struct{ what, cmd string }{
 		{"VERIFY with password \"1234\" (even INS, DO87 and no DO97)", "0020008004" + "31323334"},
 		{"READ BINARY of 9 bytes (DO97 only)", "00B0000009"},

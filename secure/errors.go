@@ -65,3 +65,7 @@ var (
 	// ill-formed data objects. Wraps 6987 or 6988.
 	ErrCommandMalformed = errors.New("secure: malformed protected command")
 )
+
+// ErrKeyLength is returned when a key has a length the suite does not
+// accept. The message gives lengths only, never key bytes.
+var ErrKeyLength = errors.New("secure: wrong key length")

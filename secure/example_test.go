@@ -31,21 +31,21 @@ func (c *exampleCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 		}
 		resp := apdu.Response{SW: apdu.SWSuccess}
 		switch {
-		case in.INS == 0xB0:
+		case in.INS == apdu.InsReadBinary:
 			resp.Data = []byte("hello")
-		case in.INS == 0x20 && !bytes.Equal(in.Data, []byte("1234")):
+		case in.INS == apdu.InsVerify && !bytes.Equal(in.Data, []byte("1234")):
 			resp.SW = 0x63C2
 		}
 		return c.sess.WrapResponse(resp)
 	}
 	switch cmd.INS {
-	case secure.InsGetChallenge:
+	case apdu.InsGetChallenge:
 		ch, err := c.auth.Challenge()
 		if err != nil {
 			return nil, err
 		}
 		return append(ch, 0x90, 0x00), nil
-	case secure.InsMutualAuthenticate:
+	case apdu.InsMutualAuthenticate:
 		ans, s, err := c.auth.Authenticate(cmd.Data)
 		var sw apdu.StatusWord
 		if errors.As(err, &sw) {
@@ -74,11 +74,11 @@ func ExampleMutualAuthenticate() {
 	}
 	defer sess.Close()
 
-	verify, _ := apdu.Command{INS: 0x20, P2: 0x80, Data: []byte("1234")}.Bytes()
+	verify, _ := apdu.Command{INS: apdu.InsVerify, P2: 0x80, Data: []byte("1234")}.Bytes()
 	resp, err := sess.Transmit(ctx, verify)
 	fmt.Printf("VERIFY: % X %v\n", resp, err)
 
-	read, _ := apdu.Command{INS: 0xB0, Ne: sess.MaxResponseData(false)}.Bytes()
+	read, _ := apdu.Command{INS: apdu.InsReadBinary, Ne: sess.MaxResponseData(false)}.Bytes()
 	resp, err = sess.Transmit(ctx, read)
 	fmt.Printf("READ BINARY: %q %v\n", resp[:len(resp)-2], err)
 	// Output:

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 )
 
 var allSuites = []Suite{TDES, AES128, AES192, AES256}
@@ -40,7 +41,7 @@ func TestEndToEndAllSuites(t *testing.T) {
 			sess, _ := newPair(t, s)
 			for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 100, MaxCommandData(s, false)} {
 				data := bytes.Repeat([]byte{0xA5}, n)
-				for _, ins := range []byte{0xD6, 0xDB} { // even INS: DO87, odd INS: DO85
+				for _, ins := range []apdu.Ins{0xD6, 0xDB} { // even INS: DO87, odd INS: DO85
 					cmd, err := apdu.Command{INS: ins, Data: data, Ne: n}.Bytes()
 					require.NoError(t, err)
 					resp, err := sess.Transmit(ctx, cmd)
@@ -52,14 +53,14 @@ func TestEndToEndAllSuites(t *testing.T) {
 				}
 			}
 			// Read exactly the largest short response.
-			cmd, err := apdu.Command{INS: 0xB0, Ne: MaxResponseData(s, false)}.Bytes()
+			cmd, err := apdu.Command{INS: apdu.InsReadBinary, Ne: MaxResponseData(s, false)}.Bytes()
 			require.NoError(t, err)
 			resp, err := sess.Transmit(ctx, cmd)
 			require.NoError(t, err)
 			assert.Len(t, resp, MaxResponseData(s, false)+2)
 			// Extended length passes through.
 			big := bytes.Repeat([]byte{1}, 1000)
-			cmd, err = apdu.Command{INS: 0xD6, Data: big, Ne: 1000}.Bytes()
+			cmd, err = apdu.Command{INS: apdu.InsUpdateBinary, Data: big, Ne: 1000}.Bytes()
 			require.NoError(t, err)
 			resp, err = sess.Transmit(ctx, cmd)
 			require.NoError(t, err)
@@ -78,14 +79,14 @@ func TestProtectedSizesFitShortAPDUs(t *testing.T) {
 			core, err := newSMCore(s, k)
 			require.NoError(t, err)
 			n := MaxCommandData(s, false)
-			wire, err := core.wrapCommand(apdu.Command{INS: 0xD6, Data: make([]byte, n), Ne: 256})
+			wire, err := core.wrapCommand(apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, n), Ne: 256})
 			require.NoError(t, err)
 			c, err := apdu.ParseCommand(wire)
 			require.NoError(t, err)
 			assert.False(t, c.Extended)
 			assert.LessOrEqual(t, len(c.Data), apdu.MaxShortLc)
 			// One more byte no longer fits.
-			wire, err = core.wrapCommand(apdu.Command{INS: 0xD6, Data: make([]byte, n+1), Ne: 256})
+			wire, err = core.wrapCommand(apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, n+1), Ne: 256})
 			require.NoError(t, err)
 			c, err = apdu.ParseCommand(wire)
 			require.NoError(t, err)
@@ -114,7 +115,7 @@ func TestProtectCLA(t *testing.T) {
 		{0x0C, 0, false}, {0x04, 0, false}, {0x60, 0, false}, {0xFF, 0, false}, {0x20, 0, false},
 	}
 	for _, tt := range tests {
-		got, err := ProtectCLA(tt.in)
+		got, err := protectCLA(tt.in)
 		if !tt.ok {
 			assert.ErrorIs(t, err, apdu.ErrInvalidCommand, "%02X", tt.in)
 			continue
@@ -166,7 +167,7 @@ func TestOversizedCommandKeepsSSC(t *testing.T) {
 		t.Run(s.Name(), func(t *testing.T) {
 			sess, _ := newPair(t, s)
 			ctx := context.Background()
-			big, err := apdu.Command{INS: 0xD6, Data: make([]byte, apdu.MaxExtendedLc)}.Bytes()
+			big, err := apdu.Command{INS: apdu.InsUpdateBinary, Data: make([]byte, apdu.MaxExtendedLc)}.Bytes()
 			require.NoError(t, err)
 			_, err = sess.Transmit(ctx, big)
 			require.ErrorIs(t, err, apdu.ErrInvalidCommand)
@@ -186,14 +187,14 @@ func TestProtectedBodyLen(t *testing.T) {
 		core, err := newSMCore(s, SessionKeys{Enc: kEnc, MAC: kMac, SSC: make([]byte, s.SSCLen())})
 		require.NoError(t, err)
 		for _, nc := range []int{0, 1, 7, 8, 15, 16, 17, 110, 111, 126, 127, 128, 255, 256, 300, 65000} {
-			for _, ins := range []byte{0xD6, 0xD7} {
+			for _, ins := range []apdu.Ins{apdu.InsUpdateBinary, apdu.InsUpdateBinary | 1} {
 				for _, ne := range []int{0, 1, 256, 65536} {
 					c := apdu.Command{INS: ins, Data: make([]byte, nc), Ne: ne, Extended: ne > 256}
 					out, err := core.wrapCommand(c)
 					require.NoError(t, err)
 					got, err := apdu.ParseCommand(out)
 					require.NoError(t, err)
-					assert.Equal(t, len(got.Data), protectedBodyLen(nc, ne, ins, c.IsExtended(), s.BlockSize()), "%s nc %d ins %02X ne %d", s.Name(), nc, ins, ne)
+					assert.Equal(t, len(got.Data), protectedBodyLen(nc, ne, byte(ins), c.IsExtended(), s.BlockSize()), "%s nc %d ins %02X ne %d", s.Name(), nc, ins, ne)
 				}
 			}
 		}
@@ -220,7 +221,7 @@ func TestGetResponseOfProtectedResponse(t *testing.T) {
 	var pending []byte
 	inner := card
 	sess.next = apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-		if cmd[1] == 0xC0 {
+		if apdu.Ins(cmd[1]) == apdu.InsGetResponse {
 			n := int(cmd[4])
 			if n > len(pending) {
 				n = len(pending)
@@ -257,12 +258,12 @@ func TestCardAuthenticatorRules(t *testing.T) {
 	// A challenge is single use: a second MUTUAL AUTHENTICATE with the
 	// same (captured) terminal data is refused.
 	var captured []byte
-	tap := apdu.TransportFunc(func(ctx context.Context, cmd []byte) ([]byte, error) {
-		if cmd[1] == InsMutualAuthenticate {
-			captured = append([]byte(nil), cmd...)
+	tap := &apdutest.Interceptor{Next: card, Rewrite: func(e apdutest.Exchange) ([]byte, error) {
+		if e.Ins() == apdu.InsMutualAuthenticate {
+			captured = append([]byte(nil), e.Command...)
 		}
-		return card.Transmit(ctx, cmd)
-	})
+		return e.Response, e.Err
+	}}
 	_, err = MutualAuthenticate(context.Background(), tap, Config{Suite: AES128, KEnc: kEnc, KMac: kMac})
 	require.NoError(t, err)
 	c, err := apdu.ParseCommand(captured)
@@ -319,7 +320,7 @@ func TestSessionConcurrentUse(t *testing.T) {
 			var err error
 			for i := 0; i < 20 && err == nil; i++ {
 				var cmd []byte
-				cmd, err = apdu.Command{INS: 0xD6, Data: []byte{byte(g), byte(i)}, Ne: 2}.Bytes()
+				cmd, err = apdu.Command{INS: apdu.InsUpdateBinary, Data: []byte{byte(g), byte(i)}, Ne: 2}.Bytes()
 				if err == nil {
 					var resp []byte
 					resp, err = sess.Transmit(ctx, cmd)
@@ -353,4 +354,21 @@ func TestZeroValueCardAuthenticator(t *testing.T) {
 	assert.Error(t, err)
 	_, _, err = a.Authenticate(make([]byte, 40))
 	assert.ErrorIs(t, err, ErrNoChallenge)
+}
+
+// TestKeyLengthIsSecuresError: a key of the wrong length, in every suite
+// and on both sides, is secure.ErrKeyLength with the lengths, and nothing
+// of the internal primitives shows.
+func TestKeyLengthIsSecuresError(t *testing.T) {
+	for _, s := range allSuites {
+		for _, n := range []int{0, 8, 15, 33} {
+			k := SessionKeys{Enc: make([]byte, n), MAC: make([]byte, n), SSC: make([]byte, s.SSCLen())}
+			_, err := NewSession(apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return nil, nil }), s, k)
+			require.ErrorIs(t, err, ErrKeyLength, "%s %d", s.Name(), n)
+			assert.NotContains(t, err.Error(), "cryptoprim")
+			_, err = NewCardAuthenticator(s, make([]byte, n), make([]byte, n), nil)
+			require.ErrorIs(t, err, ErrKeyLength, "%s %d", s.Name(), n)
+			assert.NotContains(t, err.Error(), "cryptoprim")
+		}
+	}
 }

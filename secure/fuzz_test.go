@@ -122,7 +122,7 @@ func FuzzRoundTrip(f *testing.F) {
 		k := SessionKeys{Enc: bytes.Repeat([]byte{3}, s.KeyLen()), MAC: bytes.Repeat([]byte{4}, s.KeyLen()), SSC: make([]byte, s.SSCLen())}
 		host, _ := newSMCore(s, k)
 		card, _ := newSMCore(s, k)
-		cmd := apdu.Command{CLA: cla, INS: ins, Data: data, Ne: ne}
+		cmd := apdu.Command{CLA: cla, INS: apdu.Ins(ins), Data: data, Ne: ne}
 		wire, err := host.wrapCommand(cmd)
 		if err != nil {
 			return // invalid CLA or command
@@ -131,7 +131,7 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("card rejects the host's command: %v", err)
 		}
-		if in.CLA != cla || in.INS != ins || !bytes.Equal(in.Data, data) || in.Ne != ne {
+		if in.CLA != cla || in.INS != apdu.Ins(ins) || !bytes.Equal(in.Data, data) || in.Ne != ne {
 			t.Fatalf("command changed: %+v vs %+v", in, cmd)
 		}
 		resp := card.wrapResponse(apdu.Response{Data: rdata, SW: apdu.StatusWord(sw)})

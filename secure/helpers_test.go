@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
-	"testing"
 
 	"github.com/mynacard/freespace/apdu"
 )
@@ -19,29 +17,6 @@ func h(s string) []byte {
 		panic(err)
 	}
 	return b
-}
-
-// script is a transport that expects a fixed sequence of commands and
-// answers each with a fixed response.
-type script struct {
-	t     testing.TB
-	steps []step
-	i     int
-}
-
-type step struct{ cmd, resp []byte }
-
-func (s *script) Transmit(_ context.Context, cmd []byte) ([]byte, error) {
-	s.t.Helper()
-	if s.i >= len(s.steps) {
-		return nil, fmt.Errorf("script: unexpected command %X", cmd)
-	}
-	st := s.steps[s.i]
-	s.i++
-	if st.cmd != nil && !bytes.Equal(cmd, st.cmd) {
-		s.t.Errorf("command %d:\n got %X\nwant %X", s.i, cmd, st.cmd)
-	}
-	return append([]byte(nil), st.resp...), nil
 }
 
 // fixedRand returns the given bytes, then fails.
@@ -97,13 +72,13 @@ func (c *memCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 		return resp, nil
 	}
 	switch cmd.INS {
-	case InsGetChallenge:
+	case apdu.InsGetChallenge:
 		ch, err := c.auth.Challenge()
 		if err != nil {
 			return []byte{0x6F, 0x00}, nil
 		}
 		return append(ch, 0x90, 0x00), nil
-	case InsMutualAuthenticate:
+	case apdu.InsMutualAuthenticate:
 		resp, s, err := c.auth.Authenticate(cmd.Data)
 		if err != nil {
 			var sw apdu.StatusWord

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 )
 
 // forged builds a response with the given data objects and a correct MAC
@@ -23,7 +24,7 @@ func forged(core *smCore, dos []byte, sw apdu.StatusWord) []byte {
 }
 
 func readCmd(t testing.TB) []byte {
-	c, err := apdu.Command{INS: 0xB0, Ne: 4}.Bytes()
+	c, err := apdu.Command{INS: apdu.InsReadBinary, Ne: 4}.Bytes()
 	require.NoError(t, err)
 	return c
 }
@@ -83,10 +84,22 @@ func TestHostileSecureMessaging(t *testing.T) {
 				}, ErrResponseMalformed},
 				{"bad padding in DO87", func(c *memCard) {
 					c.forge = func(_ apdu.Command, core *smCore) []byte {
-						ct := make([]byte, core.c.bs) // all zero: decrypts to noise without 80 00..
+						// A block whose plaintext holds no 80 00.. padding,
+						// encrypted under the response's IV so that it
+						// decrypts to exactly that (an arbitrary block, such
+						// as all zeros, decrypts to noise that ends in 80
+						// about once in 256 runs).
+						core.incSSC()
+						pt := bytes.Repeat([]byte{0x11}, core.c.bs)
+						ct := make([]byte, len(pt))
+						iv := core.iv()
+						core.c.cbcEncrypt(ct, pt, iv[:core.c.bs])
 						dos := append([]byte{tagCryptogram, byte(1 + len(ct)), 1}, ct...)
 						dos = append(dos, tagStatus, 2, 0x90, 0x00)
-						return forged(core, dos, 0x9000)
+						t := core.computeMAC(nil, dos)
+						out := append(append([]byte(nil), dos...), tagMAC, MACLen)
+						out = append(out, t[:]...)
+						return append(out, 0x90, 0x00)
 					}
 				}, ErrResponseMalformed},
 				{"data object after DO8E", func(c *memCard) {
@@ -176,7 +189,7 @@ func (c *authCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cmd.INS == InsGetChallenge {
+	if cmd.INS == apdu.InsGetChallenge {
 		return append(append([]byte(nil), c.challenge...), 0x90, 0x00), nil
 	}
 	n := cryptogramLen(c.suite)
@@ -279,9 +292,11 @@ func TestHostileMutualAuthentication(t *testing.T) {
 
 func TestHostileChallenge(t *testing.T) {
 	kEnc, kMac := testKeys(TDES)
-	for _, resp := range [][]byte{{0x6D, 0x00}, {1, 2, 3, 0x90, 0x00}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 0x90, 0x00}, {0x90}} {
-		tr := apdu.TransportFunc(func(context.Context, []byte) ([]byte, error) { return resp, nil })
+	// GET CHALLENGE answered with an error, a short nonce, a long nonce
+	// and no status word at all: none starts an authentication.
+	for _, resp := range []string{"6D00", "010203 9000", "010203040506070809 9000", "90", ""} {
+		tr := apdutest.NewCard(t, apdutest.Step{Command: "0084000008", Response: resp, Malformed: true})
 		_, err := MutualAuthenticate(context.Background(), tr, Config{Suite: TDES, KEnc: kEnc, KMac: kMac})
-		assert.ErrorIs(t, err, ErrChallenge, "%X", resp)
+		assert.ErrorIs(t, err, ErrChallenge, "%q", resp)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 )
 
 // The worked example of Basic Access Control, ICAO Doc 9303 Part 11
@@ -65,28 +66,16 @@ func TestICAOKeyDerivation(t *testing.T) {
 	assert.Equal(t, h(icaoSSC), k.SSC)
 }
 
-func TestICAORetailMAC(t *testing.T) {
-	// ISO/IEC 9797-1 MAC algorithm 3 with padding method 2: Appendix D.3,
-	// M_IFD = MAC(K_mac, E_IFD) and M_ICC = MAC(K_mac, E_ICC).
-	m, err := RetailMAC(h(icaoKMac), h(icaoEIFD))
-	require.NoError(t, err)
-	assert.Equal(t, h(icaoMIFD), m)
-	ans := h(icaoAnswer)
-	m, err = RetailMAC(h(icaoKMac), ans[:32])
-	require.NoError(t, err)
-	assert.Equal(t, ans[32:], m)
-}
-
 func TestICAOHostFlow(t *testing.T) {
 	// Appendix D.3 and D.4 replayed byte for byte from the host side.
-	steps := []step{
-		{h("0084000008"), h(icaoRndICC + "9000")},
-		{h("0082000028" + icaoEIFD + icaoMIFD + "28"), h(icaoAnswer + "9000")},
+	steps := []apdutest.Step{
+		{Command: "0084000008", Response: icaoRndICC + "9000"},
+		{Command: "0082000028" + icaoEIFD + icaoMIFD + "28", Response: icaoAnswer + "9000"},
 	}
 	for _, c := range icaoSM {
-		steps = append(steps, step{h(c.wire), h(c.wireResp)})
+		steps = append(steps, apdutest.Step{Command: c.wire, Response: c.wireResp})
 	}
-	tr := &script{t: t, steps: steps}
+	tr := apdutest.NewCard(t, steps...)
 	ctx := context.Background()
 	s, err := MutualAuthenticate(ctx, tr, Config{
 		Suite: TDES, KEnc: h(icaoKEnc), KMac: h(icaoKMac),
@@ -98,7 +87,7 @@ func TestICAOHostFlow(t *testing.T) {
 		require.NoError(t, err, c.name)
 		assert.Equal(t, h(c.resp), resp, c.name)
 	}
-	assert.Equal(t, len(steps), tr.i)
+	assert.Zero(t, tr.Remaining())
 	assert.NoError(t, s.Err())
 }
 

@@ -55,20 +55,20 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 			require.NoError(t, err)
 			var got []byte
 			card := &memCard{auth: a, handler: func(c apdu.Command) apdu.Response {
-				if c.INS == 0x20 {
+				if c.INS == apdu.InsVerify {
 					got = append([]byte(nil), c.Data...)
 				}
 				return echoHandler(c)
 			}}
-			wire := apdu.NewTrace(card, apdu.WithTraceLogger(log))
+			wire := apdu.NewTrace(card, apdu.TraceConfig{Logger: log})
 			var errs []error
 			ctx := context.Background()
 			cfg := Config{Suite: s, KEnc: kEnc, KMac: kMac, Logger: log,
 				Rand: bytes.NewReader(append(append([]byte(nil), rndIFD...), kIFD...))}
 			sess, err := MutualAuthenticate(ctx, wire, cfg)
 			require.NoError(t, err)
-			plainSide := apdu.NewTrace(sess, apdu.WithTraceLogger(log))
-			verify, err := apdu.Command{INS: 0x20, P2: 0x80, Data: password}.Bytes()
+			plainSide := apdu.NewTrace(sess, apdu.TraceConfig{Logger: log})
+			verify, err := apdu.Command{INS: apdu.InsVerify, P2: 0x80, Data: password}.Bytes()
 			require.NoError(t, err)
 			_, err = plainSide.Transmit(ctx, verify)
 			require.NoError(t, err)

@@ -192,7 +192,7 @@ func (s *Session) collect(ctx context.Context, raw []byte, cla byte) ([]byte, er
 		if ne == 0 {
 			ne = apdu.MaxShortNe
 		}
-		gr, err := apdu.Command{CLA: getResponseCLA(cla), INS: 0xC0, Ne: ne}.Bytes()
+		gr, err := apdu.Command{CLA: getResponseCLA(cla), INS: apdu.InsGetResponse, Ne: ne}.Bytes()
 		if err != nil {
 			return nil, err
 		}

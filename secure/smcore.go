@@ -3,6 +3,7 @@ package secure
 import (
 	"crypto/subtle"
 	"fmt"
+	"github.com/mynacard/freespace/internal/cryptoprim"
 
 	"github.com/mynacard/freespace/apdu"
 )
@@ -75,10 +76,10 @@ func (m *smCore) computeMAC(hdr []byte, dos []byte) [MACLen]byte {
 	if hdr != nil {
 		start := len(b)
 		b = append(b, hdr...)
-		b = padFrom(b, start, bs)
+		b = cryptoprim.PadFrom(b, start, bs)
 	}
 	b = append(b, dos...)
-	b = pad(b, bs)
+	b = cryptoprim.Pad(b, bs)
 	var t [MACLen]byte
 	copy(t[:], m.c.mac(m.blk[:0], b))
 	clear(b)
@@ -87,12 +88,12 @@ func (m *smCore) computeMAC(hdr []byte, dos []byte) [MACLen]byte {
 	return t
 }
 
-// ProtectCLA returns the class byte of the protected form of a command of
+// protectCLA returns the class byte of the protected form of a command of
 // class cla: for the first interindustry classes (00-0F) and proprietary
 // classes (80-FE) b4 b3 are set to 11 (0x0C, "SM, header authenticated",
 // ISO/IEC 7816-4 §5.4.1), keeping the logical channel and chaining bits;
 // for the further interindustry classes (40-7F) b6 is set (0x20).
-func ProtectCLA(cla byte) (byte, error) {
+func protectCLA(cla byte) (byte, error) {
 	switch {
 	case cla == 0xFF:
 		return 0, fmt.Errorf("%w: CLA FF is invalid", apdu.ErrInvalidCommand)
@@ -114,8 +115,9 @@ func ProtectCLA(cla byte) (byte, error) {
 }
 
 // IsProtected reports whether a command's class byte indicates secure
-// messaging as ProtectCLA sets it. A card uses it to route a command to
-// CardSession.UnwrapCommand.
+// messaging (ISO/IEC 7816-4 §5.4.1: b4 b3 = 11 in the first interindustry
+// and proprietary classes, b6 in the further ones). A card uses it to route
+// a command to CardSession.UnwrapCommand.
 func IsProtected(cla byte) bool {
 	switch {
 	case cla == 0xFF:
@@ -128,7 +130,7 @@ func IsProtected(cla byte) bool {
 	return false
 }
 
-// plainCLA undoes ProtectCLA.
+// plainCLA undoes protectCLA.
 func plainCLA(cla byte) byte {
 	if cla&0xC0 == 0x40 {
 		return cla &^ 0x20
@@ -139,7 +141,7 @@ func plainCLA(cla byte) byte {
 // wrapCommand protects c (ICAO Doc 9303 part 11 §9.8.4) and returns the
 // encoded protected command, which aliases m.out. It increments the SSC.
 func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
-	cla, err := ProtectCLA(c.CLA)
+	cla, err := protectCLA(c.CLA)
 	if err != nil {
 		return nil, err
 	}
@@ -150,13 +152,13 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 	ext := c.IsExtended()
 	// Refuse before the SSC moves: a command that is not sent must not
 	// advance the host's counter past the card's.
-	if n := protectedBodyLen(len(c.Data), c.Ne, c.INS, ext, bs); n > apdu.MaxExtendedLc {
+	if n := protectedBodyLen(len(c.Data), c.Ne, byte(c.INS), ext, bs); n > apdu.MaxExtendedLc {
 		return nil, fmt.Errorf("%w: protected command data of %d bytes exceeds %d (plain data of %d bytes)", apdu.ErrInvalidCommand, n, apdu.MaxExtendedLc, len(c.Data))
 	}
 	m.incSSC()
 	body := m.body[:0]
 	if len(c.Data) > 0 {
-		plen := paddedLen(len(c.Data), bs)
+		plen := cryptoprim.PaddedLen(len(c.Data), bs)
 		if c.INS&1 == 1 {
 			body = append(body, tagCryptogramOdd)
 			body = appendLen(body, plen)
@@ -167,7 +169,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 		}
 		start := len(body)
 		body = append(body, c.Data...)
-		body = padFrom(body, start, bs)
+		body = cryptoprim.PadFrom(body, start, bs)
 		iv := m.iv()
 		m.c.cbcEncrypt(body[start:], body[start:], iv[:bs])
 	}
@@ -178,7 +180,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 			body = append(body, tagLe, 1, byte(c.Ne))
 		}
 	}
-	hdr := [4]byte{cla, c.INS, c.P1, c.P2}
+	hdr := [4]byte{cla, byte(c.INS), c.P1, c.P2}
 	t := m.computeMAC(hdr[:], body)
 	body = append(body, tagMAC, MACLen)
 	body = append(body, t[:]...)
@@ -200,7 +202,7 @@ func (m *smCore) wrapCommand(c apdu.Command) ([]byte, error) {
 func protectedBodyLen(nc, ne int, ins byte, ext bool, bs int) int {
 	n := 2 + MACLen
 	if nc > 0 {
-		plen := paddedLen(nc, bs)
+		plen := cryptoprim.PaddedLen(nc, bs)
 		if ins&1 == 1 {
 			n += 1 + lenLen(plen) + plen
 		} else {
@@ -292,7 +294,7 @@ func (m *smCore) unwrapResponse(dst, raw []byte) ([]byte, error) {
 		dst = append(dst, do87[1:]...)
 		iv := m.iv()
 		m.c.cbcDecrypt(dst[start:], dst[start:], iv[:bs])
-		plain, ok := unpad(dst[start:], bs)
+		plain, ok := cryptoprim.Unpad(dst[start:], bs)
 		if !ok {
 			clear(dst[start:])
 			return nil, fmt.Errorf("%w: bad padding in DO87", ErrResponseMalformed)
@@ -307,102 +309,147 @@ func (m *smCore) unwrapResponse(dst, raw []byte) ([]byte, error) {
 // protected command. Errors wrap 6987 (data objects missing) or 6988
 // (incorrect), the status the card answers in plain.
 func (m *smCore) unwrapCommand(raw []byte) (apdu.Command, error) {
-	missing := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %w: %s", ErrCommandMalformed, apdu.ErrSMDataObjectsMissing, fmt.Sprintf(format, a...))
-	}
-	incorrect := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %w: %s", ErrCommandMalformed, apdu.ErrSMDataObjectsIncorrect, fmt.Sprintf(format, a...))
-	}
 	c, err := apdu.ParseCommand(raw)
 	if err != nil {
-		return apdu.Command{}, incorrect("%v", err)
+		return apdu.Command{}, smIncorrect("%v", err)
 	}
 	if !IsProtected(c.CLA) {
-		return apdu.Command{}, missing("CLA %02X does not indicate secure messaging", c.CLA)
+		return apdu.Command{}, smMissing("CLA %02X does not indicate secure messaging", c.CLA)
 	}
+	// The SSC counts every protected command, valid or not, so a replayed
+	// or forged command desynchronises nothing it should not (ICAO Doc
+	// 9303 part 11 §9.8.2).
 	m.incSSC()
-	var doData, do97, do8E []byte
-	var dataTag byte
-	rest := c.Data
-	macEnd := 0
-	for len(rest) > 0 {
-		tag, val, next, err := readDO(rest)
-		if err != nil {
-			return apdu.Command{}, incorrect("at offset %d: %v", len(c.Data)-len(rest), err)
-		}
-		switch {
-		case (tag == tagCryptogram || tag == tagCryptogramOdd) && doData == nil && do97 == nil && do8E == nil:
-			doData, dataTag = val, tag
-		case tag == tagLe && do97 == nil && do8E == nil:
-			do97 = val
-		case tag == tagMAC && do8E == nil:
-			do8E = val
-			macEnd = len(c.Data) - len(rest)
-		default:
-			return apdu.Command{}, incorrect("unexpected data object %02X at offset %d", tag, len(c.Data)-len(rest))
-		}
-		rest = next
+	dos, err := splitCommandDOs(c.Data)
+	if err != nil {
+		return apdu.Command{}, err
 	}
-	if do8E == nil {
-		return apdu.Command{}, missing("no MAC (DO8E)")
-	}
-	if len(do8E) != MACLen {
-		return apdu.Command{}, incorrect("MAC of %d bytes, want %d", len(do8E), MACLen)
-	}
-	hdr := [4]byte{c.CLA, c.INS, c.P1, c.P2}
-	t := m.computeMAC(hdr[:], c.Data[:macEnd])
-	if subtle.ConstantTimeCompare(t[:], do8E) != 1 {
+	// The MAC covers the padded header and every DO before DO8E
+	// (ISO/IEC 7816-4 §10.2.3.1), compared in constant time.
+	hdr := [4]byte{c.CLA, byte(c.INS), c.P1, c.P2}
+	t := m.computeMAC(hdr[:], c.Data[:dos.macEnd])
+	if subtle.ConstantTimeCompare(t[:], dos.mac) != 1 {
 		return apdu.Command{}, fmt.Errorf("%w: %w", ErrCommandMAC, apdu.ErrSMDataObjectsIncorrect)
 	}
 	in := apdu.Command{CLA: plainCLA(c.CLA), INS: c.INS, P1: c.P1, P2: c.P2}
-	switch len(do97) {
-	case 0:
-		if do97 != nil {
-			return apdu.Command{}, incorrect("empty DO97")
-		}
-	case 1:
-		in.Ne = int(do97[0])
-		if in.Ne == 0 {
-			in.Ne = apdu.MaxShortNe
-		}
-	case 2:
-		in.Extended = true
-		in.Ne = int(do97[0])<<8 | int(do97[1])
-		if in.Ne == 0 {
-			in.Ne = apdu.MaxExtendedNe
-		}
-	default:
-		return apdu.Command{}, incorrect("DO97 of %d bytes", len(do97))
+	if in.Ne, in.Extended, err = decodeDO97(dos.le); err != nil {
+		return apdu.Command{}, err
 	}
-	if doData != nil {
-		bs := m.c.bs
-		ct := doData
-		if dataTag == tagCryptogram {
-			if len(ct) == 0 || ct[0] != paddingIndicator {
-				return apdu.Command{}, incorrect("DO87 without padding indicator 01")
-			}
-			ct = ct[1:]
+	if dos.data != nil {
+		if in.Data, err = m.decryptCommandData(dos.dataTag, dos.data, c.INS); err != nil {
+			return apdu.Command{}, err
 		}
-		if (dataTag == tagCryptogram) != (c.INS&1 == 0) {
-			return apdu.Command{}, incorrect("DO%02X with INS %02X", dataTag, c.INS)
-		}
-		if len(ct) < bs || len(ct)%bs != 0 {
-			return apdu.Command{}, incorrect("cryptogram of %d bytes", len(ct))
-		}
-		data := make([]byte, len(ct))
-		iv := m.iv()
-		m.c.cbcDecrypt(data, ct, iv[:bs])
-		plain, ok := unpad(data, bs)
-		if !ok {
-			clear(data)
-			return apdu.Command{}, incorrect("bad padding in cryptogram")
-		}
-		in.Data = plain
-		if len(plain) > apdu.MaxShortLc {
+		if len(in.Data) > apdu.MaxShortLc {
 			in.Extended = true
 		}
 	}
 	return in, nil
+}
+
+// smMissing and smIncorrect are the errors of a malformed protected
+// command: the SM data objects missing (6987) or incorrect (6988),
+// ISO/IEC 7816-4 §5.6 table 6.
+func smMissing(format string, a ...any) error {
+	return fmt.Errorf("%w: %w: %s", ErrCommandMalformed, apdu.ErrSMDataObjectsMissing, fmt.Sprintf(format, a...))
+}
+
+func smIncorrect(format string, a ...any) error {
+	return fmt.Errorf("%w: %w: %s", ErrCommandMalformed, apdu.ErrSMDataObjectsIncorrect, fmt.Sprintf(format, a...))
+}
+
+// commandDOs are the SM data objects of a protected command.
+type commandDOs struct {
+	data    []byte // the value of DO87 or DO85, nil if absent
+	dataTag byte   // 87 or 85
+	le      []byte // the value of DO97, nil if absent
+	mac     []byte // the value of DO8E
+	macEnd  int    // offset of DO8E: the MAC covers the bytes before it
+}
+
+// splitCommandDOs reads the data field of a protected command: in this
+// order and at most once each, DO87 or DO85 (the cryptogram), DO97 (Le),
+// DO8E (the MAC, mandatory, 8 bytes), as ICAO Doc 9303 part 11 §9.8.4
+// lays them out. Anything else is refused.
+func splitCommandDOs(field []byte) (commandDOs, error) {
+	var d commandDOs
+	rest := field
+	for len(rest) > 0 {
+		tag, val, next, err := readDO(rest)
+		if err != nil {
+			return d, smIncorrect("at offset %d: %v", len(field)-len(rest), err)
+		}
+		switch {
+		case (tag == tagCryptogram || tag == tagCryptogramOdd) && d.data == nil && d.le == nil && d.mac == nil:
+			d.data, d.dataTag = val, tag
+		case tag == tagLe && d.le == nil && d.mac == nil:
+			d.le = val
+		case tag == tagMAC && d.mac == nil:
+			d.mac = val
+			d.macEnd = len(field) - len(rest)
+		default:
+			return d, smIncorrect("unexpected data object %02X at offset %d", tag, len(field)-len(rest))
+		}
+		rest = next
+	}
+	if d.mac == nil {
+		return d, smMissing("no MAC (DO8E)")
+	}
+	if len(d.mac) != MACLen {
+		return d, smIncorrect("MAC of %d bytes, want %d", len(d.mac), MACLen)
+	}
+	return d, nil
+}
+
+// decodeDO97 turns the value of DO97 into Ne: absent, none; one byte, a
+// short Le (00 = 256); two bytes, an extended Le (0000 = 65536), as
+// ISO/IEC 7816-4 §5.1 encodes Le.
+func decodeDO97(le []byte) (ne int, extended bool, err error) {
+	switch len(le) {
+	case 0:
+		if le != nil {
+			return 0, false, smIncorrect("empty DO97")
+		}
+		return 0, false, nil
+	case 1:
+		if ne = int(le[0]); ne == 0 {
+			ne = apdu.MaxShortNe
+		}
+		return ne, false, nil
+	case 2:
+		if ne = int(le[0])<<8 | int(le[1]); ne == 0 {
+			ne = apdu.MaxExtendedNe
+		}
+		return ne, true, nil
+	}
+	return 0, false, smIncorrect("DO97 of %d bytes", len(le))
+}
+
+// decryptCommandData decrypts the cryptogram of DO87 (even INS: padding
+// indicator 01, then the ciphertext) or DO85 (odd INS: the ciphertext
+// only), ISO/IEC 7816-4 §10.2.2, and removes padding method 2.
+func (m *smCore) decryptCommandData(tag byte, ct []byte, ins apdu.Ins) ([]byte, error) {
+	bs := m.c.bs
+	if tag == tagCryptogram {
+		if len(ct) == 0 || ct[0] != paddingIndicator {
+			return nil, smIncorrect("DO87 without padding indicator 01")
+		}
+		ct = ct[1:]
+	}
+	if (tag == tagCryptogram) != (ins&1 == 0) {
+		return nil, smIncorrect("DO%02X with INS %02X", tag, ins)
+	}
+	if len(ct) < bs || len(ct)%bs != 0 {
+		return nil, smIncorrect("cryptogram of %d bytes", len(ct))
+	}
+	data := make([]byte, len(ct))
+	iv := m.iv()
+	m.c.cbcDecrypt(data, ct, iv[:bs])
+	plain, ok := cryptoprim.Unpad(data, bs)
+	if !ok {
+		clear(data)
+		return nil, smIncorrect("bad padding in cryptogram")
+	}
+	return plain, nil
 }
 
 // wrapResponse protects a response on the card side (ICAO Doc 9303 part 11
@@ -412,13 +459,13 @@ func (m *smCore) wrapResponse(r apdu.Response) []byte {
 	bs := m.c.bs
 	out := make([]byte, 0, len(r.Data)+bs+4+4+2+MACLen+2+2)
 	if len(r.Data) > 0 {
-		plen := paddedLen(len(r.Data), bs)
+		plen := cryptoprim.PaddedLen(len(r.Data), bs)
 		out = append(out, tagCryptogram)
 		out = appendLen(out, plen+1)
 		out = append(out, paddingIndicator)
 		start := len(out)
 		out = append(out, r.Data...)
-		out = padFrom(out, start, bs)
+		out = cryptoprim.PadFrom(out, start, bs)
 		iv := m.iv()
 		m.c.cbcEncrypt(out[start:], out[start:], iv[:bs])
 	}

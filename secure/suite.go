@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
+	"github.com/mynacard/freespace/internal/cryptoprim"
 	"strings"
 )
 
@@ -91,15 +92,20 @@ func (tdesSuite) SSCLen() int     { return 8 }
 func (tdesSuite) KeyHalfLen() int { return 16 }
 
 func (tdesSuite) newCrypto(kEnc, kMac []byte) (*crypto, error) {
-	b, err := tdesCipher(kEnc)
+	// Two-key TDES (K1 K2 K1) for encryption and the retail MAC: 16 bytes
+	// each, checked here so that the error is this package's.
+	if len(kEnc) != 16 || len(kMac) != 16 {
+		return nil, fmt.Errorf("%w: 3DES needs 16-byte keys, got %d and %d", ErrKeyLength, len(kEnc), len(kMac))
+	}
+	b, err := cryptoprim.NewTDES(kEnc)
 	if err != nil {
 		return nil, err
 	}
-	m, err := newRetailMAC(kMac)
+	m, err := cryptoprim.NewRetailMAC(kMac)
 	if err != nil {
 		return nil, err
 	}
-	return &crypto{bs: 8, block: b, mac: m.sum}, nil
+	return &crypto{bs: 8, block: b, mac: m.Sum}, nil
 }
 
 // deriveSessionKeys is ICAO Doc 9303 part 11 §9.7.1.1: KS = first 16 bytes
@@ -108,8 +114,8 @@ func (tdesSuite) newCrypto(kEnc, kMac []byte) (*crypto, error) {
 func (tdesSuite) deriveSessionKeys(seed []byte) (enc, mac []byte) {
 	enc = hashKDF(sha1Sum, seed, 1, 16)
 	mac = hashKDF(sha1Sum, seed, 2, 16)
-	SetDESParity(enc)
-	SetDESParity(mac)
+	cryptoprim.SetDESParity(enc)
+	cryptoprim.SetDESParity(mac)
 	return enc, mac
 }
 
@@ -141,10 +147,11 @@ func (s aesSuite) newCrypto(kEnc, kMac []byte) (*crypto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: AES key of %d bytes", ErrKeyLength, len(kMac))
 	}
-	c, err := NewCMAC(mb)
+	c, err := cryptoprim.NewCMAC(mb)
 	if err != nil {
 		return nil, err
 	}
+	k1 := c.K1()
 	cr := &crypto{bs: 16, block: b, ivFromSSC: true}
 	// msg is always padded (a block multiple), so CMAC is CBC-MAC over all
 	// but the last block, then the last block xor K1 (SP 800-38B §6.2).
@@ -174,7 +181,7 @@ func (s aesSuite) newCrypto(kEnc, kMac []byte) (*crypto, error) {
 			clear(scratch[:n])
 		}
 		subtle.XORBytes(x, x, msg[len(msg)-16:])
-		subtle.XORBytes(x, x, c.k1[:16])
+		subtle.XORBytes(x, x, k1)
 		mb.Encrypt(x, x)
 		dst = append(dst, x[:MACLen]...)
 		clear(x)

@@ -4,8 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/meter"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -23,16 +24,16 @@ func BenchmarkReadTransaction(b *testing.B) {
 		suite secure.Suite
 		store *keys.Store
 	}{
-		{secure.AES128, testkeys.Store(1)},
-		{secure.TDES, testkeys.StoreTDES()},
+		{secure.AES128, keystest.Store(1)},
+		{secure.TDES, keystest.StoreTDES()},
 	} {
 		b.Run(tc.suite.Name(), func(b *testing.B) {
 			id := profile.Identity{UserID: "BENCH-0001", Attributes: []profile.Attribute{{Name: "role", Value: "staff"}}}
 			card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: tc.store, Suite: tc.suite.Name()}}))
 			cfg := typea.Config{Keys: tc.store, Suite: tc.suite, Password: profile.PasswordNone}
-			m := &testkeys.Meter{Next: card}
+			m := &meter.Meter{Next: card}
 			ctx := context.Background()
-			testkeys.Run(b, m, func() error {
+			meter.Run(b, m, func() error {
 				_, err := typea.Read(ctx, m, cfg, nil)
 				return err
 			})

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -37,7 +37,7 @@ func TestProtocolDocTranscript(t *testing.T) {
 		}
 	}
 
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	id := profile.Identity{UserID: "U1"}
 	var tr mockcard.Transcript
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}), mockcard.WithTranscript(&tr))

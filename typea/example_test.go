@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -16,7 +16,7 @@ import (
 // messaging, READ RECORD 1.
 func ExampleRead() {
 	ctx := context.Background()
-	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
+	operatorKeys := keystest.Store(1) // in production: keys.LoadFile("keys.json")
 	id := profile.Identity{UserID: "EMP-0042"}
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id,
 		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
@@ -34,7 +34,7 @@ func ExampleRead() {
 // refuses to send the password unless the caller allows it.
 func ExampleAP_Verify() {
 	ctx := context.Background()
-	operatorKeys := testkeys.Store(1)
+	operatorKeys := keystest.Store(1)
 	id := profile.Identity{UserID: "EMP-0042"}
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id,
 		Keys: mockcard.APKeys{Masters: operatorKeys}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))

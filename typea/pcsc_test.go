@@ -9,10 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/meter"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/typea"
 )
 
@@ -21,18 +23,18 @@ import (
 // verify) and a write under the update key.
 func TestThroughPCSC(t *testing.T) {
 	slot := pcsctest.Acquire(t)
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	id := testID
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st},
 		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	slot.Attach(t, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 
-	m := &testkeys.Meter{Next: cd}
+	m := &meter.Meter{Next: cd}
 	res, err := typea.Read(ctx, m, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, profile.Password("1234"))
 	require.NoError(t, err)
 	assert.Equal(t, "U-0001", res.Identity.UserID)
@@ -59,20 +61,20 @@ func TestThroughPCSC(t *testing.T) {
 // (no password): 4 APDUs per transaction.
 func BenchmarkReadTransactionPCSC(b *testing.B) {
 	slot := pcsctest.Acquire(b)
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	id := profile.Identity{UserID: "BENCH-0001"}
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}))
 	slot.Attach(b, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(b)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cd.Close()
-	m := &testkeys.Meter{Next: cd}
+	m := &meter.Meter{Next: cd}
 	cfg := typea.Config{Keys: st, Password: profile.PasswordNone}
-	testkeys.Run(b, m, func() error {
+	meter.Run(b, m, func() error {
 		_, err := typea.Read(ctx, m, cfg, nil)
 		return err
 	})

@@ -11,13 +11,6 @@ import (
 	"github.com/mynacard/freespace/profile"
 )
 
-// Record instructions (ISO/IEC 7816-4 §11.4).
-const (
-	insReadRecord   = 0xB2
-	insUpdateRecord = 0xDC
-	insAppendRecord = 0xE2
-)
-
 // AP is a selected Type A AP on one card. Each method runs in a PC/SC
 // transaction of its own (apdu.WithTransaction). An AP is not safe for
 // concurrent use.
@@ -281,7 +274,7 @@ func (a *AP) readRecord(ctx context.Context, n int) ([]byte, error) {
 	if n < 1 || n > 254 {
 		return nil, fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
 	}
-	b, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadRecord, P1: byte(n), P2: a.recordP2(false), Ne: a.maxRecord()})
+	b, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsReadRecord, P1: byte(n), P2: a.recordP2(false), Ne: a.maxRecord()})
 	if errors.Is(err, apdu.ErrSecurityStatusNotSatisfied) && a.s.Authenticated() == a.cfg.ReadKey.Ref {
 		// 6982 under the read key's session: the AP wants its password
 		// verified (docs/PROTOCOL.md §6.4), whatever this host's mode.
@@ -371,7 +364,7 @@ func (a *AP) updateRecord(ctx context.Context, n int, data []byte) error {
 	if n < 1 || n > 254 {
 		return fmt.Errorf("%w: record number %d out of range 1..254", ErrRecordFormat, n)
 	}
-	_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insUpdateRecord, P1: byte(n), P2: a.recordP2(false), Data: data})
+	_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsUpdateRecord, P1: byte(n), P2: a.recordP2(false), Data: data})
 	return err
 }
 
@@ -385,7 +378,7 @@ func (a *AP) appendRecord(ctx context.Context, data []byte) error {
 	if len(data) == 0 || len(data) > a.maxRecord() {
 		return &RecordSizeError{Len: len(data), Max: a.maxRecord()}
 	}
-	_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: insAppendRecord, P2: a.recordP2(true), Data: data})
+	_, err := a.s.Channel().Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsAppendRecord, P2: a.recordP2(true), Data: data})
 	return err
 }
 
@@ -505,7 +498,7 @@ func (a *AP) Sealed(ctx context.Context) (bool, error) {
 		if err := a.s.CheckCard(ctx); err != nil {
 			return err
 		}
-		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadRecord, P1: RecordIdentity, P2: a.recordP2(false), Ne: apdu.MaxShortNe})
+		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsReadRecord, P1: RecordIdentity, P2: a.recordP2(false), Ne: apdu.MaxShortNe})
 		sealed, err = apsession.SealedAnswer(err, apdu.ErrRecordNotFound)
 		return err
 	})

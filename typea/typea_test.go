@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -28,7 +28,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, pw *mockcard.APPassword, mode profile.PasswordMode, opts ...mockcard.Option) *fixture {
 	t.Helper()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	id := testID
 	card, err := mockcard.New(append([]mockcard.Option{mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}, Password: pw})}, opts...)...)
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func TestPasswordBeforeAuthNeedsExplicitOption(t *testing.T) {
 		})
 	}
 	for _, mode := range []profile.PasswordMode{profile.PasswordAfterAuth, profile.PasswordNone} {
-		assert.NoError(t, typea.Config{Keys: testkeys.Store(1), Password: mode}.Validate(), "%v needs no option", mode)
+		assert.NoError(t, typea.Config{Keys: keystest.Store(1), Password: mode}.Validate(), "%v needs no option", mode)
 	}
 }
 
@@ -237,7 +237,7 @@ func TestCardSwapped(t *testing.T) {
 
 func TestNotPresentAndNotPersonalized(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	empty := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: "C"}))
 	_, err := typea.Read(ctx, empty, typea.Config{Password: profile.PasswordAfterAuth, Keys: st}, nil)
 	assert.ErrorIs(t, err, profile.ErrNotPresent)
@@ -250,7 +250,7 @@ func TestNotPresentAndNotPersonalized(t *testing.T) {
 func TestWrongKeys(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, nil, profile.PasswordNone)
-	other := testkeys.Store(1)
+	other := keystest.Store(1)
 	k, _ := keys.NewKey(keys.AES, make([]byte, 16))
 	require.NoError(t, other.Add(keys.KeyRef{Name: "typea-auth-enc", Version: 2}, k))
 	cfg := f.cfg
@@ -340,8 +340,8 @@ func TestSuites(t *testing.T) {
 		suite secure.Suite
 		store *keys.Store
 	}{
-		{secure.TDES, testkeys.StoreTDES()},
-		{secure.AES128, testkeys.Store(1)},
+		{secure.TDES, keystest.StoreTDES()},
+		{secure.AES128, keystest.Store(1)},
 	} {
 		t.Run(tc.suite.Name(), func(t *testing.T) {
 			id := testID

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -21,7 +21,7 @@ import (
 // ErrConfig, naming the field, with the package prefix once (issue 14 §3).
 func TestConfigErrorsNameTheField(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	good := typea.Config{Keys: st}
 	tests := []struct {
 		name  string
@@ -127,7 +127,7 @@ func TestErrorPrefixOnce(t *testing.T) {
 // zero Identity leaves EF.Records empty, which reads as not personalized.
 func TestZeroIdentityIsFreshAP(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}}))
 	_, err := typea.Read(ctx, card, typea.Config{Keys: st}, nil)
 	assert.ErrorIs(t, err, profile.ErrNotPersonalized)
@@ -160,8 +160,8 @@ func TestZeroAPIsAClearError(t *testing.T) {
 // TestNilTransport: Open and Read without a transport are errors, not
 // panics.
 func TestNilTransport(t *testing.T) {
-	_, err := typea.Open(context.Background(), nil, typea.Config{Keys: testkeys.Store(1)}, nil)
+	_, err := typea.Open(context.Background(), nil, typea.Config{Keys: keystest.Store(1)}, nil)
 	assert.ErrorContains(t, err, "typea: open: nil transport")
-	_, err = typea.Read(context.Background(), nil, typea.Config{Keys: testkeys.Store(1)}, nil)
+	_, err = typea.Read(context.Background(), nil, typea.Config{Keys: keystest.Store(1)}, nil)
 	assert.ErrorContains(t, err, "typea: read: nil transport")
 }

@@ -9,9 +9,10 @@ import (
 
 	"github.com/ebfe/scard"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/typec"
 )
 
@@ -41,7 +42,7 @@ func BenchmarkReadPCSC(b *testing.B) {
 	read := func(cfg typec.Config) func(b *testing.B) {
 		return func(b *testing.B) {
 			rc := pcsctest.NewContext(b)
-			cd, err := rc.Connect(ctx, slot.ReaderName)
+			cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -83,7 +84,7 @@ func BenchmarkReadPCSC(b *testing.B) {
 	// both summed over the run.
 	b.Run("paired", func(b *testing.B) {
 		rc := pcsctest.NewContext(b)
-		cd, err := rc.Connect(ctx, slot.ReaderName)
+		cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

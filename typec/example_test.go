@@ -2,6 +2,7 @@ package typec_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -15,9 +16,10 @@ import (
 // Read one card: the whole read is one transaction of three APDUs (SELECT
 // AP, then each EF read by its short EF identifier).
 func ExampleRead() {
-	id := profile.Identity{UserID: "LIB-000123"}
-	enc, _ := id.MarshalBinary()
-	card := mockcard.MustNew(mockcard.WithAP(typeCSpec(enc)))
+	card := mockcard.MustNew(mockcard.WithTypeCConfig(mockcard.TypeC{
+		Identity: profile.Identity{UserID: "LIB-000123"},
+		CUID:     profile.CUID{0xC0, 0xFF, 0xEE, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13},
+	}))
 
 	res, err := typec.Read(context.Background(), card, typec.Config{})
 	if err != nil {
@@ -32,9 +34,14 @@ func ExampleRead() {
 // with 6A82: Read falls back to SELECT EF for each EF, and Result.APDUs
 // shows the cost. Config.SelectByFID goes that way from the start.
 func ExampleRead_selectByFID() {
-	id := profile.Identity{UserID: "LIB-000123"}
-	enc, _ := id.MarshalBinary()
-	card := mockcard.MustNew(mockcard.WithAP(withoutSFI(typeCSpec(enc))))
+	spec, err := mockcard.TypeCSpec(mockcard.TypeC{Identity: profile.Identity{UserID: "LIB-000123"}}, rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	for i := range spec.EFs {
+		spec.EFs[i].SFI = 0 // selectable by file identifier only
+	}
+	card := mockcard.MustNew(mockcard.WithAP(spec))
 
 	for _, cfg := range []typec.Config{{}, {SelectByFID: true}} {
 		res, err := typec.Read(context.Background(), card, cfg)
@@ -52,10 +59,23 @@ func ExampleRead_selectByFID() {
 // The typed errors tell a card without the AP from one not yet
 // personalized.
 func ExampleRead_errors() {
+	// withIdentityEF is a Type C card whose EF 0002 holds any bytes.
+	withIdentityEF := func(content []byte) *mockcard.Card {
+		spec, err := mockcard.TypeCSpec(mockcard.TypeC{Identity: profile.Identity{UserID: "U1"}}, rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		for i := range spec.EFs {
+			if spec.EFs[i].FID == profile.FIDIdentity {
+				spec.EFs[i].Data = content
+			}
+		}
+		return mockcard.MustNew(mockcard.WithAP(spec))
+	}
 	cards := map[string]*mockcard.Card{
 		"blank card":       mockcard.MustNew(),
-		"unpersonalized":   mockcard.MustNew(mockcard.WithAP(typeCSpec(nil))),
-		"malformed object": mockcard.MustNew(mockcard.WithAP(typeCSpec([]byte{0x70, 0x01, 0x00}))),
+		"unpersonalized":   withIdentityEF(nil),
+		"malformed object": withIdentityEF([]byte{0x70, 0x01, 0x00}),
 	}
 	for _, name := range []string{"blank card", "unpersonalized", "malformed object"} {
 		_, err := typec.Read(context.Background(), cards[name], typec.Config{})
@@ -111,7 +131,7 @@ func Example_reader() {
 		fmt.Println(err)
 		return
 	}
-	card, err := rc.Connect(ctx, names[0])
+	card, err := rc.Connect(ctx, names[0], reader.ConnectOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -76,7 +76,7 @@ type sfiOverride struct {
 
 func (o *sfiOverride) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	r, err := o.card.Transmit(ctx, cmd)
-	if err != nil || len(cmd) < 4 || cmd[1] != insReadBinary || cmd[2]&p1ShortEF == 0 || o.n >= len(o.answers) {
+	if err != nil || len(cmd) < 4 || cmd[1] != byte(apdu.InsReadBinary) || cmd[2]&p1ShortEF == 0 || o.n >= len(o.answers) {
 		return r, err
 	}
 	o.n++

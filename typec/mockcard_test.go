@@ -62,7 +62,7 @@ func TestReadOnMockCard(t *testing.T) {
 		noAP   bool
 		noSFI  bool
 		cfg    typec.Config
-		faults func(c *mockcard.Card)
+		faults []mockcard.Fault
 		want   profile.Identity
 		apdus  int
 		errIs  []error
@@ -80,16 +80,16 @@ func TestReadOnMockCard(t *testing.T) {
 		{name: "not personalized (erased)", ef: []byte(strings.Repeat("\xFF", 300)), errIs: []error{profile.ErrNotPersonalized}, apdus: 3},
 		{name: "malformed identity", ef: []byte{0x70, 0x04, 0x80, 0x02, 0x55, 0x07}, errIs: []error{profile.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 3},
 		{name: "identity runs past the EF", ef: []byte{0x70, 0x82, 0x01, 0x00, 0x80, 0x01, 0x55}, errIs: []error{profile.ErrMalformed, profile.ErrInvalidIdentity}, apdus: 4},
-		{name: "removed before the first APDU", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveBefore(1) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 1},
-		{name: "removed mid-read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveAfter(2) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 2},
-		{name: "removed before the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.RemoveBefore(3) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
-		{name: "removed during the fallback", ef: encode(t, valid, 0, 0), noSFI: true, faults: func(c *mockcard.Card) { c.RemoveBefore(3) }, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
-		{name: "61xx on the CUID read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Force61(2) }, want: valid, apdus: 4},
+		{name: "removed before the first APDU", ef: encode(t, valid, 0, 0), faults: []mockcard.Fault{mockcard.RemoveBefore(1)}, errIs: []error{apdu.ErrCardRemoved}, apdus: 1},
+		{name: "removed mid-read", ef: encode(t, valid, 0, 0), faults: []mockcard.Fault{mockcard.RemoveAfter(2)}, errIs: []error{apdu.ErrCardRemoved}, apdus: 2},
+		{name: "removed before the identity read", ef: encode(t, valid, 0, 0), faults: []mockcard.Fault{mockcard.RemoveBefore(3)}, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
+		{name: "removed during the fallback", ef: encode(t, valid, 0, 0), noSFI: true, faults: []mockcard.Fault{mockcard.RemoveBefore(3)}, errIs: []error{apdu.ErrCardRemoved}, apdus: 3},
+		{name: "61xx on the CUID read", ef: encode(t, valid, 0, 0), faults: []mockcard.Fault{mockcard.Force61(2)}, want: valid, apdus: 4},
 		{name: "61xx everywhere", ef: encode(t, valid, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(0)}, want: valid, apdus: 5},
 		{name: "61xx in small parts", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithGetResponse(64)}, want: long, apdus: 5 + 2},
-		{name: "6Cxx on the identity read", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Force6C(3) }, want: valid, apdus: 4},
-		{name: "short read of the CUID", ef: encode(t, valid, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(2, 8) }, errIs: []error{profile.ErrMalformed, profile.ErrInvalidCUID}, apdus: 2},
-		{name: "short read of a long identity", ef: encode(t, long, 0, 0), faults: func(c *mockcard.Card) { c.Truncate(3, 100) }, want: long, apdus: 5},
+		{name: "6Cxx on the identity read", ef: encode(t, valid, 0, 0), faults: []mockcard.Fault{mockcard.Force6C(3)}, want: valid, apdus: 4},
+		{name: "short read of the CUID", ef: encode(t, valid, 0, 0), faults: []mockcard.Fault{mockcard.Truncate(2, 8)}, errIs: []error{profile.ErrMalformed, profile.ErrInvalidCUID}, apdus: 2},
+		{name: "short read of a long identity", ef: encode(t, long, 0, 0), faults: []mockcard.Fault{mockcard.Truncate(3, 100)}, want: long, apdus: 5},
 		{name: "short extended-less card", ef: encode(t, long, 0, 0), opts: []mockcard.Option{mockcard.WithExtendedLength(false)}, want: long, apdus: 5},
 	}
 	for _, tt := range tests {
@@ -104,7 +104,7 @@ func TestReadOnMockCard(t *testing.T) {
 			}
 			card := mockcard.MustNew(opts...)
 			if tt.faults != nil {
-				tt.faults(card)
+				require.NoError(t, card.Inject(tt.faults...))
 			}
 			res, err := typec.Read(context.Background(), card, tt.cfg)
 			assert.Equal(t, tt.apdus, res.APDUs, "APDUs sent")

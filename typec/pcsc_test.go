@@ -8,9 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/typec"
 )
 
@@ -57,7 +58,7 @@ func TestReadThroughPCSC(t *testing.T) {
 
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 
@@ -106,11 +107,11 @@ func TestReadThroughPCSCCardVanishesMidAPDU(t *testing.T) {
 	slot.Attach(t, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 
-	card.RemoveBefore(3)
+	require.NoError(t, card.Inject(mockcard.RemoveBefore(3)))
 	_, err = typec.Read(ctx, cd, typec.Config{})
 	require.Error(t, err)
 	// pcscd's vpcd driver reports a card that disconnects during an

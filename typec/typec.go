@@ -9,15 +9,13 @@ import (
 	"github.com/mynacard/freespace/profile"
 )
 
-// Instruction bytes and parameters of the commands a Type C read sends
+// Parameters of the commands a Type C read sends
 // (ISO/IEC 7816-4 §11.2.2 SELECT, §11.3.3 READ BINARY).
 const (
-	insSelect     = 0xA4
-	insReadBinary = 0xB0
-	p1SelectByDF  = 0x04 // SELECT by DF name (AID)
-	p1SelectEF    = 0x02 // SELECT EF under the current DF by file identifier
-	p2NoFCI       = 0x0C // first or only occurrence, no response data
-	p1ShortEF     = 0x80 // READ BINARY: SFI in P1 bits 5-1, offset in P2
+	p1SelectByDF = 0x04 // SELECT by DF name (AID)
+	p1SelectEF   = 0x02 // SELECT EF under the current DF by file identifier
+	p2NoFCI      = 0x0C // first or only occurrence, no response data
+	p1ShortEF    = 0x80 // READ BINARY: SFI in P1 bits 5-1, offset in P2
 )
 
 // errNilTransport is a caller's bug: no transport to the card.
@@ -179,7 +177,7 @@ type session struct {
 func newSession(t apdu.Transport, cfg Config) *session {
 	c := &apdu.Counter{Next: t}
 	// No response of a Type C read carries more than 256 data bytes.
-	return &session{cfg: cfg, count: c, ch: apdu.NewChannel(c, apdu.WithMaxResponseSize(apdu.MaxShortNe+2)), byFID: cfg.SelectByFID}
+	return &session{cfg: cfg, count: c, ch: apdu.NewChannel(c, apdu.ChannelConfig{MaxResponseSize: apdu.MaxShortNe + 2}), byFID: cfg.SelectByFID}
 }
 
 // send sends cmd through the channel. Answers that break ISO/IEC 7816-4
@@ -203,7 +201,7 @@ func (s *session) send(ctx context.Context, cmd apdu.Command) (apdu.Response, er
 }
 
 func (s *session) selectAP(ctx context.Context) error {
-	r, err := s.send(ctx, apdu.Command{CLA: 0x00, INS: insSelect, P1: p1SelectByDF, P2: p2NoFCI, Data: s.cfg.AID})
+	r, err := s.send(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: p1SelectByDF, P2: p2NoFCI, Data: s.cfg.AID})
 	if err != nil {
 		return fmt.Errorf("typec: SELECT AP %v: %w", s.cfg.AID, err)
 	}
@@ -220,7 +218,7 @@ func (s *session) selectAP(ctx context.Context) error {
 // follow the profile: profile.ErrMalformed, with the *StatusError.
 func (s *session) selectEF(ctx context.Context, fid uint16) error {
 	fidb := [2]byte{byte(fid >> 8), byte(fid)}
-	r, err := s.send(ctx, apdu.Command{CLA: 0x00, INS: insSelect, P1: p1SelectEF, P2: p2NoFCI, Data: fidb[:]})
+	r, err := s.send(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: p1SelectEF, P2: p2NoFCI, Data: fidb[:]})
 	if err != nil {
 		return fmt.Errorf("typec: SELECT EF %04X: %w", fid, err)
 	}
@@ -258,7 +256,7 @@ func (st step) String() string {
 // come back with their data, any other status word is returned with no
 // data. More data than ne is profile.ErrMalformed.
 func (s *session) readBinary(ctx context.Context, st step, ne int) ([]byte, apdu.StatusWord, error) {
-	cmd := apdu.Command{CLA: 0x00, INS: insReadBinary, P1: byte(st.off >> 8), P2: byte(st.off), Ne: ne}
+	cmd := apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, P1: byte(st.off >> 8), P2: byte(st.off), Ne: ne}
 	if st.sfi != 0 {
 		cmd.P1, cmd.P2 = p1ShortEF|st.sfi, 0
 	}

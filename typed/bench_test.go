@@ -5,7 +5,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/meter"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
@@ -23,7 +24,7 @@ func BenchmarkRead1KiB(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			st := testkeys.Store(1)
+			st := keystest.Store(1)
 			card := newCard(b, st, mockcard.WithExtendedLength(ext))
 			cfg := typed.Config{Keys: st, ExtendedLength: ext}
 			ap, err := typed.Open(ctx, card, cfg, nil)
@@ -34,8 +35,8 @@ func BenchmarkRead1KiB(b *testing.B) {
 			if err := ap.Write(ctx, c, typed.WriteOptions{}); err != nil {
 				b.Fatal(err)
 			}
-			m := &testkeys.Meter{Next: card}
-			testkeys.Run(b, m, func() error {
+			m := &meter.Meter{Next: card}
+			meter.Run(b, m, func() error {
 				ap, err := typed.Open(ctx, m, cfg, nil)
 				if err != nil {
 					return err
@@ -54,13 +55,13 @@ func BenchmarkRead1KiB(b *testing.B) {
 // open session (read both slots, switch to the update key, write).
 func BenchmarkWrite1KiB(b *testing.B) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(b, st)
-	m := &testkeys.Meter{Next: card}
+	m := &meter.Meter{Next: card}
 	ap, err := typed.Open(ctx, m, typed.Config{Keys: st}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c := typed.Content{Identity: profile.Identity{UserID: "BENCH"}, Data: bytes.Repeat([]byte{0x5A}, 1024)}
-	testkeys.Run(b, m, func() error { return ap.Write(ctx, c, typed.WriteOptions{}) })
+	meter.Run(b, m, func() error { return ap.Write(ctx, c, typed.WriteOptions{}) })
 }

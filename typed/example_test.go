@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
@@ -15,7 +15,7 @@ import (
 // read afterwards.
 func Example() {
 	ctx := context.Background()
-	operatorKeys := testkeys.Store(1) // in production: keys.LoadFile("keys.json")
+	operatorKeys := keystest.Store(1) // in production: keys.LoadFile("keys.json")
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: operatorKeys}}))
 
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: operatorKeys}, nil)

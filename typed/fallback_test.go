@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
 )
@@ -36,7 +36,7 @@ func TestFallbackReported(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := testkeys.Store(1)
+			st := keystest.Store(1)
 			card := newCard(t, st)
 			cfg := typed.Config{Keys: st, Rand: newSeeded(2), RequireNewest: tt.require}
 			ap, err := typed.Open(ctx, card, cfg, nil)
@@ -90,7 +90,7 @@ func TestFallbackReported(t *testing.T) {
 // an older authentic one is the normal state, never reported.
 func TestNoFallbackOnBlankOrOlderSlot(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: st, RequireNewest: true}, nil)
 	require.NoError(t, err)

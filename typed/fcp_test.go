@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
@@ -41,7 +41,7 @@ func (s *fcpSwap) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // configured capacity; nothing is written.
 func TestMalformedFCPIsAnError(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	tests := []struct {
 		name string
 		fcp  []byte
@@ -76,7 +76,7 @@ func TestMalformedFCPIsAnError(t *testing.T) {
 // (documented on Config.Capacity).
 func TestFCPWithoutSize(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	for _, fcp := range [][]byte{nil, {0x62, 0x03, 0x82, 0x01, 0x01}, {0x62, 0x00}} {
 		card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Capacity: 1000, Unsealed: true}))
 		ap, err := typed.OpenUnauthenticated(ctx, &fcpSwap{next: card, body: fcp}, typed.Config{Keys: st, Capacity: 1000, Rand: newSeeded(5)})

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -19,7 +19,7 @@ import (
 // memory with no AP for the caller to Close.
 func TestFailedOpenDropsSessionKeys(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st},
 		Password: &mockcard.APPassword{Value: profile.Password("1234"), RequireSM: true}}))
 	var opened *AP

@@ -10,9 +10,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/meter"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/typed"
 )
 
@@ -20,12 +22,12 @@ import (
 // a real pcscd -> reader.
 func TestThroughPCSC(t *testing.T) {
 	slot := pcsctest.Acquire(t)
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	slot.Attach(t, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(t)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cd.Close() })
 
@@ -43,12 +45,12 @@ func TestThroughPCSC(t *testing.T) {
 // BenchmarkRead1KiBPCSC is BenchmarkRead1KiB (short APDUs) through pcscd.
 func BenchmarkRead1KiBPCSC(b *testing.B) {
 	slot := pcsctest.Acquire(b)
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(b, st)
 	slot.Attach(b, card)
 	ctx := context.Background()
 	rc := pcsctest.NewContext(b)
-	cd, err := rc.Connect(ctx, slot.ReaderName)
+	cd, err := rc.Connect(ctx, slot.ReaderName, reader.ConnectOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,8 +63,8 @@ func BenchmarkRead1KiBPCSC(b *testing.B) {
 	if err := ap.Write(ctx, typed.Content{Identity: profile.Identity{UserID: "BENCH"}, Data: bytes.Repeat([]byte{0x5A}, 1024)}, typed.WriteOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	m := &testkeys.Meter{Next: cd}
-	testkeys.Run(b, m, func() error {
+	m := &meter.Meter{Next: cd}
+	meter.Run(b, m, func() error {
 		ap, err := typed.Open(ctx, m, cfg, nil)
 		if err != nil {
 			return err

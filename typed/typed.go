@@ -17,13 +17,6 @@ import (
 	"github.com/mynacard/freespace/secure"
 )
 
-// Instructions of the binary commands (ISO/IEC 7816-4 §11.3).
-const (
-	insSelect       = 0xA4
-	insReadBinary   = 0xB0
-	insUpdateBinary = 0xD6
-)
-
 // Default references of the profile (docs/PROTOCOL.md §7.1), the same in
 // typea.
 const (
@@ -470,7 +463,7 @@ func (f *cardFile) sel(ctx context.Context) error {
 	if f.selected {
 		return nil
 	}
-	fcp, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insSelect, P1: 0x02, P2: 0x04, Data: []byte{byte(f.fid >> 8), byte(f.fid)}, Ne: apdu.MaxShortNe})
+	fcp, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: 0x02, P2: 0x04, Data: []byte{byte(f.fid >> 8), byte(f.fid)}, Ne: apdu.MaxShortNe})
 	if err != nil {
 		return fmt.Errorf("SELECT EF %04X: %w", f.fid, err)
 	}
@@ -538,7 +531,7 @@ func (f *cardFile) readAt(ctx context.Context, off, n int) ([]byte, error) {
 	if off > 0x7FFF {
 		return nil, nil
 	}
-	b, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insReadBinary, P1: byte(off >> 8), P2: byte(off), Ne: min(n, f.chunk)})
+	b, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, P1: byte(off >> 8), P2: byte(off), Ne: min(n, f.chunk)})
 	switch {
 	case err == nil, errors.Is(err, apdu.WarnEndOfFile):
 		return b, nil
@@ -555,7 +548,7 @@ func (f *cardFile) writeAt(ctx context.Context, off int, b []byte) error {
 	if err := f.sel(ctx); err != nil {
 		return err
 	}
-	_, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insUpdateBinary, P1: byte(off >> 8), P2: byte(off), Data: b})
+	_, err := f.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsUpdateBinary, P1: byte(off >> 8), P2: byte(off), Data: b})
 	if err != nil {
 		return fmt.Errorf("UPDATE BINARY at %d (%d bytes): %w", off, len(b), err)
 	}
@@ -821,7 +814,7 @@ func (a *AP) Sealed(ctx context.Context) (bool, error) {
 		if err := selectPlain(ctx, a.s.Plain(), a.cfg.DataFID); err != nil {
 			return err
 		}
-		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: insReadBinary, Ne: 1})
+		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, Ne: 1})
 		sealed, err = apsession.SealedAnswer(err, apdu.ErrWrongP1P2)
 		return err
 	})
@@ -829,7 +822,7 @@ func (a *AP) Sealed(ctx context.Context) (bool, error) {
 }
 
 func selectPlain(ctx context.Context, ch *apdu.Channel, fid uint16) error {
-	_, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insSelect, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}})
+	_, err := ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}})
 	if err != nil {
 		return fmt.Errorf("SELECT EF %04X: %w", fid, err)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
@@ -42,7 +42,7 @@ func content(user string, n int) typed.Content {
 
 func TestWriteReadRotate(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	cfg := typed.Config{Keys: st, Rand: newSeeded(2)}
 	ap, err := typed.Open(ctx, card, cfg, nil)
@@ -57,7 +57,7 @@ func TestWriteReadRotate(t *testing.T) {
 	assert.Equal(t, c1, got.Content)
 
 	// Rotation: add data key v2, re-encrypt, read with v2 only.
-	testkeys.AddDataKey(st, 2)
+	keystest.AddDataKey(st, 2)
 	from, to, err := ap.Rotate(ctx, typed.RotateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, uint32(1), from)
@@ -68,7 +68,7 @@ func TestWriteReadRotate(t *testing.T) {
 	assert.Equal(t, uint32(2), rep.Header.Generation)
 
 	// A terminal without v2 gets a typed error, never the stale v1 copy.
-	old := testkeys.Store(1)
+	old := keystest.Store(1)
 	ap2, err := typed.Open(ctx, card, typed.Config{Keys: old}, nil)
 	require.NoError(t, err)
 	_, err = ap2.Read(ctx)
@@ -80,7 +80,7 @@ func TestWriteReadRotate(t *testing.T) {
 
 func TestCapacityExceededWritesNothing(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: st}, nil)
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestCapacityExceededWritesNothing(t *testing.T) {
 
 func TestCopiedToAnotherCardFails(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: st}, nil)
 	require.NoError(t, err)
@@ -132,7 +132,7 @@ func TestCopiedToAnotherCardFails(t *testing.T) {
 
 func TestCardSwappedAborts(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	other := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}}))
 	sw := &switcher{cur: card}
@@ -158,7 +158,7 @@ func (s *switcher) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 
 func TestExtendedLengthFewerAPDUs(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st, mockcard.WithExtendedLength(true))
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: st, ExtendedLength: true}, nil)
 	require.NoError(t, err)
@@ -180,7 +180,7 @@ func TestTearingOnCard(t *testing.T) {
 		t.Skip("exhaustive fault injection")
 	}
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	oldC, newC := content("Old", 700), content("New", 900)
 
 	setup := func() (*mockcard.Card, *typed.AP) {
@@ -236,7 +236,7 @@ func TestTearingOnCard(t *testing.T) {
 		size := min(chunk, env-c*chunk)
 		for k := 1; k < size; k++ {
 			card, ap := setup()
-			card.FailAt(n-chunks+1+c, k)
+			require.NoError(t, card.Inject(mockcard.Tear(n-chunks+1+c, k)))
 			err := ap.Write(ctx, newC, typed.WriteOptions{})
 			require.Error(t, err)
 			check(fmt.Sprintf("chunk %d torn after %d bytes", c, k), card)
@@ -258,7 +258,7 @@ func mustMarshal(t testing.TB, c typed.Content) []byte {
 
 func TestCapacityFromCard(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}, Capacity: 1000}))
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: st}, nil)
 	require.NoError(t, err)
@@ -277,7 +277,7 @@ func TestCapacityFromCard(t *testing.T) {
 
 func TestRead1KiBAPDUCount(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: st}, nil)
 	require.NoError(t, err)
@@ -299,7 +299,7 @@ func TestRead1KiBAPDUCount(t *testing.T) {
 // transparently.
 func TestHostileAndFlakyCard(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	ap, err := typed.Open(ctx, card, typed.Config{Keys: st}, nil)
 	require.NoError(t, err)
@@ -315,7 +315,7 @@ func TestHostileAndFlakyCard(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		ap, err := typed.Open(ctx, card, typed.Config{Keys: st}, nil)
 		require.NoError(t, err)
-		card.Truncate(i, 20)
+		require.NoError(t, card.Inject(mockcard.Truncate(i, 20)))
 		_, err = ap.Read(ctx)
 		require.Error(t, err, "truncated response %d", i)
 		card.ClearFaults()
@@ -344,7 +344,7 @@ func TestHostileAndFlakyCard(t *testing.T) {
 }
 
 func TestTypeDMockConfigErrors(t *testing.T) {
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	for _, cfg := range []mockcard.TypeD{
 		{Keys: mockcard.APKeys{Masters: st}, Capacity: 40000},
 		{Keys: mockcard.APKeys{Masters: st}, Capacity: 10, Data: make([]byte, 11)},
@@ -381,7 +381,7 @@ func (l *fcpLiar) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 // would turn an offset into a short EF identifier and write another file.
 func TestHostileFCPSize(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	for _, size := range []uint16{0x8000, 0xFFFF} {
 		card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Unsealed: true}))
 		liar := &fcpLiar{next: card, size: size}
@@ -406,7 +406,7 @@ func TestHostileFCPSize(t *testing.T) {
 // one still works afterwards.
 func TestOpenRefusesLastTry(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st},
 		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3, RequireSM: true}}))
 	cfg := typed.Config{Keys: st, Password: profile.PasswordAfterAuth}
@@ -431,7 +431,7 @@ func TestFCPSizeOnThreeBytes(t *testing.T) {
 	for _, n := range []int{3, 4} {
 		t.Run(fmt.Sprintf("%d bytes", n), func(t *testing.T) {
 			ctx := context.Background()
-			st := testkeys.Store(1)
+			st := keystest.Store(1)
 			card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Capacity: 1000, Unsealed: true}), mockcard.WithFCPSizeLen(n))
 			ap, err := typed.OpenUnauthenticated(ctx, card, typed.Config{Keys: st})
 			require.NoError(t, err)

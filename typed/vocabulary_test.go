@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
@@ -21,7 +21,7 @@ import (
 // ErrConfig, naming the field, with the package prefix once (issue 14 §3).
 func TestConfigErrorsNameTheField(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	good := typed.Config{Keys: st}
 	tests := []struct {
 		name  string
@@ -61,7 +61,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 // UnblockPassword), on a Type D AP.
 func TestPasswordMethodsLikeTypeA(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st},
 		Password: &mockcard.APPassword{Value: profile.Password("1234"), RequireSM: true}}))
 	ap, err := typed.OpenUnauthenticated(ctx, card, typed.Config{Keys: st, Password: profile.PasswordAfterAuth})
@@ -110,7 +110,7 @@ func TestPasswordMethodsLikeTypeA(t *testing.T) {
 // leaves the host.
 func TestNoPasswordMode(t *testing.T) {
 	ctx := context.Background()
-	st := testkeys.Store(1)
+	st := keystest.Store(1)
 	card := newCard(t, st)
 	_, err := typed.Open(ctx, card, typed.Config{Keys: st}, profile.Password("1234"))
 	assert.ErrorIs(t, err, typed.ErrNoPassword)
@@ -134,7 +134,7 @@ func TestNoPasswordMode(t *testing.T) {
 // TestNotPresentIsProfiles: a card without the AP matches the canonical
 // profile.ErrNotPresent.
 func TestNotPresentIsProfiles(t *testing.T) {
-	_, err := typed.Open(context.Background(), mockcard.MustNew(), typed.Config{Keys: testkeys.Store(1)}, nil)
+	_, err := typed.Open(context.Background(), mockcard.MustNew(), typed.Config{Keys: keystest.Store(1)}, nil)
 	assert.ErrorIs(t, err, profile.ErrNotPresent)
 	assert.Equal(t, 1, strings.Count(err.Error(), "typed:"), err.Error())
 }
@@ -163,6 +163,6 @@ func TestZeroAPIsAClearError(t *testing.T) {
 
 // TestNilTransport: Open without a transport is an error, not a panic.
 func TestNilTransport(t *testing.T) {
-	_, err := typed.Open(context.Background(), nil, typed.Config{Keys: testkeys.Store(1)}, nil)
+	_, err := typed.Open(context.Background(), nil, typed.Config{Keys: keystest.Store(1)}, nil)
 	assert.ErrorContains(t, err, "typed: open: nil transport")
 }

@@ -26,13 +26,9 @@ type Card interface {
 	// Transport answers command APDUs. An error that wraps
 	// apdu.ErrCardRemoved takes the card out of the reader (the
 	// connection is closed); any other error, or a response without a
-	// status word, is answered with SW 6F00 and logged (see WithLogger).
+	// status word, is answered with SW 6F00 and logged (see Config.Logger).
 	apdu.Transport
 }
-
-// ErrCardRemoved is the Conn's error when the card's Transmit reported
-// apdu.ErrCardRemoved. It also matches apdu.ErrCardRemoved.
-var ErrCardRemoved = fmt.Errorf("vpcd: card removed itself: %w", apdu.ErrCardRemoved)
 
 // ErrNilCard is returned by Attach and Serve for a nil Card, including a
 // nil pointer of a type that implements Card (which would otherwise panic
@@ -63,35 +59,27 @@ type config struct {
 	dialer     net.Dialer
 }
 
-// Option configures Attach and Serve.
-type Option func(*config)
-
-// WithMaxMessageSize bounds the size of a message from vpcd (default and
-// maximum MaxMessageSize). Larger messages end the connection with
-// ErrMessageTooLarge.
-func WithMaxMessageSize(n int) Option {
-	return func(c *config) {
-		if n > 0 && n <= MaxMessageSize {
-			c.maxMessage = n
-		}
-	}
+// Config configures Attach and Serve. The zero value is the default.
+type Config struct {
+	// MaxMessageSize bounds the size of a message from vpcd: 0 means
+	// MaxMessageSize, the maximum; a value outside 1..MaxMessageSize is
+	// taken as MaxMessageSize too. Larger messages end the connection
+	// with ErrMessageTooLarge.
+	MaxMessageSize int
+	// Logger receives connection events (attach, detach, errors) at
+	// debug and warn level, and every card failure answered 6F00 at warn
+	// level; nil discards. APDUs are not logged here: wrap the Card in an
+	// apdu.Trace for an APDU log.
+	Logger *slog.Logger
 }
 
-// WithLogger logs connection events (attach, detach, errors) at debug and
-// warn level, and every card failure answered 6F00 at warn level. APDUs are
-// not logged here; wrap the Card for an APDU trace.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
+func newConfig(c Config) config {
+	cfg := config{maxMessage: MaxMessageSize, logger: c.Logger}
+	if c.MaxMessageSize > 0 && c.MaxMessageSize <= MaxMessageSize {
+		cfg.maxMessage = c.MaxMessageSize
 	}
-}
-
-func newConfig(opts []Option) config {
-	cfg := config{maxMessage: MaxMessageSize, logger: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(&cfg)
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	return cfg
 }
@@ -115,12 +103,12 @@ type Conn struct {
 // the card removes itself, or vpcd closes the connection. ctx bounds the
 // dial only; the card's Transmit gets a context that carries ctx's values
 // and is cancelled by Close.
-func Attach(ctx context.Context, addr string, card Card, opts ...Option) (*Conn, error) {
+func Attach(ctx context.Context, addr string, card Card, cfg Config) (*Conn, error) {
 	if isNil(card) {
 		return nil, fmt.Errorf("%w in Attach", ErrNilCard)
 	}
-	cfg := newConfig(opts)
-	nc, err := cfg.dialer.DialContext(ctx, "tcp", addr)
+	conf := newConfig(cfg)
+	nc, err := conf.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("vpcd: connecting to %s: %w", addr, err)
 	}
@@ -128,13 +116,13 @@ func Attach(ctx context.Context, addr string, card Card, opts ...Option) (*Conn,
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if err := tc.SetNoDelay(true); err != nil {
 			// Only latency suffers (Nagle delays small writes): go on.
-			cfg.logger.Warn("vpcd: TCP_NODELAY not set", "err", err)
+			conf.logger.Warn("vpcd: TCP_NODELAY not set", "err", err)
 		}
 		onHdr = quickAck(tc)
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Conn{nc: nc, card: card, cfg: cfg, cancel: cancel, done: make(chan struct{})}
-	cfg.logger.Debug("vpcd: card attached", "addr", addr)
+	c := &Conn{nc: nc, card: card, cfg: conf, cancel: cancel, done: make(chan struct{})}
+	conf.logger.Debug("vpcd: card attached", "addr", addr)
 	go c.serve(sctx, onHdr)
 	return c, nil
 }
@@ -211,7 +199,9 @@ func handleMessage(ctx context.Context, card Card, msg []byte, log *slog.Logger)
 	rsp, err := card.Transmit(ctx, msg)
 	if err != nil {
 		if errors.Is(err, apdu.ErrCardRemoved) {
-			return nil, fmt.Errorf("%w: %w", ErrCardRemoved, err)
+			// The card's own error already matches apdu.ErrCardRemoved,
+			// the one removal sentinel: wrap it, add the fact.
+			return nil, fmt.Errorf("vpcd: card removed itself: %w", err)
 		}
 		log.LogAttrs(ctx, slog.LevelWarn, "vpcd: card failed, answered 6F00", slog.String("err", err.Error()))
 		return swNoPreciseDiagnosis(), nil
@@ -242,7 +232,7 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err returns why the connection ended, once Done is closed: nil after
 // Close; ErrReaderClosed when vpcd closed it; an error matching
-// ErrCardRemoved when the card removed itself; a *FrameError for a
+// apdu.ErrCardRemoved when the card removed itself; a *FrameError for a
 // malformed message. Before Done is closed it returns nil.
 func (c *Conn) Err() error {
 	c.mu.Lock()
@@ -257,15 +247,15 @@ func (c *Conn) Err() error {
 // apdu.ErrCardRemoved) or vpcd sends a malformed message. An address that
 // cannot work (no port, unknown host or port) or a nil card fails at once
 // instead of being retried for ever.
-func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
+func Serve(ctx context.Context, addr string, card Card, cfg Config) error {
 	if isNil(card) {
 		return fmt.Errorf("%w in Serve", ErrNilCard)
 	}
-	cfg := newConfig(opts)
+	conf := newConfig(cfg)
 	const minDelay, maxDelay = 100 * time.Millisecond, 2 * time.Second
 	delay := minDelay
 	for {
-		conn, err := Attach(ctx, addr, card, opts...)
+		conn, err := Attach(ctx, addr, card, cfg)
 		if err == nil {
 			select {
 			case <-ctx.Done():
@@ -274,7 +264,7 @@ func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
 			case <-conn.Done():
 			}
 			err = conn.Err()
-			if errors.Is(err, ErrCardRemoved) || errors.Is(err, ErrMalformedFrame) || errors.Is(err, ErrMessageTooLarge) {
+			if errors.Is(err, apdu.ErrCardRemoved) || errors.Is(err, ErrMalformedFrame) || errors.Is(err, ErrMessageTooLarge) {
 				return err
 			}
 			delay = minDelay
@@ -285,7 +275,7 @@ func Serve(ctx context.Context, addr string, card Card, opts ...Option) error {
 		if !retryable(err) {
 			return err
 		}
-		cfg.logger.Info("vpcd: reader not reachable, retrying", "addr", addr, "err", err, "delay", delay)
+		conf.logger.Info("vpcd: reader not reachable, retrying", "addr", addr, "err", err, "delay", delay)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

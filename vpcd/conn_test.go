@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
-	"github.com/mynacard/freespace/internal/syncbuf"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
 )
 
 // echoCard answers every APDU with its INS byte and 9000, fails with
@@ -111,7 +111,7 @@ func waitDone(t *testing.T, c *Conn) {
 func TestAttachProtocol(t *testing.T) {
 	f := newFakeVPCD(t)
 	card := &echoCard{}
-	conn, err := Attach(t.Context(), f.ln.Addr().String(), card)
+	conn, err := Attach(t.Context(), f.ln.Addr().String(), card, Config{})
 	require.NoError(t, err)
 	defer conn.Close()
 	s := f.accept(t)
@@ -143,7 +143,7 @@ func TestCardFailureIsLogged(t *testing.T) {
 	f := newFakeVPCD(t)
 	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, WithLogger(logger))
+	conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, Config{Logger: logger})
 	require.NoError(t, err)
 	defer conn.Close()
 	s := f.accept(t)
@@ -175,7 +175,7 @@ func TestConnEnds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeVPCD(t)
-			conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{})
+			conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, Config{})
 			require.NoError(t, err)
 			defer conn.Close()
 			s := f.accept(t)
@@ -199,7 +199,7 @@ func TestConnEnds(t *testing.T) {
 
 func TestMessageBound(t *testing.T) {
 	f := newFakeVPCD(t)
-	conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, WithMaxMessageSize(16))
+	conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, Config{MaxMessageSize: 16})
 	require.NoError(t, err)
 	defer conn.Close()
 	s := f.accept(t)
@@ -212,13 +212,13 @@ func TestMessageBound(t *testing.T) {
 }
 
 func TestAttachErrors(t *testing.T) {
-	_, err := Attach(t.Context(), "127.0.0.1:1", nil)
+	_, err := Attach(t.Context(), "127.0.0.1:1", nil, Config{})
 	assert.ErrorIs(t, err, ErrNilCard)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
-	_, err = Attach(t.Context(), addr, &echoCard{})
+	_, err = Attach(t.Context(), addr, &echoCard{}, Config{})
 	assert.Error(t, err, "nothing listens")
 }
 
@@ -230,7 +230,7 @@ func TestServeReconnects(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		serveErr = Serve(ctx, f.ln.Addr().String(), &echoCard{})
+		serveErr = Serve(ctx, f.ln.Addr().String(), &echoCard{}, Config{})
 	}()
 	s1 := f.accept(t)
 	send(t, s1, []byte{0x00, 0xB0, 0x00, 0x00})
@@ -248,7 +248,7 @@ func TestServeReconnects(t *testing.T) {
 func TestServeStopsWhenCardRemoved(t *testing.T) {
 	f := newFakeVPCD(t)
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(t.Context(), f.ln.Addr().String(), &echoCard{}) }()
+	go func() { errc <- Serve(t.Context(), f.ln.Addr().String(), &echoCard{}, Config{}) }()
 	s := f.accept(t)
 	send(t, s, []byte{0x00, 0xEE, 0x00, 0x00})
 	select {
@@ -266,16 +266,16 @@ func TestServeFailsFastOnBadArguments(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	for _, addr := range []string{"127.0.0.1", "127.0.0.1:notaport", "[::1"} {
-		err := Serve(ctx, addr, &echoCard{})
+		err := Serve(ctx, addr, &echoCard{}, Config{})
 		assert.Error(t, err, addr)
 	}
-	assert.ErrorIs(t, Serve(ctx, DefaultAddr, nil), ErrNilCard)
+	assert.ErrorIs(t, Serve(ctx, DefaultAddr, nil, Config{}), ErrNilCard)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
-	assert.True(t, retryable(func() error { _, err := Attach(t.Context(), addr, &echoCard{}); return err }()),
+	assert.True(t, retryable(func() error { _, err := Attach(t.Context(), addr, &echoCard{}, Config{}); return err }()),
 		"connection refused is retried")
 }
 
@@ -284,18 +284,18 @@ func TestServeFailsFastOnBadArguments(t *testing.T) {
 func TestNilPointerCardIsRefused(t *testing.T) {
 	f := newFakeVPCD(t)
 	var card *echoCard
-	_, err := Attach(t.Context(), f.ln.Addr().String(), card)
+	_, err := Attach(t.Context(), f.ln.Addr().String(), card, Config{})
 	assert.ErrorIs(t, err, ErrNilCard)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	assert.ErrorIs(t, Serve(ctx, f.ln.Addr().String(), card), ErrNilCard)
+	assert.ErrorIs(t, Serve(ctx, f.ln.Addr().String(), card, Config{}), ErrNilCard)
 }
 
 // Attach and Close leave no goroutine behind.
 func TestAttachCloseLeavesNoGoroutine(t *testing.T) {
 	f := newFakeVPCD(t)
 	attach := func() {
-		conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{})
+		conn, err := Attach(t.Context(), f.ln.Addr().String(), &echoCard{}, Config{})
 		require.NoError(t, err)
 		s := f.accept(t)
 		send(t, s, []byte{0x00, 0xB0, 0x00, 0x00})

@@ -24,14 +24,14 @@ func (minimalCard) Transmit(context.Context, []byte) ([]byte, error) {
 func ExampleServe() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := vpcd.Serve(ctx, vpcd.DefaultAddr, minimalCard{}); err != nil {
+	if err := vpcd.Serve(ctx, vpcd.DefaultAddr, minimalCard{}, vpcd.Config{}); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // Insert a card, then pull it out.
 func ExampleAttach() {
-	conn, err := vpcd.Attach(context.Background(), vpcd.DefaultAddr, minimalCard{})
+	conn, err := vpcd.Attach(context.Background(), vpcd.DefaultAddr, minimalCard{}, vpcd.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+
+	"github.com/mynacard/freespace/apdu"
 )
 
 // FuzzFrameReader feeds arbitrary bytes to the message reader and the
@@ -43,7 +45,7 @@ func FuzzFrameReader(f *testing.F) {
 			reply, err := handleMessage(context.Background(), card, msg, slog.New(slog.DiscardHandler))
 			if err != nil {
 				var fe *FrameError
-				if !errors.As(err, &fe) && !errors.Is(err, ErrCardRemoved) {
+				if !errors.As(err, &fe) && !errors.Is(err, apdu.ErrCardRemoved) {
 					t.Fatalf("untyped error %v", err)
 				}
 				return

@@ -11,7 +11,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/cardap/pcsc"
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 )
 
 // TestServeOutageWarnings stops the pcscd under a pcsc.Serve that

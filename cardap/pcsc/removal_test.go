@@ -12,8 +12,8 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/cardap/pcsc"
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
@@ -86,7 +86,7 @@ type removalFlow struct {
 // removalFlows are the read flows of every standard AP: Type C, Type A
 // without and with a password, Type D without and with a password.
 func removalFlows() []removalFlow {
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	id := profile.Identity{UserID: "U-REMOVAL"}
 	pw := func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 		return profile.Password("1234"), nil
@@ -114,7 +114,7 @@ func removalFlows() []removalFlow {
 // newTypeDCard returns a sealed Type D card personalized with id.
 func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
 	t.Helper()
-	ks := testkeys.Store(1)
+	ks := keystest.Store(1)
 	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
 	mode := profile.PasswordNone
 	if pw != "" {
@@ -181,9 +181,9 @@ func TestRemovalEveryAPDU(t *testing.T) {
 				for _, before := range []bool{true, false} {
 					card := f.card(t)
 					if before {
-						card.RemoveBefore(k)
+						require.NoError(t, card.Inject(mockcard.RemoveBefore(k)))
 					} else {
-						card.RemoveAfter(k)
+						require.NoError(t, card.Inject(mockcard.RemoveAfter(k)))
 					}
 					// Insert the card only once the loop waits for one:
 					// a card inserted while the loop still waits for the

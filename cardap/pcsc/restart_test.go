@@ -21,8 +21,8 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/cardap/pcsc"
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/syncbuf"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/vpcd"
@@ -76,7 +76,7 @@ func TestServeRestart(t *testing.T) {
 		for i, user := range users {
 			child.waitEvent(t, step, evWaiting, slots[i].ReaderName, since)
 			card := mockcard.MustNew(mockcard.WithTypeC(profile.Identity{UserID: user}))
-			conn, err := vpcd.Attach(context.Background(), slots[i].Addr, card)
+			conn, err := vpcd.Attach(context.Background(), slots[i].Addr, card, vpcd.Config{})
 			require.NoError(t, err, "%s: attaching %s", step, user)
 			t.Cleanup(func() { _ = conn.Close() })
 			want = append(want, serveLine{Slot: slots[i].ReaderName, User: user})

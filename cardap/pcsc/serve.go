@@ -174,11 +174,7 @@ func (s *readerSlot) Present(ctx context.Context) (cardap.Card, error) {
 			}
 			return nil, err
 		}
-		var opts []reader.ConnectOption
-		if s.exclusive {
-			opts = append(opts, reader.Exclusive())
-		}
-		card, err := rc.Connect(ctx, s.name, opts...)
+		card, err := rc.Connect(ctx, s.name, reader.ConnectOptions{Exclusive: s.exclusive})
 		if err == nil {
 			return &readerCard{Card: card, rc: rc, name: s.name}, nil
 		}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/cardap/pcsc"
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/syncbuf"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )

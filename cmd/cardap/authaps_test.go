@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -32,8 +32,8 @@ func freshABCD(t *testing.T) (*mockcard.Card, string) {
 	t.Helper()
 	dir := t.TempDir()
 	kf := filepath.Join(dir, "keys.json")
-	require.NoError(t, testkeys.WriteFile(kf, 1))
-	st := testkeys.Store(1)
+	require.NoError(t, keystest.WriteFile(kf, 1))
+	st := keystest.Store(1)
 	pw := &mockcard.APPassword{Value: profile.Password("0000")}
 	card := mockcard.MustNew(
 		mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}),
@@ -88,7 +88,7 @@ func TestPersonalizeAndReadCommands(t *testing.T) {
 	code, out, errOut = runWithStdin(t, src, "8642\n", "password", "unblock", "--type", "a", "--keys", kf, "--stdin")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "unblocked and set")
-	res, err := typea.Read(context.Background(), card, typea.Config{Password: profile.PasswordAfterAuth, Keys: testkeys.Store(1)}, profile.Password("8642"))
+	res, err := typea.Read(context.Background(), card, typea.Config{Password: profile.PasswordAfterAuth, Keys: keystest.Store(1)}, profile.Password("8642"))
 	require.NoError(t, err)
 	assert.Equal(t, "U-CLI", res.Identity.UserID)
 
@@ -172,7 +172,7 @@ func TestAuthCommandsUsage(t *testing.T) {
 func TestMockServeCardCarriesAllTypes(t *testing.T) {
 	dir := t.TempDir()
 	kf := filepath.Join(dir, "keys.json")
-	require.NoError(t, testkeys.WriteFile(kf, 1))
+	require.NoError(t, keystest.WriteFile(kf, 1))
 	state := filepath.Join(dir, "card.json")
 	card, origin, err := mockCard(context.Background(), state, "DEMO-7", kf)
 	require.NoError(t, err)
@@ -203,8 +203,8 @@ func TestReadCommandsQuoteCardText(t *testing.T) {
 	const hostile = "\x1b]0;pwned\x07\x1b[2J"
 	dir := t.TempDir()
 	kf := filepath.Join(dir, "keys.json")
-	require.NoError(t, testkeys.WriteFile(kf, 1))
-	st := testkeys.Store(1)
+	require.NoError(t, keystest.WriteFile(kf, 1))
+	st := keystest.Store(1)
 	id := profile.Identity{UserID: "U-ESC", Attributes: []profile.Attribute{{Name: "note", Value: hostile}}}
 	card := mockcard.MustNew(
 		mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}),

@@ -210,7 +210,7 @@ func TestTypeCRead(t *testing.T) {
 	assert.Contains(t, out, `"error":"typec: the AP is not personalized`)
 	assert.Contains(t, out, `"exit":1`)
 
-	card.RemoveBefore(2)
+	require.NoError(t, card.Inject(mockcard.RemoveBefore(2)))
 	code, _, stderr = runCLI(t, src, "typec", "read", "--reader", "First")
 	assert.Equal(t, exitNoCard, code)
 	assert.Contains(t, stderr, "card removed")

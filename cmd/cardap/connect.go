@@ -81,7 +81,7 @@ func (p pcscSource) Readers(ctx context.Context) ([]readerInfo, error) {
 }
 
 func (p pcscSource) Connect(ctx context.Context, name string) (card, error) {
-	return p.rc.Connect(ctx, name)
+	return p.rc.Connect(ctx, name, reader.ConnectOptions{})
 }
 
 func (p pcscSource) Close() error { return p.rc.Close() }
@@ -110,7 +110,7 @@ func (c *common) transport(cl *cli, cd card) apdu.Transport {
 		return cd
 	}
 	h := slog.NewTextHandler(cl.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
-	return apdu.NewTrace(cd, apdu.WithTraceLogger(slog.New(h)))
+	return apdu.NewTrace(cd, apdu.TraceConfig{Logger: slog.New(h)})
 }
 
 // newFlagSet returns a FlagSet that reports to c.stderr and does not exit.
@@ -209,6 +209,9 @@ func fail(c *cli, asJSON bool, err error) int {
 		fmt.Fprintf(c.stderr, "cardap: %v\n", werr)
 	}
 	fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+	if r := reader.Remedy(err); r != "" {
+		fmt.Fprintf(c.stderr, "cardap: %s\n", r)
+	}
 	return code
 }
 

@@ -60,7 +60,7 @@ func cmdMockServe(ctx context.Context, c *cli, args []string) int {
 	}
 	fmt.Fprintf(c.stderr, "cardap: serving the mock card (%s) to vpcd at %s; Ctrl-C to stop\n", desc, *addr)
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	serveErr := vpcd.Serve(ctx, *addr, card, vpcd.WithLogger(logger))
+	serveErr := vpcd.Serve(ctx, *addr, card, vpcd.Config{Logger: logger})
 	if *state != "" {
 		if err := card.Save(*state); err != nil {
 			fmt.Fprintf(c.stderr, "cardap: %v\n", err)

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
 )
@@ -26,7 +26,7 @@ func TestPasswordCommandTypeD(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "password changed (Type D")
 	openWith := func(pw string) error {
-		_, err := typed.Open(context.Background(), card, typed.Config{Keys: testkeys.Store(1), Password: profile.PasswordAfterAuth}, profile.Password(pw))
+		_, err := typed.Open(context.Background(), card, typed.Config{Keys: keystest.Store(1), Password: profile.PasswordAfterAuth}, profile.Password(pw))
 		return err
 	}
 	require.NoError(t, openWith("1357"))

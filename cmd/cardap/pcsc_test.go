@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 )
 
 // TestCommandsThroughPCSC serves the mock card with `cardap mock serve` to

@@ -140,11 +140,11 @@ func cmdProbe(ctx context.Context, c *cli, args []string) (code int) {
 // transaction. 9000 is present, 6A82 absent; any other status word is
 // reported as absent with a note. Transport errors end the probe.
 func probe(ctx context.Context, t apdu.Transport, aps []knownAP) ([]probeResult, error) {
-	ch := apdu.NewChannel(t, apdu.WithMaxResponseSize(apdu.MaxShortNe+2))
+	ch := apdu.NewChannel(t, apdu.ChannelConfig{MaxResponseSize: apdu.MaxShortNe + 2})
 	out := make([]probeResult, 0, len(aps))
 	err := apdu.WithTransaction(ctx, t, func(ctx context.Context) error {
 		for _, ap := range aps {
-			r, err := ch.Send(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: ap.AID})
+			r, err := ch.Send(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: 0x04, P2: 0x0C, Data: ap.AID})
 			if err != nil {
 				return fmt.Errorf("probing %s (%v): %w", ap.Name, ap.AID, err)
 			}

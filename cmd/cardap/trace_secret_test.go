@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -21,9 +21,9 @@ func TestTraceMasksPasswords(t *testing.T) {
 	const pw, newPW = "Kx7#pass", "Zq9!word"
 	dir := t.TempDir()
 	kf := filepath.Join(dir, "keys.json")
-	require.NoError(t, testkeys.WriteFile(kf, 1))
+	require.NoError(t, keystest.WriteFile(kf, 1))
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U-TRACE"},
-		Keys: mockcard.APKeys{Masters: testkeys.Store(1)}, Password: &mockcard.APPassword{Value: profile.Password(pw)}}))
+		Keys: mockcard.APKeys{Masters: keystest.Store(1)}, Password: &mockcard.APPassword{Value: profile.Password(pw)}}))
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	leaks := func(s string) []string {
 		var found []string

@@ -14,7 +14,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/internal/jsonlog"
-	"github.com/mynacard/freespace/internal/jsonlog/jsonlogtest"
+	"github.com/mynacard/freespace/internal/testsupport/jsonlogtest"
 	"github.com/mynacard/freespace/profile"
 )
 

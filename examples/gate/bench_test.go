@@ -12,7 +12,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
@@ -210,7 +210,7 @@ func benchPCSCTap(b *testing.B, g *gate, client *cardap.Client, name string, new
 		if _, err := rc.WaitForCard(ctx, name); err != nil {
 			b.Fatal(err)
 		}
-		rcard, err := rc.Connect(ctx, name)
+		rcard, err := rc.Connect(ctx, name, reader.ConnectOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -232,7 +232,7 @@ func benchPCSCConnected(b *testing.B, g *gate, client *cardap.Client, name strin
 	rc, err := reader.EstablishContext(ctx)
 	require.NoError(b, err)
 	defer rc.Close()
-	rcard, err := rc.Connect(ctx, name)
+	rcard, err := rc.Connect(ctx, name, reader.ConnectOptions{})
 	require.NoError(b, err)
 	defer rcard.Close()
 	ds := make([]time.Duration, 0, b.N)

@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -107,8 +107,8 @@ func testGateOnReader(t *testing.T, extra []string) {
 	require.NoError(t, store.Close())
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
 	keyFile := filepath.Join(t.TempDir(), "keys.json")
-	require.NoError(t, testkeys.WriteFile(keyFile, 1))
-	masters := testkeys.Store(1)
+	require.NoError(t, keystest.WriteFile(keyFile, 1))
+	masters := keystest.Store(1)
 	typeA := func(user string, cuid profile.CUID) *mockcard.Card {
 		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: user}, CUID: cuid, Keys: mockcard.APKeys{Masters: masters}}))
 	}

@@ -117,10 +117,11 @@ func (dc demoCards) taps(ctx context.Context, now time.Time) []demoTap {
 		}},
 		{"pulled away mid-read", func() (*mockcard.Card, error) {
 			c, err := dc.card(8, profile.Identity{UserID: "EMP-0008", Expires: valid})
-			if err == nil {
-				c.RemoveAfter(2) // the card leaves during authentication, its CUID read
+			if err != nil {
+				return nil, err
 			}
-			return c, err
+			// The card leaves during authentication, its CUID read.
+			return c, c.Inject(mockcard.RemoveAfter(2))
 		}},
 		{"Type C copy of card 1", func() (*mockcard.Card, error) {
 			original, err := validCard()

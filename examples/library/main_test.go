@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/internal/jsonlog"
-	"github.com/mynacard/freespace/internal/jsonlog/jsonlogtest"
+	"github.com/mynacard/freespace/internal/testsupport/jsonlogtest"
 )
 
 func TestDemo(t *testing.T) {

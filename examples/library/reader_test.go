@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/syncbuf"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )

@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/syncbuf"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -58,7 +58,7 @@ func setupIn(t *testing.T, extra, stateName string) (cfgPath, state string, inse
 		{"user_id":"U-0002","account":"bob"},
 		{"user_id":"U-0003","account":"carol"}],
 		"revocation_dir":%q%s}`, cuid(1), revDir, extra)), 0o600))
-	require.NoError(t, testkeys.WriteFile(keysOf(cfgPath), 0))
+	require.NoError(t, keystest.WriteFile(keysOf(cfgPath), 0))
 	state = filepath.Join(dir, stateName)
 	require.NoError(t, os.MkdirAll(filepath.Dir(state), 0o700))
 	insert = func(userID string, c profile.CUID) { insertCard(t, state, userID, c, "") }
@@ -74,7 +74,7 @@ func keysOf(cfgPath string) string { return filepath.Join(filepath.Dir(cfgPath),
 func insertCard(t *testing.T, state, userID string, c profile.CUID, password string) {
 	t.Helper()
 	id := profile.Identity{UserID: userID}
-	cfg := mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.Store(0)}}
+	cfg := mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: keystest.Store(0)}}
 	if password != "" {
 		cfg.Password = &mockcard.APPassword{Value: profile.Password(password), RequireSM: true}
 	}

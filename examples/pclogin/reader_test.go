@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
-	"github.com/mynacard/freespace/internal/pcsctest"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -48,7 +48,7 @@ func TestReaderThroughPCSCD(t *testing.T) {
 	assert.Equal(t, "user_id\tU-0001\ncuid\t"+cuid(1).String()+"\nproof\tType A, mutual-auth\n", out.String())
 
 	// Watch: pulling the card out of the reader runs the lock.
-	client, err := login.NewClient(login.ClientConfig{Keys: testkeys.Store(0)})
+	client, err := login.NewClient(login.ClientConfig{Keys: keystest.Store(0)})
 	require.NoError(t, err)
 	events := make(chan login.Event, 4)
 	w := &login.Watcher{Card: login.Reader{Name: slot.ReaderName, Client: client}, Interval: 50 * time.Millisecond,
@@ -72,7 +72,7 @@ func TestReaderThroughPCSCD(t *testing.T) {
 func typeACard(t *testing.T, userID string, c profile.CUID, password string) *mockcard.Card {
 	t.Helper()
 	id := profile.Identity{UserID: userID}
-	cfg := mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.Store(0)}}
+	cfg := mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: keystest.Store(0)}}
 	if password != "" {
 		cfg.Password = &mockcard.APPassword{Value: profile.Password(password), RequireSM: true}
 	}

@@ -261,7 +261,10 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 			return err
 		}
 		if c.name == "pulled" {
-			mc.RemoveBefore(2) // SELECT AP passes; the card leaves as the next APDU arrives
+			// SELECT AP passes; the card leaves as the next APDU arrives.
+			if err := mc.Inject(mockcard.RemoveBefore(2)); err != nil {
+				return err
+			}
 		}
 		cards[c.name] = demoCard{c.label, id}
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
-	"github.com/mynacard/freespace/internal/syncbuf"
+	"github.com/mynacard/freespace/internal/testsupport/syncbuf"
 )
 
 // TestDemoEndToEnd runs the whole example on the mock cards: server, two

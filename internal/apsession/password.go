@@ -11,9 +11,6 @@ import (
 
 // Password instructions (ISO/IEC 7816-4 §11.5.6, §11.5.7, §11.5.10).
 const (
-	insVerify      = 0x20
-	insChangeRef   = 0x24
-	insResetRetry  = 0x2C
 	maxPasswordLen = 64
 )
 
@@ -37,7 +34,7 @@ var ErrPasswordStatus = errors.New("unexpected answer to VERIFY")
 
 // QueryPassword sends VERIFY with no data (case 1): it never spends a try.
 func QueryPassword(ctx context.Context, ch *apdu.Channel, ref byte) (profile.PasswordStatus, error) {
-	r, err := ch.Send(ctx, apdu.Command{CLA: 0x00, INS: insVerify, P1: 0x00, P2: ref})
+	r, err := ch.Send(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsVerify, P1: 0x00, P2: ref})
 	if err != nil {
 		return profile.PasswordStatus{}, err
 	}
@@ -89,7 +86,7 @@ func CheckPassword(ps ...profile.Password) error {
 // word error (a *apdu.TriesError for 63Cx and 6983) unchanged for the
 // caller to type.
 func Verify(ctx context.Context, ch *apdu.Channel, ref byte, p profile.Password) error {
-	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insVerify, P1: 0x00, P2: ref, Data: p})
+	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: apdu.InsVerify, P1: 0x00, P2: ref, Data: p})
 	return err
 }
 
@@ -100,7 +97,7 @@ func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw pro
 	data := make([]byte, 0, len(old)+len(nw))
 	data = append(append(data, old...), nw...)
 	defer clear(data)
-	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insChangeRef, P1: 0x00, P2: ref, Data: data})
+	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: apdu.InsChangeReferenceData, P1: 0x00, P2: ref, Data: data})
 	return newPasswordErr(err)
 }
 
@@ -108,7 +105,7 @@ func ChangePassword(ctx context.Context, ch *apdu.Channel, ref byte, old, nw pro
 // which the profile allows while the password is verified or the AP is in
 // personalization.
 func SetPassword(ctx context.Context, ch *apdu.Channel, ref byte, nw profile.Password) error {
-	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: insChangeRef, P1: 0x01, P2: ref, Data: nw})
+	_, err := ch.Do(apdu.WithSecret(ctx), apdu.Command{CLA: 0x00, INS: apdu.InsChangeReferenceData, P1: 0x01, P2: ref, Data: nw})
 	return newPasswordErr(err)
 }
 
@@ -116,7 +113,7 @@ func SetPassword(ctx context.Context, ch *apdu.Channel, ref byte, nw profile.Pas
 // nw is empty, P1 = 02 (unblock and set nw) otherwise. The card requires
 // the administrative key to be authenticated.
 func ResetRetryCounter(ctx context.Context, ch *apdu.Channel, ref byte, nw profile.Password) error {
-	cmd := apdu.Command{CLA: 0x00, INS: insResetRetry, P1: 0x03, P2: ref}
+	cmd := apdu.Command{CLA: 0x00, INS: apdu.InsResetRetryCounter, P1: 0x03, P2: ref}
 	if len(nw) > 0 {
 		cmd.P1, cmd.Data = 0x02, nw
 	}

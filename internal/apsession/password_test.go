@@ -17,8 +17,8 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -78,7 +78,7 @@ func TestDefaults(t *testing.T) {
 	k2 := keys.CardKey{Ref: 0x12, Enc: keys.KeyRef{Name: "e"}, Mac: keys.KeyRef{Name: "m"}}
 	c.K2 = k2
 	errConfig := errors.New("typea: invalid configuration")
-	d := apsession.Defaults{Pkg: "typea", ErrConfig: errConfig, Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: testkeys.Store(1),
+	d := apsession.Defaults{Pkg: "typea", ErrConfig: errConfig, Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: keystest.Store(1),
 		CardKeys: [3]*keys.CardKey{&c.K1, &c.K2, &c.K3}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRf}
 	require.NoError(t, d.Apply())
 	assert.Equal(t, profile.DefaultAID(profile.TypeA), c.AID)

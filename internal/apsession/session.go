@@ -102,7 +102,7 @@ func Open(ctx context.Context, t apdu.Transport, cfg Config) (*Session, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Session{cfg: cfg, raw: t, plain: apdu.NewChannel(t, apdu.WithExtendedLength(cfg.ExtendedLength))}
+	s := &Session{cfg: cfg, raw: t, plain: apdu.NewChannel(t, apdu.ChannelConfig{ExtendedLength: cfg.ExtendedLength})}
 	s.ch = s.plain
 	c, err := s.selectAP(ctx)
 	if err != nil {
@@ -251,7 +251,7 @@ func (s *Session) readCUIDFile(ctx context.Context) (profile.CUID, error) {
 		if fid == 0 {
 			fid = profile.FIDCUID
 		}
-		if _, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}}); err != nil {
+		if _, err := s.plain.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}}); err != nil {
 			return profile.CUID{}, fmt.Errorf("SELECT EF.CUID: %w", err)
 		}
 		cmd.P1 = 0
@@ -318,7 +318,7 @@ func (s *Session) authenticate(ctx context.Context, k CardKey) error {
 	}
 	kk := k
 	s.sm, s.key, s.resumeKey = sm, &kk, &kk
-	s.ch = apdu.NewChannel(sm, apdu.WithExtendedLength(s.cfg.ExtendedLength))
+	s.ch = apdu.NewChannel(sm, apdu.ChannelConfig{ExtendedLength: s.cfg.ExtendedLength})
 	return nil
 }
 
@@ -393,9 +393,6 @@ func (s *Session) AuthenticateOnce(ctx context.Context, k CardKey) error {
 	return s.Authenticate(ctx, k)
 }
 
-// insActivateFile is ACTIVATE FILE (ISO/IEC 7816-4 §11.2.6).
-const insActivateFile = 0x44
-
 // Seal sends ACTIVATE FILE (00 44 00 00) to the AP under the
 // administrative key admin, authenticating it when needed: it seals
 // personalization (docs/PROTOCOL.md chapter 8). Sealing a sealed AP
@@ -404,7 +401,7 @@ func (s *Session) Seal(ctx context.Context, admin CardKey) error {
 	if err := s.AuthenticateOnce(ctx, admin); err != nil {
 		return err
 	}
-	_, err := s.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: insActivateFile})
+	_, err := s.ch.Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsActivateFile})
 	return err
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
-	"github.com/mynacard/freespace/internal/testkeys"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/secure"
@@ -61,7 +61,7 @@ func TestAuthenticateNeedsKeys(t *testing.T) {
 	s, err := apsession.Open(ctx, card, apsession.Config{AID: aid})
 	require.NoError(t, err)
 	assert.Error(t, s.Authenticate(ctx, keys.CardKey{Ref: 1}))
-	s, err = apsession.Open(ctx, card, apsession.Config{AID: aid, Keys: testkeys.Store(1), Suite: secure.AES128})
+	s, err = apsession.Open(ctx, card, apsession.Config{AID: aid, Keys: keystest.Store(1), Suite: secure.AES128})
 	require.NoError(t, err)
 	err = s.Authenticate(ctx, keys.CardKey{Ref: 1})
 	assert.Error(t, err, "no such master key")

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mynacard/freespace/internal/jsonlog/jsonlogtest"
+	"github.com/mynacard/freespace/internal/testsupport/jsonlogtest"
 )
 
 // TestLastLineEnd checks the backwards search across read chunks.

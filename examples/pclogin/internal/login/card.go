@@ -104,7 +104,7 @@ func (r Reader) Identify(ctx context.Context) (Card, error) {
 		return Card{}, readerUnavailable("PC/SC", err)
 	}
 	defer pc.Close()
-	c, err := pc.Connect(ctx, r.Name)
+	c, err := pc.Connect(ctx, r.Name, reader.ConnectOptions{})
 	if errors.Is(err, apdu.ErrCardRemoved) {
 		return Card{}, ErrNoCard
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -34,7 +34,7 @@ func testCUID(b byte) profile.CUID {
 }
 
 // operatorKeys are the test operator's master keys.
-var operatorKeys = testkeys.Store(0)
+var operatorKeys = keystest.Store(0)
 
 // saveCard writes a mock card carrying a Type A AP, loaded with keys
 // diversified from operatorKeys, to path (inserting it).

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 )
@@ -54,7 +54,7 @@ func TestCardapAdapter(t *testing.T) {
 	ctx := context.Background()
 	var c profile.CUID
 	c[3] = 0x42
-	masters := testkeys.Store(0)
+	masters := keystest.Store(0)
 	id := profile.Identity{UserID: "U-7"}
 	mc, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: masters}}))
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func TestCardapAdapter(t *testing.T) {
 	assert.Equal(t, cardap.ProofMutualAuth, got.Proof.Method)
 
 	// A card loaded with another operator's keys fails the authentication.
-	other, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: testkeys.StoreTDES()}}))
+	other, err := mockcard.New(mockcard.WithTypeA(mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: keystest.StoreTDES()}}))
 	require.NoError(t, err)
 	_, err = Cardap{Client: client, Transport: other}.Identify(ctx)
 	assert.Error(t, err)

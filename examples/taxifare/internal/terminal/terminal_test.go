@@ -15,7 +15,7 @@ import (
 	"github.com/mynacard/freespace/examples/taxifare/internal/card"
 	"github.com/mynacard/freespace/examples/taxifare/internal/fare"
 	"github.com/mynacard/freespace/examples/taxifare/internal/wire"
-	"github.com/mynacard/freespace/internal/testkeys"
+	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -43,7 +43,7 @@ func openTestStore(t *testing.T) *Store {
 }
 
 // operatorKeys are the test operator's master keys.
-var operatorKeys = testkeys.Store(0)
+var operatorKeys = keystest.Store(0)
 
 // testClient reads Type A cards with operatorKeys; its expiry check runs
 // on the fixtures' first day (2026-11-20 10:00 in UTC+9).
@@ -153,7 +153,7 @@ func TestTapDecisions(t *testing.T) {
 	expiresToday, _ := mockCard(t, "U4", testCUID(4), time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	unknown, _ := mockCard(t, "U9", testCUID(8), time.Time{})
 	pulled, pulledCard := mockCard(t, "U2", testCUID(2), time.Time{})
-	pulledCard.RemoveBefore(3)
+	require.NoError(t, pulledCard.Inject(mockcard.RemoveBefore(3)))
 	noAP, err := mockcard.New()
 	require.NoError(t, err)
 

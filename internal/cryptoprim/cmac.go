@@ -1,4 +1,4 @@
-package secure
+package cryptoprim
 
 import (
 	"crypto/aes"
@@ -10,8 +10,9 @@ import (
 )
 
 // ErrKeyLength is returned when a key has a length the algorithm does not
-// accept. The message gives lengths only, never key bytes.
-var ErrKeyLength = errors.New("secure: wrong key length")
+// accept. The message gives lengths only, never key bytes. Callers check
+// lengths first and report their own sentinel (secure.ErrKeyLength).
+var ErrKeyLength = errors.New("cryptoprim: wrong key length")
 
 // CMAC is the CMAC mode of NIST SP 800-38B (RFC 4493 for AES) over a block
 // cipher with a 64-bit or 128-bit block. It is safe for concurrent use: it
@@ -33,7 +34,7 @@ func NewCMAC(b cipher.Block) (*CMAC, error) {
 	case 16:
 		rb = 0x87
 	default:
-		return nil, fmt.Errorf("secure: CMAC needs a 64- or 128-bit block cipher, got %d-byte blocks", bs)
+		return nil, fmt.Errorf("cryptoprim: CMAC needs a 64- or 128-bit block cipher, got %d-byte blocks", bs)
 	}
 	c := &CMAC{b: b, bs: bs}
 	var l [16]byte
@@ -109,7 +110,7 @@ func KDFCounterCMAC(b cipher.Block, fixed []byte, outLen int) ([]byte, error) {
 		return nil, err
 	}
 	if outLen <= 0 || outLen > 1<<16 {
-		return nil, fmt.Errorf("secure: KDF output length %d out of range 1..65536", outLen)
+		return nil, fmt.Errorf("cryptoprim: KDF output length %d out of range 1..65536", outLen)
 	}
 	out := make([]byte, 0, outLen+c.bs)
 	msg := make([]byte, 4+len(fixed))
@@ -132,3 +133,8 @@ func FixedInput(label, context []byte, outLen int) []byte {
 	f = append(f, context...)
 	return binary.BigEndian.AppendUint32(f, uint32(outLen)*8)
 }
+
+// K1 returns the first subkey (SP 800-38B §6.1), for a caller that MACs
+// messages it has already padded to whole blocks with its own CBC pass
+// (secure's AES suite). The slice aliases c: do not modify it.
+func (c *CMAC) K1() []byte { return c.k1[:c.bs] }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package testkeys
+package meter
 
 import "time"
 

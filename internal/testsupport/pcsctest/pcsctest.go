@@ -220,7 +220,7 @@ func lockSlot(dir string, all []Slot, name string) (Slot, func(), error) {
 // When the test ends the card is pulled out and the slot seen empty again.
 func (s Slot) Attach(t testing.TB, card vpcd.Card) *vpcd.Conn {
 	t.Helper()
-	conn, err := vpcd.Attach(context.Background(), s.Addr, card)
+	conn, err := vpcd.Attach(context.Background(), s.Addr, card, vpcd.Config{})
 	if err != nil {
 		t.Fatalf("pcsctest: attaching to %s: %v", s, err)
 	}

@@ -1,8 +1,9 @@
-package secure
+package cryptoprim
 
 import (
 	"crypto/aes"
 	"crypto/des"
+	"encoding/hex"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -152,4 +153,60 @@ func TestSetDESParity(t *testing.T) {
 		}
 		assert.Equal(t, 1, n%2, "byte %02X has even parity", b)
 	}
+}
+
+// The retail MAC vectors of ICAO Doc 9303 part 11 Appendix D.3 (3DES
+// mutual authentication worked example).
+const (
+	icaoKMac   = "7962D9ECE03D1ACD4C76089DCE131543"
+	icaoEIFD   = "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2"
+	icaoMIFD   = "5F1448EEA8AD90A7"
+	icaoAnswer = "46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D7449"
+)
+
+func TestICAORetailMAC(t *testing.T) {
+	// ISO/IEC 9797-1 MAC algorithm 3 with padding method 2: Appendix D.3,
+	// M_IFD = MAC(K_mac, E_IFD) and M_ICC = MAC(K_mac, E_ICC).
+	m, err := RetailMAC(h(icaoKMac), h(icaoEIFD))
+	require.NoError(t, err)
+	assert.Equal(t, h(icaoMIFD), m)
+	ans := h(icaoAnswer)
+	m, err = RetailMAC(h(icaoKMac), ans[:32])
+	require.NoError(t, err)
+	assert.Equal(t, ans[32:], m)
+	_, err = RetailMAC(h(icaoKMac)[:8], nil)
+	require.ErrorIs(t, err, ErrKeyLength)
+}
+
+// TestPadding is ISO/IEC 9797-1 padding method 2: always at least one
+// byte, 80 then 00s to the block boundary; Unpad refuses anything else.
+func TestPadding(t *testing.T) {
+	tests := []struct {
+		in, out string
+	}{
+		{"", "8000000000000000"},
+		{"01", "0180000000000000"},
+		{"01020304050607", "0102030405060780"},
+		{"0102030405060708", "01020304050607088000000000000000"},
+	}
+	for _, tc := range tests {
+		got := Pad(h(tc.in), 8)
+		assert.Equal(t, h(tc.out), got, tc.in)
+		assert.Len(t, got, PaddedLen(len(h(tc.in)), 8))
+		back, ok := Unpad(got, 8)
+		require.True(t, ok)
+		assert.Equal(t, h(tc.in), append([]byte{}, back...))
+	}
+	for _, bad := range []string{"", "0102", "0180000000000001", "800000000000000000"} {
+		_, ok := Unpad(h(bad), 8)
+		assert.False(t, ok, bad)
+	}
+}
+
+func h(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package testkeys
+package meter
 
 import (
 	"context"

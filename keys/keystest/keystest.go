@@ -1,7 +1,12 @@
-// Package testkeys builds deterministic operator key stores for the tests,
-// examples and benchmarks of the Type A and Type D packages. The keys are
-// derived from a fixed label: they are test keys, never for production.
-package testkeys
+// Package keystest makes deterministic operator keys for tests, examples
+// and benchmarks: a keys.Store with every master key the profile's Type A
+// and Type D defaults name, and the Type D data key, as the mock card
+// (package mockcard) expects when configured with the same store.
+//
+// The keys are derived from fixed public labels, so anyone can compute
+// them: they are for tests and mock cards only, NEVER for real cards. A
+// card personalized with them is open to everyone who reads this package.
+package keystest
 
 import (
 	"crypto/sha256"
@@ -13,10 +18,13 @@ import (
 	"github.com/mynacard/freespace/keys"
 )
 
-// Names of the master keys the profile's defaults use.
-var masterNames = []string{
-	"typea-auth-enc", "typea-auth-mac", "typea-update-enc", "typea-update-mac", "typea-admin-enc", "typea-admin-mac",
-	"typed-auth-enc", "typed-auth-mac", "typed-update-enc", "typed-update-mac", "typed-admin-enc", "typed-admin-mac",
+// masterNames returns the names of the master keys the profile's defaults
+// use (a function, so that no package variable can be changed).
+func masterNames() []string {
+	return []string{
+		"typea-auth-enc", "typea-auth-mac", "typea-update-enc", "typea-update-mac", "typea-admin-enc", "typea-admin-mac",
+		"typed-auth-enc", "typed-auth-mac", "typed-update-enc", "typed-update-mac", "typed-admin-enc", "typed-admin-mac",
+	}
 }
 
 // derive returns n deterministic bytes for a name and version.
@@ -27,13 +35,14 @@ func derive(name string, version, n int) []byte {
 
 // Store returns a keys.Store with AES-128 master keys version 1 for every
 // default Type A and Type D key, and the AES-256 data key "typed-data" in
-// versions 1..dataVersions.
+// versions 1..dataVersions. The same arguments give the same keys, in
+// every process. Test keys: never for real cards.
 func Store(dataVersions int) *keys.Store {
 	s := keys.NewStore()
-	for _, n := range masterNames {
+	for _, n := range masterNames() {
 		k, err := keys.NewKey(keys.AES, derive(n, 1, 16))
 		if err != nil {
-			panic(err)
+			panic(err) // cannot happen: a fixed, valid key length
 		}
 		if err := s.Add(keys.KeyRef{Name: n, Version: 1}, k); err != nil {
 			panic(err)
@@ -45,7 +54,9 @@ func Store(dataVersions int) *keys.Store {
 	return s
 }
 
-// AddDataKey adds version v of the data key "typed-data".
+// AddDataKey adds version v of the test data key "typed-data" to s, for a
+// test of data-key rotation. It panics if s already holds that version
+// (a mistake in the test itself).
 func AddDataKey(s *keys.Store, v int) {
 	k, err := keys.NewKey(keys.AES, derive("typed-data", v, 32))
 	if err != nil {
@@ -57,7 +68,7 @@ func AddDataKey(s *keys.Store, v int) {
 }
 
 // WriteFile writes the keys of Store(dataVersions) as a key file of
-// package keys (mode 0600), for command-line tests.
+// package keys (mode 0600), for tests of command-line tools.
 func WriteFile(path string, dataVersions int) error {
 	type entry struct {
 		Name    string `json:"name"`
@@ -68,7 +79,7 @@ func WriteFile(path string, dataVersions int) error {
 	var out struct {
 		Keys []entry `json:"keys"`
 	}
-	for _, n := range masterNames {
+	for _, n := range masterNames() {
 		out.Keys = append(out.Keys, entry{n, 1, "aes", hex.EncodeToString(derive(n, 1, 16))})
 	}
 	for v := 1; v <= dataVersions; v++ {
@@ -82,10 +93,11 @@ func WriteFile(path string, dataVersions int) error {
 }
 
 // StoreTDES returns a keys.Store with two-key 3DES master keys version 1
-// for every default Type A and Type D key (for the 3DES suite).
+// for every default Type A and Type D key (for the 3DES suite) and version
+// 1 of the data key. Test keys: never for real cards.
 func StoreTDES() *keys.Store {
 	s := keys.NewStore()
-	for _, n := range masterNames {
+	for _, n := range masterNames() {
 		k, err := keys.NewKey(keys.TDES, derive(n+" 3des", 1, 16))
 		if err != nil {
 			panic(err)
