@@ -136,11 +136,11 @@ func TestCardSwappedAborts(t *testing.T) {
 	st := keystest.Store(1)
 	card := newCard(t, st)
 	other := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}}))
-	sw := &switcher{cur: card}
+	sw := &apdutest.Interceptor{Next: card} // forwards to one card, then to another
 	ap, err := typed.Open(ctx, sw, typed.Config{Keys: st}, nil)
 	require.NoError(t, err)
 	require.NoError(t, ap.Write(ctx, content("Dave", 300), typed.WriteOptions{}))
-	sw.cur = other
+	sw.Next = other
 	_, err = ap.Read(ctx)
 	require.Error(t, err)
 	err = ap.Write(ctx, content("Eve", 300), typed.WriteOptions{})
@@ -149,12 +149,6 @@ func TestCardSwappedAborts(t *testing.T) {
 	require.NoError(t, err)
 	_, err = ap2.Read(ctx)
 	assert.ErrorIs(t, err, typed.ErrNoData, "nothing written on the other card")
-}
-
-type switcher struct{ cur apdu.Transport }
-
-func (s *switcher) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	return s.cur.Transmit(ctx, cmd)
 }
 
 func TestExtendedLengthFewerAPDUs(t *testing.T) {
