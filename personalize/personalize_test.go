@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mynacard/freespace/apdu/apdutest"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
@@ -219,24 +220,22 @@ func TestOneTransactionPerRun(t *testing.T) {
 	assert.Equal(t, 1, tc.begun)
 }
 
-// fcpLiar rewrites the EF size (tag 80) of every answer to a plain SELECT
-// EF with P2 = 04 to size, and records the commands.
-type fcpLiar struct {
-	*mockcard.Card
-	size uint16
-	cmds [][]byte
-}
-
-func (l *fcpLiar) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	l.cmds = append(l.cmds, append([]byte(nil), cmd...))
-	resp, err := l.Card.Transmit(ctx, cmd)
-	if err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) {
-		return resp, err
-	}
-	if i := bytes.Index(resp, []byte{0x80, 0x02}); i >= 0 && i+4 <= len(resp) {
-		resp[i+2], resp[i+3] = byte(l.size>>8), byte(l.size)
-	}
-	return resp, nil
+// fcpLiar returns an interceptor in front of next that rewrites the EF
+// size (tag 80) in the FCP answering a plain SELECT EF with P2 = 04 to
+// size, and the list of every command it saw.
+func fcpLiar(next *mockcard.Card, size uint16) (*apdutest.Interceptor, *[][]byte) {
+	var cmds [][]byte
+	return &apdutest.Interceptor{Next: next, Rewrite: func(e apdutest.Exchange) ([]byte, error) {
+		cmds = append(cmds, append([]byte(nil), e.Command...))
+		resp := e.Response
+		if e.Err != nil || len(e.Command) < 4 || !bytes.Equal(e.Command[:4], []byte{0x00, 0xA4, 0x02, 0x04}) {
+			return resp, e.Err
+		}
+		if i := bytes.Index(resp, []byte{0x80, 0x02}); i >= 0 && i+4 <= len(resp) {
+			resp[i+2], resp[i+3] = byte(size>>8), byte(size)
+		}
+		return resp, nil
+	}}, &cmds
 }
 
 // TestTypeCHostileFCPSize: an EF.Identity size beyond the 15-bit offsets
@@ -247,12 +246,12 @@ func TestTypeCHostileFCPSize(t *testing.T) {
 	ctx := context.Background()
 	st := keystest.Store(1)
 	for _, size := range []uint16{0x8001, 0xFFFF} {
-		liar := &fcpLiar{Card: freshCard(t, st), size: size}
+		liar, sent := fcpLiar(freshCard(t, st), size)
 		r := req
 		r.Password = nil
 		_, err := personalize.TypeC(ctx, liar, typec.Config{}, r)
 		require.ErrorIs(t, err, profile.ErrMalformed, "FCP size %04X", size)
-		for _, c := range liar.cmds {
+		for _, c := range *sent {
 			if len(c) >= 4 && c[1] == 0xD6 {
 				t.Errorf("FCP size %04X: UPDATE BINARY sent: % X", size, c[:4])
 			}

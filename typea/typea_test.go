@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
@@ -199,26 +200,19 @@ func TestNoPasswordMode(t *testing.T) {
 	assert.ErrorIs(t, a.Verify(ctx, profile.Password("1234"), typea.VerifyOptions{}), typea.ErrNoPassword)
 }
 
-// swapper forwards to one card, then to another.
-type swapper struct{ cur apdu.Transport }
-
-func (s *swapper) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	return s.cur.Transmit(ctx, cmd)
-}
-
 func TestCardSwapped(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, nil, profile.PasswordNone)
 	id2 := profile.Identity{UserID: "OTHER"}
 	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id2, Keys: mockcard.APKeys{Masters: f.store}}))
-	sw := &swapper{cur: f.card}
+	sw := &apdutest.Interceptor{Next: f.card} // forwards to one card, then to another
 	a, err := typea.OpenUnauthenticated(ctx, sw, f.cfg)
 	require.NoError(t, err)
 	require.NoError(t, a.Authenticate(ctx, a.Config().ReadKey))
 	_, err = a.ReadIdentity(ctx)
 	require.NoError(t, err)
 
-	sw.cur = card2
+	sw.Next = card2
 	card2.ResetStats()
 	_, err = a.ReadIdentity(ctx)
 	require.Error(t, err, "the other card has no session")
@@ -230,7 +224,7 @@ func TestCardSwapped(t *testing.T) {
 	assert.Equal(t, "OTHER", res.Identity.UserID)
 
 	// Back to the first card: the session resumes after the CUID check.
-	sw.cur = f.card
+	sw.Next = f.card
 	_, err = a.ReadIdentity(ctx)
 	require.NoError(t, err)
 }
@@ -266,10 +260,10 @@ func TestBeforeAuthPasswordNeverGoesToSwappedCard(t *testing.T) {
 	id2 := profile.Identity{UserID: "OTHER"}
 	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id2, Keys: mockcard.APKeys{Masters: f.store},
 		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
-	sw := &swapper{cur: f.card}
+	sw := &apdutest.Interceptor{Next: f.card} // forwards to one card, then to another
 	a, err := typea.OpenUnauthenticated(ctx, sw, f.cfg)
 	require.NoError(t, err)
-	sw.cur = card2 // swapped while the user typed the password
+	sw.Next = card2 // swapped while the user typed the password
 	err = a.Verify(ctx, profile.Password("9999"), typea.VerifyOptions{})
 	require.ErrorIs(t, err, typea.ErrCardSwapped)
 	left, err := card2.PINTriesLeft(profile.DefaultAID(profile.TypeA), 0x81)

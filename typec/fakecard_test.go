@@ -3,9 +3,11 @@ package typec
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"strings"
+	"testing"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 	"github.com/mynacard/freespace/profile"
 )
 
@@ -99,18 +101,13 @@ func (c *efCard) Transmit(_ context.Context, raw []byte) ([]byte, error) {
 	return sw(apdu.ErrINSNotSupported), nil
 }
 
-// script is a transport that answers the nth APDU with answers[n] (an
-// error string starting with "!" is returned as a transport error) and
-// records the commands.
-type script struct {
-	answers []string // hex responses
-	sent    [][]byte
-}
-
-func (s *script) Transmit(_ context.Context, cmd []byte) ([]byte, error) {
-	s.sent = append(s.sent, append([]byte(nil), cmd...))
-	if len(s.sent) > len(s.answers) {
-		return nil, fmt.Errorf("script: unexpected APDU %d % X", len(s.sent), cmd)
+// scriptCard returns a scripted card that answers the nth APDU, whatever
+// it is, with answers[n] (hex); it fails the test on an APDU beyond the
+// script or on answers left unused. Sent lists the commands.
+func scriptCard(t testing.TB, answers []string) *apdutest.Card {
+	steps := make([]apdutest.Step, len(answers))
+	for i, a := range answers {
+		steps[i] = apdutest.Step{Command: "*", Response: a, Malformed: len(strings.ReplaceAll(a, " ", "")) < 4}
 	}
-	return mustHex(s.answers[len(s.sent)-1]), nil
+	return apdutest.NewCard(t, steps...)
 }

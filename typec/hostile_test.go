@@ -33,35 +33,35 @@ const (
 // for byte, with the example of that section (user ID "U1"): three APDUs,
 // each EF read by its short EF identifier.
 func TestReadExactAPDUs(t *testing.T) {
-	s := &script{answers: []string{
+	s := scriptCard(t, []string{
 		"9000",
 		testCUIDHex + "9000",
 		"700480025531" + strings.Repeat("FF", 26) + "9000",
-	}}
+	})
 	res, err := Read(context.Background(), s, Config{})
 	require.NoError(t, err)
 	assert.Equal(t, "U1", res.Identity.UserID)
 	assert.Equal(t, testCUIDHex, res.CUID.String())
 	assert.Equal(t, 3, res.APDUs)
-	assertSent(t, s.sent, selectAPHex, "00B0810010", "00B0820000")
+	assertSent(t, s.Sent(), selectAPHex, "00B0810010", "00B0820000")
 }
 
 // TestReadExactAPDUsSelectByFID pins the sequence of Config.SelectByFID
 // (docs/PROTOCOL.md §2.3, alternative): SELECT EF before each READ BINARY.
 func TestReadExactAPDUsSelectByFID(t *testing.T) {
-	s := &script{answers: []string{
+	s := scriptCard(t, []string{
 		"9000",
 		"9000",
 		testCUIDHex + "9000",
 		"9000",
 		"700480025531" + strings.Repeat("FF", 26) + "9000",
-	}}
+	})
 	res, err := Read(context.Background(), s, Config{SelectByFID: true})
 	require.NoError(t, err)
 	assert.Equal(t, "U1", res.Identity.UserID)
 	assert.Equal(t, testCUIDHex, res.CUID.String())
 	assert.Equal(t, 5, res.APDUs)
-	assertSent(t, s.sent, selectAPHex, "00A4020C020001", "00B0000010", "00A4020C020002", "00B0000000")
+	assertSent(t, s.Sent(), selectAPHex, "00A4020C020001", "00B0000010", "00A4020C020002", "00B0000000")
 }
 
 // TestReadFallbackExactAPDUs pins the fallback from a read by short EF
@@ -99,13 +99,13 @@ func TestReadFallbackExactAPDUs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &script{answers: tt.answers}
+			s := scriptCard(t, tt.answers)
 			res, err := Read(context.Background(), s, Config{})
 			require.NoError(t, err)
 			assert.Equal(t, "U1", res.Identity.UserID)
 			assert.Equal(t, testCUIDHex, res.CUID.String())
 			assert.Equal(t, len(tt.sent), res.APDUs, "Result.APDUs counts the fallback")
-			assertSent(t, s.sent, tt.sent...)
+			assertSent(t, s.Sent(), tt.sent...)
 		})
 	}
 }
@@ -276,13 +276,13 @@ func TestHostileCard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &script{answers: tt.answers}
+			s := scriptCard(t, tt.answers)
 			res, err := Read(context.Background(), s, Config{})
 			require.Error(t, err)
 			for _, want := range tt.is {
 				assert.ErrorIs(t, err, want)
 			}
-			assert.Len(t, s.sent, len(tt.answers), "every scripted answer used, none more")
+			assert.Len(t, s.Sent(), len(tt.answers), "every scripted answer used, none more")
 			assert.Equal(t, len(tt.answers), res.APDUs, "Result.APDUs on error")
 		})
 	}
@@ -405,15 +405,15 @@ func TestStatusErrorText(t *testing.T) {
 	assert.Contains(t, e.Error(), "SELECT EF 0002")
 	assert.Contains(t, e.Error(), "6982")
 	var se *StatusError
-	_, err := Read(context.Background(), &script{answers: []string{"6999"}}, Config{})
+	_, err := Read(context.Background(), scriptCard(t, []string{"6999"}), Config{})
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, apdu.StatusWord(0x6999), se.SW)
 
 	// The step names the way the EF was addressed.
-	_, err = Read(context.Background(), &script{answers: []string{"9000", "6982"}}, Config{})
+	_, err = Read(context.Background(), scriptCard(t, []string{"9000", "6982"}), Config{})
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, "READ BINARY EF.CUID by SFI 1", se.Op)
-	_, err = Read(context.Background(), &script{answers: []string{"9000", testCUIDHex + "9000", "6A82", "9000", "6982"}}, Config{})
+	_, err = Read(context.Background(), scriptCard(t, []string{"9000", testCUIDHex + "9000", "6A82", "9000", "6982"}), Config{})
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, "READ BINARY EF.Identity", se.Op)
 }

@@ -9,30 +9,30 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typed"
 )
 
-// fcpSwap answers plain SELECT EF with P2 = 04 with body (then 90 00) in
-// place of the card's FCP, once the card itself accepted the SELECT.
-type fcpSwap struct {
-	next    apdu.Transport
-	body    []byte
-	updates int // UPDATE BINARY commands seen
-}
-
-func (s *fcpSwap) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	if len(cmd) >= 2 && cmd[1] == 0xD6 {
-		s.updates++
-	}
-	resp, err := s.next.Transmit(ctx, cmd)
-	if err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) ||
-		len(resp) < 2 || !bytes.Equal(resp[len(resp)-2:], []byte{0x90, 0x00}) {
-		return resp, err
-	}
-	return append(append([]byte(nil), s.body...), 0x90, 0x00), nil
+// fcpSwap returns an interceptor in front of next that answers plain
+// SELECT EF with P2 = 04 with body (then 90 00) in place of the card's FCP,
+// once the card itself accepted the SELECT, and the count of UPDATE BINARY
+// commands it saw.
+func fcpSwap(next apdu.Transport, body []byte) (*apdutest.Interceptor, *int) {
+	var updates int
+	return &apdutest.Interceptor{Next: next, Rewrite: func(e apdutest.Exchange) ([]byte, error) {
+		if e.Ins() == apdu.InsUpdateBinary {
+			updates++
+		}
+		cmd, resp := e.Command, e.Response
+		if e.Err != nil || len(cmd) < 4 || !bytes.Equal(cmd[:4], []byte{0x00, 0xA4, 0x02, 0x04}) ||
+			len(resp) < 2 || !bytes.Equal(resp[len(resp)-2:], []byte{0x90, 0x00}) {
+			return resp, e.Err
+		}
+		return append(append([]byte(nil), body...), 0x90, 0x00), nil
+	}}, &updates
 }
 
 // TestMalformedFCPIsAnError: an FCP the card sends that cannot be parsed,
@@ -58,7 +58,7 @@ func TestMalformedFCPIsAnError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Unsealed: true}))
-			swap := &fcpSwap{next: card, body: tt.fcp}
+			swap, updates := fcpSwap(card, tt.fcp)
 			ap, err := typed.OpenUnauthenticated(ctx, swap, typed.Config{Keys: st, Rand: newSeeded(4)})
 			require.NoError(t, err)
 			opts := typed.WriteOptions{KeepAuthentication: true}
@@ -66,7 +66,7 @@ func TestMalformedFCPIsAnError(t *testing.T) {
 				err = ap.Write(ctx, content("Kai", 100), opts)
 				require.ErrorIs(t, err, profile.ErrMalformed)
 			}
-			assert.Zero(t, swap.updates, "UPDATE BINARY sent")
+			assert.Zero(t, *updates, "UPDATE BINARY sent")
 		})
 	}
 }
@@ -79,7 +79,8 @@ func TestFCPWithoutSize(t *testing.T) {
 	st := keystest.Store(1)
 	for _, fcp := range [][]byte{nil, {0x62, 0x03, 0x82, 0x01, 0x01}, {0x62, 0x00}} {
 		card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Capacity: 1000, Unsealed: true}))
-		ap, err := typed.OpenUnauthenticated(ctx, &fcpSwap{next: card, body: fcp}, typed.Config{Keys: st, Capacity: 1000, Rand: newSeeded(5)})
+		swap, _ := fcpSwap(card, fcp)
+		ap, err := typed.OpenUnauthenticated(ctx, swap, typed.Config{Keys: st, Capacity: 1000, Rand: newSeeded(5)})
 		require.NoError(t, err)
 		opts := typed.WriteOptions{KeepAuthentication: true}
 		require.NoError(t, ap.Write(ctx, content("Lea", 400), opts), "FCP % X", fcp)

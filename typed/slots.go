@@ -87,23 +87,8 @@ type state struct {
 // data problems end up in state.why.
 func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Binding) (*state, error) {
 	st := &state{current: -1}
-	ss := l.slotSize()
-	headLen := min(f.readChunk(), ss)
-	for i := range st.slots {
-		head, err := f.readAt(ctx, l.offset(i), headLen)
-		if err != nil {
-			return nil, err
-		}
-		s := &st.slots[i]
-		s.head = head
-		if IsBlank(head) {
-			s.blank = true
-			continue
-		}
-		s.hdr, s.hdrErr = ParseHeader(head)
-		if s.hdrErr == nil && s.hdr.EnvelopeLen() > ss {
-			s.hdrErr = fmt.Errorf("%w: envelope of %d bytes in a slot of %d", errMalformed, s.hdr.EnvelopeLen(), ss)
-		}
+	if err := readHeads(ctx, f, l, st); err != nil {
+		return nil, err
 	}
 	order := []int{0, 1}
 	if st.slots[1].hdr.Generation > st.slots[0].hdr.Generation {
@@ -121,27 +106,20 @@ func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Bind
 			}
 			continue
 		}
-		key, err := keys(ctx, s.hdr)
+		key, keyErr, err := slotKey(ctx, keys, s.hdr)
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, ctxErr
-			}
-			var dk *DataKeyError
-			if errors.As(err, &dk) {
-				st.why = err
-			} else {
-				st.why = &KeyVersionError{KeyID: s.hdr.KeyID, Version: s.hdr.KeyVersion, Err: err}
-			}
+			return nil, err
+		}
+		if keyErr != nil {
+			// The newest envelope is under a key the terminal refuses or
+			// lacks: reported, never skipped for an older one.
+			st.why = keyErr
 			return st, nil
 		}
-		env := s.head
-		if n := s.hdr.EnvelopeLen(); len(env) < n {
-			rest, err := readFull(ctx, f, l.offset(i)+len(env), n-len(env))
-			if err != nil {
-				clear(key)
-				return nil, err
-			}
-			env = append(env[:len(env):len(env)], rest...)
+		env, err := readEnvelope(ctx, f, l.offset(i), s)
+		if err != nil {
+			clear(key)
+			return nil, err
 		}
 		h, pt, err := OpenEnvelope(key, bind, env)
 		clear(key)
@@ -163,6 +141,65 @@ func loadState(ctx context.Context, f binFile, l layout, keys keyFunc, bind Bind
 		st.why = ErrNoData
 	}
 	return st, nil
+}
+
+// readHeads reads the first chunk of each slot into st.slots and parses
+// its header: a slot is blank (no envelope magic), or has a header, or a
+// header error (unparsable, or an envelope longer than the slot).
+func readHeads(ctx context.Context, f binFile, l layout, st *state) error {
+	ss := l.slotSize()
+	headLen := min(f.readChunk(), ss)
+	for i := range st.slots {
+		head, err := f.readAt(ctx, l.offset(i), headLen)
+		if err != nil {
+			return err
+		}
+		s := &st.slots[i]
+		s.head = head
+		if IsBlank(head) {
+			s.blank = true
+			continue
+		}
+		s.hdr, s.hdrErr = ParseHeader(head)
+		if s.hdrErr == nil && s.hdr.EnvelopeLen() > ss {
+			s.hdrErr = fmt.Errorf("%w: envelope of %d bytes in a slot of %d", errMalformed, s.hdr.EnvelopeLen(), ss)
+		}
+	}
+	return nil
+}
+
+// slotKey returns the data key for an envelope with header h. keyErr is
+// the terminal's refusal of the key h names (a *DataKeyError, or any other
+// failure as a *KeyVersionError); err is the context's error when it is
+// done.
+func slotKey(ctx context.Context, keys keyFunc, h Header) (key []byte, keyErr, err error) {
+	key, kerr := keys(ctx, h)
+	if kerr == nil {
+		return key, nil, nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, nil, ctxErr
+	}
+	var dk *DataKeyError
+	if errors.As(kerr, &dk) {
+		return nil, kerr, nil
+	}
+	return nil, &KeyVersionError{KeyID: h.KeyID, Version: h.KeyVersion, Err: kerr}, nil
+}
+
+// readEnvelope returns the whole envelope of slot s at offset off: its
+// head, and the rest of the bytes its header announces, read from the EF.
+func readEnvelope(ctx context.Context, f binFile, off int, s *slotState) ([]byte, error) {
+	env := s.head
+	n := s.hdr.EnvelopeLen()
+	if len(env) >= n {
+		return env, nil
+	}
+	rest, err := readFull(ctx, f, off+len(env), n-len(env))
+	if err != nil {
+		return nil, err
+	}
+	return append(env[:len(env):len(env)], rest...), nil
 }
 
 // otherSlotSkipped reports the slot o, which the read did not use, when it

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
+	"github.com/mynacard/freespace/apdu/apdutest"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
@@ -135,11 +136,11 @@ func TestCardSwappedAborts(t *testing.T) {
 	st := keystest.Store(1)
 	card := newCard(t, st)
 	other := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}}))
-	sw := &switcher{cur: card}
+	sw := &apdutest.Interceptor{Next: card} // forwards to one card, then to another
 	ap, err := typed.Open(ctx, sw, typed.Config{Keys: st}, nil)
 	require.NoError(t, err)
 	require.NoError(t, ap.Write(ctx, content("Dave", 300), typed.WriteOptions{}))
-	sw.cur = other
+	sw.Next = other
 	_, err = ap.Read(ctx)
 	require.Error(t, err)
 	err = ap.Write(ctx, content("Eve", 300), typed.WriteOptions{})
@@ -148,12 +149,6 @@ func TestCardSwappedAborts(t *testing.T) {
 	require.NoError(t, err)
 	_, err = ap2.Read(ctx)
 	assert.ErrorIs(t, err, typed.ErrNoData, "nothing written on the other card")
-}
-
-type switcher struct{ cur apdu.Transport }
-
-func (s *switcher) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	return s.cur.Transmit(ctx, cmd)
 }
 
 func TestExtendedLengthFewerAPDUs(t *testing.T) {
@@ -355,24 +350,22 @@ func TestTypeDMockConfigErrors(t *testing.T) {
 	}
 }
 
-// fcpLiar answers plain SELECT EF with P2 = 04 with an FCP whose size (tag
-// 80) is rewritten to size, and records every command.
-type fcpLiar struct {
-	next apdu.Transport
-	size uint16
-	cmds [][]byte
-}
-
-func (l *fcpLiar) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
-	l.cmds = append(l.cmds, append([]byte(nil), cmd...))
-	resp, err := l.next.Transmit(ctx, cmd)
-	if err != nil || len(cmd) < 4 || cmd[0] != 0x00 || cmd[1] != 0xA4 || cmd[2] != 0x02 || cmd[3] != 0x04 {
-		return resp, err
-	}
-	if i := bytes.Index(resp, []byte{0x80, 0x02}); i >= 0 && i+4 <= len(resp) {
-		resp[i+2], resp[i+3] = byte(l.size>>8), byte(l.size)
-	}
-	return resp, nil
+// fcpLiar returns an interceptor in front of next that rewrites the EF
+// size (tag 80) in the FCP answering a plain SELECT EF with P2 = 04 to
+// size, and the list of every command it saw.
+func fcpLiar(next apdu.Transport, size uint16) (*apdutest.Interceptor, *[][]byte) {
+	var cmds [][]byte
+	return &apdutest.Interceptor{Next: next, Rewrite: func(e apdutest.Exchange) ([]byte, error) {
+		cmds = append(cmds, append([]byte(nil), e.Command...))
+		resp := e.Response
+		if e.Err != nil || len(e.Command) < 4 || !bytes.Equal(e.Command[:4], []byte{0x00, 0xA4, 0x02, 0x04}) {
+			return resp, e.Err
+		}
+		if i := bytes.Index(resp, []byte{0x80, 0x02}); i >= 0 && i+4 <= len(resp) {
+			resp[i+2], resp[i+3] = byte(size>>8), byte(size)
+		}
+		return resp, nil
+	}}, &cmds
 }
 
 // TestHostileFCPSize: an EF size in the FCP beyond the 15-bit offsets of
@@ -384,7 +377,7 @@ func TestHostileFCPSize(t *testing.T) {
 	st := keystest.Store(1)
 	for _, size := range []uint16{0x8000, 0xFFFF} {
 		card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st}, Unsealed: true}))
-		liar := &fcpLiar{next: card, size: size}
+		liar, sent := fcpLiar(card, size)
 		ap, err := typed.OpenUnauthenticated(ctx, liar, typed.Config{Keys: st, Rand: newSeeded(3)})
 		require.NoError(t, err)
 		opts := typed.WriteOptions{KeepAuthentication: true, OverwriteUnreadable: true}
@@ -392,7 +385,7 @@ func TestHostileFCPSize(t *testing.T) {
 			err = ap.Write(ctx, content("Ivy", 100), opts)
 			require.ErrorIs(t, err, profile.ErrMalformed, "FCP size %04X", size)
 		}
-		for _, c := range liar.cmds {
+		for _, c := range *sent {
 			if len(c) >= 3 && c[1] == 0xD6 {
 				t.Errorf("FCP size %04X: UPDATE BINARY sent: % X", size, c[:4])
 			}

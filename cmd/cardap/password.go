@@ -219,54 +219,18 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	if code >= 0 {
 		return code
 	}
-	var f common
-	var aud auditFlags
-	var sec secretFlags
-	defer sec.Zero() // what --stdin read, taken or not
-	typ := "a"
-	aid := &aidFlag{}
-	allowLast := false
-	fs := newFlagSet(c, "password "+sub, usage)
-	f.register(fs)
-	sec.registerKeys(fs)
-	fs.StringVar(&typ, "type", "a", "AP type: a or d")
-	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
-	mode := &modeFlag{mode: profile.PasswordAfterAuth}
-	fs.Var(mode, "password-mode", "Type A: when the password is verified: after-auth (default) or before-auth (weaker: in plain, to a card not yet authenticated)")
-	switch sub {
-	case "change":
-		sec.registerSecret(fs, "old", "current password")
-		sec.registerSecret(fs, "new", "new password")
-		sec.registerStdin(fs, "the current and the new password")
-		fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
-	case "unblock":
-		aud.register(fs)
-		sec.registerSecret(fs, "new", "new password (optional: unblock only)")
-		sec.registerStdin(fs, "the new password")
-	}
-	if code := parseFlags(fs, args[1:]); code >= 0 {
+	pf := passwordFlags{typ: "a", aid: &aidFlag{}, mode: &modeFlag{mode: profile.PasswordAfterAuth}}
+	defer pf.sec.Zero() // what --stdin read, taken or not
+	if code := pf.parse(c, sub, usage, args[1:]); code >= 0 {
 		return code
 	}
-	if typ != "a" && typ != "d" {
-		return fail(c, f.json, usageError("--type must be a or d"))
-	}
-	st, err := sec.loadKeys()
+	f := pf.common
+	st, err := pf.sec.loadKeys()
 	if err != nil {
 		return fail(c, f.json, err)
 	}
 	defer st.Zero()
-	var old, nw profile.Password
-	if sub == "change" {
-		if old, err = sec.secret(ctx, "old"); err == nil {
-			nw, err = sec.secret(ctx, "new")
-		}
-		if err == nil && (old == nil || nw == nil) {
-			err = errors.New("change needs the current and the new password (--old-env/--new-env or --stdin)")
-		}
-	}
-	if sub == "unblock" {
-		nw, err = sec.secret(ctx, "new")
-	}
+	old, nw, err := passwordSecrets(ctx, sub, &pf.sec)
 	if err != nil {
 		return fail(c, f.json, usageError(err.Error()))
 	}
@@ -277,12 +241,12 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	// the holder's and keep no log (audit records nothing).
 	audit := &auditLog{}
 	if sub == "unblock" {
-		if audit, err = aud.open(ctx, "password unblock"); err != nil {
+		if audit, err = pf.aud.open(ctx, "password unblock"); err != nil {
 			return failWithRemedy(c, f.json, err)
 		}
 		defer c.closeAfter(&code, "audit log", audit)
 	}
-	ev := auditEvent{operation: "password-unblock", ap: strings.ToUpper(typ), reader: f.reader}
+	ev := auditEvent{operation: "password-unblock", ap: strings.ToUpper(pf.typ), reader: f.reader}
 	// failOp reports a failure, recorded in the audit log for unblock.
 	failOp := func(err error) int { return failAudited(c, f.json, audit, ev, err) }
 
@@ -292,38 +256,10 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	defer c.closeAfter(&code, "card", t)
 	ev.reader = t.Reader()
-	out := map[string]any{"reader": t.Reader(), "type": strings.ToUpper(typ)}
-	// The AP's password operations, after opening it.
-	var ap passwordAP
-	var change, unblock func(ctx context.Context) error
-	switch typ {
-	case "a":
-		// --password-mode before-auth is the operator's explicit choice of
-		// the weaker mode.
-		a, err := typea.OpenUnauthenticated(ctx, t, typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == profile.PasswordBeforeAuth})
-		if err != nil {
-			return failOp(err)
-		}
-		ap = a
-		change = func(ctx context.Context) error {
-			if mode.mode == profile.PasswordAfterAuth {
-				if err := a.Authenticate(ctx, a.Config().ReadKey); err != nil {
-					return err
-				}
-			}
-			return a.ChangePassword(ctx, old, nw, typea.VerifyOptions{AllowLastTry: allowLast})
-		}
-		unblock = func(ctx context.Context) error { return a.UnblockPassword(ctx, nw) }
-	case "d":
-		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: aid.aid, Keys: st, Password: profile.PasswordAfterAuth})
-		if err != nil {
-			return failOp(err)
-		}
-		ap = d
-		change = func(ctx context.Context) error {
-			return d.ChangePassword(ctx, old, nw, typed.VerifyOptions{AllowLastTry: allowLast})
-		}
-		unblock = func(ctx context.Context) error { return d.UnblockPassword(ctx, nw) }
+	out := map[string]any{"reader": t.Reader(), "type": strings.ToUpper(pf.typ)}
+	ap, ops, err := openPasswordAP(ctx, t, &pf, st, old, nw)
+	if err != nil {
+		return failOp(err)
 	}
 	defer c.closeAfter(&code, "AP session", ap)
 	out["cuid"] = ap.CUID().String()
@@ -336,9 +272,9 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		}
 		return printStatus(c, f.json, out, s)
 	case "change":
-		err = change(ctx)
+		err = ops.change(ctx)
 	case "unblock":
-		err = unblock(ctx)
+		err = ops.unblock(ctx)
 	}
 	if err != nil {
 		return failOp(err)
@@ -346,14 +282,124 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	if code, ok := succeedAudited(c, f.json, audit, ev, outcomeSuccess); !ok {
 		return code
 	}
+	return printPasswordResult(c, f.json, out, sub, nw)
+}
+
+// passwordFlags are the flags of `cardap password`.
+type passwordFlags struct {
+	common
+	aud       auditFlags
+	sec       secretFlags
+	typ       string
+	aid       *aidFlag
+	mode      *modeFlag
+	allowLast bool
+}
+
+// parse registers the flags of subcommand sub, parses args and checks
+// --type. It returns the exit code to stop with, or -1.
+func (pf *passwordFlags) parse(c *cli, sub, usage string, args []string) int {
+	fs := newFlagSet(c, "password "+sub, usage)
+	pf.common.register(fs)
+	pf.sec.registerKeys(fs)
+	fs.StringVar(&pf.typ, "type", "a", "AP type: a or d")
+	fs.Var(pf.aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
+	fs.Var(pf.mode, "password-mode", "Type A: when the password is verified: after-auth (default) or before-auth (weaker: in plain, to a card not yet authenticated)")
+	switch sub {
+	case "change":
+		pf.sec.registerSecret(fs, "old", "current password")
+		pf.sec.registerSecret(fs, "new", "new password")
+		pf.sec.registerStdin(fs, "the current and the new password")
+		fs.BoolVar(&pf.allowLast, "allow-last-try", false, "send the password even when one try is left")
+	case "unblock":
+		pf.aud.register(fs)
+		pf.sec.registerSecret(fs, "new", "new password (optional: unblock only)")
+		pf.sec.registerStdin(fs, "the new password")
+	}
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if pf.typ != "a" && pf.typ != "d" {
+		return fail(c, pf.json, usageError("--type must be a or d"))
+	}
+	return -1
+}
+
+// passwordSecrets returns the current and the new password subcommand sub
+// needs (change: both; unblock: the new one, optional; status: none).
+// The caller zeroes both.
+func passwordSecrets(ctx context.Context, sub string, sec *secretFlags) (old, nw profile.Password, err error) {
+	switch sub {
+	case "change":
+		if old, err = sec.secret(ctx, "old"); err == nil {
+			nw, err = sec.secret(ctx, "new")
+		}
+		if err == nil && (old == nil || nw == nil) {
+			err = errors.New("change needs the current and the new password (--old-env/--new-env or --stdin)")
+		}
+	case "unblock":
+		nw, err = sec.secret(ctx, "new")
+	}
+	if err != nil {
+		old.Zero()
+		nw.Zero()
+		return nil, nil, err
+	}
+	return old, nw, nil
+}
+
+// passwordOps are the password operations of an opened AP.
+type passwordOps struct {
+	change, unblock func(ctx context.Context) error
+}
+
+// openPasswordAP opens the AP of --type without authenticating and
+// returns its password operations with old and nw.
+func openPasswordAP(ctx context.Context, t *countingTransport, pf *passwordFlags, st *keys.Store, old, nw profile.Password) (passwordAP, passwordOps, error) {
+	switch pf.typ {
+	case "a":
+		// --password-mode before-auth is the operator's explicit choice of
+		// the weaker mode.
+		mode := pf.mode.mode
+		a, err := typea.OpenUnauthenticated(ctx, t, typea.Config{AID: pf.aid.aid, Keys: st, Password: mode, AllowPasswordBeforeAuth: mode == profile.PasswordBeforeAuth})
+		if err != nil {
+			return nil, passwordOps{}, err
+		}
+		return a, passwordOps{
+			change: func(ctx context.Context) error {
+				if mode == profile.PasswordAfterAuth {
+					if err := a.Authenticate(ctx, a.Config().ReadKey); err != nil {
+						return err
+					}
+				}
+				return a.ChangePassword(ctx, old, nw, typea.VerifyOptions{AllowLastTry: pf.allowLast})
+			},
+			unblock: func(ctx context.Context) error { return a.UnblockPassword(ctx, nw) },
+		}, nil
+	default: // "d", checked by parse
+		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: pf.aid.aid, Keys: st, Password: profile.PasswordAfterAuth})
+		if err != nil {
+			return nil, passwordOps{}, err
+		}
+		return d, passwordOps{
+			change: func(ctx context.Context) error {
+				return d.ChangePassword(ctx, old, nw, typed.VerifyOptions{AllowLastTry: pf.allowLast})
+			},
+			unblock: func(ctx context.Context) error { return d.UnblockPassword(ctx, nw) },
+		}, nil
+	}
+}
+
+// printPasswordResult prints the result of change or unblock.
+func printPasswordResult(c *cli, asJSON bool, out map[string]any, sub string, nw profile.Password) int {
 	out["result"] = map[string]string{"change": "password changed", "unblock": "password unblocked"}[sub]
 	if len(nw) > 0 && sub == "unblock" {
 		out["result"] = "password unblocked and set"
 	}
-	if f.json {
+	if asJSON {
 		return done(c, writeJSON(c.stdout, out))
 	}
-	_, err = fmt.Fprintf(c.stdout, "%s (Type %s, CUID %s)\n", out["result"], out["type"], out["cuid"])
+	_, err := fmt.Fprintf(c.stdout, "%s (Type %s, CUID %s)\n", out["result"], out["type"], out["cuid"])
 	return done(c, err)
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/securefile"
 	"github.com/mynacard/freespace/typed"
@@ -24,72 +25,29 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	if code >= 0 {
 		return code
 	}
-	var f common
-	var aud auditFlags
-	var sec secretFlags
-	defer sec.Zero() // what --stdin read, taken or not
-	var idf identityFlags
-	aid := &aidFlag{profile.DefaultAID(profile.TypeD)}
-	var capacity, minVersion int
-	var extended, withPassword, allowLast, requireNewest bool
-	var genDir string
-	var dataFile, outFile string
-	var overwrite bool
-	fs := newFlagSet(c, "typed "+sub, usage)
-	f.register(fs)
-	sec.registerKeys(fs)
-	sec.registerSecret(fs, "password", "password (for an AP with a password)")
-	sec.registerStdin(fs, "the password")
-	fs.Var(aid, "aid", "`AID` of the Type D AP (default: the placeholder)")
-	fs.IntVar(&capacity, "capacity", 0, "size of EF.Data in bytes (default: from the card's FCP)")
-	fs.BoolVar(&extended, "extended", false, "the reader and card accept extended-length APDUs")
-	fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
-	fs.IntVar(&minVersion, "min-data-key-version", 0, "refuse data sealed under an older data key `VERSION` (retired)")
-	fs.BoolVar(&requireNewest, "require-newest", false, "refuse older data when the newest slot does not open (instead of reporting the fallback)")
-	fs.StringVar(&genDir, "generations", "", "state `DIR` remembering the highest generation read per card; an older one is refused")
-	if sub == "write" {
-		aud.register(fs)
-		fs.StringVar(&dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
-		fs.BoolVar(&overwrite, "overwrite-unreadable", false, "replace envelopes no key opens (after a torn first write); destroys data copied from elsewhere")
-		idf.register(fs)
-	} else {
-		fs.StringVar(&outFile, "out", "", "write the application data to `FILE`, created with mode 0600 (an existing file or a symlink is refused)")
-	}
-	if code := parseFlags(fs, args[1:]); code >= 0 {
+	tf := typedFlags{aid: &aidFlag{profile.DefaultAID(profile.TypeD)}}
+	defer tf.sec.Zero() // what --stdin read, taken or not
+	if code := tf.parse(c, sub, usage, args[1:]); code >= 0 {
 		return code
 	}
-	st, pw, code := sec.keysAndSecret(ctx, c, f.json, "password")
+	f := tf.common
+	st, pw, code := tf.sec.keysAndSecret(ctx, c, f.json, "password")
 	if code >= 0 {
 		return code
 	}
 	defer st.Zero()
 	defer pw.Zero()
-	withPassword = pw != nil
-	var data []byte
-	var newID profile.Identity
+	var in typedWrite
 	if sub == "write" {
-		if dataFile == "" && idf.userID == "" {
-			return fail(c, f.json, usageError("typed write needs --data-file FILE and/or --user-id ID"))
-		}
-		if dataFile != "" {
-			var err error
-			if data, err = readBounded(dataFile, maxDataFile); err != nil {
-				return fail(c, f.json, usageError(err.Error()))
-			}
-		}
-		if idf.userID != "" {
-			// Checked before the card is touched: a bad --user-id,
-			// --expires or --attr costs no authentication and no password.
-			var err error
-			if newID, err = idf.identity(); err != nil {
-				return fail(c, f.json, usageError(err.Error()))
-			}
+		var err error
+		if in, err = tf.writeInput(); err != nil {
+			return fail(c, f.json, err)
 		}
 	}
 	var mem *cardap.GenerationMemory
-	if genDir != "" {
+	if tf.genDir != "" {
 		var err error
-		if mem, err = cardap.OpenGenerationMemory(genDir, cardap.GenerationMemoryOptions{}); err != nil {
+		if mem, err = cardap.OpenGenerationMemory(tf.genDir, cardap.GenerationMemoryOptions{}); err != nil {
 			return fail(c, f.json, withRemedy(err))
 		}
 		defer c.closeAfter(&code, "generation memory", mem)
@@ -100,7 +58,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	audit := &auditLog{}
 	if sub == "write" {
 		var err error
-		if audit, err = aud.open(ctx, "typed write"); err != nil {
+		if audit, err = tf.aud.open(ctx, "typed write"); err != nil {
 			return failWithRemedy(c, f.json, err)
 		}
 		defer c.closeAfter(&code, "audit log", audit)
@@ -113,14 +71,111 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	defer c.closeAfter(&code, "card", cnt)
 	ev.reader = cnt.Reader()
-	cfg := typed.Config{AID: aid.aid, Keys: st, Capacity: capacity, ExtendedLength: extended, Password: passwordMode(withPassword), AllowLastTry: allowLast,
-		MinDataKeyVersion: minVersion, RequireNewest: requireNewest}
-	ap, err := typed.Open(ctx, cnt, cfg, pw)
+	ap, err := typed.Open(ctx, cnt, tf.config(st, pw != nil), pw)
 	if err != nil {
 		return failOp(err)
 	}
 	defer c.closeAfter(&code, "Type D AP session", ap)
 	ev.cuid = ap.CUID()
+	cur, err := typedReadWrite(ctx, c, sub, ap, mem, in)
+	if err != nil {
+		return failOp(err)
+	}
+	if sub == "write" {
+		if code, ok := succeedAudited(c, f.json, audit, ev, outcomeSuccess); !ok {
+			return code
+		}
+	}
+	return printTypeD(c, &tf, sub, cnt, ap.CUID(), cur)
+}
+
+// typedFlags are the flags of `cardap typed`.
+type typedFlags struct {
+	common
+	aud                                auditFlags
+	sec                                secretFlags
+	idf                                identityFlags
+	aid                                *aidFlag
+	capacity, minVersion               int
+	extended, allowLast, requireNewest bool
+	genDir                             string
+	dataFile, outFile                  string
+	overwrite                          bool
+}
+
+// parse registers the flags of subcommand sub and parses args. It returns
+// the exit code to stop with, or -1.
+func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
+	fs := newFlagSet(c, "typed "+sub, usage)
+	tf.common.register(fs)
+	tf.sec.registerKeys(fs)
+	tf.sec.registerSecret(fs, "password", "password (for an AP with a password)")
+	tf.sec.registerStdin(fs, "the password")
+	fs.Var(tf.aid, "aid", "`AID` of the Type D AP (default: the placeholder)")
+	fs.IntVar(&tf.capacity, "capacity", 0, "size of EF.Data in bytes (default: from the card's FCP)")
+	fs.BoolVar(&tf.extended, "extended", false, "the reader and card accept extended-length APDUs")
+	fs.BoolVar(&tf.allowLast, "allow-last-try", false, "send the password even when one try is left")
+	fs.IntVar(&tf.minVersion, "min-data-key-version", 0, "refuse data sealed under an older data key `VERSION` (retired)")
+	fs.BoolVar(&tf.requireNewest, "require-newest", false, "refuse older data when the newest slot does not open (instead of reporting the fallback)")
+	fs.StringVar(&tf.genDir, "generations", "", "state `DIR` remembering the highest generation read per card; an older one is refused")
+	if sub == "write" {
+		tf.aud.register(fs)
+		fs.StringVar(&tf.dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
+		fs.BoolVar(&tf.overwrite, "overwrite-unreadable", false, "replace envelopes no key opens (after a torn first write); destroys data copied from elsewhere")
+		tf.idf.register(fs)
+	} else {
+		fs.StringVar(&tf.outFile, "out", "", "write the application data to `FILE`, created with mode 0600 (an existing file or a symlink is refused)")
+	}
+	return parseFlags(fs, args)
+}
+
+// typedWrite is what typed write puts on the card: the new data and/or
+// the new identity (kept from the card when unset), and how.
+type typedWrite struct {
+	content     typed.Content
+	newData     bool // --data-file given
+	newIdentity bool // --user-id given
+	overwrite   bool
+}
+
+// writeInput reads --data-file and checks the identity flags of typed
+// write: before the card is touched, so a bad --user-id, --expires or
+// --attr costs no authentication and no password. Its errors are usage
+// errors.
+func (tf *typedFlags) writeInput() (typedWrite, error) {
+	in := typedWrite{overwrite: tf.overwrite}
+	if tf.dataFile == "" && tf.idf.userID == "" {
+		return in, usageError("typed write needs --data-file FILE and/or --user-id ID")
+	}
+	if tf.dataFile != "" {
+		data, err := readBounded(tf.dataFile, maxDataFile)
+		if err != nil {
+			return in, usageError(err.Error())
+		}
+		in.newData, in.content.Data = true, data
+	}
+	if tf.idf.userID != "" {
+		id, err := tf.idf.identity()
+		if err != nil {
+			return in, usageError(err.Error())
+		}
+		in.newIdentity, in.content.Identity = true, id
+	}
+	return in, nil
+}
+
+// config is the typed.Config of the flags, with the password verified
+// after authentication when one was given.
+func (tf *typedFlags) config(st *keys.Store, withPassword bool) typed.Config {
+	return typed.Config{AID: tf.aid.aid, Keys: st, Capacity: tf.capacity, ExtendedLength: tf.extended, Password: passwordMode(withPassword), AllowLastTry: tf.allowLast,
+		MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest}
+}
+
+// typedReadWrite reads the AP's content (a fallback is a warning on
+// stderr; mem, when set, refuses an older generation) and, for write,
+// replaces the data and/or identity in (a write that replaces the identity
+// needs no readable content). It returns the content now on the card.
+func typedReadWrite(ctx context.Context, c *cli, sub string, ap *typed.AP, mem *cardap.GenerationMemory, in typedWrite) (typed.Content, error) {
 	res, err := ap.Read(ctx)
 	if err == nil && res.Fallback != nil {
 		fmt.Fprintf(c.stderr, "cardap: warning: read generation %d from slot %d: %s\n", res.Header.Generation, res.Slot, res.Fallback)
@@ -129,48 +184,51 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 		err = mem.Observe(ap.CUID(), res.Header.Generation)
 	}
 	cur := res.Content
-	if sub == "read" || idf.userID == "" {
+	if sub == "read" || !in.newIdentity {
 		if err != nil {
-			return failOp(err)
+			return typed.Content{}, err
 		}
 	}
-	if sub == "write" {
-		next := cur
-		if idf.userID != "" {
-			next.Identity = newID
-		}
-		if dataFile != "" {
-			next.Data = data
-		}
-		if err := ap.Write(ctx, next, typed.WriteOptions{OverwriteUnreadable: overwrite}); err != nil {
-			return failOp(err)
-		}
-		cur = next
-		if code, ok := succeedAudited(c, f.json, audit, ev, outcomeSuccess); !ok {
-			return code
-		}
+	if sub != "write" {
+		return cur, nil
 	}
-	if outFile != "" {
+	next := cur
+	if in.newIdentity {
+		next.Identity = in.content.Identity
+	}
+	if in.newData {
+		next.Data = in.content.Data
+	}
+	if err := ap.Write(ctx, next, typed.WriteOptions{OverwriteUnreadable: in.overwrite}); err != nil {
+		return typed.Content{}, err
+	}
+	return next, nil
+}
+
+// printTypeD writes the application data to --out when given and prints
+// the identity (and for read with --json and no --out, the data).
+func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid profile.CUID, cur typed.Content) int {
+	if tf.outFile != "" {
 		// Decrypted card data: a new file, 0600, created exclusively and
 		// without following a symlink, so neither a file planted in a
 		// shared folder (with looser permissions or another owner) nor a
 		// symlink to another file receives it.
-		if err := securefile.WriteSecret(outFile, cur.Data); err != nil {
-			return failWithRemedy(c, f.json, fmt.Errorf("--out: %w", err))
+		if err := securefile.WriteSecret(tf.outFile, cur.Data); err != nil {
+			return failWithRemedy(c, tf.json, fmt.Errorf("--out: %w", err))
 		}
 	}
-	out := newIdentityJSON(cnt.Reader(), "D", aid.aid, ap.CUID(), cur.Identity)
-	if f.json && outFile == "" {
+	out := newIdentityJSON(cnt.Reader(), "D", tf.aid.aid, cuid, cur.Identity)
+	if tf.json && tf.outFile == "" {
 		out.Data = cur.Data
 	}
 	if sub == "write" {
 		out.Data = nil
 	}
 	out.APDUs = cnt.APDUs
-	if !f.json && len(out.Data) == 0 {
+	if !tf.json && len(out.Data) == 0 {
 		out.Data = cur.Data // for the byte count line
 	}
-	return done(c, printIdentity(c, f.json, out))
+	return done(c, printIdentity(c, tf.json, out))
 }
 
 // readBounded reads a file of at most limit bytes.
