@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynacard/freespace/examples/internal/demo"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/apdu"
@@ -42,7 +44,7 @@ func benchGate(b *testing.B) (*gate, *cardap.Client, *keys.Store) {
 	require.NoError(b, store.Apply(context.Background(), u))
 	o, code := parseFlags(nil, io.Discard)
 	require.Equal(b, exitOK, code)
-	masters, err := demoKeys()
+	masters, err := demo.OperatorKeys()
 	require.NoError(b, err)
 	client, err := g.newClient(o, masters, cardap.RevocationStore(store))
 	require.NoError(b, err)

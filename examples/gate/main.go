@@ -53,6 +53,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mynacard/freespace/examples/internal/demo"
+
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
@@ -210,7 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		allowTypeC: o.allowTypeC,
 	}
 	if o.passwordEnv != "" {
-		pw, err := passwordFromEnv(o.passwordEnv)
+		pw, err := demo.PasswordFromEnv(o.passwordEnv)
 		if err != nil {
 			fmt.Fprintf(stderr, "gate: --password-env: %v\n", err)
 			return exitUsage

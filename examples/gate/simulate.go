@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mynacard/freespace/examples/internal/demo"
+
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/mockcard"
@@ -172,7 +174,7 @@ func (g *gate) simulate(ctx context.Context, o *options) error {
 	if err := demoStore(ctx, store, g.now()); err != nil {
 		return fmt.Errorf("filling the demo revocation store: %w", err)
 	}
-	masters, err := demoKeys()
+	masters, err := demo.OperatorKeys()
 	if err != nil {
 		return fmt.Errorf("making the demo operator keys: %w", err)
 	}

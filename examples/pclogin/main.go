@@ -52,6 +52,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mynacard/freespace/examples/internal/demo"
+
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
@@ -173,24 +175,6 @@ func (o options) identifier(c *cards) login.Identifier {
 		return login.Reader{Name: o.readerName, Client: c.client}
 	}
 	return login.MockState{Path: o.mockState, Client: c.client}
-}
-
-// passwordFromEnv reads the password in the environment variable name and
-// removes the variable from the process environment, so that no child
-// process (watch's lock command) inherits it. The kernel's copy of the
-// process's initial environment (/proc/PID/environ on Linux, readable by
-// the same user and root) is not changed by that: a password given this
-// way stays there for the life of the process.
-func passwordFromEnv(name string) (profile.Password, error) {
-	v, ok := os.LookupEnv(name)
-	if err := os.Unsetenv(name); err != nil {
-		return nil, err
-	}
-	if !ok || v == "" {
-		return nil, fmt.Errorf("the environment variable %s is not set or empty", name)
-	}
-	// A Go string cannot be wiped; the copy kept here can.
-	return profile.Password(v), nil
 }
 
 // revocationChecker opens the revocation store the mapping file names, if
@@ -389,7 +373,7 @@ func openCardsEnv(o options, stderr io.Writer) (*cards, int) {
 	var password profile.Password
 	if o.passwordEnv != "" {
 		var err error
-		if password, err = passwordFromEnv(o.passwordEnv); err != nil {
+		if password, err = demo.PasswordFromEnv(o.passwordEnv); err != nil {
 			fmt.Fprintln(stderr, "pclogin: --password-env:", err)
 			return nil, exitUsage
 		}

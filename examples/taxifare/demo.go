@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mynacard/freespace/examples/internal/demo"
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/taxifare/internal/card"
@@ -36,36 +37,6 @@ func cuid(b byte) profile.CUID {
 		c[i] = b ^ byte(i*17)
 	}
 	return c
-}
-
-// typeAMasters names the Type A master keys (docs/PROTOCOL.md §6.2).
-var typeAMasters = []string{
-	"typea-auth-enc", "typea-auth-mac",
-	"typea-update-enc", "typea-update-mac",
-	"typea-admin-enc", "typea-admin-mac",
-}
-
-// demoKeys makes the demo operator's Type A master keys in memory, random
-// for each run: the demo cards are loaded with keys diversified from them
-// and the terminals authenticate the cards with them. Nothing is written
-// to disk.
-func demoKeys() (*keys.Store, error) {
-	st := keys.NewStore()
-	b := make([]byte, 16)
-	defer clear(b)
-	for _, name := range typeAMasters {
-		if _, err := rand.Read(b); err != nil {
-			return nil, err
-		}
-		k, err := keys.NewKey(keys.AES, b)
-		if err != nil {
-			return nil, err
-		}
-		if err := st.Add(keys.KeyRef{Name: name, Version: 1}, k); err != nil {
-			return nil, err
-		}
-	}
-	return st, nil
 }
 
 // mockTypeA returns the built-in mock card carrying a personalized Type A
@@ -233,7 +204,7 @@ func run(ctx context.Context, out io.Writer, opts options) (retErr error) {
 
 	// The operator's keys, made in memory; the terminals read only cards
 	// that prove themselves with them.
-	masters, err := demoKeys()
+	masters, err := demo.OperatorKeys()
 	if err != nil {
 		return err
 	}
