@@ -118,16 +118,17 @@ func newFlagSet(c *cli, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: cardap %s\n\nflags:\n", usage)
+		fmt.Fprintf(fs.Output(), "usage: cardap %s\n\nflags:\n", usage)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parseFlags parses args into fs; it returns the exit code to use when the
-// command should stop (help or a usage error), or -1 to go on.
-func parseFlags(fs *flag.FlagSet, args []string) int {
-	if err := fs.Parse(args); err != nil {
+// parseFlags parses args into fs (flags may follow positional arguments;
+// help goes to stdout); it returns the exit code to use when the command
+// should stop (help or a usage error), or -1 to go on.
+func parseFlags(c *cli, fs *flag.FlagSet, args []string) int {
+	if err := parseInterspersed(c, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}

@@ -23,11 +23,11 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		{"personalize"}, {"mock", "serve"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			code, out, errOut := runCLI(t, &mockSource{}, append(args, "-h")...)
+			code, helpOut, errOut := runCLI(t, &mockSource{}, append(args, "-h")...)
 			require.Equal(t, exitOK, code)
-			assert.Empty(t, out, "help goes to stderr")
-			synopsis, list, ok := strings.Cut(errOut, "\nflags:\n")
-			require.True(t, ok, errOut)
+			assert.Empty(t, errOut, "help asked for goes to stdout")
+			synopsis, list, ok := strings.Cut(helpOut, "\nflags:\n")
+			require.True(t, ok, helpOut)
 			require.True(t, strings.HasPrefix(synopsis, "usage: cardap "+strings.Join(args, " ")) ||
 				strings.HasPrefix(synopsis, "usage: cardap "+args[0]+" "), synopsis)
 			flags := flagLine.FindAllStringSubmatch(list, -1)
@@ -37,12 +37,54 @@ func TestHelpListsEveryFlag(t *testing.T) {
 			}
 			if len(args) == 2 {
 				// `cardap typec` alone prints the usage of its subcommands.
-				code, _, short := runCLI(t, &mockSource{}, args[0])
+				code, out, short := runCLI(t, &mockSource{}, args[0])
 				assert.Equal(t, exitUsage, code)
+				assert.Empty(t, out, "a usage error goes to stderr")
 				for _, m := range flags {
 					assert.Regexp(t, `--`+regexp.QuoteMeta(m[1])+`\b`, short, "flag -%s is not in the short usage of %q", m[1], args[0])
 				}
 			}
+		})
+	}
+}
+
+// TestHelpOnStdout: help asked for (`cardap --help`, `cardap help`,
+// `cardap <cmd> --help`, `cardap <cmd> <sub> --help`) is printed on stdout
+// with exit 0, for every command in the command list and every
+// subcommand, so that `cardap --help | less` shows it; the same usage
+// printed for a usage error goes to stderr with exit 2.
+func TestHelpOnStdout(t *testing.T) {
+	subs := map[string][]string{
+		"revocation": {"sync", "check", "stop", "unstop", "status", "publish"},
+		"typec":      {"read"},
+		"typea":      {"read"},
+		"typed":      {"read", "write"},
+		"password":   {"status", "change", "unblock"},
+		"mock":       {"serve"},
+	}
+	cases := [][]string{{"--help"}, {"-h"}, {"help"}}
+	for _, cmd := range commands() {
+		for _, h := range []string{"--help", "-h"} {
+			cases = append(cases, []string{cmd.name, h})
+			for _, sub := range subs[cmd.name] {
+				cases = append(cases, []string{cmd.name, sub, h})
+			}
+		}
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, &mockSource{}, args...)
+			assert.Equal(t, exitOK, code)
+			assert.Empty(t, errOut)
+			assert.Contains(t, out, "usage: cardap")
+		})
+	}
+	for _, args := range [][]string{{}, {"nosuch"}, {"typec"}, {"typec", "nosuch"}, {"revocation"}, {"readers", "--nosuch"}, {"revocation", "check", "--nosuch"}} {
+		t.Run("usage error "+strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, &mockSource{}, args...)
+			assert.Equal(t, exitUsage, code)
+			assert.Empty(t, out)
+			assert.Contains(t, errOut, "usage: cardap")
 		})
 	}
 }

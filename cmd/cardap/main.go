@@ -7,6 +7,10 @@
 //
 //	cardap [global flags] <command> [subcommand] [flags]
 //
+// Help asked for (--help, -h, help) is printed on stdout with exit 0; the
+// same usage printed for a usage error goes to stderr with exit 2.
+// `cardap version` (or --version) prints the build information.
+//
 // Exit codes:
 //
 //	0  success
@@ -74,6 +78,7 @@ func commands() []command {
 		{"typea", "Type A AP: read (mutual authentication, records)", cmdTypeA},
 		{"typed", "Type D AP: read, write (encrypted binary data)", cmdTypeD},
 		{"password", "AP password: status, change, unblock", cmdPassword},
+		{"version", "print the version, commit, Go version and reader binding (also --version)", cmdVersion},
 	}
 }
 
@@ -85,12 +90,13 @@ func main() {
 }
 
 func run(ctx context.Context, c *cli, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(c.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+	if len(args) == 0 || isHelp(args[0]) {
+		w, code := c.helpOrUsage(args)
+		usage(w)
+		return code
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, cmd := range commands() {
 		if cmd.name == args[0] {
@@ -110,7 +116,7 @@ func run(ctx context.Context, c *cli, args []string) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: cardap <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: cardap <command> [flags]\n       cardap --help | --version\n\ncommands:")
 	for _, cmd := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
 	}

@@ -18,11 +18,9 @@ const defaultDemoUserID = "DEMO-0001"
 // cmdMock is `cardap mock <subcommand>`.
 func cmdMock(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "serve" {
-		fmt.Fprintln(c.stderr, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys FILE]")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitUsage
+		w, code := c.helpOrUsage(args)
+		fmt.Fprintln(w, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys FILE]")
+		return code
 	}
 	return cmdMockServe(ctx, c, args[1:])
 }
@@ -43,7 +41,7 @@ func cmdMockServe(ctx context.Context, c *cli, args []string) int {
 	state := fs.String("state", "", "mock card state `FILE`: loaded when it exists, else created; saved on exit")
 	userID := fs.String("user-id", defaultDemoUserID, "user `ID` of the demo card's Type C identity")
 	keysFile := fs.String("keys", "", "operator key `FILE`: the demo card also carries Type A and Type D APs with keys diversified from it, personalized with --user-id and password "+demoPassword)
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
 	card, origin, err := mockCard(ctx, *state, *userID, *keysFile)

@@ -203,11 +203,9 @@ func subcommand(c *cli, usage string, args []string, subs ...string) (string, in
 	if len(args) > 0 && slices.Contains(subs, args[0]) {
 		return args[0], -1
 	}
-	fmt.Fprintln(c.stderr, "usage: cardap "+usage)
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		return "", exitOK
-	}
-	return "", exitUsage
+	w, code := c.helpOrUsage(args)
+	fmt.Fprintln(w, "usage: cardap "+usage)
+	return "", code
 }
 
 // cmdPassword is `cardap password status|change|unblock`.
@@ -316,7 +314,7 @@ func (pf *passwordFlags) parse(c *cli, sub, usage string, args []string) int {
 		pf.sec.registerSecret(fs, "new", "new password (optional: unblock only)")
 		pf.sec.registerStdin(fs, "the new password")
 	}
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
 	if pf.typ != "a" && pf.typ != "d" {

@@ -39,7 +39,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
 	fs.StringVar(&dataFile, "data-file", "", "Type D application data `FILE`")
 	fs.IntVar(&capacity, "capacity", 0, "Type D: size of EF.Data in bytes (default: from the card's FCP)")
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
 	typ = strings.ToLower(typ)

@@ -99,7 +99,7 @@ func cmdProbe(ctx context.Context, c *cli, args []string) (code int) {
 	fs.Var(aidC, "aid-c", "`AID` of the Type C AP (default: the placeholder)")
 	fs.Var(aidD, "aid-d", "`AID` of the Type D AP (default: the placeholder)")
 	fs.Var(&extra, "aid", "further `AID` to probe (repeatable)")
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
 	aps := []knownAP{{"Type A (record AP)", aidA.aid}, {"Type C (common card AP)", aidC.aid}, {"Type D (binary AP)", aidD.aid}}

@@ -12,7 +12,7 @@ func cmdReaders(ctx context.Context, c *cli, args []string) (code int) {
 	var f common
 	fs := newFlagSet(c, "readers", "readers [--json]")
 	fs.BoolVar(&f.json, "json", false, "machine-readable JSON output")
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
 	src, err := openSource(ctx)

@@ -42,12 +42,10 @@ Run 'cardap revocation <subcommand> -h' for its flags.
 
 // runRevocation implements "cardap revocation".
 func runRevocation(ctx context.Context, c *cli, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(c.stderr, revocationUsage)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+	if len(args) == 0 || isHelp(args[0]) {
+		w, code := c.helpOrUsage(args)
+		fmt.Fprint(w, revocationUsage)
+		return code
 	}
 	subs := map[string]func(context.Context, *cli, []string) int{
 		"sync": revSync, "check": revCheck, "stop": revStop, "unstop": revUnstop, "status": revStatus, "publish": revPublish,
@@ -74,7 +72,7 @@ func newRevFlags(c *cli, name, args string) *revFlags {
 	f := &revFlags{fs: flag.NewFlagSet("cardap revocation "+name, flag.ContinueOnError)}
 	f.fs.SetOutput(c.stderr)
 	f.fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: cardap revocation %s [flags] %s\n\nflags:\n", name, args)
+		fmt.Fprintf(f.fs.Output(), "usage: cardap revocation %s [flags] %s\n\nflags:\n", name, args)
 		f.fs.PrintDefaults()
 	}
 	f.fs.BoolVar(&f.json, "json", false, "print the result as JSON")
@@ -89,7 +87,7 @@ func (f *revFlags) storeFlags() {
 
 // parse parses args; it returns a non-negative exit code when done.
 func (f *revFlags) parse(c *cli, args []string, nArgs int) int {
-	if err := f.fs.Parse(args); err != nil {
+	if err := parseInterspersed(c, f.fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}

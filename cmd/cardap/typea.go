@@ -103,7 +103,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	fs.Var(mode, "password-mode", "after-auth (default), before-auth (weaker: the password goes in plain to a card not yet authenticated) or none")
 	fs.BoolVar(&all, "all", false, "read every record (attributes too), not just record 1")
 	fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
-	if code := parseFlags(fs, args[1:]); code >= 0 {
+	if code := parseFlags(c, fs, args[1:]); code >= 0 {
 		return code
 	}
 	st, pw, code := sec.keysAndSecret(ctx, c, f.json, "password")

@@ -16,11 +16,9 @@ const typecReadUsage = "typec read [--reader NAME] [--json] [--trace] [--aid AID
 // cmdTypeC is `cardap typec <subcommand>`.
 func cmdTypeC(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "read" {
-		fmt.Fprintln(c.stderr, "usage: cardap "+typecReadUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitUsage
+		w, code := c.helpOrUsage(args)
+		fmt.Fprintln(w, "usage: cardap "+typecReadUsage)
+		return code
 	}
 	return cmdTypeCRead(ctx, c, args[1:])
 }
@@ -87,7 +85,7 @@ func cmdTypeCRead(ctx context.Context, c *cli, args []string) (code int) {
 	fs.Var(sfiFlag{&cfg.CUIDSFI}, "cuid-sfi", "short EF identifier of EF.CUID, 1 to 30 (default 1)")
 	fs.Var(sfiFlag{&cfg.IdentitySFI}, "identity-sfi", "short EF identifier of EF.Identity, 1 to 30 (default 2)")
 	fs.BoolVar(&cfg.SelectByFID, "select-by-fid", false, "select the EFs by file identifier instead of reading them by short EF identifier (5 APDUs instead of 3)")
-	if code := parseFlags(fs, args); code >= 0 {
+	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
 	cfg.AID = aid.aid

@@ -126,7 +126,7 @@ func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
 	} else {
 		fs.StringVar(&tf.outFile, "out", "", "write the application data to `FILE`, created with mode 0600 (an existing file or a symlink is refused)")
 	}
-	return parseFlags(fs, args)
+	return parseFlags(c, fs, args)
 }
 
 // typedWrite is what typed write puts on the card: the new data and/or
