@@ -27,7 +27,9 @@ func (c *cli) helpOrUsage(args []string) (io.Writer, int) {
 // parseInterspersed parses args into fs as fs.Parse does, except that
 // flags may also follow positional arguments ("check --store st ID
 // --json"); "--" ends the flags and everything after it is positional.
-// Afterwards fs.Args() holds the positional arguments in order.
+// Afterwards fs.Args() holds the positional arguments in order. (A flag
+// whose value is the word "--", as in "--store --", is read as the end of
+// the flags: write "--store=--".)
 //
 // The flag set's output is captured while parsing: help asked for (-h,
 // --help) is written to c.stdout, a parse error and its usage to c.stderr.

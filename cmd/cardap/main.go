@@ -9,7 +9,8 @@
 //
 // Help asked for (--help, -h, help) is printed on stdout with exit 0; the
 // same usage printed for a usage error goes to stderr with exit 2.
-// `cardap version` (or --version) prints the build information.
+// `cardap version` (or --version) prints the build information. Flags may
+// follow positional arguments; "--" ends the flags.
 //
 // Exit codes:
 //
