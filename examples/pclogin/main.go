@@ -5,6 +5,7 @@
 //
 // Usage:
 //
+//	pclogin                       (a demo on the built-in mock card)
 //	pclogin pam      --config FILE (--mock-state FILE | --reader NAME) CARDS [--read-authtok]
 //	pclogin watch    --config FILE (--mock-state FILE | --reader NAME) CARDS [--account NAME] [--password-env VAR]
 //	pclogin identify              (--mock-state FILE | --reader NAME) CARDS [--config FILE] [--password-env VAR]
@@ -200,8 +201,12 @@ func revocationChecker(cfg *config.Config, log *slog.Logger) (cardap.RevocationC
 // (processEnviron).
 func run(ctx context.Context, args []string, environ func() ([]string, error), stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: pclogin pam|watch|identify [flags]")
-		return exitUsage
+		// No arguments: the demo on the built-in mock card.
+		if err := runDemo(ctx, stdout); err != nil {
+			fmt.Fprintln(stderr, "pclogin: demo:", err)
+			return exitDenied
+		}
+		return exitOK
 	}
 	o, err := parseFlags(args[0], args[1:], stderr)
 	if err != nil {

@@ -168,7 +168,6 @@ func TestPAMInProcess(t *testing.T) {
 	assert.Equal(t, exitUsage, run(context.Background(), []string{"pam", "--config", cfgPath, "--mock-state", state}, env(map[string]string{"PAM_USER": "alice"}), nil, &stderr, &stderr))
 	assert.Contains(t, stderr.String(), "give --keys FILE", "no keys and no --allow-type-c: nothing to read cards with")
 	assert.Equal(t, exitUsage, run(context.Background(), []string{"bogus", "--mock-state", state}, env(nil), nil, &stderr, &stderr))
-	assert.Equal(t, exitUsage, run(context.Background(), nil, env(nil), nil, &stderr, &stderr))
 	require.NoError(t, os.Chmod(cfgPath, 0o666))
 	code, msg = pam("alice", "auth", "")
 	assert.Equal(t, exitUsage, code)
