@@ -54,7 +54,9 @@ func TestAuditRecordsEveryOperation(t *testing.T) {
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	dir := t.TempDir()
 	log := filepath.Join(dir, "audit.jsonl")
-	const pw, newPW, wrongPW = "Kx7#pass", "8642", "Wr0ng#pw"
+	const pw, newPW, wrongPW = "Kx7#pass", "Nw5#unbk", "Wr0ng#pw"
+	// Every secret must be a string no timestamp or hex CUID can contain:
+	// the log is searched for each of them whole.
 	t.Setenv("FS_PW", pw)
 	t.Setenv("FS_NEW", newPW)
 	t.Setenv("FS_WRONG", wrongPW)
