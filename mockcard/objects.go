@@ -39,6 +39,7 @@ type app struct {
 	life     Lifecycle
 	seal     Condition
 	adminKey byte
+	ext      apExtension // commands beyond the engine's (JPKI), nil: none
 }
 
 func (a *app) efByFID(fid uint16) *ef {

@@ -63,6 +63,9 @@ type apState struct {
 	EFs       []efState  `json:"efs,omitempty"`
 	PINs      []pinState `json:"pins,omitempty"`
 	Keys      []keyState `json:"keys,omitempty"`
+	// JPKI is the JPKI AP's keys and mode (jpki_commands.go); absent
+	// for other APs.
+	JPKI *jpkiState `json:"jpki,omitempty"`
 }
 
 type efState struct {
@@ -166,6 +169,9 @@ func (c *Card) snapshot() cardState {
 			as.Keys = append(as.Keys, keyState{Ref: k.ref, Suite: k.suite, Enc: append([]byte(nil), k.enc...),
 				Mac: append([]byte(nil), k.mac...), MaxFailures: k.max, Left: k.left})
 		}
+		if a.ext != nil {
+			as.JPKI = a.ext.state()
+		}
 		st.APs = append(st.APs, as)
 	}
 	return st
@@ -230,6 +236,9 @@ func UnmarshalState(b []byte, opts ...Option) (*Card, error) {
 			return nil, err
 		}
 		pre = append(pre, WithAP(spec), restoreCounters(spec.AID, pins, keys))
+		if as.JPKI != nil {
+			pre = append(pre, restoreJPKI(spec.AID, as.JPKI))
+		}
 	}
 	c, err := New(append(pre, opts...)...)
 	if err != nil {
