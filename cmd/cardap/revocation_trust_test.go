@@ -109,16 +109,16 @@ func TestRevocationPublishKeyFileIsChecked(t *testing.T) {
 
 	require.NoError(t, os.Chmod(key, 0o644))
 	code, _, errs = runCardap(t, "revocation", "publish", "--master", master, "--out", filepath.Join(dir, "feed"), "--key", key)
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, exitFailure, code, "an untrusted file exits 1 whichever flag named it")
 	assert.Contains(t, errs, "accessible by group or others")
-	assert.Contains(t, errs, "to fix: chmod 600 "+key)
+	assert.Contains(t, errs, "to fix it: chmod 600 "+key)
 	assert.NoDirExists(t, filepath.Join(dir, "feed"))
 
 	require.NoError(t, os.Chmod(key, 0o600))
 	link := filepath.Join(dir, "link.key")
 	require.NoError(t, os.Symlink(key, link))
 	code, _, errs = runCardap(t, "revocation", "publish", "--master", master, "--out", filepath.Join(dir, "feed"), "--key", link)
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errs, "symbolic link")
 
 	code, _, errs = runCardap(t, "revocation", "publish", "--master", master, "--out", filepath.Join(dir, "feed"), "--key", key)
@@ -166,9 +166,9 @@ func TestRevocationPubkeyIsInlineOnly(t *testing.T) {
 	assert.Contains(t, out, "up to date")
 	require.NoError(t, os.Chmod(filepath.Join(work, "pub.hex"), 0o666))
 	code, _, errs = runCardap(t, "revocation", "sync", "--store", store, "--from", feed, "--pubkey-file", filepath.Join(work, "pub.hex"))
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errs, "writable by others")
-	assert.Contains(t, errs, "to fix: chmod o-w")
+	assert.Contains(t, errs, "to fix it: chmod o-w")
 
 	code, _, _ = runCardap(t, "revocation", "sync", "--store", store, "--from", feed, "--pubkey", pub, "--pubkey-file", filepath.Join(work, "pub.hex"))
 	assert.Equal(t, exitUsage, code)
