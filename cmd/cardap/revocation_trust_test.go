@@ -266,3 +266,36 @@ func journalLine(j string) string {
 func crc32c(s string) string {
 	return fmt.Sprintf("%08x", crc32.Checksum([]byte(s), crc32.MakeTable(crc32.Castagnoli)))
 }
+
+// The files a revocation command trusts without a signature (the master
+// list publish signs, a list imported unsigned, the CRL issuer's
+// certificate) are checked like every trusted file: a FIFO is refused at
+// once instead of hanging the command, and a world-writable file is
+// refused with the fix.
+func TestRevocationTrustedInputsAreChecked(t *testing.T) {
+	dir := privateDir(t)
+	master := filepath.Join(dir, "master.csv")
+	require.NoError(t, os.WriteFile(master, []byte(cliMaster()), 0o644))
+	key := filepath.Join(dir, "feed.key")
+	code, _, errs := runCardap(t, "revocation", "publish", "--new-key", key)
+	require.Equal(t, exitOK, code, errs)
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	open := filepath.Join(dir, "open.csv")
+	require.NoError(t, os.WriteFile(open, []byte(cliMaster()), 0o600))
+	require.NoError(t, os.Chmod(open, 0o666))
+	store := filepath.Join(dir, "store")
+	for _, bad := range []struct{ path, problem string }{{fifo, "not a regular file"}, {open, "writable by others"}} {
+		for _, args := range [][]string{
+			{"revocation", "publish", "--master", bad.path, "--out", filepath.Join(dir, "feed"), "--key", key},
+			{"revocation", "sync", "--store", store, "--import", bad.path},
+			{"revocation", "sync", "--store", store, "--import", master, "--format", "crl", "--crl-issuer", bad.path},
+		} {
+			code, out, _ := runCardap(t, append(args, "--json")...)
+			assert.Equal(t, exitFailure, code, "%q", args)
+			e := assertJSONError(t, out, "untrusted_file", exitFailure, args)
+			assert.Contains(t, e["error"], bad.problem, "%q", args)
+		}
+	}
+	assert.NoDirExists(t, filepath.Join(dir, "feed"))
+}
