@@ -261,7 +261,7 @@ func (a *Authenticator) run(ctx context.Context, t apdu.Transport, pin profile.P
 		if err := checkTries(st, a.lastTry); err != nil {
 			return err
 		}
-		sig, err = c.verifyAndSign(ctx, pin, st, digest[:])
+		sig, err = c.verifyAndSign(ctx, pin, digest[:])
 		return err
 	})
 	if err != nil {
@@ -307,19 +307,19 @@ func (a *Authenticator) promptAndSign(ctx context.Context, c *Card, t apdu.Trans
 			return err
 		}
 		var err error
-		sig, err = c.verifyAndSign(ctx, pin, st, digest)
+		sig, err = c.verifyAndSign(ctx, pin, digest)
 		return err
 	})
 	return sig, err
 }
 
-// verifyAndSign verifies the PIN (the PIN EF selected; skipped when the
-// status said verified) and signs digest with the authentication key.
-func (c *Card) verifyAndSign(ctx context.Context, pin profile.Password, st profile.PasswordStatus, digest []byte) ([]byte, error) {
-	if !st.Verified {
-		if err := c.verify(ctx, pin); err != nil {
-			return nil, err
-		}
+// verifyAndSign verifies the PIN (the PIN EF selected) and signs digest
+// with the authentication key. VERIFY is sent even when the card reported
+// the PIN verified already: a verification left by another application
+// proves nothing about the holder at this tap.
+func (c *Card) verifyAndSign(ctx context.Context, pin profile.Password, digest []byte) ([]byte, error) {
+	if err := c.verify(ctx, pin); err != nil {
+		return nil, err
 	}
 	return c.SignDigest(ctx, digest)
 }

@@ -23,7 +23,7 @@ func AID() profile.AID { return profile.AID(bytes.Clone(aid[:])) }
 // pkcs15-jpki.c; myna src/jpki.rs). The signing files (0001, 0002, 001A,
 // 001B) are never selected by this package.
 const (
-	// EFToken names the medium: "JPKIAPICCTOKEN" on a card,
+	// EFToken names the medium: "JPKIAPICCTOKEN" (or "JPKIAPICCTOKEN2") on a card,
 	// "JPKIAPGPSETOKEN" in a smartphone's secure element.
 	EFToken uint16 = 0x0006
 	// EFAuthCertificate holds the user-authentication certificate (DER),
@@ -174,8 +174,10 @@ func (c *Card) readDER(ctx context.Context, fid uint16) ([]byte, error) {
 	first := min(c.opts.MaxChunk, c.opts.MaxSize)
 	buf, err := c.readAt(ctx, 0, first)
 	if err != nil && first > apdu.MaxShortNe && (errors.Is(err, apdu.ErrWrongLength) || errors.Is(err, apdu.ErrWrongP1P2)) {
-		// A card that refuses to read past the end of a short EF with an
-		// extended Le: ask for one short APDU's worth instead.
+		// A card or reader that refuses the extended READ (6700, or 6B00
+		// from a card that refuses to read past the end of the EF):
+		// short APDUs from here on, for this Card.
+		c.opts.MaxChunk = apdu.MaxShortNe
 		buf, err = c.readAt(ctx, 0, apdu.MaxShortNe)
 	}
 	if err != nil {
@@ -237,7 +239,8 @@ func (c *Card) smartphoneOr(ctx context.Context, err error) error {
 }
 
 // Token reads EF 0006 (up to 32 bytes) and returns the medium's token
-// name: "JPKIAPICCTOKEN" for a card, "JPKIAPGPSETOKEN" for a smartphone.
+// name, for example "JPKIAPICCTOKEN2" for a card, "JPKIAPGPSETOKEN" for a
+// smartphone.
 // Anything else is returned as read (printable ASCII only) for the caller
 // to judge; non-printable bytes are ErrMalformed.
 func (c *Card) Token(ctx context.Context) (string, error) {

@@ -75,9 +75,9 @@ func TestReadCertificateExtendedOneRead(t *testing.T) {
 func TestReadCertificateExtendedRefusedFallsBack(t *testing.T) {
 	p := newTestPKI(t)
 	der := p.leaf.Raw
-	steps := readScript(der, 256, 4096)
+	steps := readScript(der, 256, 256)
 	// The first extended READ is refused with 6700; one short READ for
-	// the header follows, then the rest in one exact extended READ.
+	// the header follows, then the rest in short READs.
 	steps = append(steps[:2], append([]apdutest.Step{{Command: "00B00000001000", Response: "6700"}}, steps[2:]...)...)
 	card := apdutest.NewCard(t, steps...)
 	cert, err := ReadCertificate(context.Background(), card, EFAuthCertificate, ReadOptions{MaxChunk: 4096})

@@ -37,7 +37,7 @@
 //     JPKI_AUTH_PIN_MAX_TRIES; 4 digits); 0017 the authentication key
 //     (RSA-2048); 0001/0002 the signing certificate and its CA; 001B the
 //     signing PIN (5 tries); 001A the signing key; 0006 a token naming the
-//     medium (myna jpki.rs: "JPKIAPICCTOKEN" on a card, "JPKIAPGPSETOKEN"
+//     medium (myna jpki.rs: "JPKIAPICCTOKEN..." on a card, "JPKIAPGPSETOKEN"
 //     in a smartphone's secure element).
 //   - The certificate's length comes from its DER header (OpenSC reads 4
 //     bytes and takes bytes 2-3 + 4; myna parses the BER header), then
