@@ -77,6 +77,8 @@ func commands() []command {
 		{name: "typea", summary: "Type A AP: read (mutual authentication, records)", run: cmdTypeA, subs: []string{"read"}},
 		{name: "typed", summary: "Type D AP: read, write (encrypted binary data)", run: cmdTypeD, subs: []string{"read", "write"}},
 		{name: "password", summary: "AP password: status, change, unblock", run: cmdPassword, subs: []string{"status", "change", "unblock"}},
+		{name: "jpki", summary: "JPKI AP of every My Number Card: cert, status, verify, sign (user authentication)", run: cmdJPKI,
+			subs: []string{"cert", "status", "verify", "sign"}},
 		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}
 }
