@@ -418,6 +418,10 @@ type Card struct {
 	reader string
 	mode   scard.ShareMode
 	atr    []byte
+	// length is what is known of extended length on this connection
+	// (apdu.LengthSupporter), started from the ATR and again on
+	// Reconnect (the card may be another one).
+	length apdu.LengthSupport
 	// turn (capacity 1) is held by a WithTransaction call for the whole
 	// of fn, and by a Transmit outside any transaction for one APDU.
 	turn chan struct{}
@@ -457,8 +461,9 @@ func (c *Card) takeTurn(ctx context.Context) error {
 func (c *Card) giveTurn() { <-c.turn }
 
 var (
-	_ apdu.Transport  = (*Card)(nil)
-	_ apdu.Transactor = (*Card)(nil)
+	_ apdu.Transport       = (*Card)(nil)
+	_ apdu.Transactor      = (*Card)(nil)
+	_ apdu.LengthSupporter = (*Card)(nil)
 )
 
 // refreshATR reads the ATR with SCardStatus. Callers hold mu for writing or
@@ -469,8 +474,15 @@ func (c *Card) refreshATR() error {
 		return mapErr(opStatus, c.reader, err)
 	}
 	c.atr = append([]byte(nil), st.Atr...)
+	c.length.Store(extendedLengthHint(c.atr))
 	return nil
 }
+
+// LengthSupport returns what is known of extended-length APDUs on this
+// connection (apdu.LengthSupporter): unsupported when the ATR's card
+// capabilities say so, else unknown until a Channel with extended length
+// allowed learns it from the first extended APDU.
+func (c *Card) LengthSupport() *apdu.LengthSupport { return &c.length }
 
 // Reader returns the name of the reader the card is in.
 func (c *Card) Reader() string { return c.reader }
