@@ -422,6 +422,7 @@ type Card struct {
 	// (apdu.LengthSupporter), started from the ATR and again on
 	// Reconnect (the card may be another one).
 	length apdu.LengthSupport
+	proto  scard.Protocol // the active protocol, from SCardStatus
 	// turn (capacity 1) is held by a WithTransaction call for the whole
 	// of fn, and by a Transmit outside any transaction for one APDU.
 	turn chan struct{}
@@ -474,8 +475,24 @@ func (c *Card) refreshATR() error {
 		return mapErr(opStatus, c.reader, err)
 	}
 	c.atr = append([]byte(nil), st.Atr...)
+	c.proto = st.ActiveProtocol
 	c.length.Store(extendedLengthHint(c.atr))
 	return nil
+}
+
+// Protocol returns the active transmission protocol of the connection as
+// read at Connect or the last Reconnect: "T=0", "T=1", or "" for any
+// other (raw, undefined).
+func (c *Card) Protocol() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	switch c.proto {
+	case scard.ProtocolT0:
+		return "T=0"
+	case scard.ProtocolT1:
+		return "T=1"
+	}
+	return ""
 }
 
 // LengthSupport returns what is known of extended-length APDUs on this

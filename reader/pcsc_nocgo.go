@@ -68,6 +68,9 @@ func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context)
 	return ErrNoCgo
 }
 
+// Protocol returns "".
+func (c *Card) Protocol() string { return "" }
+
 // LengthSupport returns nil: nothing is learned without a connection.
 func (c *Card) LengthSupport() *apdu.LengthSupport { return nil }
 
