@@ -313,3 +313,10 @@ func (c *Card) removeApp(a *app) {
 		c.resetSession()
 	}
 }
+
+// MyNumberCardATR returns the ATR OpenSC's JPKI driver lists for My Number
+// Cards (card-jpki.c, jpki_atrs): 3B E0 00 FF 81 31 FE 45 14, T=1 with no
+// historical bytes. WithATR(MyNumberCardATR()) makes the mock look like one
+// to software that still matches ATRs; hosts must identify the JPKI AP by
+// SELECT, never by ATR (contactless readers synthesize ATRs).
+func MyNumberCardATR() []byte { return []byte{0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14} }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -324,4 +325,64 @@ func TestJPKIReadWholeWithExtendedLength(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.HasSuffix(resp, []byte{0x90, 0x00}))
 	assert.Equal(t, MustLoadJPKITestPKI().CardAuth.DER, resp[:len(resp)-2])
+}
+
+// TestJPKIBehindReaderWithoutExtendedLength: the JPKI flow of a host that
+// prefers extended length (one READ BINARY for the whole certificate),
+// through apdu.Channel, behind a reader without it: the first extended
+// READ BINARY is refused and resent short, the rest of the certificate
+// comes in 256-byte chunks, and the signature (256 bytes) fits a short
+// response.
+func TestJPKIBehindReaderWithoutExtendedLength(t *testing.T) {
+	pki := MustLoadJPKITestPKI()
+	ctx := context.Background()
+	for _, mode := range []ShortReader{ShortReaderWrongLength, ShortReaderTransmitError} {
+		t.Run(mode.String(), func(t *testing.T) {
+			card := newJPKICard(t, JPKI{}, WithShortReader(mode))
+			ch := apdu.NewChannel(card, apdu.ChannelConfig{ExtendedLength: true})
+			do := func(cmd apdu.Command) []byte {
+				t.Helper()
+				b, err := ch.Do(ctx, cmd)
+				require.NoError(t, err)
+				return b
+			}
+			do(apdu.Command{INS: apdu.InsSelect, P1: 0x04, P2: 0x0C, Data: JPKIAID()})
+			do(apdu.Command{INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{0x00, 0x0A}})
+			head := do(apdu.Command{INS: apdu.InsReadBinary, Ne: 4})
+			total := int(head[2])<<8 | int(head[3]) + 4
+			cert := head
+			reads := 0
+			for len(cert) < total {
+				off := len(cert)
+				n := total - off
+				if !ch.ExtendedLength() {
+					n = min(n, apdu.MaxShortNe)
+				}
+				cert = append(cert, do(apdu.Command{INS: apdu.InsReadBinary, P1: byte(off >> 8), P2: byte(off), Ne: n})...)
+				reads++
+			}
+			assert.Equal(t, pki.CardAuth.DER, cert)
+			assert.Equal(t, apdu.Unsupported, ch.LengthSupport().Load())
+			assert.Equal(t, 8, reads, "1892 bytes in 256-byte chunks")
+			do(apdu.Command{INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{0x00, 0x18}})
+			do(apdu.Command{INS: apdu.InsVerify, P2: 0x80, Data: []byte(JPKITestAuthPIN)})
+			do(apdu.Command{INS: apdu.InsSelect, P1: 0x02, P2: 0x0C, Data: []byte{0x00, 0x17}})
+			sig := do(apdu.Command{CLA: 0x80, INS: 0x2A, P2: 0x80, Data: digestInfo([]byte("tap")), Ne: 256})
+			sum := sha256.Sum256([]byte("tap"))
+			require.NoError(t, rsa.VerifyPKCS1v15(&pki.CardAuth.Key.PublicKey, crypto.SHA256, sum[:], sig))
+		})
+	}
+}
+
+// TestJPKIWithMyNumberCardATR: the ATR is the card's configuration, not
+// the AP's; the JPKI AP answers the same behind any ATR.
+func TestJPKIWithMyNumberCardATR(t *testing.T) {
+	c := newJPKICard(t, JPKI{}, WithATR(MyNumberCardATR()))
+	assert.Equal(t, []byte{0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14}, c.ATR())
+	var x byte
+	for _, b := range c.ATR()[1:] {
+		x ^= b
+	}
+	assert.Zero(t, x, "TCK")
+	assert.Equal(t, "9000", tx(t, c, selJPKI))
 }

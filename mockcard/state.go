@@ -411,6 +411,9 @@ func (c *Card) Clone() (*Card, error) {
 	if c.grThresh >= 0 {
 		opts = append(opts, WithGetResponse(c.grThresh))
 	}
+	if c.shortReader != 0 {
+		opts = append(opts, WithShortReader(c.shortReader))
+	}
 	c.mu.Unlock()
 	return UnmarshalState(b, opts...)
 }
