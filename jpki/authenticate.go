@@ -130,6 +130,7 @@ type Authenticator struct {
 	pin          PINFunc
 	lastTry      bool
 	read         ReadOptions
+	chains       *chainCache
 }
 
 // NewAuthenticator checks opts and returns an Authenticator. Every problem
@@ -153,6 +154,7 @@ func NewAuthenticator(opts AuthOptions) (*Authenticator, error) {
 		roots: x509.NewCertPool(), inter: x509.NewCertPool(),
 		now: opts.Time, rand: opts.Rand, rev: opts.Revocation,
 		pin: opts.PIN, lastTry: opts.AllowLastTry, read: read,
+		chains: newChainCache(chainCacheSize),
 	}
 	for i, c := range opts.Roots {
 		if c == nil || !c.IsCA {
@@ -343,6 +345,11 @@ func (a *Authenticator) checkRevocation(ctx context.Context, chain []*x509.Certi
 // every certificate is valid then (crypto/x509 Verify: signatures, CA
 // constraints, critical extensions). It returns the chain, the
 // certificate first. Refusals are *CertificateInvalidError.
+//
+// A chain verified once is remembered for the same certificate bytes
+// (the anchors never change for an Authenticator), so a card seen again
+// costs the validity dates of its chain at the new time instead of the
+// chain's signatures; the cache holds at most chainCacheSize chains.
 func (a *Authenticator) VerifyCertificate(cert *x509.Certificate) ([]*x509.Certificate, error) {
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
@@ -354,8 +361,12 @@ func (a *Authenticator) VerifyCertificate(cert *x509.Certificate) ([]*x509.Certi
 	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return nil, &CertificateInvalidError{Reason: ReasonKeyUsage, Detail: "digitalSignature not set"}
 	}
+	now := a.now()
+	if chain, ok := a.chains.get(cert, now); ok {
+		return chain, nil
+	}
 	chains, err := cert.Verify(x509.VerifyOptions{
-		Roots: a.roots, Intermediates: a.inter, CurrentTime: a.now(),
+		Roots: a.roots, Intermediates: a.inter, CurrentTime: now,
 		// JPKI authentication certificates name no extended key usage
 		// that this check could require.
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
@@ -367,6 +378,7 @@ func (a *Authenticator) VerifyCertificate(cert *x509.Certificate) ([]*x509.Certi
 		}
 		return nil, &CertificateInvalidError{Reason: ReasonUntrusted, Err: err}
 	}
+	a.chains.put(cert, chains[0])
 	return chains[0], nil
 }
 

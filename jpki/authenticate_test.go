@@ -332,3 +332,29 @@ func TestLoadCertificates(t *testing.T) {
 	_, err = LoadCertificates(open)
 	require.Error(t, err, "a world-writable anchor file is refused")
 }
+
+// TestChainCache: a certificate seen again is accepted from the cache only
+// while its chain is valid at the new time; an expired one is refused
+// again by crypto/x509; the cache is bounded.
+func TestChainCache(t *testing.T) {
+	p := newTestPKI(t)
+	now := testNow
+	a, err := NewAuthenticator(AuthOptions{Roots: []*x509.Certificate{p.root}, Time: func() time.Time { return now }, NoRevocation: true})
+	require.NoError(t, err)
+	_, err = a.VerifyCertificate(p.leaf)
+	require.NoError(t, err)
+	_, ok := a.chains.get(p.leaf, now)
+	require.True(t, ok)
+	now = testNow.AddDate(5, 0, 0)
+	_, err = a.VerifyCertificate(p.leaf)
+	var ce *CertificateInvalidError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, ReasonExpired, ce.Reason)
+
+	c := newChainCache(2)
+	for i := range 5 {
+		leaf := p.issue(t, p.root, p.rootKey, &p.cardKey.PublicKey, &x509.Certificate{SerialNumber: big.NewInt(int64(100 + i)), NotBefore: testNow, NotAfter: testNow.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature})
+		c.put(leaf, []*x509.Certificate{leaf, p.root})
+	}
+	assert.Len(t, c.m, 2)
+}
