@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,4 +197,37 @@ func TestJPKISign(t *testing.T) {
 
 	code, _, _ = runCLI(t, src, "jpki", "sign", "--digest", "abcd", "--pin-env", "JPKI_PIN")
 	assert.Equal(t, exitUsage, code)
+}
+
+// TestJPKICRLImport: a JPKI CA's CRL imported with --format jpki-crl
+// revokes the certificate by its revocation key, and `jpki verify` against
+// that store exits 4; without --crl-issuer the import is refused.
+func TestJPKICRLImport(t *testing.T) {
+	pki := mockcard.MustLoadJPKITestPKI()
+	dir := t.TempDir()
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(5), ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(23 * time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: pki.CardAuth.Cert.SerialNumber, RevocationTime: time.Now().Add(-2 * time.Hour)}},
+	}, pki.AuthCA2023.Cert, pki.AuthCA2023.Key)
+	require.NoError(t, err)
+	crl := filepath.Join(dir, "auth.crl")
+	require.NoError(t, os.WriteFile(crl, der, 0o600))
+	ca := filepath.Join(dir, "ca.der")
+	require.NoError(t, os.WriteFile(ca, pki.AuthCA2023.DER, 0o600))
+	store := filepath.Join(dir, "rev")
+
+	code, _, _ := runCLI(t, nil, "revocation", "sync", "--store", store, "--import", crl, "--format", "jpki-crl")
+	assert.Equal(t, exitUsage, code)
+	code, out, errs := runCLI(t, nil, "revocation", "sync", "--store", store, "--import", crl, "--format", "jpki-crl", "--crl-issuer", ca)
+	require.Equal(t, exitOK, code, out+errs)
+
+	k, _ := revocation.CertificateKey(pki.CardAuth.Cert.RawIssuer, pki.CardAuth.Cert.SerialNumber)
+	code, _, _ = runCLI(t, nil, "revocation", "check", "--store", store, "cuid:"+hex.EncodeToString(k.Bytes()))
+	assert.Equal(t, exitRevoked, code)
+
+	t.Setenv("JPKI_PIN", mockcard.JPKITestAuthPIN)
+	code, out, _ = runCLI(t, jpkiSource(t, mockcard.JPKI{}), "jpki", "verify", "--roots", jpkiRoots(t), "--revocation", store, "--pin-env", "JPKI_PIN", "--json")
+	assert.Equal(t, exitRevoked, code, out)
+	code, out, _ = runCLI(t, jpkiSource(t, mockcard.JPKI{AuthCert: pki.Card2Auth.DER, AuthKey: pki.Card2Auth.Key}), "jpki", "verify", "--roots", jpkiRoots(t), "--revocation", store, "--pin-env", "JPKI_PIN", "--json")
+	assert.Equal(t, exitOK, code, out)
 }
