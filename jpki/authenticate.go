@@ -138,7 +138,7 @@ type Authenticator struct {
 // revocation decision (or both), read options out of range.
 func NewAuthenticator(opts AuthOptions) (*Authenticator, error) {
 	if len(opts.Roots) == 0 {
-		return nil, fmt.Errorf("%w: AuthOptions.Roots is empty (configure the J-LIS authentication CA certificates)", ErrConfig)
+		return nil, fmt.Errorf("%w: AuthOptions.Roots is empty", ErrConfig)
 	}
 	if opts.Revocation == nil && !opts.NoRevocation {
 		return nil, fmt.Errorf("%w: AuthOptions.Revocation is nil and NoRevocation is false", ErrConfig)
@@ -201,7 +201,7 @@ func NewAuthenticator(opts AuthOptions) (*Authenticator, error) {
 // (apdu.ErrCardRemoved, ...).
 func (a *Authenticator) Authenticate(ctx context.Context, t apdu.Transport) (*Result, error) {
 	if a.pin == nil {
-		return nil, fmt.Errorf("%w: AuthOptions.PIN is nil (use AuthenticateWithPIN for a PIN known before the tap)", ErrConfig)
+		return nil, fmt.Errorf("%w: AuthOptions.PIN is nil", ErrConfig)
 	}
 	return a.run(ctx, t, nil)
 }

@@ -13,11 +13,11 @@ import (
 
 // aid is the JPKI AP's application identifier (OpenSC jpki.h AID_JPKI;
 // myna src/jpki.rs JPKI_AID).
-var aid = [...]byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
+const aid = "\xD3\x92\xF0\x00\x26\x01\x00\x00\x00\x01"
 
 // AID returns the JPKI AP's application identifier,
 // D3 92 F0 00 26 01 00 00 00 01 (a fresh copy).
-func AID() profile.AID { return profile.AID(bytes.Clone(aid[:])) }
+func AID() profile.AID { return profile.AID(aid) }
 
 // File identifiers of the JPKI AP used here (OpenSC jpki.h,
 // pkcs15-jpki.c; myna src/jpki.rs). The signing files (0001, 0002, 001A,
@@ -116,7 +116,7 @@ func Open(ctx context.Context, t apdu.Transport, opts ReadOptions) (*Card, error
 // selectAP selects the AP again (after a PIN prompt, when another
 // application may have used the card).
 func (c *Card) selectAP(ctx context.Context) error {
-	_, err := c.ch.Do(ctx, apdu.SelectAID(aid[:]))
+	_, err := c.ch.Do(ctx, apdu.SelectAID([]byte(aid)))
 	switch {
 	case errors.Is(err, apdu.ErrFileNotFound), errors.Is(err, apdu.ErrFunctionNotSupported):
 		// 6A82 (and 6A81 on some cards): no such AP.

@@ -68,7 +68,7 @@ func (c *fakeCard) Transmit(ctx context.Context, raw []byte) ([]byte, error) {
 	}
 	switch {
 	case cmd.CLA == 0x00 && cmd.INS == apdu.InsSelect && cmd.P1 == 0x04 && cmd.P2 == 0x0C:
-		if c.notJPKI || !bytes.Equal(cmd.Data, aid[:]) {
+		if c.notJPKI || string(cmd.Data) != aid {
 			return sw(apdu.ErrFileNotFound), nil
 		}
 		c.apSelected, c.ef = true, 0

@@ -12,10 +12,8 @@ import (
 // sha256DigestInfoPrefix is the DER of DigestInfo for SHA-256 up to the
 // digest (RFC 8017 §9.2, note 1: "SHA-256: (0x)30 31 30 0d 06 09 60 86 48
 // 01 65 03 04 02 01 05 00 04 20 || H").
-var sha256DigestInfoPrefix = [...]byte{
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
-}
+const sha256DigestInfoPrefix = "\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01" +
+	"\x65\x03\x04\x02\x01\x05\x00\x04\x20"
 
 // insComputeSignature is the JPKI AP's signature command, sent with the
 // proprietary class 80 (OpenSC card-jpki.c jpki_compute_signature: CLA 80,
@@ -37,7 +35,7 @@ func DigestInfoSHA256(digest []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: digest of %d bytes, want %d", ErrConfig, len(digest), sha256.Size)
 	}
 	out := make([]byte, 0, len(sha256DigestInfoPrefix)+sha256.Size)
-	out = append(out, sha256DigestInfoPrefix[:]...)
+	out = append(out, sha256DigestInfoPrefix...)
 	return append(out, digest...), nil
 }
 
