@@ -63,10 +63,12 @@ const (
 // ReadOptions bound and shape the reading of a certificate EF. The zero
 // value reads in short APDUs and accepts DefaultMaxCertificateSize.
 type ReadOptions struct {
-	// MaxChunk is the most bytes one READ BINARY asks for: 0 means 256,
-	// the largest short APDU. Above 256 the READ is an extended-length
-	// APDU: set it only when the card and every reader and driver on
-	// the way accept extended length; at most apdu.MaxExtendedNe.
+	// MaxChunk is the most bytes one READ BINARY asks for. Above 256
+	// the READ is an extended-length APDU, for a card and readers that
+	// accept them (a refusal, 6700, falls back to short READs); at most
+	// apdu.MaxExtendedNe. 0 means MaxSize when the transport knows that
+	// extended length gets through (apdu.LengthSupportOf: reader.Card
+	// learns it from the ATR and from use), 256 (short) otherwise.
 	MaxChunk int
 	// MaxSize is the largest certificate accepted, in bytes, refused
 	// from its DER header before the rest is read: 0 means
@@ -78,7 +80,7 @@ type ReadOptions struct {
 func (o ReadOptions) withDefaults() (ReadOptions, error) {
 	switch {
 	case o.MaxChunk == 0:
-		o.MaxChunk = apdu.MaxShortNe
+		// Decided per transport by Open.
 	case o.MaxChunk < 0 || o.MaxChunk > apdu.MaxExtendedNe:
 		return o, fmt.Errorf("%w: ReadOptions.MaxChunk %d outside 1..%d", ErrConfig, o.MaxChunk, apdu.MaxExtendedNe)
 	}
@@ -105,6 +107,12 @@ func Open(ctx context.Context, t apdu.Transport, opts ReadOptions) (*Card, error
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxChunk == 0 {
+		opts.MaxChunk = apdu.MaxShortNe
+		if ls := apdu.LengthSupportOf(t); ls != nil && ls.Load() == apdu.Supported {
+			opts.MaxChunk = opts.MaxSize
+		}
 	}
 	c := &Card{ch: apdu.NewChannel(t, apdu.ChannelConfig{ExtendedLength: opts.MaxChunk > apdu.MaxShortNe}), opts: opts}
 	if err := c.selectAP(ctx); err != nil {

@@ -311,3 +311,27 @@ func TestSignAPDU(t *testing.T) {
 	_, err = c.SignDigest(context.Background(), digest[:])
 	require.ErrorIs(t, err, ErrMalformed)
 }
+
+// lengthKnown is a transport that reports extended length as learned.
+type lengthKnown struct {
+	*apdutest.Card
+	ls apdu.LengthSupport
+}
+
+func (l *lengthKnown) LengthSupport() *apdu.LengthSupport { return &l.ls }
+
+// TestReadChunkFromLengthSupport: with MaxChunk 0, a transport that knows
+// extended length gets through is read in one extended READ.
+func TestReadChunkFromLengthSupport(t *testing.T) {
+	p := newTestPKI(t)
+	der := p.leaf.Raw
+	card := &lengthKnown{Card: apdutest.NewCard(t,
+		apdutest.Step{Command: selectAP, Response: "9000"},
+		apdutest.Step{Command: selectA, Response: "9000"},
+		apdutest.Step{Command: "00B00000001000", Response: hex.EncodeToString(der) + "6282"},
+	)}
+	card.ls.Store(apdu.Supported)
+	cert, err := ReadCertificate(context.Background(), card, EFAuthCertificate, ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, der, cert.Raw)
+}

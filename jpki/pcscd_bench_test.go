@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
@@ -47,7 +48,7 @@ func BenchmarkAuthenticatePCSCD(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		chunk int
-	}{{"short", 0}, {"extended", DefaultMaxCertificateSize}} {
+	}{{"short", apdu.MaxShortNe}, {"extended", DefaultMaxCertificateSize}} {
 		b.Run(bc.name, func(b *testing.B) {
 			a, err := NewAuthenticator(AuthOptions{Roots: []*x509.Certificate{pki.AuthCA2015.Cert, pki.AuthCA2023.Cert},
 				Time: func() time.Time { return mockNow }, NoRevocation: true, Read: ReadOptions{MaxChunk: bc.chunk}})

@@ -69,7 +69,7 @@ type jpkiFlags struct {
 
 func (f *jpkiFlags) register(fs *flag.FlagSet, sub string) {
 	f.common.register(fs)
-	fs.BoolVar(&f.extended, "extended", false, "read the certificate with extended-length APDUs (when the reader accepts them; a refusal falls back to short ones)")
+	fs.BoolVar(&f.extended, "extended", false, "read the certificate with extended-length APDUs even when the connection has not shown that they get through (a refusal falls back to short ones); by default they are used once the reader's ATR or use has shown it")
 	switch sub {
 	case "cert":
 		fs.BoolVar(&f.ca, "ca", false, "read the CA certificate (EF 000B) instead of the user-authentication certificate (EF 000A)")
