@@ -57,7 +57,8 @@
 // header and as much of the certificate as one APDU may: 8 short reads,
 // 1 extended read), SELECT 0018, VERIFY without data (tries left), then
 // VERIFY, SELECT 0017 and the signature: 15 short APDUs, 8 with extended
-// length (ReadOptions.MaxChunk). When the PIN is asked between the
+// length (used when the transport has learned that it gets through,
+// apdu.LengthSupportOf, or when ReadOptions.MaxChunk asks for it). When the PIN is asked between the
 // certificate and the signature (AuthOptions.PIN), the prompt runs outside
 // any PC/SC transaction (Windows resets a card held in one for 5 s), and
 // the AP and the PIN EF are selected again after it: two APDUs more. The
