@@ -491,7 +491,9 @@ func (a *AP) Seal(ctx context.Context) error {
 // Sealed reports whether personalization is sealed, by a plain READ RECORD
 // 1 (docs/PROTOCOL.md §8.2): the profile leaves EF.Records open before
 // sealing (9000, 6282 or 6A83) and closed after it (6982). It selects the
-// AP again first (CUID check), which ends any secure messaging session.
+// AP again first (CUID check), which ends any secure messaging session,
+// unless the AP was selected in the same transaction with no key
+// authenticated since (a flow such as personalization).
 func (a *AP) Sealed(ctx context.Context) (bool, error) {
 	var sealed bool
 	err := a.do(ctx, "lifecycle probe", func(ctx context.Context) error {
