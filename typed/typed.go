@@ -804,17 +804,27 @@ func (a *AP) ensureRead(ctx context.Context) error {
 // Sealed reports whether personalization is sealed, by a plain READ BINARY
 // of one byte of EF.Data by SFI (docs/PROTOCOL.md §8.2): open before
 // sealing (9000), closed after it (6982). It selects the AP again first
-// (CUID check), which ends any secure messaging session.
+// (CUID check), which ends any secure messaging session, unless the AP
+// was selected in the same transaction with no key authenticated since (a
+// flow such as personalization). An EF.Data at another FID than the
+// profile's (Config.DataFID) has no known SFI and is selected first.
 func (a *AP) Sealed(ctx context.Context) (bool, error) {
 	var sealed bool
 	err := a.do(ctx, "lifecycle probe", func(ctx context.Context) error {
 		if err := a.s.CheckCard(ctx); err != nil {
 			return err
 		}
-		if err := selectPlain(ctx, a.s.Plain(), a.cfg.DataFID); err != nil {
-			return err
+		// READ BINARY with P1 = 100xxxxx names EF.Data by its short EF
+		// identifier (ISO/IEC 7816-4 §11.3.3; SFI 4, docs/PROTOCOL.md
+		// §7.1): one APDU, no SELECT EF.
+		probe := apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, P1: 0x80 | profile.SFIData, Ne: 1}
+		if a.cfg.DataFID != profile.FIDData {
+			if err := selectPlain(ctx, a.s.Plain(), a.cfg.DataFID); err != nil {
+				return err
+			}
+			probe.P1 = 0
 		}
-		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, Ne: 1})
+		_, err := a.s.Plain().Do(ctx, probe)
 		sealed, err = apsession.SealedAnswer(err, apdu.ErrWrongP1P2)
 		return err
 	})
