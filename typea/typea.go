@@ -189,7 +189,10 @@ type VerifyOptions struct {
 // opts.AllowLastTry), then sends VERIFY. A wrong password gives a
 // *profile.PasswordError with the remaining tries (it unwraps to *apdu.TriesError).
 // In PasswordBeforeAuth mode the AP is selected again first and its CUID
-// compared, so the password never goes to a swapped card.
+// compared, so the password never goes to a swapped card (unless it was
+// selected in the same transaction: then the card is the same); no
+// SELECT follows before Authenticate, which would clear the password
+// (docs/PROTOCOL.md §1.4, §6.4).
 func (a *AP) Verify(ctx context.Context, pw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "verify password", func(ctx context.Context) error {
 		return a.verify(ctx, pw, opts, a.cfg.Password == profile.PasswordBeforeAuth)
