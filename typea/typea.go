@@ -420,14 +420,26 @@ func (a *AP) writeRecords(ctx context.Context, recs [][]byte) error {
 			return &RecordSizeError{Len: len(r), Max: a.maxRecord()}
 		}
 	}
+	// The records of a linear file are numbered 1..n without gaps
+	// (ISO/IEC 7816-4 §7.3.1, APPEND RECORD adds n+1): once record i is
+	// not found, no later one exists, so the rest are appended without
+	// trying UPDATE first and none is left to free.
+	appending := false
 	for i, r := range recs {
-		err := a.updateRecord(ctx, i+1, r)
-		if errors.Is(err, apdu.ErrRecordNotFound) {
+		var err error
+		if !appending {
+			err = a.updateRecord(ctx, i+1, r)
+			appending = errors.Is(err, apdu.ErrRecordNotFound)
+		}
+		if appending {
 			err = a.appendRecord(ctx, r)
 		}
 		if err != nil {
 			return fmt.Errorf("record %d: %w", i+1, err)
 		}
+	}
+	if appending {
+		return nil
 	}
 	for n := len(recs) + 1; n <= a.cfg.MaxRecords; n++ {
 		err := a.updateRecord(ctx, n, freeRecord)
