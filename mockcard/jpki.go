@@ -91,6 +91,18 @@ type JPKI struct {
 	Token []byte
 }
 
+// String describes the configuration without its keys or PINs:
+// "mockcard.JPKI{card}" or "mockcard.JPKI{smartphone}".
+func (j JPKI) String() string {
+	if j.Smartphone {
+		return "mockcard.JPKI{smartphone}"
+	}
+	return "mockcard.JPKI{card}"
+}
+
+// GoString is String, so that %#v prints no key either.
+func (j JPKI) GoString() string { return j.String() }
+
 // WithJPKI adds a JPKI AP configured by cfg. A pre-installed JPKI DF
 // without content (WithPreinstalledAPs) is replaced by it, whatever the
 // option order.

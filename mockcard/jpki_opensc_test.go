@@ -3,6 +3,9 @@ package mockcard_test
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -33,8 +36,20 @@ const openSCConf = `app default {
 // pkcs15Tool runs OpenSC's pkcs15-tool against reader with a private
 // configuration and cache, and returns its standard output.
 func pkcs15Tool(t *testing.T, readerName string, args ...string) string {
+	return pkcs15ToolConf(t, openSCConf, readerName, args...)
+}
+
+// pkcs15ToolConf is pkcs15Tool with the given opensc.conf.
+func pkcs15ToolConf(t *testing.T, confText, readerName string, args ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("pkcs15-tool")
+	return openSCTool(t, "pkcs15-tool", confText, readerName, args...)
+}
+
+// openSCTool runs an OpenSC tool (pkcs15-tool, pkcs15-crypt) against
+// readerName with the configuration confText and a private cache.
+func openSCTool(t *testing.T, tool, confText, readerName string, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath(tool)
 	if err != nil {
 		if os.Getenv(pcsctest.EnvRequire) == "1" {
 			t.Fatalf("pkcs15-tool not found (package opensc): %v", err)
@@ -43,14 +58,14 @@ func pkcs15Tool(t *testing.T, readerName string, args ...string) string {
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "opensc.conf")
-	require.NoError(t, os.WriteFile(conf, []byte(openSCConf), 0o600))
+	require.NoError(t, os.WriteFile(conf, []byte(confText), 0o600))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--reader", readerName}, args...)...)
 	cmd.Env = append(os.Environ(), "OPENSC_CONF="+conf, "HOME="+dir, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "pkcs15-tool %q: %s", args, stderr.String())
+	require.NoError(t, cmd.Run(), "%s %q: %s", tool, args, stderr.String())
 	return stdout.String()
 }
 
@@ -100,4 +115,44 @@ func TestOpenSCReadsTheMockJPKI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []byte{0x63, 0xC2}, resp)
 	assert.Equal(t, []string{"2", "5"}, tries(), "after one wrong auth PIN")
+}
+
+// TestOpenSCFindsTheMockJPKIBySelect: without force_card_driver, OpenSC's
+// JPKI driver recognizes the mock (whose ATR is nobody's) by SELECT of the
+// JPKI AID (card-jpki.c jpki_match_card), as it must for contactless
+// readers that synthesize ATRs.
+func TestOpenSCFindsTheMockJPKIBySelect(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	pki := mockcard.MustLoadJPKITestPKI()
+	slot.Attach(t, mockcard.MustNew(mockcard.WithJPKI(mockcard.JPKI{})))
+	const conf = `app default {
+	framework pkcs15 {
+		use_file_caching = no;
+	}
+}
+`
+	out := pkcs15ToolConf(t, conf, slot.ReaderName, "--read-certificate", "01")
+	blk, _ := pem.Decode([]byte(out))
+	require.NotNil(t, blk, "no PEM in %q", out)
+	assert.Equal(t, pki.CardAuth.DER, blk.Bytes)
+}
+
+// TestOpenSCSignsWithTheMockJPKI: pkcs15-crypt verifies the auth PIN and
+// has the mock sign a SHA-256 digest with the auth key (OpenSC builds the
+// DigestInfo, the card pads: 80 2A 00 80); the signature verifies with the
+// auth certificate's key.
+func TestOpenSCSignsWithTheMockJPKI(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	pki := mockcard.MustLoadJPKITestPKI()
+	card := mockcard.MustNew(mockcard.WithJPKI(mockcard.JPKI{}))
+	slot.Attach(t, card)
+	dir := t.TempDir()
+	sum := sha256.Sum256([]byte("a challenge signed through OpenSC"))
+	in, out := filepath.Join(dir, "digest"), filepath.Join(dir, "sig")
+	require.NoError(t, os.WriteFile(in, sum[:], 0o600))
+	openSCTool(t, "pkcs15-crypt", openSCConf, slot.ReaderName, "--sign", "--key", "01", "--sha-256", "--pkcs1",
+		"--pin", mockcard.JPKITestAuthPIN, "--raw", "--input", in, "--output", out)
+	sig, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.NoError(t, rsa.VerifyPKCS1v15(&pki.CardAuth.Key.PublicKey, crypto.SHA256, sum[:], sig))
 }

@@ -386,3 +386,27 @@ func TestJPKIWithMyNumberCardATR(t *testing.T) {
 	assert.Zero(t, x, "TCK")
 	assert.Equal(t, "9000", tx(t, c, selJPKI))
 }
+
+// TestJPKISecretsNeverPrint: the configuration and the test PKI hold RSA
+// private keys and PINs; no fmt verb prints them.
+func TestJPKISecretsNeverPrint(t *testing.T) {
+	pki := MustLoadJPKITestPKI()
+	cfg := JPKI{AuthCert: pki.CardAuth.DER, AuthKey: pki.CardAuth.Key, AuthPIN: []byte("4821"), SignPIN: []byte("SECRETPIN9")}
+	secrets := []string{pki.CardAuth.Key.D.String(), pki.CardAuth.Key.Primes[0].String(), "4821", "SECRETPIN9"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{cfg, &cfg, pki, *pki, pki.CardAuth, NewJPKIMust(t, cfg)} {
+			out := fmt.Sprintf(verb, v)
+			for _, s := range secrets {
+				assert.NotContains(t, out, s, "%s of %T", verb, v)
+			}
+		}
+	}
+}
+
+// NewJPKIMust is NewJPKI for the test above.
+func NewJPKIMust(t *testing.T, cfg JPKI) *Card {
+	t.Helper()
+	c, err := NewJPKI(cfg)
+	require.NoError(t, err)
+	return c
+}
