@@ -234,7 +234,8 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 	attrs := []slog.Attr{slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()),
 		slog.String("proof", id.Proof.Method.String()), slog.Int("apdus", id.APDUs)}
 	if id.JPKI != nil {
-		attrs = append(attrs, slog.String("jpki", id.JPKI.String()))
+		// No CUID: the JPKI identity (a hash of the certificate's key).
+		attrs[1] = slog.String("jpki", id.JPKI.String())
 	}
 	c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: accepted", attrs...)
 	return id, nil
