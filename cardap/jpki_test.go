@@ -1,10 +1,13 @@
 package cardap_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
+	"log/slog"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -201,4 +204,28 @@ func TestJPKIConfigRefused(t *testing.T) {
 		_, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.JPKI(jc)}, NoRevocation: true})
 		require.ErrorIs(t, err, cardap.ErrConfig, name)
 	}
+}
+
+// TestJPKILogNamesIdentity: the decision log names a JPKI card by its
+// identity (no CUID).
+func TestJPKILogNamesIdentity(t *testing.T) {
+	pki := mockcard.MustLoadJPKITestPKI()
+	var buf bytes.Buffer
+	c, err := cardap.New(cardap.Config{
+		APs:          []cardap.AP{cardap.JPKI(cardap.JPKIConfig{Roots: []*x509.Certificate{pki.AuthCA2023.Cert}, PasswordFunc: fixedPassword(mockcard.JPKITestAuthPIN)})},
+		NoRevocation: true, Now: func() time.Time { return jpkiNow }, Logger: slog.New(slog.NewTextHandler(&buf, nil)),
+	})
+	require.NoError(t, err)
+	card, err := mockcard.NewJPKI(mockcard.JPKI{})
+	require.NoError(t, err)
+	_, err = c.Identify(context.Background(), card)
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), "jpki="+identityOf(pki.CardAuth))
+	assert.Contains(t, buf.String(), "proof=signature")
+	assert.NotContains(t, buf.String(), "cuid=")
+}
+
+func identityOf(c mockcard.JPKITestCert) string {
+	sum := sha256.Sum256(c.Cert.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(sum[:])
 }
