@@ -9,7 +9,6 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap/internal/servekit"
-	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
 )
@@ -42,7 +41,7 @@ type Identity struct {
 	// the hash of the authentication certificate's key, its issuer,
 	// serial and revocation key; nil for the other APs. It holds nothing
 	// personal (docs/PROTOCOL.md §10.3).
-	JPKI *jpki.Identity
+	JPKI *JPKIIdentity
 }
 
 // Profile returns the Identity object the card holds (user ID, expiry,
@@ -61,6 +60,13 @@ type AP interface {
 	// the AP, so that the client tries the next one; other failures should
 	// match the package's sentinels (or be *Error) so they map to a Reason.
 	Read(ctx context.Context, t apdu.Transport) (Identity, error)
+}
+
+// Validator is implemented by an AP whose configuration New checks before
+// any card is seen (the JPKI AP of package cardap/jpkiap); its error
+// should wrap ErrConfig.
+type Validator interface {
+	Validate() error
 }
 
 // RevocationChecker tells whether a card is revoked. The revocation
@@ -177,6 +183,11 @@ func (cfg *Config) validateAPs() error {
 		if v, ok := ap.(interface{ validate() error }); ok {
 			if err := v.validate(); err != nil {
 				return within(fmt.Sprintf("APs[%d] (Type %s)", i, ap.Type()), err)
+			}
+		}
+		if v, ok := ap.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return within(fmt.Sprintf("APs[%d] (%s)", i, ap.Type()), err)
 			}
 		}
 		if declaredProof(ap) != ProofNone {

@@ -21,7 +21,7 @@
 // the operator's master keys (ProofMutualAuth): a copy of what a card lets
 // anyone read does not pass it.
 //
-// The JPKI option (JPKI, JPKIConfig) works on every My Number Card,
+// The JPKI AP option (package cardap/jpkiap) works on every My Number Card,
 // without operator keys: the card's public JPKI AP signs a fresh random
 // challenge with its user-authentication key after the holder's 4-digit
 // PIN, and the client checks the signature, the certificate's chain to

@@ -68,6 +68,7 @@ import (
 	"github.com/mynacard/freespace/reader"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/cardap/jpkiap"
 	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
@@ -314,7 +315,7 @@ func (g *gate) newClient(o *options, ks keys.Provider, rev cardap.RevocationChec
 	if len(g.jpkiRoots) > 0 {
 		// After the free-space Type A AP: a card carrying both is decided
 		// by the operator's own AP; every My Number Card carries JPKI.
-		aps = append(aps, cardap.JPKI(cardap.JPKIConfig{Roots: g.jpkiRoots, PasswordFunc: g.pinFunc}))
+		aps = append(aps, jpkiap.New(jpkiap.Config{Roots: g.jpkiRoots, PasswordFunc: g.pinFunc}))
 	}
 	aps = append(aps, cardap.TypeC(cardap.TypeCConfig{AID: o.typeCAID}))
 	return cardap.New(cardap.Config{

@@ -26,7 +26,6 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
-	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -49,7 +48,7 @@ type Card struct {
 	Proof    cardap.Proof // how the card proved itself (Proven: false for Type C)
 	// JPKI is set when the card was authenticated through its JPKI AP
 	// (no CUID then; Identity.UserID is the identity's 64 hex digits).
-	JPKI *jpki.Identity
+	JPKI *cardap.JPKIIdentity
 }
 
 // Identifier identifies the card currently in the reader.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/cardap/jpkiap"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
@@ -50,7 +51,7 @@ func NewClient(c ClientConfig) (*cardap.Client, error) {
 		aps = append(aps, cardap.TypeA(cfg))
 	}
 	if len(c.JPKIRoots) > 0 {
-		aps = append(aps, cardap.JPKI(cardap.JPKIConfig{Roots: c.JPKIRoots, PasswordFunc: c.JPKIPIN}))
+		aps = append(aps, jpkiap.New(jpkiap.Config{Roots: c.JPKIRoots, PasswordFunc: c.JPKIPIN}))
 	}
 	if c.AllowTypeC {
 		aps = append(aps, cardap.TypeC(cardap.TypeCConfig{}))

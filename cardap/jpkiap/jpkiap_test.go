@@ -1,4 +1,4 @@
-package cardap_test
+package jpkiap_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/cardap/jpkiap"
 	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
@@ -38,14 +39,14 @@ func countingPIN(pin string, calls *int) cardap.PasswordFunc {
 	}
 }
 
-func jpkiClient(t *testing.T, rev cardap.RevocationChecker, pin cardap.PasswordFunc, mod func(*cardap.JPKIConfig)) *cardap.Client {
+func jpkiClient(t *testing.T, rev cardap.RevocationChecker, pin cardap.PasswordFunc, mod func(*jpkiap.Config)) *cardap.Client {
 	t.Helper()
 	pki := mockcard.MustLoadJPKITestPKI()
-	jc := cardap.JPKIConfig{Roots: []*x509.Certificate{pki.AuthCA2015.Cert, pki.AuthCA2023.Cert}, PasswordFunc: pin}
+	jc := jpkiap.Config{Roots: []*x509.Certificate{pki.AuthCA2015.Cert, pki.AuthCA2023.Cert}, PasswordFunc: pin}
 	if mod != nil {
 		mod(&jc)
 	}
-	c, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.JPKI(jc)}, Revocation: rev, NoRevocation: rev == nil,
+	c, err := cardap.New(cardap.Config{APs: []cardap.AP{jpkiap.New(jc)}, Revocation: rev, NoRevocation: rev == nil,
 		Now: func() time.Time { return jpkiNow }})
 	require.NoError(t, err)
 	return c
@@ -104,7 +105,7 @@ func TestJPKIIdentifyRefusals(t *testing.T) {
 		card   mockcard.JPKI
 		rev    func(t *testing.T) cardap.RevocationChecker
 		pin    string
-		mod    func(*cardap.JPKIConfig)
+		mod    func(*jpkiap.Config)
 		want   cardap.Reason
 		askPIN bool
 	}{
@@ -182,7 +183,7 @@ func TestJPKILastTryNotSpent(t *testing.T) {
 func TestJPKIAfterFreeSpaceAPs(t *testing.T) {
 	ctx := context.Background()
 	pki := mockcard.MustLoadJPKITestPKI()
-	jc := cardap.JPKI(cardap.JPKIConfig{Roots: []*x509.Certificate{pki.AuthCA2023.Cert}, PasswordFunc: fixedPassword(mockcard.JPKITestAuthPIN)})
+	jc := jpkiap.New(jpkiap.Config{Roots: []*x509.Certificate{pki.AuthCA2023.Cert}, PasswordFunc: fixedPassword(mockcard.JPKITestAuthPIN)})
 	c, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.TypeC(cardap.TypeCConfig{}), jc}, NoRevocation: true,
 		Now: func() time.Time { return jpkiNow }})
 	require.NoError(t, err)
@@ -195,13 +196,13 @@ func TestJPKIAfterFreeSpaceAPs(t *testing.T) {
 
 func TestJPKIConfigRefused(t *testing.T) {
 	pki := mockcard.MustLoadJPKITestPKI()
-	for name, jc := range map[string]cardap.JPKIConfig{
+	for name, jc := range map[string]jpkiap.Config{
 		"no PIN function": {Roots: []*x509.Certificate{pki.AuthCA2023.Cert}},
 		"no roots":        {PasswordFunc: fixedPassword("1234")},
 		"leaf as root":    {Roots: []*x509.Certificate{pki.CardAuth.Cert}, PasswordFunc: fixedPassword("1234")},
 		"bad read":        {Roots: []*x509.Certificate{pki.AuthCA2023.Cert}, PasswordFunc: fixedPassword("1234"), Read: jpki.ReadOptions{MaxChunk: -1}},
 	} {
-		_, err := cardap.New(cardap.Config{APs: []cardap.AP{cardap.JPKI(jc)}, NoRevocation: true})
+		_, err := cardap.New(cardap.Config{APs: []cardap.AP{jpkiap.New(jc)}, NoRevocation: true})
 		require.ErrorIs(t, err, cardap.ErrConfig, name)
 	}
 }
@@ -212,7 +213,7 @@ func TestJPKILogNamesIdentity(t *testing.T) {
 	pki := mockcard.MustLoadJPKITestPKI()
 	var buf bytes.Buffer
 	c, err := cardap.New(cardap.Config{
-		APs:          []cardap.AP{cardap.JPKI(cardap.JPKIConfig{Roots: []*x509.Certificate{pki.AuthCA2023.Cert}, PasswordFunc: fixedPassword(mockcard.JPKITestAuthPIN)})},
+		APs:          []cardap.AP{jpkiap.New(jpkiap.Config{Roots: []*x509.Certificate{pki.AuthCA2023.Cert}, PasswordFunc: fixedPassword(mockcard.JPKITestAuthPIN)})},
 		NoRevocation: true, Now: func() time.Time { return jpkiNow }, Logger: slog.New(slog.NewTextHandler(&buf, nil)),
 	})
 	require.NoError(t, err)
@@ -228,4 +229,10 @@ func TestJPKILogNamesIdentity(t *testing.T) {
 func identityOf(c mockcard.JPKITestCert) string {
 	sum := sha256.Sum256(c.Cert.RawSubjectPublicKeyInfo)
 	return hex.EncodeToString(sum[:])
+}
+
+func fixedPassword(p string) cardap.PasswordFunc {
+	return func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
+		return profile.Password(p), nil
+	}
 }
