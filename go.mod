@@ -3,6 +3,7 @@ module github.com/mynacard/freespace
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/sys v0.50.0
