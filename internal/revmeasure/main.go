@@ -5,9 +5,11 @@
 // lists (issue 15 item 7; figures in docs/PERFORMANCE.md). For each list
 // size it writes a master list of random CUIDs (in random order, as an
 // operator's export would be, with a few certificate serials), runs the
-// given cardap binary as a child process, and reads the child's peak
-// resident set size (getrusage ru_maxrss, what /usr/bin/time -v reports
-// as "Maximum resident set size") and its wall-clock time:
+// given cardap binary under /usr/bin/time, which reports the child's peak
+// resident set size ("Maximum resident set size", getrusage ru_maxrss of
+// a process forked from the small time process: a child forked from this
+// program directly would inherit its size in ru_maxrss) and its
+// wall-clock time:
 //
 //  1. publish the list as sequence 1 into a new feed;
 //  2. sync a new store from the feed directory (the full list);
@@ -34,8 +36,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 )
 
 func main() {
@@ -77,63 +77,52 @@ func measure(cardap, dir string, n int) {
 	check(os.Mkdir(store, 0o755))
 	out := run(cardap, "", "revocation", "publish", "--new-key", key)
 	pub := strings.Fields(out)[2]
-	recs := generate(n)
-	writeMaster(master, 1, "2026-12-01T00:00:00Z", recs)
+	writeMaster(master, 1, "2026-12-01T00:00:00Z", n, 0)
 	report(n, "publish (new feed)", cardap, "revocation", "publish", "--master", master, "--out", feedDir, "--key", key)
 	report(n, "sync (full list)", cardap, "revocation", "sync", "--store", store, "--from", feedDir, "--pubkey", pub, "--max-age", "100000h", "--max-future", "-1s")
 	// 500 removed, 500 added.
-	r := rand.New(rand.NewPCG(7, 7))
-	for i := range 500 {
-		recs[i] = recs[len(recs)-1-i]
-		recs[len(recs)-1-i] = cuidLine(r)
-	}
-	recs = recs[500:]
-	writeMaster(master, 2, "2026-12-02T00:00:00Z", recs)
+	writeMaster(master, 2, "2026-12-02T00:00:00Z", n, 500)
 	report(n, "publish (with delta)", cardap, "revocation", "publish", "--master", master, "--out", feedDir, "--key", key)
 	report(n, "sync (delta)", cardap, "revocation", "sync", "--store", store, "--from", feedDir, "--pubkey", pub, "--max-age", "100000h", "--max-future", "-1s")
 }
 
-// generate returns n record lines: random CUIDs in random order, one in
-// ten thousand a certificate serial instead.
-func generate(n int) []string {
-	r := rand.New(rand.NewPCG(2026, uint64(n)))
-	recs := make([]string, n)
-	for i := range recs {
-		if i%10000 == 9999 {
-			var b [12]byte
-			for j := range b {
-				b[j] = byte(r.Uint32())
-			}
-			b[0] |= 1
-			recs[i] = "serial," + hex.EncodeToString(b[:]) + ",2026-11-28T10:00:00Z,key-compromise"
-			continue
-		}
-		recs[i] = cuidLine(r)
-	}
-	return recs
-}
-
-func cuidLine(r *rand.Rand) string {
-	var b [16]byte
-	for j := range b {
-		b[j] = byte(r.Uint32())
-	}
-	reasons := []string{"lost", "stolen", "suspended", "unspecified"}
-	return fmt.Sprintf("cuid,%s,2026-11-%02dT09:30:00Z,%s", hex.EncodeToString(b[:]), 1+r.IntN(28), reasons[r.IntN(len(reasons))])
-}
-
-func writeMaster(path string, seq int, asOf string, recs []string) {
+// writeMaster writes a master list of n entries: random CUIDs in random
+// order (one in ten thousand a certificate serial instead), the same for
+// the same n; with change > 0 the first change entries are left out and
+// change new ones added at the end.
+func writeMaster(path string, seq int, asOf string, n, change int) {
 	f, err := os.Create(path)
 	check(err)
 	w := bufio.NewWriterSize(f, 1<<20)
 	fmt.Fprintf(w, "#freespace-revocation/1 list\n#seq %d\n#as-of %s\nkind,id,revoked_at,reason\n", seq, asOf)
-	for _, l := range recs {
-		w.WriteString(l)
-		w.WriteByte('\n')
+	r := rand.New(rand.NewPCG(2026, uint64(n)))
+	for i := range n {
+		l := line(r, i)
+		if i >= change {
+			w.WriteString(l)
+		}
 	}
-	fmt.Fprintf(w, "#end %d\n", len(recs))
+	r = rand.New(rand.NewPCG(7, 7))
+	for i := range change {
+		w.WriteString(line(r, i))
+	}
+	fmt.Fprintf(w, "#end %d\n", n)
 	check(w.Flush())
 	check(f.Close())
+}
+
+// line returns the i-th record line drawn from r.
+func line(r *rand.Rand, i int) string {
+	var b [16]byte
+	for j := range b {
+		b[j] = byte(r.Uint32())
+	}
+	if i%10000 == 9999 {
+		b[0] |= 1
+		return "serial," + hex.EncodeToString(b[:12]) + ",2026-11-28T10:00:00Z,key-compromise\n"
+	}
+	reasons := []string{"lost", "stolen", "suspended", "unspecified"}
+	return fmt.Sprintf("cuid,%s,2026-11-%02dT09:30:00Z,%s\n", hex.EncodeToString(b[:]), 1+r.IntN(28), reasons[r.IntN(len(reasons))])
 }
 
 // run runs cardap and returns its standard output; it exits on failure.
@@ -148,16 +137,22 @@ func run(cardap, _ string, args ...string) string {
 	return string(out)
 }
 
-// report runs cardap and prints its peak RSS and wall-clock time.
+// report runs cardap under /usr/bin/time and prints its peak RSS and
+// wall-clock time.
 func report(n int, step, cardap string, args ...string) {
-	cmd := exec.Command(cardap, args...)
+	tf, err := os.CreateTemp("", "revmeasure-time-")
+	check(err)
+	tf.Close()
+	defer os.Remove(tf.Name())
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M %e", "-o", tf.Name(), cardap}, args...)...)
 	cmd.Stderr = os.Stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	el := time.Since(start)
-	if err != nil {
+	if out, err := cmd.Output(); err != nil {
 		check(fmt.Errorf("%s: cardap %s: %w\n%s", step, strings.Join(args, " "), err, out))
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Printf("%-10d %-22s %12.1f %10.1f\n", n, step, float64(ru.Maxrss)/1024, el.Seconds())
+	data, err := os.ReadFile(tf.Name())
+	check(err)
+	var kb, sec float64
+	_, err = fmt.Sscanf(string(data), "%f %f", &kb, &sec)
+	check(err)
+	fmt.Printf("%-10d %-22s %12.1f %10.1f\n", n, step, kb/1024, sec)
 }
