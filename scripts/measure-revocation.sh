@@ -9,6 +9,8 @@
 #   BASELINE=<git rev> scripts/measure-revocation.sh
 #                                                 # also <rev> at 1M, same run
 #   SIZES=1000000 scripts/measure-revocation.sh   # other sizes
+#   POPULATED=1 scripts/measure-revocation.sh     # also a full-list sync
+#                                                 # into a store holding one
 #
 # Needs /usr/bin/time (GNU time), which reports each child's peak RSS.
 set -eu
@@ -26,4 +28,4 @@ if [ -n "${BASELINE:-}" ]; then
 	echo
 fi
 echo "this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo ', modified')):"
-go run ./internal/revmeasure -cardap "$work/cardap" -n "$SIZES" -dir "$work/run"
+go run ./internal/revmeasure -cardap "$work/cardap" -n "$SIZES" -dir "$work/run" ${POPULATED:+-populated}

@@ -15,7 +15,9 @@
 //  2. sync a new store from the feed directory (the full list);
 //  3. change 1 000 entries (500 removed, 500 added) and publish sequence
 //     2 (the publisher reads back its previous list and writes a delta);
-//  4. sync the store again (it applies the delta).
+//  4. sync the store again (it applies the delta);
+//  5. with -populated: publish twice more keeping one delta, and sync the
+//     store, which now fetches the full list while it holds its own.
 //
 // Usage (scripts/measure-revocation.sh builds cardap and runs this):
 //
@@ -41,6 +43,7 @@ import (
 func main() {
 	cardap := flag.String("cardap", "", "the cardap binary to measure (required)")
 	sizes := flag.String("n", "1000000,10000000", "comma-separated list sizes")
+	full := flag.Bool("populated", false, "also measure a sync that fetches the full list into a store already holding one (two more publications)")
 	work := flag.String("dir", "", "work directory (default: a new directory under os.TempDir, removed afterwards)")
 	flag.Parse()
 	if *cardap == "" {
@@ -58,7 +61,7 @@ func main() {
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		check(err)
-		measure(*cardap, filepath.Join(dir, strconv.Itoa(n)), n)
+		measure(*cardap, filepath.Join(dir, strconv.Itoa(n)), n, *full)
 	}
 }
 
@@ -70,7 +73,7 @@ func check(err error) {
 }
 
 // measure runs the four steps at n entries in dir.
-func measure(cardap, dir string, n int) {
+func measure(cardap, dir string, n int, populated bool) {
 	check(os.MkdirAll(dir, 0o755))
 	defer os.RemoveAll(dir)
 	feedDir, store, master, key := filepath.Join(dir, "feed"), filepath.Join(dir, "store"), filepath.Join(dir, "master.csv"), filepath.Join(dir, "key")
@@ -84,6 +87,17 @@ func measure(cardap, dir string, n int) {
 	writeMaster(master, 2, "2026-12-02T00:00:00Z", n, 500)
 	report(n, "publish (with delta)", cardap, "revocation", "publish", "--master", master, "--out", feedDir, "--key", key)
 	report(n, "sync (delta)", cardap, "revocation", "sync", "--store", store, "--from", feedDir, "--pubkey", pub, "--max-age", "100000h", "--max-future", "-1s")
+	if !populated {
+		return
+	}
+	// A terminal that missed deltas: the feed keeps one delta, the store
+	// is two publications behind and fetches the full list while it
+	// still holds (and serves) its own.
+	writeMaster(master, 3, "2026-12-03T00:00:00Z", n, 1000)
+	run(cardap, "", "revocation", "publish", "--master", master, "--out", feedDir, "--key", key, "--keep-deltas", "1")
+	writeMaster(master, 4, "2026-12-04T00:00:00Z", n, 1500)
+	run(cardap, "", "revocation", "publish", "--master", master, "--out", feedDir, "--key", key, "--keep-deltas", "1")
+	report(n, "sync (full, populated)", cardap, "revocation", "sync", "--store", store, "--from", feedDir, "--pubkey", pub, "--max-age", "100000h", "--max-future", "-1s")
 }
 
 // writeMaster writes a master list of n entries: random CUIDs in random
