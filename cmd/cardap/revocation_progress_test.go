@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +64,15 @@ func TestRevocationProgressPhases(t *testing.T) {
 	}
 	for _, l := range strings.Split(strings.TrimSuffix(errs, "\n"), "\n") {
 		assert.True(t, strings.HasPrefix(l, "\r"), "each phase's line is redrawn in place: %q", l)
+	}
+
+	// Over HTTP the same phases, the names whole.
+	srv := httptest.NewServer(http.FileServer(http.Dir(feedDir)))
+	defer srv.Close()
+	code, _, errs = runCardap(t, "revocation", "sync", "--store", filepath.Join(dir, "store-http"), "--from", srv.URL, "--pubkey", pub, "--progress")
+	require.Equal(t, exitOK, code, errs)
+	for _, want := range []string{"download " + list, "apply    list-00000000000000000002.rvb"} {
+		assert.Contains(t, errs, want)
 	}
 
 	// --import of a file shows reading and applying it.
