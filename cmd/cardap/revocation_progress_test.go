@@ -38,7 +38,7 @@ func bigMaster(t *testing.T, dir string, seq, n int) string {
 func TestRevocationProgressPhases(t *testing.T) {
 	dir := t.TempDir()
 	store, feedDir, key := filepath.Join(dir, "store"), filepath.Join(dir, "feed"), filepath.Join(dir, "feed.key")
-	code, out, errs := runCardap(t, "revocation", "publish", "--new-key", key, "--json")
+	code, _, errs := runCardap(t, "revocation", "publish", "--new-key", key, "--json")
 	require.Equal(t, exitOK, code, errs)
 	pub := pubOf(t, key)
 
@@ -56,7 +56,7 @@ func TestRevocationProgressPhases(t *testing.T) {
 	}
 	assert.Contains(t, errs, "100%")
 
-	code, out, errs = runCardap(t, "revocation", "sync", "--store", store, "--from", feedDir, "--pubkey", pub, "--progress")
+	code, out, errs := runCardap(t, "revocation", "sync", "--store", store, "--from", feedDir, "--pubkey", pub, "--progress")
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "synced from sequence 0 to 2")
 	for _, want := range []string{"download " + list, "apply    list-00000000000000000002.rvb"} {
