@@ -20,9 +20,10 @@
 // signs it in two passes over it (an Ed25519 signature equal to
 // crypto/ed25519's); the Syncer sorts a full list into temporary files
 // in the store's directory as it downloads and verifies it. Ten million
-// entries publish in under 80 MiB and sync in under 256 MiB of resident
-// memory, most of it the store's own lookup structures
-// (docs/PERFORMANCE.md). Both report their long phases ([Publisher].Progress,
+// entries publish in under 80 MiB and sync into a new store in under 256
+// MiB of resident memory, most of it the store's own lookup structures
+// (docs/PERFORMANCE.md; a full list replacing one the store holds keeps
+// both until the swap). Both report their long phases ([Publisher].Progress,
 // [Syncer].Progress).
 //
 // Configuration mistakes (a zero DirSource or HTTPSource, a Syncer
