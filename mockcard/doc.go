@@ -48,8 +48,8 @@
 // extended length when switched off); 6881 logical channel; 6882 secure
 // messaging bits other than 0C; 6883/6884 chaining; 6981 command
 // incompatible with the file structure; 6982 access condition not
-// satisfied; 6983 PIN or key blocked; 6985 conditions of use (no challenge,
-// CLA 0C without a session); 6986 no current EF; 6987/6988 secure messaging
+// satisfied (also CLA 0C without a session); 6983 PIN or key blocked; 6985
+// conditions of use (no challenge, nothing to GET RESPONSE); 6986 no current EF; 6987/6988 secure messaging
 // objects missing/incorrect (the session is dropped); 6A80 bad data (PIN
 // format); 6A82 file or AP not found; 6A83 record not found; 6A84 not enough
 // memory (size or record count bound); 6A86 bad P1-P2; 6A88 PIN or key
