@@ -24,6 +24,8 @@ type Card struct {
 	grThresh int  // responses with more data than this come as 61xx; <0: off
 	tr       *Transcript
 
+	noTestMarker bool // no A5 { C2 "TEST" } in the FCI (WithTestMarker(false))
+
 	apps    []*app
 	present bool
 
@@ -55,7 +57,9 @@ type settings struct {
 	tr       *Transcript
 	aps      []func(r io.Reader) (APSpec, error)
 	post     []func(*Card) error // run after every AP is added
-	errs     []error
+
+	noTestMarker bool
+	errs         []error
 }
 
 // WithRand sets the source of randomness (challenges, generated CUIDs).
@@ -135,7 +139,7 @@ func New(opts ...Option) (*Card, error) {
 	}
 	c := &Card{
 		rand: s.rand, atr: s.atr, extended: s.extended, chaining: s.chaining, sizeLen: s.sizeLen,
-		grThresh: s.grThresh, tr: s.tr, present: true,
+		grThresh: s.grThresh, tr: s.tr, present: true, noTestMarker: s.noTestMarker,
 	}
 	if c.atr == nil {
 		c.atr = DefaultATR()

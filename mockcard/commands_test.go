@@ -35,9 +35,9 @@ func TestCommands(t *testing.T) {
 
 		// SELECT.
 		{"select AP no FCI", nil, selTest, "9000"},
-		{"select AP FCI", nil, "00A4040006F0010203040500", "6F088406F001020304059000"},
+		{"select AP FCI", nil, "00A4040006F0010203040500", "6F108406F00102030405A506C204544553549000"}, // with the test-card marker
 		{"select AP FCI case 3", nil, "00A4040006F00102030405", "9000"},
-		{"select AP FCI short Le", nil, "00A4040006F0010203040504", "6C0A"},
+		{"select AP FCI short Le", nil, "00A4040006F0010203040504", "6C12"},
 		{"select AP FCP", nil, "00A4040406F0010203040500", "62088406F001020304059000"},
 		{"select AP unknown", nil, "00A4040C05F0FFFFFFFF", "6A82"},
 		{"select AP partial P2", nil, "00A4040206F00102030405", "6A86"},

@@ -230,3 +230,17 @@ func TestSelectMFAndReadRecordWildcard(t *testing.T) {
 	assert.Equal(t, "6C02", tx(t, c, "00B2011401"))
 	assert.Equal(t, "72316282", tx(t, c, "00B2011403"))
 }
+
+// S4: the FCI of a test card carries A5 { C2 04 "TEST" }; a card built
+// WithTestMarker(false) does not.
+func TestFCITestCardMarker(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		c := MustNew(WithTypeC(profile.Identity{UserID: "U1"}), WithTestMarker(on))
+		r := tx(t, c, "00A404000B"+hexAID(profile.DefaultAID(profile.TypeC))+"00")
+		assert.Equal(t, "9000", sw(r))
+		assert.Equal(t, on, strings.Contains(r, "A506C20454455354"), "marker %v: %s", on, r)
+		d, err := c.Clone()
+		require.NoError(t, err)
+		assert.Equal(t, r, tx(t, d, "00A404000B"+hexAID(profile.DefaultAID(profile.TypeC))+"00"), "Clone keeps the setting")
+	}
+}
