@@ -122,6 +122,11 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 	case cla&claChannelBits != 0:
 		return encode(nil, apdu.ErrLogicalChannelNotSupported)
 	case cla&claSMBits != 0 && cla&claSMBits != claSMBits:
+		// An SM indication other than 0C is an SM error: it ends a
+		// session (docs/PROTOCOL.md §4.4).
+		if c.sec.sm != nil {
+			c.dropSecurity()
+		}
 		return encode(nil, apdu.ErrSecureMessagingNotSupported)
 	}
 	if !c.extended && (cmd.Extended || len(cmd.Data) > apdu.MaxShortLc || cmd.Ne > apdu.MaxShortNe) {

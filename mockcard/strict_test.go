@@ -244,3 +244,13 @@ func TestFCITestCardMarker(t *testing.T) {
 		assert.Equal(t, r, tx(t, d, "00A404000B"+hexAID(profile.DefaultAID(profile.TypeC))+"00"), "Clone keeps the setting")
 	}
 }
+
+// §4.4: 6882 (an SM indication other than 0C) ends the session.
+func TestSMIndicationNotSupportedEndsSession(t *testing.T) {
+	c := newTestCard(t)
+	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
+	assert.Equal(t, "6882", tx(t, c, "08B0000001"))
+	_, err := s.Transmit(context.Background(), []byte{0x00, 0xB0, 0x81, 0x00, 0x01})
+	require.Error(t, err)
+	assert.Equal(t, "6982", tx(t, c, "0CB000000D970101"+"8E080000000000000000"+"00"), "no session any more")
+}
