@@ -120,3 +120,19 @@ func TestNoAP(t *testing.T) {
 	_, err := conformance.Run(context.Background(), card, conformance.Options{Type: profile.TypeA})
 	require.ErrorIs(t, err, conformance.ErrNoAP)
 }
+
+// TestWithoutKeys: without the operator's keys every requirement that
+// needs a session is skipped, and the rest pass.
+func TestWithoutKeys(t *testing.T) {
+	for _, mc := range mockConfigs() {
+		card := mockcard.MustNew(mc.opt())
+		rep, err := conformance.Run(context.Background(), card, conformance.Options{Type: mc.typ, Destructive: true})
+		require.NoError(t, err)
+		for _, r := range rep.Results {
+			assert.NotEqual(t, conformance.Fail, r.Outcome, "%s %s: %s", mc.name, r.Requirement.ID, r.Reason)
+			if r.Requirement.NeedsKeys() {
+				assert.Equal(t, conformance.Skip, r.Outcome, "%s %s", mc.name, r.Requirement.ID)
+			}
+		}
+	}
+}

@@ -161,7 +161,12 @@ func (r Requirement) AppliesTo(t byte) bool { return strings.IndexByte(r.APs, t)
 
 // NeedsKeys reports whether the runner needs the operator's keys.
 func (r Requirement) NeedsKeys() bool {
-	return r.State.Key != 0 || strings.Contains(r.Command, "{AUTH:") || strings.Contains(r.Command, "{REPLAY:") ||
+	action := func(s Step) bool {
+		return strings.Contains(s.Command, "{AUTH:") || strings.Contains(s.Command, "{REPLAY:")
+	}
+	// A destructive cryptogram spends a key try that only a successful
+	// authentication restores.
+	return r.State.Key != 0 || action(r.Step) || (r.Then != nil && action(*r.Then)) ||
 		(r.Destructive && strings.Contains(r.Command, "{MA}"))
 }
 
