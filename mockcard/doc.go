@@ -21,7 +21,7 @@
 //
 // # Commands (CLA 00, or 0C under secure messaging; chaining bit 10 when enabled)
 //
-//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID]), 0C: none
+//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID] [A5 C2 "TEST"]), 0C: none
 //	                  00 A4 00 00|0C  [Lc 3F00]     the MF
 //	                  00 A4 02 00|04|0C Lc FID [Le] EF in the current DF; 00/04: FCP (62 80 82 83)
 //	READ BINARY       00 B0 P1 P2 Le   offset P1P2 (15 bits), or P1=1xxxxxxx: SFI in P1, offset P2
@@ -73,5 +73,8 @@
 // JSON file (Save, Load) that holds secrets: it is written 0600 and refused
 // when group- or world-readable.
 //
-// The full behaviour is in README.md in this directory.
+// The card follows docs/PROTOCOL.md profile 2.1 exactly: package
+// conformance runs the profile's card-behaviour table (Appendix A) against
+// it in its tests, in-process and through pcscd. The full behaviour is in
+// README.md in this directory.
 package mockcard
