@@ -52,32 +52,6 @@ func mockConfigs() []mockConfig {
 	}
 }
 
-// TestMockPassesTable runs every row of the card-behaviour table against
-// the built-in mock card in-process, destructive rows included: nothing
-// fails, and every row passes on at least one configuration.
-func TestMockPassesTable(t *testing.T) {
-	passed := map[string]bool{}
-	for _, mc := range mockConfigs() {
-		t.Run(mc.name, func(t *testing.T) {
-			card := mockcard.MustNew(mc.opt())
-			rep, err := conformance.Run(context.Background(), card, conformance.Options{
-				Type: mc.typ, Keys: keystest.Store(1), Password: profile.Password(testPassword), Destructive: true})
-			require.NoError(t, err)
-			assert.True(t, rep.TestCard, "the mock carries the test-card marker")
-			for _, r := range rep.Results {
-				assert.NotEqual(t, conformance.Fail, r.Outcome, "%s: observed %s: %s", r.Requirement.ID, r.Observed, r.Reason)
-				if r.Outcome == conformance.Pass {
-					passed[r.Requirement.ID] = true
-				}
-			}
-			assert.Zero(t, rep.Fail)
-		})
-	}
-	for _, req := range conformance.Table() {
-		assert.True(t, passed[req.ID], "%s never ran to PASS on any mock configuration", req.ID)
-	}
-}
-
 // TestReadOnlyByDefault: without Destructive the runner spends no try and
 // writes nothing; it skips what would.
 func TestReadOnlyByDefault(t *testing.T) {

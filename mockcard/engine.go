@@ -163,8 +163,9 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 		c.wrapWith = c.sec.sm
 	} else if c.sec.sm != nil {
 		switch {
-		case cmd.INS == apdu.InsSelect && cmd.P1 == 0x04:
-			// SELECT by DF name resets the security state anyway.
+		case cmd.INS == apdu.InsSelect && (cmd.P1 == 0x04 || cmd.P1 == 0x00):
+			// SELECT by DF name or of the MF resets the security state
+			// anyway (docs/PROTOCOL.md §1.4).
 		case cmd.INS == apdu.InsGetChallenge || cmd.INS == apdu.InsMutualAuthenticate:
 			// Re-authentication (docs/PROTOCOL.md §4.4): processed in
 			// plain; the session ends only when a MUTUAL AUTHENTICATE

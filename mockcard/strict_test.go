@@ -254,3 +254,13 @@ func TestSMIndicationNotSupportedEndsSession(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "6982", tx(t, c, "0CB000000D970101"+"8E080000000000000000"+"00"), "no session any more")
 }
+
+// §1.4: a plain SELECT of the MF during a session is processed (it clears
+// the security state) like a SELECT by DF name, not refused with 6987.
+func TestPlainSelectMFInSession(t *testing.T) {
+	c := newTestCard(t)
+	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
+	assert.Equal(t, "9000", tx(t, c, "00A4000C"))
+	_, err := s.Transmit(context.Background(), []byte{0x00, 0xB0, 0x81, 0x00, 0x01})
+	require.Error(t, err, "no session any more")
+}
