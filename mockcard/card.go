@@ -93,7 +93,10 @@ func WithChaining(on bool) Option { return func(s *settings) { s.chaining = on }
 // WithGetResponse makes the card answer 61xx whenever a response carries
 // more than threshold data bytes (0: every response with data); the host
 // fetches the data with GET RESPONSE (00 C0 00 00 Le). Without this option
-// responses are returned whole.
+// responses of up to 256 bytes to a short APDU are returned whole, as
+// docs/PROTOCOL.md §1.4 requires: a card in this mode does not conform
+// (`cardap conformance` fails it) and exists to exercise a host's GET
+// RESPONSE path.
 func WithGetResponse(threshold int) Option {
 	return func(s *settings) {
 		if threshold < 0 {
