@@ -99,4 +99,6 @@ func tokenNewFeedKey(ctx context.Context, spec string) (ed25519.PublicKey, error
 }
 
 // isPKCS11 reports whether a key flag names a token.
-func isPKCS11(spec string) bool { return len(spec) >= len(pkcs11.URIScheme) && spec[:len(pkcs11.URIScheme)] == pkcs11.URIScheme }
+func isPKCS11(spec string) bool {
+	return len(spec) >= len(pkcs11.URIScheme) && spec[:len(pkcs11.URIScheme)] == pkcs11.URIScheme
+}
