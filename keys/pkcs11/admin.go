@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -130,8 +131,27 @@ func (p *Provider) Import(ctx context.Context, ref keys.KeyRef, k keys.Key) erro
 	})
 }
 
-// Versions lists the versions of master key name on the token, ascending.
-func (p *Provider) Versions(ctx context.Context, name string) ([]int, error) {
+// versionsTimeout bounds Versions, which has no context.
+const versionsTimeout = 10 * time.Second
+
+// Versions lists the versions of master key name on the token, ascending,
+// as keys.Store.Versions does (typed resolves the latest data key with
+// it); nil when there are none or the token cannot be asked (within 10 s).
+// VersionsContext returns the error.
+func (p *Provider) Versions(name string) []int {
+	ctx, cancel := context.WithTimeout(context.Background(), versionsTimeout)
+	defer cancel()
+	vs, err := p.VersionsContext(ctx, name)
+	if err != nil {
+		p.log.Warn("pkcs11: versions", "name", name, "err", err)
+		return nil
+	}
+	return vs
+}
+
+// VersionsContext lists the versions of master key name on the token,
+// ascending.
+func (p *Provider) VersionsContext(ctx context.Context, name string) ([]int, error) {
 	objs, err := p.List(ctx)
 	if err != nil {
 		return nil, err

@@ -76,8 +76,13 @@ func (*Provider) Generate(context.Context, keys.KeyRef, keys.Algorithm, int) err
 // Import fails with ErrNoCgo.
 func (*Provider) Import(context.Context, keys.KeyRef, keys.Key) error { return errNoCgo("import") }
 
-// Versions fails with ErrNoCgo.
-func (*Provider) Versions(context.Context, string) ([]int, error) { return nil, errNoCgo("list") }
+// Versions returns nil.
+func (*Provider) Versions(string) []int { return nil }
+
+// VersionsContext fails with ErrNoCgo.
+func (*Provider) VersionsContext(context.Context, string) ([]int, error) {
+	return nil, errNoCgo("list")
+}
 
 // List fails with ErrNoCgo.
 func (*Provider) List(context.Context) ([]Object, error) { return nil, errNoCgo("list") }
