@@ -37,8 +37,8 @@ var ErrInvalidIdentity = errors.New("profile: invalid identity object")
 
 // Attribute is a named value stored beside the user ID.
 type Attribute struct {
-	Name  string // 1..32 bytes of printable ASCII
-	Value string // 0..255 bytes of UTF-8
+	Name  string `json:"name"`  // 1..32 bytes of printable ASCII
+	Value string `json:"value"` // 0..255 bytes of UTF-8
 }
 
 // Identity is what an AP tells about its holder: the operator's user ID,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/mynacard/freespace/internal/jsonlog"
 	"github.com/mynacard/freespace/profile"
-	"github.com/mynacard/freespace/securefile"
 )
 
 // The commands that change a card at the loading terminal (personalize,
@@ -207,18 +206,4 @@ func succeedAudited(c *cli, asJSON bool, l *auditLog, ev auditEvent, outcome str
 		return fail(c, asJSON, fmt.Errorf("the card operation (%s) completed, but %w", ev.operation, err)), false
 	}
 	return exitOK, true
-}
-
-// failWithRemedy reports err as fail does and, for a file that
-// securefile refused, prints the command that fixes it on stderr (error
-// strings carry the facts; the remedy is the CLI's to give).
-func failWithRemedy(c *cli, asJSON bool, err error) int {
-	code := fail(c, asJSON, err)
-	var se *securefile.Error
-	if errors.As(err, &se) {
-		if r := se.Remedy(); r != "" {
-			fmt.Fprintf(c.stderr, "cardap: to fix it: %s\n", r)
-		}
-	}
-	return code
 }

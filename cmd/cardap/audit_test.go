@@ -74,7 +74,7 @@ func TestAuditRecordsEveryOperation(t *testing.T) {
 		{[]string{"personalize", "--type", "a", "--keys", kf, "--user-id", "OTHER-USER", "--password-env", "FS_PW"}, exitFailure, "personalize", "A", outcomeFailure},
 		{[]string{"password", "unblock", "--type", "a", "--keys", kf, "--new-env", "FS_NEW"}, exitOK, "password-unblock", "A", outcomeSuccess},
 		{[]string{"personalize", "--type", "d", "--keys", kf, "--user-id", "SECRET-USER", "--password-env", "FS_PW"}, exitOK, "personalize", "D", outcomeSuccess},
-		{[]string{"typed", "write", "--keys", kf, "--password-env", "FS_WRONG", "--data-file", data}, exitFailure, "typed-write", "D", outcomeFailure},
+		{[]string{"typed", "write", "--keys", kf, "--password-env", "FS_WRONG", "--data-file", data}, exitPassword, "typed-write", "D", outcomeFailure},
 		{[]string{"typed", "write", "--keys", kf, "--password-env", "FS_PW", "--data-file", data}, exitOK, "typed-write", "D", outcomeSuccess},
 		{[]string{"personalize", "--type", "c", "--user-id", "SECRET-USER"}, exitOK, "personalize", "C", outcomeSuccess},
 	}

@@ -69,10 +69,11 @@ func TestPersonalizeAndReadCommands(t *testing.T) {
 	assert.Equal(t, "U-CLI", j.UserID)
 	assert.Equal(t, 6, j.APDUs)
 
-	// Wrong password: failure exit code, the tries left in the message.
+	// Wrong password: the password exit code, the tries left in the
+	// message and in the JSON error.
 	t.Setenv("FS_BAD", "Wrong#Pw")
 	code, _, errOut = runCLI(t, src, "typea", "read", "--keys", kf, "--password-env", "FS_BAD")
-	assert.Equal(t, exitFailure, code)
+	assert.Equal(t, exitPassword, code)
 	assert.Contains(t, errOut, "2 tries left")
 	assert.NotContains(t, errOut, "Wrong#Pw")
 
@@ -150,7 +151,7 @@ func TestAuthCommandsUsage(t *testing.T) {
 		assert.Empty(t, out, "%q", args)
 		code, out, _ = runCLI(t, src, append(args, "--json")...)
 		assert.Equal(t, exitUsage, code, "%q --json", args)
-		assert.JSONEq(t, `{"error":"--keys FILE is required (the operator's master keys)","exit":2}`, out, "%q --json", args)
+		assert.JSONEq(t, `{"error":"--keys SPEC is required (the operator's master keys: a key file, env: or env:PREFIX)","code":"usage","exit":2}`, out, "%q --json", args)
 	}
 	var code int
 	var errOut string
@@ -159,7 +160,7 @@ func TestAuthCommandsUsage(t *testing.T) {
 	code, _, errOut = runCLI(t, src, "typea", "read", "--keys", kf, "--password-mode", "none")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errOut, "mode 0644")
-	assert.Contains(t, errOut, "to fix: chmod 600 "+kf, "the remedy beside the error")
+	assert.Contains(t, errOut, "to fix it: chmod 600 "+kf, "the remedy beside the error")
 	// A key file that is a symbolic link is refused (no remedy to print).
 	link := filepath.Join(filepath.Dir(kf), "link.json")
 	require.NoError(t, os.Chmod(kf, 0o600))

@@ -121,7 +121,7 @@ func TestReaders(t *testing.T) {
 	assert.Contains(t, stderr, "no readers")
 	code, out, _ = runCLI(t, &mockSource{}, "readers", "--json")
 	assert.Equal(t, exitNoCard, code)
-	assert.JSONEq(t, `{"readers":[]}`, out)
+	assert.JSONEq(t, `{"error":"no card: no readers","code":"no_card","exit":3}`, out)
 }
 
 func TestProbe(t *testing.T) {

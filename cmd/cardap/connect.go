@@ -135,8 +135,10 @@ func parseFlags(c *cli, fs *flag.FlagSet, args []string) int {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "cardap: unexpected arguments %q\n", fs.Args())
+		err := fmt.Errorf("unexpected arguments %q", fs.Args())
+		fmt.Fprintf(fs.Output(), "cardap: %v\n", err)
 		fs.Usage()
+		c.usageJSON(args, err)
 		return exitUsage
 	}
 	return -1
@@ -173,47 +175,6 @@ func connect(ctx context.Context, name string) (cardSource, card, error) {
 		return nil, nil, errors.Join(err, src.Close())
 	}
 	return src, cd, nil
-}
-
-// usageError is an error of the command line (a missing required flag)
-// found after the flags were parsed: exitCode maps it to exitUsage.
-type usageError string
-
-// Error returns the message.
-func (e usageError) Error() string { return string(e) }
-
-// exitCode maps an error to the documented exit codes.
-func exitCode(err error) int {
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, new(usageError)):
-		return exitUsage
-	case errors.Is(err, errNoCard), errors.Is(err, apdu.ErrCardRemoved),
-		errors.Is(err, reader.ErrNoReader), errors.Is(err, reader.ErrNoService), errors.Is(err, reader.ErrAccessDenied),
-		errors.Is(err, reader.ErrNoCgo):
-		return exitNoCard
-	}
-	return exitFailure
-}
-
-// fail prints err (as JSON on stdout with --json, else on stderr) and
-// returns its exit code. When the JSON cannot be written, err goes to
-// stderr as well.
-func fail(c *cli, asJSON bool, err error) int {
-	code := exitCode(err)
-	if asJSON {
-		werr := writeJSON(c.stdout, map[string]any{"error": err.Error(), "exit": code})
-		if werr == nil {
-			return code
-		}
-		fmt.Fprintf(c.stderr, "cardap: %v\n", werr)
-	}
-	fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-	if r := reader.Remedy(err); r != "" {
-		fmt.Fprintf(c.stderr, "cardap: %s\n", r)
-	}
-	return code
 }
 
 // writeJSON writes v as one line of JSON.

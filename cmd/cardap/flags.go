@@ -47,6 +47,7 @@ func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) error {
 				fmt.Fprint(c.stdout, out.String())
 			} else {
 				fmt.Fprint(c.stderr, out.String())
+				c.usageJSON(args, err)
 			}
 			return err
 		}
@@ -66,4 +67,13 @@ func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) error {
 	// Leave the positional arguments in fs.Args(); the flags parsed above
 	// keep their values.
 	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+// usageJSON writes a usage error as the one JSON error shape on stdout when
+// args ask for --json, so that a script reading stdout sees every error;
+// the usage text stays on stderr.
+func (c *cli) usageJSON(args []string, err error) {
+	if wantsJSON(args) {
+		_ = writeJSON(c.stdout, newJSONError(usageError(err.Error())))
+	}
 }

@@ -54,19 +54,11 @@ func TestHelpListsEveryFlag(t *testing.T) {
 // subcommand, so that `cardap --help | less` shows it; the same usage
 // printed for a usage error goes to stderr with exit 2.
 func TestHelpOnStdout(t *testing.T) {
-	subs := map[string][]string{
-		"revocation": {"sync", "check", "stop", "unstop", "status", "publish"},
-		"typec":      {"read"},
-		"typea":      {"read"},
-		"typed":      {"read", "write"},
-		"password":   {"status", "change", "unblock"},
-		"mock":       {"serve"},
-	}
 	cases := [][]string{{"--help"}, {"-h"}, {"help"}}
 	for _, cmd := range commands() {
 		for _, h := range []string{"--help", "-h"} {
 			cases = append(cases, []string{cmd.name, h})
-			for _, sub := range subs[cmd.name] {
+			for _, sub := range cmd.subs {
 				cases = append(cases, []string{cmd.name, sub, h})
 			}
 		}

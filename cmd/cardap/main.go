@@ -12,19 +12,22 @@
 // `cardap version` (or --version) prints the build information. Flags may
 // follow positional arguments; "--" ends the flags.
 //
-// Exit codes:
+// Exit codes (the one table: errors.go; README and `cardap help
+// exit-codes` show it):
 //
 //	0  success
-//	1  the operation failed (card error, authentication failure, ...)
-//	2  usage error (unknown command, bad flag)
-//	3  no card or no reader
-//	4  the card or identifier is revoked, or the list is too old to decide
+//	1  the operation failed (card error, authentication failure, bad data, untrusted file, ...)
+//	2  usage error (unknown command or flag, bad flag value, missing required flag)
+//	3  no card, no reader, no PC/SC service or no token (or no reader binding in this build)
+//	4  the card or identifier is revoked, or the revocation list is too old (or absent) to decide
+//	5  password or PIN needed, refused, blocked, or at its last try (not spent)
+//	6  conformance: at least one requirement failed
 //
-// With --json the card commands (readers, probe, typec, typea, typed,
-// password, personalize) print one line of JSON on stdout: the result, or
-// {"error": "...", "exit": N} for any error found after the flags were
-// parsed (a flag the flag parser refuses is reported on stderr). The
-// revocation subcommands print their results as indented JSON.
+// With --json every command prints one JSON object per line on stdout
+// (snake_case keys): its result, or for any error, usage errors included,
+// {"error": "...", "code": "<stable code>", "exit": N} with "remedy" when
+// one is known and "tries_left" for a refused password. Operator keys come
+// from --keys SPEC: a key file, env: or env:PREFIX.
 //
 // personalize, password unblock and typed write append a durable audit
 // record (JSON lines, fsynced before success is reported) to --audit FILE
@@ -44,15 +47,6 @@ import (
 	"syscall"
 )
 
-// Exit codes, documented in the package comment and the README.
-const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
-	exitNoCard  = 3
-	exitRevoked = 4
-)
-
 // cli is what every subcommand gets: its output streams.
 type cli struct {
 	stdout io.Writer
@@ -64,22 +58,26 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, c *cli, args []string) int
+	// subs lists its subcommands (none: the command takes flags only).
+	// Tests and shell completion walk every command line through it.
+	subs []string
 }
 
 // commands lists the top-level subcommands; each lives in its own file.
 func commands() []command {
 	return []command{
 		// Each file adds its entry here, one line each.
-		{name: "revocation", summary: "sync, check and manage the revocation list", run: runRevocation},
-		{"readers", "list readers, card presence and ATR", cmdReaders},
-		{"probe", "report which known card APs the card carries", cmdProbe},
-		{"typec", "Type C AP: read (CUID and identity)", cmdTypeC},
-		{"mock", "mock card: serve (attach the built-in mock card to vpcd)", cmdMock},
-		{"personalize", "personalize a fresh Type A, C or D AP and seal it", cmdPersonalize},
-		{"typea", "Type A AP: read (mutual authentication, records)", cmdTypeA},
-		{"typed", "Type D AP: read, write (encrypted binary data)", cmdTypeD},
-		{"password", "AP password: status, change, unblock", cmdPassword},
-		{"version", "print the version, commit, Go version and reader binding (also --version)", cmdVersion},
+		{name: "revocation", summary: "sync, check and manage the revocation list", run: runRevocation,
+			subs: []string{"sync", "check", "stop", "unstop", "status", "publish"}},
+		{name: "readers", summary: "list readers, card presence and ATR", run: cmdReaders},
+		{name: "probe", summary: "report which known card APs the card carries", run: cmdProbe},
+		{name: "typec", summary: "Type C AP: read (CUID and identity)", run: cmdTypeC, subs: []string{"read"}},
+		{name: "mock", summary: "mock card: serve (attach the built-in mock card to vpcd)", run: cmdMock, subs: []string{"serve"}},
+		{name: "personalize", summary: "personalize a fresh Type A, C or D AP and seal it", run: cmdPersonalize},
+		{name: "typea", summary: "Type A AP: read (mutual authentication, records)", run: cmdTypeA, subs: []string{"read"}},
+		{name: "typed", summary: "Type D AP: read, write (encrypted binary data)", run: cmdTypeD, subs: []string{"read", "write"}},
+		{name: "password", summary: "AP password: status, change, unblock", run: cmdPassword, subs: []string{"status", "change", "unblock"}},
+		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}
 }
 
@@ -113,6 +111,7 @@ func run(ctx context.Context, c *cli, args []string) int {
 	}
 	fmt.Fprintf(c.stderr, "cardap: unknown command %q\n\n", args[0])
 	usage(c.stderr)
+	c.usageJSON(args, fmt.Errorf("unknown command %q", args[0]))
 	return exitUsage
 }
 
@@ -121,7 +120,10 @@ func usage(w io.Writer) {
 	for _, cmd := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 failure, 2 usage, 3 no card or reader, 4 revoked or list too old")
+	fmt.Fprintln(w, "\nexit codes:")
+	for _, e := range exitCodes() {
+		fmt.Fprintf(w, "  %d  %s\n", e.Code, e.Meaning)
+	}
 }
 
 // outputWriter is a command's stdout: it remembers the first write error

@@ -19,7 +19,7 @@ const defaultDemoUserID = "DEMO-0001"
 func cmdMock(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "serve" {
 		w, code := c.helpOrUsage(args)
-		fmt.Fprintln(w, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys FILE]")
+		fmt.Fprintln(w, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC] [--json]")
 		return code
 	}
 	return cmdMockServe(ctx, c, args[1:])
@@ -36,21 +36,21 @@ func cmdMock(ctx context.Context, c *cli, args []string) int {
 // card carries a Type C AP holding --user-id with a random CUID, and the
 // pre-installed APs of docs/PROTOCOL.md §1.1 as empty DFs.
 func cmdMockServe(ctx context.Context, c *cli, args []string) int {
-	fs := newFlagSet(c, "mock serve", "mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys FILE]")
+	fs := newFlagSet(c, "mock serve", "mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC] [--json]")
 	addr := fs.String("vpcd", vpcd.DefaultAddr, "vpcd slot `ADDR`ess (host:port) to connect the card to")
 	state := fs.String("state", "", "mock card state `FILE`: loaded when it exists, else created; saved on exit")
 	userID := fs.String("user-id", defaultDemoUserID, "user `ID` of the demo card's Type C identity")
-	keysFile := fs.String("keys", "", "operator key `FILE`: the demo card also carries Type A and Type D APs with keys diversified from it, personalized with --user-id and password "+demoPassword)
+	keysFile := fs.String("keys", "", "operator keys `SPEC` (a key file, env: or env:PREFIX): the demo card also carries Type A and Type D APs with keys diversified from them, personalized with --user-id and password "+demoPassword)
+	asJSON := fs.Bool("json", false, "report an error as one JSON object on stdout (the serve log stays on stderr)")
 	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
 	card, origin, err := mockCard(ctx, *state, *userID, *keysFile)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", err)
 		if errors.Is(err, profile.ErrInvalidIdentity) {
-			return exitUsage
+			err = usageError(err.Error())
 		}
-		return exitFailure
+		return fail(c, *asJSON, err)
 	}
 	desc := origin
 	if cuid, err := card.CUID(profile.DefaultAID(profile.TypeC)); err == nil {
@@ -61,13 +61,11 @@ func cmdMockServe(ctx context.Context, c *cli, args []string) int {
 	serveErr := vpcd.Serve(ctx, *addr, card, vpcd.Config{Logger: logger})
 	if *state != "" {
 		if err := card.Save(*state); err != nil {
-			fmt.Fprintf(c.stderr, "cardap: %v\n", err)
-			return exitFailure
+			return fail(c, *asJSON, errors.Join(serveErr, err))
 		}
 	}
 	if serveErr != nil {
-		fmt.Fprintf(c.stderr, "cardap: %v\n", serveErr)
-		return exitFailure
+		return fail(c, *asJSON, serveErr)
 	}
 	return exitOK
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
-	"github.com/mynacard/freespace/securefile"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
 )
@@ -34,7 +33,7 @@ func stdinOf(ctx context.Context) io.Reader {
 // on the command line (where ps and shell history would show them): an
 // environment variable, or lines on stdin.
 type secretFlags struct {
-	keysFile string
+	keysSpec string
 	env      map[string]*string
 	stdin    bool
 	// buf holds stdin once read (--stdin); lines are the lines not yet
@@ -53,7 +52,7 @@ var errStdinTooLong = fmt.Errorf("stdin: more than %d bytes", maxStdin)
 
 // registerKeys adds --keys.
 func (s *secretFlags) registerKeys(fs *flag.FlagSet) {
-	fs.StringVar(&s.keysFile, "keys", "", "operator key `FILE` (JSON key store, mode 0600; see package keys)")
+	fs.StringVar(&s.keysSpec, "keys", "", keySourceUsage)
 }
 
 // registerSecret adds --NAME-env VAR for one secret.
@@ -69,41 +68,9 @@ func (s *secretFlags) registerStdin(fs *flag.FlagSet, what string) {
 	fs.BoolVar(&s.stdin, "stdin", false, "read "+what+" from stdin, one per line")
 }
 
-// loadKeys opens the key store.
-func (s *secretFlags) loadKeys() (*keys.Store, error) {
-	if s.keysFile == "" {
-		return nil, usageError("--keys FILE is required (the operator's master keys)")
-	}
-	return loadKeyFile(s.keysFile)
-}
-
-// loadKeyFile is keys.LoadFile with the remedy of an untrusted file
-// (securefile.Error.Remedy) beside the error.
-func loadKeyFile(path string) (*keys.Store, error) {
-	st, err := keys.LoadFile(path)
-	if err != nil {
-		return nil, withRemedy(err)
-	}
-	return st, nil
-}
-
-// remedyError is an error printed with the command that fixes it.
-type remedyError struct {
-	err    error
-	remedy string
-}
-
-func (e *remedyError) Error() string { return e.err.Error() + " (to fix: " + e.remedy + ")" }
-func (e *remedyError) Unwrap() error { return e.err }
-
-// withRemedy adds the remedy of a *securefile.Error in err, when it has
-// one, to what the CLI prints.
-func withRemedy(err error) error {
-	var se *securefile.Error
-	if errors.As(err, &se) && se.Remedy() != "" {
-		return &remedyError{err: err, remedy: se.Remedy()}
-	}
-	return err
+// loadKeys opens the --keys source; the caller closes it.
+func (s *secretFlags) loadKeys(ctx context.Context) (openedKeys, error) {
+	return openKeys(ctx, s.keysSpec)
 }
 
 // secret returns the secret called name: from its environment variable,
@@ -183,14 +150,14 @@ func (s *secretFlags) Zero() {
 // (see secret). On failure it reports the error and returns the exit code
 // (a usage error for the secret); otherwise the code is -1. The caller
 // zeroes both.
-func (s *secretFlags) keysAndSecret(ctx context.Context, c *cli, asJSON bool, name string) (*keys.Store, profile.Password, int) {
-	st, err := s.loadKeys()
+func (s *secretFlags) keysAndSecret(ctx context.Context, c *cli, asJSON bool, name string) (openedKeys, profile.Password, int) {
+	st, err := s.loadKeys(ctx)
 	if err != nil {
 		return nil, nil, fail(c, asJSON, err)
 	}
 	pw, err := s.secret(ctx, name)
 	if err != nil {
-		st.Zero()
+		st.Close()
 		return nil, nil, fail(c, asJSON, usageError(err.Error()))
 	}
 	return st, pw, -1
@@ -205,12 +172,19 @@ func subcommand(c *cli, usage string, args []string, subs ...string) (string, in
 	}
 	w, code := c.helpOrUsage(args)
 	fmt.Fprintln(w, "usage: cardap "+usage)
+	if code == exitUsage {
+		what := "missing subcommand"
+		if len(args) > 0 {
+			what = fmt.Sprintf("unknown subcommand %q", args[0])
+		}
+		c.usageJSON(args, errors.New(what))
+	}
 	return "", code
 }
 
 // cmdPassword is `cardap password status|change|unblock`.
 func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "password status|change|unblock --type a|d --keys FILE [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth] [--json] [--trace]\n" +
+	const usage = "password status|change|unblock --type a|d --keys SPEC [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth] [--json] [--trace]\n" +
 		"       change:  --old-env VAR --new-env VAR | --stdin (the current, then the new password, one per line) [--allow-last-try]\n" +
 		"       unblock: " + auditUsage + " [--new-env VAR | --stdin] (a new password; without it, unblock only)"
 	sub, code := subcommand(c, usage, args, "status", "change", "unblock")
@@ -223,11 +197,11 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	f := pf.common
-	st, err := pf.sec.loadKeys()
+	st, err := pf.sec.loadKeys(ctx)
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	defer st.Zero()
+	defer st.Close()
 	old, nw, err := passwordSecrets(ctx, sub, &pf.sec)
 	if err != nil {
 		return fail(c, f.json, usageError(err.Error()))
@@ -240,7 +214,7 @@ func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
 	audit := &auditLog{}
 	if sub == "unblock" {
 		if audit, err = pf.aud.open(ctx, "password unblock"); err != nil {
-			return failWithRemedy(c, f.json, err)
+			return fail(c, f.json, err)
 		}
 		defer c.closeAfter(&code, "audit log", audit)
 	}
@@ -353,7 +327,7 @@ type passwordOps struct {
 
 // openPasswordAP opens the AP of --type without authenticating and
 // returns its password operations with old and nw.
-func openPasswordAP(ctx context.Context, t *countingTransport, pf *passwordFlags, st *keys.Store, old, nw profile.Password) (passwordAP, passwordOps, error) {
+func openPasswordAP(ctx context.Context, t *countingTransport, pf *passwordFlags, st keys.Provider, old, nw profile.Password) (passwordAP, passwordOps, error) {
 	switch pf.typ {
 	case "a":
 		// --password-mode before-auth is the operator's explicit choice of

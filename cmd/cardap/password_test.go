@@ -33,7 +33,7 @@ func TestPasswordCommandTypeD(t *testing.T) {
 
 	// A wrong current password spends a try and changes nothing.
 	code, _, errOut = runWithStdin(t, src, "0000\n2468\n", "password", "change", "--type", "d", "--keys", kf, "--stdin")
-	assert.Equal(t, exitFailure, code)
+	assert.Equal(t, exitPassword, code)
 	assert.Contains(t, errOut, "wrong password, 2 tries left")
 	left, err := card.PINTriesLeft(profile.DefaultAID(profile.TypeD), 0x81)
 	require.NoError(t, err)

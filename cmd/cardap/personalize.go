@@ -18,7 +18,7 @@ import (
 // cmdPersonalize is `cardap personalize`: the operator's service-setup
 // terminal (docs/PROTOCOL.md chapter 8).
 func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys FILE] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
+	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys SPEC] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
 	var f common
 	var aud auditFlags
 	var sec secretFlags
@@ -67,18 +67,18 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 			return fail(c, f.json, usageError(err.Error()))
 		}
 	}
-	var st *keys.Store
+	var st openedKeys
 	if typ != "c" {
-		if st, err = sec.loadKeys(); err != nil {
+		if st, err = sec.loadKeys(ctx); err != nil {
 			return fail(c, f.json, err)
 		}
-		defer st.Zero()
+		defer st.Close()
 	}
 	// The audit log is opened before the card is touched: an operation
 	// that cannot be logged is not started.
 	audit, err := aud.open(ctx, "personalize")
 	if err != nil {
-		return failWithRemedy(c, f.json, err)
+		return fail(c, f.json, err)
 	}
 	defer c.closeAfter(&code, "audit log", audit)
 	ev := auditEvent{operation: "personalize", ap: strings.ToUpper(typ), reader: f.reader}
@@ -108,7 +108,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	return done(c, err)
 }
 
-func runPersonalize(ctx context.Context, t *countingTransport, typ string, aid profile.AID, st *keys.Store, capacity int, req personalize.Request) (personalize.Result, error) {
+func runPersonalize(ctx context.Context, t *countingTransport, typ string, aid profile.AID, st keys.Provider, capacity int, req personalize.Request) (personalize.Result, error) {
 	switch typ {
 	case "a":
 		mode := profile.PasswordAfterAuth
@@ -130,14 +130,14 @@ const demoPassword = "1234"
 // addAuthenticatedAPs adds Type A and Type D APs to a demo mock card, with
 // card keys diversified from the key file's master keys, and personalizes
 // them (and the card's Type C AP, when unsealed) in-process with userID
-// and the demo password, so `cardap mock serve --keys FILE` presents a
+// and the demo password, so `cardap mock serve --keys SPEC` presents a
 // card carrying Type A, C and D at once.
 func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, userID string) error {
-	st, err := loadKeyFile(keysFile)
+	st, err := openKeys(ctx, keysFile)
 	if err != nil {
 		return err
 	}
-	defer st.Zero()
+	defer st.Close()
 	pw := &mockcard.APPassword{Value: profile.Password("0000")}
 	specA, err := mockcard.TypeASpec(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}, rand.Reader)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"io"
-	"os"
 
 	"github.com/mynacard/freespace/keys/pkcs11"
 )
@@ -57,7 +56,7 @@ func uriVersion(u *pkcs11.URI) (int, error) {
 // tokenSigner returns the feed signing key in the token spec names
 // (object=, default "feed-signing"; id= a version, default the latest).
 func tokenSigner(ctx context.Context, spec string) (crypto.Signer, io.Closer, error) {
-	p, u, err := openToken(ctx, spec, os.Stdin)
+	p, u, err := openToken(ctx, spec, stdinOf(ctx))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +78,7 @@ func tokenSigner(ctx context.Context, spec string) (crypto.Signer, io.Closer, er
 // tokenNewFeedKey generates the feed signing key pair inside the token
 // (revocation publish --new-key pkcs11:...) and returns its public key.
 func tokenNewFeedKey(ctx context.Context, spec string) (ed25519.PublicKey, error) {
-	p, u, err := openToken(ctx, spec, os.Stdin)
+	p, u, err := openToken(ctx, spec, stdinOf(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -24,8 +24,8 @@ func cmdReaders(ctx context.Context, c *cli, args []string) (code int) {
 	if err != nil {
 		return fail(c, f.json, err)
 	}
-	if rs == nil {
-		rs = []readerInfo{}
+	if len(rs) == 0 {
+		return fail(c, f.json, fmt.Errorf("%w: no readers", errNoCard))
 	}
 	if f.json {
 		if err := writeJSON(c.stdout, map[string]any{"readers": rs}); err != nil {
@@ -43,12 +43,6 @@ func cmdReaders(ctx context.Context, c *cli, args []string) (code int) {
 		if err := tw.Flush(); err != nil {
 			return fail(c, false, err)
 		}
-		if len(rs) == 0 {
-			fmt.Fprintln(c.stderr, "cardap: no readers")
-		}
-	}
-	if len(rs) == 0 {
-		return exitNoCard
 	}
 	return exitOK
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -54,6 +53,7 @@ func runRevocation(ctx context.Context, c *cli, args []string) int {
 	fn, ok := subs[args[0]]
 	if !ok {
 		fmt.Fprintf(c.stderr, "cardap revocation: unknown subcommand %q\n\n%s", args[0], revocationUsage)
+		c.usageJSON(args, fmt.Errorf("revocation: unknown subcommand %q", args[0]))
 		return exitUsage
 	}
 	return fn(ctx, c, args[1:])
@@ -67,6 +67,8 @@ type revFlags struct {
 	progress bool
 	maxAge   time.Duration
 	allow    bool
+	// requireBy: --by is required (stop, unstop).
+	requireBy bool
 }
 
 func newRevFlags(c *cli, name, args string) *revFlags {
@@ -95,13 +97,14 @@ func (f *revFlags) parse(c *cli, args []string, nArgs int) int {
 		return exitUsage
 	}
 	if nArgs >= 0 && f.fs.NArg() != nArgs {
-		fmt.Fprintf(c.stderr, "%s: want %d argument(s), got %d\n", f.fs.Name(), nArgs, f.fs.NArg())
 		f.fs.Usage()
-		return exitUsage
+		return f.fail(c, usageErrorf("%s: want %d argument(s), got %d", f.fs.Name(), nArgs, f.fs.NArg()))
+	}
+	if by := f.fs.Lookup("by"); f.requireBy && by != nil && by.Value.String() == "" {
+		return f.fail(c, usageErrorf("%s: --by (the operator making the change) is required", f.fs.Name()))
 	}
 	if f.fs.Lookup("store") != nil && f.store == "" {
-		fmt.Fprintf(c.stderr, "%s: --store (or $CARDAP_REVOCATION_STORE) is required\n", f.fs.Name())
-		return exitUsage
+		return f.fail(c, usageErrorf("%s: --store (or $CARDAP_REVOCATION_STORE) is required", f.fs.Name()))
 	}
 	return -1
 }
@@ -119,31 +122,14 @@ func (f *revFlags) open(c *cli, readOnly bool) (*revocation.Store, int) {
 		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
-		printRevErr(c, f.fs.Name(), err)
-		return nil, exitFailure
+		return nil, f.fail(c, err)
 	}
 	return s, -1
 }
 
+// fail reports err through the one error path (fail), as JSON with --json.
 func (f *revFlags) fail(c *cli, err error) int {
-	printRevErr(c, f.fs.Name(), err)
-	if errors.Is(err, revocation.ErrStale) {
-		return exitRevoked
-	}
-	return exitFailure
-}
-
-// printRevErr prints err after prefix and, for a file or directory that
-// is not safe to trust (*securefile.Error), the command that fixes it:
-// error strings carry the facts, the CLI the remedy.
-func printRevErr(c *cli, prefix string, err error) {
-	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, escapeText(err.Error()))
-	var se *securefile.Error
-	if errors.As(err, &se) {
-		if r := se.Remedy(); r != "" {
-			fmt.Fprintf(c.stderr, "  to fix: %s\n", r)
-		}
-	}
+	return fail(c, f.json, err)
 }
 
 // escapeText makes text that came from files or the command line safe to
@@ -174,20 +160,9 @@ func hasControl(s string) bool {
 // checkOperatorText refuses --by or --why text holding control characters
 // (newlines, escape sequences): what an operator records must print as
 // one plain line in the journal's readers.
-func checkOperatorText(c *cli, name, flagName, v string) bool {
+func checkOperatorText(name, flagName, v string) error {
 	if hasControl(v) || !utf8.ValidString(v) {
-		fmt.Fprintf(c.stderr, "%s: --%s holds control characters or invalid UTF-8 (%s): give plain text on one line\n", name, flagName, strconv.QuoteToGraphic(v))
-		return false
-	}
-	return true
-}
-
-// printJSON writes v as indented JSON.
-func printJSON(w io.Writer, v any) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	if err := e.Encode(v); err != nil {
-		return fmt.Errorf("writing JSON output: %w", err)
+		return usageErrorf("%s: --%s holds control characters or invalid UTF-8 (%s): give plain text on one line", name, flagName, strconv.QuoteToGraphic(v))
 	}
 	return nil
 }
@@ -208,8 +183,7 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	if (*from == "") == (*imp == "") {
-		fmt.Fprintln(c.stderr, "cardap revocation sync: give exactly one of --from and --import")
-		return exitUsage
+		return f.fail(c, usageError("revocation sync: give exactly one of --from and --import"))
 	}
 	s, code := f.open(c, false)
 	if s == nil {
@@ -223,8 +197,7 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	pub, err := readPublicKey(*pubkey, *pubkeyFile)
 	if err != nil {
-		printRevErr(c, "cardap revocation sync", err)
-		return exitUsage
+		return f.fail(c, err)
 	}
 	progress := func(name string, done, total int64) { bar.set(name, done, total) }
 	var src feed.Source
@@ -239,7 +212,10 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 		return f.fail(c, err)
 	}
 	if f.json {
-		if err := printJSON(c.stdout, res); err != nil {
+		if res.Files == nil {
+			res.Files = []string{}
+		}
+		if err := writeJSON(c.stdout, res); err != nil {
 			return f.fail(c, err)
 		}
 	} else if res.From == res.To {
@@ -260,19 +236,20 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 		if issuer != "" {
 			cert, err := readCert(issuer)
 			if err != nil {
-				fmt.Fprintf(c.stderr, "cardap revocation sync: --crl-issuer: %v\n", err)
-				return exitUsage
+				return f.fail(c, fmt.Errorf("--crl-issuer: %w", err))
 			}
 			cp.Issuer = cert
 		}
 		p = cp
 	default:
-		fmt.Fprintf(c.stderr, "cardap revocation sync: --format %q: want text or crl\n", format)
-		return exitUsage
+		return f.fail(c, usageErrorf("--format %q: want text or crl", format))
 	}
-	in, err := os.Open(path)
+	// An unsigned import is trusted as it stands: the file must be one
+	// only root or this user can have written (and never a FIFO that
+	// blocks the sync).
+	in, err := securefile.Open(path, securefile.Policy{})
 	if err != nil {
-		return f.fail(c, err)
+		return f.fail(c, fmt.Errorf("--import: %w", err))
 	}
 	defer in.Close()
 	var total int64 = -1
@@ -289,7 +266,7 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 		return f.fail(c, err)
 	}
 	if f.json {
-		if err := printJSON(c.stdout, feed.SyncResult{From: before, To: u.Seq, Files: []string{path}}); err != nil {
+		if err := writeJSON(c.stdout, feed.SyncResult{From: before, To: u.Seq, Files: []string{path}}); err != nil {
 			return f.fail(c, err)
 		}
 	} else {
@@ -309,10 +286,10 @@ func checkOutcome(r revocation.Result, err error) (string, int) {
 		msg = err.Error()
 	}
 	switch {
-	case r.Revoked, errors.Is(err, revocation.ErrStale):
+	case r.Revoked:
 		return msg, exitRevoked
 	case err != nil:
-		return msg, exitFailure
+		return msg, exitCode(err)
 	}
 	return "", exitOK
 }
@@ -343,14 +320,13 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	if f.fs.NArg() == 0 {
 		f.fs.Usage()
-		return exitUsage
+		return f.fail(c, usageError("revocation check: give at least one identifier"))
 	}
 	keys := make([]revocation.Key, 0, f.fs.NArg())
 	for _, a := range f.fs.Args() {
 		k, err := parseKeyArg(a)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "cardap revocation check: %v\n", err)
-			return exitUsage
+			return f.fail(c, usageError(err.Error()))
 		}
 		keys = append(keys, k)
 	}
@@ -362,6 +338,7 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 	type out struct {
 		revocation.Result
 		Error string `json:"error,omitempty"`
+		Code  string `json:"code,omitempty"`
 	}
 	var outs []out
 	code = exitOK
@@ -370,14 +347,18 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 		o := out{Result: r}
 		var c int
 		o.Error, c = checkOutcome(r, err)
+		if err != nil {
+			o.Code, _ = classify(err)
+		}
 		code = worseCode(code, c)
 		outs = append(outs, o)
 	}
 	if f.json {
-		if err := printJSON(c.stdout, outs); err != nil {
-			fmt.Fprintf(c.stderr, "%s: %v\n", f.fs.Name(), err)
-			if code == exitOK {
-				code = exitFailure
+		// One object per identifier, one per line (JSON lines).
+		for _, o := range outs {
+			if err := writeJSON(c.stdout, o); err != nil {
+				fmt.Fprintf(c.stderr, "cardap: %v\n", err)
+				return worseCode(code, exitFailure)
 			}
 		}
 		return code
@@ -411,6 +392,7 @@ func revCheck(ctx context.Context, c *cli, args []string) (code int) {
 func stopFlags(c *cli, name string) (*revFlags, *string, *string) {
 	f := newRevFlags(c, name, "<id>")
 	f.storeFlags()
+	f.requireBy = true
 	by := f.fs.String("by", "", "operator making the change (required; plain text, no control characters)")
 	why := f.fs.String("why", "", "why (recorded in the audit journal; plain text on one line)")
 	return f, by, why
@@ -422,18 +404,16 @@ func revStop(ctx context.Context, c *cli, args []string) (code int) {
 	if code := f.parse(c, args, 1); code >= 0 {
 		return code
 	}
-	if !checkOperatorText(c, f.fs.Name(), "by", *by) || !checkOperatorText(c, f.fs.Name(), "why", *why) {
-		return exitUsage
+	if err := errors.Join(checkOperatorText(f.fs.Name(), "by", *by), checkOperatorText(f.fs.Name(), "why", *why)); err != nil {
+		return f.fail(c, usageError(err.Error()))
 	}
 	k, err := parseKeyArg(f.fs.Arg(0))
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap revocation stop: %v\n", err)
-		return exitUsage
+		return f.fail(c, usageError(err.Error()))
 	}
 	r, err := revocation.ParseReason(*reason)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap revocation stop: %v\n", err)
-		return exitUsage
+		return f.fail(c, usageError(err.Error()))
 	}
 	s, code := f.open(c, false)
 	if s == nil {
@@ -444,7 +424,7 @@ func revStop(ctx context.Context, c *cli, args []string) (code int) {
 		return f.fail(c, err)
 	}
 	if f.json {
-		if err := printJSON(c.stdout, map[string]any{"stopped": k, "by": *by, "why": *why, "reason": r}); err != nil {
+		if err := writeJSON(c.stdout, map[string]any{"stopped": k, "by": *by, "why": *why, "reason": r}); err != nil {
 			return f.fail(c, err)
 		}
 	} else {
@@ -458,13 +438,12 @@ func revUnstop(ctx context.Context, c *cli, args []string) (code int) {
 	if code := f.parse(c, args, 1); code >= 0 {
 		return code
 	}
-	if !checkOperatorText(c, f.fs.Name(), "by", *by) || !checkOperatorText(c, f.fs.Name(), "why", *why) {
-		return exitUsage
+	if err := errors.Join(checkOperatorText(f.fs.Name(), "by", *by), checkOperatorText(f.fs.Name(), "why", *why)); err != nil {
+		return f.fail(c, usageError(err.Error()))
 	}
 	k, err := parseKeyArg(f.fs.Arg(0))
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cardap revocation unstop: %v\n", err)
-		return exitUsage
+		return f.fail(c, usageError(err.Error()))
 	}
 	s, code := f.open(c, false)
 	if s == nil {
@@ -475,7 +454,7 @@ func revUnstop(ctx context.Context, c *cli, args []string) (code int) {
 		return f.fail(c, err)
 	}
 	if f.json {
-		if err := printJSON(c.stdout, map[string]any{"unstopped": k, "by": *by, "why": *why}); err != nil {
+		if err := writeJSON(c.stdout, map[string]any{"unstopped": k, "by": *by, "why": *why}); err != nil {
 			return f.fail(c, err)
 		}
 	} else {
@@ -517,7 +496,7 @@ func revStatus(ctx context.Context, c *cli, args []string) (code int) {
 		}
 	}
 	if f.json {
-		if err := printJSON(c.stdout, st); err != nil {
+		if err := writeJSON(c.stdout, st); err != nil {
 			return f.fail(c, err)
 		}
 	} else {
@@ -564,7 +543,7 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 			return f.fail(c, fmt.Errorf("--new-key: %w", err))
 		}
 		if f.json {
-			if err := printJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub)}); err != nil {
+			if err := writeJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub)}); err != nil {
 				return f.fail(c, err)
 			}
 		} else {
@@ -585,7 +564,7 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 			return f.fail(c, fmt.Errorf("--new-key: %w", err))
 		}
 		if f.json {
-			if err := printJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub), "private_key_file": *newKey}); err != nil {
+			if err := writeJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub), "private_key_file": *newKey}); err != nil {
 				return f.fail(c, err)
 			}
 		} else {
@@ -594,8 +573,7 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 		return exitOK
 	}
 	if *master == "" || *out == "" || *keyFile == "" {
-		fmt.Fprintln(c.stderr, "cardap revocation publish: --master, --out and --key are required")
-		return exitUsage
+		return f.fail(c, usageError("revocation publish: --master, --out and --key are required"))
 	}
 	var priv ed25519.PrivateKey
 	var signer crypto.Signer
@@ -609,14 +587,15 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	} else {
 		var err error
 		if priv, err = readPrivateKey(*keyFile); err != nil {
-			printRevErr(c, "cardap revocation publish: --key", err)
-			return exitUsage
+			return f.fail(c, fmt.Errorf("--key: %w", err))
 		}
 		defer clear(priv)
 	}
-	in, err := os.Open(*master)
+	// The master list decides what every terminal refuses: it is
+	// checked like any file a privileged process trusts.
+	in, err := securefile.Open(*master, securefile.Policy{})
 	if err != nil {
-		return f.fail(c, err)
+		return f.fail(c, fmt.Errorf("--master: %w", err))
 	}
 	defer in.Close()
 	var total int64 = -1
@@ -635,8 +614,7 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	when := u.AsOf
 	if *asOf != "" {
 		if when, err = time.Parse(time.RFC3339, *asOf); err != nil {
-			fmt.Fprintf(c.stderr, "cardap revocation publish: --as-of: %v\n", err)
-			return exitUsage
+			return f.fail(c, usageErrorf("--as-of: %v", err))
 		}
 	}
 	head, err := (&feed.Publisher{Dir: *out, Key: priv, Signer: signer, KeepDeltas: *keep}).Publish(ctx, u.Add, when)
@@ -644,7 +622,7 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 		return f.fail(c, err)
 	}
 	if f.json {
-		if err := printJSON(c.stdout, head); err != nil {
+		if err := writeJSON(c.stdout, head); err != nil {
 			return f.fail(c, err)
 		}
 	} else {
@@ -684,7 +662,7 @@ func readPublicKey(inline, file string) (ed25519.PublicKey, error) {
 	var s string
 	switch {
 	case inline != "" && file != "":
-		return nil, errors.New("give --pubkey or --pubkey-file, not both")
+		return nil, usageError("give --pubkey or --pubkey-file, not both")
 	case inline != "":
 		s = inline
 	case file != "":
@@ -694,14 +672,14 @@ func readPublicKey(inline, file string) (ed25519.PublicKey, error) {
 		}
 		s = string(data)
 	default:
-		return nil, errors.New("--pubkey or --pubkey-file is required with --from")
+		return nil, usageError("--pubkey or --pubkey-file is required with --from")
 	}
 	b, err := hex.DecodeString(strings.TrimSpace(s))
 	if err != nil || len(b) != ed25519.PublicKeySize {
 		if file != "" {
-			return nil, fmt.Errorf("--pubkey-file %s: want %d hex digits", file, 2*ed25519.PublicKeySize)
+			return nil, fmt.Errorf("--pubkey-file %s: want %d hex digits: %w", file, 2*ed25519.PublicKeySize, revocation.ErrMalformedKey)
 		}
-		return nil, fmt.Errorf("--pubkey: want %d hex digits", 2*ed25519.PublicKeySize)
+		return nil, usageErrorf("--pubkey: want %d hex digits", 2*ed25519.PublicKeySize)
 	}
 	return ed25519.PublicKey(b), nil
 }
@@ -727,10 +705,23 @@ func readPrivateKey(path string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
+// maxCertFile bounds a --crl-issuer certificate file.
+const maxCertFile = 64 << 10
+
+// readCert reads the CRL issuer's certificate (PEM or DER), a trust
+// anchor: opened through securefile and bounded.
 func readCert(path string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+	fh, err := securefile.Open(path, securefile.Policy{})
 	if err != nil {
 		return nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxCertFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxCertFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxCertFile)
 	}
 	if blk, _ := pem.Decode(data); blk != nil {
 		data = blk.Bytes

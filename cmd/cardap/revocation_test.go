@@ -66,12 +66,12 @@ func TestRevocationCLI(t *testing.T) {
 
 	code, out, _ = runCardap(t, "revocation", "check", "--store", store, "--json", "cuid:ffeeddccbbaa99887766554433221100")
 	assert.Equal(t, exitOK, code)
-	var res []map[string]any
+	var res map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
-	assert.Equal(t, true, res[0]["allowed"])
+	assert.Equal(t, true, res["allowed"])
 
 	code, _, errs = runCardap(t, "revocation", "stop", "--store", store, "--reason", "stolen", "ffeeddccbbaa99887766554433221100")
-	assert.Equal(t, exitFailure, code, "an operator name is required")
+	assert.Equal(t, exitUsage, code, "an operator name is required: a usage error, as a bad --reason is")
 	assert.Contains(t, errs, "required")
 	code, _, errs = runCardap(t, "revocation", "stop", "--store", store, "--by", "desk-1", "--why", "phoned", "--reason", "stolen", "ffeeddccbbaa99887766554433221100")
 	require.Equal(t, exitOK, code, errs)

@@ -109,16 +109,16 @@ func TestRevocationPublishKeyFileIsChecked(t *testing.T) {
 
 	require.NoError(t, os.Chmod(key, 0o644))
 	code, _, errs = runCardap(t, "revocation", "publish", "--master", master, "--out", filepath.Join(dir, "feed"), "--key", key)
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, exitFailure, code, "an untrusted file exits 1 whichever flag named it")
 	assert.Contains(t, errs, "accessible by group or others")
-	assert.Contains(t, errs, "to fix: chmod 600 "+key)
+	assert.Contains(t, errs, "to fix it: chmod 600 "+key)
 	assert.NoDirExists(t, filepath.Join(dir, "feed"))
 
 	require.NoError(t, os.Chmod(key, 0o600))
 	link := filepath.Join(dir, "link.key")
 	require.NoError(t, os.Symlink(key, link))
 	code, _, errs = runCardap(t, "revocation", "publish", "--master", master, "--out", filepath.Join(dir, "feed"), "--key", link)
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errs, "symbolic link")
 
 	code, _, errs = runCardap(t, "revocation", "publish", "--master", master, "--out", filepath.Join(dir, "feed"), "--key", key)
@@ -166,9 +166,9 @@ func TestRevocationPubkeyIsInlineOnly(t *testing.T) {
 	assert.Contains(t, out, "up to date")
 	require.NoError(t, os.Chmod(filepath.Join(work, "pub.hex"), 0o666))
 	code, _, errs = runCardap(t, "revocation", "sync", "--store", store, "--from", feed, "--pubkey-file", filepath.Join(work, "pub.hex"))
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errs, "writable by others")
-	assert.Contains(t, errs, "to fix: chmod o-w")
+	assert.Contains(t, errs, "to fix it: chmod o-w")
 
 	code, _, _ = runCardap(t, "revocation", "sync", "--store", store, "--from", feed, "--pubkey", pub, "--pubkey-file", filepath.Join(work, "pub.hex"))
 	assert.Equal(t, exitUsage, code)
@@ -265,4 +265,37 @@ func journalLine(j string) string {
 
 func crc32c(s string) string {
 	return fmt.Sprintf("%08x", crc32.Checksum([]byte(s), crc32.MakeTable(crc32.Castagnoli)))
+}
+
+// The files a revocation command trusts without a signature (the master
+// list publish signs, a list imported unsigned, the CRL issuer's
+// certificate) are checked like every trusted file: a FIFO is refused at
+// once instead of hanging the command, and a world-writable file is
+// refused with the fix.
+func TestRevocationTrustedInputsAreChecked(t *testing.T) {
+	dir := privateDir(t)
+	master := filepath.Join(dir, "master.csv")
+	require.NoError(t, os.WriteFile(master, []byte(cliMaster()), 0o644))
+	key := filepath.Join(dir, "feed.key")
+	code, _, errs := runCardap(t, "revocation", "publish", "--new-key", key)
+	require.Equal(t, exitOK, code, errs)
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	open := filepath.Join(dir, "open.csv")
+	require.NoError(t, os.WriteFile(open, []byte(cliMaster()), 0o600))
+	require.NoError(t, os.Chmod(open, 0o666))
+	store := filepath.Join(dir, "store")
+	for _, bad := range []struct{ path, problem string }{{fifo, "not a regular file"}, {open, "writable by others"}} {
+		for _, args := range [][]string{
+			{"revocation", "publish", "--master", bad.path, "--out", filepath.Join(dir, "feed"), "--key", key},
+			{"revocation", "sync", "--store", store, "--import", bad.path},
+			{"revocation", "sync", "--store", store, "--import", master, "--format", "crl", "--crl-issuer", bad.path},
+		} {
+			code, out, _ := runCardap(t, append(args, "--json")...)
+			assert.Equal(t, exitFailure, code, "%q", args)
+			e := assertJSONError(t, out, "untrusted_file", exitFailure, args)
+			assert.Contains(t, e["error"], bad.problem, "%q", args)
+		}
+	}
+	assert.NoDirExists(t, filepath.Join(dir, "feed"))
 }

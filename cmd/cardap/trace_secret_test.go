@@ -47,7 +47,7 @@ func TestTraceMasksPasswords(t *testing.T) {
 	} {
 		code, out, errOut := runCLI(t, src, args...)
 		if strings.Contains(strings.Join(args, " "), "FS_BAD") {
-			assert.Equal(t, exitFailure, code, "%q: wrong password", args)
+			assert.Equal(t, exitPassword, code, "%q: wrong password", args)
 			assert.Contains(t, errOut, "wrong", "%q", args)
 		} else {
 			require.Equal(t, exitOK, code, "%q: %s", args, errOut)

@@ -84,7 +84,7 @@ func (t *countingTransport) Close() error {
 
 // cmdTypeA is `cardap typea read`.
 func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typea read --keys FILE [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
+	const usage = "typea read --keys SPEC [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
 	if _, code := subcommand(c, usage, args, "read"); code >= 0 {
 		return code
 	}
@@ -110,7 +110,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	if code >= 0 {
 		return code
 	}
-	defer st.Zero()
+	defer st.Close()
 	defer pw.Zero()
 	if mode.mode != profile.PasswordNone && pw == nil {
 		return fail(c, f.json, usageError("the AP has a password: give it with --password-env VAR or --stdin (or --password-mode none)"))

@@ -18,7 +18,7 @@ const maxDataFile = 1 << 15
 
 // cmdTypeD is `cardap typed read|write`.
 func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typed read|write --keys FILE [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
+	const usage = "typed read|write --keys SPEC [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
 		"       write: " + auditUsage + " --data-file FILE (the application data; the identity is kept) [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
 		"       read:  [--out FILE] writes the application data (decrypted) to FILE, a new file of mode 0600"
 	sub, code := subcommand(c, usage, args, "read", "write")
@@ -35,7 +35,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	if code >= 0 {
 		return code
 	}
-	defer st.Zero()
+	defer st.Close()
 	defer pw.Zero()
 	var in typedWrite
 	if sub == "write" {
@@ -48,7 +48,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	if tf.genDir != "" {
 		var err error
 		if mem, err = cardap.OpenGenerationMemory(tf.genDir, cardap.GenerationMemoryOptions{}); err != nil {
-			return fail(c, f.json, withRemedy(err))
+			return fail(c, f.json, err)
 		}
 		defer c.closeAfter(&code, "generation memory", mem)
 	}
@@ -59,7 +59,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	if sub == "write" {
 		var err error
 		if audit, err = tf.aud.open(ctx, "typed write"); err != nil {
-			return failWithRemedy(c, f.json, err)
+			return fail(c, f.json, err)
 		}
 		defer c.closeAfter(&code, "audit log", audit)
 	}
@@ -166,7 +166,7 @@ func (tf *typedFlags) writeInput() (typedWrite, error) {
 
 // config is the typed.Config of the flags, with the password verified
 // after authentication when one was given.
-func (tf *typedFlags) config(st *keys.Store, withPassword bool) typed.Config {
+func (tf *typedFlags) config(st keys.Provider, withPassword bool) typed.Config {
 	return typed.Config{AID: tf.aid.aid, Keys: st, Capacity: tf.capacity, ExtendedLength: tf.extended, Password: passwordMode(withPassword), AllowLastTry: tf.allowLast,
 		MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest}
 }
@@ -214,7 +214,7 @@ func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid
 		// shared folder (with looser permissions or another owner) nor a
 		// symlink to another file receives it.
 		if err := securefile.WriteSecret(tf.outFile, cur.Data); err != nil {
-			return failWithRemedy(c, tf.json, fmt.Errorf("--out: %w", err))
+			return fail(c, tf.json, fmt.Errorf("--out: %w", err))
 		}
 	}
 	out := newIdentityJSON(cnt.Reader(), "D", tf.aid.aid, cuid, cur.Identity)

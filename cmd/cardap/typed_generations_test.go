@@ -65,6 +65,6 @@ func TestTypeDRollbackFlags(t *testing.T) {
 	code, _, errOut = runCLI(t, src, "typed", "read", "--keys", kf, "--password-env", "FS_PW", "--generations", open)
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errOut, "writable by others")
-	assert.Contains(t, errOut, "to fix: chmod o-w "+open)
+	assert.Contains(t, errOut, "to fix it: chmod o-w "+open)
 	assert.Zero(t, card.Stats().APDUs)
 }

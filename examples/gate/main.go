@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/examples/internal/demo"
+	"github.com/mynacard/freespace/reader"
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/keys"
@@ -62,11 +63,13 @@ import (
 	"github.com/mynacard/freespace/typea"
 )
 
-// Exit codes.
+// Exit codes, as cardap's table has them (README).
 const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitNoReader: no PC/SC in this build (no cgo) or no service.
+	exitNoReader = 3
 )
 
 func main() {
@@ -237,6 +240,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "gate: %v\n", err)
 		code = exitFailure
+		if errors.Is(err, reader.ErrNoCgo) {
+			code = exitNoReader
+		}
 	}
 	if err := g.closeOutputs(); err != nil {
 		fmt.Fprintf(stderr, "gate: %v\n", err)

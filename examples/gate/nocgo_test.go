@@ -11,10 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// Built without cgo, the gate refuses --reader at once with the reason.
+// Built without cgo, the gate refuses --reader at once with the reason and
+// exit 3, as cardap does.
 func TestReaderWithoutCgo(t *testing.T) {
 	var errb bytes.Buffer
 	code := run(context.Background(), []string{"--reader", "R", "--keys", "unused.json", "--no-revocation"}, io.Discard, &errb)
-	assert.Equal(t, exitFailure, code)
+	assert.Equal(t, exitNoReader, code)
 	assert.Contains(t, errb.String(), "built without cgo")
 }

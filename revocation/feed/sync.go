@@ -51,11 +51,12 @@ func (s *Syncer) maxFuture() time.Duration {
 // SyncResult says what a sync did.
 type SyncResult struct {
 	// From and To are the store's sequence before and after.
-	From, To uint64
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
 	// Files lists the feed files applied (empty when up to date).
-	Files []string
+	Files []string `json:"files"`
 	// NotModified is true when the index was unchanged since the last sync.
-	NotModified bool
+	NotModified bool `json:"not_modified"`
 }
 
 // Sync runs one sync. Concurrent calls are serialized. The store is first
