@@ -137,11 +137,11 @@ const versionsTimeout = 10 * time.Second
 // Versions lists the versions of master key name on the token, ascending,
 // as keys.Store.Versions does (typed resolves the latest data key with
 // it); nil when there are none or the token cannot be asked (within 10 s).
-// VersionsContext returns the error.
+// KeyVersions returns the error.
 func (p *Provider) Versions(name string) []int {
 	ctx, cancel := context.WithTimeout(context.Background(), versionsTimeout)
 	defer cancel()
-	vs, err := p.VersionsContext(ctx, name)
+	vs, err := p.KeyVersions(ctx, name)
 	if err != nil {
 		p.log.Warn("pkcs11: versions", "name", name, "err", err)
 		return nil
@@ -149,9 +149,9 @@ func (p *Provider) Versions(name string) []int {
 	return vs
 }
 
-// VersionsContext lists the versions of master key name on the token,
+// KeyVersions lists the versions of master key name on the token,
 // ascending.
-func (p *Provider) VersionsContext(ctx context.Context, name string) ([]int, error) {
+func (p *Provider) KeyVersions(ctx context.Context, name string) ([]int, error) {
 	objs, err := p.List(ctx)
 	if err != nil {
 		return nil, err

@@ -79,8 +79,8 @@ func (*Provider) Import(context.Context, keys.KeyRef, keys.Key) error { return e
 // Versions returns nil.
 func (*Provider) Versions(string) []int { return nil }
 
-// VersionsContext fails with ErrNoCgo.
-func (*Provider) VersionsContext(context.Context, string) ([]int, error) {
+// KeyVersions fails with ErrNoCgo.
+func (*Provider) KeyVersions(context.Context, string) ([]int, error) {
 	return nil, errNoCgo("list")
 }
 

@@ -159,7 +159,7 @@ func TestRotationLatestVersion(t *testing.T) {
 	require.NoError(t, p.Generate(ctx, keys.KeyRef{Name: name, Version: 2}, keys.AES, 16))
 	err := p.Generate(ctx, keys.KeyRef{Name: name, Version: 2}, keys.AES, 16)
 	assert.ErrorIs(t, err, ErrObjectExists)
-	vs, err := p.VersionsContext(ctx, name)
+	vs, err := p.KeyVersions(ctx, name)
 	require.NoError(t, err)
 	assert.Equal(t, []int{1, 2}, vs)
 	assert.Equal(t, []int{1, 2}, p.Versions(name))
