@@ -117,7 +117,7 @@ func errorClasses() []errorClass {
 		{"pkcs11_module", exitFailure, is(pkcs11.ErrModule)},
 		{"token_mechanism_unsupported", exitFailure, is(pkcs11.ErrMechanism)},
 		{"token_key_unsafe", exitFailure, is(pkcs11.ErrUnsafeObject, pkcs11.ErrNotExtractable)},
-		{"token_key_exists", exitFailure, is(pkcs11.ErrObjectExists)},
+		{"key_exists", exitFailure, is(pkcs11.ErrObjectExists)},
 		// Readers and cards.
 		{"card_removed", exitNoCard, is(apdu.ErrCardRemoved)},
 		{"no_card", exitNoCard, is(errNoCard)},
