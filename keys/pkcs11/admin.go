@@ -101,6 +101,7 @@ func (p *Provider) Generate(ctx context.Context, ref keys.KeyRef, alg keys.Algor
 			t = append(t, p11.NewAttribute(p11.CKA_VALUE_LEN, n))
 		}
 		_, err := p.mod.GenerateKey(sh, []*p11.Mechanism{p11.NewMechanism(mech, nil)}, t)
+		p.invalidateIndex()
 		return err
 	})
 }
@@ -127,6 +128,7 @@ func (p *Provider) Import(ctx context.Context, ref keys.KeyRef, k keys.Key) erro
 		val := append([]byte(nil), k.Bytes()...)
 		defer clear(val)
 		_, err := p.mod.CreateObject(sh, append(secretTemplate(ref, kt), p11.NewAttribute(p11.CKA_VALUE, val)))
+		p.invalidateIndex()
 		return err
 	})
 }
@@ -151,19 +153,18 @@ func (p *Provider) Versions(name string) []int {
 
 // KeyVersions lists the versions of master key name on the token,
 // ascending.
+//
+// It implements keys.VersionLister, which hosts call on every tap to check
+// that a card's key set is complete: the answer comes from an index of
+// the token's master keys refreshed every Config.IndexTTL.
 func (p *Provider) KeyVersions(ctx context.Context, name string) ([]int, error) {
-	objs, err := p.List(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var vs []int
-	for _, o := range objs {
-		if o.Class == "secret" && o.Label == name && o.Version > 0 {
-			vs = append(vs, o.Version)
-		}
-	}
-	sort.Ints(vs)
-	return vs, nil
+	err := p.with(ctx, "list", name, func(sh p11.SessionHandle) error {
+		var err error
+		vs, err = p.indexed(sh, name)
+		return err
+	})
+	return vs, err
 }
 
 // List lists the key objects the user can see on the token (secret keys,

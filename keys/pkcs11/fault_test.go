@@ -6,6 +6,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	p11 "github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/assert"
@@ -27,7 +28,9 @@ type faultModule struct {
 	once     map[string]uint
 	loginRV  uint
 	logins   int
+	finds    int
 	dropMech map[uint]bool
+	ttl      time.Duration
 }
 
 func (f *faultModule) fault(op string) error {
@@ -94,6 +97,9 @@ func (f *faultModule) Login(sh p11.SessionHandle, ut uint, pin string) error {
 }
 
 func (f *faultModule) FindObjectsInit(sh p11.SessionHandle, t []*p11.Attribute) error {
+	f.mu.Lock()
+	f.finds++
+	f.mu.Unlock()
 	if err := f.fault("FindObjectsInit"); err != nil {
 		return err
 	}
@@ -123,7 +129,7 @@ func openFaulty(t *testing.T, prep func(f *faultModule)) (*Provider, *faultModul
 	if prep != nil {
 		prep(f)
 	}
-	cfg := Config{ModulePath: tok.Module, Token: tok.Label, PIN: []byte(tok.PIN), Sessions: 2,
+	cfg := Config{ModulePath: tok.Module, Token: tok.Label, PIN: []byte(tok.PIN), Sessions: 2, IndexTTL: f.ttl,
 		load: func(path string) (module, error) {
 			m, err := loadModule(path)
 			f.module = m
@@ -142,7 +148,9 @@ func openFaulty(t *testing.T, prep func(f *faultModule)) (*Provider, *faultModul
 // transparently.
 func TestTokenGoneAndBack(t *testing.T) {
 	ctx := context.Background()
-	p, f, err := openFaulty(t, nil)
+	// IndexTTL < 0: every version-0 lookup searches the token, so the
+	// faults injected into the search are hit.
+	p, f, err := openFaulty(t, func(f *faultModule) { f.ttl = -1 })
 	require.NoError(t, err)
 	ref := keys.KeyRef{Name: uniq(t, "gone"), Version: 1}
 	m, _ := keys.NewKey(keys.AES, h("404142434445464748494A4B4C4D4E4F"))
@@ -244,4 +252,52 @@ func TestMechanismChecks(t *testing.T) {
 	assert.NoError(t, err)
 	_, err = p.Signer(ctx, "feed", 0)
 	assert.ErrorIs(t, err, ErrMechanism)
+}
+
+// TestVersionIndex: the versions of the masters come from one token
+// search reused for IndexTTL (hosts ask on every tap); this provider's own
+// Generate shows at once, another process's after IndexTTL; Version 0
+// follows the index.
+func TestVersionIndex(t *testing.T) {
+	ctx := context.Background()
+	p, f, err := openFaulty(t, func(f *faultModule) { f.ttl = time.Second })
+	require.NoError(t, err)
+	other, _ := openToken(t, Config{})
+	name := uniq(t, "idx")
+	require.NoError(t, p.Generate(ctx, keys.KeyRef{Name: name, Version: 1}, keys.AES, 16))
+	vs, err := p.KeyVersions(ctx, name)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, vs)
+	_, err = p.Diversify(ctx, keys.KeyRef{Name: name}, h(testCUID), h(testAID))
+	require.NoError(t, err)
+	f.set(func(f *faultModule) { f.finds = 0 })
+	for i := 0; i < 10; i++ {
+		vs, err = p.KeyVersions(ctx, name)
+		require.NoError(t, err)
+		assert.Equal(t, []int{1}, vs)
+		_, err = p.Diversify(ctx, keys.KeyRef{Name: name}, h(testCUID), h(testAID))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 0, f.finds, "served from the index and the handle cache")
+
+	p.invalidateIndex()
+	vs, _ = p.KeyVersions(ctx, name) // index read now
+	assert.Equal(t, []int{1}, vs)
+	require.NoError(t, other.Generate(ctx, keys.KeyRef{Name: name, Version: 2}, keys.AES, 16))
+	vs, _ = p.KeyVersions(ctx, name)
+	assert.Equal(t, []int{1}, vs, "another provider's (another process's) key shows after IndexTTL")
+	time.Sleep(1100 * time.Millisecond)
+	vs, _ = p.KeyVersions(ctx, name)
+	assert.Equal(t, []int{1, 2}, vs)
+	require.NoError(t, p.Generate(ctx, keys.KeyRef{Name: name, Version: 3}, keys.AES, 16))
+	vs, _ = p.KeyVersions(ctx, name)
+	assert.Equal(t, []int{1, 2, 3}, vs, "this provider's own key shows at once")
+	latest, err := p.Diversify(ctx, keys.KeyRef{Name: name}, h(testCUID), h(testAID))
+	require.NoError(t, err)
+	v3, err := p.Diversify(ctx, keys.KeyRef{Name: name, Version: 3}, h(testCUID), h(testAID))
+	require.NoError(t, err)
+	assert.Equal(t, v3.Bytes(), latest.Bytes())
+	vs, err = p.KeyVersions(ctx, uniq(t, "none"))
+	require.NoError(t, err)
+	assert.Empty(t, vs)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/mynacard/freespace/keys"
 )
@@ -19,11 +20,15 @@ type Config struct {
 	Serial     string
 	PIN        []byte
 	Sessions   int
+	IndexTTL   time.Duration
 	Logger     *slog.Logger
 }
 
 // DefaultSessions is the session pool size when Config.Sessions is 0.
 const DefaultSessions = 4
+
+// DefaultIndexTTL is Config.IndexTTL's default.
+const DefaultIndexTTL = 5 * time.Second
 
 // Provider is unavailable without cgo: Open returns ErrNoCgo.
 type Provider struct{}

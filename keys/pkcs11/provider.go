@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	p11 "github.com/miekg/pkcs11"
@@ -36,6 +38,14 @@ type Config struct {
 	// Sessions bounds the PKCS#11 sessions open at once (concurrent
 	// taps); 0 means DefaultSessions.
 	Sessions int
+	// IndexTTL is how long the list of master key names and versions
+	// (KeyVersions, and Version 0 meaning the latest) is reused before the
+	// token is searched again; 0 means DefaultIndexTTL, a negative value
+	// searches every time. A token search costs about 1 ms per call on
+	// SoftHSM2, more than the diversification itself; versions added by
+	// another process become visible within IndexTTL (this Provider's own
+	// Generate and Import refresh it at once).
+	IndexTTL time.Duration
 	// Logger receives recovery events (token lost, logged in again);
 	// nil discards them. No PIN or key material is ever logged.
 	Logger *slog.Logger
@@ -46,6 +56,9 @@ type Config struct {
 
 // DefaultSessions is the session pool size when Config.Sessions is 0.
 const DefaultSessions = 4
+
+// DefaultIndexTTL is Config.IndexTTL's default.
+const DefaultIndexTTL = 5 * time.Second
 
 // Provider is a keys.Provider and keys.LabelDiversifier whose master keys
 // are non-extractable objects on a PKCS#11 token: diversification (NIST
@@ -75,6 +88,11 @@ type Provider struct {
 	idle   []p11.SessionHandle
 	objs   map[keys.KeyRef]master
 	pinErr error
+	// idx lists the versions of every master key name (CKA_LABEL →
+	// versions from CKA_ID), read with one search and kept for
+	// Config.IndexTTL; nil when not read yet or invalidated.
+	idx   map[string][]int
+	idxAt time.Time
 }
 
 // master is what the provider knows of a master key object.
@@ -254,7 +272,7 @@ func (p *Provider) dropLocked() {
 			_ = p.mod.CloseSession(sh)
 		}
 	}
-	p.idle, p.objs, p.up = nil, nil, false
+	p.idle, p.objs, p.up, p.idx = nil, nil, false, nil
 	p.gen++
 }
 
@@ -440,6 +458,17 @@ func (p *Provider) resolve(sh p11.SessionHandle, class uint, ref keys.KeyRef) (k
 	if ref.Version != 0 {
 		return ref, nil
 	}
+	if class == p11.CKO_SECRET_KEY {
+		vs, err := p.indexed(sh, ref.Name)
+		if err != nil {
+			return ref, err
+		}
+		if len(vs) == 0 {
+			return ref, &Error{Op: "find", Token: p.cfg.Token, Object: ref.String(), Kind: ErrObjectMissing}
+		}
+		ref.Version = vs[len(vs)-1]
+		return ref, nil
+	}
 	hs, err := p.find(sh, []*p11.Attribute{p11.NewAttribute(p11.CKA_CLASS, class), p11.NewAttribute(p11.CKA_LABEL, ref.Name)})
 	if err != nil {
 		return ref, err
@@ -455,6 +484,53 @@ func (p *Provider) resolve(sh p11.SessionHandle, class uint, ref keys.KeyRef) (k
 		return ref, &Error{Op: "find", Token: p.cfg.Token, Object: ref.String(), Kind: ErrObjectMissing}
 	}
 	return ref, nil
+}
+
+// indexed returns the versions of master key name, ascending, from the
+// index (read again when older than IndexTTL).
+func (p *Provider) indexed(sh p11.SessionHandle, name string) ([]int, error) {
+	ttl := p.cfg.IndexTTL
+	if ttl == 0 {
+		ttl = DefaultIndexTTL
+	}
+	p.mu.Lock()
+	if p.idx != nil && time.Since(p.idxAt) < ttl {
+		vs := slices.Clone(p.idx[name])
+		p.mu.Unlock()
+		return vs, nil
+	}
+	gen := p.gen
+	p.mu.Unlock()
+	hs, err := p.find(sh, []*p11.Attribute{p11.NewAttribute(p11.CKA_CLASS, p11.CKO_SECRET_KEY)})
+	if err != nil {
+		return nil, err
+	}
+	idx := map[string][]int{}
+	for _, h := range hs {
+		a, err := p.mod.GetAttributeValue(sh, h, []*p11.Attribute{p11.NewAttribute(p11.CKA_LABEL, nil), p11.NewAttribute(p11.CKA_ID, nil)})
+		if err != nil {
+			return nil, err
+		}
+		if v := idVersion(a[1].Value); v > 0 {
+			idx[string(a[0].Value)] = append(idx[string(a[0].Value)], v)
+		}
+	}
+	for _, vs := range idx {
+		slices.Sort(vs)
+	}
+	p.mu.Lock()
+	if gen == p.gen && ttl > 0 {
+		p.idx, p.idxAt = idx, time.Now()
+	}
+	p.mu.Unlock()
+	return idx[name], nil
+}
+
+// invalidateIndex makes the next lookup search the token again.
+func (p *Provider) invalidateIndex() {
+	p.mu.Lock()
+	p.idx = nil
+	p.mu.Unlock()
 }
 
 // master finds the master key object of ref and checks it.
