@@ -44,9 +44,20 @@
 // logs in again. A refused or locked PIN is never tried again by the same
 // Provider.
 //
+// The names and versions of the master keys on the token (KeyVersions, a
+// keys.VersionLister that hosts ask on every tap, and Version 0) come from
+// an index read with one token search and reused for Config.IndexTTL
+// (default 5 s): a search costs about 1 ms on SoftHSM2, more than a
+// diversification. Versions another process adds show within IndexTTL;
+// this Provider's own Generate and Import refresh the index at once.
+//
 // A PKCS#11 module is initialized once per process and shared by every
-// Provider on it: Close closes the Provider's own sessions and wipes its
-// copy of the PIN, but leaves the module initialized (C_Finalize would
+// Provider on it, and so is the login (PKCS#11 logs in an application,
+// not a session): while one Provider of the process is logged in to a
+// token, another one's C_Login answers CKR_USER_ALREADY_LOGGED_IN without
+// checking its PIN; the token logs the process out when its last session
+// closes. Close closes the Provider's own sessions and wipes its copy of
+// the PIN, but leaves the module initialized (C_Finalize would
 // close every other user's sessions too).
 //
 // # Errors
