@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -148,7 +149,7 @@ func TestKeysTokenCeremonies(t *testing.T) {
 	dir := t.TempDir()
 	audit := filepath.Join(dir, "audit.log")
 	aud := []string{"--operator", "alice", "--audit", audit}
-	run := func(args ...string) (int, string, string) {
+	cardap := func(args ...string) (int, string, string) {
 		return runCardap(t, append(args, aud...)...)
 	}
 	uri := tok.URI("")
@@ -164,27 +165,27 @@ func TestKeysTokenCeremonies(t *testing.T) {
 	}
 	require.NoError(t, st.WriteFile(src))
 
-	code, out, errs := run("keys", "import", "--keys", uri, "--from", src, "--witness", "bob", "--json")
+	code, out, errs := cardap("keys", "import", "--keys", uri, "--from", src, "--witness", "bob", "--json")
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, `"imported"`)
-	code, _, errs = run("keys", "generate", "--keys", uri, "--name", pre+"data", "--len", "32")
+	code, _, errs = cardap("keys", "generate", "--keys", uri, "--name", pre+"data", "--len", "32")
 	require.Equal(t, exitOK, code, errs)
-	code, out, errs = run("keys", "rotate", "--keys", uri, "--prefix", pre+"auth-")
+	code, out, errs = cardap("keys", "rotate", "--keys", uri, "--prefix", pre+"auth-")
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "rotated "+pre+"auth-enc v2 (aes) in pkcs11:token="+tok.Label)
 
-	code, out, errs = run("keys", "generate", "--keys", uri, "--name", pre+"feed", "--alg", "ed25519", "--json")
+	code, out, errs = cardap("keys", "generate", "--keys", uri, "--name", pre+"feed", "--alg", "ed25519", "--json")
 	require.Equal(t, exitOK, code, errs)
 	var gen struct {
 		Generated []createdKey `json:"generated"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &gen))
 	require.Len(t, gen.Generated, 1)
-	code, out, errs = run("keys", "export-public", "--key", tok.URI(pre+"feed"), "--json")
+	code, out, errs = cardap("keys", "export-public", "--key", tok.URI(pre+"feed"), "--json")
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, gen.Generated[0].PublicKey)
 
-	code, out, errs = run("keys", "list", "--keys", uri, "--json")
+	code, out, errs = cardap("keys", "list", "--keys", uri, "--json")
 	require.Equal(t, exitOK, code, errs)
 	var list struct {
 		Keys []keyInfo `json:"keys"`
@@ -219,16 +220,23 @@ func TestKeysTokenCeremonies(t *testing.T) {
 	// A wrong PIN: exit 5, code pin_refused, the PIN never printed.
 	t.Setenv("CARDAP_TEST_WRONG_PIN", "not-"+tok.PIN)
 	bad := strings.Replace(uri, "pin-source=env:"+pkcs11test.EnvPIN, "pin-source=env:CARDAP_TEST_WRONG_PIN", 1)
-	code, out, _ = run("keys", "list", "--keys", bad, "--json")
+	code, out, _ = cardap("keys", "list", "--keys", bad, "--json")
 	assert.Equal(t, exitPassword, code, out)
 	assert.Contains(t, out, `"code":"pin_refused"`)
 	assert.NotContains(t, out, tok.PIN)
 	// No token with that label: exit 3.
-	code, out, _ = run("keys", "list", "--keys", strings.Replace(uri, "token="+tok.Label, "token=absent", 1), "--json")
+	code, out, _ = cardap("keys", "list", "--keys", strings.Replace(uri, "token="+tok.Label, "token=absent", 1), "--json")
 	assert.Equal(t, exitNoCard, code, out)
 	assert.Contains(t, out, `"code":"no_token"`)
+	// The PIN from standard input (pin-source=stdin).
+	stdinURI := strings.Replace(uri, "pin-source=env:"+pkcs11test.EnvPIN, "pin-source=stdin", 1)
+	var outb, errb bytes.Buffer
+	ctx := context.WithValue(context.Background(), stdinKey{}, strings.NewReader(tok.PIN+"\n"))
+	code = run(ctx, &cli{stdout: &outb, stderr: &errb}, append([]string{"keys", "list", "--keys", stdinURI, "--json"}, aud...))
+	require.Equal(t, exitOK, code, errb.String())
+	assert.Contains(t, outb.String(), pre+"auth-enc")
 	// pin-value is refused: exit 2.
-	code, _, _ = run("keys", "list", "--keys", uri+"&pin-value=1234")
+	code, _, _ = cardap("keys", "list", "--keys", uri+"&pin-value=1234")
 	assert.Equal(t, exitUsage, code)
 
 	logText, _ := os.ReadFile(audit)

@@ -95,6 +95,12 @@ type Provider struct {
 	idxAt time.Time
 }
 
+// The interfaces a Provider implements.
+var (
+	_ keys.Provider         = (*Provider)(nil)
+	_ keys.LabelDiversifier = (*Provider)(nil)
+)
+
 // master is what the provider knows of a master key object.
 type master struct {
 	h   p11.ObjectHandle
