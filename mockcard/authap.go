@@ -25,13 +25,20 @@ type APKeys struct {
 	// Suite is the cipher suite name of every key ("AES-128" when empty).
 	Suite string
 	// Masters, when set, diversifies the master keys "<prefix>-<role>-enc"
-	// and "<prefix>-<role>-mac" (role = auth, update, admin; latest
-	// versions) for the card.
+	// and "<prefix>-<role>-mac" (role = auth, update, admin) of version
+	// KeySet for the card.
 	Masters keys.Provider
 	// Keys are used as given when Masters is nil (refs 01, 02, 03).
 	Keys []KeySpec
 	// MaxFailures of every key (0: DefaultMaxTries).
 	MaxFailures int
+	// KeySet is the key-set version of the keys (0: 1): Masters gives
+	// its master keys at this version, and the AP announces it in its FCI
+	// (docs/PROTOCOL.md §5.3).
+	KeySet int
+	// Silent makes the AP announce no version, as a card of profile 2.0:
+	// hosts read it as their default version (1 unless configured).
+	Silent bool
 }
 
 func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeySpec, error) {
@@ -52,7 +59,7 @@ func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeyS
 	}{{KeyRefRead, "auth"}, {KeyRefUpdate, "update"}, {KeyRefAdmin, "admin"}} {
 		spec := KeySpec{Ref: r.ref, Suite: suite, MaxFailures: k.MaxFailures}
 		for i, half := range []string{"enc", "mac"} {
-			d, err := k.Masters.Diversify(context.Background(), keys.KeyRef{Name: prefix + "-" + r.role + "-" + half}, cuid[:], aid)
+			d, err := k.Masters.Diversify(context.Background(), k.masterRef(prefix, r.role, half), cuid[:], aid)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s key %s: %w", ErrConfig, prefix, r.role, err)
 			}
@@ -135,7 +142,7 @@ func (a authAP) spec(r io.Reader, dataEF func(read, write Condition) (EFSpec, er
 	}
 	spec := APSpec{
 		Name: a.name, AID: aid, Lifecycle: Operational, Keys: ks, PINs: a.password.spec(),
-		Seal: AllOf(Authenticated(KeyRefAdmin), SecureMessaging()), AdminKey: KeyRefAdmin,
+		Seal: AllOf(Authenticated(KeyRefAdmin), SecureMessaging()), AdminKey: KeyRefAdmin, KeySet: a.keys.announced(),
 		EFs: []EFSpec{
 			{
 				FID: profile.FIDCUID, SFI: 1, Kind: Transparent, MaxSize: profile.CUIDLen, Data: cuid[:],

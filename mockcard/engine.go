@@ -295,6 +295,8 @@ func (c *Card) dispatch(cmd apdu.Command, sm bool) res {
 		return c.cmdMutualAuthenticate(cmd, sm)
 	case apdu.InsActivateFile:
 		return c.cmdActivateFile(cmd, sm)
+	case apdu.InsPutData:
+		return c.cmdPutData(cmd, sm) // rekey.go
 	case apdu.InsGetResponse:
 		// GET RESPONSE under secure messaging is not supported.
 		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)

@@ -246,7 +246,8 @@ func TestWrongKeys(t *testing.T) {
 	f := newFixture(t, nil, profile.PasswordNone)
 	other := keystest.Store(1)
 	k, _ := keys.NewKey(keys.AES, make([]byte, 16))
-	require.NoError(t, other.Add(keys.KeyRef{Name: "typea-auth-enc", Version: 2}, k))
+	// The card's key set 1 with one master replaced: another operator's.
+	require.NoError(t, other.Add(keys.KeyRef{Name: "typea-auth-enc", Version: 1}, k))
 	cfg := f.cfg
 	cfg.Keys = other
 	_, err := typea.Read(ctx, f.card, cfg, nil)

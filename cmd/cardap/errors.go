@@ -145,6 +145,7 @@ func errorClasses() []errorClass {
 		{"untrusted_file", exitFailure, func(err error) bool {
 			return as[*securefile.Error]()(err) || errors.Is(err, securefile.ErrInsecure) || errors.Is(err, keys.ErrInsecureFile)
 		}},
+		{"key_set_refused", exitFailure, is(profile.ErrKeySet)},
 		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
 		{"invalid_key", exitFailure, is(keys.ErrInvalidKey, revocation.ErrMalformedKey)},
 		// Revocation lists and feeds.
