@@ -72,6 +72,15 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives debug records (nil: discard).
 	Logger *slog.Logger
+	// KeySets is the terminal's policy on card-key set versions
+	// (docs/PROTOCOL.md §5.3): the version the card announces in its FCI
+	// must be one it accepts, else Open fails with a
+	// *profile.KeySetError before any MUTUAL AUTHENTICATE.
+	KeySets profile.KeySetPolicy
+	// CardKeys are all the card keys of the AP (read, update,
+	// administrative): the set checked for completeness at the card's
+	// version and loaded by Rekey.
+	CardKeys []CardKey
 }
 
 // Session is one AP selected on one card.
@@ -92,6 +101,13 @@ type Session struct {
 	// lost: an operation of Run lost the card-side session; the next one
 	// resumes it first.
 	lost bool
+	// selectedIn is the transaction the AP was last selected (and its
+	// CUID read) in, nil when that SELECT ran outside one.
+	selectedIn *txMark
+	// keySet is the card-key set version of the AP (keyset.go), set by
+	// every SELECT; keySetDefault: the card announced none.
+	keySet        int
+	keySetDefault bool
 }
 
 // Open selects the AP and learns its CUID. No authentication yet.
@@ -187,12 +203,22 @@ func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
 		}
 		return profile.CUID{}, fmt.Errorf("SELECT AP %s: %w", s.cfg.AID, err)
 	}
-	if c, ok, err := cuidFromFCI(fci); err != nil {
+	s.selectedIn = heldMark(ctx, s.raw)
+	c, ok, err := cuidFromFCI(fci)
+	if err != nil {
 		return profile.CUID{}, err
-	} else if ok {
-		return c, nil
 	}
-	return s.readCUIDFile(ctx)
+	if !ok {
+		if c, err = s.readCUIDFile(ctx); err != nil {
+			return profile.CUID{}, err
+		}
+	}
+	// The key-set version comes with the same FCI (A5 { C1 01 vv }),
+	// checked against the terminal's policy before any key is used.
+	if err := s.resolveKeySet(ctx, fci, c); err != nil {
+		return profile.CUID{}, err
+	}
+	return c, nil
 }
 
 // cuidFromFCI finds 85 10 CUID in an FCI template 6F.
@@ -291,16 +317,13 @@ func (s *Session) authenticate(ctx context.Context, k CardKey) error {
 	}
 	// The card holds keys diversified with its CUID and the AID
 	// (docs/PROTOCOL.md §5.1); the CUID is the one this session read,
-	// never one the card states later.
-	enc, err := s.cfg.Keys.Diversify(ctx, k.Enc, s.cuid[:], s.cfg.AID)
+	// never one the card states later. Both halves come from the key set
+	// the card announced (§5.3), never from two versions.
+	enc, mac, err := s.cardKeys(ctx, k, s.keySet)
 	if err != nil {
-		return fmt.Errorf("key %s for key reference %02X: %w", k.Enc, k.Ref, err)
+		return err
 	}
 	defer enc.Zero()
-	mac, err := s.cfg.Keys.Diversify(ctx, k.Mac, s.cuid[:], s.cfg.AID)
-	if err != nil {
-		return fmt.Errorf("key %s for key reference %02X: %w", k.Mac, k.Ref, err)
-	}
 	defer mac.Zero()
 	if s.sm != nil {
 		_ = s.sm.Close()
@@ -344,9 +367,17 @@ func (s *Session) Resume(ctx context.Context) error {
 
 // CheckCard re-reads the CUID (SELECT of the AP) and compares it, for
 // sessions without secure messaging, where a swapped card would otherwise
-// go unnoticed. It drops any authentication.
+// go unnoticed. It drops any authentication. When the AP was selected in
+// the transaction ctx still holds, with no authentication since, it sends
+// nothing: the SELECT of that transaction read the CUID, and a card
+// cannot be swapped inside a transaction without the reader reporting a
+// reset or removal on the next command (a second SELECT would be the
+// same command with the same answer, docs/PROTOCOL.md §6.4).
 func (s *Session) CheckCard(ctx context.Context) error {
 	s.resumeKey = nil
+	if s.fresh && s.sm == nil && s.selectedIn != nil && s.selectedIn == heldMark(ctx, s.raw) {
+		return nil
+	}
 	return s.Resume(ctx)
 }
 
@@ -445,7 +476,10 @@ type txKey struct{}
 // fn must not pass for being inside it) and the marks of the enclosing
 // transactions, on other transactors.
 type txMark struct {
-	on     apdu.Transactor
+	// on is the transactor the transaction was taken on or, for a
+	// transport without transactions, the innermost transport (the
+	// card), so that "inside the same operation" is known for it too.
+	on     any
 	open   atomic.Bool
 	parent *txMark
 }
@@ -467,25 +501,57 @@ func transactor(t apdu.Transport) apdu.Transactor {
 	return nil
 }
 
-// identifiable reports whether tx can be told apart with ==: a pointer
+// markKey is what a transaction on t is recorded under: its transactor,
+// or the innermost transport under t when there is none.
+func markKey(t apdu.Transport) any {
+	if tx := transactor(t); tx != nil {
+		return tx
+	}
+	for t != nil {
+		u, ok := t.(apdu.Unwrapper)
+		if !ok {
+			break
+		}
+		t = u.Unwrap()
+	}
+	return t
+}
+
+// identifiable reports whether v can be told apart with ==: a pointer
 // (the PC/SC reader's *reader.Card) can, a value of a type holding a
 // slice, map or func cannot (== on interfaces holding it would panic).
-func identifiable(tx apdu.Transactor) bool {
-	return reflect.ValueOf(tx).Comparable()
+func identifiable(v any) bool {
+	return v != nil && reflect.ValueOf(v).Comparable()
 }
 
 // held reports whether ctx is inside a transaction WithTransaction took on
-// tx and still holds.
-func held(ctx context.Context, tx apdu.Transactor) bool {
+// key and still holds.
+func held(ctx context.Context, key any) bool {
+	return heldOn(ctx, key) != nil
+}
+
+// heldOn returns the innermost mark of ctx on key that is still held, nil
+// when there is none.
+func heldOn(ctx context.Context, key any) *txMark {
 	m, _ := ctx.Value(txKey{}).(*txMark)
 	for ; m != nil; m = m.parent {
-		// m.on is always identifiable; tx was checked by the caller, so
+		// m.on is always identifiable; key was checked by the caller, so
 		// == cannot panic (different dynamic types compare unequal).
-		if m.open.Load() && m.on == tx {
-			return true
+		if m.open.Load() && m.on == key {
+			return m
 		}
 	}
-	return false
+	return nil
+}
+
+// heldMark returns the transaction ctx holds on t (see WithTransaction),
+// nil when it holds none.
+func heldMark(ctx context.Context, t apdu.Transport) *txMark {
+	key := markKey(t)
+	if !identifiable(key) {
+		return nil
+	}
+	return heldOn(ctx, key)
 }
 
 // WithTransaction is apdu.WithTransaction that does not nest: inside a
@@ -499,22 +565,33 @@ func held(ctx context.Context, tx apdu.Transactor) bool {
 // transactor that == cannot compare (a value whose type holds a slice,
 // map or func) cannot be recognised, so every call on it takes a
 // transaction of its own. A context kept beyond fn is no longer inside.
+// On a transport without transactions (an in-process card) nothing is
+// taken, but the marker is set all the same, on the innermost transport,
+// so the steps of one operation are told from later operations
+// (Session.CheckCard).
 func WithTransaction(ctx context.Context, t apdu.Transport, fn func(ctx context.Context) error) error {
 	tx := transactor(t)
-	if tx == nil {
-		return fn(ctx) // nothing to take (apdu.WithTransaction would do the same)
-	}
-	if !identifiable(tx) {
+	key := markKey(t)
+	if !identifiable(key) {
+		if tx == nil {
+			return fn(ctx) // nothing to take (apdu.WithTransaction would do the same)
+		}
 		return tx.WithTransaction(ctx, fn)
 	}
-	if held(ctx, tx) {
+	if held(ctx, key) {
 		return fn(ctx)
 	}
 	parent, _ := ctx.Value(txKey{}).(*txMark)
-	m := &txMark{on: tx, parent: parent}
-	return tx.WithTransaction(ctx, func(ctx context.Context) error {
+	m := &txMark{on: key, parent: parent}
+	inside := func(ctx context.Context) error {
 		m.open.Store(true)
 		defer m.open.Store(false)
 		return fn(context.WithValue(ctx, txKey{}, m))
-	})
+	}
+	if tx == nil {
+		// No transactions to take: the mark still tells the steps of one
+		// operation on this card (Session.CheckCard) from later ones.
+		return inside(ctx)
+	}
+	return tx.WithTransaction(ctx, inside)
 }

@@ -3,7 +3,9 @@ package feed
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -30,6 +32,10 @@ type Publisher struct {
 	Dir string
 	// Key signs the feed. It is never logged or printed.
 	Key ed25519.PrivateKey
+	// Signer, when set, signs instead of Key: a key that stays in an HSM
+	// (keys/pkcs11.Signer). Its Public() must be an ed25519.PublicKey and
+	// it signs pure Ed25519 (crypto.Hash(0)). Leave Key empty then.
+	Signer crypto.Signer
 	// KeepDeltas is how many recent deltas the index lists; 0 means 14.
 	KeepDeltas int
 	// Progress, when set, receives reports of the long phases:
@@ -59,8 +65,9 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 // the runtime. master is sorted in place when it holds its records in
 // Add; the caller closes a spooled master.
 func (p *Publisher) PublishList(ctx context.Context, master *revocation.Update, asOf time.Time) (*Index, error) {
-	if len(p.Key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("%w: Publisher.Key is not an Ed25519 private key", ErrConfig)
+	pub, err := p.publicKey()
+	if err != nil {
+		return nil, err
 	}
 	if p.Dir == "" {
 		return nil, fmt.Errorf("%w: Publisher.Dir is empty", ErrConfig)
@@ -68,7 +75,6 @@ func (p *Publisher) PublishList(ctx context.Context, master *revocation.Update, 
 	if master == nil || !master.Full {
 		return nil, fmt.Errorf("%w: the master list must be a full list", ErrConfig)
 	}
-	pub := p.Key.Public().(ed25519.PublicKey)
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("feed: publish: %w", err)
 	}
@@ -149,7 +155,11 @@ func (p *Publisher) PublishList(ctx context.Context, master *revocation.Update, 
 	hj = append(hj, '\n')
 	// Signature first, then the index, each atomically: a client that
 	// fetches between the two sees a mismatch and retries later.
-	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName+SigSuffix), ed25519.Sign(p.Key, hj)); err != nil {
+	sig, err := p.sign(hj)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName+SigSuffix), sig); err != nil {
 		return nil, err
 	}
 	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName), hj); err != nil {
@@ -240,17 +250,7 @@ func (p *Publisher) writeSigned(ctx context.Context, name string, seq, prev uint
 	if err = f.Sync(); err != nil {
 		return File{}, err
 	}
-	var signed int64
-	sig, err := signReader(p.Key, func() (io.ReadCloser, error) {
-		var r io.Reader = io.NewSectionReader(f, 0, cw.n)
-		if p.Progress != nil {
-			r = &progressReader{r: r, n: signed, last: signed, fn: func(n int64) {
-				signed = n
-				p.Progress(revocation.PhaseSign, name, n, 2*cw.n)
-			}}
-		}
-		return io.NopCloser(r), nil
-	})
+	sig, err := p.signFile(f, name, cw.n)
 	if err != nil {
 		return File{}, err
 	}
@@ -267,6 +267,40 @@ func (p *Publisher) writeSigned(ctx context.Context, name string, seq, prev uint
 		return File{}, err
 	}
 	return File{Name: name, Seq: seq, Prev: prev, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// signFile signs the first n bytes of f, the feed file name. With Key it
+// signs in two streaming passes over the file (signReader), holding none
+// of it. A Signer (a key in an HSM) signs pure Ed25519 in one part, so the
+// file is read into memory for it (PKCS#11 CKM_EDDSA takes the whole
+// message): publishing a national list through a token costs its size in
+// memory.
+func (p *Publisher) signFile(f *os.File, name string, n int64) ([]byte, error) {
+	if p.Signer != nil {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(io.NewSectionReader(f, 0, n), data); err != nil {
+			return nil, err
+		}
+		if p.Progress != nil {
+			p.Progress(revocation.PhaseSign, name, 0, n)
+		}
+		sig, err := p.sign(data)
+		if err == nil && p.Progress != nil {
+			p.Progress(revocation.PhaseSign, name, n, n)
+		}
+		return sig, err
+	}
+	var signed int64
+	return signReader(p.Key, func() (io.ReadCloser, error) {
+		var r io.Reader = io.NewSectionReader(f, 0, n)
+		if p.Progress != nil {
+			r = &progressReader{r: r, n: signed, last: signed, fn: func(done int64) {
+				signed = done
+				p.Progress(revocation.PhaseSign, name, done, 2*n)
+			}}
+		}
+		return io.NopCloser(r), nil
+	})
 }
 
 // countingWriter counts the bytes written through it.
@@ -377,8 +411,46 @@ func (p Publisher) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "feed.Publisher{Dir: %q, Key: %s, KeepDeltas: %d}", p.Dir, p.redactedKey(), p.KeepDeltas)
 }
 
+// publicKey checks that exactly one of Key and Signer is set and returns
+// the feed's public key.
+func (p *Publisher) publicKey() (ed25519.PublicKey, error) {
+	switch {
+	case p.Signer != nil && len(p.Key) > 0:
+		return nil, fmt.Errorf("%w: Publisher.Key and Publisher.Signer both set", ErrConfig)
+	case p.Signer != nil:
+		pub, ok := p.Signer.Public().(ed25519.PublicKey)
+		if !ok || len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: Publisher.Signer is not an Ed25519 signer", ErrConfig)
+		}
+		return pub, nil
+	case len(p.Key) != ed25519.PrivateKeySize:
+		return nil, fmt.Errorf("%w: Publisher.Key is not an Ed25519 private key", ErrConfig)
+	}
+	return p.Key.Public().(ed25519.PublicKey), nil
+}
+
+// sign signs data with Key or Signer; a Signer's signature is checked
+// under its public key before it is published.
+func (p *Publisher) sign(data []byte) ([]byte, error) {
+	if p.Signer == nil {
+		return ed25519.Sign(p.Key, data), nil
+	}
+	sig, err := p.Signer.Sign(rand.Reader, data, crypto.Hash(0))
+	if err != nil {
+		return nil, fmt.Errorf("feed: publish: sign: %w", err)
+	}
+	pub, _ := p.Signer.Public().(ed25519.PublicKey)
+	if !ed25519.Verify(pub, data, sig) {
+		return nil, fmt.Errorf("feed: publish: the signer's signature does not verify under its public key")
+	}
+	return sig, nil
+}
+
 // redactedKey is what the publisher's key prints as.
 func (p Publisher) redactedKey() string {
+	if p.Signer != nil {
+		return "[signer]"
+	}
 	if len(p.Key) > 0 {
 		return "[redacted]"
 	}
