@@ -83,6 +83,17 @@ func TestBashCompletionCompletes(t *testing.T) {
 	}
 }
 
+// uniq drops repeated names, keeping the first.
+func uniq(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // TestCompleteWords: what each position completes to.
 func TestCompleteWords(t *testing.T) {
 	var names []string
@@ -102,7 +113,7 @@ func TestCompleteWords(t *testing.T) {
 		{[]string{"revocation", "check", "--store", "st", "--js"}, []string{"--json"}},
 		{[]string{"revocation", "sync", "--store", ""}, nil}, // a value: file names
 		{[]string{"revocation", "sync", "--json", ""}, nil},  // a positional: none
-		{[]string{"help", ""}, append(slices.Clone(names), topicNames()...)},
+		{[]string{"help", ""}, uniq(append(slices.Clone(names), topicNames()...))}, // keys: a command and a topic, once
 		{[]string{"help", "ex"}, []string{"exit-codes"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh"}},
 		{[]string{"nosuch", "--"}, nil},

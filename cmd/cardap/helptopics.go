@@ -24,8 +24,10 @@ func helpTopics() []helpTopic {
 }
 
 // cmdHelp implements `cardap help [command|topic]`: no argument prints
-// the command list and the topics; a command prints its own help (as
-// `cardap <command> --help`); a topic prints its page. All on stdout with
+// the command list and the topics; a topic prints its page; a command
+// prints its own help (as `cardap <command> --help`). A topic wins over a
+// command of the same name (`help keys` is the key formats; the keys
+// command's help is `cardap keys --help`). All on stdout with
 // exit 0; an unknown name is a usage error (exit 2).
 func cmdHelp(ctx context.Context, c *cli, args []string) int {
 	all := args
@@ -119,8 +121,9 @@ ENVIRONMENT
     FREESPACE_KEY_TYPEA_AUTH_ENC_V1=aes:00112233445566778899aabbccddeeff
   With --keys env:PREFIX the variables are PREFIX<NAME>_V<n>.
 
-Key bytes never appear in output, errors or logs. See docs/PROTOCOL.md
-chapter 5.
+Key bytes never appear in output, errors or logs. Key ceremonies
+(generate, import, list, rotate, export-public) are the keys command:
+cardap keys --help. See docs/PROTOCOL.md chapter 5.
 `
 
 const revocationListHelp = `REVOCATION LISTS
