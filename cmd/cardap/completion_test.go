@@ -111,8 +111,8 @@ func TestCompleteWords(t *testing.T) {
 		{[]string{"typed", "w"}, []string{"write"}},
 		{[]string{"typed", "read", "--k"}, []string{"--keys"}},
 		{[]string{"revocation", "check", "--store", "st", "--js"}, []string{"--json"}},
-		{[]string{"revocation", "sync", "--store", ""}, nil}, // a value: file names
-		{[]string{"revocation", "sync", "--json", ""}, nil},  // a positional: none
+		{[]string{"revocation", "sync", "--store", ""}, nil},                       // a value: file names
+		{[]string{"revocation", "sync", "--json", ""}, nil},                        // a positional: none
 		{[]string{"help", ""}, uniq(append(slices.Clone(names), topicNames()...))}, // keys: a command and a topic, once
 		{[]string{"help", "ex"}, []string{"exit-codes"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh"}},
