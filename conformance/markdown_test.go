@@ -56,3 +56,4 @@ func TestTableWellFormed(t *testing.T) {
 		}
 	}
 }
+
