@@ -56,4 +56,3 @@ func TestTableWellFormed(t *testing.T) {
 		}
 	}
 }
-
