@@ -175,10 +175,10 @@ func TestMockServeCardCarriesAllTypes(t *testing.T) {
 	kf := filepath.Join(dir, "keys.json")
 	require.NoError(t, keystest.WriteFile(kf, 1))
 	state := filepath.Join(dir, "card.json")
-	card, origin, err := mockCard(context.Background(), state, "DEMO-7", kf)
+	card, origin, err := mockCard(context.Background(), state, "DEMO-7", kf, nil)
 	require.NoError(t, err)
 	assert.Contains(t, origin, "Type A, C and D")
-	loaded, origin, err := mockCard(context.Background(), state, "ignored", "")
+	loaded, origin, err := mockCard(context.Background(), state, "ignored", "", nil)
 	require.NoError(t, err)
 	assert.Contains(t, origin, "loaded from")
 	for _, c := range []*mockcard.Card{card, loaded} {

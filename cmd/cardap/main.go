@@ -27,7 +27,9 @@
 // (snake_case keys): its result, or for any error, usage errors included,
 // {"error": "...", "code": "<stable code>", "exit": N} with "remedy" when
 // one is known and "tries_left" for a refused password. Operator keys come
-// from --keys SPEC: a key file, env: or env:PREFIX.
+// from --keys SPEC: a key file, env: or env:PREFIX; --suite names the
+// cipher suite the AP's keys were loaded with (aes128, the default,
+// aes192, aes256 or 3des).
 //
 // personalize, password unblock and typed write append a durable audit
 // record (JSON lines, fsynced before success is reported) to --audit FILE

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
 	"github.com/mynacard/freespace/vpcd"
 )
 
@@ -19,7 +20,7 @@ const defaultDemoUserID = "DEMO-0001"
 func cmdMock(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "serve" {
 		w, code := c.helpOrUsage(args)
-		fmt.Fprintln(w, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC] [--json]")
+		fmt.Fprintln(w, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC [--suite SUITE]] [--json]")
 		return code
 	}
 	return cmdMockServe(ctx, c, args[1:])
@@ -36,16 +37,18 @@ func cmdMock(ctx context.Context, c *cli, args []string) int {
 // card carries a Type C AP holding --user-id with a random CUID, and the
 // pre-installed APs of docs/PROTOCOL.md §1.1 as empty DFs.
 func cmdMockServe(ctx context.Context, c *cli, args []string) int {
-	fs := newFlagSet(c, "mock serve", "mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC] [--json]")
+	fs := newFlagSet(c, "mock serve", "mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC [--suite SUITE]] [--json]")
 	addr := fs.String("vpcd", vpcd.DefaultAddr, "vpcd slot `ADDR`ess (host:port) to connect the card to")
 	state := fs.String("state", "", "mock card state `FILE`: loaded when it exists, else created; saved on exit")
 	userID := fs.String("user-id", defaultDemoUserID, "user `ID` of the demo card's Type C identity")
 	keysFile := fs.String("keys", "", "operator keys `SPEC` (a key file, env: or env:PREFIX): the demo card also carries Type A and Type D APs with keys diversified from them, personalized with --user-id and password "+demoPassword)
+	var suite suiteFlag
+	fs.Var(&suite, "suite", "cipher `SUITE` of the demo card's Type A and Type D keys: aes128 (default), aes192, aes256 or 3des (the master keys in --keys must have its key length)")
 	asJSON := fs.Bool("json", false, "report an error as one JSON object on stdout (the serve log stays on stderr)")
 	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
-	card, origin, err := mockCard(ctx, *state, *userID, *keysFile)
+	card, origin, err := mockCard(ctx, *state, *userID, *keysFile, suite.suite)
 	if err != nil {
 		if errors.Is(err, profile.ErrInvalidIdentity) {
 			err = usageError(err.Error())
@@ -73,7 +76,7 @@ func cmdMockServe(ctx context.Context, c *cli, args []string) int {
 // mockCard loads the card from state, or makes the demo card (and saves it
 // to state when state names a file that does not exist yet). origin says
 // which.
-func mockCard(ctx context.Context, state, userID, keysFile string) (card *mockcard.Card, origin string, err error) {
+func mockCard(ctx context.Context, state, userID, keysFile string, suite secure.Suite) (card *mockcard.Card, origin string, err error) {
 	if state != "" {
 		card, err := mockcard.Load(state)
 		if err == nil {
@@ -93,7 +96,7 @@ func mockCard(ctx context.Context, state, userID, keysFile string) (card *mockca
 	}
 	origin = "demo card, user ID " + userID
 	if keysFile != "" {
-		if err := addAuthenticatedAPs(ctx, card, keysFile, userID); err != nil {
+		if err := addAuthenticatedAPs(ctx, card, keysFile, userID, suite); err != nil {
 			return nil, "", err
 		}
 		origin += ", Type A, C and D"

@@ -18,8 +18,8 @@ const maxDataFile = 1 << 15
 
 // cmdTypeD is `cardap typed read|write`.
 func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typed read|write --keys SPEC [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
-		"       write: " + auditUsage + " --data-file FILE (the application data; the identity is kept) [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
+	const usage = "typed read|write --keys SPEC [--suite SUITE] [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
+		"       write: " + auditUsage + " --data-file FILE (the application data; the identity is kept) [--data-key-version N] [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
 		"       read:  [--out FILE] writes the application data (decrypted) to FILE, a new file of mode 0600"
 	sub, code := subcommand(c, usage, args, "read", "write")
 	if code >= 0 {
@@ -96,7 +96,7 @@ type typedFlags struct {
 	sec                                secretFlags
 	idf                                identityFlags
 	aid                                *aidFlag
-	capacity, minVersion               int
+	capacity, minVersion, dataVersion  int
 	extended, allowLast, requireNewest bool
 	genDir                             string
 	dataFile, outFile                  string
@@ -109,6 +109,7 @@ func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
 	fs := newFlagSet(c, "typed "+sub, usage)
 	tf.common.register(fs)
 	tf.sec.registerKeys(fs)
+	tf.sec.registerSuite(fs)
 	tf.sec.registerSecret(fs, "password", "password (for an AP with a password)")
 	tf.sec.registerStdin(fs, "the password")
 	fs.Var(tf.aid, "aid", "`AID` of the Type D AP (default: the placeholder)")
@@ -121,6 +122,7 @@ func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
 	if sub == "write" {
 		tf.aud.register(fs)
 		fs.StringVar(&tf.dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
+		fs.IntVar(&tf.dataVersion, "data-key-version", 0, "seal under this `VERSION` of the data key (default: the latest --keys holds)")
 		fs.BoolVar(&tf.overwrite, "overwrite-unreadable", false, "replace envelopes no key opens (after a torn first write); destroys data copied from elsewhere")
 		tf.idf.register(fs)
 	} else {
@@ -167,8 +169,8 @@ func (tf *typedFlags) writeInput() (typedWrite, error) {
 // config is the typed.Config of the flags, with the password verified
 // after authentication when one was given.
 func (tf *typedFlags) config(st keys.Provider, withPassword bool) typed.Config {
-	return typed.Config{AID: tf.aid.aid, Keys: st, Capacity: tf.capacity, ExtendedLength: tf.extended, Password: passwordMode(withPassword), AllowLastTry: tf.allowLast,
-		MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest}
+	return typed.Config{AID: tf.aid.aid, Keys: st, Suite: tf.sec.suite.suite, Capacity: tf.capacity, ExtendedLength: tf.extended, Password: passwordMode(withPassword), AllowLastTry: tf.allowLast,
+		DataKeyVersion: tf.dataVersion, MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest}
 }
 
 // typedReadWrite reads the AP's content (a fallback is a warning on
