@@ -710,7 +710,6 @@ func (a *AP) Update(ctx context.Context, opts WriteOptions, change func(cur Read
 		}
 		cur, readErr := a.result(st)
 		next, err := change(cur, readErr)
-		clear(cur.Data)
 		if err != nil {
 			return err
 		}
@@ -797,6 +796,18 @@ func (a *AP) Rotate(ctx context.Context, opts RotateOptions) (from, to uint32, e
 		return 0, 0, err
 	}
 	return rep.Header.KeyVersion, uint32(v), nil
+}
+
+// CheckCapacity reports whether a plaintext of n bytes fits one slot of an
+// EF.Data of capacity bytes (docs/PROTOCOL.md §7.4): a *CapacityError
+// when it does not. It sends nothing: a caller that knows the capacity
+// (Config.Capacity) checks its data before the first APDU.
+func CheckCapacity(capacity, n int) error {
+	l := layout{capacity: capacity}
+	if need, have := n+Overhead, l.slotSize(); need > have || n > math.MaxUint16 {
+		return &CapacityError{Need: need, Have: have}
+	}
+	return nil
 }
 
 // Capacity returns the largest plaintext the AP holds: from the card's

@@ -43,6 +43,9 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 		if in, err = tf.writeInput(); err != nil {
 			return fail(c, f.json, err)
 		}
+		if err := in.checkCapacity(tf.capacity); err != nil {
+			return fail(c, f.json, err)
+		}
 	}
 	var mem *cardap.GenerationMemory
 	if tf.genDir != "" {
@@ -166,6 +169,28 @@ func (tf *typedFlags) writeInput() (typedWrite, error) {
 	return in, nil
 }
 
+// checkCapacity refuses, before any APDU, a write that cannot fit one slot
+// of an EF.Data of the given capacity (--capacity; 0: unknown until the
+// card's FCP is read, and the write checks it before writing):
+// docs/PROTOCOL.md §7.4 step 2. When the identity is kept from the card
+// its size is not known yet, so the smallest identity (a one-character
+// user ID) stands in for it: what fails here fails with any identity.
+func (in typedWrite) checkCapacity(capacity int) error {
+	if capacity == 0 {
+		return nil
+	}
+	c := in.content
+	if !in.newIdentity {
+		c.Identity = profile.Identity{UserID: "x"}
+	}
+	pt, err := c.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	defer clear(pt)
+	return typed.CheckCapacity(capacity, len(pt))
+}
+
 // config is the typed.Config of the flags, with the password verified
 // after authentication when one was given.
 func (tf *typedFlags) config(st keys.Provider, withPassword bool) typed.Config {
@@ -176,35 +201,53 @@ func (tf *typedFlags) config(st keys.Provider, withPassword bool) typed.Config {
 // typedReadWrite reads the AP's content (a fallback is a warning on
 // stderr; mem, when set, refuses an older generation) and, for write,
 // replaces the data and/or identity in (a write that replaces the identity
-// needs no readable content). It returns the content now on the card.
+// needs no readable content). A write reads the slots once (typed.AP.
+// Update), not once to read and again to write. It returns the content
+// now on the card.
 func typedReadWrite(ctx context.Context, c *cli, sub string, ap *typed.AP, mem *cardap.GenerationMemory, in typedWrite) (typed.Content, error) {
-	res, err := ap.Read(ctx)
-	if err == nil && res.Fallback != nil {
-		fmt.Fprintf(c.stderr, "cardap: warning: read generation %d from slot %d: %s\n", res.Header.Generation, res.Slot, res.Fallback)
-	}
-	if err == nil && mem != nil {
-		err = mem.Observe(ap.CUID(), res.Header.Generation)
-	}
-	cur := res.Content
-	if sub == "read" || !in.newIdentity {
+	if sub != "write" {
+		res, err := ap.Read(ctx)
+		if err == nil {
+			err = observeRead(c, ap, mem, res)
+		}
 		if err != nil {
 			return typed.Content{}, err
 		}
+		return res.Content, nil
 	}
-	if sub != "write" {
-		return cur, nil
-	}
-	next := cur
-	if in.newIdentity {
-		next.Identity = in.content.Identity
-	}
-	if in.newData {
-		next.Data = in.content.Data
-	}
-	if err := ap.Write(ctx, next, typed.WriteOptions{OverwriteUnreadable: in.overwrite}); err != nil {
+	var next typed.Content
+	err := ap.Update(ctx, typed.WriteOptions{OverwriteUnreadable: in.overwrite}, func(res typed.ReadResult, err error) (typed.Content, error) {
+		if err == nil {
+			err = observeRead(c, ap, mem, res)
+		}
+		if err != nil && !in.newIdentity {
+			return typed.Content{}, err
+		}
+		next = res.Content
+		if in.newIdentity {
+			next.Identity = in.content.Identity
+		}
+		if in.newData {
+			next.Data = in.content.Data
+		}
+		return next, nil
+	})
+	if err != nil {
 		return typed.Content{}, err
 	}
 	return next, nil
+}
+
+// observeRead reports a read's fallback to the older slot as a warning on
+// stderr and, with mem, refuses a generation older than one seen before.
+func observeRead(c *cli, ap *typed.AP, mem *cardap.GenerationMemory, res typed.ReadResult) error {
+	if res.Fallback != nil {
+		fmt.Fprintf(c.stderr, "cardap: warning: read generation %d from slot %d: %s\n", res.Header.Generation, res.Slot, res.Fallback)
+	}
+	if mem != nil {
+		return mem.Observe(ap.CUID(), res.Header.Generation)
+	}
+	return nil
 }
 
 // printTypeD writes the application data to --out when given and prints
