@@ -127,6 +127,7 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	id.APDUs = counter.APDUs
 	id.CUID = res.CUID
 	if err != nil {
+		keySetCUID(&id, err)
 		switch a.cfg.Config.Password {
 		case profile.PasswordNone, profile.PasswordBeforeAuth:
 			err = passwordModeMismatch(err, a.cfg.Config.Password.String())
@@ -135,7 +136,7 @@ func (a typeAAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	}
 	// Record 1 is only readable under the secure messaging session that
 	// mutual authentication opened: a successful read is the proof.
-	id.Proof = Proof{AP: profile.TypeA, Method: ProofMutualAuth, PasswordVerified: pwVerified}
+	id.Proof = Proof{AP: profile.TypeA, Method: ProofMutualAuth, PasswordVerified: pwVerified, KeySet: res.KeySet}
 	id.UserID = res.Identity.UserID
 	id.Attributes = res.Identity.Attributes
 	id.Expires = res.Identity.Expires
@@ -166,7 +167,7 @@ func (a typeAAP) readWithPassword(ctx context.Context, t apdu.Transport, req Pas
 		if ap, err = typea.OpenUnauthenticated(ctx, t, a.cfg.Config); err != nil {
 			return err
 		}
-		res.CUID = ap.CUID()
+		res.CUID, res.KeySet = ap.CUID(), ap.KeySet()
 		// After-auth mode: the status and VERIFY go under the secure
 		// messaging session, so a card that cannot authenticate (a clone)
 		// is refused before the holder is asked (§3.3).
@@ -332,9 +333,10 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	var (
 		content typed.ReadResult
 		err     error
+		keySet  int
 	)
 	if a.cfg.hasPassword() {
-		content, err = a.readWithPassword(ctx, counter, &id)
+		content, keySet, err = a.readWithPassword(ctx, counter, &id)
 	} else {
 		err = apsession.WithTransaction(ctx, counter, func(ctx context.Context) (err error) {
 			ap, err := typed.Open(ctx, counter, a.cfg.Config, nil)
@@ -342,12 +344,13 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 				return err
 			}
 			defer closeAP(ap, &err)
-			id.CUID = ap.CUID()
+			id.CUID, keySet = ap.CUID(), ap.KeySet()
 			content, err = ap.Read(ctx)
 			return err
 		})
 	}
 	id.APDUs = counter.APDUs
+	keySetCUID(&id, err)
 	if err == nil {
 		err = a.checkGeneration(id.CUID, content.ReadReport)
 	}
@@ -369,7 +372,7 @@ func (a typeDAP) Read(ctx context.Context, t apdu.Transport) (Identity, error) {
 	// that mutual authentication opened: a successful read is the proof.
 	// With a password, Open (or Verify) had the card accept it, or the
 	// card reported it verified already, before the read.
-	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.hasPassword()}
+	id.Proof = Proof{AP: profile.TypeD, Method: ProofMutualAuth, PasswordVerified: a.cfg.hasPassword(), KeySet: keySet}
 	id.UserID = content.Identity.UserID
 	id.Attributes = content.Identity.Attributes
 	id.Expires = content.Identity.Expires
@@ -398,7 +401,7 @@ func (a typeDAP) checkGeneration(cuid profile.CUID, rep typed.ReadReport) error 
 // outside any transaction; then typed.AP.Verify (the status again, then
 // VERIFY once, under the secure messaging session) and the read. It sets
 // id.CUID once the AP is selected.
-func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Identity) (_ typed.ReadResult, err error) {
+func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Identity) (_ typed.ReadResult, keySet int, err error) {
 	var (
 		content typed.ReadResult
 		ap      *typed.AP
@@ -409,7 +412,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 		if ap, err = typed.OpenUnauthenticated(ctx, t, a.cfg.Config); err != nil {
 			return err
 		}
-		id.CUID = ap.CUID()
+		id.CUID, keySet = ap.CUID(), ap.KeySet()
 		if err := ap.Authenticate(ctx, ap.Config().ReadKey); err != nil {
 			return err
 		}
@@ -429,7 +432,7 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 		defer closeAP(ap, &err)
 	}
 	if err != nil {
-		return content, err
+		return content, keySet, err
 	}
 	err = promptThenFinish(ctx, t, id.CUID, need, a.cfg.PasswordFunc, PasswordRequest{AP: profile.TypeD, AID: id.AID}, func(ctx context.Context, pw profile.Password) error {
 		if need {
@@ -441,7 +444,17 @@ func (a typeDAP) readWithPassword(ctx context.Context, t apdu.Transport, id *Ide
 		content, err = ap.Read(ctx)
 		return err
 	})
-	return content, err
+	return content, keySet, err
+}
+
+// keySetCUID sets id.CUID, when no CUID is known yet, from a
+// *profile.KeySetError: the SELECT read the CUID before the key set was
+// refused, and the refusal should name the card.
+func keySetCUID(id *Identity, err error) {
+	var ke *profile.KeySetError
+	if id.CUID.IsZero() && errors.As(err, &ke) {
+		id.CUID = ke.CUID
+	}
 }
 
 // passwordModeMismatch turns the card's "security status not satisfied"
@@ -490,6 +503,10 @@ func mapAuthAPError(err, notPresent, notPersonalized, malformed, lastTry, swappe
 	case errors.As(err, &decided):
 		// Already classified (a password-mode mismatch): keep it.
 		return err
+	case errors.Is(err, profile.ErrKeySet):
+		// The terminal refused the card's key set before any key was
+		// tried (docs/PROTOCOL.md §5.3).
+		return &Error{Reason: ReasonKeySet, Err: err}
 	case errors.Is(err, notPresent):
 		return fmt.Errorf("%w: %w", ErrUnknownCard, err)
 	case notPersonalized != nil && errors.Is(err, notPersonalized):

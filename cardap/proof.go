@@ -54,6 +54,11 @@ type Proof struct {
 	// without a password and for every unproven card (what an unproven
 	// card says about its password is its own word).
 	PasswordVerified bool
+	// KeySet is the card-key set version the card proved itself with
+	// (docs/PROTOCOL.md §5.3): the version it announced, or the
+	// configured default for a card that announces none. 0 when nothing
+	// was proven.
+	KeySet int
 }
 
 // Proven reports whether the card proved itself (Method is not

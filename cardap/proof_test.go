@@ -76,7 +76,7 @@ func TestNewRefusesUnprovenConfig(t *testing.T) {
 // TestIdentifyProof: every accepted identity says how the card proved
 // itself, truthfully: Type C proves nothing; Type A and D mutual
 // authentication, with PasswordVerified only when the card accepted the
-// holder's password.
+// holder's password, and the key set the card authenticated with.
 func TestIdentifyProof(t *testing.T) {
 	ctx := context.Background()
 	ks := keystest.Store(1)
@@ -84,7 +84,9 @@ func TestIdentifyProof(t *testing.T) {
 	typeACard := func(pw string) *mockcard.Card {
 		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
 		if pw != "" {
-			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw)}
+			// Before authentication too (profile 2.1 §6.4): one card for
+			// both password modes of the host.
+			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw), BeforeAuth: true}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}
@@ -97,16 +99,16 @@ func TestIdentifyProof(t *testing.T) {
 		{"type C", mockcard.MustNew(mockcard.WithTypeC(alice)), cardap.TypeC(cardap.TypeCConfig{}),
 			cardap.Proof{AP: profile.TypeC, Method: cardap.ProofNone}},
 		{"type A, no password", typeACard(""), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordNone}}),
-			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth}},
+			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, KeySet: 1}},
 		{"type A, password", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("1234")}),
-			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
+			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true, KeySet: 1}},
 		{"type A, password before authentication", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{
 			Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: fixedPassword("1234")}),
-			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
+			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true, KeySet: 1}},
 		{"type D, no password", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
-			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth}},
+			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, KeySet: 1}},
 		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}),
-			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, PasswordVerified: true}},
+			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, PasswordVerified: true, KeySet: 1}},
 		{"custom AP claiming a proof it does not declare", mockcard.MustNew(),
 			claimingAP{cardap.Identity{AP: profile.TypeA, UserID: "EMP-A", Proof: cardap.Proof{Method: cardap.ProofMutualAuth, PasswordVerified: true}}},
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofNone}},

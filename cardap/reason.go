@@ -34,6 +34,7 @@ const (
 	ReasonUnproven                        // policy: the card proved nothing (Type C) and Config.AllowUnproven is off
 	ReasonCanceled                        // the context ended (cancelled, or its deadline passed) before a decision: no decision on the card
 	ReasonPasswordMode                    // the card's password differs from the configured password mode (a password where none is configured, or refused before authentication)
+	ReasonKeySet                          // the card's key-set version is retired, not accepted, or not (wholly) held by this terminal (*profile.KeySetError); no key was tried
 )
 
 var reasonNames = [...]string{
@@ -54,6 +55,7 @@ var reasonNames = [...]string{
 	ReasonUnproven:          "unproven",
 	ReasonCanceled:          "canceled",
 	ReasonPasswordMode:      "password-mode",
+	ReasonKeySet:            "key-set",
 }
 
 // String returns a stable kebab-case name, fit for audit logs.
@@ -71,8 +73,10 @@ func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 // *Error with ReasonRevoked, and so on. Three reasons match the SDK's
 // canonical sentinels instead of errors of this package:
 // ReasonNotPersonalized matches profile.ErrNotPersonalized,
-// ReasonMalformed profile.ErrMalformed and ReasonCardRemoved
-// apdu.ErrCardRemoved. ReasonCardError matches ErrCardError.
+// ReasonMalformed profile.ErrMalformed, ReasonCardRemoved
+// apdu.ErrCardRemoved and ReasonKeySet profile.ErrKeySet (the cause is a
+// *profile.KeySetError naming the version and why). ReasonCardError
+// matches ErrCardError.
 var (
 	ErrUnknownCard       = errors.New("cardap: no accepted card AP on the card")
 	ErrRevoked           = errors.New("cardap: card revoked")
@@ -122,6 +126,8 @@ func (r Reason) sentinel() error {
 		return ErrCanceled
 	case ReasonPasswordMode:
 		return ErrPasswordMode
+	case ReasonKeySet:
+		return profile.ErrKeySet
 	}
 	return ErrCardError
 }
@@ -137,6 +143,8 @@ func (r Reason) text() string {
 		return "cardap: malformed data on the card"
 	case ReasonCardRemoved:
 		return "cardap: card removed"
+	case ReasonKeySet:
+		return "cardap: card-key set refused"
 	}
 	return r.sentinel().Error()
 }

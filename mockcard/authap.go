@@ -25,13 +25,20 @@ type APKeys struct {
 	// Suite is the cipher suite name of every key ("AES-128" when empty).
 	Suite string
 	// Masters, when set, diversifies the master keys "<prefix>-<role>-enc"
-	// and "<prefix>-<role>-mac" (role = auth, update, admin; latest
-	// versions) for the card.
+	// and "<prefix>-<role>-mac" (role = auth, update, admin) of version
+	// KeySet for the card.
 	Masters keys.Provider
 	// Keys are used as given when Masters is nil (refs 01, 02, 03).
 	Keys []KeySpec
 	// MaxFailures of every key (0: DefaultMaxTries).
 	MaxFailures int
+	// KeySet is the key-set version of the keys (0: 1): Masters gives
+	// its master keys at this version, and the AP announces it in its FCI
+	// (docs/PROTOCOL.md §5.3).
+	KeySet int
+	// Silent makes the AP announce no version, as a card of profile 2.0:
+	// hosts read it as their default version (1 unless configured).
+	Silent bool
 }
 
 func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeySpec, error) {
@@ -52,7 +59,7 @@ func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeyS
 	}{{KeyRefRead, "auth"}, {KeyRefUpdate, "update"}, {KeyRefAdmin, "admin"}} {
 		spec := KeySpec{Ref: r.ref, Suite: suite, MaxFailures: k.MaxFailures}
 		for i, half := range []string{"enc", "mac"} {
-			d, err := k.Masters.Diversify(context.Background(), keys.KeyRef{Name: prefix + "-" + r.role + "-" + half}, cuid[:], aid)
+			d, err := k.Masters.Diversify(context.Background(), k.masterRef(prefix, r.role, half), cuid[:], aid)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s key %s: %w", ErrConfig, prefix, r.role, err)
 			}
@@ -77,19 +84,27 @@ type APPassword struct {
 	MaxTries int
 	// MinLen and MaxLen bound the password (0: 4 and 16).
 	MinLen, MaxLen int
-	// RequireSM makes the AP accept the password only under secure
-	// messaging, after mutual authentication (docs/PROTOCOL.md §3.3 and
-	// §6.4, the after-authentication configuration): a password sent in
-	// plain gets 6982 and spends no try (see PINSpec.RequireSM). Leave it
-	// false for an AP that verifies the password before authentication.
+	// RequireSM is the default since profile 2.1 and has no effect: the
+	// AP accepts the password only under secure messaging, after mutual
+	// authentication (docs/PROTOCOL.md §3.3 and §6.4, the
+	// after-authentication mode): a password sent in plain gets 6982 and
+	// spends no try (see PINSpec.RequireSM), unless BeforeAuth is set.
+	//
+	// Deprecated: leave it out; set BeforeAuth for the other mode.
 	RequireSM bool
+	// BeforeAuth makes the AP accept the password in plain before mutual
+	// authentication (docs/PROTOCOL.md §6.4, the before-authentication
+	// mode; Type A only, a configuration error for Type D): the verified
+	// state then carries into the session the next MUTUAL AUTHENTICATE
+	// opens.
+	BeforeAuth bool
 }
 
 func (p *APPassword) spec() []PINSpec {
 	if p == nil {
 		return nil
 	}
-	return []PINSpec{{Ref: PasswordRefAP, Value: append(profile.Password(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM}}
+	return []PINSpec{{Ref: PasswordRefAP, Value: append(profile.Password(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: !p.BeforeAuth}}
 }
 
 // authAP is what the Type A and Type D APs share (docs/PROTOCOL.md §6.2
@@ -135,7 +150,7 @@ func (a authAP) spec(r io.Reader, dataEF func(read, write Condition) (EFSpec, er
 	}
 	spec := APSpec{
 		Name: a.name, AID: aid, Lifecycle: Operational, Keys: ks, PINs: a.password.spec(),
-		Seal: AllOf(Authenticated(KeyRefAdmin), SecureMessaging()), AdminKey: KeyRefAdmin,
+		Seal: AllOf(Authenticated(KeyRefAdmin), SecureMessaging()), AdminKey: KeyRefAdmin, KeySet: a.keys.announced(),
 		EFs: []EFSpec{
 			{
 				FID: profile.FIDCUID, SFI: 1, Kind: Transparent, MaxSize: profile.CUIDLen, Data: cuid[:],

@@ -231,6 +231,12 @@ type APSpec struct {
 	// Seal is the condition under which ACTIVATE FILE seals the AP.
 	Seal Condition
 	// AdminKey is the reference of the administrative key whose
-	// authentication allows RESET RETRY COUNTER (0: never allowed).
+	// authentication allows RESET RETRY COUNTER and rekeying (0: never
+	// allowed).
 	AdminKey byte
+	// KeySet is the key-set version of Keys, announced in the FCI of
+	// SELECT as A5 { C1 01 KeySet } (docs/PROTOCOL.md §5.3), 1 to 255; 0
+	// announces none (a card of profile 2.0, read by hosts as their
+	// default version). PUT DATA C1 changes it (rekey.go).
+	KeySet int
 }

@@ -39,6 +39,8 @@ type app struct {
 	life     Lifecycle
 	seal     Condition
 	adminKey byte
+	keySet   int        // key-set version announced in the FCI, 0: none (keyset.go)
+	staged   *stagedSet // a staged, uncommitted key set (rekey.go)
 }
 
 func (a *app) efByFID(fid uint16) *ef {
@@ -108,7 +110,11 @@ func (c *Card) addAP(spec APSpec) error {
 	if spec.Lifecycle != Personalization && spec.Lifecycle != Operational {
 		return cfgErr("AP %q: lifecycle %d", spec.Name, spec.Lifecycle)
 	}
-	a := &app{name: spec.Name, aid: append(profile.AID(nil), spec.AID...), life: spec.Lifecycle, seal: spec.Seal, adminKey: spec.AdminKey}
+	if err := checkKeySet(spec.KeySet); err != nil {
+		return cfgErr("AP %q: %v", spec.Name, err)
+	}
+	a := &app{name: spec.Name, aid: append(profile.AID(nil), spec.AID...), life: spec.Lifecycle, seal: spec.Seal, adminKey: spec.AdminKey,
+		keySet: spec.KeySet}
 	for _, e := range spec.EFs {
 		f, err := newEF(e)
 		if err != nil {

@@ -63,6 +63,10 @@ type apState struct {
 	EFs       []efState  `json:"efs,omitempty"`
 	PINs      []pinState `json:"pins,omitempty"`
 	Keys      []keyState `json:"keys,omitempty"`
+	// KeySet and Staged are omitted when zero, so files without them
+	// still load (keyset.go).
+	KeySet int          `json:"key_set,omitempty"`
+	Staged *stagedState `json:"staged,omitempty"`
 }
 
 type efState struct {
@@ -144,7 +148,8 @@ func (k *EFKind) UnmarshalText(b []byte) error {
 func (c *Card) snapshot() cardState {
 	var st cardState
 	for _, a := range c.apps {
-		as := apState{Name: a.name, AID: a.aid.String(), Lifecycle: a.life, Seal: a.seal, AdminKey: a.adminKey}
+		as := apState{Name: a.name, AID: a.aid.String(), Lifecycle: a.life, Seal: a.seal, AdminKey: a.adminKey,
+			KeySet: a.keySet, Staged: a.stagedSnapshot()}
 		for _, f := range a.efs {
 			es := efState{FID: f.spec.FID, SFI: f.spec.SFI, Kind: f.spec.Kind, MaxSize: f.spec.MaxSize,
 				MaxRecords: f.spec.MaxRecords, MaxRecordLen: f.spec.MaxRecordLen,
@@ -229,7 +234,7 @@ func UnmarshalState(b []byte, opts ...Option) (*Card, error) {
 		if err != nil {
 			return nil, err
 		}
-		pre = append(pre, WithAP(spec), restoreCounters(spec.AID, pins, keys))
+		pre = append(pre, WithAP(spec), restoreCounters(spec.AID, pins, keys), restoreStaged(spec.AID, as.Staged))
 	}
 	c, err := New(append(pre, opts...)...)
 	if err != nil {
@@ -247,7 +252,7 @@ func (as apState) spec() (APSpec, []pinState, []keyState, error) {
 	if err != nil {
 		return APSpec{}, nil, nil, fmt.Errorf("%w: AID %q", ErrStateFile, as.AID)
 	}
-	spec := APSpec{Name: as.Name, AID: aidb, Lifecycle: as.Lifecycle, Seal: as.Seal, AdminKey: as.AdminKey}
+	spec := APSpec{Name: as.Name, AID: aidb, Lifecycle: as.Lifecycle, Seal: as.Seal, AdminKey: as.AdminKey, KeySet: as.KeySet}
 	for _, e := range as.EFs {
 		spec.EFs = append(spec.EFs, EFSpec(e))
 	}
@@ -398,7 +403,7 @@ func (c *Card) Clone() (*Card, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr), WithFCPSizeLen(c.sizeLen)}
+	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr), WithFCPSizeLen(c.sizeLen), WithTestMarker(!c.noTestMarker)}
 	if c.grThresh >= 0 {
 		opts = append(opts, WithGetResponse(c.grThresh))
 	}

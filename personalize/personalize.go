@@ -42,6 +42,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/internal/apsession"
+	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typec"
@@ -62,6 +63,13 @@ type Request struct {
 	// into one envelope. Type A and C hold none and ignore it, so one
 	// Request can personalize every AP of a card.
 	Data []byte
+	// KeySet is the card-key set version a Type A or D AP holds after
+	// the run (docs/PROTOCOL.md §5.3, §8.1), 1 to 255; 0: the newest set
+	// the key provider holds whole (the AP's own set when the provider
+	// cannot list its versions). An AP loaded with an older set is
+	// rekeyed in place (§5.4) before anything is written. Type C ignores
+	// it.
+	KeySet int
 }
 
 // String describes the request without the password.
@@ -79,6 +87,10 @@ type Result struct {
 	// with the operator's keys (Types A and D) and holds exactly the
 	// requested identity (and Type D data); nothing was changed.
 	AlreadySealed bool
+	// KeySet is the card-key set version the Type A or D AP holds after
+	// the run; Rekeyed says the run loaded it (the AP held an older one).
+	KeySet  int
+	Rekeyed bool
 }
 
 // Errors of package personalize.
@@ -124,7 +136,8 @@ func TypeA(ctx context.Context, t apdu.Transport, cfg typea.Config, req Request)
 	return run(ctx, t, "Type A", func(ctx context.Context) (*typea.AP, error) { return typea.OpenUnauthenticated(ctx, t, cfg) },
 		func(ctx context.Context, ap *typea.AP) error { return sealedTypeA(ctx, ap, req) },
 		func(ctx context.Context, ap *typea.AP) error {
-			if err := ap.Authenticate(ctx, ap.Config().AdminKey); err != nil {
+			c := ap.Config()
+			if err := adminSession(ctx, ap, []keys.CardKey{c.ReadKey, c.UpdateKey, c.AdminKey}, c.Keys, req.KeySet); err != nil {
 				return err
 			}
 			if err := ap.WriteIdentity(ctx, req.Identity); err != nil {
@@ -163,7 +176,8 @@ func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request)
 	return run(ctx, t, "Type D", func(ctx context.Context) (*typed.AP, error) { return typed.OpenUnauthenticated(ctx, t, cfg) },
 		func(ctx context.Context, ap *typed.AP) error { return sealedTypeD(ctx, ap, req, pt) },
 		func(ctx context.Context, ap *typed.AP) error {
-			if err := ap.Authenticate(ctx, ap.Config().AdminKey); err != nil {
+			c := ap.Config()
+			if err := adminSession(ctx, ap, []keys.CardKey{c.ReadKey, c.UpdateKey, c.AdminKey}, c.Keys, req.KeySet); err != nil {
 				return err
 			}
 			if err := ap.WriteRaw(ctx, pt, typed.WriteOptions{OverwriteUnreadable: true, KeepAuthentication: true}); err != nil {
@@ -183,6 +197,9 @@ func checkRequest(req Request, mode profile.PasswordMode) error {
 	if err := req.Identity.Validate(); err != nil {
 		return fmt.Errorf("%w: Identity: %w", ErrInvalidRequest, err)
 	}
+	if req.KeySet < 0 || req.KeySet > profile.MaxKeySet {
+		return fmt.Errorf("%w: KeySet: %d, want 0 to %d", ErrInvalidRequest, req.KeySet, profile.MaxKeySet)
+	}
 	if len(req.Password) == 0 {
 		return nil
 	}
@@ -198,6 +215,7 @@ func checkRequest(req Request, mode profile.PasswordMode) error {
 // sealable is what a run needs of an opened Type A or Type D AP.
 type sealable interface {
 	CUID() profile.CUID
+	KeySet() int
 	Close() error
 	Sealed(ctx context.Context) (bool, error)
 	Seal(ctx context.Context) error
@@ -218,6 +236,8 @@ func run[A sealable](ctx context.Context, t apdu.Transport, what string, open fu
 		}
 		defer ap.Close()
 		res.CUID = ap.CUID()
+		from := ap.KeySet()
+		defer func() { res.KeySet, res.Rekeyed = ap.KeySet(), ap.KeySet() != from }()
 		sealed, err := ap.Sealed(ctx)
 		if err != nil {
 			return err

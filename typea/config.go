@@ -44,9 +44,17 @@ type Config struct {
 	// UpdateKey is the key writes need once the AP is sealed; zero:
 	// DefaultKey(KeyRefUpdate).
 	UpdateKey keys.CardKey
-	// AdminKey is the administrative key (UnblockPassword, Seal); zero:
-	// DefaultKey(KeyRefAdmin).
+	// AdminKey is the administrative key (UnblockPassword, Seal, Rekey);
+	// zero: DefaultKey(KeyRefAdmin).
 	AdminKey keys.CardKey
+	// KeySets chooses among card-key set versions (docs/PROTOCOL.md
+	// §5.3): every key above is taken at the version the card announces
+	// in its FCI (a card that announces none: KeySets.Default, 1 by
+	// default), which must be one KeySets accepts and the key provider
+	// holds whole; otherwise Open fails with a *profile.KeySetError
+	// before any MUTUAL AUTHENTICATE. The zero value accepts every
+	// version the provider holds.
+	KeySets profile.KeySetPolicy
 	// Password says whether the AP has a password and when it is
 	// verified: the zero value profile.PasswordNone, or
 	// profile.PasswordAfterAuth (encrypted, to the authenticated card
@@ -91,7 +99,7 @@ func (c Config) Validate() error {
 
 func (c Config) withDefaults() (Config, error) {
 	err := apsession.Defaults{Pkg: "typea", ErrConfig: ErrConfig, Type: profile.TypeA, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
-		CardKeys: [3]*keys.CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()
+		CardKeys: [3]*keys.CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef, KeySets: c.KeySets}.Apply()
 	if err != nil {
 		return c, err
 	}
@@ -123,5 +131,6 @@ func (c Config) withDefaults() (Config, error) {
 
 func (c Config) session() apsession.Config {
 	return apsession.Config{AID: c.AID, Suite: c.Suite, Keys: c.Keys, CUIDSFI: c.CUIDSFI,
-		ExtendedLength: c.ExtendedLength, Rand: c.Rand, Logger: c.Logger}
+		ExtendedLength: c.ExtendedLength, Rand: c.Rand, Logger: c.Logger,
+		KeySets: c.KeySets, CardKeys: []keys.CardKey{c.ReadKey, c.UpdateKey, c.AdminKey}}
 }

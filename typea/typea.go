@@ -459,6 +459,9 @@ type Result struct {
 	CUID profile.CUID
 	// Identity is record 1, without the attributes of later records.
 	Identity profile.Identity
+	// KeySet is the card-key set version the card authenticated with
+	// (docs/PROTOCOL.md §5.3).
+	KeySet int
 }
 
 // Read is the whole Type A transaction of a gate or kiosk, in one PC/SC
@@ -482,7 +485,7 @@ func Read(ctx context.Context, t apdu.Transport, cfg Config, pw profile.Password
 		}
 		defer s.Close()
 		a := &AP{cfg: cfg, s: s}
-		res.CUID = s.CUID()
+		res.CUID, res.KeySet = s.CUID(), s.KeySet()
 		if err := a.authRead(ctx, pw); err != nil {
 			return err
 		}

@@ -53,9 +53,17 @@ type Config struct {
 	// UpdateKey is the key writes need once the AP is sealed; zero:
 	// DefaultKey(KeyRefUpdate).
 	UpdateKey keys.CardKey
-	// AdminKey is the administrative key (UnblockPassword, Seal); zero:
-	// DefaultKey(KeyRefAdmin).
+	// AdminKey is the administrative key (UnblockPassword, Seal, Rekey);
+	// zero: DefaultKey(KeyRefAdmin).
 	AdminKey keys.CardKey
+	// KeySets chooses among card-key set versions (docs/PROTOCOL.md
+	// §5.3): every key above is taken at the version the card announces
+	// in its FCI (a card that announces none: KeySets.Default, 1 by
+	// default), which must be one KeySets accepts and the key provider
+	// holds whole; otherwise Open fails with a *profile.KeySetError
+	// before any MUTUAL AUTHENTICATE. The zero value accepts every
+	// version the provider holds.
+	KeySets profile.KeySetPolicy
 	// DataKey names the AES-256 operator data key (empty: "typed-data").
 	// It may not be the name of one of the AP's card keys. Reads open
 	// only envelopes whose header names this key: a header naming any
@@ -128,7 +136,7 @@ func (c Config) Validate() error {
 
 func (c Config) withDefaults() (Config, error) {
 	err := apsession.Defaults{Pkg: "typed", ErrConfig: ErrConfig, Type: profile.TypeD, AID: &c.AID, Suite: &c.Suite, Keys: c.Keys,
-		CardKeys: [3]*keys.CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef}.Apply()
+		CardKeys: [3]*keys.CardKey{&c.ReadKey, &c.UpdateKey, &c.AdminKey}, CUIDSFI: &c.CUIDSFI, PasswordRef: &c.PasswordRef, KeySets: c.KeySets}.Apply()
 	if err != nil {
 		return c, err
 	}
@@ -258,7 +266,8 @@ func openAP(ctx context.Context, t apdu.Transport, cfg Config, then func(context
 	a := &AP{cfg: cfg, cfgCapacity: userCap}
 	err = apsession.WithTransaction(ctx, t, func(ctx context.Context) error {
 		s, err := apsession.Open(ctx, t, apsession.Config{AID: cfg.AID, Suite: cfg.Suite, Keys: cfg.Keys,
-			CUIDSFI: cfg.CUIDSFI, ExtendedLength: cfg.ExtendedLength, Rand: cfg.Rand, Logger: cfg.Logger})
+			CUIDSFI: cfg.CUIDSFI, ExtendedLength: cfg.ExtendedLength, Rand: cfg.Rand, Logger: cfg.Logger,
+			KeySets: cfg.KeySets, CardKeys: []keys.CardKey{cfg.ReadKey, cfg.UpdateKey, cfg.AdminKey}})
 		a.s = s
 		if err != nil || then == nil {
 			return err

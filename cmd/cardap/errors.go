@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/conformance"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
@@ -116,7 +117,8 @@ func errorClasses() []errorClass {
 		{"card_in_use", exitFailure, is(reader.ErrSharingViolation)},
 		{"card_unusable", exitFailure, is(reader.ErrCardUnusable)},
 		{"card_swapped", exitFailure, is(profile.ErrCardSwapped)},
-		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard)},
+		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard, conformance.ErrNoAP)},
+		{"not_test_card", exitFailure, is(conformance.ErrNotTestCard)},
 		{"not_personalized", exitFailure, is(profile.ErrNotPersonalized)},
 		{"card_data_malformed", exitFailure, is(profile.ErrMalformed)},
 		{"authentication_failed", exitFailure, is(cardap.ErrAuthFailed, cardap.ErrUnproven, secure.ErrCardCryptogram,
@@ -133,6 +135,7 @@ func errorClasses() []errorClass {
 		{"untrusted_file", exitFailure, func(err error) bool {
 			return as[*securefile.Error]()(err) || errors.Is(err, securefile.ErrInsecure) || errors.Is(err, keys.ErrInsecureFile)
 		}},
+		{"key_set_refused", exitFailure, is(profile.ErrKeySet)},
 		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
 		{"invalid_key", exitFailure, is(keys.ErrInvalidKey, revocation.ErrMalformedKey)},
 		// Revocation lists and feeds.

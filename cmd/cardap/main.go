@@ -79,6 +79,7 @@ func commands() []command {
 		{name: "typea", summary: "Type A AP: read (mutual authentication, records)", run: cmdTypeA, subs: []string{"read"}},
 		{name: "typed", summary: "Type D AP: read, write (encrypted binary data)", run: cmdTypeD, subs: []string{"read", "write"}},
 		{name: "password", summary: "AP password: status, change, unblock", run: cmdPassword, subs: []string{"status", "change", "unblock"}},
+		{name: "conformance", summary: "check a card against the profile's card-behaviour table (exit 6 when a requirement fails)", run: cmdConformance},
 		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}
 }

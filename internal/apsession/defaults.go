@@ -16,8 +16,9 @@ const (
 
 // ProfileKey returns the profile's key for reference ref (01 read, 02
 // update, 03 administrative) of the AP whose master keys are named
-// "<prefix>-<role>-enc" and "<prefix>-<role>-mac" (version 0: the
-// latest), role = auth, update or admin.
+// "<prefix>-<role>-enc" and "<prefix>-<role>-mac", role = auth, update
+// or admin. The version is the card's key-set version (§5.3), chosen at
+// SELECT, so the names carry none.
 func ProfileKey(prefix string, ref byte) CardKey {
 	role := map[byte]string{0x01: "auth", 0x02: "update", 0x03: "admin"}[ref]
 	return CardKey{Ref: ref, Enc: keys.KeyRef{Name: prefix + "-" + role + "-enc"}, Mac: keys.KeyRef{Name: prefix + "-" + role + "-mac"}}
@@ -46,6 +47,8 @@ type Defaults struct {
 	// CUIDSFI defaults to DefaultCUIDSFI, PasswordRef to
 	// DefaultPasswordRef.
 	CUIDSFI, PasswordRef *byte
+	// KeySets is the Config's card-key set policy, checked.
+	KeySets profile.KeySetPolicy
 }
 
 // cardKeyFields name Defaults.CardKeys in the Config of typea and typed.
@@ -75,7 +78,14 @@ func (d Defaults) Apply() error {
 			return fmt.Errorf("%w: %s: key reference 00", d.ErrConfig, cardKeyFields[i])
 		case k.Enc.Name == "" || k.Mac.Name == "":
 			return fmt.Errorf("%w: %s: master key names missing", d.ErrConfig, cardKeyFields[i])
+		case k.Enc.Version != 0 || k.Mac.Version != 0:
+			// One version for every key of the AP, the card's key set
+			// (docs/PROTOCOL.md §5.3): a pinned version would mix sets.
+			return fmt.Errorf("%w: %s: master key version %d/%d given; the version is the card's key set (KeySets)", d.ErrConfig, cardKeyFields[i], k.Enc.Version, k.Mac.Version)
 		}
+	}
+	if err := d.KeySets.Validate(); err != nil {
+		return fmt.Errorf("%w: KeySets: %w", d.ErrConfig, err)
 	}
 	if *d.CUIDSFI == 0 {
 		*d.CUIDSFI = DefaultCUIDSFI

@@ -72,6 +72,15 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives debug records (nil: discard).
 	Logger *slog.Logger
+	// KeySets is the terminal's policy on card-key set versions
+	// (docs/PROTOCOL.md §5.3): the version the card announces in its FCI
+	// must be one it accepts, else Open fails with a
+	// *profile.KeySetError before any MUTUAL AUTHENTICATE.
+	KeySets profile.KeySetPolicy
+	// CardKeys are all the card keys of the AP (read, update,
+	// administrative): the set checked for completeness at the card's
+	// version and loaded by Rekey.
+	CardKeys []CardKey
 }
 
 // Session is one AP selected on one card.
@@ -95,6 +104,10 @@ type Session struct {
 	// selectedIn is the transaction the AP was last selected (and its
 	// CUID read) in, nil when that SELECT ran outside one.
 	selectedIn *txMark
+	// keySet is the card-key set version of the AP (keyset.go), set by
+	// every SELECT; keySetDefault: the card announced none.
+	keySet        int
+	keySetDefault bool
 }
 
 // Open selects the AP and learns its CUID. No authentication yet.
@@ -191,12 +204,21 @@ func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
 		return profile.CUID{}, fmt.Errorf("SELECT AP %s: %w", s.cfg.AID, err)
 	}
 	s.selectedIn = heldMark(ctx, s.raw)
-	if c, ok, err := cuidFromFCI(fci); err != nil {
+	c, ok, err := cuidFromFCI(fci)
+	if err != nil {
 		return profile.CUID{}, err
-	} else if ok {
-		return c, nil
 	}
-	return s.readCUIDFile(ctx)
+	if !ok {
+		if c, err = s.readCUIDFile(ctx); err != nil {
+			return profile.CUID{}, err
+		}
+	}
+	// The key-set version comes with the same FCI (A5 { C1 01 vv }),
+	// checked against the terminal's policy before any key is used.
+	if err := s.resolveKeySet(ctx, fci, c); err != nil {
+		return profile.CUID{}, err
+	}
+	return c, nil
 }
 
 // cuidFromFCI finds 85 10 CUID in an FCI template 6F.
@@ -295,16 +317,13 @@ func (s *Session) authenticate(ctx context.Context, k CardKey) error {
 	}
 	// The card holds keys diversified with its CUID and the AID
 	// (docs/PROTOCOL.md §5.1); the CUID is the one this session read,
-	// never one the card states later.
-	enc, err := s.cfg.Keys.Diversify(ctx, k.Enc, s.cuid[:], s.cfg.AID)
+	// never one the card states later. Both halves come from the key set
+	// the card announced (§5.3), never from two versions.
+	enc, mac, err := s.cardKeys(ctx, k, s.keySet)
 	if err != nil {
-		return fmt.Errorf("key %s for key reference %02X: %w", k.Enc, k.Ref, err)
+		return err
 	}
 	defer enc.Zero()
-	mac, err := s.cfg.Keys.Diversify(ctx, k.Mac, s.cuid[:], s.cfg.AID)
-	if err != nil {
-		return fmt.Errorf("key %s for key reference %02X: %w", k.Mac, k.Ref, err)
-	}
 	defer mac.Zero()
 	if s.sm != nil {
 		_ = s.sm.Close()

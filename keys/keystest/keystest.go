@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/mynacard/freespace/keys"
 )
@@ -67,9 +68,34 @@ func AddDataKey(s *keys.Store, v int) {
 	}
 }
 
+// AddCardKeySet adds version v of every default Type A and Type D master
+// key (AES-128) to s: card-key set v (docs/PROTOCOL.md §5.3), for tests
+// of key-set versions and rekeying. Version 1 is what Store holds. It
+// panics if s already holds one of them (a mistake in the test itself).
+func AddCardKeySet(s *keys.Store, v int) {
+	for _, n := range masterNames() {
+		k, err := keys.NewKey(keys.AES, derive(n, v, 16))
+		if err != nil {
+			panic(err)
+		}
+		if slices.Contains(s.Versions(n), v) {
+			panic(fmt.Sprintf("keystest: %s v%d already in the store", n, v))
+		}
+		if err := s.Add(keys.KeyRef{Name: n, Version: v}, k); err != nil {
+			panic(err)
+		}
+	}
+}
+
 // WriteFile writes the keys of Store(dataVersions) as a key file of
 // package keys (mode 0600), for tests of command-line tools.
 func WriteFile(path string, dataVersions int) error {
+	return WriteFileKeySets(path, dataVersions, 1)
+}
+
+// WriteFileKeySets is WriteFile with card-key sets 1..keySets (see
+// AddCardKeySet).
+func WriteFileKeySets(path string, dataVersions, keySets int) error {
 	type entry struct {
 		Name    string `json:"name"`
 		Version int    `json:"version"`
@@ -79,8 +105,10 @@ func WriteFile(path string, dataVersions int) error {
 	var out struct {
 		Keys []entry `json:"keys"`
 	}
-	for _, n := range masterNames() {
-		out.Keys = append(out.Keys, entry{n, 1, "aes", hex.EncodeToString(derive(n, 1, 16))})
+	for v := 1; v <= keySets; v++ {
+		for _, n := range masterNames() {
+			out.Keys = append(out.Keys, entry{n, v, "aes", hex.EncodeToString(derive(n, v, 16))})
+		}
 	}
 	for v := 1; v <= dataVersions; v++ {
 		out.Keys = append(out.Keys, entry{"typed-data", v, "aes", hex.EncodeToString(derive("typed-data", v, 32))})
