@@ -8,6 +8,10 @@
 #        scripts/test.sh -- command [args]      runs the command instead of
 #            go test -race, with the private pcscd up and the environment set
 #            (for benchmarks: scripts/test.sh -- go test -bench . ./reader)
+# SoftHSM2: a token is created in the run's temporary directory with its own
+# SOFTHSM2_CONF (never the system one) and the PKCS#11 tests are required
+# (FREESPACE_REQUIRE_PKCS11=1); each test binary makes a fresh token of its
+# own beside it (internal/testsupport/pkcs11test).
 # Environment: FREESPACE_SKIP_STATIC=1 skips step 2 (for quick iteration on
 #              a few packages; CI never sets it),
 #              FREESPACE_CONFORMANCE=1 runs step 5 (cardap conformance on
@@ -23,7 +27,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. System packages, installed only when missing -------------------------
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester softhsm2 opensc)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -184,7 +188,28 @@ flock -u 9
 exec 9>&-
 log "pcscd PID $pcscd_pid, socket $PCSCLITE_CSOCK_NAME, vpcd ports ${ports[*]} (+1 each)"
 
-# --- 4. Tests -----------------------------------------------------------------
+# --- 4. A SoftHSM2 token -------------------------------------------------------
+# The PKCS#11 tests (keys/pkcs11, cmd/cardap keys, the HSM end-to-end tests)
+# are required here: a token that cannot be created fails the run. The token
+# lives in the run's directory (removed on exit) under its own SOFTHSM2_CONF.
+softhsm_module=/usr/lib/softhsm/libsofthsm2.so
+[[ -e $softhsm_module ]] || die "$softhsm_module not found (package softhsm2)"
+command -v softhsm2-util >/dev/null || die "softhsm2-util not found (package softhsm2)"
+mkdir -p "$work/softhsm/tokens"
+chmod 700 "$work/softhsm"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+	"$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
+export SOFTHSM2_CONF=$work/softhsm/softhsm2.conf
+FREESPACE_PKCS11_PIN=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+so_pin=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+softhsm2-util --init-token --free --label freespace-ci --pin "$FREESPACE_PKCS11_PIN" --so-pin "$so_pin" >"$work/softhsm/init.log" 2>&1 ||
+	die "cannot create a SoftHSM2 token: $(cat "$work/softhsm/init.log")"
+softhsm2-util --show-slots 2>/dev/null | grep -q 'freespace-ci' || die "the SoftHSM2 token freespace-ci is not listed"
+export FREESPACE_PKCS11=1 FREESPACE_REQUIRE_PKCS11=1 FREESPACE_PKCS11_MODULE=$softhsm_module
+export FREESPACE_PKCS11_TOKEN=freespace-ci FREESPACE_PKCS11_PIN
+log "SoftHSM2 token freespace-ci in $work/softhsm (SOFTHSM2_CONF set for this run)"
+
+# --- 5. Tests -----------------------------------------------------------------
 export FREESPACE_PCSC=1 FREESPACE_REQUIRE_PCSC=1
 export FREESPACE_VPCD_PORTS=$(IFS=,; echo "${ports[*]}")
 export FREESPACE_VPCD_NAME="Freespace vpcd"

@@ -11,6 +11,7 @@ import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/conformance"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/pkcs11"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -107,6 +108,17 @@ func errorClasses() []errorClass {
 		{"password_last_try", exitPassword, is(profile.ErrLastTry)},
 		{"password_required", exitPassword, is(profile.ErrPasswordRequired, cardap.ErrPasswordRequired)},
 		{"password_format", exitPassword, is(profile.ErrPasswordFormat)},
+		// PKCS#11 tokens (keys/pkcs11): the PIN, then the token itself.
+		{"pin_blocked", exitPassword, is(pkcs11.ErrPINLocked)},
+		{"pin_refused", exitPassword, is(pkcs11.ErrPINIncorrect)},
+		{"pin_unavailable", exitPassword, is(pkcs11.ErrPINSource)},
+		{"no_token", exitNoCard, is(pkcs11.ErrTokenAbsent)},
+		{"no_pkcs11_binding", exitNoCard, is(pkcs11.ErrNoCgo)},
+		{"pkcs11_uri", exitUsage, is(pkcs11.ErrURI)},
+		{"pkcs11_module", exitFailure, is(pkcs11.ErrModule)},
+		{"token_mechanism_unsupported", exitFailure, is(pkcs11.ErrMechanism)},
+		{"token_key_unsafe", exitFailure, is(pkcs11.ErrUnsafeObject, pkcs11.ErrNotExtractable)},
+		{"key_exists", exitFailure, is(pkcs11.ErrObjectExists)},
 		// Readers and cards.
 		{"card_removed", exitNoCard, is(apdu.ErrCardRemoved)},
 		{"no_card", exitNoCard, is(errNoCard)},

@@ -83,7 +83,7 @@ func writeSuiteKeys(t *testing.T, suite string) string {
 // card commands reach with the same --suite.
 func TestMockServeSuite(t *testing.T) {
 	kf := writeSuiteKeys(t, "aes256")
-	card, _, err := mockCard(context.Background(), "", "DEMO-256", kf, secure.AES256)
+	card, _, err := mockCard(context.Background(), "", "DEMO-256", kf, secure.AES256, nil)
 	require.NoError(t, err)
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	t.Setenv("FS_PW", demoPassword)
