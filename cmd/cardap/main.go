@@ -84,6 +84,8 @@ func commands() []command {
 		{name: "conformance", summary: "check a card against the profile's card-behaviour table (exit 6 when a requirement fails)", run: cmdConformance},
 		{name: "keys", summary: "key ceremonies: generate, import, list, rotate, export-public (key file or PKCS#11 token)", run: cmdKeys,
 			subs: []string{"generate", "import", "list", "rotate", "export-public"}},
+		{name: "jpki", summary: "JPKI AP of every My Number Card: cert, status, verify, sign (user authentication)", run: cmdJPKI,
+			subs: []string{"cert", "status", "verify", "sign"}},
 		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}
 }
