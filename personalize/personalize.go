@@ -166,10 +166,12 @@ func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, err)
 	}
-	if cfg.Capacity != 0 && len(pt)+typed.Overhead > cfg.Capacity/2 {
+	if cfg.Capacity != 0 {
 		// Known before any APDU; otherwise the write checks the card's
 		// own size before it writes anything.
-		return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, &typed.CapacityError{Need: len(pt) + typed.Overhead, Have: cfg.Capacity / 2})
+		if err := typed.CheckCapacity(cfg.Capacity, len(pt)); err != nil {
+			return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, err)
+		}
 	}
 	return run(ctx, t, "Type D", func(ctx context.Context) (*typed.AP, error) { return typed.OpenUnauthenticated(ctx, t, cfg) },
 		func(ctx context.Context, ap *typed.AP) error { return sealedTypeD(ctx, ap, req, pt) },

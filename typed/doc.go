@@ -32,7 +32,9 @@
 // PasswordStatus, Verify, ChangePassword, UnblockPassword: the same verbs
 // and shapes as package typea). AP.Read returns the Content with
 // its ReadReport, AP.Write replaces it (checking the capacity before any
-// APDU), AP.Rotate re-encrypts it under a new data key version, reading a
+// APDU when it is known; CheckCapacity does so for a caller), AP.Update
+// changes it with one read of the slots (Read then Write reads them
+// twice), AP.Rotate re-encrypts it under a new data key version, reading a
 // retired version only when RotateOptions.From lists it. Errors are typed:
 // ErrAuthentication (GCM: copied, tampered or wrong key),
 // *DataKeyError, *KeyVersionError, *FallbackError, *CapacityError,

@@ -214,6 +214,11 @@ func remedyOf(err error) string {
 			return r
 		}
 	}
+	if errors.Is(err, profile.ErrLastTry) && !errors.Is(err, personalize.ErrSealedUnverified) {
+		// The library's error names no option; the CLI names its flag
+		// (personalize never spends a sealed AP's last try: no flag).
+		return "add --allow-last-try to send the password at its last try (a wrong one blocks it, and only the administrative key unblocks it: cardap password unblock)"
+	}
 	return reader.Remedy(err)
 }
 

@@ -30,6 +30,8 @@
 // one is known and "tries_left" for a refused password. Operator keys come
 // from --keys SPEC: a key file, env:, env:PREFIX or pkcs11:<RFC 7512 URI>
 // (master keys in a token that diversifies them; keys/pkcs11).
+// --suite names the cipher suite the AP's keys were loaded with
+// (aes128, the default, aes192, aes256 or 3des).
 //
 // personalize, password unblock, typed write and every keys subcommand append a durable audit
 // record (JSON lines, fsynced before success is reported) to --audit FILE

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,6 +97,37 @@ func TestConformanceThroughPCSC(t *testing.T) {
 		assert.Zero(t, sum.Summary.Fail, typ)
 		assert.Greater(t, sum.Summary.Pass, 20, typ)
 		assert.True(t, sum.Summary.TestCard, typ)
+	}
+}
+
+// TestSuitesThroughPCSC: the cipher suites other than the default reach a
+// card through pcscd end to end: `cardap mock serve --keys env: --suite S`
+// serves Type A and D APs with S-keys to a vpcd slot, and typea read,
+// typed write and typed read with the same --suite go through PC/SC.
+func TestSuitesThroughPCSC(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	for _, suite := range []string{"3des", "aes192", "aes256"} {
+		t.Run(suite, func(t *testing.T) {
+			setSuiteKeys(t, suite)
+			stop := startServe(t, "--vpcd", slot.Addr, "--keys", "env:", "--suite", suite, "--user-id", "PCSC-"+suite)
+			pcsctest.WaitPresent(t, slot)
+			t.Setenv("FS_SUITE_PW", demoPassword)
+			code, out, stderr := runCLI(t, nil, "typea", "read", "--reader", slot.ReaderName, "--keys", "env:", "--suite", suite, "--password-env", "FS_SUITE_PW")
+			require.Equal(t, exitOK, code, stderr)
+			assert.Contains(t, out, "PCSC-"+suite)
+			data := filepath.Join(t.TempDir(), "data.bin")
+			require.NoError(t, os.WriteFile(data, []byte("through pcscd "+suite), 0o600))
+			code, _, stderr = runCLI(t, nil, "typed", "write", "--reader", slot.ReaderName, "--keys", "env:", "--suite", suite, "--password-env", "FS_SUITE_PW", "--data-file", data, "--no-audit")
+			require.Equal(t, exitOK, code, stderr)
+			code, out, stderr = runCLI(t, nil, "typed", "read", "--reader", slot.ReaderName, "--keys", "env:", "--suite", suite, "--password-env", "FS_SUITE_PW", "--json")
+			require.Equal(t, exitOK, code, stderr)
+			var j identityJSON
+			require.NoError(t, json.Unmarshal([]byte(out), &j))
+			assert.Equal(t, []byte("through pcscd "+suite), j.Data)
+			code, stderr = stop()
+			require.Equal(t, exitOK, code, stderr)
+			pcsctest.WaitAbsent(t, slot)
+		})
 	}
 }
 

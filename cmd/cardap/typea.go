@@ -84,7 +84,7 @@ func (t *countingTransport) Close() error {
 
 // cmdTypeA is `cardap typea read`.
 func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typea read --keys SPEC [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
+	const usage = "typea read --keys SPEC [--suite SUITE] [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
 	if _, code := subcommand(c, usage, args, "read"); code >= 0 {
 		return code
 	}
@@ -97,6 +97,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	fs := newFlagSet(c, "typea read", usage)
 	f.register(fs)
 	sec.registerKeys(fs)
+	sec.registerSuite(fs)
 	sec.registerSecret(fs, "password", "password")
 	sec.registerStdin(fs, "the password")
 	fs.Var(aid, "aid", "`AID` of the Type A AP (default: the placeholder)")
@@ -122,7 +123,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	defer c.closeAfter(&code, "card", cnt)
 	// --password-mode before-auth is the operator's explicit choice of the
 	// weaker mode (the password in plain to a card not yet authenticated).
-	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == profile.PasswordBeforeAuth, AllowLastTry: allowLast}
+	cfg := typea.Config{AID: aid.aid, Keys: st, Suite: sec.suite.suite, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == profile.PasswordBeforeAuth, AllowLastTry: allowLast}
 	opts := typea.VerifyOptions{AllowLastTry: allowLast}
 	var res typea.Result
 	if !all {
