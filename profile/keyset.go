@@ -99,6 +99,9 @@ type KeySetError struct {
 	// Missing names the master keys of Version the key provider lacks
 	// (KeySetIncomplete), as "name v2".
 	Missing []string
+	// Err is the cause, or nil: the key provider's "key not found" for
+	// KeySetUnknown and KeySetIncomplete.
+	Err error
 }
 
 // Error names the AP, the version and the reason; never a key.
@@ -125,6 +128,9 @@ func (e *KeySetError) Error() string {
 
 // Is matches ErrKeySet.
 func (e *KeySetError) Is(target error) bool { return target == ErrKeySet }
+
+// Unwrap returns the cause.
+func (e *KeySetError) Unwrap() error { return e.Err }
 
 // KeySetPolicy is a terminal's choice among card-key set versions
 // (docs/PROTOCOL.md §5.3). The card only chooses among the versions the

@@ -134,6 +134,10 @@ func errorClasses() []errorClass {
 			return as[*securefile.Error]()(err) || errors.Is(err, securefile.ErrInsecure) || errors.Is(err, keys.ErrInsecureFile)
 		}},
 		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
+		// After key_not_found: a key set this terminal lacks (in whole or
+		// in part) is that; a retired or unaccepted one is this.
+		{"key_set_refused", exitFailure, is(profile.ErrKeySet)},
+		{"key_set_not_newer", exitFailure, is(profile.ErrKeySetNotNewer)},
 		{"invalid_key", exitFailure, is(keys.ErrInvalidKey, revocation.ErrMalformedKey)},
 		// Revocation lists and feeds.
 		{"revocation_store_missing", exitFailure, is(revocation.ErrNoStore)},
@@ -192,6 +196,9 @@ func remedyOf(err error) string {
 		if r := se.Remedy(); r != "" {
 			return r
 		}
+	}
+	if r := keySetRemedy(err); r != "" {
+		return r
 	}
 	return reader.Remedy(err)
 }

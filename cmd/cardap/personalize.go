@@ -18,7 +18,7 @@ import (
 // cmdPersonalize is `cardap personalize`: the operator's service-setup
 // terminal (docs/PROTOCOL.md chapter 8).
 func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys SPEC] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
+	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys SPEC] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--key-set N] [--reader NAME] [--json] [--trace]"
 	var f common
 	var aud auditFlags
 	var sec secretFlags
@@ -27,7 +27,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	typ := ""
 	aid := &aidFlag{}
 	var dataFile string
-	var capacity int
+	var capacity, keySet int
 	fs := newFlagSet(c, "personalize", usage)
 	f.register(fs)
 	aud.register(fs)
@@ -39,6 +39,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
 	fs.StringVar(&dataFile, "data-file", "", "Type D application data `FILE`")
 	fs.IntVar(&capacity, "capacity", 0, "Type D: size of EF.Data in bytes (default: from the card's FCP)")
+	fs.IntVar(&keySet, "key-set", 0, "Type A and D: card-key set `VERSION` the AP ends with, rekeyed in place when loaded with an older one (default: the newest set --keys holds whole)")
 	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
@@ -50,7 +51,10 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	if err != nil {
 		return fail(c, f.json, usageError(err.Error()))
 	}
-	req := personalize.Request{Identity: id}
+	if keySet < 0 || keySet > profile.MaxKeySet || (keySet != 0 && typ == "c") {
+		return fail(c, f.json, usageErrorf("--key-set: 1 to %d, for Type A and D", profile.MaxKeySet))
+	}
+	req := personalize.Request{Identity: id, KeySet: keySet}
 	if req.Password, err = sec.secret(ctx, "password"); err != nil {
 		return fail(c, f.json, usageError(err.Error()))
 	}
@@ -101,8 +105,15 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	if f.json {
-		return done(c, writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
-			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs}))
+		out := map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
+			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs}
+		if typ != "c" {
+			out["key_set"], out["rekeyed"] = res.KeySet, res.Rekeyed
+		}
+		return done(c, writeJSON(c.stdout, out))
+	}
+	if res.Rekeyed {
+		state = fmt.Sprintf("rekeyed to key set %d, %s", res.KeySet, state)
 	}
 	_, err = fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.APDUs)
 	return done(c, err)
