@@ -29,7 +29,7 @@
 // one is known and "tries_left" for a refused password. Operator keys come
 // from --keys SPEC: a key file, env: or env:PREFIX.
 //
-// personalize, password unblock and typed write append a durable audit
+// personalize, rekey, password unblock and typed write append a durable audit
 // record (JSON lines, fsynced before success is reported) to --audit FILE
 // for --operator ID (defaults $CARDAP_AUDIT, $CARDAP_OPERATOR); without
 // them they stop with a usage error unless --no-audit is given.
