@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -123,4 +124,26 @@ func keySetRemedy(err error) string {
 		return "give --to a version newer than the card's key set (a card's keys never go back)"
 	}
 	return ""
+}
+
+// keySetFlags are the card-key set policy flags of the read commands
+// (docs/PROTOCOL.md §5.3): --min-key-set retires older sets,
+// --default-key-set is the set of a card that announces none.
+type keySetFlags struct{ min, dflt int }
+
+// keySetUsage is the part of a usage line for keySetFlags.
+const keySetUsage = "[--min-key-set N] [--default-key-set N]"
+
+func (k *keySetFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&k.min, "min-key-set", 0, "refuse cards whose card-key set is older than `VERSION` (retired), before any key is tried")
+	fs.IntVar(&k.dflt, "default-key-set", 0, "card-key set `VERSION` of a card that announces none (default 1)")
+}
+
+// policy returns the flags' policy, or a usage error.
+func (k keySetFlags) policy() (profile.KeySetPolicy, error) {
+	p := profile.KeySetPolicy{Min: k.min, Default: k.dflt}
+	if err := p.Validate(); err != nil {
+		return p, usageErrorf("key set: %v", err)
+	}
+	return p, nil
 }

@@ -161,3 +161,41 @@ func TestPersonalizeKeySet(t *testing.T) {
 	code, _, _ = runCLI(t, src, "personalize", "--type", "c", "--user-id", "U-KS", "--key-set", "2")
 	assert.Equal(t, exitUsage, code)
 }
+
+// TestReadRetiredKeySet: typea read and typed read with --min-key-set 2
+// refuse a card of set 1 (key_set_refused, the reason and the rekey
+// remedy, nothing but the SELECT sent) and read it once rekeyed,
+// reporting key_set.
+func TestReadRetiredKeySet(t *testing.T) {
+	card, kf := sealedSet1Card(t, 2)
+	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
+	withAudit(t)
+	reads := map[string][]string{
+		"a": {"typea", "read", "--keys", kf, "--password-mode", "none", "--min-key-set", "2", "--json"},
+		"d": {"typed", "read", "--keys", kf, "--min-key-set", "2", "--json"},
+	}
+	for typ, args := range reads {
+		card.ResetStats()
+		code, out, _ := runCLI(t, src, args...)
+		assert.Equal(t, exitFailure, code, typ)
+		var je jsonError
+		require.NoError(t, json.Unmarshal([]byte(out), &je), out)
+		assert.Equal(t, "key_set_refused", je.Code, typ)
+		assert.Contains(t, je.Error, "card-key set 1")
+		assert.Contains(t, je.Error, "retired")
+		assert.Contains(t, je.Remedy, "cardap rekey")
+		assert.Equal(t, 1, card.Stats().APDUs, "%s: only the SELECT", typ)
+
+		code, _, errOut := runCLI(t, src, "rekey", "--type", typ, "--to", "2", "--keys", kf)
+		require.Equal(t, exitOK, code, errOut)
+		code, out, errOut = runCLI(t, src, args...)
+		require.Equal(t, exitOK, code, errOut)
+		var j identityJSON
+		require.NoError(t, json.Unmarshal([]byte(out), &j))
+		assert.Equal(t, 2, j.KeySet, typ)
+		assert.Equal(t, "U-REKEY", j.UserID)
+	}
+	code, _, errOut := runCLI(t, src, "typea", "read", "--keys", kf, "--password-mode", "none", "--min-key-set", "300")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "key set: Min: 300")
+}
