@@ -153,17 +153,17 @@ type KeySetPolicy struct {
 // and at least Min for each accepted one.
 func (p KeySetPolicy) Validate() error {
 	if p.Default < 0 || p.Default > MaxKeySet {
-		return fmt.Errorf("Default: %d, want 0 to %d", p.Default, MaxKeySet)
+		return fmt.Errorf("default version %d, want 0 to %d", p.Default, MaxKeySet)
 	}
 	if p.Min < 0 || p.Min > MaxKeySet {
-		return fmt.Errorf("Min: %d, want 0 to %d", p.Min, MaxKeySet)
+		return fmt.Errorf("minimum version %d, want 0 to %d", p.Min, MaxKeySet)
 	}
 	for _, v := range p.Accepted {
 		if v < 1 || v > MaxKeySet {
-			return fmt.Errorf("Accepted: version %d, want 1 to %d", v, MaxKeySet)
+			return fmt.Errorf("accepted version %d, want 1 to %d", v, MaxKeySet)
 		}
 		if v < p.Min {
-			return fmt.Errorf("Accepted: version %d below Min %d", v, p.Min)
+			return fmt.Errorf("accepted version %d below the minimum %d", v, p.Min)
 		}
 	}
 	return nil

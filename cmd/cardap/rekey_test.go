@@ -197,5 +197,5 @@ func TestReadRetiredKeySet(t *testing.T) {
 	}
 	code, _, errOut := runCLI(t, src, "typea", "read", "--keys", kf, "--password-mode", "none", "--min-key-set", "300")
 	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, errOut, "key set: Min: 300")
+	assert.Contains(t, errOut, "key set: minimum version 300")
 }
