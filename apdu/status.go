@@ -65,10 +65,13 @@ type TriesError struct {
 
 // Error implements error.
 func (e *TriesError) Error() string {
-	if e.Remaining == 0 {
-		return fmt.Sprintf("apdu: %04X verification blocked, no tries remaining", uint16(e.SW))
+	switch e.Remaining {
+	case 0:
+		return fmt.Sprintf("apdu: %04X verification blocked, no try left", uint16(e.SW))
+	case 1:
+		return fmt.Sprintf("apdu: %04X verification failed, 1 try left", uint16(e.SW))
 	}
-	return fmt.Sprintf("apdu: %04X verification failed, %d tries remaining", uint16(e.SW), e.Remaining)
+	return fmt.Sprintf("apdu: %04X verification failed, %d tries left", uint16(e.SW), e.Remaining)
 }
 
 // Unwrap returns the status word, so errors.Is(err, apdu.StatusWord(0x63C2))

@@ -109,14 +109,15 @@ func TestTriesError(t *testing.T) {
 		sw        StatusWord
 		remaining int
 		blocked   bool
+		msg       string
 	}{
-		{0x63C0, 0, true},
-		{0x63C1, 1, false},
-		{0x63C2, 2, false},
-		{0x63C5, 5, false},
-		{0x63CF, 15, false},
-		{0x6983, 0, true},
-		{0x6984, 0, true},
+		{0x63C0, 0, true, "apdu: 63C0 verification blocked, no try left"},
+		{0x63C1, 1, false, "apdu: 63C1 verification failed, 1 try left"},
+		{0x63C2, 2, false, "apdu: 63C2 verification failed, 2 tries left"},
+		{0x63C5, 5, false, "apdu: 63C5 verification failed, 5 tries left"},
+		{0x63CF, 15, false, "apdu: 63CF verification failed, 15 tries left"},
+		{0x6983, 0, true, "apdu: 6983 verification blocked, no try left"},
+		{0x6984, 0, true, "apdu: 6984 verification blocked, no try left"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.sw.String(), func(t *testing.T) {
@@ -131,11 +132,11 @@ func TestTriesError(t *testing.T) {
 			assert.ErrorIs(t, err, tc.sw, "the status word itself still matches")
 			if tc.blocked {
 				assert.ErrorIs(t, err, ErrBlocked)
-				assert.Contains(t, err.Error(), "blocked")
 			} else {
 				assert.NotErrorIs(t, err, ErrBlocked)
-				assert.Contains(t, err.Error(), fmt.Sprintf("%d tries remaining", tc.remaining))
 			}
+			// "1 try left", never "1 tries" (issue 11 §3.6).
+			assert.Equal(t, tc.msg, te.Error())
 
 			var sw StatusWord
 			require.ErrorAs(t, err, &sw)

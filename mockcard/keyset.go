@@ -33,21 +33,6 @@ func (s *stagedSet) wipe() {
 	}
 }
 
-// fciProprietary appends the AP's proprietary template A5 to an FCI body:
-// one A5 holding every proprietary object of the AP (the key set
-// C1 01 vv; other objects such as a test-card marker belong in the same
-// template, since a host refuses A5 twice). Nothing when there is none.
-func fciProprietary(a *app, body []byte) []byte {
-	var objs []byte
-	if a.keySet != 0 {
-		objs = append(objs, profile.TagKeySetVersion, 1, byte(a.keySet))
-	}
-	if len(objs) == 0 {
-		return body
-	}
-	return append(append(body, profile.TagFCIProprietary, byte(len(objs))), objs...)
-}
-
 // checkKeySet validates an APSpec's KeySet.
 func checkKeySet(v int) error {
 	if v < 0 || v > profile.MaxKeySet {

@@ -38,7 +38,9 @@ var (
 	// misordered or ill-formed data objects, or bad padding.
 	ErrResponseMalformed = errors.New("secure: malformed protected response")
 	// ErrResponseUnprotected: the card answered a protected command with a
-	// plain response other than the few SM errors it may send plain.
+	// plain response other than the few SM errors it may send plain: a
+	// status word alone, or data that does not open with DO87, DO99 or
+	// DO8E (such as 70 04 80 02 55 31 90 00), docs/PROTOCOL.md §4.4.
 	ErrResponseUnprotected = errors.New("secure: unprotected response to a protected command")
 	// ErrStatusMismatch: the protected status (DO99) differs from the status
 	// word of the response APDU.

@@ -59,6 +59,21 @@ func TestHostileSecureMessaging(t *testing.T) {
 				}, ErrResponseUnprotected},
 				{"plain data and 9000", func(c *memCard) {
 					c.tamper = func([]byte) []byte { return []byte{1, 2, 3, 4, 0x90, 0x00} }
+				}, ErrResponseUnprotected},
+				// Issue 11 §3.1: a plain BER-TLV answer with data is the
+				// unprotected answer of docs/PROTOCOL.md §4.4, not a
+				// malformed protected one.
+				{"plain template and 9000", func(c *memCard) {
+					c.tamper = func([]byte) []byte { return []byte{0x70, 0x04, 0x80, 0x02, 0x55, 0x31, 0x90, 0x00} }
+				}, ErrResponseUnprotected},
+				{"plain data and 6A82", func(c *memCard) {
+					c.tamper = func([]byte) []byte { return []byte{0x70, 0x00, 0x6A, 0x82} }
+				}, ErrResponseUnprotected},
+				{"plain data and 6988", func(c *memCard) {
+					c.tamper = func([]byte) []byte { return []byte{0x01, 0x69, 0x88} }
+				}, ErrResponseUnprotected},
+				{"DO8E first", func(c *memCard) {
+					c.tamper = func(r []byte) []byte { return append([]byte{tagMAC, 0}, r...) }
 				}, ErrResponseMalformed},
 				{"plain 6A82", func(c *memCard) {
 					c.tamper = func([]byte) []byte { return []byte{0x6A, 0x82} }

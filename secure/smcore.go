@@ -231,6 +231,12 @@ func isPlainSMError(sw apdu.StatusWord) bool {
 	return false
 }
 
+// isResponseDOTag reports whether b is the tag of a data object a
+// protected response may open with: DO87, DO99 or DO8E.
+func isResponseDOTag(b byte) bool {
+	return b == tagCryptogram || b == tagStatus || b == tagMAC
+}
+
 // unwrapResponse checks and decrypts a protected response (ICAO Doc 9303
 // part 11 §9.8.5) and appends the plain response (data || SW) to dst. It
 // increments the SSC. The order of checks is: structure, MAC (constant
@@ -245,6 +251,14 @@ func (m *smCore) unwrapResponse(dst, raw []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: %w", ErrCardRejectedSM, r.SW)
 		}
 		return nil, fmt.Errorf("%w: plain status %s", ErrResponseUnprotected, r.SW)
+	}
+	if !isResponseDOTag(r.Data[0]) {
+		// A protected response opens with DO87, DO99 or DO8E
+		// (docs/PROTOCOL.md §4.3). Anything else, such as the plain
+		// template 70 04 80 02 55 31 of a card that dropped secure
+		// messaging, is an unprotected answer (§4.4), not a malformed
+		// protected one.
+		return nil, fmt.Errorf("%w: %d bytes of plain data (first byte %02X), status %s", ErrResponseUnprotected, len(r.Data), r.Data[0], r.SW)
 	}
 	m.incSSC()
 	var do87, do99, do8E []byte

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mynacard/freespace/keys/keystest"
+	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/typea"
 )
 
@@ -39,7 +40,10 @@ func TestProtocolDocRekeyTranscript(t *testing.T) {
 
 	st := keystest.Store(1)
 	keystest.AddCardKeySet(st, 2)
-	card, tr := fleetCard(t, keystest.Store(1), 1, false)
+	// A card in the field: no test-card marker in its FCI.
+	var tr mockcard.Transcript
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: testID, Keys: mockcard.APKeys{Masters: keystest.Store(1)}}),
+		mockcard.WithTestMarker(false), mockcard.WithTranscript(&tr))
 	ap, err := typea.OpenUnauthenticated(context.Background(), card, typea.Config{Keys: st})
 	require.NoError(t, err)
 	require.NoError(t, ap.Rekey(context.Background(), 2))

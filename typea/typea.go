@@ -189,7 +189,10 @@ type VerifyOptions struct {
 // opts.AllowLastTry), then sends VERIFY. A wrong password gives a
 // *profile.PasswordError with the remaining tries (it unwraps to *apdu.TriesError).
 // In PasswordBeforeAuth mode the AP is selected again first and its CUID
-// compared, so the password never goes to a swapped card.
+// compared, so the password never goes to a swapped card (unless it was
+// selected in the same transaction: then the card is the same); no
+// SELECT follows before Authenticate, which would clear the password
+// (docs/PROTOCOL.md §1.4, §6.4).
 func (a *AP) Verify(ctx context.Context, pw profile.Password, opts VerifyOptions) error {
 	return a.do(ctx, "verify password", func(ctx context.Context) error {
 		return a.verify(ctx, pw, opts, a.cfg.Password == profile.PasswordBeforeAuth)
@@ -417,14 +420,26 @@ func (a *AP) writeRecords(ctx context.Context, recs [][]byte) error {
 			return &RecordSizeError{Len: len(r), Max: a.maxRecord()}
 		}
 	}
+	// The records of a linear file are numbered 1..n without gaps
+	// (ISO/IEC 7816-4 §7.3.1, APPEND RECORD adds n+1): once record i is
+	// not found, no later one exists, so the rest are appended without
+	// trying UPDATE first and none is left to free.
+	appending := false
 	for i, r := range recs {
-		err := a.updateRecord(ctx, i+1, r)
-		if errors.Is(err, apdu.ErrRecordNotFound) {
+		var err error
+		if !appending {
+			err = a.updateRecord(ctx, i+1, r)
+			appending = errors.Is(err, apdu.ErrRecordNotFound)
+		}
+		if appending {
 			err = a.appendRecord(ctx, r)
 		}
 		if err != nil {
 			return fmt.Errorf("record %d: %w", i+1, err)
 		}
+	}
+	if appending {
+		return nil
 	}
 	for n := len(recs) + 1; n <= a.cfg.MaxRecords; n++ {
 		err := a.updateRecord(ctx, n, freeRecord)
@@ -494,7 +509,9 @@ func (a *AP) Seal(ctx context.Context) error {
 // Sealed reports whether personalization is sealed, by a plain READ RECORD
 // 1 (docs/PROTOCOL.md §8.2): the profile leaves EF.Records open before
 // sealing (9000, 6282 or 6A83) and closed after it (6982). It selects the
-// AP again first (CUID check), which ends any secure messaging session.
+// AP again first (CUID check), which ends any secure messaging session,
+// unless the AP was selected in the same transaction with no key
+// authenticated since (a flow such as personalization).
 func (a *AP) Sealed(ctx context.Context) (bool, error) {
 	var sealed bool
 	err := a.do(ctx, "lifecycle probe", func(ctx context.Context) error {

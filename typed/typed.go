@@ -683,29 +683,86 @@ func (a *AP) writeRaw(ctx context.Context, pt []byte, opts WriteOptions, rotate 
 		if err != nil {
 			return err
 		}
-		v, err := a.latestVersion(ctx)
-		if err != nil {
-			return err
-		}
-		key, err := a.dataKey(ctx, v, Format02)
-		if err != nil {
-			return &KeyVersionError{KeyID: a.cfg.DataKey, Version: uint32(v), Err: err}
-		}
-		defer clear(key)
-		plan, err := planWrite(st, l, key, a.cfg.DataKey, uint32(v), a.binding(), pt, a.cfg.Rand, opts.OverwriteUnreadable)
-		if err != nil {
-			return err
-		}
-		if !opts.KeepAuthentication && a.s.Authenticated() != a.cfg.UpdateKey.Ref {
-			if err := a.s.Authenticate(ctx, a.cfg.UpdateKey); err != nil {
-				return err
-			}
-			// The key switch selected the AP again (CUID check) and
-			// started a new session: select the EF in it.
-			f.selected, f.ch = false, a.s.Channel()
-		}
-		return writeChunks(ctx, f, l.offset(plan.slot), plan.env, a.s.MaxWriteChunk())
+		return a.writeLoaded(ctx, f, l, st, pt, opts)
 	})
+}
+
+// Update reads the AP's content and writes what change makes of it, in
+// one transaction that reads the slots once: Read followed by Write
+// selects EF.Data and reads both slots twice. change receives what Read
+// would return and Read's error (nil, or the reason there is no current
+// content: ErrNoData, ErrAuthentication, a *DataKeyError, a
+// *FallbackError with Config.RequireNewest, ...), so a caller that
+// replaces the whole content can go on where Read would fail; an error
+// from change ends Update with nothing written. The write is Write's:
+// tearing-safe, under the update key unless opts.KeepAuthentication, a
+// *CapacityError before anything is written.
+func (a *AP) Update(ctx context.Context, opts WriteOptions, change func(cur ReadResult, err error) (Content, error)) error {
+	if a.session() == nil {
+		return apsession.Op("typed", "write", apsession.ErrNotOpen)
+	}
+	return a.do(ctx, "write", func(ctx context.Context) error {
+		f, l, st, err := a.load(ctx, opts.KeepAuthentication, nil)
+		if err != nil {
+			return err
+		}
+		cur, readErr := a.result(st)
+		next, err := change(cur, readErr)
+		clear(cur.Data)
+		if err != nil {
+			return err
+		}
+		pt, err := next.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		defer clear(pt)
+		return a.writeLoaded(ctx, f, l, st, pt, opts)
+	})
+}
+
+// result is what Read returns for the slots in st.
+func (a *AP) result(st *state) (ReadResult, error) {
+	defer clear(st.plain)
+	switch {
+	case st.current < 0:
+		return ReadResult{}, st.why
+	case st.fallback != nil && a.cfg.RequireNewest:
+		return ReadResult{}, &FallbackError{Fallback: *st.fallback, Older: st.hdr.Generation}
+	}
+	var c Content
+	if err := c.UnmarshalBinary(st.plain); err != nil {
+		return ReadResult{}, err
+	}
+	return ReadResult{Content: c, ReadReport: ReadReport{Header: st.hdr, Slot: st.current, Fallback: st.fallback}}, nil
+}
+
+// writeLoaded writes pt over the slots loaded into st (Write's steps
+// after the read): seal under the latest data key version, switch to the
+// update key unless opts.KeepAuthentication, write the other slot.
+func (a *AP) writeLoaded(ctx context.Context, f *cardFile, l layout, st *state, pt []byte, opts WriteOptions) error {
+	v, err := a.latestVersion(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := a.dataKey(ctx, v, Format02)
+	if err != nil {
+		return &KeyVersionError{KeyID: a.cfg.DataKey, Version: uint32(v), Err: err}
+	}
+	defer clear(key)
+	plan, err := planWrite(st, l, key, a.cfg.DataKey, uint32(v), a.binding(), pt, a.cfg.Rand, opts.OverwriteUnreadable)
+	if err != nil {
+		return err
+	}
+	if !opts.KeepAuthentication && a.s.Authenticated() != a.cfg.UpdateKey.Ref {
+		if err := a.s.Authenticate(ctx, a.cfg.UpdateKey); err != nil {
+			return err
+		}
+		// The key switch selected the AP again (CUID check) and
+		// started a new session: select the EF in it.
+		f.selected, f.ch = false, a.s.Channel()
+	}
+	return writeChunks(ctx, f, l.offset(plan.slot), plan.env, a.s.MaxWriteChunk())
 }
 
 // RotateOptions tune Rotate.
@@ -814,17 +871,27 @@ func (a *AP) ensureRead(ctx context.Context) error {
 // Sealed reports whether personalization is sealed, by a plain READ BINARY
 // of one byte of EF.Data by SFI (docs/PROTOCOL.md §8.2): open before
 // sealing (9000), closed after it (6982). It selects the AP again first
-// (CUID check), which ends any secure messaging session.
+// (CUID check), which ends any secure messaging session, unless the AP
+// was selected in the same transaction with no key authenticated since (a
+// flow such as personalization). An EF.Data at another FID than the
+// profile's (Config.DataFID) has no known SFI and is selected first.
 func (a *AP) Sealed(ctx context.Context) (bool, error) {
 	var sealed bool
 	err := a.do(ctx, "lifecycle probe", func(ctx context.Context) error {
 		if err := a.s.CheckCard(ctx); err != nil {
 			return err
 		}
-		if err := selectPlain(ctx, a.s.Plain(), a.cfg.DataFID); err != nil {
-			return err
+		// READ BINARY with P1 = 100xxxxx names EF.Data by its short EF
+		// identifier (ISO/IEC 7816-4 §11.3.3; SFI 4, docs/PROTOCOL.md
+		// §7.1): one APDU, no SELECT EF.
+		probe := apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, P1: 0x80 | profile.SFIData, Ne: 1}
+		if a.cfg.DataFID != profile.FIDData {
+			if err := selectPlain(ctx, a.s.Plain(), a.cfg.DataFID); err != nil {
+				return err
+			}
+			probe.P1 = 0
 		}
-		_, err := a.s.Plain().Do(ctx, apdu.Command{CLA: 0x00, INS: apdu.InsReadBinary, Ne: 1})
+		_, err := a.s.Plain().Do(ctx, probe)
 		sealed, err = apsession.SealedAnswer(err, apdu.ErrWrongP1P2)
 		return err
 	})

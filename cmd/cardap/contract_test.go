@@ -231,12 +231,12 @@ func TestKeySourceSyntax(t *testing.T) {
 		objs := assertJSONLines(t, out, spec)
 		assert.Equal(t, "U-ENV", objs[0]["user_id"], spec)
 	}
-	// A prefix naming no variables finds no keys: a key error, not a
-	// usage error.
+	// A prefix naming no variables finds no keys: the key set is refused
+	// before any authentication (not a usage error).
 	t.Setenv("FS_PW", "Kx7#pass")
 	code, out, _ := runCLI(t, src, "typea", "read", "--keys", "env:NOTHING_HERE_", "--password-env", "FS_PW", "--json")
 	assert.Equal(t, exitFailure, code)
-	assertJSONError(t, out, "key_not_found", exitFailure)
+	assertJSONError(t, out, "key_set_refused", exitFailure)
 	code, out, _ = runCLI(t, src, "typea", "read", "--keys", "env:bad-prefix", "--json")
 	assert.Equal(t, exitUsage, code)
 	assertJSONError(t, out, "usage", exitUsage)

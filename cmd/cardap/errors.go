@@ -9,7 +9,9 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/conformance"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/pkcs11"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -106,6 +108,17 @@ func errorClasses() []errorClass {
 		{"password_last_try", exitPassword, is(profile.ErrLastTry)},
 		{"password_required", exitPassword, is(profile.ErrPasswordRequired, cardap.ErrPasswordRequired)},
 		{"password_format", exitPassword, is(profile.ErrPasswordFormat)},
+		// PKCS#11 tokens (keys/pkcs11): the PIN, then the token itself.
+		{"pin_blocked", exitPassword, is(pkcs11.ErrPINLocked)},
+		{"pin_refused", exitPassword, is(pkcs11.ErrPINIncorrect)},
+		{"pin_unavailable", exitPassword, is(pkcs11.ErrPINSource)},
+		{"no_token", exitNoCard, is(pkcs11.ErrTokenAbsent)},
+		{"no_pkcs11_binding", exitNoCard, is(pkcs11.ErrNoCgo)},
+		{"pkcs11_uri", exitUsage, is(pkcs11.ErrURI)},
+		{"pkcs11_module", exitFailure, is(pkcs11.ErrModule)},
+		{"token_mechanism_unsupported", exitFailure, is(pkcs11.ErrMechanism)},
+		{"token_key_unsafe", exitFailure, is(pkcs11.ErrUnsafeObject, pkcs11.ErrNotExtractable)},
+		{"key_exists", exitFailure, is(pkcs11.ErrObjectExists)},
 		// Readers and cards.
 		{"card_removed", exitNoCard, is(apdu.ErrCardRemoved)},
 		{"no_card", exitNoCard, is(errNoCard)},
@@ -116,7 +129,8 @@ func errorClasses() []errorClass {
 		{"card_in_use", exitFailure, is(reader.ErrSharingViolation)},
 		{"card_unusable", exitFailure, is(reader.ErrCardUnusable)},
 		{"card_swapped", exitFailure, is(profile.ErrCardSwapped)},
-		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard)},
+		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard, conformance.ErrNoAP)},
+		{"not_test_card", exitFailure, is(conformance.ErrNotTestCard)},
 		{"not_personalized", exitFailure, is(profile.ErrNotPersonalized)},
 		{"card_data_malformed", exitFailure, is(profile.ErrMalformed)},
 		{"authentication_failed", exitFailure, is(cardap.ErrAuthFailed, cardap.ErrUnproven, secure.ErrCardCryptogram,
@@ -133,10 +147,8 @@ func errorClasses() []errorClass {
 		{"untrusted_file", exitFailure, func(err error) bool {
 			return as[*securefile.Error]()(err) || errors.Is(err, securefile.ErrInsecure) || errors.Is(err, keys.ErrInsecureFile)
 		}},
-		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
-		// After key_not_found: a key set this terminal lacks (in whole or
-		// in part) is that; a retired or unaccepted one is this.
 		{"key_set_refused", exitFailure, is(profile.ErrKeySet)},
+		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
 		{"key_set_not_newer", exitFailure, is(profile.ErrKeySetNotNewer)},
 		{"invalid_key", exitFailure, is(keys.ErrInvalidKey, revocation.ErrMalformedKey)},
 		// Revocation lists and feeds.

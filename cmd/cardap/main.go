@@ -1,7 +1,8 @@
 // Command cardap is the freespace command-line tool: it lists readers, probes
 // cards for known card APs, reads and writes the standard Type A, C and D
-// APs, serves the built-in mock card to a real PC/SC stack through vpcd, and
-// manages revocation lists.
+// APs, serves the built-in mock card to a real PC/SC stack through vpcd,
+// manages revocation lists, and runs key ceremonies (keys) on a key file or
+// a PKCS#11 token.
 //
 // Usage:
 //
@@ -27,9 +28,10 @@
 // (snake_case keys): its result, or for any error, usage errors included,
 // {"error": "...", "code": "<stable code>", "exit": N} with "remedy" when
 // one is known and "tries_left" for a refused password. Operator keys come
-// from --keys SPEC: a key file, env: or env:PREFIX.
+// from --keys SPEC: a key file, env:, env:PREFIX or pkcs11:<RFC 7512 URI>
+// (master keys in a token that diversifies them; keys/pkcs11).
 //
-// personalize, rekey, password unblock and typed write append a durable audit
+// personalize, rekey, password unblock, typed write and every keys subcommand append a durable audit
 // record (JSON lines, fsynced before success is reported) to --audit FILE
 // for --operator ID (defaults $CARDAP_AUDIT, $CARDAP_OPERATOR); without
 // them they stop with a usage error unless --no-audit is given.
@@ -78,6 +80,9 @@ func commands() []command {
 		{name: "typea", summary: "Type A AP: read (mutual authentication, records)", run: cmdTypeA, subs: []string{"read"}},
 		{name: "typed", summary: "Type D AP: read, write (encrypted binary data)", run: cmdTypeD, subs: []string{"read", "write"}},
 		{name: "password", summary: "AP password: status, change, unblock", run: cmdPassword, subs: []string{"status", "change", "unblock"}},
+		{name: "conformance", summary: "check a card against the profile's card-behaviour table (exit 6 when a requirement fails)", run: cmdConformance},
+		{name: "keys", summary: "key ceremonies: generate, import, list, rotate, export-public (key file or PKCS#11 token)", run: cmdKeys,
+			subs: []string{"generate", "import", "list", "rotate", "export-public"}},
 		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/keys/keystest"
+	"github.com/mynacard/freespace/mockcard"
 )
 
 // TestCommandsThroughPCSC serves the mock card with `cardap mock serve` to
@@ -40,7 +42,13 @@ func TestCommandsThroughPCSC(t *testing.T) {
 	code, out, stderr = runCLI(t, nil, "probe", "--reader", slot.ReaderName)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Regexp(t, `Type C \(common card AP\)\s+\S+\s+present`, out)
-	assert.Regexp(t, `JPKI\s+D392F000260100000001\s+present`, out)
+	// The mock carries only the pre-installed APs it implements
+	// (profile 2.1 §1.1).
+	jpki := "absent"
+	if mockcard.PreinstalledAPs()[0].Implemented() {
+		jpki = "present"
+	}
+	assert.Regexp(t, `JPKI\s+D392F000260100000001\s+`+jpki, out)
 	assert.Regexp(t, `Type A \(record AP\)\s+\S+\s+absent`, out)
 
 	code, out, stderr = runCLI(t, nil, "typec", "read", "--reader", slot.ReaderName, "--json")
@@ -124,4 +132,28 @@ func writeOnlySet(src, dst string, v int) error {
 		return err
 	}
 	return os.WriteFile(dst, out, 0o600)
+}
+
+// TestConformanceThroughPCSC: `cardap conformance` passes every
+// requirement, destructive ones included, on the demo card of `cardap
+// mock serve` (Types A, C and D, sealed, with a password) through vpcd and
+// a real pcscd.
+func TestConformanceThroughPCSC(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	kf := filepath.Join(t.TempDir(), "keys.json")
+	require.NoError(t, keystest.WriteFile(kf, 1))
+	startServe(t, "--vpcd", slot.Addr, "--keys", kf)
+	pcsctest.WaitPresent(t, slot)
+	for _, typ := range []string{"a", "c", "d"} {
+		t.Setenv("FS_CONF_PW", demoPassword)
+		code, out, stderr := runCLI(t, nil, "conformance", "--type", typ, "--reader", slot.ReaderName, "--keys", kf,
+			"--password-env", "FS_CONF_PW", "--destructive", "--json")
+		require.Equal(t, exitOK, code, "type %s: %s\n%s", typ, out, stderr)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		var sum conformanceSummary
+		require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &sum))
+		assert.Zero(t, sum.Summary.Fail, typ)
+		assert.Greater(t, sum.Summary.Pass, 20, typ)
+		assert.True(t, sum.Summary.TestCard, typ)
+	}
 }

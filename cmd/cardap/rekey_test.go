@@ -102,7 +102,7 @@ func TestRekeyCommandErrors(t *testing.T) {
 	assert.Equal(t, exitFailure, code)
 	var je jsonError
 	require.NoError(t, json.Unmarshal([]byte(out), &je))
-	assert.Equal(t, "key_not_found", je.Code, "the key file lacks set 3")
+	assert.Equal(t, "key_set_refused", je.Code, "the key file lacks set 3")
 	assert.Contains(t, je.Error, "card-key set 3")
 	assert.Contains(t, je.Remedy, "key set 3")
 
@@ -115,9 +115,9 @@ func TestRekeyCommandErrors(t *testing.T) {
 	assert.NotEmpty(t, je.Remedy)
 }
 
-// TestKeySetErrorClasses: a retired or unaccepted key set is
-// key_set_refused with a rekey remedy; a set the key source lacks is
-// key_not_found with the keys to add.
+// TestKeySetErrorClasses: a refused key set is key_set_refused, with a
+// rekey remedy when it is retired or unaccepted and the keys to add when
+// the key source lacks them.
 func TestKeySetErrorClasses(t *testing.T) {
 	aid := profile.DefaultAID(profile.TypeA)
 	for _, tc := range []struct {
@@ -128,7 +128,7 @@ func TestKeySetErrorClasses(t *testing.T) {
 		{&profile.KeySetError{AID: aid, Version: 1, Reason: profile.KeySetRetired}, "key_set_refused", "cardap rekey"},
 		{&profile.KeySetError{AID: aid, Version: 4, Reason: profile.KeySetNotAccepted}, "key_set_refused", "cardap rekey"},
 		{&profile.KeySetError{AID: aid, Version: 2, Reason: profile.KeySetIncomplete, Missing: []string{"typea-auth-mac v2"}, Err: keys.ErrKeyNotFound},
-			"key_not_found", "add typea-auth-mac v2"},
+			"key_set_refused", "add typea-auth-mac v2"},
 	} {
 		je := newJSONError(fmt.Errorf("typea: read: %w", tc.err))
 		assert.Equal(t, tc.code, je.Code)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -528,13 +529,27 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	f := newRevFlags(c, "publish", "")
 	master := f.fs.String("master", "", "the operator's master list (CSV/TSV list form)")
 	out := f.fs.String("out", "", "feed directory to write (the web root)")
-	keyFile := f.fs.String("key", "", "file holding the Ed25519 private key seed (64 hex digits; mode 0600, owned by you or root)")
-	newKey := f.fs.String("new-key", "", "generate a key pair: create this file (new, mode 0600; an existing file or symlink is refused) with the private seed and print the public key")
+	keyFile := f.fs.String("key", "", "file holding the Ed25519 private key seed (64 hex digits; mode 0600, owned by you or root), or a pkcs11: URI of the key in a token (object= label, default feed-signing)")
+	newKey := f.fs.String("new-key", "", "generate a key pair: create this file (new, mode 0600; an existing file or symlink is refused) with the private seed, or generate it inside the token of a pkcs11: URI; print the public key")
 	keep := f.fs.Int("keep-deltas", 14, "number of recent deltas listed in the feed")
 	asOf := f.fs.String("as-of", "", "as-of time (RFC 3339); default: the master list's #as-of")
 	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
 	if code := f.parse(c, args, 0); code >= 0 {
 		return code
+	}
+	if isPKCS11(*newKey) {
+		pub, err := tokenNewFeedKey(ctx, *newKey)
+		if err != nil {
+			return f.fail(c, fmt.Errorf("--new-key: %w", err))
+		}
+		if f.json {
+			if err := writeJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub)}); err != nil {
+				return f.fail(c, err)
+			}
+		} else {
+			fmt.Fprintf(c.stdout, "public key %s\nprivate key generated in the token (not extractable)\n", hex.EncodeToString(pub))
+		}
+		return exitOK
 	}
 	if *newKey != "" {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -560,11 +575,22 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	if *master == "" || *out == "" || *keyFile == "" {
 		return f.fail(c, usageError("revocation publish: --master, --out and --key are required"))
 	}
-	priv, err := readPrivateKey(*keyFile)
-	if err != nil {
-		return f.fail(c, fmt.Errorf("--key: %w", err))
+	var priv ed25519.PrivateKey
+	var signer crypto.Signer
+	if isPKCS11(*keyFile) {
+		s, closer, err := tokenSigner(ctx, *keyFile)
+		if err != nil {
+			return f.fail(c, fmt.Errorf("--key: %w", err))
+		}
+		defer closer.Close()
+		signer = s
+	} else {
+		var err error
+		if priv, err = readPrivateKey(*keyFile); err != nil {
+			return f.fail(c, fmt.Errorf("--key: %w", err))
+		}
+		defer clear(priv)
 	}
-	defer clear(priv)
 	// The master list decides what every terminal refuses: it is
 	// checked like any file a privileged process trusts.
 	in, err := securefile.Open(*master, securefile.Policy{})
@@ -591,7 +617,7 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 			return f.fail(c, usageErrorf("--as-of: %v", err))
 		}
 	}
-	head, err := (&feed.Publisher{Dir: *out, Key: priv, KeepDeltas: *keep}).Publish(ctx, u.Add, when)
+	head, err := (&feed.Publisher{Dir: *out, Key: priv, Signer: signer, KeepDeltas: *keep}).Publish(ctx, u.Add, when)
 	if err != nil {
 		return f.fail(c, err)
 	}

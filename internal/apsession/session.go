@@ -104,6 +104,9 @@ type Session struct {
 	// lost: an operation of Run lost the card-side session; the next one
 	// resumes it first.
 	lost bool
+	// selectedIn is the transaction the AP was last selected (and its
+	// CUID read) in, nil when that SELECT ran outside one.
+	selectedIn *txMark
 	// keySet is the card-key set version of the AP (keyset.go), set by
 	// every SELECT; keySetDefault: the card announced none.
 	keySet        int
@@ -203,6 +206,7 @@ func (s *Session) selectAP(ctx context.Context) (profile.CUID, error) {
 		}
 		return profile.CUID{}, fmt.Errorf("SELECT AP %s: %w", s.cfg.AID, err)
 	}
+	s.selectedIn = heldMark(ctx, s.raw)
 	c, ok, err := cuidFromFCI(fci)
 	if err != nil {
 		return profile.CUID{}, err
@@ -366,9 +370,17 @@ func (s *Session) Resume(ctx context.Context) error {
 
 // CheckCard re-reads the CUID (SELECT of the AP) and compares it, for
 // sessions without secure messaging, where a swapped card would otherwise
-// go unnoticed. It drops any authentication.
+// go unnoticed. It drops any authentication. When the AP was selected in
+// the transaction ctx still holds, with no authentication since, it sends
+// nothing: the SELECT of that transaction read the CUID, and a card
+// cannot be swapped inside a transaction without the reader reporting a
+// reset or removal on the next command (a second SELECT would be the
+// same command with the same answer, docs/PROTOCOL.md §6.4).
 func (s *Session) CheckCard(ctx context.Context) error {
 	s.resumeKey = nil
+	if s.fresh && s.sm == nil && s.selectedIn != nil && s.selectedIn == heldMark(ctx, s.raw) {
+		return nil
+	}
 	return s.Resume(ctx)
 }
 
@@ -467,7 +479,10 @@ type txKey struct{}
 // fn must not pass for being inside it) and the marks of the enclosing
 // transactions, on other transactors.
 type txMark struct {
-	on     apdu.Transactor
+	// on is the transactor the transaction was taken on or, for a
+	// transport without transactions, the innermost transport (the
+	// card), so that "inside the same operation" is known for it too.
+	on     any
 	open   atomic.Bool
 	parent *txMark
 }
@@ -489,25 +504,57 @@ func transactor(t apdu.Transport) apdu.Transactor {
 	return nil
 }
 
-// identifiable reports whether tx can be told apart with ==: a pointer
+// markKey is what a transaction on t is recorded under: its transactor,
+// or the innermost transport under t when there is none.
+func markKey(t apdu.Transport) any {
+	if tx := transactor(t); tx != nil {
+		return tx
+	}
+	for t != nil {
+		u, ok := t.(apdu.Unwrapper)
+		if !ok {
+			break
+		}
+		t = u.Unwrap()
+	}
+	return t
+}
+
+// identifiable reports whether v can be told apart with ==: a pointer
 // (the PC/SC reader's *reader.Card) can, a value of a type holding a
 // slice, map or func cannot (== on interfaces holding it would panic).
-func identifiable(tx apdu.Transactor) bool {
-	return reflect.ValueOf(tx).Comparable()
+func identifiable(v any) bool {
+	return v != nil && reflect.ValueOf(v).Comparable()
 }
 
 // held reports whether ctx is inside a transaction WithTransaction took on
-// tx and still holds.
-func held(ctx context.Context, tx apdu.Transactor) bool {
+// key and still holds.
+func held(ctx context.Context, key any) bool {
+	return heldOn(ctx, key) != nil
+}
+
+// heldOn returns the innermost mark of ctx on key that is still held, nil
+// when there is none.
+func heldOn(ctx context.Context, key any) *txMark {
 	m, _ := ctx.Value(txKey{}).(*txMark)
 	for ; m != nil; m = m.parent {
-		// m.on is always identifiable; tx was checked by the caller, so
+		// m.on is always identifiable; key was checked by the caller, so
 		// == cannot panic (different dynamic types compare unequal).
-		if m.open.Load() && m.on == tx {
-			return true
+		if m.open.Load() && m.on == key {
+			return m
 		}
 	}
-	return false
+	return nil
+}
+
+// heldMark returns the transaction ctx holds on t (see WithTransaction),
+// nil when it holds none.
+func heldMark(ctx context.Context, t apdu.Transport) *txMark {
+	key := markKey(t)
+	if !identifiable(key) {
+		return nil
+	}
+	return heldOn(ctx, key)
 }
 
 // WithTransaction is apdu.WithTransaction that does not nest: inside a
@@ -521,22 +568,33 @@ func held(ctx context.Context, tx apdu.Transactor) bool {
 // transactor that == cannot compare (a value whose type holds a slice,
 // map or func) cannot be recognised, so every call on it takes a
 // transaction of its own. A context kept beyond fn is no longer inside.
+// On a transport without transactions (an in-process card) nothing is
+// taken, but the marker is set all the same, on the innermost transport,
+// so the steps of one operation are told from later operations
+// (Session.CheckCard).
 func WithTransaction(ctx context.Context, t apdu.Transport, fn func(ctx context.Context) error) error {
 	tx := transactor(t)
-	if tx == nil {
-		return fn(ctx) // nothing to take (apdu.WithTransaction would do the same)
-	}
-	if !identifiable(tx) {
+	key := markKey(t)
+	if !identifiable(key) {
+		if tx == nil {
+			return fn(ctx) // nothing to take (apdu.WithTransaction would do the same)
+		}
 		return tx.WithTransaction(ctx, fn)
 	}
-	if held(ctx, tx) {
+	if held(ctx, key) {
 		return fn(ctx)
 	}
 	parent, _ := ctx.Value(txKey{}).(*txMark)
-	m := &txMark{on: tx, parent: parent}
-	return tx.WithTransaction(ctx, func(ctx context.Context) error {
+	m := &txMark{on: key, parent: parent}
+	inside := func(ctx context.Context) error {
 		m.open.Store(true)
 		defer m.open.Store(false)
 		return fn(context.WithValue(ctx, txKey{}, m))
-	})
+	}
+	if tx == nil {
+		// No transactions to take: the mark still tells the steps of one
+		// operation on this card (Session.CheckCard) from later ones.
+		return inside(ctx)
+	}
+	return tx.WithTransaction(ctx, inside)
 }

@@ -3,7 +3,9 @@ package feed
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -28,6 +30,10 @@ type Publisher struct {
 	Dir string
 	// Key signs the feed. It is never logged or printed.
 	Key ed25519.PrivateKey
+	// Signer, when set, signs instead of Key: a key that stays in an HSM
+	// (keys/pkcs11.Signer). Its Public() must be an ed25519.PublicKey and
+	// it signs pure Ed25519 (crypto.Hash(0)). Leave Key empty then.
+	Signer crypto.Signer
 	// KeepDeltas is how many recent deltas the index lists; 0 means 14.
 	KeepDeltas int
 }
@@ -36,13 +42,13 @@ type Publisher struct {
 // sequence after the one already in Dir (1 for a new feed). It returns the
 // new index.
 func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asOf time.Time) (*Index, error) {
-	if len(p.Key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("%w: Publisher.Key is not an Ed25519 private key", ErrConfig)
+	pub, err := p.publicKey()
+	if err != nil {
+		return nil, err
 	}
 	if p.Dir == "" {
 		return nil, fmt.Errorf("%w: Publisher.Dir is empty", ErrConfig)
 	}
-	pub := p.Key.Public().(ed25519.PublicKey)
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("feed: publish: %w", err)
 	}
@@ -95,7 +101,11 @@ func (p *Publisher) Publish(ctx context.Context, master []revocation.Record, asO
 	hj = append(hj, '\n')
 	// Signature first, then the index, each atomically: a client that
 	// fetches between the two sees a mismatch and retries later.
-	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName+SigSuffix), ed25519.Sign(p.Key, hj)); err != nil {
+	sig, err := p.sign(hj)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName+SigSuffix), sig); err != nil {
 		return nil, err
 	}
 	if err := writeFileAtomic(filepath.Join(p.Dir, IndexName), hj); err != nil {
@@ -175,7 +185,11 @@ func (p *Publisher) writeSigned(name string, u *revocation.Update) (File, error)
 	if err := writeFileAtomic(filepath.Join(p.Dir, name), data); err != nil {
 		return File{}, err
 	}
-	if err := writeFileAtomic(filepath.Join(p.Dir, name+SigSuffix), ed25519.Sign(p.Key, data)); err != nil {
+	sig, err := p.sign(data)
+	if err != nil {
+		return File{}, err
+	}
+	if err := writeFileAtomic(filepath.Join(p.Dir, name+SigSuffix), sig); err != nil {
 		return File{}, err
 	}
 	sum := sha256.Sum256(data)
@@ -212,8 +226,46 @@ func (p Publisher) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "feed.Publisher{Dir: %q, Key: %s, KeepDeltas: %d}", p.Dir, p.redactedKey(), p.KeepDeltas)
 }
 
+// publicKey checks that exactly one of Key and Signer is set and returns
+// the feed's public key.
+func (p *Publisher) publicKey() (ed25519.PublicKey, error) {
+	switch {
+	case p.Signer != nil && len(p.Key) > 0:
+		return nil, fmt.Errorf("%w: Publisher.Key and Publisher.Signer both set", ErrConfig)
+	case p.Signer != nil:
+		pub, ok := p.Signer.Public().(ed25519.PublicKey)
+		if !ok || len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: Publisher.Signer is not an Ed25519 signer", ErrConfig)
+		}
+		return pub, nil
+	case len(p.Key) != ed25519.PrivateKeySize:
+		return nil, fmt.Errorf("%w: Publisher.Key is not an Ed25519 private key", ErrConfig)
+	}
+	return p.Key.Public().(ed25519.PublicKey), nil
+}
+
+// sign signs data with Key or Signer; a Signer's signature is checked
+// under its public key before it is published.
+func (p *Publisher) sign(data []byte) ([]byte, error) {
+	if p.Signer == nil {
+		return ed25519.Sign(p.Key, data), nil
+	}
+	sig, err := p.Signer.Sign(rand.Reader, data, crypto.Hash(0))
+	if err != nil {
+		return nil, fmt.Errorf("feed: publish: sign: %w", err)
+	}
+	pub, _ := p.Signer.Public().(ed25519.PublicKey)
+	if !ed25519.Verify(pub, data, sig) {
+		return nil, fmt.Errorf("feed: publish: the signer's signature does not verify under its public key")
+	}
+	return sig, nil
+}
+
 // redactedKey is what the publisher's key prints as.
 func (p Publisher) redactedKey() string {
+	if p.Signer != nil {
+		return "[signer]"
+	}
 	if len(p.Key) > 0 {
 		return "[redacted]"
 	}
