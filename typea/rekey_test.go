@@ -229,3 +229,20 @@ func TestRekeyEverySuiteShortAPDUs(t *testing.T) {
 		})
 	}
 }
+
+// TestRekeySilentCard: a card that announces no key set (read as set 1)
+// is rekeyed from set 1 and announces its new set afterwards.
+func TestRekeySilentCard(t *testing.T) {
+	ctx := context.Background()
+	st := keystest.Store(1)
+	keystest.AddCardKeySet(st, 2)
+	card, _ := fleetCard(t, keystest.Store(1), 1, true)
+	ap, err := typea.OpenUnauthenticated(ctx, card, typea.Config{Keys: st})
+	require.NoError(t, err)
+	assert.Equal(t, 1, ap.KeySet())
+	require.NoError(t, ap.Rekey(ctx, 2))
+	require.NoError(t, ap.Close())
+	res, err := typea.Read(ctx, card, typea.Config{Keys: st, KeySets: profile.KeySetPolicy{Accepted: []int{2}}}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.KeySet)
+}
