@@ -67,6 +67,13 @@
 // Personalization to Operational (irreversibly) when the AP's seal
 // condition is met.
 //
+// # JPKI AP and readers without extended length
+//
+// WithJPKI adds the JPKI AP of every My Number Card (certificates, PINs,
+// RSA-2048 keys and the 80 2A signature command; test PKI committed under
+// testdata/jpki, LoadJPKITestPKI). WithShortReader puts the card behind a
+// reader without extended length (6700 or a transmit error).
+//
 // # Faults
 //
 // Tests schedule faults with Inject (RemoveBefore, RemoveAfter, Tear, ...)

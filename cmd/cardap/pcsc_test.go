@@ -157,3 +157,45 @@ func TestConformanceThroughPCSC(t *testing.T) {
 		assert.True(t, sum.Summary.TestCard, typ)
 	}
 }
+
+// TestReadersDiagnoseThroughPCSC: `cardap readers --diagnose` on mock
+// cards served through a real pcscd, one behind a reader with extended
+// length and one without (mock serve --short-reader): protocol T=1 as
+// pcscd negotiated it, extended length observed, the APs that answer.
+func TestReadersDiagnoseThroughPCSC(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{{nil, "supported"}, {[]string{"--short-reader"}, "unsupported"}} {
+		slot := pcsctest.Acquire(t)
+		stop := startServe(t, append([]string{"--vpcd", slot.Addr, "--user-id", "DIAG"}, tc.args...)...)
+		pcsctest.WaitPresent(t, slot)
+		code, out, stderr := runCLI(t, nil, "readers", "--diagnose", "--reader", slot.ReaderName, "--json")
+		require.Equal(t, exitOK, code, stderr)
+		var got struct {
+			Readers []struct {
+				Protocol string `json:"protocol"`
+				Extended string `json:"extended_length"`
+				APs      []struct {
+					Name    string `json:"name"`
+					Present bool   `json:"present"`
+				} `json:"aps"`
+			} `json:"readers"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		require.Len(t, got.Readers, 1)
+		r := got.Readers[0]
+		assert.Equal(t, "T=1", r.Protocol)
+		assert.Equal(t, tc.want, r.Extended, "%v", tc.args)
+		present := map[string]bool{}
+		for _, a := range r.APs {
+			present[a.Name] = a.Present
+		}
+		assert.True(t, present["JPKI"])
+		assert.True(t, present["Type C (common card AP)"])
+		assert.False(t, present["Type A (record AP)"])
+		code, stderr = stop()
+		require.Equal(t, exitOK, code, stderr)
+		pcsctest.WaitAbsent(t, slot)
+	}
+}
