@@ -14,6 +14,12 @@
 // (ErrConfig of the AP's package) and the Request (ErrInvalidRequest)
 // before the first APDU.
 //
+// A Type A or D run leaves the AP with the newest card-key set the key
+// provider holds whole, or Request.KeySet (docs/PROTOCOL.md §5.3, §8.1):
+// an AP loaded with an older set is rekeyed in place first (§5.4).
+// RekeyTypeA and RekeyTypeD rotate the card keys of an AP in the field,
+// tearing-safe and resumable, and cmd/cardap's rekey runs them.
+//
 // Every run is idempotent and resumable: the steps are ordered so that the
 // seal comes last, each step can be repeated with the same result, and a
 // run first probes whether the AP is already sealed. When the card is

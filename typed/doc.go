@@ -42,4 +42,12 @@
 // ErrUnreadableSlots, ErrCardSwapped. Config is checked before anything is
 // sent (Config.Validate); every configuration error wraps ErrConfig and
 // names the field.
+//
+// Card keys and data keys have versions of their own. The card keys (read,
+// update, administrative) are one key set whose version the card announces
+// in its FCI (docs/PROTOCOL.md §5.3): every one of them is taken at that
+// version, which Config.KeySets must accept, else a *profile.KeySetError
+// before any MUTUAL AUTHENTICATE; AP.Rekey loads a new set in place
+// (§5.4) and leaves the envelopes as they are. The data key's versions
+// (DataKeyVersion, MinDataKeyVersion, Rotate) are independent of them.
 package typed

@@ -102,7 +102,7 @@ func TestCompleteWords(t *testing.T) {
 		want  []string
 	}{
 		{[]string{""}, append(slices.Clone(names), "help")},
-		{[]string{"re"}, []string{"revocation", "readers"}},
+		{[]string{"re"}, []string{"revocation", "readers", "rekey"}},
 		{[]string{"-"}, []string{"--help", "--version"}},
 		{[]string{"revocation", ""}, []string{"sync", "check", "stop", "unstop", "status", "publish"}},
 		{[]string{"typed", "w"}, []string{"write"}},

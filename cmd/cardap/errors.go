@@ -155,6 +155,7 @@ func errorClasses() []errorClass {
 		}},
 		{"key_set_refused", exitFailure, is(profile.ErrKeySet)},
 		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
+		{"key_set_not_newer", exitFailure, is(profile.ErrKeySetNotNewer)},
 		{"invalid_key", exitFailure, is(keys.ErrInvalidKey, revocation.ErrMalformedKey)},
 		// Revocation lists and feeds.
 		{"revocation_store_missing", exitFailure, is(revocation.ErrNoStore)},
@@ -218,6 +219,9 @@ func remedyOf(err error) string {
 		// The library's error names no option; the CLI names its flag
 		// (personalize never spends a sealed AP's last try: no flag).
 		return "add --allow-last-try to send the password at its last try (a wrong one blocks it, and only the administrative key unblocks it: cardap password unblock)"
+	}
+	if r := keySetRemedy(err); r != "" {
+		return r
 	}
 	return reader.Remedy(err)
 }

@@ -76,6 +76,64 @@ func TestCommandsThroughPCSC(t *testing.T) {
 	assert.Equal(t, "PCSC-CLI", again.UserID)
 }
 
+// TestRekeyThroughPCSC serves a mock card with Type A and D APs of key
+// set 1 through pcscd, rekeys both to set 2 with cardap rekey over
+// PC/SC, and reads the Type A AP with a key file that holds set 2 only.
+func TestRekeyThroughPCSC(t *testing.T) {
+	slot := pcsctest.Acquire(t)
+	dir := t.TempDir()
+	set1, both, only2 := filepath.Join(dir, "set1.json"), filepath.Join(dir, "both.json"), filepath.Join(dir, "set2.json")
+	require.NoError(t, keystest.WriteFileKeySets(set1, 1, 1))
+	require.NoError(t, keystest.WriteFileKeySets(both, 1, 2))
+	require.NoError(t, writeOnlySet(both, only2, 2))
+	startServe(t, "--vpcd", slot.Addr, "--state", filepath.Join(dir, "card.json"), "--user-id", "PCSC-REKEY", "--keys", set1)
+	pcsctest.WaitPresent(t, slot)
+
+	for _, typ := range []string{"a", "d"} {
+		code, out, stderr := runCLI(t, nil, "rekey", "--reader", slot.ReaderName, "--type", typ, "--to", "2", "--keys", both, "--no-audit", "--json")
+		require.Equal(t, exitOK, code, stderr)
+		var j rekeyJSON
+		require.NoError(t, json.Unmarshal([]byte(out), &j))
+		assert.Equal(t, 1, j.From)
+		assert.Equal(t, 2, j.To)
+		assert.Equal(t, 8, j.APDUs)
+	}
+	t.Setenv("FS_PW", demoPassword)
+	code, out, stderr := runCLI(t, nil, "typea", "read", "--reader", slot.ReaderName, "--keys", only2, "--password-env", "FS_PW", "--json")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "PCSC-REKEY")
+	code, _, stderr = runCLI(t, nil, "typea", "read", "--reader", slot.ReaderName, "--keys", set1, "--password-env", "FS_PW")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "card-key set 2")
+}
+
+// writeOnlySet copies the entries of version v of key file src to dst
+// (mode 0600).
+func writeOnlySet(src, dst string, v int) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	var file struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		return err
+	}
+	var keep []map[string]any
+	for _, k := range file.Keys {
+		if k["version"] == float64(v) || k["name"] == "typed-data" {
+			keep = append(keep, k)
+		}
+	}
+	file.Keys = keep
+	out, err := json.Marshal(file)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, out, 0o600)
+}
+
 // TestConformanceThroughPCSC: `cardap conformance` passes every
 // requirement, destructive ones included, on the demo card of `cardap
 // mock serve` (Types A, C and D, sealed, with a password) through vpcd and

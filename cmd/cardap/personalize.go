@@ -19,7 +19,7 @@ import (
 // cmdPersonalize is `cardap personalize`: the operator's service-setup
 // terminal (docs/PROTOCOL.md chapter 8).
 func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys SPEC] [--suite SUITE] [--password-env VAR | --stdin] [--data-file FILE] [--data-key-version N] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
+	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys SPEC] [--suite SUITE] [--password-env VAR | --stdin] [--data-file FILE] [--data-key-version N] [--aid AID] [--capacity N] [--key-set N] [--reader NAME] [--json] [--trace]"
 	var f common
 	var aud auditFlags
 	var sec secretFlags
@@ -28,7 +28,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	typ := ""
 	aid := &aidFlag{}
 	var dataFile string
-	var capacity, dataVersion int
+	var capacity, dataVersion, keySet int
 	fs := newFlagSet(c, "personalize", usage)
 	f.register(fs)
 	aud.register(fs)
@@ -42,6 +42,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	fs.StringVar(&dataFile, "data-file", "", "Type D application data `FILE`")
 	fs.IntVar(&capacity, "capacity", 0, "Type D: size of EF.Data in bytes (default: from the card's FCP)")
 	fs.IntVar(&dataVersion, "data-key-version", 0, "Type D: seal under this `VERSION` of the data key (default: the latest --keys holds)")
+	fs.IntVar(&keySet, "key-set", 0, "Type A and D: card-key set `VERSION` the AP ends with, rekeyed in place when loaded with an older one (default: the newest set --keys holds whole)")
 	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
@@ -53,7 +54,10 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	if err != nil {
 		return fail(c, f.json, usageError(err.Error()))
 	}
-	req := personalize.Request{Identity: id}
+	if keySet < 0 || keySet > profile.MaxKeySet || (keySet != 0 && typ == "c") {
+		return fail(c, f.json, usageErrorf("--key-set: 1 to %d, for Type A and D", profile.MaxKeySet))
+	}
+	req := personalize.Request{Identity: id, KeySet: keySet}
 	if req.Password, err = sec.secret(ctx, "password"); err != nil {
 		return fail(c, f.json, usageError(err.Error()))
 	}
@@ -104,8 +108,15 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	if f.json {
-		return done(c, writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
-			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs}))
+		out := map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
+			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs}
+		if typ != "c" {
+			out["key_set"], out["rekeyed"] = res.KeySet, res.Rekeyed
+		}
+		return done(c, writeJSON(c.stdout, out))
+	}
+	if res.Rekeyed {
+		state = fmt.Sprintf("rekeyed to key set %d, %s", res.KeySet, state)
 	}
 	_, err = fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.APDUs)
 	return done(c, err)

@@ -18,7 +18,7 @@ const maxDataFile = 1 << 15
 
 // cmdTypeD is `cardap typed read|write`.
 func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typed read|write --keys SPEC [--suite SUITE] [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
+	const usage = "typed read|write --keys SPEC [--suite SUITE] [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] " + keySetUsage + " [--json] [--trace]\n" +
 		"       write: " + auditUsage + " --data-file FILE (the application data; the identity is kept) [--data-key-version N] [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
 		"       read:  [--out FILE] writes the application data (decrypted) to FILE, a new file of mode 0600"
 	sub, code := subcommand(c, usage, args, "read", "write")
@@ -89,7 +89,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 			return code
 		}
 	}
-	return printTypeD(c, &tf, sub, cnt, ap.CUID(), cur)
+	return printTypeD(c, &tf, sub, cnt, ap.CUID(), ap.KeySet(), cur)
 }
 
 // typedFlags are the flags of `cardap typed`.
@@ -104,6 +104,7 @@ type typedFlags struct {
 	genDir                             string
 	dataFile, outFile                  string
 	overwrite                          bool
+	keySets                            keySetFlags
 }
 
 // parse registers the flags of subcommand sub and parses args. It returns
@@ -122,6 +123,7 @@ func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
 	fs.IntVar(&tf.minVersion, "min-data-key-version", 0, "refuse data sealed under an older data key `VERSION` (retired)")
 	fs.BoolVar(&tf.requireNewest, "require-newest", false, "refuse older data when the newest slot does not open (instead of reporting the fallback)")
 	fs.StringVar(&tf.genDir, "generations", "", "state `DIR` remembering the highest generation read per card; an older one is refused")
+	tf.keySets.register(fs)
 	if sub == "write" {
 		tf.aud.register(fs)
 		fs.StringVar(&tf.dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
@@ -131,7 +133,13 @@ func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
 	} else {
 		fs.StringVar(&tf.outFile, "out", "", "write the application data to `FILE`, created with mode 0600 (an existing file or a symlink is refused)")
 	}
-	return parseFlags(c, fs, args)
+	if code := parseFlags(c, fs, args); code >= 0 {
+		return code
+	}
+	if _, err := tf.keySets.policy(); err != nil {
+		return fail(c, tf.json, err)
+	}
+	return -1
 }
 
 // typedWrite is what typed write puts on the card: the new data and/or
@@ -195,7 +203,13 @@ func (in typedWrite) checkCapacity(capacity int) error {
 // after authentication when one was given.
 func (tf *typedFlags) config(st keys.Provider, withPassword bool) typed.Config {
 	return typed.Config{AID: tf.aid.aid, Keys: st, Suite: tf.sec.suite.suite, Capacity: tf.capacity, ExtendedLength: tf.extended, Password: passwordMode(withPassword), AllowLastTry: tf.allowLast,
-		DataKeyVersion: tf.dataVersion, MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest}
+		DataKeyVersion: tf.dataVersion, MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest, KeySets: tf.keySetPolicy()}
+}
+
+// keySetPolicy is the checked (parse) --min-key-set / --default-key-set.
+func (tf *typedFlags) keySetPolicy() profile.KeySetPolicy {
+	p, _ := tf.keySets.policy()
+	return p
 }
 
 // typedReadWrite reads the AP's content (a fallback is a warning on
@@ -252,7 +266,7 @@ func observeRead(c *cli, ap *typed.AP, mem *cardap.GenerationMemory, res typed.R
 
 // printTypeD writes the application data to --out when given and prints
 // the identity (and for read with --json and no --out, the data).
-func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid profile.CUID, cur typed.Content) int {
+func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid profile.CUID, keySet int, cur typed.Content) int {
 	if tf.outFile != "" {
 		// Decrypted card data: a new file, 0600, created exclusively and
 		// without following a symlink, so neither a file planted in a
@@ -269,7 +283,7 @@ func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid
 	if sub == "write" {
 		out.Data = nil
 	}
-	out.APDUs = cnt.APDUs
+	out.APDUs, out.KeySet = cnt.APDUs, keySet
 	if !tf.json && len(out.Data) == 0 {
 		out.Data = cur.Data // for the byte count line
 	}
