@@ -122,9 +122,9 @@ func matchData(pattern string, data []byte, v vars) (bool, error) {
 	return match(elems, data), nil
 }
 
-// CheckStep reports a step whose command or patterns do not parse (the
+// checkStep reports a step whose command or patterns do not parse (the
 // table's own test uses it).
-func CheckStep(s Step) error {
+func checkStep(s Step) error {
 	v := vars{aid: make([]byte, 5), cuid: make([]byte, 16), maLen: 56}
 	if !strings.HasPrefix(s.Command, "{AUTH:") && !strings.HasPrefix(s.Command, "{REPLAY:") {
 		if _, err := expandCommand(s.Command, v); err != nil {

@@ -110,3 +110,27 @@ func TestWithoutKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestKeySetVersions: the keys are taken at the version the FCI announces
+// (a card of key set 2), and a card that announces none at
+// Options.KeyVersion, by default 1 (§5.3).
+func TestKeySetVersions(t *testing.T) {
+	st := keystest.Store(1)
+	keystest.AddCardKeySet(st, 2)
+	for _, tc := range []struct {
+		keys mockcard.APKeys
+		opt  int
+	}{
+		{mockcard.APKeys{Masters: st, KeySet: 2}, 0},
+		{mockcard.APKeys{Masters: st, KeySet: 1, Silent: true}, 0},
+		{mockcard.APKeys{Masters: st, KeySet: 2, Silent: true}, 2},
+	} {
+		card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U1"}, Keys: tc.keys}))
+		rep, err := conformance.Run(context.Background(), card, conformance.Options{Type: profile.TypeA, Keys: st, KeyVersion: tc.opt})
+		require.NoError(t, err)
+		assert.Zero(t, rep.Fail, "%+v", tc)
+		for _, r := range rep.Results {
+			assert.NotEqual(t, conformance.Fail, r.Outcome, "%s: %s", r.Requirement.ID, r.Reason)
+		}
+	}
+}

@@ -58,7 +58,8 @@ type Options struct {
 	// Suite of the AP's keys (nil: secure.AES128).
 	Suite secure.Suite
 	// KeyVersion is the key-set version asked of Keys when the FCI
-	// announces none (0: the provider's latest).
+	// announces none (0: profile.DefaultKeySet, 1; docs/PROTOCOL.md §5.3).
+	// A version the FCI announces is always the one used.
 	KeyVersion int
 	// Password is the AP's password, when known: requirements that need it
 	// verified run, and tries spent by destructive requirements are
@@ -227,6 +228,9 @@ func (r *runner) probe(ctx context.Context, rep *Report) error {
 	if r.version == 0 {
 		r.version = r.opts.KeyVersion
 	}
+	if r.version == 0 {
+		r.version = profile.DefaultKeySet
+	}
 	if cuid == nil {
 		resp, err := r.t.Transmit(ctx, []byte{0x00, 0xB0, 0x81, 0x00, 0x10})
 		if err != nil {
@@ -281,15 +285,15 @@ func parseFCI(fci []byte) (cuid []byte, marker bool, version int) {
 			if len(o.Value) == profile.CUIDLen {
 				cuid = o.Value
 			}
-		case 0xA5:
+		case profile.TagFCIProprietary:
 			for p, err := range apdu.BERObjects(o.Value) {
 				if err != nil {
 					break
 				}
 				switch {
-				case p.Tag == 0xC1 && len(p.Value) == 1 && p.Value[0] != 0:
+				case p.Tag == profile.TagKeySetVersion && len(p.Value) == 1 && p.Value[0] != 0:
 					version = int(p.Value[0])
-				case p.Tag == 0xC2 && string(p.Value) == "TEST":
+				case p.Tag == profile.TagTestCard && string(p.Value) == profile.TestCardMarker:
 					marker = true
 				}
 			}

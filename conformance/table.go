@@ -257,6 +257,11 @@ func Table() []Requirement {
 		{ID: "ACTIVATE-SEALED-READ-KEY", Section: "8.1", APs: "AD", Lifecycle: Sealed, State: s1, Step: Step{Command: "00 44 00 00", Protected: true, SW: "6982"}},
 		{ID: "ACTIVATE-SEALED-UPDATE-KEY", Section: "8.1", APs: "AD", Lifecycle: Sealed, State: State{Key: 0x02}, Step: Step{Command: "00 44 00 00", Protected: true, SW: "6982"}},
 		{ID: "ACTIVATE-SEALED-ADMIN-KEY", Section: "8.1", APs: "AD", Lifecycle: Sealed, State: State{Key: 0x03}, Step: Step{Command: "00 44 00 00", Protected: true, SW: "9000"}, Change: "none (already sealed)"},
+		// §5.4: rekey in place needs the administrative key.
+		{ID: "REKEY-PLAIN", Section: "5.4", APs: "AD", State: sel, Step: Step{Command: "00 DA 00 C1 01 09", SW: "6982"}},
+		{ID: "REKEY-READ-KEY", Section: "5.4", APs: "AD", State: s1, Step: Step{Command: "00 DA 00 C1 01 09", Protected: true, SW: "6982"}},
+		{ID: "REKEY-NOTHING-STAGED", Section: "5.4", APs: "AD", State: State{Key: 0x03}, Step: Step{Command: "00 DA 00 C1 01 09", Protected: true, SW: "6A88"},
+			Change: "nothing: no staged set 09"},
 		// §3.3, §6.4: the password.
 		{ID: "PW-ABSENT", Section: "6.4", APs: "AD", Password: NoPassword, State: sel, Step: Step{Command: "00 20 00 81", SW: "6A88"}},
 		{ID: "PW-STATUS", Section: "6.4", APs: "AD", Password: WithPassword, State: sel, Step: Step{Command: "00 20 00 81", SW: "63C?|6983"}, Change: "no try spent"},

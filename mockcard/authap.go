@@ -76,6 +76,10 @@ func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeyS
 }
 
 // APPassword configures the optional password of a Type A or Type D AP.
+// The AP accepts the password only under secure messaging, after mutual
+// authentication (docs/PROTOCOL.md §3.3 and §6.4, the after-authentication
+// mode): a password sent in plain gets 6982 and spends no try (see
+// PINSpec.RequireSM), unless BeforeAuth is set.
 type APPassword struct {
 	// Value is the initial password (for a fresh AP: the value the
 	// loading system set; personalization replaces it).
@@ -84,14 +88,6 @@ type APPassword struct {
 	MaxTries int
 	// MinLen and MaxLen bound the password (0: 4 and 16).
 	MinLen, MaxLen int
-	// RequireSM is the default since profile 2.1 and has no effect: the
-	// AP accepts the password only under secure messaging, after mutual
-	// authentication (docs/PROTOCOL.md §3.3 and §6.4, the
-	// after-authentication mode): a password sent in plain gets 6982 and
-	// spends no try (see PINSpec.RequireSM), unless BeforeAuth is set.
-	//
-	// Deprecated: leave it out; set BeforeAuth for the other mode.
-	RequireSM bool
 	// BeforeAuth makes the AP accept the password in plain before mutual
 	// authentication (docs/PROTOCOL.md §6.4, the before-authentication
 	// mode; Type A only, a configuration error for Type D): the verified

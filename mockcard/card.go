@@ -19,10 +19,13 @@ type Card struct {
 	rand     io.Reader
 	atr      []byte
 	extended bool // extended length APDUs accepted
-	chaining bool // command chaining (CLA bit 10) accepted
-	sizeLen  int  // bytes of the EF size in an FCP (tag 80)
-	grThresh int  // responses with more data than this come as 61xx; <0: off
-	tr       *Transcript
+	// shortReader: the reader refuses extended length this way (0: the
+	// card answers, see reader_limits.go).
+	shortReader ShortReader
+	chaining    bool // command chaining (CLA bit 10) accepted
+	sizeLen     int  // bytes of the EF size in an FCP (tag 80)
+	grThresh    int  // responses with more data than this come as 61xx; <0: off
+	tr          *Transcript
 
 	noTestMarker bool // no A5 { C2 "TEST" } in the FCI (WithTestMarker(false))
 
@@ -48,15 +51,16 @@ type Card struct {
 type Option func(*settings)
 
 type settings struct {
-	rand     io.Reader
-	atr      []byte
-	extended bool
-	chaining bool
-	sizeLen  int
-	grThresh int
-	tr       *Transcript
-	aps      []func(r io.Reader) (APSpec, error)
-	post     []func(*Card) error // run after every AP is added
+	rand        io.Reader
+	atr         []byte
+	extended    bool
+	shortReader ShortReader
+	chaining    bool
+	sizeLen     int
+	grThresh    int
+	tr          *Transcript
+	aps         []func(r io.Reader) (APSpec, error)
+	post        []func(*Card) error // run after every AP is added
 
 	noTestMarker bool
 	errs         []error
@@ -141,7 +145,7 @@ func New(opts ...Option) (*Card, error) {
 		return nil, s.errs[0]
 	}
 	c := &Card{
-		rand: s.rand, atr: s.atr, extended: s.extended, chaining: s.chaining, sizeLen: s.sizeLen,
+		rand: s.rand, atr: s.atr, extended: s.extended, shortReader: s.shortReader, chaining: s.chaining, sizeLen: s.sizeLen,
 		grThresh: s.grThresh, tr: s.tr, present: true, noTestMarker: s.noTestMarker,
 	}
 	if c.atr == nil {
@@ -276,6 +280,9 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.readerRefuses(cmd); err != nil && c.present {
+		return nil, err
+	}
 	resp, err := c.transmit(cmd)
 	if c.tr != nil {
 		c.tr.add(cmd, resp, err)

@@ -21,7 +21,7 @@
 //
 // # Commands (CLA 00, or 0C under secure messaging; chaining bit 10 when enabled)
 //
-//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID] [A5 C2 "TEST"]), 0C: none
+//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID] [A5 [C1 key set] [C2 "TEST"]]), 0C: none
 //	                  00 A4 00 00|0C  [Lc 3F00]     the MF
 //	                  00 A4 02 00|04|0C Lc FID [Le] EF in the current DF; 00/04: FCP (62 80 82 83)
 //	READ BINARY       00 B0 P1 P2 Le   offset P1P2 (15 bits), or P1=1xxxxxxx: SFI in P1, offset P2
@@ -38,6 +38,8 @@
 //	GET CHALLENGE     00 84 00 00 08             single-use card nonce
 //	MUTUAL AUTH.      00 82 00 ref Lc E||M Le    ISO/IEC 11770-2 mechanism 6 (package secure)
 //	ACTIVATE FILE     00 44 00 00                seals the selected AP (personalization -> operational)
+//	PUT DATA          0C DA 00 C3 Lc set         stages a new key set (SM, administrative key; rekey.go)
+//	                  0C DA 00 C1 01 vv          commits it in one step and ends the session
 //	GET RESPONSE      00 C0 00 00 Le             when a 61xx is pending
 //
 // # Status words
@@ -64,6 +66,13 @@
 // messaging; the zero Condition is Always. ACTIVATE FILE moves an AP from
 // Personalization to Operational (irreversibly) when the AP's seal
 // condition is met.
+//
+// # JPKI AP and readers without extended length
+//
+// WithJPKI adds the JPKI AP of every My Number Card (certificates, PINs,
+// RSA-2048 keys and the 80 2A signature command; test PKI committed under
+// testdata/jpki, LoadJPKITestPKI). WithShortReader puts the card behind a
+// reader without extended length (6700 or a transmit error).
 //
 // # Faults
 //

@@ -117,6 +117,8 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 	}
 	cla := cmd.CLA
 	switch {
+	case c.cur != nil && c.cur.ext != nil && c.cur.ext.proprietary(cla):
+		// A class the selected AP defines (JPKI's 80 2A): see apExtension.
 	case cla == 0xFF || cla&0xE0 != 0:
 		return encode(nil, apdu.ErrCLANotSupported)
 	case cla&claChannelBits != 0:
@@ -284,6 +286,11 @@ func (c *Card) getResponse(cmd apdu.Command) res {
 
 // dispatch runs a plain (or unwrapped) command.
 func (c *Card) dispatch(cmd apdu.Command, sm bool) res {
+	if c.cur != nil && c.cur.ext != nil {
+		if r, ok := c.cur.ext.command(c, cmd, sm); ok {
+			return r
+		}
+	}
 	switch cmd.INS {
 	case apdu.InsSelect:
 		return c.cmdSelect(cmd)

@@ -133,21 +133,21 @@ type PreinstalledAP struct {
 	Name string      // a label, such as "JPKI"
 	AID  profile.AID // the AP's published AID
 
-	// build makes the AP's spec when the mock implements it; nil: the
-	// mock does not, and never claims the AID.
-	build func(r io.Reader) (APSpec, error)
+	// option adds the AP when the mock implements it; nil: the mock
+	// does not, and never claims the AID.
+	option func() Option
 }
 
 // Implemented reports whether the mock implements the AP, so that
 // WithPreinstalledAPs adds it.
-func (p PreinstalledAP) Implemented() bool { return p.build != nil }
+func (p PreinstalledAP) Implemented() bool { return p.option != nil }
 
 // PreinstalledAPs returns the pre-installed APs of docs/PROTOCOL.md §1.1.
 func PreinstalledAPs() []PreinstalledAP {
 	return []PreinstalledAP{
-		// The JPKI AP's files land in jpki*.go; its entry then names
-		// their builder in build.
-		{Name: "JPKI", AID: profile.AID{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}},
+		// The JPKI AP (jpki.go) with the committed test PKI; WithJPKI
+		// replaces it with another configuration in either option order.
+		{Name: "JPKI", AID: JPKIAID(), option: withPreinstalledJPKI},
 		{Name: "card-info input support", AID: profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08}},
 		{Name: "card-face check", AID: profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02}},
 		{Name: "residents' registry", AID: profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01}},
@@ -162,8 +162,8 @@ func PreinstalledAPs() []PreinstalledAP {
 func WithPreinstalledAPs() Option {
 	return func(s *settings) {
 		for _, p := range PreinstalledAPs() {
-			if p.build != nil {
-				WithAPFunc(p.build)(s)
+			if p.option != nil {
+				p.option()(s)
 			}
 		}
 	}

@@ -27,7 +27,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. System packages, installed only when missing -------------------------
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester softhsm2)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester softhsm2 opensc)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

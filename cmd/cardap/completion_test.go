@@ -83,37 +83,34 @@ func TestBashCompletionCompletes(t *testing.T) {
 	}
 }
 
-// uniq drops repeated names, keeping the first.
-func uniq(names []string) []string {
-	var out []string
-	for _, n := range names {
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // TestCompleteWords: what each position completes to.
 func TestCompleteWords(t *testing.T) {
 	var names []string
 	for _, cmd := range commands() {
 		names = append(names, cmd.name)
 	}
+	// help completes to commands and topics, a word once (the command
+	// keys and the topic keys are one word).
+	helpWords := slices.Clone(names)
+	for _, tp := range topicNames() {
+		if !slices.Contains(helpWords, tp) {
+			helpWords = append(helpWords, tp)
+		}
+	}
 	for _, tc := range []struct {
 		words []string
 		want  []string
 	}{
 		{[]string{""}, append(slices.Clone(names), "help")},
-		{[]string{"re"}, []string{"revocation", "readers"}},
+		{[]string{"re"}, []string{"revocation", "readers", "rekey"}},
 		{[]string{"-"}, []string{"--help", "--version"}},
 		{[]string{"revocation", ""}, []string{"sync", "check", "stop", "unstop", "status", "publish"}},
 		{[]string{"typed", "w"}, []string{"write"}},
 		{[]string{"typed", "read", "--k"}, []string{"--keys"}},
 		{[]string{"revocation", "check", "--store", "st", "--js"}, []string{"--json"}},
-		{[]string{"revocation", "sync", "--store", ""}, nil},                       // a value: file names
-		{[]string{"revocation", "sync", "--json", ""}, nil},                        // a positional: none
-		{[]string{"help", ""}, uniq(append(slices.Clone(names), topicNames()...))}, // keys: a command and a topic, once
+		{[]string{"revocation", "sync", "--store", ""}, nil}, // a value: file names
+		{[]string{"revocation", "sync", "--json", ""}, nil},  // a positional: none
+		{[]string{"help", ""}, helpWords},
 		{[]string{"help", "ex"}, []string{"exit-codes"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh"}},
 		{[]string{"nosuch", "--"}, nil},

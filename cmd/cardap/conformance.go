@@ -9,11 +9,10 @@ import (
 	"github.com/mynacard/freespace/conformance"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
-	"github.com/mynacard/freespace/secure"
 )
 
 // conformanceUsage is the synopsis of `cardap conformance`.
-const conformanceUsage = "conformance --type a|c|d [--keys SPEC] [--aid AID] [--suite 3DES|AES-128|AES-192|AES-256] " +
+const conformanceUsage = "conformance --type a|c|d [--keys SPEC] [--key-set N] [--aid AID] [--suite SUITE] " +
 	"[--password-env VAR | --stdin] [--password-mode after-auth|before-auth] [--destructive [--confirm-not-test-card]] " +
 	"[--strict] [--only ID,...] [--reader NAME] [--json] [--trace]"
 
@@ -55,8 +54,9 @@ func cmdConformance(ctx context.Context, c *cli, args []string) (code int) {
 	var f common
 	var sec secretFlags
 	defer sec.Zero()
-	var typ, suiteName, only string
+	var typ, only string
 	var destructive, confirmed, strict bool
+	var keySet int
 	aid := &aidFlag{}
 	mode := &modeFlag{mode: profile.PasswordAfterAuth}
 	fs := newFlagSet(c, "conformance", conformanceUsage)
@@ -65,8 +65,9 @@ func cmdConformance(ctx context.Context, c *cli, args []string) (code int) {
 	sec.registerSecret(fs, "password", "AP's password (optional: checks the verified state and restores spent tries)")
 	sec.registerStdin(fs, "the password")
 	fs.StringVar(&typ, "type", "", "AP type to check: a, c or d (required)")
+	fs.IntVar(&keySet, "key-set", profile.DefaultKeySet, "card-key set `N` to use when the card's FCI announces none (an announced one is always used)")
 	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of the type)")
-	fs.StringVar(&suiteName, "suite", "AES-128", "cipher suite of the AP's keys: 3DES, AES-128, AES-192 or AES-256")
+	sec.registerSuite(fs)
 	fs.Var(mode, "password-mode", "how the AP takes its password: after-auth (default) or before-auth")
 	fs.BoolVar(&destructive, "destructive", false, "also run the requirements that write or may spend a try (only on a test card, FCI A5 C2 \"TEST\")")
 	fs.BoolVar(&confirmed, "confirm-not-test-card", false, "with --destructive: run on a card without the test-card marker too")
@@ -92,11 +93,10 @@ func cmdConformance(ctx context.Context, c *cli, args []string) (code int) {
 	if mode.mode == profile.PasswordNone {
 		return fail(c, f.json, usageError("--password-mode: after-auth or before-auth (an AP without a password is found by the run)"))
 	}
-	suite, err := secure.SuiteByName(suiteName)
-	if err != nil {
-		return fail(c, f.json, usageErrorf("--suite %q: %v", suiteName, err))
+	if keySet < 1 || keySet > profile.MaxKeySet {
+		return fail(c, f.json, usageErrorf("--key-set %d: want 1 to %d", keySet, profile.MaxKeySet))
 	}
-	opts.Suite, opts.AID = suite, aid.aid
+	opts.Suite, opts.AID, opts.KeyVersion = sec.suite.suite, aid.aid, keySet
 	if only != "" {
 		opts.Only = strings.Split(only, ",")
 		known := map[string]bool{}

@@ -76,6 +76,7 @@ func TestConformanceCommand(t *testing.T) {
 		{"conformance", "--type", "a", "--confirm-not-test-card"},
 		{"conformance", "--type", "a", "--only", "NO-SUCH-ID"},
 		{"conformance", "--type", "a", "--suite", "DES"},
+		{"conformance", "--type", "a", "--key-set", "0"},
 	} {
 		code, _, _ = runCLI(t, typeA(), args...)
 		assert.Equal(t, exitUsage, code, "%q", args)

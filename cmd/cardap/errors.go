@@ -10,6 +10,7 @@ import (
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/conformance"
+	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/keys/pkcs11"
 	"github.com/mynacard/freespace/personalize"
@@ -90,9 +91,10 @@ func errorClasses() []errorClass {
 		{"usage", exitUsage, as[usageError]()},
 		// Decisions first: a revoked card or an undecidable list is
 		// exitRevoked even when something else failed too.
-		{"revoked", exitRevoked, is(cardap.ErrRevoked, errRevoked)},
+		{"revoked", exitRevoked, is(cardap.ErrRevoked, errRevoked, jpki.ErrRevoked)},
 		{"revocation_list_too_old", exitRevoked, is(revocation.ErrStale, cardap.ErrRevocationUnknown)},
 		{"revocation_never_synced", exitRevoked, is(revocation.ErrNeverSynced)},
+		{"revocation_unknown", exitRevoked, is(jpki.ErrRevocationUnknown)},
 		// Passwords: the card counted a try, the password is blocked, or
 		// none was given.
 		{"password_blocked", exitPassword, func(err error) bool {
@@ -119,6 +121,7 @@ func errorClasses() []errorClass {
 		{"token_mechanism_unsupported", exitFailure, is(pkcs11.ErrMechanism)},
 		{"token_key_unsafe", exitFailure, is(pkcs11.ErrUnsafeObject, pkcs11.ErrNotExtractable)},
 		{"key_exists", exitFailure, is(pkcs11.ErrObjectExists)},
+		{"pin_format", exitPassword, is(jpki.ErrPINFormat)},
 		// Readers and cards.
 		{"card_removed", exitNoCard, is(apdu.ErrCardRemoved)},
 		{"no_card", exitNoCard, is(errNoCard)},
@@ -129,10 +132,13 @@ func errorClasses() []errorClass {
 		{"card_in_use", exitFailure, is(reader.ErrSharingViolation)},
 		{"card_unusable", exitFailure, is(reader.ErrCardUnusable)},
 		{"card_swapped", exitFailure, is(profile.ErrCardSwapped)},
-		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard, conformance.ErrNoAP)},
+		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard, conformance.ErrNoAP, jpki.ErrNotJPKI)},
 		{"not_test_card", exitFailure, is(conformance.ErrNotTestCard)},
+		{"jpki_smartphone", exitFailure, is(jpki.ErrSmartphone)},
+		{"certificate_invalid", exitFailure, is(jpki.ErrCertificateInvalid)},
+		{"signature_invalid", exitFailure, is(jpki.ErrBadSignature)},
 		{"not_personalized", exitFailure, is(profile.ErrNotPersonalized)},
-		{"card_data_malformed", exitFailure, is(profile.ErrMalformed)},
+		{"card_data_malformed", exitFailure, is(profile.ErrMalformed, jpki.ErrMalformed)},
 		{"authentication_failed", exitFailure, is(cardap.ErrAuthFailed, cardap.ErrUnproven, secure.ErrCardCryptogram,
 			secure.ErrTerminalRejected, secure.ErrNonceMismatch)},
 		{"secure_messaging", exitFailure, is(secure.ErrResponseMAC, secure.ErrResponseMalformed, secure.ErrResponseUnprotected,
@@ -149,6 +155,7 @@ func errorClasses() []errorClass {
 		}},
 		{"key_set_refused", exitFailure, is(profile.ErrKeySet)},
 		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
+		{"key_set_not_newer", exitFailure, is(profile.ErrKeySetNotNewer)},
 		{"invalid_key", exitFailure, is(keys.ErrInvalidKey, revocation.ErrMalformedKey)},
 		// Revocation lists and feeds.
 		{"revocation_store_missing", exitFailure, is(revocation.ErrNoStore)},
@@ -207,6 +214,14 @@ func remedyOf(err error) string {
 		if r := se.Remedy(); r != "" {
 			return r
 		}
+	}
+	if errors.Is(err, profile.ErrLastTry) && !errors.Is(err, personalize.ErrSealedUnverified) {
+		// The library's error names no option; the CLI names its flag
+		// (personalize never spends a sealed AP's last try: no flag).
+		return "add --allow-last-try to send the password at its last try (a wrong one blocks it, and only the administrative key unblocks it: cardap password unblock)"
+	}
+	if r := keySetRemedy(err); r != "" {
+		return r
 	}
 	return reader.Remedy(err)
 }

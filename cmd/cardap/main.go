@@ -30,8 +30,10 @@
 // one is known and "tries_left" for a refused password. Operator keys come
 // from --keys SPEC: a key file, env:, env:PREFIX or pkcs11:<RFC 7512 URI>
 // (master keys in a token that diversifies them; keys/pkcs11).
+// --suite names the cipher suite the AP's keys were loaded with
+// (aes128, the default, aes192, aes256 or 3des).
 //
-// personalize, password unblock, typed write and every keys subcommand append a durable audit
+// personalize, rekey, password unblock, typed write and every keys subcommand append a durable audit
 // record (JSON lines, fsynced before success is reported) to --audit FILE
 // for --operator ID (defaults $CARDAP_AUDIT, $CARDAP_OPERATOR); without
 // them they stop with a usage error unless --no-audit is given.
@@ -81,12 +83,15 @@ func commands() []command {
 		{name: "typec", summary: "Type C AP: read (CUID and identity)", run: cmdTypeC, subs: []string{"read"}},
 		{name: "mock", summary: "mock card: serve (attach the built-in mock card to vpcd)", run: cmdMock, subs: []string{"serve"}},
 		{name: "personalize", summary: "personalize a fresh Type A, C or D AP and seal it", run: cmdPersonalize},
+		{name: "rekey", summary: "load a new card-key set into a Type A or D AP in place", run: cmdRekey},
 		{name: "typea", summary: "Type A AP: read (mutual authentication, records)", run: cmdTypeA, subs: []string{"read"}},
 		{name: "typed", summary: "Type D AP: read, write (encrypted binary data)", run: cmdTypeD, subs: []string{"read", "write"}},
 		{name: "password", summary: "AP password: status, change, unblock", run: cmdPassword, subs: []string{"status", "change", "unblock"}},
 		{name: "conformance", summary: "check a card against the profile's card-behaviour table (exit 6 when a requirement fails)", run: cmdConformance},
 		{name: "keys", summary: "key ceremonies: generate, import, list, rotate, export-public (key file or PKCS#11 token)", run: cmdKeys,
 			subs: []string{"generate", "import", "list", "rotate", "export-public"}},
+		{name: "jpki", summary: "JPKI AP of every My Number Card: cert, status, verify, sign (user authentication)", run: cmdJPKI,
+			subs: []string{"cert", "status", "verify", "sign"}},
 		{name: "completion", summary: "print a bash or zsh completion script (source <(cardap completion bash))", run: cmdCompletion, subs: []string{"bash", "zsh"}},
 		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}

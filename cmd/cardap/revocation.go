@@ -181,7 +181,7 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	pubkey := f.fs.String("pubkey", "", "the feed's Ed25519 public key: 64 hex digits")
 	pubkeyFile := f.fs.String("pubkey-file", "", "a file holding the feed's Ed25519 public key as 64 hex digits (instead of --pubkey)")
 	imp := f.fs.String("import", "", "import a local file instead of a feed (unsigned: only for files from a trusted channel)")
-	format := f.fs.String("format", "text", "format of --import: text (CSV/TSV list or delta) or crl (DER X.509 CRL)")
+	format := f.fs.String("format", "text", "format of --import: text (CSV/TSV list or delta), crl (DER X.509 CRL, keyed by serial) or jpki-crl (a JPKI CA's DER CRL keyed by certificate revocation key, docs/PROTOCOL.md §10.4; needs --crl-issuer)")
 	issuer := f.fs.String("crl-issuer", "", "PEM or DER certificate whose signature the CRL must carry")
 	timeout := f.fs.Duration("timeout", 60*time.Second, "timeout of one HTTP attempt")
 	maxFuture := f.fs.Duration("max-future", feed.DefaultMaxFuture, "refuse a feed dated further ahead of this machine's clock (negative: no limit)")
@@ -250,8 +250,19 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 			cp.Issuer = cert
 		}
 		p = cp
+	case "jpki-crl":
+		// Keys over the CRL's issuer name: only from a CRL whose signature
+		// and issuer were checked against the CA.
+		if issuer == "" {
+			return f.fail(c, usageError("--format jpki-crl needs --crl-issuer (the CA certificate the CRL is checked against)"))
+		}
+		cert, err := readCert(issuer)
+		if err != nil {
+			return f.fail(c, fmt.Errorf("--crl-issuer: %w", err))
+		}
+		p = feed.CRLParser{Issuer: cert, CertificateKeys: true}
 	default:
-		return f.fail(c, usageErrorf("--format %q: want text or crl", format))
+		return f.fail(c, usageErrorf("--format %q: want text, crl or jpki-crl", format))
 	}
 	// An unsigned import is trusted as it stands: the file must be one
 	// only root or this user can have written (and never a FIFO that

@@ -3,7 +3,10 @@
 // with the card-unique identifier (CUID) from the FCI, mutual
 // authentication with per-card diversified keys (package secure over keys
 // from a keys.Provider), secure messaging for what follows, and detection
-// of a card swapped between two operations through the CUID.
+// of a card swapped between two operations through the CUID. The SELECT
+// also gives the card-key set version (keyset.go, docs/PROTOCOL.md §5.3),
+// checked against Config.KeySets before any key is used; Rekey loads a new
+// set in place (§5.4).
 //
 // The byte-level profile is docs/PROTOCOL.md chapters 6 to 8.
 package apsession
@@ -162,10 +165,13 @@ func (s *Session) Authenticated() byte {
 // MaxReadChunk is the largest READ BINARY / READ RECORD Ne that fits one
 // response APDU in the current mode.
 func (s *Session) MaxReadChunk() int {
+	// Extended length as configured, unless the connection was found not
+	// to carry it (apdu.LengthSupport): then short chunks.
+	ext := s.plain.ExtendedLength()
 	if s.sm != nil {
-		return s.sm.MaxResponseData(s.cfg.ExtendedLength)
+		return s.sm.MaxResponseData(ext)
 	}
-	if s.cfg.ExtendedLength {
+	if ext {
 		return apdu.MaxExtendedNe
 	}
 	return apdu.MaxShortNe
@@ -174,10 +180,11 @@ func (s *Session) MaxReadChunk() int {
 // MaxWriteChunk is the largest UPDATE BINARY data that fits one command
 // APDU in the current mode.
 func (s *Session) MaxWriteChunk() int {
+	ext := s.plain.ExtendedLength()
 	if s.sm != nil {
-		return s.sm.MaxCommandData(s.cfg.ExtendedLength)
+		return s.sm.MaxCommandData(ext)
 	}
-	if s.cfg.ExtendedLength {
+	if ext {
 		return apdu.MaxExtendedLc
 	}
 	return apdu.MaxShortLc

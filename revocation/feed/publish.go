@@ -250,7 +250,17 @@ func (p *Publisher) writeSigned(ctx context.Context, name string, seq, prev uint
 	if err = f.Sync(); err != nil {
 		return File{}, err
 	}
-	sig, err := p.signFile(f, name, cw.n)
+	var signed int64
+	sig, err := p.signFile(f, cw.n, func() (io.ReadCloser, error) {
+		var r io.Reader = io.NewSectionReader(f, 0, cw.n)
+		if p.Progress != nil {
+			r = &progressReader{r: r, n: signed, last: signed, fn: func(n int64) {
+				signed = n
+				p.Progress(revocation.PhaseSign, name, n, 2*cw.n)
+			}}
+		}
+		return io.NopCloser(r), nil
+	})
 	if err != nil {
 		return File{}, err
 	}
@@ -267,40 +277,6 @@ func (p *Publisher) writeSigned(ctx context.Context, name string, seq, prev uint
 		return File{}, err
 	}
 	return File{Name: name, Seq: seq, Prev: prev, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
-}
-
-// signFile signs the first n bytes of f, the feed file name. With Key it
-// signs in two streaming passes over the file (signReader), holding none
-// of it. A Signer (a key in an HSM) signs pure Ed25519 in one part, so the
-// file is read into memory for it (PKCS#11 CKM_EDDSA takes the whole
-// message): publishing a national list through a token costs its size in
-// memory.
-func (p *Publisher) signFile(f *os.File, name string, n int64) ([]byte, error) {
-	if p.Signer != nil {
-		data := make([]byte, n)
-		if _, err := io.ReadFull(io.NewSectionReader(f, 0, n), data); err != nil {
-			return nil, err
-		}
-		if p.Progress != nil {
-			p.Progress(revocation.PhaseSign, name, 0, n)
-		}
-		sig, err := p.sign(data)
-		if err == nil && p.Progress != nil {
-			p.Progress(revocation.PhaseSign, name, n, n)
-		}
-		return sig, err
-	}
-	var signed int64
-	return signReader(p.Key, func() (io.ReadCloser, error) {
-		var r io.Reader = io.NewSectionReader(f, 0, n)
-		if p.Progress != nil {
-			r = &progressReader{r: r, n: signed, last: signed, fn: func(done int64) {
-				signed = done
-				p.Progress(revocation.PhaseSign, name, done, 2*n)
-			}}
-		}
-		return io.NopCloser(r), nil
-	})
 }
 
 // countingWriter counts the bytes written through it.
@@ -429,8 +405,37 @@ func (p *Publisher) publicKey() (ed25519.PublicKey, error) {
 	return p.Key.Public().(ed25519.PublicKey), nil
 }
 
-// sign signs data with Key or Signer; a Signer's signature is checked
-// under its public key before it is published.
+// maxSignerMessage bounds the file a Signer signs: pure Ed25519 in a token
+// (CKM_EDDSA) takes the whole message in one call, so the file is read
+// into memory for it.
+const maxSignerMessage = 1 << 30
+
+// signFile signs the n bytes of f: with Key in two streaming passes
+// (open), or with Signer over the file read into memory (a token signs
+// pure Ed25519 in one part), its signature checked under its public key
+// before it is published.
+func (p *Publisher) signFile(f *os.File, n int64, open func() (io.ReadCloser, error)) ([]byte, error) {
+	if p.Signer == nil {
+		return signReader(p.Key, open)
+	}
+	if n > maxSignerMessage {
+		return nil, fmt.Errorf("%w: a file of %d bytes is over the %d a PKCS#11 signer signs in one part", ErrTooLarge, n, maxSignerMessage)
+	}
+	rc, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data := make([]byte, n)
+	if _, err := io.ReadFull(rc, data); err != nil {
+		return nil, fmt.Errorf("feed: publish: reading back for the signer: %w", err)
+	}
+	return p.sign(data)
+}
+
+// sign signs data (the index; a file for a Signer) with Key or Signer; a
+// Signer's signature is checked under its public key before it is
+// published.
 func (p *Publisher) sign(data []byte) ([]byte, error) {
 	if p.Signer == nil {
 		return ed25519.Sign(p.Key, data), nil
