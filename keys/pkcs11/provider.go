@@ -99,6 +99,7 @@ type Provider struct {
 var (
 	_ keys.Provider         = (*Provider)(nil)
 	_ keys.LabelDiversifier = (*Provider)(nil)
+	_ keys.VersionLister    = (*Provider)(nil)
 )
 
 // master is what the provider knows of a master key object.
