@@ -43,23 +43,33 @@ const claChaining = 0x10
 // The assembled response is bounded (ChannelConfig.MaxResponseSize). Transport errors
 // are returned wrapped (errors.Is keeps working for ErrCardRemoved,
 // context.Canceled and the like), never swallowed. Channel works at the raw
-// level, so it can sit under or over secure messaging. It holds no mutable
-// state and is safe for concurrent use as far as the wrapped transport is.
+// level, so it can sit under or over secure messaging. Its only mutable
+// state is what it learns about extended length (LengthSupport); it is
+// safe for concurrent use as far as the wrapped transport is.
 type Channel struct {
 	next             Transport
 	getResponseLimit int
 	maxResponseSize  int
 	extendedLength   bool
+	length           *LengthSupport // shared with the connection, never nil
 }
 
 // ChannelConfig configures a Channel. The zero value is the default:
 // short APDUs only, DefaultGetResponseLimit, DefaultMaxResponseSize.
 type ChannelConfig struct {
-	// ExtendedLength declares that the card (and every reader and driver
-	// on the way) accepts extended length APDUs. When false, the Channel
-	// sends short APDUs only: longer data is chained and Ne above 256 is
-	// requested as 256 followed by GET RESPONSE.
+	// ExtendedLength lets the Channel send extended length APDUs. When
+	// false, the Channel sends short APDUs only: longer data is chained
+	// and Ne above 256 is requested as 256 followed by GET RESPONSE. When
+	// true, it sends extended APDUs unless the connection's LengthSupport
+	// says they are unsupported; while that is not known, the first
+	// extended APDU refused (6700, or a transport error other than the
+	// context's) is resent once in short form and the answer recorded
+	// (see LengthSupport): many readers have no extended length.
 	ExtendedLength bool
+	// Length is where the Channel keeps what it learns about extended
+	// length. nil: the LengthSupport of the transport (LengthSupportOf),
+	// or one of the Channel's own.
+	Length *LengthSupport
 	// GetResponseLimit is the largest number of GET RESPONSE rounds that
 	// follow one command: 0 means DefaultGetResponseLimit, a negative
 	// value allows none (any 61xx then fails with ErrTooManyGetResponses).
@@ -77,6 +87,13 @@ func NewChannel(t Transport, cfg ChannelConfig) *Channel {
 		getResponseLimit: DefaultGetResponseLimit,
 		maxResponseSize:  DefaultMaxResponseSize,
 		extendedLength:   cfg.ExtendedLength,
+		length:           cfg.Length,
+	}
+	if c.length == nil {
+		c.length = LengthSupportOf(t)
+	}
+	if c.length == nil {
+		c.length = new(LengthSupport)
 	}
 	switch {
 	case cfg.GetResponseLimit < 0:
@@ -92,6 +109,16 @@ func NewChannel(t Transport, cfg ChannelConfig) *Channel {
 
 // Unwrap returns the wrapped transport.
 func (c *Channel) Unwrap() Transport { return c.next }
+
+// ExtendedLength reports whether the Channel sends extended length APDUs
+// now: allowed by its configuration and not learned to be unsupported.
+func (c *Channel) ExtendedLength() bool {
+	return c.extendedLength && c.length.Load() != Unsupported
+}
+
+// LengthSupport returns what the Channel knows about extended length on
+// its connection.
+func (c *Channel) LengthSupport() *LengthSupport { return c.length }
 
 // Transmit sends a raw command APDU and returns the complete response
 // (data || SW1 SW2) after GET RESPONSE, 6Cxx retry and chaining. A raw
@@ -111,7 +138,7 @@ func (c *Channel) Send(ctx context.Context, cmd Command) (Response, error) {
 		return Response{}, err
 	}
 	var raw []byte
-	if c.extendedLength || !cmd.IsExtended() {
+	if c.ExtendedLength() || !cmd.IsExtended() {
 		var err error
 		if raw, err = cmd.Bytes(); err != nil {
 			return Response{}, err
@@ -168,22 +195,29 @@ func (s step) String() string {
 // application's APDU can land inside the chain; other commands add no
 // transaction of their own.
 func (c *Channel) transmit(ctx context.Context, cmd Command, raw []byte) ([]byte, error) {
-	chained := false
-	if !c.extendedLength && cmd.IsExtended() {
-		raw = nil
-		cmd.Extended = false
-		if cmd.Ne > MaxShortNe {
-			cmd.Ne = MaxShortNe
-		}
-		if len(cmd.Data) > MaxShortLc {
-			if cmd.CLA&claChaining != 0 || cmd.CLA == 0xFF {
-				return nil, fmt.Errorf("%w: CLA %02X cannot be chained", ErrInvalidCommand, cmd.CLA)
-			}
-			chained = true
+	if !cmd.IsExtended() {
+		return c.run(ctx, cmd, raw, false)
+	}
+	if c.extendedLength {
+		switch c.length.Load() {
+		case Supported:
+			return c.run(ctx, cmd, raw, false)
+		case SupportUnknown:
+			return c.tryExtended(ctx, cmd, raw)
 		}
 	}
+	short, chained, err := shortForm(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return c.sendShort(ctx, short, chained)
+}
+
+// sendShort sends a command in short form, by chaining when its data
+// needs it.
+func (c *Channel) sendShort(ctx context.Context, cmd Command, chained bool) ([]byte, error) {
 	if !chained {
-		return c.run(ctx, cmd, raw, false)
+		return c.run(ctx, cmd, nil, false)
 	}
 	var out []byte
 	err := WithTransaction(ctx, c.next, func(ctx context.Context) error {

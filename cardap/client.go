@@ -9,7 +9,9 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap/internal/servekit"
+	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/revocation"
 )
 
 // Identity is what Identify learned of an accepted card.
@@ -36,6 +38,11 @@ type Identity struct {
 	RevocationWarning string
 	// APDUs is the number of command APDUs sent for this identification.
 	APDUs int
+	// JPKI is the identity proven through the JPKI AP (AP profile.JPKI):
+	// the hash of the authentication certificate's key, its issuer,
+	// serial and revocation key; nil for the other APs. It holds nothing
+	// personal (docs/PROTOCOL.md §10.3).
+	JPKI *jpki.Identity
 }
 
 // Profile returns the Identity object the card holds (user ID, expiry,
@@ -215,15 +222,22 @@ func (c *Client) Identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		if errors.As(err, &e) && e.Identity != nil && !e.Identity.CUID.IsZero() {
 			attrs = append(attrs, "cuid", e.Identity.CUID.String())
 		}
+		if e != nil && e.Identity != nil && e.Identity.JPKI != nil {
+			attrs = append(attrs, "jpki", e.Identity.JPKI.String())
+		}
 		if cause := refusalCause(err); cause != nil {
 			attrs = append(attrs, "error", servekit.LogText(cause))
 		}
 		c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: refused", toAttrs(attrs)...)
 		return nil, err
 	}
-	c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: accepted",
-		slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()),
-		slog.String("proof", id.Proof.Method.String()), slog.Int("apdus", id.APDUs))
+	attrs := []slog.Attr{slog.String("ap", id.AP.String()), slog.String("cuid", id.CUID.String()),
+		slog.String("proof", id.Proof.Method.String()), slog.Int("apdus", id.APDUs)}
+	if id.JPKI != nil {
+		// No CUID: the JPKI identity (a hash of the certificate's key).
+		attrs[1] = slog.String("jpki", id.JPKI.String())
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "cardap: accepted", attrs...)
 	return id, nil
 }
 
@@ -263,8 +277,10 @@ func (c *Client) identify(ctx context.Context, t apdu.Transport) (*Identity, err
 		found bool
 		apdus int
 	)
+	ctx = context.WithValue(ctx, clockKey{}, c.now)
 	if c.rev != nil {
 		ctx = context.WithValue(ctx, revocationCheckKey{}, c.checkCUID)
+		ctx = context.WithValue(ctx, revocationKeyCheckKey{}, c.checkKey)
 	}
 	for _, ap := range c.aps {
 		got, err := ap.Read(ctx, t)
@@ -338,6 +354,19 @@ func (c *Client) checkCUID(ctx context.Context, cuid profile.CUID) error {
 	return c.checkRevocation(ctx, &id)
 }
 
+// revocationKeyCheckKey carries, in the context given to the APs' Read,
+// the client's revocation check of any key (Client.checkKey): the JPKI AP
+// checks its certificate revocation key before the PIN is asked. Set only
+// when the client has a revocation list.
+type revocationKeyCheckKey struct{}
+
+// checkKey checks k against the revocation list as Identify does (nil
+// when the card may go on, an *Error otherwise).
+func (c *Client) checkKey(ctx context.Context, k revocation.Key) error {
+	id := Identity{RevocationListAge: -1}
+	return c.checkRevocationKey(ctx, &id, k)
+}
+
 // checkBeforePrompt runs the client's revocation check (when it has a
 // list) on cuid, before a password prompt: a revoked card, or one whose
 // status cannot be decided, is refused without asking the holder and
@@ -360,10 +389,38 @@ var errNoCUID = errors.New("the card AP reported no CUID, so its revocation stat
 // an AP that reported no CUID, refuses the card with
 // ReasonRevocationUnknown. It sets the list's age and warning in id.
 func (c *Client) checkRevocation(ctx context.Context, id *Identity) error {
+	if id.JPKI != nil {
+		return c.checkRevocationKey(ctx, id, id.JPKI.RevocationKey)
+	}
 	if id.CUID.IsZero() {
 		return &Error{Reason: ReasonRevocationUnknown, Identity: id, Err: errNoCUID}
 	}
 	st, err := c.rev.CheckCUID(ctx, id.CUID)
+	return c.decideRevocation(id, st, err)
+}
+
+// checkRevocationKey checks a revocation key (a JPKI certificate's) with
+// the checker's KeyChecker, or, for a key of the 16-byte space, with
+// CheckCUID (the store holds certificate keys beside CUIDs).
+func (c *Client) checkRevocationKey(ctx context.Context, id *Identity, k revocation.Key) error {
+	var (
+		st  RevocationStatus
+		err error
+	)
+	switch kc, ok := c.rev.(KeyChecker); {
+	case ok:
+		st, err = kc.CheckKey(ctx, k)
+	case k.Kind() == revocation.KindCUID:
+		st, err = c.rev.CheckCUID(ctx, profile.CUID(k.Bytes()))
+	default:
+		return &Error{Reason: ReasonRevocationUnknown, Identity: id, Err: fmt.Errorf("the revocation checker cannot check %s keys", k.Kind())}
+	}
+	return c.decideRevocation(id, st, err)
+}
+
+// decideRevocation turns a checker's answer into the decision, failing
+// closed.
+func (c *Client) decideRevocation(id *Identity, st RevocationStatus, err error) error {
 	if st.Age > 0 || err == nil { // on an error, the age of the list that could not decide, when known
 		id.RevocationListAge = st.Age
 	}

@@ -21,6 +21,16 @@
 // the operator's master keys (ProofMutualAuth): a copy of what a card lets
 // anyone read does not pass it.
 //
+// The JPKI option (JPKI, JPKIConfig) works on every My Number Card,
+// without operator keys: the card's public JPKI AP signs a fresh random
+// challenge with its user-authentication key after the holder's 4-digit
+// PIN, and the client checks the signature, the certificate's chain to
+// the J-LIS CA certificates the operator configures, its validity and its
+// revocation (by certificate revocation key, in the same revocation list;
+// KeyChecker) before the PIN is asked (ProofSignature; package jpki,
+// docs/PROTOCOL.md chapter 10). Verifying JPKI signatures as a business
+// requires the minister's approval (JPKI Act §17).
+//
 // So a Client accepts only proven cards by default. New refuses a
 // configuration without APs (there is no default AP) and one whose every
 // AP proves nothing; Identify refuses an unproven card with ReasonUnproven

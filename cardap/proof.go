@@ -23,16 +23,23 @@ const (
 	// data does not pass it; a copy of its keys would (see the package
 	// doc about who holds the masters).
 	ProofMutualAuth
+	// ProofSignature: the card signed a fresh random challenge with the
+	// private key of a certificate that chains to the operator's trust
+	// anchors, after the holder's PIN (the JPKI AP; docs/PROTOCOL.md
+	// chapter 10). A copy of the card's readable data does not pass it.
+	ProofSignature
 )
 
-// String returns a stable kebab-case name, fit for audit logs: "none" or
-// "mutual-auth".
+// String returns a stable kebab-case name, fit for audit logs: "none",
+// "mutual-auth" or "signature".
 func (m ProofMethod) String() string {
 	switch m {
 	case ProofNone:
 		return "none"
 	case ProofMutualAuth:
 		return "mutual-auth"
+	case ProofSignature:
+		return "signature"
 	}
 	return fmt.Sprintf("proof-method(%d)", int(m))
 }

@@ -67,15 +67,29 @@ func RevocationStore(s *revocation.Store) RevocationChecker {
 
 type storeChecker struct{ s *revocation.Store }
 
+// KeyChecker is implemented by revocation checkers that check any
+// revocation key, beyond CUIDs: the certificate revocation keys of the
+// JPKI AP (revocation.CertificateKey; docs/PROTOCOL.md §10.4).
+// RevocationStore's checker implements it. For a checker that does not,
+// the client checks a key of the 16-byte space through CheckCUID.
+type KeyChecker interface {
+	CheckKey(ctx context.Context, k revocation.Key) (RevocationStatus, error)
+}
+
 // CheckCUID implements RevocationChecker.
 func (c storeChecker) CheckCUID(ctx context.Context, cuid profile.CUID) (RevocationStatus, error) {
+	return c.CheckKey(ctx, revocation.CUIDKey(cuid))
+}
+
+// CheckKey implements KeyChecker.
+func (c storeChecker) CheckKey(ctx context.Context, k revocation.Key) (RevocationStatus, error) {
 	if c.s == nil {
 		return RevocationStatus{}, fmt.Errorf("%w: nil revocation store", ErrConfig)
 	}
 	if err := ctx.Err(); err != nil {
 		return RevocationStatus{}, err
 	}
-	r, err := c.s.Check(revocation.CUIDKey(cuid))
+	r, err := c.s.Check(k)
 	st := RevocationStatus{Age: r.Age}
 	if r.Revoked && r.Entry != nil {
 		// A revoked card is refused even when the lookup also reported a

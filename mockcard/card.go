@@ -19,10 +19,15 @@ type Card struct {
 	rand     io.Reader
 	atr      []byte
 	extended bool // extended length APDUs accepted
-	chaining bool // command chaining (CLA bit 10) accepted
-	sizeLen  int  // bytes of the EF size in an FCP (tag 80)
-	grThresh int  // responses with more data than this come as 61xx; <0: off
-	tr       *Transcript
+	// shortReader: the reader refuses extended length this way (0: the
+	// card answers, see reader_limits.go).
+	shortReader ShortReader
+	chaining    bool // command chaining (CLA bit 10) accepted
+	sizeLen     int  // bytes of the EF size in an FCP (tag 80)
+	grThresh    int  // responses with more data than this come as 61xx; <0: off
+	tr          *Transcript
+
+	noTestMarker bool // no A5 { C2 "TEST" } in the FCI (WithTestMarker(false))
 
 	apps    []*app
 	present bool
@@ -46,16 +51,19 @@ type Card struct {
 type Option func(*settings)
 
 type settings struct {
-	rand     io.Reader
-	atr      []byte
-	extended bool
-	chaining bool
-	sizeLen  int
-	grThresh int
-	tr       *Transcript
-	aps      []func(r io.Reader) (APSpec, error)
-	post     []func(*Card) error // run after every AP is added
-	errs     []error
+	rand        io.Reader
+	atr         []byte
+	extended    bool
+	shortReader ShortReader
+	chaining    bool
+	sizeLen     int
+	grThresh    int
+	tr          *Transcript
+	aps         []func(r io.Reader) (APSpec, error)
+	post        []func(*Card) error // run after every AP is added
+
+	noTestMarker bool
+	errs         []error
 }
 
 // WithRand sets the source of randomness (challenges, generated CUIDs).
@@ -89,7 +97,10 @@ func WithChaining(on bool) Option { return func(s *settings) { s.chaining = on }
 // WithGetResponse makes the card answer 61xx whenever a response carries
 // more than threshold data bytes (0: every response with data); the host
 // fetches the data with GET RESPONSE (00 C0 00 00 Le). Without this option
-// responses are returned whole.
+// responses of up to 256 bytes to a short APDU are returned whole, as
+// docs/PROTOCOL.md §1.4 requires: a card in this mode does not conform
+// (`cardap conformance` fails it) and exists to exercise a host's GET
+// RESPONSE path.
 func WithGetResponse(threshold int) Option {
 	return func(s *settings) {
 		if threshold < 0 {
@@ -134,8 +145,8 @@ func New(opts ...Option) (*Card, error) {
 		return nil, s.errs[0]
 	}
 	c := &Card{
-		rand: s.rand, atr: s.atr, extended: s.extended, chaining: s.chaining, sizeLen: s.sizeLen,
-		grThresh: s.grThresh, tr: s.tr, present: true,
+		rand: s.rand, atr: s.atr, extended: s.extended, shortReader: s.shortReader, chaining: s.chaining, sizeLen: s.sizeLen,
+		grThresh: s.grThresh, tr: s.tr, present: true, noTestMarker: s.noTestMarker,
 	}
 	if c.atr == nil {
 		c.atr = DefaultATR()
@@ -269,6 +280,9 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.readerRefuses(cmd); err != nil && c.present {
+		return nil, err
+	}
 	resp, err := c.transmit(cmd)
 	if c.tr != nil {
 		c.tr.add(cmd, resp, err)

@@ -21,7 +21,7 @@
 //
 // # Commands (CLA 00, or 0C under secure messaging; chaining bit 10 when enabled)
 //
-//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID]), 0C: none
+//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID] [A5 C2 "TEST"]), 0C: none
 //	                  00 A4 00 00|0C  [Lc 3F00]     the MF
 //	                  00 A4 02 00|04|0C Lc FID [Le] EF in the current DF; 00/04: FCP (62 80 82 83)
 //	READ BINARY       00 B0 P1 P2 Le   offset P1P2 (15 bits), or P1=1xxxxxxx: SFI in P1, offset P2
@@ -48,8 +48,8 @@
 // extended length when switched off); 6881 logical channel; 6882 secure
 // messaging bits other than 0C; 6883/6884 chaining; 6981 command
 // incompatible with the file structure; 6982 access condition not
-// satisfied; 6983 PIN or key blocked; 6985 conditions of use (no challenge,
-// CLA 0C without a session); 6986 no current EF; 6987/6988 secure messaging
+// satisfied (also CLA 0C without a session); 6983 PIN or key blocked; 6985
+// conditions of use (no challenge, nothing to GET RESPONSE); 6986 no current EF; 6987/6988 secure messaging
 // objects missing/incorrect (the session is dropped); 6A80 bad data (PIN
 // format); 6A82 file or AP not found; 6A83 record not found; 6A84 not enough
 // memory (size or record count bound); 6A86 bad P1-P2; 6A88 PIN or key
@@ -65,6 +65,13 @@
 // Personalization to Operational (irreversibly) when the AP's seal
 // condition is met.
 //
+// # JPKI AP and readers without extended length
+//
+// WithJPKI adds the JPKI AP of every My Number Card (certificates, PINs,
+// RSA-2048 keys and the 80 2A signature command; test PKI committed under
+// testdata/jpki, LoadJPKITestPKI). WithShortReader puts the card behind a
+// reader without extended length (6700 or a transmit error).
+//
 // # Faults
 //
 // Tests schedule faults with Inject (RemoveBefore, RemoveAfter, Tear, ...)
@@ -73,5 +80,8 @@
 // JSON file (Save, Load) that holds secrets: it is written 0600 and refused
 // when group- or world-readable.
 //
-// The full behaviour is in README.md in this directory.
+// The card follows docs/PROTOCOL.md profile 2.1 exactly: package
+// conformance runs the profile's card-behaviour table (Appendix A) against
+// it in its tests, in-process and through pcscd. The full behaviour is in
+// README.md in this directory.
 package mockcard

@@ -39,8 +39,9 @@ type app struct {
 	life     Lifecycle
 	seal     Condition
 	adminKey byte
-	keySet   int        // key-set version announced in the FCI, 0: none (keyset.go)
-	staged   *stagedSet // a staged, uncommitted key set (rekey.go)
+	keySet   int         // key-set version announced in the FCI, 0: none (keyset.go)
+	staged   *stagedSet  // a staged, uncommitted key set (rekey.go)
+	ext      apExtension // commands beyond the engine's (JPKI), nil: none
 }
 
 func (a *app) efByFID(fid uint16) *ef {

@@ -67,6 +67,9 @@ type apState struct {
 	// still load (keyset.go).
 	KeySet int          `json:"key_set,omitempty"`
 	Staged *stagedState `json:"staged,omitempty"`
+	// JPKI is the JPKI AP's keys and mode (jpki_commands.go); absent
+	// for other APs.
+	JPKI *jpkiState `json:"jpki,omitempty"`
 }
 
 type efState struct {
@@ -171,6 +174,9 @@ func (c *Card) snapshot() cardState {
 			as.Keys = append(as.Keys, keyState{Ref: k.ref, Suite: k.suite, Enc: append([]byte(nil), k.enc...),
 				Mac: append([]byte(nil), k.mac...), MaxFailures: k.max, Left: k.left})
 		}
+		if a.ext != nil {
+			as.JPKI = a.ext.state()
+		}
 		st.APs = append(st.APs, as)
 	}
 	return st
@@ -235,6 +241,9 @@ func UnmarshalState(b []byte, opts ...Option) (*Card, error) {
 			return nil, err
 		}
 		pre = append(pre, WithAP(spec), restoreCounters(spec.AID, pins, keys), restoreStaged(spec.AID, as.Staged))
+		if as.JPKI != nil {
+			pre = append(pre, restoreJPKI(spec.AID, as.JPKI))
+		}
 	}
 	c, err := New(append(pre, opts...)...)
 	if err != nil {
@@ -403,9 +412,12 @@ func (c *Card) Clone() (*Card, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr), WithFCPSizeLen(c.sizeLen)}
+	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr), WithFCPSizeLen(c.sizeLen), WithTestMarker(!c.noTestMarker)}
 	if c.grThresh >= 0 {
 		opts = append(opts, WithGetResponse(c.grThresh))
+	}
+	if c.shortReader != 0 {
+		opts = append(opts, WithShortReader(c.shortReader))
 	}
 	c.mu.Unlock()
 	return UnmarshalState(b, opts...)

@@ -15,13 +15,20 @@ const (
 	TypeA APType = 'A' // record AP: ID and attributes, optional password, mutual authentication
 	TypeC APType = 'C' // common card AP: ID only, read without authentication
 	TypeD APType = 'D' // binary AP: larger data, optional password, mutual authentication, encrypted
+	// JPKI is not a free-space AP: the public JPKI AP every My Number
+	// Card carries (user authentication by an RSA signature; package
+	// jpki, docs/PROTOCOL.md chapter 10). cardap reports it in
+	// Identity.AP when its JPKI option identified the card.
+	JPKI APType = 'J'
 )
 
-// String returns "A", "C" or "D" (or "?xx" for an unknown value).
+// String returns "A", "C", "D" or "JPKI" (or "?xx" for an unknown value).
 func (t APType) String() string {
 	switch t {
 	case TypeA, TypeC, TypeD:
 		return string(rune(t))
+	case JPKI:
+		return "JPKI"
 	}
 	return fmt.Sprintf("?%02x", byte(t))
 }

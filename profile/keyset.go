@@ -21,7 +21,14 @@ const (
 	// TagStagedKeySet is the PUT DATA tag that stages a new key set
 	// (§5.4).
 	TagStagedKeySet = 0xC3
+	// TagTestCard, inside A5, is C2 04 "TEST": the test-card marker
+	// (TestCardMarker) that only test cards carry (§1.4); `cardap
+	// conformance --destructive` writes only to such cards unless told.
+	TagTestCard = 0xC2
 )
+
+// TestCardMarker is the value of the test-card marker, ASCII "TEST".
+const TestCardMarker = "TEST"
 
 // Key-set versions are one byte on the card: 1 to MaxKeySet.
 const (

@@ -418,6 +418,11 @@ type Card struct {
 	reader string
 	mode   scard.ShareMode
 	atr    []byte
+	// length is what is known of extended length on this connection
+	// (apdu.LengthSupporter), started from the ATR and again on
+	// Reconnect (the card may be another one).
+	length apdu.LengthSupport
+	proto  scard.Protocol // the active protocol, from SCardStatus
 	// turn (capacity 1) is held by a WithTransaction call for the whole
 	// of fn, and by a Transmit outside any transaction for one APDU.
 	turn chan struct{}
@@ -457,8 +462,9 @@ func (c *Card) takeTurn(ctx context.Context) error {
 func (c *Card) giveTurn() { <-c.turn }
 
 var (
-	_ apdu.Transport  = (*Card)(nil)
-	_ apdu.Transactor = (*Card)(nil)
+	_ apdu.Transport       = (*Card)(nil)
+	_ apdu.Transactor      = (*Card)(nil)
+	_ apdu.LengthSupporter = (*Card)(nil)
 )
 
 // refreshATR reads the ATR with SCardStatus. Callers hold mu for writing or
@@ -469,8 +475,31 @@ func (c *Card) refreshATR() error {
 		return mapErr(opStatus, c.reader, err)
 	}
 	c.atr = append([]byte(nil), st.Atr...)
+	c.proto = st.ActiveProtocol
+	c.length.Store(extendedLengthHint(c.atr))
 	return nil
 }
+
+// Protocol returns the active transmission protocol of the connection as
+// read at Connect or the last Reconnect: "T=0", "T=1", or "" for any
+// other (raw, undefined).
+func (c *Card) Protocol() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	switch c.proto {
+	case scard.ProtocolT0:
+		return "T=0"
+	case scard.ProtocolT1:
+		return "T=1"
+	}
+	return ""
+}
+
+// LengthSupport returns what is known of extended-length APDUs on this
+// connection (apdu.LengthSupporter): unsupported when the ATR's card
+// capabilities say so, else unknown until a Channel with extended length
+// allowed learns it from the first extended APDU.
+func (c *Card) LengthSupport() *apdu.LengthSupport { return &c.length }
 
 // Reader returns the name of the reader the card is in.
 func (c *Card) Reader() string { return c.reader }

@@ -5,6 +5,8 @@ package reader
 import (
 	"context"
 	"time"
+
+	"github.com/mynacard/freespace/apdu"
 )
 
 // Context would be a PC/SC resource manager context; built without cgo it
@@ -65,6 +67,12 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) { retur
 func (c *Card) WithTransaction(ctx context.Context, fn func(ctx context.Context) error) error {
 	return ErrNoCgo
 }
+
+// Protocol returns "".
+func (c *Card) Protocol() string { return "" }
+
+// LengthSupport returns nil: nothing is learned without a connection.
+func (c *Card) LengthSupport() *apdu.LengthSupport { return nil }
 
 // Reconnect returns ErrNoCgo.
 func (c *Card) Reconnect(ctx context.Context) error { return ErrNoCgo }

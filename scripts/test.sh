@@ -14,6 +14,9 @@
 # own beside it (internal/testsupport/pkcs11test).
 # Environment: FREESPACE_SKIP_STATIC=1 skips step 2 (for quick iteration on
 #              a few packages; CI never sets it),
+#              FREESPACE_CONFORMANCE=1 runs step 5 (cardap conformance on
+#              cardap mock serve through pcscd) also for a package list
+#              (the full run always does),
 #              FREESPACE_VPCD_BASE (first vpcd port, default 35963),
 #              FREESPACE_VPCD_DEVICES (vpcd devices, 2 slots each, default 8).
 set -euo pipefail
@@ -24,7 +27,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. System packages, installed only when missing -------------------------
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester softhsm2)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester softhsm2 opensc)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -82,8 +85,13 @@ fi
 # --- 3. A private pcscd -------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/freespace-pcsc.XXXXXX")
 pcscd_pid=
+serve_pid=
 cleanup() {
 	local rc=$?
+	if [[ -n $serve_pid ]] && kill -0 "$serve_pid" 2>/dev/null; then
+		kill -TERM "$serve_pid" 2>/dev/null || true
+		wait "$serve_pid" 2>/dev/null || true
+	fi
 	if [[ -n $pcscd_pid ]] && kill -0 "$pcscd_pid" 2>/dev/null; then
 		kill -TERM "$pcscd_pid" 2>/dev/null || true
 		wait "$pcscd_pid" 2>/dev/null || true
@@ -224,4 +232,55 @@ fi
 if (($# == 0)); then set -- ./...; fi
 log "go test -race $*"
 go test -race -timeout 8m "$@"
+
+# --- 5. cardap conformance on cardap mock serve, through pcscd ----------------
+# The built binaries, as an operator runs them: the demo card of `mock
+# serve` (Types A, C, D, sealed, with a password) in the first vpcd slot,
+# and the card-behaviour table run against it through the private pcscd,
+# destructive requirements included (the mock is a test card). Exit 6 (a
+# requirement failed) fails the run.
+if [[ $* == ./... || ${FREESPACE_CONFORMANCE:-} == 1 ]]; then
+	log "cardap conformance on cardap mock serve through pcscd"
+	go build -o "$work/cardap" ./cmd/cardap
+	keyfile=$work/conformance-keys.json
+	(
+		umask 077
+		printf '{"keys": ['
+		sep=
+		for ap in typea typed; do
+			for role in auth update admin; do
+				for half in enc mac; do
+					printf '%s{"name": "%s-%s-%s", "version": 1, "alg": "aes", "key": "%s"}' \
+						"$sep" "$ap" "$role" "$half" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+					sep=', '
+				done
+			done
+		done
+		printf '%s{"name": "typed-data", "version": 1, "alg": "aes", "key": "%s"}]}\n' \
+			"$sep" "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+	) >"$keyfile"
+	chmod 600 "$keyfile"
+	port=${ports[0]}
+	"$work/cardap" mock serve --vpcd "127.0.0.1:$port" --keys "$keyfile" 2>"$work/serve.log" &
+	serve_pid=$!
+	reader="$FREESPACE_VPCD_NAME $port 00 00"
+	for ((i = 0; i < 100; i++)); do
+		"$work/cardap" readers --json 2>/dev/null | grep -qF "\"reader\":\"$reader\",\"card_present\":true" && break
+		kill -0 "$serve_pid" 2>/dev/null || die "cardap mock serve exited: $(cat "$work/serve.log")"
+		sleep 0.1
+	done
+	for typ in c a d; do
+		rc=0
+		FS_CONFORMANCE_PW=1234 "$work/cardap" conformance --type "$typ" --reader "$reader" --keys "$keyfile" \
+			--password-env FS_CONFORMANCE_PW --destructive >"$work/conformance-$typ.txt" 2>&1 || rc=$?
+		tail -n 1 "$work/conformance-$typ.txt" >&2
+		if ((rc != 0)); then
+			grep -E ' FAIL ' "$work/conformance-$typ.txt" >&2 || cat "$work/conformance-$typ.txt" >&2
+			die "cardap conformance --type $typ exited $rc on the mock card through pcscd"
+		fi
+	done
+	kill -TERM "$serve_pid"
+	wait "$serve_pid" 2>/dev/null || true
+	serve_pid=
+fi
 log "all tests passed"

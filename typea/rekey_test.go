@@ -73,16 +73,23 @@ func TestRekeyedCardReadsUnderV2Only(t *testing.T) {
 	assert.ErrorIs(t, err, secure.ErrTerminalRejected, "set 1's keys no longer open the card")
 }
 
-// stripKeySet removes A5 03 C1 01 vv from a SELECT's FCI (a card that
-// hides its version, read as the default, 1).
+// stripKeySet removes C1 01 vv from the A5 template of a SELECT's FCI
+// (6F L ... A5 L C1 01 vv ...): a card that hides its version, read as
+// the default, 1.
 func stripKeySet(e apdutest.Exchange) ([]byte, error) {
 	r := e.Response
-	if e.Ins() != apdu.InsSelect || len(r) < 9 || r[len(r)-7] != 0xA5 {
+	if e.Ins() != apdu.InsSelect || len(r) < 9 || r[0] != 0x6F {
 		return r, e.Err
 	}
-	out := append([]byte(nil), r[:len(r)-7]...)
-	out[1] -= 5
-	return append(out, r[len(r)-2:]...), nil
+	for i := 2; i+5 <= len(r)-2; i++ {
+		if r[i] == 0xA5 && r[i+2] == 0xC1 && r[i+3] == 0x01 {
+			out := append(append([]byte(nil), r[:i+2]...), r[i+5:]...)
+			out[1] -= 3
+			out[i+1] -= 3
+			return out, e.Err
+		}
+	}
+	return r, e.Err
 }
 
 // TestRekeyRemovedAtEveryAPDU pulls the card before and after each APDU

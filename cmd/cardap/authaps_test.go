@@ -175,13 +175,18 @@ func TestMockServeCardCarriesAllTypes(t *testing.T) {
 	kf := filepath.Join(dir, "keys.json")
 	require.NoError(t, keystest.WriteFile(kf, 1))
 	state := filepath.Join(dir, "card.json")
-	card, origin, err := mockCard(context.Background(), state, "DEMO-7", kf)
+	card, origin, err := mockCard(context.Background(), state, "DEMO-7", kf, &mockcard.JPKI{})
 	require.NoError(t, err)
 	assert.Contains(t, origin, "Type A, C and D")
-	loaded, origin, err := mockCard(context.Background(), state, "ignored", "")
+	assert.Contains(t, origin, "JPKI AP")
+	loaded, origin, err := mockCard(context.Background(), state, "ignored", "", nil)
 	require.NoError(t, err)
 	assert.Contains(t, origin, "loaded from")
 	for _, c := range []*mockcard.Card{card, loaded} {
+		// The JPKI AP (with its certificate) is saved and loaded too.
+		cert, err := c.ReadEF(mockcard.JPKIAID(), mockcard.JPKIFIDAuthCert)
+		require.NoError(t, err)
+		assert.Equal(t, mockcard.MustLoadJPKITestPKI().CardAuth.DER, cert)
 		src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: c}}}
 		t.Setenv("FS_PW", demoPassword)
 		for _, args := range [][]string{

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/conformance"
+	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/keys/pkcs11"
 	"github.com/mynacard/freespace/personalize"
@@ -89,9 +91,10 @@ func errorClasses() []errorClass {
 		{"usage", exitUsage, as[usageError]()},
 		// Decisions first: a revoked card or an undecidable list is
 		// exitRevoked even when something else failed too.
-		{"revoked", exitRevoked, is(cardap.ErrRevoked, errRevoked)},
+		{"revoked", exitRevoked, is(cardap.ErrRevoked, errRevoked, jpki.ErrRevoked)},
 		{"revocation_list_too_old", exitRevoked, is(revocation.ErrStale, cardap.ErrRevocationUnknown)},
 		{"revocation_never_synced", exitRevoked, is(revocation.ErrNeverSynced)},
+		{"revocation_unknown", exitRevoked, is(jpki.ErrRevocationUnknown)},
 		// Passwords: the card counted a try, the password is blocked, or
 		// none was given.
 		{"password_blocked", exitPassword, func(err error) bool {
@@ -119,6 +122,7 @@ func errorClasses() []errorClass {
 		{"token_mechanism_unsupported", exitFailure, is(pkcs11.ErrMechanism)},
 		{"token_key_unsafe", exitFailure, is(pkcs11.ErrUnsafeObject, pkcs11.ErrNotExtractable)},
 		{"key_exists", exitFailure, is(pkcs11.ErrObjectExists)},
+		{"pin_format", exitPassword, is(jpki.ErrPINFormat)},
 		// Readers and cards.
 		{"card_removed", exitNoCard, is(apdu.ErrCardRemoved)},
 		{"no_card", exitNoCard, is(errNoCard)},
@@ -129,9 +133,13 @@ func errorClasses() []errorClass {
 		{"card_in_use", exitFailure, is(reader.ErrSharingViolation)},
 		{"card_unusable", exitFailure, is(reader.ErrCardUnusable)},
 		{"card_swapped", exitFailure, is(profile.ErrCardSwapped)},
-		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard)},
+		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard, conformance.ErrNoAP, jpki.ErrNotJPKI)},
+		{"not_test_card", exitFailure, is(conformance.ErrNotTestCard)},
+		{"jpki_smartphone", exitFailure, is(jpki.ErrSmartphone)},
+		{"certificate_invalid", exitFailure, is(jpki.ErrCertificateInvalid)},
+		{"signature_invalid", exitFailure, is(jpki.ErrBadSignature)},
 		{"not_personalized", exitFailure, is(profile.ErrNotPersonalized)},
-		{"card_data_malformed", exitFailure, is(profile.ErrMalformed)},
+		{"card_data_malformed", exitFailure, is(profile.ErrMalformed, jpki.ErrMalformed)},
 		{"authentication_failed", exitFailure, is(cardap.ErrAuthFailed, cardap.ErrUnproven, secure.ErrCardCryptogram,
 			secure.ErrTerminalRejected, secure.ErrNonceMismatch)},
 		{"secure_messaging", exitFailure, is(secure.ErrResponseMAC, secure.ErrResponseMalformed, secure.ErrResponseUnprotected,

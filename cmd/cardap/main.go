@@ -42,6 +42,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -53,6 +54,10 @@ import (
 type cli struct {
 	stdout io.Writer
 	stderr io.Writer
+	// flagProbe, when set, receives the command's flag set in place of a
+	// parse (parseInterspersed), which then stops the command as help
+	// would: shell completion asks each command for its flags this way.
+	flagProbe func(*flag.FlagSet)
 }
 
 // command is one top-level subcommand.
@@ -79,8 +84,12 @@ func commands() []command {
 		{name: "typea", summary: "Type A AP: read (mutual authentication, records)", run: cmdTypeA, subs: []string{"read"}},
 		{name: "typed", summary: "Type D AP: read, write (encrypted binary data)", run: cmdTypeD, subs: []string{"read", "write"}},
 		{name: "password", summary: "AP password: status, change, unblock", run: cmdPassword, subs: []string{"status", "change", "unblock"}},
+		{name: "conformance", summary: "check a card against the profile's card-behaviour table (exit 6 when a requirement fails)", run: cmdConformance},
 		{name: "keys", summary: "key ceremonies: generate, import, list, rotate, export-public (key file or PKCS#11 token)", run: cmdKeys,
 			subs: []string{"generate", "import", "list", "rotate", "export-public"}},
+		{name: "jpki", summary: "JPKI AP of every My Number Card: cert, status, verify, sign (user authentication)", run: cmdJPKI,
+			subs: []string{"cert", "status", "verify", "sign"}},
+		{name: "completion", summary: "print a bash or zsh completion script (source <(cardap completion bash))", run: cmdCompletion, subs: []string{"bash", "zsh"}},
 		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}
 }
@@ -93,6 +102,12 @@ func main() {
 }
 
 func run(ctx context.Context, c *cli, args []string) int {
+	if len(args) > 1 && args[0] == "help" {
+		return cmdHelp(ctx, c, args[1:])
+	}
+	if len(args) > 0 && args[0] == completeCommand {
+		return cmdComplete(ctx, c, args[1:])
+	}
 	if len(args) == 0 || isHelp(args[0]) {
 		w, code := c.helpOrUsage(args)
 		usage(w)
@@ -123,6 +138,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: cardap <command> [flags]\n       cardap --help | --version\n\ncommands:")
 	for _, cmd := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprintln(w, "\nhelp: cardap help <command> | cardap help <topic>; topics:")
+	for _, t := range helpTopics() {
+		fmt.Fprintf(w, "  %-16s %s\n", t.name, t.summary)
 	}
 	fmt.Fprintln(w, "\nexit codes:")
 	for _, e := range exitCodes() {

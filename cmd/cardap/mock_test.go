@@ -66,7 +66,7 @@ func TestMockServeToFakeVPCD(t *testing.T) {
 	selectC := append([]byte{0x00, 0xA4, 0x04, 0x0C, 0x0B}, profile.DefaultAID(profile.TypeC)...)
 
 	var cuids []profile.CUID
-	for i, wantOrigin := range []string{"demo card, user ID GATE-7, saved to", "loaded from"} {
+	for i, wantOrigin := range []string{"demo card, user ID GATE-7, JPKI AP, saved to", "loaded from"} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		stop := startServe(t, "--vpcd", ln.Addr().String(), "--state", state, "--user-id", "GATE-7")

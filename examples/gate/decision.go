@@ -42,7 +42,12 @@ type Decision struct {
 	ProofWarning string `json:"proof_warning,omitempty"`
 	UserID       string `json:"user_id,omitempty"` // the holder's ID when read
 	CUID         string `json:"cuid,omitempty"`    // the card-unique identifier when read
-	Expires      string `json:"expires,omitempty"` // the identity's expiry date (YYYY-MM-DD)
+	// JPKIIssuer and JPKISerial name the authentication certificate of a
+	// card proven through its JPKI AP (UserID is then the identity's 64
+	// hex digits, docs/PROTOCOL.md §10.3).
+	JPKIIssuer string `json:"jpki_issuer,omitempty"`
+	JPKISerial string `json:"jpki_serial,omitempty"`
+	Expires    string `json:"expires,omitempty"` // the identity's expiry date (YYYY-MM-DD)
 	// RevocationListAge is the age of the revocation list in seconds at the
 	// check; absent when the gate runs without a list or the card was not
 	// checked.
@@ -86,6 +91,9 @@ func decide(tap cardap.Tap) Decision {
 		}
 		if !id.CUID.IsZero() {
 			d.CUID = id.CUID.String()
+		}
+		if id.JPKI != nil {
+			d.JPKIIssuer, d.JPKISerial = id.JPKI.Issuer, id.JPKI.Serial.Text(16)
 		}
 		if !id.Expires.IsZero() {
 			d.Expires = id.Expires.Format(time.DateOnly)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +28,10 @@ type gate struct {
 	// password is the Type A password of --password-env (nil: the AP is
 	// read in no-password mode); wiped when run returns.
 	password profile.Password
+	// jpkiRoots (--jpki-roots) enables the JPKI AP; pinPad (--pin-cmd,
+	// nil: the password of --password-env) asks the holder's PIN.
+	jpkiRoots []*x509.Certificate
+	pinPad    *CmdPINPad
 
 	mu    sync.Mutex
 	out   io.Writer    // stdout

@@ -429,7 +429,7 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"--aid", "12"}, "invalid AID"},
 		{[]string{"--type-c-aid", "12"}, "--type-c-aid: "},
 		{[]string{"--keys", "k.json"}, "the simulation makes its own operator keys"},
-		{[]string{"--reader", "R", "--no-revocation"}, "give --keys FILE (Type A), or --allow-type-c"},
+		{[]string{"--reader", "R", "--no-revocation"}, "give --keys FILE (Type A with the operator's keys), --jpki-roots FILES (My Number Cards through JPKI), or --allow-type-c"},
 		{[]string{"--nope"}, "flag provided but not defined"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--reader", "R", "--keys", "k.json"}, "give --revocation DIR"},

@@ -35,6 +35,17 @@
 // environment and removes VAR, so that the door command does not inherit
 // it (the kernel's copy of the initial environment keeps it: README.md).
 //
+// My Number Cards through their public JPKI AP: --jpki-roots FILES (the
+// J-LIS authentication CA certificates, PEM or DER, comma-separated) opens
+// for a card whose certificate chains to them, is not revoked (by its
+// certificate revocation key, in the same --revocation store) and which
+// signed the gate's fresh challenge after its holder typed the 4-digit PIN
+// on the gate's PIN pad: --pin-cmd ARGV runs the PIN pad's driver once per
+// tap (no shell) and reads the PIN from the first line of its stdout; it
+// runs only once the certificate was checked, outside any PC/SC
+// transaction. Without --pin-cmd the PIN comes from --password-env
+// (tests and demos).
+//
 // See README.md beside this file for the flags, the audit format and the
 // door hook.
 package main
@@ -57,6 +68,7 @@ import (
 	"github.com/mynacard/freespace/reader"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -112,6 +124,9 @@ type options struct {
 	keysFile     string
 	allowTypeC   bool
 	passwordEnv  string
+	jpkiRoots    string
+	pinCmd       string
+	pinTimeout   time.Duration
 }
 
 // simulated reports whether the gate runs the demo instead of readers.
@@ -140,6 +155,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	fs.StringVar(&o.keysFile, "keys", "", "the operator's key `FILE` (JSON key store, mode 0600): the Type A master keys cards are authenticated with; required with readers unless --allow-type-c")
 	fs.BoolVar(&o.allowTypeC, "allow-type-c", false, "also OPEN for Type C cards, which prove nothing: their ID is readable by anyone and a copy on a blank card or a phone opens the gate as the original does. Logs a warning on every decision")
 	fs.StringVar(&o.passwordEnv, "password-env", "", "the Type A cards' password, read from the environment variable `VAR` and removed from the environment (a real gate asks each holder on a PIN pad); without it the Type A AP is read in no-password mode")
+	fs.StringVar(&o.jpkiRoots, "jpki-roots", "", "J-LIS authentication CA certificate `FILES` (PEM or DER, comma-separated): also open for My Number Cards through their JPKI AP, after the holder's 4-digit PIN (--pin-cmd)")
+	fs.StringVar(&o.pinCmd, "pin-cmd", "", "the PIN pad: run `ARGV` (no shell) once per JPKI tap, the PIN on the first line of its stdout; without it --password-env gives the PIN")
+	fs.DurationVar(&o.pinTimeout, "pin-timeout", 30*time.Second, "kill the --pin-cmd PIN pad after this long (the tap is then refused)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, exitOK
@@ -188,8 +206,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 		return usage("--revocation and --no-revocation apply to --reader/--all-readers; the simulation uses its own demo revocation store")
 	case o.simulated() && o.keysFile != "":
 		return usage("--keys applies to --reader/--all-readers; the simulation makes its own operator keys")
-	case !o.simulated() && o.keysFile == "" && !o.allowTypeC:
-		return usage("a gate on real readers authenticates cards with the operator's keys: give --keys FILE (Type A), or --allow-type-c to accept Type C cards, which prove nothing")
+	case !o.simulated() && o.keysFile == "" && o.jpkiRoots == "" && !o.allowTypeC:
+		return usage("a gate on real readers authenticates cards: give --keys FILE (Type A with the operator's keys), --jpki-roots FILES (My Number Cards through JPKI), or --allow-type-c to accept Type C cards, which prove nothing")
+	case o.simulated() && (o.jpkiRoots != "" || o.pinCmd != ""):
+		return usage("--jpki-roots and --pin-cmd apply to --reader/--all-readers")
+	case o.pinCmd != "" && o.jpkiRoots == "":
+		return usage("--pin-cmd is the JPKI PIN pad: give --jpki-roots too")
+	case o.jpkiRoots != "" && o.pinCmd == "" && o.passwordEnv == "":
+		return usage("--jpki-roots needs the holder's PIN: give --pin-cmd ARGV (the PIN pad) or --password-env VAR")
+	case o.pinTimeout <= 0:
+		return usage("--pin-timeout must be positive")
 	case !o.simulated() && o.revDir == "" && !o.noRevocation:
 		return usage("a gate on real readers must refuse revoked cards: give --revocation DIR (a store kept up to date with `cardap revocation sync`), or --no-revocation to run without one")
 	case o.maxListAge <= 0:
@@ -222,6 +248,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer pw.Zero()
 		g.password = pw
+	}
+	if o.jpkiRoots != "" {
+		roots, err := jpki.LoadCertificates(strings.Split(o.jpkiRoots, ",")...)
+		if err != nil {
+			fmt.Fprintf(stderr, "gate: --jpki-roots: %v\n", err)
+			return exitUsage
+		}
+		g.jpkiRoots = roots
+	}
+	if o.pinCmd != "" {
+		argv, err := splitArgs(o.pinCmd)
+		if err != nil || len(argv) == 0 {
+			fmt.Fprintf(stderr, "gate: --pin-cmd: %v\n", err)
+			return exitUsage
+		}
+		g.pinPad = &CmdPINPad{Argv: argv, Timeout: o.pinTimeout}
 	}
 	if o.allowTypeC {
 		g.log.Warn(typeCWarning)
@@ -268,6 +310,11 @@ func (g *gate) newClient(o *options, ks keys.Provider, rev cardap.RevocationChec
 			cfg.PasswordFunc = g.passwordFunc
 		}
 		aps = append(aps, cardap.TypeA(cfg))
+	}
+	if len(g.jpkiRoots) > 0 {
+		// After the free-space Type A AP: a card carrying both is decided
+		// by the operator's own AP; every My Number Card carries JPKI.
+		aps = append(aps, cardap.JPKI(cardap.JPKIConfig{Roots: g.jpkiRoots, PasswordFunc: g.pinFunc}))
 	}
 	aps = append(aps, cardap.TypeC(cardap.TypeCConfig{AID: o.typeCAID}))
 	return cardap.New(cardap.Config{

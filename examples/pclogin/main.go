@@ -11,13 +11,20 @@
 //	pclogin identify              (--mock-state FILE | --reader NAME) CARDS [--config FILE] [--password-env VAR]
 //
 // CARDS is --keys FILE (the operator's key file: Type A cards are read after
-// mutual authentication, so a card proves itself), --allow-type-c (Type C
-// cards, which prove nothing: their ID is readable by anyone and a copy on
-// a blank card or a phone logs in as the original; a warning is printed
-// with every decision), or both. A Type A AP with a password gets it from
-// pam_exec's expose_authtok (--read-authtok) or from the environment
-// variable named by --password-env, which is removed from the environment
-// once read (children do not inherit it).
+// mutual authentication, so a card proves itself), --jpki-roots FILE[,FILE]
+// (every My Number Card, through its public JPKI AP: the card signs a
+// fresh challenge after the holder's 4-digit PIN, and its certificate must
+// chain to these J-LIS authentication CA certificates, PEM or DER;
+// package jpki), --allow-type-c (Type C cards, which prove nothing: their
+// ID is readable by anyone and a copy on a blank card or a phone logs in
+// as the original; a warning is printed with every decision), or several.
+// A Type A AP with a password, and the JPKI PIN, get it from pam_exec's
+// expose_authtok (--read-authtok: the PIN typed at the PC's login prompt)
+// or from the environment variable named by --password-env, which is
+// removed from the environment once read (children do not inherit it);
+// the AP that identifies the card uses it. A JPKI card's user ID in the
+// mapping file is its identity's 64 hex digits (pclogin identify prints
+// it); it has no CUID to pin.
 //
 // pam is meant for pam_exec(8): it reads PAM_USER (and PAM_TYPE) from the
 // environment, identifies the card, and exits 0 only when the card proved
@@ -58,6 +65,7 @@ import (
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
 	"github.com/mynacard/freespace/examples/pclogin/internal/login"
+	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/revocation"
@@ -88,6 +96,7 @@ type options struct {
 	readerName  string
 	account     string
 	keysFile    string
+	jpkiRoots   string
 	allowTypeC  bool
 	passwordEnv string
 	readAuthtok bool
@@ -103,6 +112,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.readerName, "reader", "", "PC/SC reader name")
 	fs.StringVar(&o.account, "account", "", "watch: arm only for cards mapped to this account")
 	fs.StringVar(&o.keysFile, "keys", "", "the operator's key `FILE` (JSON key store, mode 0600): Type A cards are read after mutual authentication with these master keys")
+	fs.StringVar(&o.jpkiRoots, "jpki-roots", "", "J-LIS authentication CA certificate `FILES` (PEM or DER, comma-separated): also authenticate My Number Cards through their JPKI AP, with the 4-digit PIN (--read-authtok or --password-env)")
 	fs.BoolVar(&o.allowTypeC, "allow-type-c", false, "also accept Type C cards, which prove nothing: their ID is readable by anyone and a copy on a blank card or a phone logs in as the original does. Prints a warning with every decision")
 	fs.StringVar(&o.passwordEnv, "password-env", "", "identify, watch: the Type A cards' password, read from the environment variable `VAR` and removed from the environment")
 	fs.BoolVar(&o.readAuthtok, "read-authtok", false, "pam: read the password pam_exec's expose_authtok writes to stdin (the Type A cards' password)")
@@ -116,8 +126,8 @@ func parseFlags(name string, args []string, stderr io.Writer) (options, error) {
 	if (o.mockState == "") == (o.readerName == "") {
 		return o, errors.New("give exactly one of --mock-state and --reader")
 	}
-	if o.keysFile == "" && !o.allowTypeC {
-		return o, errors.New("give --keys FILE (the operator's keys: Type A cards prove themselves) or, to accept cards that prove nothing, --allow-type-c")
+	if o.keysFile == "" && o.jpkiRoots == "" && !o.allowTypeC {
+		return o, errors.New("give --keys FILE (the operator's keys: Type A cards prove themselves), --jpki-roots FILES (My Number Cards through JPKI) or, to accept cards that prove nothing, --allow-type-c")
 	}
 	if o.readAuthtok && o.passwordEnv != "" {
 		return o, errors.New("give at most one of --read-authtok and --password-env")
@@ -140,9 +150,15 @@ func (c *cards) close() {
 	}
 }
 
+// errNoPIN is the PasswordFunc's answer when no password was given.
+var errNoPIN = errors.New("the card needs a PIN and none was given (--read-authtok or --password-env)")
+
 // passwordFunc hands the client a copy of the password (it wipes what it
 // is given).
 func (c *cards) passwordFunc(context.Context, cardap.PasswordRequest) (profile.Password, error) {
+	if c.password == nil {
+		return nil, errNoPIN
+	}
 	return append(profile.Password(nil), c.password...), nil
 }
 
@@ -151,6 +167,14 @@ func (c *cards) passwordFunc(context.Context, cardap.PasswordRequest) (profile.P
 func openCards(o options, password profile.Password) (*cards, error) {
 	c := &cards{password: password}
 	cfg := login.ClientConfig{AllowTypeC: o.allowTypeC}
+	if o.jpkiRoots != "" {
+		roots, err := jpki.LoadCertificates(strings.Split(o.jpkiRoots, ",")...)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		cfg.JPKIRoots, cfg.JPKIPIN = roots, c.passwordFunc
+	}
 	if o.keysFile != "" {
 		ks, err := keys.LoadFile(o.keysFile)
 		if err != nil {
@@ -257,7 +281,7 @@ func runPAM(ctx context.Context, o options, environ func() ([]string, error), st
 		// follows. Without keys (Type C) the password has no use: wiped
 		// at once.
 		tok, err := readAuthtok(stdin)
-		if err == nil && o.keysFile != "" && len(tok.b) > 0 {
+		if err == nil && (o.keysFile != "" || o.jpkiRoots != "") && len(tok.b) > 0 {
 			password = append(profile.Password(nil), tok.b...)
 		}
 		tok.Wipe()
@@ -410,7 +434,12 @@ func runIdentify(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		return exitDenied
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "user_id\t%s\ncuid\t%s\nproof\tType %s, %s\n", c.Identity.UserID, c.CUID, c.Proof.AP, c.Proof.Method)
+	if c.JPKI != nil {
+		// No CUID: the user ID is the JPKI identity (docs/PROTOCOL.md §10.3).
+		fmt.Fprintf(&b, "user_id\t%s\nproof\tJPKI, %s\nissuer\t%s\nserial\t%x\n", c.Identity.UserID, c.Proof.Method, c.JPKI.Issuer, c.JPKI.Serial)
+	} else {
+		fmt.Fprintf(&b, "user_id\t%s\ncuid\t%s\nproof\tType %s, %s\n", c.Identity.UserID, c.CUID, c.Proof.AP, c.Proof.Method)
+	}
 	if !c.Identity.Expires.IsZero() {
 		fmt.Fprintf(&b, "expires\t%s\n", c.Identity.Expires.Format(time.DateOnly))
 	}

@@ -53,10 +53,16 @@ var (
 )
 
 func typeACard(pw bool) func(testing.TB, *keys.Store) *mockcard.Card {
+	return typeACardMode(pw, false)
+}
+
+// typeACardMode is a Type A card with or without a password; before: the
+// AP takes its password in plain before mutual authentication (§6.4).
+func typeACardMode(pw, before bool) func(testing.TB, *keys.Store) *mockcard.Card {
 	return func(t testing.TB, st *keys.Store) *mockcard.Card {
 		cfg := mockcard.TypeA{Identity: identity, Keys: mockcard.APKeys{Masters: st}}
 		if pw {
-			cfg.Password = &mockcard.APPassword{Value: password}
+			cfg.Password = &mockcard.APPassword{Value: password, BeforeAuth: before}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}
@@ -144,7 +150,7 @@ var flows = []flow{
 		}},
 	{id: "typea-read-password-before", name: "Type A read, password before authentication", apdus: 6, min: 5,
 		note: "+1: the status query, as above; one SELECT, none between VERIFY and MUTUAL AUTHENTICATE (§6.4)",
-		card: typeACard(true),
+		card: typeACardMode(true, true),
 		run: func(ctx context.Context, tr apdu.Transport, st *keys.Store) error {
 			_, err := typea.Read(ctx, tr, typea.Config{Keys: st, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, password)
 			return err

@@ -162,10 +162,13 @@ func (s *Session) Authenticated() byte {
 // MaxReadChunk is the largest READ BINARY / READ RECORD Ne that fits one
 // response APDU in the current mode.
 func (s *Session) MaxReadChunk() int {
+	// Extended length as configured, unless the connection was found not
+	// to carry it (apdu.LengthSupport): then short chunks.
+	ext := s.plain.ExtendedLength()
 	if s.sm != nil {
-		return s.sm.MaxResponseData(s.cfg.ExtendedLength)
+		return s.sm.MaxResponseData(ext)
 	}
-	if s.cfg.ExtendedLength {
+	if ext {
 		return apdu.MaxExtendedNe
 	}
 	return apdu.MaxShortNe
@@ -174,10 +177,11 @@ func (s *Session) MaxReadChunk() int {
 // MaxWriteChunk is the largest UPDATE BINARY data that fits one command
 // APDU in the current mode.
 func (s *Session) MaxWriteChunk() int {
+	ext := s.plain.ExtendedLength()
 	if s.sm != nil {
-		return s.sm.MaxCommandData(s.cfg.ExtendedLength)
+		return s.sm.MaxCommandData(ext)
 	}
-	if s.cfg.ExtendedLength {
+	if ext {
 		return apdu.MaxExtendedLc
 	}
 	return apdu.MaxShortLc

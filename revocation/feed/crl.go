@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
@@ -26,6 +27,13 @@ type CRLParser struct {
 	// Issuer, when set, is the CA certificate whose signature on the CRL
 	// must verify.
 	Issuer *x509.Certificate
+	// CertificateKeys keys each revoked certificate by its certificate
+	// revocation key (revocation.CertificateKey over the CRL's issuer
+	// name and the serial; docs/PROTOCOL.md §10.4) instead of by its
+	// serial number: the form the jpki package and cardap's JPKI AP look
+	// up. It requires Issuer, so that a CRL whose signature was not
+	// checked never revokes under a CA's name.
+	CertificateKeys bool
 }
 
 // Parse reads and converts one DER CRL.
@@ -52,9 +60,17 @@ func (p CRLParser) ParseDER(der []byte) (*revocation.Update, error) {
 	if err != nil {
 		return nil, bad(-1, err, "crypto/x509")
 	}
+	if p.CertificateKeys && p.Issuer == nil {
+		return nil, fmt.Errorf("%w: CRLParser.CertificateKeys without Issuer", ErrConfig)
+	}
 	if p.Issuer != nil {
 		if err := crl.CheckSignatureFrom(p.Issuer); err != nil {
 			return nil, fmt.Errorf("%w: CRL: %w", ErrBadSignature, err)
+		}
+		// The keys are computed over the CRL's issuer name: it must be
+		// the name of the CA that signed it (RFC 5280 §6.3.3 (b)).
+		if p.CertificateKeys && !bytes.Equal(crl.RawIssuer, p.Issuer.RawSubject) {
+			return nil, fmt.Errorf("%w: CRL issuer name differs from the issuing CA's subject", ErrBadSignature)
 		}
 	}
 	for _, ext := range crl.Extensions {
@@ -71,7 +87,12 @@ func (p CRLParser) ParseDER(der []byte) (*revocation.Update, error) {
 		if e.SerialNumber == nil || e.SerialNumber.Sign() < 0 {
 			return nil, bad(-1, nil, "entry %d: negative serial number", i)
 		}
-		k, err := revocation.SerialKey(e.SerialNumber.Bytes())
+		var k revocation.Key
+		if p.CertificateKeys {
+			k, err = revocation.CertificateKey(crl.RawIssuer, e.SerialNumber)
+		} else {
+			k, err = revocation.SerialKey(e.SerialNumber.Bytes())
+		}
 		if err != nil {
 			return nil, bad(-1, err, "entry %d", i)
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/examples/pclogin/internal/config"
+	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/revocation"
 )
 
 // Reason says why a login was allowed or refused.
@@ -92,7 +94,7 @@ func Authorize(ctx context.Context, id Identifier, cfg *config.Config, p Policy,
 	if err != nil {
 		return Result{Reason: CardUnreadable, Err: err}
 	}
-	if err := c.Identity.Validate(); err != nil || c.CUID.IsZero() {
+	if err := c.Identity.Validate(); err != nil || (c.CUID.IsZero() && c.JPKI == nil) {
 		return Result{Reason: CardUnreadable, Err: errors.New("login: identification returned an invalid identity")}
 	}
 	res := Result{Card: c}
@@ -118,7 +120,7 @@ func Authorize(ctx context.Context, id Identifier, cfg *config.Config, p Policy,
 		return res
 	}
 	if p.Revocation != nil {
-		st, err := p.Revocation.CheckCUID(ctx, c.CUID)
+		st, err := checkRevocation(ctx, p.Revocation, c)
 		switch {
 		case st.Revoked: // a positive answer is never weakened by an error
 			res.Reason = Revoked
@@ -130,4 +132,21 @@ func Authorize(ctx context.Context, id Identifier, cfg *config.Config, p Policy,
 	}
 	res.Reason = Allowed
 	return res
+}
+
+// checkRevocation checks the card's CUID, or for a JPKI card its
+// certificate revocation key (docs/PROTOCOL.md §10.4), which the
+// revocation store holds in the CUID key space.
+func checkRevocation(ctx context.Context, rc cardap.RevocationChecker, c Card) (cardap.RevocationStatus, error) {
+	if c.JPKI == nil {
+		return rc.CheckCUID(ctx, c.CUID)
+	}
+	k := c.JPKI.RevocationKey
+	if kc, ok := rc.(cardap.KeyChecker); ok {
+		return kc.CheckKey(ctx, k)
+	}
+	if k.Kind() != revocation.KindCUID {
+		return cardap.RevocationStatus{}, fmt.Errorf("login: cannot check a %s key", k.Kind())
+	}
+	return rc.CheckCUID(ctx, profile.CUID(k.Bytes()))
 }

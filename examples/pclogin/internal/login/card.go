@@ -26,6 +26,7 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -46,6 +47,9 @@ type Card struct {
 	CUID     profile.CUID
 	Identity profile.Identity
 	Proof    cardap.Proof // how the card proved itself (Proven: false for Type C)
+	// JPKI is set when the card was authenticated through its JPKI AP
+	// (no CUID then; Identity.UserID is the identity's 64 hex digits).
+	JPKI *jpki.Identity
 }
 
 // Identifier identifies the card currently in the reader.
@@ -65,7 +69,7 @@ func identify(ctx context.Context, client *cardap.Client, t apdu.Transport) (Car
 	if err != nil {
 		return Card{}, fmt.Errorf("login: %w", err)
 	}
-	return Card{CUID: id.CUID, Identity: id.Profile(), Proof: id.Proof}, nil
+	return Card{CUID: id.CUID, Identity: id.Profile(), Proof: id.Proof, JPKI: id.JPKI}, nil
 }
 
 // MockState is the project's mock card kept in a state file (mockcard.Save):

@@ -1,6 +1,9 @@
 package login
 
 import (
+	"crypto/x509"
+	"time"
+
 	"github.com/mynacard/freespace/cardap"
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/profile"
@@ -16,13 +19,25 @@ type ClientConfig struct {
 	// one); nil reads the AP in no-password mode.
 	Password cardap.PasswordFunc
 	// AllowTypeC also reads the Type C AP, which proves nothing (see the
-	// package doc). Without Keys and AllowTypeC there is nothing to read.
+	// package doc). Without Keys, JPKIRoots and AllowTypeC there is
+	// nothing to read.
 	AllowTypeC bool
+	// JPKIRoots, when set, also authenticates cards through their JPKI
+	// AP (every My Number Card): the J-LIS authentication CA
+	// certificates the card's certificate must chain to.
+	JPKIRoots []*x509.Certificate
+	// JPKIPIN supplies the holder's 4-digit JPKI PIN (typed at the PC);
+	// required with JPKIRoots.
+	JPKIPIN cardap.PasswordFunc
+	// Now is the clock of the JPKI certificate checks; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // NewClient returns the cardap.Client the commands identify cards with:
 // the Type A AP with the operator's keys, then (with AllowTypeC) the Type
-// C AP, accepted unproven. Revocation is checked by Authorize (Policy), so
+// C AP, accepted unproven; with JPKIRoots the JPKI AP between them (a
+// free-space Type A AP, when the card carries one, decides first). Revocation is checked by Authorize (Policy), so
 // the client runs without a list. A configuration with no AP is an error
 // wrapping cardap.ErrConfig.
 func NewClient(c ClientConfig) (*cardap.Client, error) {
@@ -34,8 +49,11 @@ func NewClient(c ClientConfig) (*cardap.Client, error) {
 		}
 		aps = append(aps, cardap.TypeA(cfg))
 	}
+	if len(c.JPKIRoots) > 0 {
+		aps = append(aps, cardap.JPKI(cardap.JPKIConfig{Roots: c.JPKIRoots, PasswordFunc: c.JPKIPIN}))
+	}
 	if c.AllowTypeC {
 		aps = append(aps, cardap.TypeC(cardap.TypeCConfig{}))
 	}
-	return cardap.New(cardap.Config{APs: aps, AllowUnproven: c.AllowTypeC, NoRevocation: true})
+	return cardap.New(cardap.Config{APs: aps, AllowUnproven: c.AllowTypeC, NoRevocation: true, Now: c.Now})
 }
