@@ -113,6 +113,7 @@ func errorClasses() []errorClass {
 		// PKCS#11 tokens (keys/pkcs11): the PIN, then the token itself.
 		{"pin_blocked", exitPassword, is(pkcs11.ErrPINLocked)},
 		{"pin_refused", exitPassword, is(pkcs11.ErrPINIncorrect)},
+		{"pin_last_try", exitPassword, is(pkcs11.ErrPINFinalTry)},
 		{"pin_unavailable", exitPassword, is(pkcs11.ErrPINSource)},
 		{"no_token", exitNoCard, is(pkcs11.ErrTokenAbsent)},
 		{"no_pkcs11_binding", exitNoCard, is(pkcs11.ErrNoCgo)},

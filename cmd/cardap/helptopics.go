@@ -86,10 +86,13 @@ mock serve, ...) take the operator's master keys with one flag:
   --keys FILE            a JSON key file (below)
   --keys env:            the FREESPACE_KEY_* environment variables
   --keys env:PREFIX      the PREFIX* environment variables instead
-  --keys pkcs11:URI      keys kept in a PKCS#11 token (RFC 7512 URI, for
-                         example pkcs11:token=ops;object=typea-auth-enc);
-                         the token derives the card keys, the master keys
-                         never leave it
+  --keys pkcs11:URI      keys kept in a PKCS#11 token (RFC 7512 URI):
+                         pkcs11:token=LABEL?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:VAR
+                         (pin-source: env:VAR, stdin or a 0600 file; never
+                         pin-value); the token derives the card keys, the
+                         master keys never leave it. Objects: CKA_LABEL =
+                         key name, CKA_ID = version as 4 bytes big-endian;
+                         create them with 'cardap keys generate|import'
 
 KEY FILE
 

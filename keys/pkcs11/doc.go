@@ -42,7 +42,9 @@
 // retried once after logging in again; while the token stays away
 // operations fail with ErrTokenAbsent, and the first one after it is back
 // logs in again. A refused or locked PIN is never tried again by the same
-// Provider.
+// Provider, and a token that reports its PIN at the final try
+// (CKF_USER_PIN_FINAL_TRY) is not logged in to (ErrPINFinalTry, no try
+// spent) unless Config.AllowFinalTry.
 //
 // The names and versions of the master keys on the token (KeyVersions, a
 // keys.VersionLister that hosts ask on every tap, and Version 0) come from
@@ -63,7 +65,7 @@
 // # Errors
 //
 // Every error is an *Error that matches one sentinel: ErrTokenAbsent,
-// ErrPINIncorrect, ErrPINLocked, ErrObjectMissing (which also matches
+// ErrPINIncorrect, ErrPINLocked, ErrPINFinalTry, ErrObjectMissing (which also matches
 // keys.ErrKeyNotFound), ErrMechanism, ErrUnsafeObject, ErrModule, ErrURI,
 // ErrPINSource, ErrNoCgo. Errors carry the operation, token label, object
 // name and CKR_ code, never a PIN or key bytes.

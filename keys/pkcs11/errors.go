@@ -26,6 +26,10 @@ var (
 	// ErrPINLocked: the user PIN is locked (too many wrong PINs) or
 	// expired.
 	ErrPINLocked = errors.New("pkcs11: PIN locked")
+	// ErrPINFinalTry: the token reports that one wrong PIN more locks it
+	// (CKF_USER_PIN_FINAL_TRY); the provider does not log in unless
+	// Config.AllowFinalTry.
+	ErrPINFinalTry = errors.New("pkcs11: PIN at its final try")
 	// ErrObjectMissing: no object with the label and ID (key name and
 	// version) is on the token. It also matches keys.ErrKeyNotFound.
 	ErrObjectMissing = errors.New("pkcs11: object not found")

@@ -31,6 +31,16 @@ type faultModule struct {
 	finds    int
 	dropMech map[uint]bool
 	ttl      time.Duration
+	flags    uint // added to CK_TOKEN_INFO.flags
+	allowFT  bool
+}
+
+func (f *faultModule) GetTokenInfo(slot uint) (p11.TokenInfo, error) {
+	ti, err := f.module.GetTokenInfo(slot)
+	f.mu.Lock()
+	ti.Flags |= f.flags
+	f.mu.Unlock()
+	return ti, err
 }
 
 func (f *faultModule) fault(op string) error {
@@ -129,7 +139,7 @@ func openFaulty(t *testing.T, prep func(f *faultModule)) (*Provider, *faultModul
 	if prep != nil {
 		prep(f)
 	}
-	cfg := Config{ModulePath: tok.Module, Token: tok.Label, PIN: []byte(tok.PIN), Sessions: 2, IndexTTL: f.ttl,
+	cfg := Config{ModulePath: tok.Module, Token: tok.Label, PIN: []byte(tok.PIN), Sessions: 2, IndexTTL: f.ttl, AllowFinalTry: f.allowFT,
 		load: func(path string) (module, error) {
 			m, err := loadModule(path)
 			f.module = m
@@ -222,6 +232,19 @@ func TestPINRefusedAfterRecoveryIsNotRetried(t *testing.T) {
 			assert.Equal(t, before+1, f.logins, "the PIN is tried once, not once per tap")
 		})
 	}
+	t.Run("final try at open", func(t *testing.T) {
+		_, f, err := openFaulty(t, func(f *faultModule) { f.flags = p11.CKF_USER_PIN_FINAL_TRY })
+		assert.ErrorIs(t, err, ErrPINFinalTry)
+		assert.Equal(t, 0, f.logins, "no try spent")
+		_, f, err = openFaulty(t, func(f *faultModule) { f.flags = p11.CKF_USER_PIN_FINAL_TRY; f.allowFT = true })
+		assert.NoError(t, err)
+		assert.Equal(t, 1, f.logins)
+	})
+	t.Run("locked flag at open", func(t *testing.T) {
+		_, f, err := openFaulty(t, func(f *faultModule) { f.flags = p11.CKF_USER_PIN_LOCKED })
+		assert.ErrorIs(t, err, ErrPINLocked)
+		assert.Equal(t, 0, f.logins)
+	})
 	t.Run("locked at open", func(t *testing.T) {
 		_, f, err := openFaulty(t, func(f *faultModule) { f.loginRV = p11.CKR_PIN_LOCKED })
 		assert.ErrorIs(t, err, ErrPINLocked)

@@ -15,13 +15,14 @@ import (
 
 // Config says which token the provider uses (see the cgo build).
 type Config struct {
-	ModulePath string
-	Token      string
-	Serial     string
-	PIN        []byte
-	Sessions   int
-	IndexTTL   time.Duration
-	Logger     *slog.Logger
+	ModulePath    string
+	Token         string
+	Serial        string
+	PIN           []byte
+	Sessions      int
+	IndexTTL      time.Duration
+	AllowFinalTry bool
+	Logger        *slog.Logger
 }
 
 // DefaultSessions is the session pool size when Config.Sessions is 0.

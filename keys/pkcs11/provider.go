@@ -46,6 +46,10 @@ type Config struct {
 	// another process become visible within IndexTTL (this Provider's own
 	// Generate and Import refresh it at once).
 	IndexTTL time.Duration
+	// AllowFinalTry lets the provider log in when the token reports that
+	// the next wrong PIN locks it (CKF_USER_PIN_FINAL_TRY); without it
+	// Open fails with ErrPINFinalTry and no try is spent.
+	AllowFinalTry bool
 	// Logger receives recovery events (token lost, logged in again);
 	// nil discards them. No PIN or key material is ever logged.
 	Logger *slog.Logger
@@ -99,6 +103,7 @@ type Provider struct {
 var (
 	_ keys.Provider         = (*Provider)(nil)
 	_ keys.LabelDiversifier = (*Provider)(nil)
+	_ keys.VersionLister    = (*Provider)(nil)
 )
 
 // master is what the provider knows of a master key object.
@@ -230,6 +235,10 @@ func (p *Provider) connect() error {
 	}
 	if flags&p11.CKF_USER_PIN_LOCKED != 0 {
 		p.pinErr = &Error{Op: "login", Token: p.cfg.Token, Kind: ErrPINLocked, Detail: "the token reports the user PIN locked"}
+		return p.pinErr
+	}
+	if flags&p11.CKF_USER_PIN_FINAL_TRY != 0 && !p.cfg.AllowFinalTry {
+		p.pinErr = &Error{Op: "login", Token: p.cfg.Token, Kind: ErrPINFinalTry, Detail: "one wrong PIN more locks the token; no try spent"}
 		return p.pinErr
 	}
 	ml, err := p.mod.GetMechanismList(p.slot)
