@@ -3,10 +3,13 @@ module github.com/mynacard/freespace
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
+	github.com/miekg/pkcs11 v1.1.2
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
 	modernc.org/sqlite v1.62.0
 )
 

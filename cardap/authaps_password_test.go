@@ -59,6 +59,13 @@ func newTypeACard(ks *keys.Store, id profile.Identity, pw string) *mockcard.Card
 		Password: &mockcard.APPassword{Value: profile.Password(pw)}}))
 }
 
+// newTypeABeforeAuthCard is newTypeACard for an AP that takes its
+// password in plain before mutual authentication (profile 2.1 §6.4).
+func newTypeABeforeAuthCard(ks *keys.Store, id profile.Identity, pw string) *mockcard.Card {
+	return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
+		Password: &mockcard.APPassword{Value: profile.Password(pw), BeforeAuth: true}}))
+}
+
 // TestPasswordAskedOnlyForAPOnCard: a client trying Type A, Type D and
 // Type C in turn (both authenticated APs with a password) asks the holder
 // for a password only when the card carries that AP, exactly once.
@@ -195,7 +202,7 @@ func TestPasswordAskedAfterStatusOutsideTransaction(t *testing.T) {
 			[]byte{insSelect, insChallenge, insMutual, insVerify}, []byte{insVerify, insVerify, insRead}},
 		// After the prompt: SELECT again (CUID check), status, VERIFY,
 		// then mutual authentication and the record.
-		{"type A before-auth", func(*testing.T) *mockcard.Card { return newTypeACard(ks, alice, "1234") }, "A before", profile.TypeA,
+		{"type A before-auth", func(*testing.T) *mockcard.Card { return newTypeABeforeAuthCard(ks, alice, "1234") }, "A before", profile.TypeA,
 			[]byte{insSelect, insVerify}, []byte{insSelect, insVerify, insVerify, insChallenge, insMutual, insRead}},
 		{"type D", func(t *testing.T) *mockcard.Card { return newTypeDCard(t, alice, "1234") }, "D", profile.TypeD,
 			[]byte{insSelect, insChallenge, insMutual, insVerify}, []byte{insVerify, insVerify}},
@@ -331,7 +338,7 @@ func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
 		reason cardap.Reason
 	}{
 		{"type A before-auth: CUID check", func(*testing.T) (*mockcard.Card, *mockcard.Card) {
-			return newTypeACard(ks, alice, "1234"), newTypeACard(ks, bob, "1234")
+			return newTypeABeforeAuthCard(ks, alice, "1234"), newTypeABeforeAuthCard(ks, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
 			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: pw})
 		}, profile.TypeA, cardap.ReasonCardRemoved},

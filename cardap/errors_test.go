@@ -124,7 +124,7 @@ func TestIdentifyPasswordModeMismatch(t *testing.T) {
 	id := profile.Identity{UserID: "EMP-M"}
 	afterAuthCard := func() *mockcard.Card {
 		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: ks},
-			Password: &mockcard.APPassword{Value: profile.Password("1234"), RequireSM: true}}))
+			Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	}
 	tests := []struct {
 		name  string

@@ -84,7 +84,9 @@ func TestIdentifyProof(t *testing.T) {
 	typeACard := func(pw string) *mockcard.Card {
 		cfg := mockcard.TypeA{Identity: alice, Keys: mockcard.APKeys{Masters: ks}}
 		if pw != "" {
-			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw)}
+			// Before authentication too (profile 2.1 §6.4): one card for
+			// both password modes of the host.
+			cfg.Password = &mockcard.APPassword{Value: profile.Password(pw), BeforeAuth: true}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}

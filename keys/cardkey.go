@@ -4,8 +4,11 @@ package keys
 // reference on the card and the operator's master keys for its two
 // halves. The card holds only keys diversified from the masters with its
 // CUID and the AP's AID (docs/PROTOCOL.md §5.1), so a CardKey holds names,
-// never key material. typea.DefaultKey and typed.DefaultKey return the
-// profile's CardKeys.
+// never key material. Enc and Mac name their masters without a version
+// (Version 0): both are used at the card's key-set version
+// (docs/PROTOCOL.md §5.3), and typea and typed refuse a CardKey that
+// names one. typea.DefaultKey and typed.DefaultKey return the profile's
+// CardKeys.
 type CardKey struct {
 	// Ref is the key's reference on the card: P2 of MUTUAL AUTHENTICATE
 	// (ISO/IEC 7816-4 §11.5.4), e.g. 01 for the read key.

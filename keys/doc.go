@@ -15,9 +15,16 @@
 // package secure (keys imports secure; secure never imports keys).
 //
 // The Label names the purpose of the derived key (DiversifyLabel): card
-// keys of key set version 1 use "freespace card key" (Diversify), Type D
-// data keys of envelope format 02 use DataKeyLabel, "freespace data key",
-// so a data key never equals a card key even under equal master bytes.
+// keys of every key set use "freespace card key" (Diversify), Type D data
+// keys of envelope format 02 use DataKeyLabel, "freespace data key", so a
+// data key never equals a card key even under equal master bytes.
+//
+// Card-key sets (docs/PROTOCOL.md §5.3): the card keys of an AP form one
+// set whose version n is the version of its master keys, all of them:
+// the host takes every card key of a card at the version the card
+// announces, never each key at its own latest version. VersionLister
+// (Store, Env) lists the versions a provider holds; CheckSet and
+// NewestCompleteSet tell which sets it holds whole.
 // DiversifyFor derives under a label through any Provider (a
 // LabelDiversifier derives inside, for an HSM).
 //

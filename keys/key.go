@@ -153,10 +153,14 @@ func (k Key) GoString() string { return k.String() }
 // Format implements fmt.Formatter: every verb prints String.
 func (k Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 
-// KeyRef names a key: Name and Version. Version 0 means the latest (highest)
-// version, which is how rotation works: add version n+1, and every lookup
-// with Version 0 moves to it while cards personalized with version n are
-// still served by asking for n explicitly.
+// KeyRef names a key: Name and Version. Version 0 means the latest
+// (highest) version. Card keys are not looked up that way: the version of
+// every master key of a card's AP is the card's key-set version
+// (docs/PROTOCOL.md §5.3), announced by the card, accepted by the
+// terminal's policy, and the same for all of them, so a host never
+// combines one key's latest version with another's older one. A CardKey
+// therefore names its masters without a version, and rotation adds
+// version n+1 of all of them at once (a new key set).
 type KeyRef struct {
 	// Name is the key's name in the provider (for example
 	// "typea-auth-enc").

@@ -22,9 +22,11 @@ func suiteKeyLen(name string) (int, error) {
 
 // cmdGetChallenge is GET CHALLENGE (ISO/IEC 7816-4 §11.5.3): P1-P2 00 00,
 // Le 08. The challenge replaces any earlier one and is consumed by the next
-// MUTUAL AUTHENTICATE, whatever its outcome (a 6Cxx for a short Le is no
-// outcome: the command is not executed). Sent in plain while a session
-// exists, it ends that session first (re-authentication).
+// MUTUAL AUTHENTICATE, whatever its outcome (a 6Cxx for a short Le or a
+// 6700 for a wrong length is no outcome: the command is not executed).
+// Sent in plain while a session exists, it is answered and leaves the
+// session as it is (docs/PROTOCOL.md §4.4): only a successful MUTUAL
+// AUTHENTICATE replaces the session.
 func (c *Card) cmdGetChallenge(cmd apdu.Command) res {
 	if cmd.P1 != 0 || cmd.P2 != 0 {
 		return swOnly(apdu.ErrIncorrectP1P2)
@@ -44,15 +46,30 @@ func (c *Card) cmdGetChallenge(cmd apdu.Command) res {
 	return res{data: append([]byte(nil), ch...), sw: apdu.SWSuccess}
 }
 
+// authDataLen is the length of E.IFD || M.IFD (and of the answer) for a
+// suite: S is RND.IFD || RND.ICC || K.IFD, then the 8-byte MAC.
+func authDataLen(s secure.Suite) int { return 2*secure.NonceLen + s.KeyHalfLen() + secure.MACLen }
+
 // cmdMutualAuthenticate is MUTUAL AUTHENTICATE (ISO/IEC 7816-4 §11.5.4,
 // ISO/IEC 11770-2 mechanism 6 as in ICAO Doc 9303 part 11 §9.7), P1 = 00,
-// P2 = key reference (00: the AP's first key), data E.IFD || M.IFD, Le present
-// (shorter than the answer: 6Cxx, the challenge stays). Without an
-// outstanding challenge: 6985. A blocked key: 6983. A wrong cryptogram or
-// nonce counts a failure: 63Cx (x failures left; 63C0 blocks the key); a
-// wrong data length is 6700 and counts too. Success resets the key's
-// counter, makes the key authenticated and starts secure messaging: every
-// later command must be protected (CLA 0C).
+// P2 = key reference, data E.IFD || M.IFD, Le present. The checks come in
+// the order of docs/PROTOCOL.md §3.1:
+//
+//  1. P1 not 00: 6A86; no AP selected: 6985;
+//  2. P2 not a key of the AP (00 included: no alias): 6A88;
+//  3. Lc not the suite's length (40 or 56) or no Le: 6700;
+//     Le shorter than the answer: 6Cxx. Neither is executed: the
+//     challenge stays outstanding and no try is spent;
+//  4. the challenge is consumed from here on, whatever the outcome;
+//  5. a blocked key: 6983; no outstanding challenge: 6985;
+//  6. a wrong M.IFD: 63Cx, one try spent (63C0 blocks the key);
+//  7. an S without the card's RND.ICC (M.IFD correct: a replayed
+//     cryptogram): 6300, no try spent.
+//
+// Success resets the key's counter, makes the key authenticated and
+// starts a new session: every later command must be protected (CLA 0C),
+// and passwords verified under secure messaging before are verified no
+// more (§3.3). A failure leaves an existing session as it was.
 func (c *Card) cmdMutualAuthenticate(cmd apdu.Command, sm bool) res {
 	if cmd.P1 != 0 {
 		return swOnly(apdu.ErrIncorrectP1P2)
@@ -61,34 +78,32 @@ func (c *Card) cmdMutualAuthenticate(cmd apdu.Command, sm bool) res {
 		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
 	}
 	k := c.cur.key(cmd.P2)
-	if cmd.P2 == 0 && len(c.cur.keys) > 0 {
-		k = c.cur.keys[0] // P2 = 00: the AP's default (first) key
-	}
 	if k == nil {
 		return swOnly(apdu.ErrReferencedDataNotFound)
 	}
-	if len(cmd.Data) == 0 || cmd.Ne == 0 {
+	suite, err := secure.SuiteByName(k.suite)
+	if err != nil {
+		return swOnly(apdu.ErrExecution)
+	}
+	n := authDataLen(suite)
+	if len(cmd.Data) != n || cmd.Ne == 0 {
 		return swOnly(apdu.ErrWrongLength)
 	}
 	// E.ICC || M.ICC is as long as E.IFD || M.IFD. A shorter Le is 6Cxx
 	// before anything is executed (ISO/IEC 7816-4 §5.6: the command is to
 	// be sent again with Le = xx), so the challenge stays outstanding for
 	// that resend.
-	if n := len(cmd.Data); cmd.Ne < n && !neWildcard(cmd.Ne) && n <= apdu.MaxShortNe {
+	if cmd.Ne < n && !neWildcard(cmd.Ne) {
 		return swOnly(apdu.StatusWord(0x6C00 | uint16(byte(n))))
 	}
 	ch := c.sec.challenge
 	c.sec.challenge = nil
 	defer clear(ch)
-	if ch == nil {
-		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
-	}
 	if k.left == 0 {
 		return swOnly(apdu.ErrAuthMethodBlocked)
 	}
-	suite, err := secure.SuiteByName(k.suite)
-	if err != nil {
-		return swOnly(apdu.ErrExecution)
+	if ch == nil {
+		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
 	}
 	// The authenticator replays the challenge already sent, then draws
 	// K.ICC from the card's source of randomness.
@@ -100,20 +115,16 @@ func (c *Card) cmdMutualAuthenticate(cmd apdu.Command, sm bool) res {
 		return swOnly(apdu.ErrExecution)
 	}
 	answer, sess, err := auth.Authenticate(cmd.Data)
-	if err != nil {
-		if errors.Is(err, secure.ErrTerminalCryptogram) || errors.Is(err, secure.ErrNonceMismatch) {
-			k.left--
-			if errors.Is(err, apdu.ErrWrongLength) {
-				return swOnly(apdu.ErrWrongLength)
-			}
-			return swOnly(triesSW(k.left))
-		}
+	switch {
+	case errors.Is(err, secure.ErrNonceMismatch):
+		// The MAC verified: the terminal holds the keys, or replays a
+		// recorded cryptogram. Either way no guess was made.
+		return swOnly(apdu.WarnNoInformation63)
+	case errors.Is(err, secure.ErrTerminalCryptogram):
+		k.left--
+		return swOnly(triesSW(k.left))
+	case err != nil:
 		return swOnly(apdu.ErrExecution)
-	}
-	if cmd.Ne < len(answer) && !neWildcard(cmd.Ne) {
-		// Not reached for a well-formed exchange (checked above).
-		sess.Close()
-		return swOnly(apdu.StatusWord(0x6C00 | uint16(byte(len(answer)))))
 	}
 	k.left = k.max
 	// A protected MUTUAL AUTHENTICATE is answered under the old session
@@ -123,6 +134,14 @@ func (c *Card) cmdMutualAuthenticate(cmd apdu.Command, sm bool) res {
 	}
 	c.sec.sm = cardSM{sess}
 	c.sec.authKey = k.ref
+	// A password verified under secure messaging belonged to the session
+	// that ends here; one verified in plain before the first session
+	// (before-authentication mode) carries into the new one.
+	for ref := range c.sec.verified {
+		if p := c.cur.pin(ref); p == nil || p.requireSM {
+			delete(c.sec.verified, ref)
+		}
+	}
 	return res{data: answer, sw: apdu.SWSuccess}
 }
 

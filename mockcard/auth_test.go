@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/mynacard/freespace/apdu"
@@ -83,7 +84,7 @@ func TestSMTamperedCommandEndsSession(t *testing.T) {
 	// A protected READ BINARY (DO97 Le, DO8E) whose MAC is wrong.
 	bad := []byte{0x0C, 0xB0, 0x00, 0x00, 0x0D, 0x97, 0x01, 0x05, 0x8E, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x00}
 	assert.Equal(t, "6988", tx(t, c, encodeHex(bad)))
-	assert.Equal(t, "6985", tx(t, c, encodeHex(bad)), "no session any more")
+	assert.Equal(t, "6982", tx(t, c, encodeHex(bad)), "no session any more")
 	// A protected command without DO8E.
 	authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
 	assert.Equal(t, "6987", tx(t, c, "0CB000000397010500"))
@@ -132,13 +133,15 @@ func TestChallengeIsSingleUse(t *testing.T) {
 	r1 := tx(t, c, "0084000008")
 	require.Equal(t, "9000", sw(r1))
 	assert.Len(t, r1, 20)
-	// A failed MUTUAL AUTHENTICATE consumes it.
+	// A failed MUTUAL AUTHENTICATE consumes it (a wrong length is not
+	// executed and does not).
 	assert.Equal(t, "6700", tx(t, c, "008200010400112233"+"00"))
-	assert.Equal(t, "6985", tx(t, c, "008200010400112233"+"00"))
+	assert.Equal(t, "63C2", tx(t, c, "0082000138"+strings.Repeat("00", 56)+"00"))
+	assert.Equal(t, "6985", tx(t, c, "0082000138"+strings.Repeat("00", 56)+"00"))
 	// SELECT drops an outstanding challenge.
 	tx(t, c, "0084000008")
 	tx(t, c, selTest)
-	assert.Equal(t, "6985", tx(t, c, "008200010400112233"+"00"))
+	assert.Equal(t, "6985", tx(t, c, "0082000138"+strings.Repeat("00", 56)+"00"))
 }
 
 func TestResetRetryCounterUnderAdminKey(t *testing.T) {
@@ -173,7 +176,7 @@ func TestProtectedSelectOfAnotherAPIsAnsweredProtected(t *testing.T) {
 	c := newTestCard(t)
 	s := authenticate(t, c, 0x01, testKey1Enc, testKey1Mac)
 	assert.Equal(t, apdu.SWSuccess, smSW(t, s, context.Background(), apdu.Command{INS: apdu.InsSelect, P1: 0x04, P2: 0x0C, Data: otherAID}))
-	assert.Equal(t, "6985", tx(t, c, "0CB0000001"), "session gone after the SELECT")
+	assert.Equal(t, "6982", tx(t, c, "0CB0000001"), "session gone after the SELECT")
 }
 
 // Without extended length a protected response longer than 256 bytes comes

@@ -76,6 +76,10 @@ func (k APKeys) build(prefix string, cuid profile.CUID, aid profile.AID) ([]KeyS
 }
 
 // APPassword configures the optional password of a Type A or Type D AP.
+// The AP accepts the password only under secure messaging, after mutual
+// authentication (docs/PROTOCOL.md §3.3 and §6.4, the after-authentication
+// mode): a password sent in plain gets 6982 and spends no try (see
+// PINSpec.RequireSM), unless BeforeAuth is set.
 type APPassword struct {
 	// Value is the initial password (for a fresh AP: the value the
 	// loading system set; personalization replaces it).
@@ -84,19 +88,19 @@ type APPassword struct {
 	MaxTries int
 	// MinLen and MaxLen bound the password (0: 4 and 16).
 	MinLen, MaxLen int
-	// RequireSM makes the AP accept the password only under secure
-	// messaging, after mutual authentication (docs/PROTOCOL.md §3.3 and
-	// §6.4, the after-authentication configuration): a password sent in
-	// plain gets 6982 and spends no try (see PINSpec.RequireSM). Leave it
-	// false for an AP that verifies the password before authentication.
-	RequireSM bool
+	// BeforeAuth makes the AP accept the password in plain before mutual
+	// authentication (docs/PROTOCOL.md §6.4, the before-authentication
+	// mode; Type A only, a configuration error for Type D): the verified
+	// state then carries into the session the next MUTUAL AUTHENTICATE
+	// opens.
+	BeforeAuth bool
 }
 
 func (p *APPassword) spec() []PINSpec {
 	if p == nil {
 		return nil
 	}
-	return []PINSpec{{Ref: PasswordRefAP, Value: append(profile.Password(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: p.RequireSM}}
+	return []PINSpec{{Ref: PasswordRefAP, Value: append(profile.Password(nil), p.Value...), MaxTries: p.MaxTries, MinLen: p.MinLen, MaxLen: p.MaxLen, RequireSM: !p.BeforeAuth}}
 }
 
 // authAP is what the Type A and Type D APs share (docs/PROTOCOL.md §6.2

@@ -27,6 +27,8 @@ type Card struct {
 	grThresh    int  // responses with more data than this come as 61xx; <0: off
 	tr          *Transcript
 
+	noTestMarker bool // no A5 { C2 "TEST" } in the FCI (WithTestMarker(false))
+
 	apps    []*app
 	present bool
 
@@ -59,7 +61,9 @@ type settings struct {
 	tr          *Transcript
 	aps         []func(r io.Reader) (APSpec, error)
 	post        []func(*Card) error // run after every AP is added
-	errs        []error
+
+	noTestMarker bool
+	errs         []error
 }
 
 // WithRand sets the source of randomness (challenges, generated CUIDs).
@@ -93,7 +97,10 @@ func WithChaining(on bool) Option { return func(s *settings) { s.chaining = on }
 // WithGetResponse makes the card answer 61xx whenever a response carries
 // more than threshold data bytes (0: every response with data); the host
 // fetches the data with GET RESPONSE (00 C0 00 00 Le). Without this option
-// responses are returned whole.
+// responses of up to 256 bytes to a short APDU are returned whole, as
+// docs/PROTOCOL.md §1.4 requires: a card in this mode does not conform
+// (`cardap conformance` fails it) and exists to exercise a host's GET
+// RESPONSE path.
 func WithGetResponse(threshold int) Option {
 	return func(s *settings) {
 		if threshold < 0 {
@@ -139,7 +146,7 @@ func New(opts ...Option) (*Card, error) {
 	}
 	c := &Card{
 		rand: s.rand, atr: s.atr, extended: s.extended, shortReader: s.shortReader, chaining: s.chaining, sizeLen: s.sizeLen,
-		grThresh: s.grThresh, tr: s.tr, present: true,
+		grThresh: s.grThresh, tr: s.tr, present: true, noTestMarker: s.noTestMarker,
 	}
 	if c.atr == nil {
 		c.atr = DefaultATR()

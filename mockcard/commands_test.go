@@ -30,14 +30,14 @@ func TestCommands(t *testing.T) {
 		{"CLA FF", nil, "FFA4040C06F00102030405", "6E00"},
 		{"logical channel", nil, "01A4040C06F00102030405", "6881"},
 		{"SM bits 04", nil, "04A4040C06F00102030405", "6882"},
-		{"CLA 0C without session", sel, "0CB0000005", "6985"},
+		{"CLA 0C without session", sel, "0CB0000005", "6982"},
 		{"unknown INS", sel, "00CA000000", "6D00"},
 
 		// SELECT.
 		{"select AP no FCI", nil, selTest, "9000"},
-		{"select AP FCI", nil, "00A4040006F0010203040500", "6F088406F001020304059000"},
+		{"select AP FCI", nil, "00A4040006F0010203040500", "6F108406F00102030405A506C204544553549000"}, // with the test-card marker
 		{"select AP FCI case 3", nil, "00A4040006F00102030405", "9000"},
-		{"select AP FCI short Le", nil, "00A4040006F0010203040504", "6C0A"},
+		{"select AP FCI short Le", nil, "00A4040006F0010203040504", "6C12"},
 		{"select AP FCP", nil, "00A4040406F0010203040500", "62088406F001020304059000"},
 		{"select AP unknown", nil, "00A4040C05F0FFFFFFFF", "6A82"},
 		{"select AP partial P2", nil, "00A4040206F00102030405", "6A86"},
@@ -146,12 +146,13 @@ func TestCommands(t *testing.T) {
 		{"get challenge with data", sel, "00840000010008", "6700"},
 		{"mutual auth without Le", []string{selTest, "0084000008"}, "0082000110" + strings.Repeat("00", 16), "6700"},
 		{"get challenge no keys", []string{selOther}, "0084000008", "6985"},
-		{"mutual auth without challenge", sel, "008200011000112233445566778899AABBCCDDEEFF00", "6985"},
+		{"mutual auth without challenge", sel, "0082000138" + strings.Repeat("00", 56) + "00", "6985"},
+		{"mutual auth wrong length", []string{selTest, "0084000008"}, "008200011000112233445566778899AABBCCDDEEFF00", "6700"},
 		{"mutual auth unknown key", sel, "008200091000112233445566778899AABBCCDDEEFF00", "6A88"},
 		{"mutual auth bad P1", sel, "008201011000112233445566778899AABBCCDDEEFF00", "6A86"},
 
 		// ACTIVATE FILE.
-		{"activate needs admin", sel, "00440000", "9000"}, // already operational: no-op
+		{"activate needs admin", sel, "00440000", "6982"}, // also when already operational
 		{"activate MF", nil, "00440000", "6985"},
 		{"activate bad P1", sel, "00440100", "6A86"},
 		{"activate with data", sel, "0044000001AA", "6700"},

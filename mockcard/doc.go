@@ -21,7 +21,7 @@
 //
 // # Commands (CLA 00, or 0C under secure messaging; chaining bit 10 when enabled)
 //
-//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID]), 0C: none
+//	SELECT            00 A4 04 00|0C  Lc AID [Le]   by DF name; 00: FCI (6F 84 [85 CUID] [A5 [C1 key set] [C2 "TEST"]]), 0C: none
 //	                  00 A4 00 00|0C  [Lc 3F00]     the MF
 //	                  00 A4 02 00|04|0C Lc FID [Le] EF in the current DF; 00/04: FCP (62 80 82 83)
 //	READ BINARY       00 B0 P1 P2 Le   offset P1P2 (15 bits), or P1=1xxxxxxx: SFI in P1, offset P2
@@ -38,6 +38,8 @@
 //	GET CHALLENGE     00 84 00 00 08             single-use card nonce
 //	MUTUAL AUTH.      00 82 00 ref Lc E||M Le    ISO/IEC 11770-2 mechanism 6 (package secure)
 //	ACTIVATE FILE     00 44 00 00                seals the selected AP (personalization -> operational)
+//	PUT DATA          0C DA 00 C3 Lc set         stages a new key set (SM, administrative key; rekey.go)
+//	                  0C DA 00 C1 01 vv          commits it in one step and ends the session
 //	GET RESPONSE      00 C0 00 00 Le             when a 61xx is pending
 //
 // # Status words
@@ -48,8 +50,8 @@
 // extended length when switched off); 6881 logical channel; 6882 secure
 // messaging bits other than 0C; 6883/6884 chaining; 6981 command
 // incompatible with the file structure; 6982 access condition not
-// satisfied; 6983 PIN or key blocked; 6985 conditions of use (no challenge,
-// CLA 0C without a session); 6986 no current EF; 6987/6988 secure messaging
+// satisfied (also CLA 0C without a session); 6983 PIN or key blocked; 6985
+// conditions of use (no challenge, nothing to GET RESPONSE); 6986 no current EF; 6987/6988 secure messaging
 // objects missing/incorrect (the session is dropped); 6A80 bad data (PIN
 // format); 6A82 file or AP not found; 6A83 record not found; 6A84 not enough
 // memory (size or record count bound); 6A86 bad P1-P2; 6A88 PIN or key
@@ -80,5 +82,8 @@
 // JSON file (Save, Load) that holds secrets: it is written 0600 and refused
 // when group- or world-readable.
 //
-// The full behaviour is in README.md in this directory.
+// The card follows docs/PROTOCOL.md profile 2.1 exactly: package
+// conformance runs the profile's card-behaviour table (Appendix A) against
+// it in its tests, in-process and through pcscd. The full behaviour is in
+// README.md in this directory.
 package mockcard

@@ -124,6 +124,11 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 	case cla&claChannelBits != 0:
 		return encode(nil, apdu.ErrLogicalChannelNotSupported)
 	case cla&claSMBits != 0 && cla&claSMBits != claSMBits:
+		// An SM indication other than 0C is an SM error: it ends a
+		// session (docs/PROTOCOL.md §4.4).
+		if c.sec.sm != nil {
+			c.dropSecurity()
+		}
 		return encode(nil, apdu.ErrSecureMessagingNotSupported)
 	}
 	if !c.extended && (cmd.Extended || len(cmd.Data) > apdu.MaxShortLc || cmd.Ne > apdu.MaxShortNe) {
@@ -135,10 +140,16 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 	}
 	c.pending, c.pendSW = nil, 0
 
+	// A response of more than 256 bytes to a short APDU comes through
+	// 61xx and GET RESPONSE (docs/PROTOCOL.md §1.4), whatever the card
+	// could do with an extended one.
+	short := !cmd.Extended
 	protected := cla&claSMBits == claSMBits
 	if protected {
 		if c.sec.sm == nil {
-			return encode(nil, apdu.ErrConditionsOfUseNotSatisfied)
+			// No session (never authenticated, ended, other AP, reset):
+			// one answer, docs/PROTOCOL.md §4.4.
+			return encode(nil, apdu.ErrSecurityStatusNotSatisfied)
 		}
 		inner, err := c.sec.sm.unwrapCommand(raw)
 		if err != nil {
@@ -154,11 +165,13 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 		c.wrapWith = c.sec.sm
 	} else if c.sec.sm != nil {
 		switch {
-		case cmd.INS == apdu.InsSelect && cmd.P1 == 0x04:
-			// SELECT by DF name resets the security state anyway.
+		case cmd.INS == apdu.InsSelect && (cmd.P1 == 0x04 || cmd.P1 == 0x00):
+			// SELECT by DF name or of the MF resets the security state
+			// anyway (docs/PROTOCOL.md §1.4).
 		case cmd.INS == apdu.InsGetChallenge || cmd.INS == apdu.InsMutualAuthenticate:
-			// Re-authentication: the old session ends.
-			c.dropSecurity()
+			// Re-authentication (docs/PROTOCOL.md §4.4): processed in
+			// plain; the session ends only when a MUTUAL AUTHENTICATE
+			// succeeds, so a failed one leaves it as it was (§3.3).
 		default:
 			// Any other plain command ends the session (ICAO Doc 9303
 			// part 11 §9.8.4: an SM error aborts it).
@@ -169,10 +182,10 @@ func (c *Card) process(raw []byte, f *Fault) []byte {
 
 	cmd, early, done := c.chainCommand(cmd, protected)
 	if done {
-		return c.finish(early, protected, f)
+		return c.finish(early, protected, short, f)
 	}
 	r := c.dispatch(cmd, protected)
-	return c.finish(r, protected, f)
+	return c.finish(r, protected, short, f)
 }
 
 // chainCommand applies command chaining (ISO/IEC 7816-4 §5.3.3): a part
@@ -220,8 +233,8 @@ func (ch *chainState) continues(cmd apdu.Command, protected bool) bool {
 }
 
 // finish applies secure messaging, forced 61xx/6Cxx faults and the GET
-// RESPONSE mode to a response.
-func (c *Card) finish(r res, protected bool, f *Fault) []byte {
+// RESPONSE mode to a response; short says the command was a short APDU.
+func (c *Card) finish(r res, protected, short bool, f *Fault) []byte {
 	// SW2 of 6Cxx can announce at most 256 bytes (00): a longer response
 	// is returned as it is.
 	if f != nil && f.Kind == FaultForce6C && len(r.data) > 0 && len(r.data) <= apdu.MaxShortNe && r.sw == apdu.SWSuccess {
@@ -238,9 +251,10 @@ func (c *Card) finish(r res, protected bool, f *Fault) []byte {
 		c.wrapWith = nil
 		r = res{data: out[:len(out)-2], sw: apdu.StatusWord(uint16(out[len(out)-2])<<8 | uint16(out[len(out)-1]))}
 	}
-	// Without extended length a response cannot carry more than 256
-	// bytes: the rest comes through GET RESPONSE (ISO/IEC 7816-4 §5.3.4).
-	long := !c.extended && len(r.data) > apdu.MaxShortNe
+	// A short APDU (or any APDU to a card without extended length) gets
+	// at most 256 bytes: the rest comes through GET RESPONSE (ISO/IEC
+	// 7816-4 §5.3.4, docs/PROTOCOL.md §1.4).
+	long := (short || !c.extended) && len(r.data) > apdu.MaxShortNe
 	if len(r.data) > 0 && (long || (c.grThresh >= 0 && len(r.data) > c.grThresh) || (f != nil && f.Kind == FaultForce61)) {
 		c.pending, c.pendSW = r.data, r.sw
 		return encode(nil, apdu.StatusWord(0x6100|uint16(byte(min(len(r.data), 256)))))

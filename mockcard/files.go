@@ -41,7 +41,7 @@ func (c *Card) cmdSelect(cmd apdu.Command) res {
 		c.dropSecurity()
 		c.cur, c.curEF = a, nil
 		tlv := append([]byte{0x84, byte(len(a.aid))}, a.aid...)
-		return c.fci(cmd, fciKeySet(a, fciWithCUID(a, tlv)), tlv)
+		return c.fci(cmd, append(fciWithCUID(a, tlv), c.fciProprietary(a)...), tlv)
 	case 0x02: // EF under the current DF
 		if len(cmd.Data) != 2 {
 			return swOnly(apdu.ErrWrongLength)

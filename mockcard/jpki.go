@@ -122,6 +122,9 @@ func NewJPKI(cfg JPKI, opts ...Option) (*Card, error) {
 type jpkiAP struct {
 	authKey, signKey *rsa.PrivateKey
 	smartphone       bool
+	// preinstalled: added by WithPreinstalledAPs (a WithJPKI
+	// configuration replaces it).
+	preinstalled bool
 }
 
 // jpkiPINRef maps a PIN EF to the engine's PIN object, whose reference is
@@ -300,17 +303,43 @@ func (c *Card) addJPKI(cfg JPKI) error {
 	if err != nil {
 		return err
 	}
+	return c.putJPKI(cfg, false)
+}
+
+// putJPKI adds the JPKI AP; preinstalled marks the one WithPreinstalledAPs
+// adds, which a WithJPKI configuration replaces (and which never
+// replaces one).
+func (c *Card) putJPKI(cfg JPKI, preinstalled bool) error {
 	if a := c.findApp(JPKIAID()); a != nil {
-		if len(a.efs) != 0 || a.ext != nil {
+		ext, ok := a.ext.(*jpkiAP)
+		switch {
+		case ok && ext.preinstalled && !preinstalled:
+			c.removeApp(a)
+		case preinstalled:
+			return nil // configured by WithJPKI already
+		default:
 			return cfgErr("AP %q: AID %s already on the card", "JPKI", JPKIAID())
 		}
-		c.removeApp(a)
 	}
 	if err := c.addAP(jpkiSpec(cfg)); err != nil {
 		return err
 	}
-	c.findApp(JPKIAID()).ext = &jpkiAP{authKey: cfg.AuthKey, signKey: cfg.SignKey, smartphone: cfg.Smartphone}
+	c.findApp(JPKIAID()).ext = &jpkiAP{authKey: cfg.AuthKey, signKey: cfg.SignKey, smartphone: cfg.Smartphone, preinstalled: preinstalled}
 	return nil
+}
+
+// withPreinstalledJPKI adds the JPKI AP of WithPreinstalledAPs: the
+// default configuration (the committed test PKI).
+func withPreinstalledJPKI() Option {
+	return func(s *settings) {
+		s.post = append(s.post, func(c *Card) error {
+			cfg, err := jpkiDefaults(JPKI{})
+			if err != nil {
+				return err
+			}
+			return c.putJPKI(cfg, true)
+		})
+	}
 }
 
 // removeApp takes a out of the card's APs; c.mu is held.

@@ -33,15 +33,6 @@ func (s *stagedSet) wipe() {
 	}
 }
 
-// fciKeySet appends the AP's proprietary template A5 { C1 01 vv } to an
-// FCI body (nothing when the AP announces no version).
-func fciKeySet(a *app, body []byte) []byte {
-	if a.keySet == 0 {
-		return body
-	}
-	return append(body, profile.TagFCIProprietary, 3, profile.TagKeySetVersion, 1, byte(a.keySet))
-}
-
 // checkKeySet validates an APSpec's KeySet.
 func checkKeySet(v int) error {
 	if v < 0 || v > profile.MaxKeySet {

@@ -207,8 +207,9 @@ func (c *Card) cmdResetRetryCounter(cmd apdu.Command, sm bool) res {
 
 // cmdActivateFile is ACTIVATE FILE (§11.2.6) with P1-P2 = 00 00 and no
 // data: it seals the selected AP (personalization -> operational) when the
-// AP's seal condition holds (6982 otherwise). Sealing a sealed AP is a
-// no-op (9000). With the MF selected: 6985.
+// AP's seal condition holds (6982 otherwise). The condition holds for a
+// sealed AP too: there it is a no-op (9000) under the administrative key
+// and 6982 without it (docs/PROTOCOL.md §8.1). With the MF selected: 6985.
 func (c *Card) cmdActivateFile(cmd apdu.Command, sm bool) res {
 	if len(cmd.Data) != 0 || cmd.Ne != 0 {
 		return swOnly(apdu.ErrWrongLength)
@@ -218,9 +219,6 @@ func (c *Card) cmdActivateFile(cmd apdu.Command, sm bool) res {
 	}
 	if c.cur == nil {
 		return swOnly(apdu.ErrConditionsOfUseNotSatisfied)
-	}
-	if c.cur.life == Operational {
-		return swOnly(apdu.SWSuccess)
 	}
 	if !c.allowed(c.cur.seal, sm) {
 		return swOnly(apdu.ErrSecurityStatusNotSatisfied)

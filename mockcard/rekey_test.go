@@ -3,6 +3,7 @@ package mockcard
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,7 +98,7 @@ func TestRekeyCommands(t *testing.T) {
 	assert.Equal(t, []int{2, 0}, []int{active, staged})
 
 	// The FCI announces 2; old keys fail, new ones work.
-	assert.Contains(t, tx(t, c, "00A4040006F0010203040500"), "A503C10102")
+	assert.Contains(t, tx(t, c, "00A4040006F0010203040500"), "A509C10102C20454455354")
 	_, err = secure.MutualAuthenticate(ctx, c, secure.Config{Suite: secure.AES128, KEnc: testKey1Enc, KMac: testKey1Mac, KeyRef: 0x01})
 	assert.ErrorIs(t, err, secure.ErrTerminalRejected)
 	authenticate(t, c, 0x01, newKey1Enc, newKey1Mac)
@@ -128,7 +129,7 @@ func TestStagedSetSurvivesSaveAndReset(t *testing.T) {
 	active, staged, err = e.KeySet(testAID)
 	require.NoError(t, err)
 	assert.Equal(t, []int{5, 0}, []int{active, staged})
-	assert.Contains(t, tx(t, e, "00A4040006F0010203040500"), "A503C10105")
+	assert.Contains(t, tx(t, e, "00A4040006F0010203040500"), "A509C10105C20454455354")
 }
 
 // TestFCIAnnouncesKeySet: Type A and Type D APs announce their key set
@@ -137,21 +138,17 @@ func TestStagedSetSurvivesSaveAndReset(t *testing.T) {
 func TestFCIAnnouncesKeySet(t *testing.T) {
 	for _, tc := range []struct {
 		keys APKeys
-		want string // A5 template, "" for none
+		want string // the A5 template: key set (if announced), test marker
 	}{
-		{APKeys{Keys: testAPKeys()}, "A503C10101"},
-		{APKeys{Keys: testAPKeys(), KeySet: 7}, "A503C10107"},
-		{APKeys{Keys: testAPKeys(), Silent: true}, ""},
+		{APKeys{Keys: testAPKeys()}, "A509C10101C20454455354"},
+		{APKeys{Keys: testAPKeys(), KeySet: 7}, "A509C10107C20454455354"},
+		{APKeys{Keys: testAPKeys(), Silent: true}, "A506C20454455354"},
 	} {
 		for _, aid := range []string{"F046524545535041434541", "F046524545535041434544"} {
 			c := MustNew(WithTypeA(TypeA{Keys: tc.keys}), WithTypeD(TypeD{Keys: tc.keys}))
 			resp := tx(t, c, "00A404000B"+aid+"00")
 			require.Equal(t, "9000", sw(resp))
-			if tc.want == "" {
-				assert.NotContains(t, resp, "A503", aid)
-			} else {
-				assert.Contains(t, resp, tc.want, aid)
-			}
+			assert.True(t, strings.HasSuffix(resp, tc.want+"9000"), "%s: %s", aid, resp)
 		}
 	}
 	_, err := New(WithAP(APSpec{Name: "x", AID: testAID, KeySet: 256}))

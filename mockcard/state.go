@@ -412,7 +412,7 @@ func (c *Card) Clone() (*Card, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr), WithFCPSizeLen(c.sizeLen)}
+	opts := []Option{WithRand(c.rand), WithExtendedLength(c.extended), WithChaining(c.chaining), WithATR(c.atr), WithFCPSizeLen(c.sizeLen), WithTestMarker(!c.noTestMarker)}
 	if c.grThresh >= 0 {
 		opts = append(opts, WithGetResponse(c.grThresh))
 	}

@@ -25,7 +25,7 @@ func TestStateRoundTrip(t *testing.T) {
 	tx(t, c, "00D6000003585858")
 	tx(t, c, "00E2001002AABB")
 	tx(t, c, "0084000008")
-	tx(t, c, "008200021000112233445566778899AABBCCDDEEFF00")
+	tx(t, c, "0082000238"+strings.Repeat("00", 56)+"00")
 
 	path := filepath.Join(t.TempDir(), "card.json")
 	require.NoError(t, c.Save(path))

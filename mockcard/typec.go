@@ -132,25 +132,39 @@ func RandomCUID(r io.Reader) (profile.CUID, error) {
 type PreinstalledAP struct {
 	Name string      // a label, such as "JPKI"
 	AID  profile.AID // the AP's published AID
+
+	// option adds the AP when the mock implements it; nil: the mock
+	// does not, and never claims the AID.
+	option func() Option
 }
+
+// Implemented reports whether the mock implements the AP, so that
+// WithPreinstalledAPs adds it.
+func (p PreinstalledAP) Implemented() bool { return p.option != nil }
 
 // PreinstalledAPs returns the pre-installed APs of docs/PROTOCOL.md §1.1.
 func PreinstalledAPs() []PreinstalledAP {
 	return []PreinstalledAP{
-		{"JPKI", profile.AID{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}},
-		{"card-info input support", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08}},
-		{"card-face check", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02}},
-		{"residents' registry", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01}},
-		{"pre-installed common AP", profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x01, 0x00}},
+		// The JPKI AP (jpki.go) with the committed test PKI; WithJPKI
+		// replaces it with another configuration in either option order.
+		{Name: "JPKI", AID: JPKIAID(), option: withPreinstalledJPKI},
+		{Name: "card-info input support", AID: profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08}},
+		{Name: "card-face check", AID: profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02}},
+		{Name: "residents' registry", AID: profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01}},
+		{Name: "pre-installed common AP", AID: profile.AID{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x01, 0x00}},
 	}
 }
 
-// WithPreinstalledAPs adds the pre-installed APs as empty, sealed DFs, so
-// that probing finds them by SELECT (their content is not modelled).
+// WithPreinstalledAPs adds the pre-installed APs the mock implements
+// (PreinstalledAP.Implemented). The others are not on the card: their
+// SELECT answers 6A82 as on a card without them, so a probe never finds
+// an AP that is not there (an empty DF answering 9000 would mislead it).
 func WithPreinstalledAPs() Option {
 	return func(s *settings) {
 		for _, p := range PreinstalledAPs() {
-			WithAP(APSpec{Name: p.Name, AID: p.AID, Lifecycle: Operational, Seal: Never()})(s)
+			if p.option != nil {
+				p.option()(s)
+			}
 		}
 	}
 }

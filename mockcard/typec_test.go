@@ -83,12 +83,3 @@ func TestTypeCInvalid(t *testing.T) {
 	_, err = New(WithTypeC(profile.Identity{UserID: "U1"}), WithTypeC(profile.Identity{UserID: "U2"}))
 	assert.ErrorIs(t, err, ErrConfig, "same AID twice")
 }
-
-func TestPreinstalledAPs(t *testing.T) {
-	c := MustNew(WithPreinstalledAPs(), WithTypeC(profile.Identity{UserID: "U1"}))
-	for _, p := range PreinstalledAPs() {
-		assert.Equal(t, "9000", tx(t, c, "00A4040C0A"+strings.ToUpper(hex.EncodeToString(p.AID))), p.Name)
-		assert.Equal(t, "6A82", tx(t, c, "00A4020C020001"), "empty DF")
-	}
-	assert.Len(t, c.AIDs(), 6)
-}

@@ -50,6 +50,9 @@ func WithTypeD(cfg TypeD) Option {
 // TypeDSpec builds the APSpec of a Type D AP; r supplies a random CUID
 // when cfg.CUID is zero.
 func TypeDSpec(cfg TypeD, r io.Reader) (APSpec, error) {
+	if cfg.Password != nil && cfg.Password.BeforeAuth {
+		return APSpec{}, fmt.Errorf("%w: Type D password before authentication: Type D verifies it under secure messaging only", ErrConfig)
+	}
 	ap := authAP{name: "Type D", prefix: "typed", typ: profile.TypeD, cuid: cfg.CUID, aid: cfg.AID,
 		keys: cfg.Keys, password: cfg.Password, unsealed: cfg.Unsealed}
 	return ap.spec(r, func(read, write Condition) (EFSpec, error) {

@@ -14,6 +14,12 @@
 // (ErrConfig of the AP's package) and the Request (ErrInvalidRequest)
 // before the first APDU.
 //
+// A Type A or D run leaves the AP with the newest card-key set the key
+// provider holds whole, or Request.KeySet (docs/PROTOCOL.md §5.3, §8.1):
+// an AP loaded with an older set is rekeyed in place first (§5.4).
+// RekeyTypeA and RekeyTypeD rotate the card keys of an AP in the field,
+// tearing-safe and resumable, and cmd/cardap's rekey runs them.
+//
 // Every run is idempotent and resumable: the steps are ordered so that the
 // seal comes last, each step can be repeated with the same result, and a
 // run first probes whether the AP is already sealed. When the card is
@@ -166,10 +172,12 @@ func TypeD(ctx context.Context, t apdu.Transport, cfg typed.Config, req Request)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, err)
 	}
-	if cfg.Capacity != 0 && len(pt)+typed.Overhead > cfg.Capacity/2 {
+	if cfg.Capacity != 0 {
 		// Known before any APDU; otherwise the write checks the card's
 		// own size before it writes anything.
-		return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, &typed.CapacityError{Need: len(pt) + typed.Overhead, Have: cfg.Capacity / 2})
+		if err := typed.CheckCapacity(cfg.Capacity, len(pt)); err != nil {
+			return Result{}, fmt.Errorf("%w: Data: %w", ErrInvalidRequest, err)
+		}
 	}
 	return run(ctx, t, "Type D", func(ctx context.Context) (*typed.AP, error) { return typed.OpenUnauthenticated(ctx, t, cfg) },
 		func(ctx context.Context, ap *typed.AP) error { return sealedTypeD(ctx, ap, req, pt) },

@@ -126,7 +126,8 @@ func TestSealedWithAnotherOperatorsKeys(t *testing.T) {
 // CUID check), then the identity is compared.
 func TestSealedBeforeAuthMode(t *testing.T) {
 	st := keystest.Store(1)
-	card := loadedCard(t, st, true)
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st},
+		Password: &mockcard.APPassword{Value: profile.Password("0000"), BeforeAuth: true}, Unsealed: true}))
 	cfg := typea.Config{Keys: st, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}
 	as := func(user, pw string) (personalize.Result, error) {
 		return personalize.TypeA(context.Background(), card, cfg, personalize.Request{Identity: profile.Identity{UserID: user}, Password: profile.Password(pw)})

@@ -21,7 +21,14 @@ const (
 	// TagStagedKeySet is the PUT DATA tag that stages a new key set
 	// (§5.4).
 	TagStagedKeySet = 0xC3
+	// TagTestCard, inside A5, is C2 04 "TEST": the test-card marker
+	// (TestCardMarker) that only test cards carry (§1.4); `cardap
+	// conformance --destructive` writes only to such cards unless told.
+	TagTestCard = 0xC2
 )
+
+// TestCardMarker is the value of the test-card marker, ASCII "TEST".
+const TestCardMarker = "TEST"
 
 // Key-set versions are one byte on the card: 1 to MaxKeySet.
 const (
@@ -99,6 +106,9 @@ type KeySetError struct {
 	// Missing names the master keys of Version the key provider lacks
 	// (KeySetIncomplete), as "name v2".
 	Missing []string
+	// Err is the cause, or nil: the key provider's "key not found" for
+	// KeySetUnknown and KeySetIncomplete.
+	Err error
 }
 
 // Error names the AP, the version and the reason; never a key.
@@ -126,6 +136,9 @@ func (e *KeySetError) Error() string {
 // Is matches ErrKeySet.
 func (e *KeySetError) Is(target error) bool { return target == ErrKeySet }
 
+// Unwrap returns the cause.
+func (e *KeySetError) Unwrap() error { return e.Err }
+
 // KeySetPolicy is a terminal's choice among card-key set versions
 // (docs/PROTOCOL.md §5.3). The card only chooses among the versions the
 // policy accepts: a version outside them is refused with a *KeySetError
@@ -147,17 +160,17 @@ type KeySetPolicy struct {
 // and at least Min for each accepted one.
 func (p KeySetPolicy) Validate() error {
 	if p.Default < 0 || p.Default > MaxKeySet {
-		return fmt.Errorf("Default: %d, want 0 to %d", p.Default, MaxKeySet)
+		return fmt.Errorf("default version %d, want 0 to %d", p.Default, MaxKeySet)
 	}
 	if p.Min < 0 || p.Min > MaxKeySet {
-		return fmt.Errorf("Min: %d, want 0 to %d", p.Min, MaxKeySet)
+		return fmt.Errorf("minimum version %d, want 0 to %d", p.Min, MaxKeySet)
 	}
 	for _, v := range p.Accepted {
 		if v < 1 || v > MaxKeySet {
-			return fmt.Errorf("Accepted: version %d, want 1 to %d", v, MaxKeySet)
+			return fmt.Errorf("accepted version %d, want 1 to %d", v, MaxKeySet)
 		}
 		if v < p.Min {
-			return fmt.Errorf("Accepted: version %d below Min %d", v, p.Min)
+			return fmt.Errorf("accepted version %d below the minimum %d", v, p.Min)
 		}
 	}
 	return nil

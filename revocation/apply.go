@@ -18,7 +18,9 @@ import (
 // current list is the one on disk, which another process may have
 // advanced: see Store on the writer lock. Apply sorts u.Add and u.Remove
 // in place (a national list is not copied to be sorted); copy them first
-// if their order matters to the caller.
+// if their order matters to the caller. A full list parsed with
+// TextParser.SpoolDir is streamed from its temporary files into the store
+// file, never held in memory; the caller still closes it.
 func (s *Store) Apply(ctx context.Context, u *Update) error {
 	if err := u.normalize("update"); err != nil {
 		return err
@@ -34,7 +36,15 @@ func (s *Store) Apply(ctx context.Context, u *Update) error {
 	}
 	var snap *Snapshot
 	if u.Full {
-		b, err := s.writeList(ctx, u.Seq, u.AsOf, slices.Values(u.Add), countCUIDs(u.Add))
+		var rerr error
+		recs := countRecords(u.Records(&rerr), s.opts.Progress, PhaseApply, listName(u.Seq), int64(u.Len()))
+		b, err := s.writeList(ctx, u.Seq, u.AsOf, recs, &rerr, u.countCUIDs())
+		if rerr != nil {
+			// A spooled list holding a key twice, or a failing read of its
+			// temporary files: writeStoreFile stopped early and removed
+			// its temporary file.
+			return rerr
+		}
 		if err != nil {
 			return err
 		}
@@ -43,7 +53,7 @@ func (s *Store) Apply(ctx context.Context, u *Update) error {
 		err := writeStoreFile(filepath.Join(s.dir, deltaName(u.Seq)), &fileContent{
 			hdr:     fileHeader{typ: fileTypeDelta, seq: u.Seq, prev: u.Prev, asOf: u.AsOf.UnixNano()},
 			nCUID:   countCUIDs(u.Add),
-			records: slices.Values(u.Add),
+			records: countRecords(slices.Values(u.Add), s.opts.Progress, PhaseApply, deltaName(u.Seq), int64(len(u.Add))),
 			removes: u.Remove,
 		})
 		if err != nil {
@@ -87,7 +97,7 @@ func countCUIDs(rs []Record) uint64 {
 	return n
 }
 
-func (s *Store) writeList(ctx context.Context, seq uint64, asOf time.Time, recs func(func(Record) bool), nCUID uint64) (*base, error) {
+func (s *Store) writeList(ctx context.Context, seq uint64, asOf time.Time, recs func(func(Record) bool), recErr *error, nCUID uint64) (*base, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -95,6 +105,7 @@ func (s *Store) writeList(ctx context.Context, seq uint64, asOf time.Time, recs 
 		hdr:     fileHeader{typ: fileTypeList, seq: seq, asOf: asOf.UnixNano()},
 		nCUID:   nCUID,
 		records: recs,
+		recErr:  recErr,
 	})
 	if err != nil {
 		return nil, err
@@ -178,7 +189,8 @@ func (s *Store) Compact(ctx context.Context) error {
 		}
 	}
 	var rerr error
-	b, err := s.writeList(ctx, snap.seq, snap.asOf, snap.Records(&rerr), n)
+	recs := countRecords(snap.Records(&rerr), s.opts.Progress, PhaseApply, listName(snap.seq), int64(snap.Len()))
+	b, err := s.writeList(ctx, snap.seq, snap.asOf, recs, &rerr, n)
 	if rerr != nil {
 		os.Remove(filepath.Join(s.dir, listName(snap.seq)))
 		return rerr

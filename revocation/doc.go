@@ -29,7 +29,14 @@
 //     refuses every check whatever the policy ([ErrNeverSynced]).
 //   - [Parser]: turns delivered data into an [Update] (a full list or a
 //     delta) that [Store.Apply] takes. Built in: the CSV/TSV form of
-//     docs/PROTOCOL.md chapter 9.1 ([TextParser], [WriteText]).
+//     docs/PROTOCOL.md chapter 9.1 ([TextParser], [WriteText], and record
+//     by record [TextDecoder], [TextWriter]).
+//   - Lists of any size in bounded memory: a [TextParser] with SpoolDir
+//     sorts a full list into temporary files (an external merge sort,
+//     10 MiB of records at a time) instead of holding it;
+//     [Update.Records] reads it back in key order and [Store.Apply]
+//     streams it into the store file. Long steps report progress
+//     ([ProgressFunc], [Phase], [Options].Progress).
 //
 // Fetching, verifying and publishing signed feeds, and importing X.509
 // CRLs, live in package revocation/feed, so a program that only checks

@@ -64,6 +64,9 @@ type Options struct {
 	// disables it (Refresh still works). The goroutine runs until Close:
 	// a Store that is not closed stays in memory.
 	RefreshInterval time.Duration
+	// Progress, when set, receives PhaseApply reports while Apply or
+	// Compact writes a list or delta file (records written of the total).
+	Progress ProgressFunc
 }
 
 // Store is the local revocation store: one directory holding the current

@@ -153,6 +153,9 @@ type fileContent struct {
 	hdr     fileHeader // typ, seq, prev, asOf
 	nCUID   uint64
 	records iter.Seq[Record]
+	// recErr, when set, is where records stores an error that ended it
+	// early; the file is then not written.
+	recErr  *error
 	removes []Key
 }
 
@@ -163,15 +166,18 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 	h.nCUID, h.nRemove = c.nCUID, uint64(len(c.removes))
 	h.bits = bucketBitsFor(h.nCUID)
 	return writeAtomic(path, func(f *os.File) error {
-		var serials []Record
 		l := h.layout()
 		index := make([]uint32, 1<<h.bits+1)
 		bufSize := int(min(1<<20, max(4096, int64(h.nCUID)*cuidMetaLen)))
 		sw := bufio.NewWriterSize(io.NewOffsetWriter(f, l.suffix), bufSize)
 		mw := bufio.NewWriterSize(io.NewOffsetWriter(f, l.meta), bufSize)
+		// Serials follow the CUIDs in key order and their section starts
+		// right after the metadata, whose size the CUID count gives: they
+		// are streamed too, so no section is held in memory.
+		serw := bufio.NewWriterSize(io.NewOffsetWriter(f, l.ser), 64<<10)
 		var cb [profile.CUIDLen]byte
-		sufCRC, metaCRC := crc32.New(castagnoli), crc32.New(castagnoli)
-		var n uint64
+		sufCRC, metaCRC, serCRC := crc32.New(castagnoli), crc32.New(castagnoli), crc32.New(castagnoli)
+		var n, nSerial uint64
 		var meta [cuidMetaLen]byte
 		var prev Key
 		drop := int(h.bits) / 8
@@ -183,7 +189,10 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 			first, prev = false, r.Key
 			c, ok := r.Key.CUID()
 			if !ok {
-				serials = append(serials, r)
+				rec := serialRecord(r)
+				serw.Write(rec[:])
+				serCRC.Write(rec[:])
+				nSerial++
 				continue
 			}
 			if n == h.nCUID {
@@ -199,16 +208,18 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 			metaCRC.Write(meta[:])
 			n++
 		}
-		h.nSerial = uint64(len(serials))
+		if c.recErr != nil && *c.recErr != nil {
+			return *c.recErr
+		}
+		h.nSerial = nSerial
 		l = h.layout()
 		if n != h.nCUID {
 			return fmt.Errorf("revocation: internal: %d CUID records, announced %d", n, h.nCUID)
 		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
-		if err := mw.Flush(); err != nil {
-			return err
+		for _, w := range []*bufio.Writer{sw, mw, serw} {
+			if err := w.Flush(); err != nil {
+				return err
+			}
 		}
 		for i := 1; i < len(index); i++ {
 			index[i] += index[i-1]
@@ -223,11 +234,7 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 		h.crcIndex = crc32.Checksum(ib, castagnoli)
 		h.crcSuf = sufCRC.Sum32()
 		h.crcMeta = metaCRC.Sum32()
-		sb := serialSection(serials)
-		h.crcSer = crc32.Checksum(sb, castagnoli)
-		if _, err := f.WriteAt(sb, l.ser); err != nil {
-			return err
-		}
+		h.crcSer = serCRC.Sum32()
 		rb := removalSection(c.removes)
 		h.crcRem = crc32.Checksum(rb, castagnoli)
 		if _, err := f.WriteAt(rb, l.rem); err != nil {
@@ -238,21 +245,17 @@ func writeStoreFile(path string, c *fileContent) (err error) {
 	})
 }
 
-// serialSection encodes the serial records (docs/PROTOCOL.md chapter 9.3
+// serialRecord encodes a serial record (docs/PROTOCOL.md chapter 9.3
 // item 4): length, the serial zero-padded to 20 bytes, reason code, two
 // zero bytes, revoked-at (int64 little-endian, Unix seconds).
-func serialSection(serials []Record) []byte {
-	sb := make([]byte, 0, serialRecLen*len(serials))
-	for _, r := range serials {
-		var rec [serialRecLen]byte
-		rec[0] = r.Key.n
-		raw := r.Key.raw()
-		copy(rec[1:21], raw[:])
-		rec[21] = byte(r.Reason)
-		binary.LittleEndian.PutUint64(rec[24:], uint64(r.RevokedAt))
-		sb = append(sb, rec[:]...)
-	}
-	return sb
+func serialRecord(r Record) [serialRecLen]byte {
+	var rec [serialRecLen]byte
+	rec[0] = r.Key.n
+	raw := r.Key.raw()
+	copy(rec[1:21], raw[:])
+	rec[21] = byte(r.Reason)
+	binary.LittleEndian.PutUint64(rec[24:], uint64(r.RevokedAt))
+	return rec
 }
 
 // removalSection encodes the removals (§9.3 item 5): kind, length, the

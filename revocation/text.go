@@ -24,20 +24,140 @@ const (
 // list or a daily delta, comma- or tab-separated (decided by the column
 // header line), ending in an "#end <count>" trailer so that a truncated file
 // is refused.
-type TextParser struct{}
+type TextParser struct {
+	// SpoolDir, when set, keeps a full list's records out of memory: they
+	// are sorted in bounded memory into temporary files in SpoolDir
+	// (removed from the directory at once where the system allows, and by
+	// Update.Close), so that a national list of ten million entries is
+	// parsed in a few MiB. The Update then has no Add slice: read its
+	// records with Update.Records (in key order; a key listed twice is
+	// found there, as a *ParseError) and Close it when done. Store.Apply
+	// takes such an Update as it is. Deltas are held in memory either way.
+	SpoolDir string
+	// SpoolRecords is how many records a spooled parse sorts in memory at
+	// a time (40 bytes each); 0 means 262 144 (10 MiB).
+	SpoolRecords int
+}
 
 // Parse reads one document. Malformed input is refused with a *ParseError
 // giving the line.
-func (TextParser) Parse(r io.Reader) (*Update, error) {
-	p := textReader{br: bufio.NewReaderSize(r, 64<<10)}
-	u, err := p.parse()
+func (p TextParser) Parse(r io.Reader) (*Update, error) {
+	d := NewTextDecoder(r)
+	hdr, err := d.Header()
 	if err != nil {
 		return nil, err
 	}
+	u := &hdr
+	var sp *spool
+	if p.SpoolDir != "" && u.Full {
+		sp = newSpool(p.SpoolDir, "text", p.SpoolRecords)
+		u.spool = sp
+	}
+	for {
+		rec, remove, err := d.Next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil && sp != nil {
+			err = sp.add(rec)
+		}
+		if err != nil {
+			u.Close()
+			return nil, err
+		}
+		switch {
+		case sp != nil:
+		case remove:
+			u.Remove = append(u.Remove, rec.Key)
+		default:
+			u.Add = append(u.Add, rec)
+		}
+	}
 	if err := u.normalize("text"); err != nil {
+		u.Close()
 		return nil, err
 	}
 	return u, nil
+}
+
+// TextDecoder reads a CSV/TSV document (docs/PROTOCOL.md chapter 9.1) one
+// record at a time, holding one line in memory: the header with Header,
+// then the records with Next. It checks each line as TextParser does, and
+// the trailer's count and the end of input once Next reaches it; it does
+// not sort or look for keys repeated on lines apart (TextParser does).
+type TextDecoder struct {
+	p      textReader
+	hdr    Update
+	sep    byte
+	state  uint8 // 0 before the header, 1 in the records, 2 done
+	err    error
+	count  uint64
+	prev   Key
+	fields [5][]byte
+}
+
+// NewTextDecoder returns a decoder reading r.
+func NewTextDecoder(r io.Reader) *TextDecoder {
+	return &TextDecoder{p: textReader{br: bufio.NewReaderSize(r, 64<<10)}}
+}
+
+// Header reads the magic line, the directives and the column header, and
+// returns the document's kind, sequence numbers and as-of time as an
+// Update without records. Later calls return the same.
+func (d *TextDecoder) Header() (Update, error) {
+	if d.state == 0 && d.err == nil {
+		d.err = d.readHeader()
+	}
+	if d.err != nil && d.state == 0 {
+		return Update{}, d.err
+	}
+	return d.hdr, nil
+}
+
+func (d *TextDecoder) readHeader() error {
+	u, err := d.p.header()
+	if err != nil {
+		return err
+	}
+	if d.sep, err = d.p.columns(u.Full); err != nil {
+		return err
+	}
+	d.hdr = *u
+	d.state = 1
+	return nil
+}
+
+// Next returns the next record; remove is true for a delta's removal (only
+// Key is then set). After the trailer, once its count matched and nothing
+// follows it, Next returns io.EOF. A malformed line is a *ParseError, and
+// every later call returns it again.
+func (d *TextDecoder) Next() (rec Record, remove bool, err error) {
+	if _, err := d.Header(); err != nil {
+		return Record{}, false, err
+	}
+	if d.err != nil {
+		return Record{}, false, d.err
+	}
+	if d.state == 2 {
+		return Record{}, false, io.EOF
+	}
+	rec, remove, end, err := d.p.record(&d.hdr, d.sep, &d.fields, &d.count, &d.prev)
+	switch {
+	case err != nil:
+		d.err = err
+		return Record{}, false, err
+	case end:
+		// §9.1: the trailer ends the document; anything after it is
+		// refused (a concatenation, or a file appended to).
+		if _, err := d.p.br.ReadByte(); err != io.EOF {
+			d.p.line++
+			d.err = d.p.errf("data after the #end trailer")
+			return Record{}, false, d.err
+		}
+		d.state = 2
+		return Record{}, false, io.EOF
+	}
+	return rec, remove, nil
 }
 
 type textReader struct {
@@ -97,29 +217,6 @@ func (p *textReader) uintDirective(name string) (uint64, error) {
 		return 0, p.errf("#%s: %q is not a decimal number", name, truncate(s))
 	}
 	return v, nil
-}
-
-// parse reads one document (docs/PROTOCOL.md chapter 9.1): the magic
-// line, the directives, the column header, the records and the trailer.
-func (p *textReader) parse() (*Update, error) {
-	u, err := p.header()
-	if err != nil {
-		return nil, err
-	}
-	sep, err := p.columns(u.Full)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.records(u, sep); err != nil {
-		return nil, err
-	}
-	// §9.1: the trailer ends the document; anything after it is refused
-	// (a concatenation, or a file appended to).
-	if _, err := p.br.ReadByte(); err != io.EOF {
-		p.line++
-		return nil, p.errf("data after the #end trailer")
-	}
-	return u, nil
 }
 
 // header reads the magic line and the directives, in their order (§9.1):
@@ -183,71 +280,64 @@ func (p *textReader) columns(full bool) (byte, error) {
 	return sep, nil
 }
 
-// records reads the record lines into u up to the "#end <count>"
-// trailer, whose count must match (§9.1: a truncated file is refused).
-func (p *textReader) records(u *Update, sep byte) error {
+// record reads the next record line of a document with header u; end is
+// true at the "#end <count>" trailer, whose count must match (§9.1: a
+// truncated file is refused). count and prevKey carry the state between
+// lines.
+func (p *textReader) record(u *Update, sep byte, fields *[5][]byte, count *uint64, prevKey *Key) (rec Record, remove, end bool, err error) {
 	nf := 4
 	if !u.Full {
 		nf = 5 // a delta's lines start with the op, + or -
 	}
-	var fields [5][]byte
-	var count uint64
-	var prevKey Key
-	for {
-		l, err := p.next()
-		if err != nil {
-			return err
-		}
-		if end, ok := bytes.CutPrefix(l, []byte("#end ")); ok {
-			n, err := strconv.ParseUint(string(end), 10, 64)
-			if err != nil || n != count {
-				return p.errf("trailer says %q records, read %d (truncated?)", truncate(string(end)), count)
-			}
-			return nil
-		}
-		if err := splitFields(l, sep, fields[:nf]); err != nil {
-			return p.errf("%v", err)
-		}
-		f := fields[:nf]
-		op := byte('+')
-		if !u.Full {
-			if len(f[0]) != 1 || (f[0][0] != '+' && f[0][0] != '-') {
-				return p.errf("op %q: want + or -", truncate(string(f[0])))
-			}
-			op = f[0][0]
-			f = f[1:]
-		}
-		key, err := parseKeyParts(string(f[0]), string(f[1]))
-		if err != nil {
-			return p.wrap(err, "id")
-		}
-		// A repeated key on the next line (as in any sorted input) is
-		// reported here with both lines; other repeats are found after
-		// sorting, by key only.
-		if count > 0 && key == prevKey {
-			return p.errf("key %s repeats line %d", key, p.line-1)
-		}
-		prevKey = key
-		count++
-		if op == '-' {
-			// §9.1: a removal names the key only.
-			if len(f[2]) != 0 || len(f[3]) != 0 {
-				return p.errf("a removal has empty revoked_at and reason")
-			}
-			u.Remove = append(u.Remove, key)
-			continue
-		}
-		rec, err := p.record(key, f[2], f[3])
-		if err != nil {
-			return err
-		}
-		u.Add = append(u.Add, rec)
+	l, err := p.next()
+	if err != nil {
+		return Record{}, false, false, err
 	}
+	if e, ok := bytes.CutPrefix(l, []byte("#end ")); ok {
+		n, err := strconv.ParseUint(string(e), 10, 64)
+		if err != nil || n != *count {
+			return Record{}, false, false, p.errf("trailer says %q records, read %d (truncated?)", truncate(string(e)), *count)
+		}
+		return Record{}, false, true, nil
+	}
+	if err := splitFields(l, sep, fields[:nf]); err != nil {
+		return Record{}, false, false, p.errf("%v", err)
+	}
+	f := fields[:nf]
+	op := byte('+')
+	if !u.Full {
+		if len(f[0]) != 1 || (f[0][0] != '+' && f[0][0] != '-') {
+			return Record{}, false, false, p.errf("op %q: want + or -", truncate(string(f[0])))
+		}
+		op = f[0][0]
+		f = f[1:]
+	}
+	key, err := parseKeyParts(string(f[0]), string(f[1]))
+	if err != nil {
+		return Record{}, false, false, p.wrap(err, "id")
+	}
+	// A repeated key on the next line (as in any sorted input) is
+	// reported here with both lines; other repeats are found after
+	// sorting, by key only.
+	if *count > 0 && key == *prevKey {
+		return Record{}, false, false, p.errf("key %s repeats line %d", key, p.line-1)
+	}
+	*prevKey = key
+	*count++
+	if op == '-' {
+		// §9.1: a removal names the key only.
+		if len(f[2]) != 0 || len(f[3]) != 0 {
+			return Record{}, false, false, p.errf("a removal has empty revoked_at and reason")
+		}
+		return Record{Key: key}, true, false, nil
+	}
+	rec, err = p.fields(key, f[2], f[3])
+	return rec, false, false, err
 }
 
-// record parses the revoked_at (RFC 3339) and reason fields of an added
+// fields parses the revoked_at (RFC 3339) and reason fields of an added
 // key.
-func (p *textReader) record(key Key, at, reason []byte) (Record, error) {
+func (p *textReader) fields(key Key, at, reason []byte) (Record, error) {
 	t, err := time.Parse(time.RFC3339, string(at))
 	if err != nil {
 		return Record{}, p.wrap(err, "revoked_at")
@@ -279,44 +369,105 @@ func splitFields(l []byte, sep byte, out [][]byte) error {
 }
 
 // WriteText writes u in the CSV/TSV form that TextParser reads; sep is ','
-// or '\t'. Records are written in the order given.
+// or '\t'. Records are written in the order given (a spooled full list,
+// see TextParser.SpoolDir, in key order).
 func WriteText(w io.Writer, u *Update, sep byte) error {
+	tw, err := NewTextWriter(w, u, sep)
+	if err != nil {
+		return err
+	}
+	var rerr error
+	for r := range u.Records(&rerr) {
+		if err := tw.Add(r); err != nil {
+			return err
+		}
+	}
+	if rerr != nil {
+		return rerr
+	}
+	for _, k := range u.Remove {
+		if err := tw.Remove(k); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// TextWriter writes a CSV/TSV document (docs/PROTOCOL.md chapter 9.1)
+// record by record, through a 64 KiB buffer: a list of any size is
+// written in constant memory. Additions come first, then (in a delta)
+// removals; Close writes the trailer.
+type TextWriter struct {
+	bw       *bufio.Writer
+	full     bool
+	sep      byte
+	n        uint64
+	removing bool
+	buf      []byte
+}
+
+// NewTextWriter writes the header of a document of hdr's kind, sequence
+// numbers and as-of time (its records are not written); sep is ',' or
+// '\t'.
+func NewTextWriter(w io.Writer, hdr *Update, sep byte) (*TextWriter, error) {
 	if sep != ',' && sep != '\t' {
-		return fmt.Errorf("revocation: separator %q: want ',' or '\\t'", sep)
+		return nil, fmt.Errorf("revocation: separator %q: want ',' or '\\t'", sep)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cols := textColsList
-	if u.Full {
-		fmt.Fprintf(bw, "%s\n#seq %d\n", textMagicList, u.Seq)
+	if hdr.Full {
+		fmt.Fprintf(bw, "%s\n#seq %d\n", textMagicList, hdr.Seq)
 	} else {
 		cols = textColsDelta
-		fmt.Fprintf(bw, "%s\n#seq %d\n#prev %d\n", textMagicDelta, u.Seq, u.Prev)
+		fmt.Fprintf(bw, "%s\n#seq %d\n#prev %d\n", textMagicDelta, hdr.Seq, hdr.Prev)
 	}
-	fmt.Fprintf(bw, "#as-of %s\n", u.AsOf.UTC().Format(time.RFC3339))
+	fmt.Fprintf(bw, "#as-of %s\n", hdr.AsOf.UTC().Format(time.RFC3339))
 	bw.Write(bytes.ReplaceAll([]byte(cols), []byte{','}, []byte{sep}))
 	bw.WriteByte('\n')
-	var buf []byte
-	for _, r := range u.Add {
-		buf = buf[:0]
-		if !u.Full {
-			buf = append(buf, '+', sep)
-		}
-		buf = appendKeyFields(buf, r.Key, sep)
-		buf = append(buf, sep)
-		buf = time.Unix(r.RevokedAt, 0).UTC().AppendFormat(buf, time.RFC3339)
-		buf = append(buf, sep)
-		buf = append(buf, r.Reason.String()...)
-		buf = append(buf, '\n')
-		bw.Write(buf)
+	return &TextWriter{bw: bw, full: hdr.Full, sep: sep}, nil
+}
+
+// Add writes an added (or, in a full list, listed) record.
+func (t *TextWriter) Add(r Record) error {
+	if t.removing {
+		return errors.New("revocation: TextWriter.Add after Remove")
 	}
-	for _, k := range u.Remove {
-		buf = append(buf[:0], '-', sep)
-		buf = appendKeyFields(buf, k, sep)
-		buf = append(buf, sep, sep, '\n')
-		bw.Write(buf)
+	buf := t.buf[:0]
+	if !t.full {
+		buf = append(buf, '+', t.sep)
 	}
-	fmt.Fprintf(bw, "#end %d\n", len(u.Add)+len(u.Remove))
-	return bw.Flush()
+	buf = appendKeyFields(buf, r.Key, t.sep)
+	buf = append(buf, t.sep)
+	buf = time.Unix(r.RevokedAt, 0).UTC().AppendFormat(buf, time.RFC3339)
+	buf = append(buf, t.sep)
+	buf = append(buf, r.Reason.String()...)
+	buf = append(buf, '\n')
+	t.buf = buf
+	t.n++
+	_, err := t.bw.Write(buf)
+	return err
+}
+
+// Remove writes a delta's removal of k.
+func (t *TextWriter) Remove(k Key) error {
+	if t.full {
+		return errors.New("revocation: a full list has no removals")
+	}
+	t.removing = true
+	buf := append(t.buf[:0], '-', t.sep)
+	buf = appendKeyFields(buf, k, t.sep)
+	buf = append(buf, t.sep, t.sep, '\n')
+	t.buf = buf
+	t.n++
+	_, err := t.bw.Write(buf)
+	return err
+}
+
+// Close writes the "#end <count>" trailer and flushes; it does not close
+// the underlying writer.
+func (t *TextWriter) Close() error {
+	fmt.Fprintf(t.bw, "#end %d\n", t.n)
+	return t.bw.Flush()
 }
 
 func appendKeyFields(buf []byte, k Key, sep byte) []byte {

@@ -3,6 +3,7 @@ package revocation
 import (
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"time"
 )
@@ -64,6 +65,50 @@ type Update struct {
 	Add []Record
 	// Remove holds keys whose revocation the publisher withdrew (delta only).
 	Remove []Key
+
+	// spool, when set, holds a full list's records on disk instead of
+	// Add (TextParser.SpoolDir).
+	spool *spool
+}
+
+// Records yields the records added (for a full list: every record), in
+// key order once the update is normalized (Store.Apply and the parsers
+// normalize). For a list parsed with TextParser.SpoolDir they are read
+// from its temporary files, and a key listed twice ends the sequence with
+// a *ParseError in *errp, as does an I/O error.
+func (u *Update) Records(errp *error) iter.Seq[Record] {
+	if u.spool != nil {
+		return u.spool.records(errp)
+	}
+	return slices.Values(u.Add)
+}
+
+// Len is the number of records added plus the number removed.
+func (u *Update) Len() int {
+	if u.spool != nil {
+		return int(u.spool.n)
+	}
+	return len(u.Add) + len(u.Remove)
+}
+
+// countCUIDs is the number of CUID records added.
+func (u *Update) countCUIDs() uint64 {
+	if u.spool != nil {
+		return u.spool.cuids
+	}
+	return countCUIDs(u.Add)
+}
+
+// Close releases the temporary files of a list parsed with
+// TextParser.SpoolDir (its records can no longer be read); it does
+// nothing for other updates (and for a nil *Update).
+func (u *Update) Close() error {
+	if u == nil || u.spool == nil {
+		return nil
+	}
+	err := u.spool.close()
+	u.spool = nil
+	return err
 }
 
 // Parser turns delivered data into an Update. Implementations refuse
@@ -97,7 +142,7 @@ func (u *Update) normalize(source string) error {
 		return bad("sequence number 0")
 	}
 	if u.Full {
-		if u.Prev != 0 || len(u.Remove) > 0 {
+		if u.Prev != 0 || len(u.Remove) > 0 || (u.spool != nil && len(u.Add) > 0) {
 			return bad("a full list has no previous sequence and no removals")
 		}
 	} else if u.Prev+1 != u.Seq {

@@ -8,8 +8,15 @@
 #        scripts/test.sh -- command [args]      runs the command instead of
 #            go test -race, with the private pcscd up and the environment set
 #            (for benchmarks: scripts/test.sh -- go test -bench . ./reader)
+# SoftHSM2: a token is created in the run's temporary directory with its own
+# SOFTHSM2_CONF (never the system one) and the PKCS#11 tests are required
+# (FREESPACE_REQUIRE_PKCS11=1); each test binary makes a fresh token of its
+# own beside it (internal/testsupport/pkcs11test).
 # Environment: FREESPACE_SKIP_STATIC=1 skips step 2 (for quick iteration on
 #              a few packages; CI never sets it),
+#              FREESPACE_CONFORMANCE=1 runs step 5 (cardap conformance on
+#              cardap mock serve through pcscd) also for a package list
+#              (the full run always does),
 #              FREESPACE_VPCD_BASE (first vpcd port, default 35963),
 #              FREESPACE_VPCD_DEVICES (vpcd devices, 2 slots each, default 8).
 set -euo pipefail
@@ -20,7 +27,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. System packages, installed only when missing -------------------------
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester opensc)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pkg-config gcc pamtester softhsm2 opensc)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -78,8 +85,13 @@ fi
 # --- 3. A private pcscd -------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/freespace-pcsc.XXXXXX")
 pcscd_pid=
+serve_pid=
 cleanup() {
 	local rc=$?
+	if [[ -n $serve_pid ]] && kill -0 "$serve_pid" 2>/dev/null; then
+		kill -TERM "$serve_pid" 2>/dev/null || true
+		wait "$serve_pid" 2>/dev/null || true
+	fi
 	if [[ -n $pcscd_pid ]] && kill -0 "$pcscd_pid" 2>/dev/null; then
 		kill -TERM "$pcscd_pid" 2>/dev/null || true
 		wait "$pcscd_pid" 2>/dev/null || true
@@ -176,7 +188,28 @@ flock -u 9
 exec 9>&-
 log "pcscd PID $pcscd_pid, socket $PCSCLITE_CSOCK_NAME, vpcd ports ${ports[*]} (+1 each)"
 
-# --- 4. Tests -----------------------------------------------------------------
+# --- 4. A SoftHSM2 token -------------------------------------------------------
+# The PKCS#11 tests (keys/pkcs11, cmd/cardap keys, the HSM end-to-end tests)
+# are required here: a token that cannot be created fails the run. The token
+# lives in the run's directory (removed on exit) under its own SOFTHSM2_CONF.
+softhsm_module=/usr/lib/softhsm/libsofthsm2.so
+[[ -e $softhsm_module ]] || die "$softhsm_module not found (package softhsm2)"
+command -v softhsm2-util >/dev/null || die "softhsm2-util not found (package softhsm2)"
+mkdir -p "$work/softhsm/tokens"
+chmod 700 "$work/softhsm"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+	"$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
+export SOFTHSM2_CONF=$work/softhsm/softhsm2.conf
+FREESPACE_PKCS11_PIN=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+so_pin=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+softhsm2-util --init-token --free --label freespace-ci --pin "$FREESPACE_PKCS11_PIN" --so-pin "$so_pin" >"$work/softhsm/init.log" 2>&1 ||
+	die "cannot create a SoftHSM2 token: $(cat "$work/softhsm/init.log")"
+softhsm2-util --show-slots 2>/dev/null | grep -q 'freespace-ci' || die "the SoftHSM2 token freespace-ci is not listed"
+export FREESPACE_PKCS11=1 FREESPACE_REQUIRE_PKCS11=1 FREESPACE_PKCS11_MODULE=$softhsm_module
+export FREESPACE_PKCS11_TOKEN=freespace-ci FREESPACE_PKCS11_PIN
+log "SoftHSM2 token freespace-ci in $work/softhsm (SOFTHSM2_CONF set for this run)"
+
+# --- 5. Tests -----------------------------------------------------------------
 export FREESPACE_PCSC=1 FREESPACE_REQUIRE_PCSC=1
 export FREESPACE_VPCD_PORTS=$(IFS=,; echo "${ports[*]}")
 export FREESPACE_VPCD_NAME="Freespace vpcd"
@@ -199,4 +232,55 @@ fi
 if (($# == 0)); then set -- ./...; fi
 log "go test -race $*"
 go test -race -timeout 8m "$@"
+
+# --- 5. cardap conformance on cardap mock serve, through pcscd ----------------
+# The built binaries, as an operator runs them: the demo card of `mock
+# serve` (Types A, C, D, sealed, with a password) in the first vpcd slot,
+# and the card-behaviour table run against it through the private pcscd,
+# destructive requirements included (the mock is a test card). Exit 6 (a
+# requirement failed) fails the run.
+if [[ $* == ./... || ${FREESPACE_CONFORMANCE:-} == 1 ]]; then
+	log "cardap conformance on cardap mock serve through pcscd"
+	go build -o "$work/cardap" ./cmd/cardap
+	keyfile=$work/conformance-keys.json
+	(
+		umask 077
+		printf '{"keys": ['
+		sep=
+		for ap in typea typed; do
+			for role in auth update admin; do
+				for half in enc mac; do
+					printf '%s{"name": "%s-%s-%s", "version": 1, "alg": "aes", "key": "%s"}' \
+						"$sep" "$ap" "$role" "$half" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+					sep=', '
+				done
+			done
+		done
+		printf '%s{"name": "typed-data", "version": 1, "alg": "aes", "key": "%s"}]}\n' \
+			"$sep" "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+	) >"$keyfile"
+	chmod 600 "$keyfile"
+	port=${ports[0]}
+	"$work/cardap" mock serve --vpcd "127.0.0.1:$port" --keys "$keyfile" 2>"$work/serve.log" &
+	serve_pid=$!
+	reader="$FREESPACE_VPCD_NAME $port 00 00"
+	for ((i = 0; i < 100; i++)); do
+		"$work/cardap" readers --json 2>/dev/null | grep -qF "\"reader\":\"$reader\",\"card_present\":true" && break
+		kill -0 "$serve_pid" 2>/dev/null || die "cardap mock serve exited: $(cat "$work/serve.log")"
+		sleep 0.1
+	done
+	for typ in c a d; do
+		rc=0
+		FS_CONFORMANCE_PW=1234 "$work/cardap" conformance --type "$typ" --reader "$reader" --keys "$keyfile" \
+			--password-env FS_CONFORMANCE_PW --destructive >"$work/conformance-$typ.txt" 2>&1 || rc=$?
+		tail -n 1 "$work/conformance-$typ.txt" >&2
+		if ((rc != 0)); then
+			grep -E ' FAIL ' "$work/conformance-$typ.txt" >&2 || cat "$work/conformance-$typ.txt" >&2
+			die "cardap conformance --type $typ exited $rc on the mock card through pcscd"
+		fi
+	done
+	kill -TERM "$serve_pid"
+	wait "$serve_pid" 2>/dev/null || true
+	serve_pid=
+fi
 log "all tests passed"

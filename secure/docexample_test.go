@@ -70,7 +70,7 @@ func workedExample(t testing.TB) string {
 	fmt.Fprintf(&b, "SSC    = 00 x 8 || RND.ICC[4:8] || RND.IFD[4:8] = %X\n", k.SSC)
 	sess.next = recorder(card, &b)
 	for _, c := range []struct{ what, cmd string }{
-		{"VERIFY with password \"1234\" (even INS, DO87 and no DO97)", "0020008004" + "31323334"},
+		{"VERIFY of password 81 with \"1234\" (even INS, DO87 and no DO97)", "0020008104" + "31323334"},
 		{"READ BINARY of 9 bytes (DO97 only)", "00B0000009"},
 		{"UPDATE BINARY with odd INS D7 (DO85), refused by the card with 6D00", "00D7000003" + "010203"},
 	} {
@@ -106,5 +106,5 @@ func TestProtocolDocExample(t *testing.T) {
 	if block != want {
 		t.Errorf("docs/PROTOCOL.md sm-example is out of date; run go test ./secure -run TestProtocolDocExample -update-doc\n--- doc\n%s\n--- code\n%s", block, want)
 	}
-	require.True(t, bytes.Contains([]byte(block), []byte("0C200080")))
+	require.True(t, bytes.Contains([]byte(block), []byte("0C200081")), "VERIFY of password 81, the profile's reference (§6.2)")
 }

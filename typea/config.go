@@ -24,8 +24,9 @@ const (
 
 // DefaultKey returns the profile's default key for a key reference
 // (KeyRefRead, KeyRefUpdate, KeyRefAdmin): master keys named
-// "typea-<role>-enc" and "typea-<role>-mac" (version 0: the latest),
-// role = auth, update or admin.
+// "typea-<role>-enc" and "typea-<role>-mac", role = auth, update or
+// admin, without a version: they are used at the card's key-set version
+// (Config.KeySets, docs/PROTOCOL.md §5.3).
 func DefaultKey(ref byte) keys.CardKey { return apsession.ProfileKey("typea", ref) }
 
 // Config configures the host side of a Type A AP. The zero Config plus a

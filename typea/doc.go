@@ -37,6 +37,16 @@
 // on its own. A card swapped between two operations is detected through
 // the CUID (ErrCardSwapped) before anything is sent to it but a SELECT.
 //
+// Card-key sets (docs/PROTOCOL.md §5.3, §5.4): the card announces the
+// version of its key set in the FCI of the SELECT (A5 { C1 01 vv }), and
+// every key of Config (ReadKey, UpdateKey, AdminKey, both halves) is taken
+// at exactly that version. Config.KeySets decides which versions the
+// terminal accepts (a card that announces none is read as
+// KeySets.Default, 1): a retired, unaccepted, unknown or incomplete set is
+// a *profile.KeySetError after the SELECT and before any MUTUAL
+// AUTHENTICATE, and no other version is ever tried. AP.KeySet reports the
+// version; AP.Rekey loads a new set in place, tearing-safe.
+//
 // Config.Password (a profile.PasswordMode) says whether the AP has a
 // password: the zero value profile.PasswordNone sends none. For an AP with
 // a password choose profile.PasswordAfterAuth: the password goes under

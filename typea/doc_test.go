@@ -40,7 +40,7 @@ func TestProtocolDocTranscript(t *testing.T) {
 	st := keystest.Store(1)
 	id := profile.Identity{UserID: "U1"}
 	var tr mockcard.Transcript
-	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}), mockcard.WithTranscript(&tr))
+	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}}), mockcard.WithTestMarker(false), mockcard.WithTranscript(&tr))
 	_, err = typea.Read(context.Background(), card, typea.Config{Keys: st, Password: profile.PasswordNone}, nil)
 	require.NoError(t, err)
 	ex := tr.Exchanges()

@@ -73,16 +73,23 @@ func TestRekeyedCardReadsUnderV2Only(t *testing.T) {
 	assert.ErrorIs(t, err, secure.ErrTerminalRejected, "set 1's keys no longer open the card")
 }
 
-// stripKeySet removes A5 03 C1 01 vv from a SELECT's FCI (a card that
-// hides its version, read as the default, 1).
+// stripKeySet removes C1 01 vv from the A5 template of a SELECT's FCI
+// (6F L ... A5 L C1 01 vv ...): a card that hides its version, read as
+// the default, 1.
 func stripKeySet(e apdutest.Exchange) ([]byte, error) {
 	r := e.Response
-	if e.Ins() != apdu.InsSelect || len(r) < 9 || r[len(r)-7] != 0xA5 {
+	if e.Ins() != apdu.InsSelect || len(r) < 9 || r[0] != 0x6F {
 		return r, e.Err
 	}
-	out := append([]byte(nil), r[:len(r)-7]...)
-	out[1] -= 5
-	return append(out, r[len(r)-2:]...), nil
+	for i := 2; i+5 <= len(r)-2; i++ {
+		if r[i] == 0xA5 && r[i+2] == 0xC1 && r[i+3] == 0x01 {
+			out := append(append([]byte(nil), r[:i+2]...), r[i+5:]...)
+			out[1] -= 3
+			out[i+1] -= 3
+			return out, e.Err
+		}
+	}
+	return r, e.Err
 }
 
 // TestRekeyRemovedAtEveryAPDU pulls the card before and after each APDU
@@ -178,4 +185,64 @@ func TestRekeyRefusedBeforeAnyAPDU(t *testing.T) {
 			assert.Equal(t, []int{1, 0}, []int{active, staged})
 		})
 	}
+}
+
+// suiteStore holds master keys of every Type A name for sets 1..sets,
+// of alg and n bytes (distinct per name and set).
+func suiteStore(t *testing.T, alg keys.Algorithm, n, sets int) *keys.Store {
+	t.Helper()
+	st := keys.NewStore()
+	for v := 1; v <= sets; v++ {
+		for i, name := range keys.SetKeys([]keys.CardKey{typea.DefaultKey(1), typea.DefaultKey(2), typea.DefaultKey(3)}) {
+			b := make([]byte, n)
+			for j := range b {
+				b[j] = byte(v*31 + i*7 + j)
+			}
+			k, err := keys.NewKey(alg, b)
+			require.NoError(t, err)
+			require.NoError(t, st.Add(keys.KeyRef{Name: name, Version: v}, k))
+		}
+	}
+	return st
+}
+
+// TestRekeyEverySuiteShortAPDUs: the staged set fits one short protected
+// APDU in every suite (AES-256: 222 bytes of the 223 allowed), on a card
+// without extended length.
+func TestRekeyEverySuiteShortAPDUs(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		suite secure.Suite
+		alg   keys.Algorithm
+	}{{secure.TDES, keys.TDES}, {secure.AES128, keys.AES}, {secure.AES192, keys.AES}, {secure.AES256, keys.AES}} {
+		t.Run(tc.suite.Name(), func(t *testing.T) {
+			n := tc.suite.KeyLen()
+			card, err := mockcard.New(mockcard.WithExtendedLength(false),
+				mockcard.WithTypeA(mockcard.TypeA{Identity: testID, Keys: mockcard.APKeys{Suite: tc.suite.Name(), Masters: suiteStore(t, tc.alg, n, 1)}}))
+			require.NoError(t, err)
+			cfg := typea.Config{Suite: tc.suite, Keys: suiteStore(t, tc.alg, n, 2)}
+			require.NoError(t, rekey(ctx, card, cfg, 2))
+			cfg.KeySets = profile.KeySetPolicy{Min: 2}
+			res, err := typea.Read(ctx, card, cfg, nil)
+			require.NoError(t, err)
+			assert.Equal(t, 2, res.KeySet)
+		})
+	}
+}
+
+// TestRekeySilentCard: a card that announces no key set (read as set 1)
+// is rekeyed from set 1 and announces its new set afterwards.
+func TestRekeySilentCard(t *testing.T) {
+	ctx := context.Background()
+	st := keystest.Store(1)
+	keystest.AddCardKeySet(st, 2)
+	card, _ := fleetCard(t, keystest.Store(1), 1, true)
+	ap, err := typea.OpenUnauthenticated(ctx, card, typea.Config{Keys: st})
+	require.NoError(t, err)
+	assert.Equal(t, 1, ap.KeySet())
+	require.NoError(t, ap.Rekey(ctx, 2))
+	require.NoError(t, ap.Close())
+	res, err := typea.Read(ctx, card, typea.Config{Keys: st, KeySets: profile.KeySetPolicy{Accepted: []int{2}}}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.KeySet)
 }

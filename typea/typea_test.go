@@ -31,6 +31,9 @@ func newFixture(t testing.TB, pw *mockcard.APPassword, mode profile.PasswordMode
 	t.Helper()
 	st := keystest.Store(1)
 	id := testID
+	if pw != nil && mode == profile.PasswordBeforeAuth {
+		pw.BeforeAuth = true // the card's mode (profile 2.1 §6.4)
+	}
 	card, err := mockcard.New(append([]mockcard.Option{mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}, Password: pw})}, opts...)...)
 	require.NoError(t, err)
 	return &fixture{card: card, store: st, cfg: typea.Config{Keys: st, Password: mode, AllowPasswordBeforeAuth: mode == profile.PasswordBeforeAuth}}
@@ -260,7 +263,7 @@ func TestBeforeAuthPasswordNeverGoesToSwappedCard(t *testing.T) {
 	f := newFixture(t, &mockcard.APPassword{Value: profile.Password("1234")}, profile.PasswordBeforeAuth)
 	id2 := profile.Identity{UserID: "OTHER"}
 	card2 := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: id2, Keys: mockcard.APKeys{Masters: f.store},
-		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
+		Password: &mockcard.APPassword{Value: profile.Password("1234"), BeforeAuth: true}}))
 	sw := &apdutest.Interceptor{Next: f.card} // forwards to one card, then to another
 	a, err := typea.OpenUnauthenticated(ctx, sw, f.cfg)
 	require.NoError(t, err)

@@ -32,7 +32,9 @@
 // PasswordStatus, Verify, ChangePassword, UnblockPassword: the same verbs
 // and shapes as package typea). AP.Read returns the Content with
 // its ReadReport, AP.Write replaces it (checking the capacity before any
-// APDU), AP.Rotate re-encrypts it under a new data key version, reading a
+// APDU when it is known; CheckCapacity does so for a caller), AP.Update
+// changes it with one read of the slots (Read then Write reads them
+// twice), AP.Rotate re-encrypts it under a new data key version, reading a
 // retired version only when RotateOptions.From lists it. Errors are typed:
 // ErrAuthentication (GCM: copied, tampered or wrong key),
 // *DataKeyError, *KeyVersionError, *FallbackError, *CapacityError,
@@ -40,4 +42,12 @@
 // ErrUnreadableSlots, ErrCardSwapped. Config is checked before anything is
 // sent (Config.Validate); every configuration error wraps ErrConfig and
 // names the field.
+//
+// Card keys and data keys have versions of their own. The card keys (read,
+// update, administrative) are one key set whose version the card announces
+// in its FCI (docs/PROTOCOL.md §5.3): every one of them is taken at that
+// version, which Config.KeySets must accept, else a *profile.KeySetError
+// before any MUTUAL AUTHENTICATE; AP.Rekey loads a new set in place
+// (§5.4) and leaves the envelopes as they are. The data key's versions
+// (DataKeyVersion, MinDataKeyVersion, Rotate) are independent of them.
 package typed

@@ -21,7 +21,7 @@ func TestFailedOpenDropsSessionKeys(t *testing.T) {
 	ctx := context.Background()
 	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st},
-		Password: &mockcard.APPassword{Value: profile.Password("1234"), RequireSM: true}}))
+		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	var opened *AP
 	_, err := openAP(ctx, card, Config{Keys: st, Password: profile.PasswordAfterAuth}, func(ctx context.Context, a *AP) error {
 		opened = a

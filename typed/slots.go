@@ -265,8 +265,8 @@ type sealed struct {
 // and seals the plaintext. It writes nothing. overwrite allows replacing
 // envelopes that cannot be opened (a torn first write, personalization).
 func planWrite(st *state, l layout, key []byte, keyID string, version uint32, bind Binding, plaintext []byte, rand io.Reader, overwrite bool) (sealed, error) {
-	if need, have := len(plaintext)+Overhead, l.slotSize(); need > have || len(plaintext) > math.MaxUint16 {
-		return sealed{}, &CapacityError{Need: need, Have: have}
+	if err := CheckCapacity(l.capacity, len(plaintext)); err != nil {
+		return sealed{}, err
 	}
 	target, gen := 0, uint32(1)
 	switch {

@@ -33,8 +33,9 @@ const (
 
 // DefaultKey returns the profile's default key for a key reference
 // (KeyRefRead, KeyRefUpdate, KeyRefAdmin): master keys "typed-<role>-enc"
-// and "typed-<role>-mac" (version 0: the latest), role = auth, update or
-// admin.
+// and "typed-<role>-mac", role = auth, update or admin, without a
+// version: they are used at the card's key-set version (Config.KeySets,
+// docs/PROTOCOL.md §5.3).
 func DefaultKey(ref byte) keys.CardKey { return apsession.ProfileKey("typed", ref) }
 
 // Config configures the host side of a Type D AP. The zero Config plus a
@@ -427,17 +428,29 @@ func (a *AP) latestVersion(ctx context.Context) (int, error) {
 	if a.cfg.DataKeyVersion != 0 {
 		return a.cfg.DataKeyVersion, nil
 	}
-	if v, ok := a.cfg.Keys.(interface{ Versions(string) []int }); ok {
-		vs := v.Versions(a.cfg.DataKey)
-		if len(vs) > 0 {
-			m := slices.Max(vs)
-			if int64(m) > math.MaxUint32 || !a.cfg.acceptsVersion(uint32(m)) {
-				return 0, fmt.Errorf("%w: %s: the latest version %d is not one reads accept (%s)", ErrKey, a.cfg.DataKey, m, a.cfg.acceptedVersions(nil))
-			}
-			return m, nil
+	var vs []int
+	switch p := a.cfg.Keys.(type) {
+	case interface {
+		KeyVersions(context.Context, string) ([]int, error)
+	}:
+		// keys.Env, a token: listing may fail (a malformed variable).
+		var err error
+		if vs, err = p.KeyVersions(ctx, a.cfg.DataKey); err != nil {
+			return 0, fmt.Errorf("%w: %s: %w", ErrKey, a.cfg.DataKey, err)
 		}
+	case interface{ Versions(string) []int }:
+		vs = p.Versions(a.cfg.DataKey)
+	default:
+		return 0, fmt.Errorf("%w: %s: set Config.DataKeyVersion (the key provider does not list versions)", ErrKey, a.cfg.DataKey)
 	}
-	return 0, fmt.Errorf("%w: %s: set Config.DataKeyVersion (the key provider does not list versions)", ErrKey, a.cfg.DataKey)
+	if len(vs) == 0 {
+		return 0, fmt.Errorf("%w: %s: the key provider holds no version of it", ErrKey, a.cfg.DataKey)
+	}
+	m := slices.Max(vs)
+	if int64(m) > math.MaxUint32 || !a.cfg.acceptsVersion(uint32(m)) {
+		return 0, fmt.Errorf("%w: %s: the latest version %d is not one reads accept (%s)", ErrKey, a.cfg.DataKey, m, a.cfg.acceptedVersions(nil))
+	}
+	return m, nil
 }
 
 // keyFunc opens envelopes under the configured data key only, in the
@@ -707,7 +720,6 @@ func (a *AP) Update(ctx context.Context, opts WriteOptions, change func(cur Read
 		}
 		cur, readErr := a.result(st)
 		next, err := change(cur, readErr)
-		clear(cur.Data)
 		if err != nil {
 			return err
 		}
@@ -794,6 +806,18 @@ func (a *AP) Rotate(ctx context.Context, opts RotateOptions) (from, to uint32, e
 		return 0, 0, err
 	}
 	return rep.Header.KeyVersion, uint32(v), nil
+}
+
+// CheckCapacity reports whether a plaintext of n bytes fits one slot of an
+// EF.Data of capacity bytes (docs/PROTOCOL.md §7.4): a *CapacityError
+// when it does not. It sends nothing: a caller that knows the capacity
+// (Config.Capacity) checks its data before the first APDU.
+func CheckCapacity(capacity, n int) error {
+	l := layout{capacity: capacity}
+	if need, have := n+Overhead, l.slotSize(); need > have || n > math.MaxUint16 {
+		return &CapacityError{Need: need, Have: have}
+	}
+	return nil
 }
 
 // Capacity returns the largest plaintext the AP holds: from the card's

@@ -401,7 +401,7 @@ func TestOpenRefusesLastTry(t *testing.T) {
 	ctx := context.Background()
 	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st},
-		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3, RequireSM: true}}))
+		Password: &mockcard.APPassword{Value: profile.Password("1234"), MaxTries: 3}}))
 	cfg := typed.Config{Keys: st, Password: profile.PasswordAfterAuth}
 	for left := 2; left >= 1; left-- {
 		_, err := typed.Open(ctx, card, cfg, profile.Password("0000"))

@@ -102,3 +102,32 @@ func TestUpdateErrors(t *testing.T) {
 	var nilAP *typed.AP
 	assert.Error(t, nilAP.Update(ctx, typed.WriteOptions{}, nil), "a nil AP is an error, not a panic")
 }
+
+// TestCheckCapacity: one slot of an EF.Data of C bytes holds a plaintext
+// of at most ⌊C/2⌋ - 58 bytes (and at most 65535: the length field).
+func TestCheckCapacity(t *testing.T) {
+	tests := []struct {
+		capacity, n int
+		fits        bool
+	}{
+		{4096, 1990, true},
+		{4096, 1991, false},
+		{4097, 1990, true}, // ⌊4097/2⌋ = 2048
+		{116, 0, true},
+		{116, 1, false},
+		{32767, 16325, true},
+		{32767, 16326, false},
+	}
+	for _, tt := range tests {
+		err := typed.CheckCapacity(tt.capacity, tt.n)
+		if tt.fits {
+			assert.NoError(t, err, "%d in %d", tt.n, tt.capacity)
+			continue
+		}
+		var ce *typed.CapacityError
+		require.ErrorAs(t, err, &ce, "%d in %d", tt.n, tt.capacity)
+		assert.Equal(t, tt.n+typed.Overhead, ce.Need)
+		assert.Equal(t, tt.capacity/2, ce.Have)
+		assert.ErrorIs(t, err, typed.ErrCapacity)
+	}
+}

@@ -63,7 +63,7 @@ func TestPasswordMethodsLikeTypeA(t *testing.T) {
 	ctx := context.Background()
 	st := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{CUID: fixedCUID, Keys: mockcard.APKeys{Masters: st},
-		Password: &mockcard.APPassword{Value: profile.Password("1234"), RequireSM: true}}))
+		Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	ap, err := typed.OpenUnauthenticated(ctx, card, typed.Config{Keys: st, Password: profile.PasswordAfterAuth})
 	require.NoError(t, err)
 	defer ap.Close()

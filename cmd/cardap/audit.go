@@ -120,6 +120,12 @@ type auditRecord struct {
 	CUID      string `json:"cuid,omitempty"` // when the card was read
 	Outcome   string `json:"outcome"`        // success, already-sealed, failure
 	Error     string `json:"error,omitempty"`
+	// Key ceremonies (cardap keys): the key (name and version, never its
+	// bytes), the backend (file or pkcs11 and the token), the witness of
+	// a two-person operation.
+	Key     string `json:"key,omitempty"`
+	Backend string `json:"backend,omitempty"`
+	Witness string `json:"witness,omitempty"`
 }
 
 // auditEvent is what a command knows of its operation.
@@ -128,6 +134,9 @@ type auditEvent struct {
 	ap        string
 	reader    string
 	cuid      profile.CUID
+	key       string
+	backend   string
+	witness   string
 }
 
 // Outcomes of an operation.
@@ -151,6 +160,9 @@ func (l *auditLog) record(ev auditEvent, outcome string, opErr error) error {
 		AP:        ev.ap,
 		Reader:    ev.reader,
 		Outcome:   outcome,
+		Key:       ev.key,
+		Backend:   ev.backend,
+		Witness:   ev.witness,
 	}
 	if !ev.cuid.IsZero() {
 		r.CUID = ev.cuid.String()

@@ -126,6 +126,7 @@ func TestAuditRequired(t *testing.T) {
 		{"personalize", "--type", "c", "--user-id", "U-1"},
 		{"password", "unblock", "--type", "a", "--keys", kf},
 		{"typed", "write", "--keys", kf, "--data-file", data},
+		{"rekey", "--type", "a", "--to", "2", "--keys", kf},
 	}
 	for _, args := range cmds {
 		for _, extra := range [][]string{

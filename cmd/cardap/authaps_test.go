@@ -175,11 +175,11 @@ func TestMockServeCardCarriesAllTypes(t *testing.T) {
 	kf := filepath.Join(dir, "keys.json")
 	require.NoError(t, keystest.WriteFile(kf, 1))
 	state := filepath.Join(dir, "card.json")
-	card, origin, err := mockCard(context.Background(), state, "DEMO-7", kf, &mockcard.JPKI{})
+	card, origin, err := mockCard(context.Background(), state, "DEMO-7", kf, nil, &mockcard.JPKI{})
 	require.NoError(t, err)
 	assert.Contains(t, origin, "Type A, C and D")
 	assert.Contains(t, origin, "JPKI AP")
-	loaded, origin, err := mockCard(context.Background(), state, "ignored", "", nil)
+	loaded, origin, err := mockCard(context.Background(), state, "ignored", "", nil, nil)
 	require.NoError(t, err)
 	assert.Contains(t, origin, "loaded from")
 	for _, c := range []*mockcard.Card{card, loaded} {

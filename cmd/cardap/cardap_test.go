@@ -139,11 +139,14 @@ func TestProbe(t *testing.T) {
 	for _, r := range got.APs {
 		present[r.Name] = r.Present
 	}
-	assert.Equal(t, map[string]bool{
-		"Type A (record AP)": false, "Type C (common card AP)": true, "Type D (binary AP)": false,
-		"JPKI": true, "card-info input support": true, "card-face check": true,
-		"residents' registry": true, "pre-installed common AP": true,
-	}, present)
+	want := map[string]bool{"Type A (record AP)": false, "Type C (common card AP)": true, "Type D (binary AP)": false}
+	for _, p := range mockcard.PreinstalledAPs() {
+		// The mock carries only the pre-installed APs it implements
+		// (profile 2.1 §1.1): the others answer 6A82 as on a card
+		// without them.
+		want[p.Name] = p.Implemented()
+	}
+	assert.Equal(t, want, present)
 
 	// Overrides and extra AIDs; human output.
 	code, out, _ = runCLI(t, src, "probe", "--aid-c", "F0 01 02 03 04", "--aid", "F0 AA BB CC DD", "--aid", profile.DefaultAID(profile.TypeC).String())

@@ -9,8 +9,10 @@ import (
 
 	"github.com/mynacard/freespace/apdu"
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/conformance"
 	"github.com/mynacard/freespace/jpki"
 	"github.com/mynacard/freespace/keys"
+	"github.com/mynacard/freespace/keys/pkcs11"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
@@ -108,6 +110,18 @@ func errorClasses() []errorClass {
 		{"password_last_try", exitPassword, is(profile.ErrLastTry)},
 		{"password_required", exitPassword, is(profile.ErrPasswordRequired, cardap.ErrPasswordRequired)},
 		{"password_format", exitPassword, is(profile.ErrPasswordFormat)},
+		// PKCS#11 tokens (keys/pkcs11): the PIN, then the token itself.
+		{"pin_blocked", exitPassword, is(pkcs11.ErrPINLocked)},
+		{"pin_refused", exitPassword, is(pkcs11.ErrPINIncorrect)},
+		{"pin_last_try", exitPassword, is(pkcs11.ErrPINFinalTry)},
+		{"pin_unavailable", exitPassword, is(pkcs11.ErrPINSource)},
+		{"no_token", exitNoCard, is(pkcs11.ErrTokenAbsent)},
+		{"no_pkcs11_binding", exitNoCard, is(pkcs11.ErrNoCgo)},
+		{"pkcs11_uri", exitUsage, is(pkcs11.ErrURI)},
+		{"pkcs11_module", exitFailure, is(pkcs11.ErrModule)},
+		{"token_mechanism_unsupported", exitFailure, is(pkcs11.ErrMechanism)},
+		{"token_key_unsafe", exitFailure, is(pkcs11.ErrUnsafeObject, pkcs11.ErrNotExtractable)},
+		{"key_exists", exitFailure, is(pkcs11.ErrObjectExists)},
 		{"pin_format", exitPassword, is(jpki.ErrPINFormat)},
 		// Readers and cards.
 		{"card_removed", exitNoCard, is(apdu.ErrCardRemoved)},
@@ -119,7 +133,8 @@ func errorClasses() []errorClass {
 		{"card_in_use", exitFailure, is(reader.ErrSharingViolation)},
 		{"card_unusable", exitFailure, is(reader.ErrCardUnusable)},
 		{"card_swapped", exitFailure, is(profile.ErrCardSwapped)},
-		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard, jpki.ErrNotJPKI)},
+		{"ap_not_present", exitFailure, is(profile.ErrNotPresent, cardap.ErrUnknownCard, conformance.ErrNoAP, jpki.ErrNotJPKI)},
+		{"not_test_card", exitFailure, is(conformance.ErrNotTestCard)},
 		{"jpki_smartphone", exitFailure, is(jpki.ErrSmartphone)},
 		{"certificate_invalid", exitFailure, is(jpki.ErrCertificateInvalid)},
 		{"signature_invalid", exitFailure, is(jpki.ErrBadSignature)},
@@ -141,6 +156,7 @@ func errorClasses() []errorClass {
 		}},
 		{"key_set_refused", exitFailure, is(profile.ErrKeySet)},
 		{"key_not_found", exitFailure, is(keys.ErrKeyNotFound)},
+		{"key_set_not_newer", exitFailure, is(profile.ErrKeySetNotNewer)},
 		{"invalid_key", exitFailure, is(keys.ErrInvalidKey, revocation.ErrMalformedKey)},
 		// Revocation lists and feeds.
 		{"revocation_store_missing", exitFailure, is(revocation.ErrNoStore)},
@@ -199,6 +215,14 @@ func remedyOf(err error) string {
 		if r := se.Remedy(); r != "" {
 			return r
 		}
+	}
+	if errors.Is(err, profile.ErrLastTry) && !errors.Is(err, personalize.ErrSealedUnverified) {
+		// The library's error names no option; the CLI names its flag
+		// (personalize never spends a sealed AP's last try: no flag).
+		return "add --allow-last-try to send the password at its last try (a wrong one blocks it, and only the administrative key unblocks it: cardap password unblock)"
+	}
+	if r := keySetRemedy(err); r != "" {
+		return r
 	}
 	return reader.Remedy(err)
 }

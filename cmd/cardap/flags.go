@@ -34,8 +34,13 @@ func (c *cli) helpOrUsage(args []string) (io.Writer, int) {
 // The flag set's output is captured while parsing: help asked for (-h,
 // --help) is written to c.stdout, a parse error and its usage to c.stderr.
 // The output is c.stderr again when it returns, for usage errors found
-// later. It returns flag.ErrHelp or the parse error.
+// later. It returns flag.ErrHelp or the parse error. With c.flagProbe set
+// it parses nothing: it hands fs to the probe and returns flag.ErrHelp.
 func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) error {
+	if c.flagProbe != nil {
+		c.flagProbe(fs)
+		return flag.ErrHelp
+	}
 	var out bytes.Buffer
 	fs.SetOutput(&out)
 	defer fs.SetOutput(c.stderr)

@@ -11,7 +11,8 @@ import (
 // keySourceUsage is the help text of --keys, the one key-source flag of
 // every command that needs the operator's keys.
 const keySourceUsage = "operator keys `SPEC`: a key file (JSON key store, mode 0600, owned by you or root), " +
-	"env: (FREESPACE_KEY_<NAME>_V<n> variables) or env:PREFIX (PREFIX<NAME>_V<n>); see 'cardap help keys'"
+	"env: (FREESPACE_KEY_<NAME>_V<n> variables), env:PREFIX (PREFIX<NAME>_V<n>) " +
+	"or pkcs11:token=LABEL?module-path=/path/module.so&pin-source=env:VAR (master keys in a PKCS#11 token); see 'cardap help keys'"
 
 // openedKeys is an opened key source: a keys.Provider, and Close, which
 // wipes the keys a file store holds in memory (or releases a token).
@@ -111,10 +112,4 @@ func openKeys(ctx context.Context, spec string) (openedKeys, error) {
 		return nil, err
 	}
 	return ks.open(ctx)
-}
-
-// openPKCS11KeysUnavailable is the pkcs11: source of a build without a
-// PKCS#11 binding.
-func openPKCS11KeysUnavailable(spec string) error {
-	return usageErrorf("--keys %s: this cardap has no PKCS#11 support", spec)
 }

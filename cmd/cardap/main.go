@@ -1,7 +1,8 @@
 // Command cardap is the freespace command-line tool: it lists readers, probes
 // cards for known card APs, reads and writes the standard Type A, C and D
-// APs, serves the built-in mock card to a real PC/SC stack through vpcd, and
-// manages revocation lists.
+// APs, serves the built-in mock card to a real PC/SC stack through vpcd,
+// manages revocation lists, and runs key ceremonies (keys) on a key file or
+// a PKCS#11 token.
 //
 // Usage:
 //
@@ -27,9 +28,12 @@
 // (snake_case keys): its result, or for any error, usage errors included,
 // {"error": "...", "code": "<stable code>", "exit": N} with "remedy" when
 // one is known and "tries_left" for a refused password. Operator keys come
-// from --keys SPEC: a key file, env: or env:PREFIX.
+// from --keys SPEC: a key file, env:, env:PREFIX or pkcs11:<RFC 7512 URI>
+// (master keys in a token that diversifies them; keys/pkcs11).
+// --suite names the cipher suite the AP's keys were loaded with
+// (aes128, the default, aes192, aes256 or 3des).
 //
-// personalize, password unblock and typed write append a durable audit
+// personalize, rekey, password unblock, typed write and every keys subcommand append a durable audit
 // record (JSON lines, fsynced before success is reported) to --audit FILE
 // for --operator ID (defaults $CARDAP_AUDIT, $CARDAP_OPERATOR); without
 // them they stop with a usage error unless --no-audit is given.
@@ -40,6 +44,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +56,10 @@ import (
 type cli struct {
 	stdout io.Writer
 	stderr io.Writer
+	// flagProbe, when set, receives the command's flag set in place of a
+	// parse (parseInterspersed), which then stops the command as help
+	// would: shell completion asks each command for its flags this way.
+	flagProbe func(*flag.FlagSet)
 }
 
 // command is one top-level subcommand.
@@ -74,11 +83,16 @@ func commands() []command {
 		{name: "typec", summary: "Type C AP: read (CUID and identity)", run: cmdTypeC, subs: []string{"read"}},
 		{name: "mock", summary: "mock card: serve (attach the built-in mock card to vpcd)", run: cmdMock, subs: []string{"serve"}},
 		{name: "personalize", summary: "personalize a fresh Type A, C or D AP and seal it", run: cmdPersonalize},
+		{name: "rekey", summary: "load a new card-key set into a Type A or D AP in place", run: cmdRekey},
 		{name: "typea", summary: "Type A AP: read (mutual authentication, records)", run: cmdTypeA, subs: []string{"read"}},
 		{name: "typed", summary: "Type D AP: read, write (encrypted binary data)", run: cmdTypeD, subs: []string{"read", "write"}},
 		{name: "password", summary: "AP password: status, change, unblock", run: cmdPassword, subs: []string{"status", "change", "unblock"}},
+		{name: "conformance", summary: "check a card against the profile's card-behaviour table (exit 6 when a requirement fails)", run: cmdConformance},
+		{name: "keys", summary: "key ceremonies: generate, import, list, rotate, export-public (key file or PKCS#11 token)", run: cmdKeys,
+			subs: []string{"generate", "import", "list", "rotate", "export-public"}},
 		{name: "jpki", summary: "JPKI AP of every My Number Card: cert, status, verify, sign (user authentication)", run: cmdJPKI,
 			subs: []string{"cert", "status", "verify", "sign"}},
+		{name: "completion", summary: "print a bash or zsh completion script (source <(cardap completion bash))", run: cmdCompletion, subs: []string{"bash", "zsh"}},
 		{name: "version", summary: "print the version, commit, Go version and reader binding (also --version)", run: cmdVersion},
 	}
 }
@@ -91,6 +105,12 @@ func main() {
 }
 
 func run(ctx context.Context, c *cli, args []string) int {
+	if len(args) > 1 && args[0] == "help" {
+		return cmdHelp(ctx, c, args[1:])
+	}
+	if len(args) > 0 && args[0] == completeCommand {
+		return cmdComplete(ctx, c, args[1:])
+	}
 	if len(args) == 0 || isHelp(args[0]) {
 		w, code := c.helpOrUsage(args)
 		usage(w)
@@ -121,6 +141,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: cardap <command> [flags]\n       cardap --help | --version\n\ncommands:")
 	for _, cmd := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprintln(w, "\nhelp: cardap help <command> | cardap help <topic>; topics:")
+	for _, t := range helpTopics() {
+		fmt.Fprintf(w, "  %-16s %s\n", t.name, t.summary)
 	}
 	fmt.Fprintln(w, "\nexit codes:")
 	for _, e := range exitCodes() {

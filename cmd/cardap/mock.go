@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
 	"github.com/mynacard/freespace/vpcd"
 )
 
@@ -19,7 +20,7 @@ const defaultDemoUserID = "DEMO-0001"
 func cmdMock(ctx context.Context, c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "serve" {
 		w, code := c.helpOrUsage(args)
-		fmt.Fprintln(w, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC] [--jpki=false] [--jpki-smartphone] [--short-reader] [--json]")
+		fmt.Fprintln(w, "usage: cardap mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC [--suite SUITE]] [--jpki=false] [--jpki-smartphone] [--short-reader] [--json]")
 		return code
 	}
 	return cmdMockServe(ctx, c, args[1:])
@@ -38,11 +39,13 @@ func cmdMock(ctx context.Context, c *cli, args []string) int {
 // smartphone's with --jpki-smartphone), and the other pre-installed APs of
 // docs/PROTOCOL.md §1.1 as empty DFs.
 func cmdMockServe(ctx context.Context, c *cli, args []string) int {
-	fs := newFlagSet(c, "mock serve", "mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC] [--jpki=false] [--jpki-smartphone] [--short-reader] [--json]")
+	fs := newFlagSet(c, "mock serve", "mock serve [--vpcd ADDR] [--state FILE] [--user-id ID] [--keys SPEC [--suite SUITE]] [--jpki=false] [--jpki-smartphone] [--short-reader] [--json]")
 	addr := fs.String("vpcd", vpcd.DefaultAddr, "vpcd slot `ADDR`ess (host:port) to connect the card to")
 	state := fs.String("state", "", "mock card state `FILE`: loaded when it exists, else created; saved on exit")
 	userID := fs.String("user-id", defaultDemoUserID, "user `ID` of the demo card's Type C identity")
 	keysFile := fs.String("keys", "", "operator keys `SPEC` (a key file, env: or env:PREFIX): the demo card also carries Type A and Type D APs with keys diversified from them, personalized with --user-id and password "+demoPassword)
+	var suite suiteFlag
+	fs.Var(&suite, "suite", "cipher `SUITE` of the demo card's Type A and Type D keys: aes128 (default), aes192, aes256 or 3des (the master keys in --keys must have its key length)")
 	withJPKI := fs.Bool("jpki", true, "the demo card carries a JPKI AP (test PKI, auth PIN "+mockcard.JPKITestAuthPIN+", signing PIN "+mockcard.JPKITestSignPIN+")")
 	smartphone := fs.Bool("jpki-smartphone", false, "the JPKI AP answers as smartphone JPKI does (token "+mockcard.JPKITokenSmartphone+", auth certificate behind the PIN)")
 	shortReader := fs.Bool("short-reader", false, "serve the card as behind a reader without extended length (extended APDUs get 6700, long answers come by GET RESPONSE)")
@@ -58,7 +61,7 @@ func cmdMockServe(ctx context.Context, c *cli, args []string) int {
 	if *shortReader {
 		extra = append(extra, mockcard.WithShortReader(mockcard.ShortReaderWrongLength))
 	}
-	card, origin, err := mockCard(ctx, *state, *userID, *keysFile, jpki, extra...)
+	card, origin, err := mockCard(ctx, *state, *userID, *keysFile, suite.suite, jpki, extra...)
 	if err != nil {
 		if errors.Is(err, profile.ErrInvalidIdentity) {
 			err = usageError(err.Error())
@@ -86,7 +89,7 @@ func cmdMockServe(ctx context.Context, c *cli, args []string) int {
 // mockCard loads the card from state, or makes the demo card (and saves it
 // to state when state names a file that does not exist yet). origin says
 // which.
-func mockCard(ctx context.Context, state, userID, keysFile string, jpki *mockcard.JPKI, extra ...mockcard.Option) (card *mockcard.Card, origin string, err error) {
+func mockCard(ctx context.Context, state, userID, keysFile string, suite secure.Suite, jpki *mockcard.JPKI, extra ...mockcard.Option) (card *mockcard.Card, origin string, err error) {
 	if state != "" {
 		card, err := mockcard.Load(state, extra...)
 		if err == nil {
@@ -113,7 +116,7 @@ func mockCard(ctx context.Context, state, userID, keysFile string, jpki *mockcar
 		origin += ", JPKI AP"
 	}
 	if keysFile != "" {
-		if err := addAuthenticatedAPs(ctx, card, keysFile, userID); err != nil {
+		if err := addAuthenticatedAPs(ctx, card, keysFile, userID, suite); err != nil {
 			return nil, "", err
 		}
 		origin += ", Type A, C and D"

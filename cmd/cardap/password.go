@@ -34,6 +34,7 @@ func stdinOf(ctx context.Context) io.Reader {
 // environment variable, or lines on stdin.
 type secretFlags struct {
 	keysSpec string
+	suite    suiteFlag // --suite, when the command registers it
 	env      map[string]*string
 	stdin    bool
 	// buf holds stdin once read (--stdin); lines are the lines not yet
@@ -184,7 +185,7 @@ func subcommand(c *cli, usage string, args []string, subs ...string) (string, in
 
 // cmdPassword is `cardap password status|change|unblock`.
 func cmdPassword(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "password status|change|unblock --type a|d --keys SPEC [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth] [--json] [--trace]\n" +
+	const usage = "password status|change|unblock --type a|d --keys SPEC [--suite SUITE] [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth] [--json] [--trace]\n" +
 		"       change:  --old-env VAR --new-env VAR | --stdin (the current, then the new password, one per line) [--allow-last-try]\n" +
 		"       unblock: " + auditUsage + " [--new-env VAR | --stdin] (a new password; without it, unblock only)"
 	sub, code := subcommand(c, usage, args, "status", "change", "unblock")
@@ -274,6 +275,7 @@ func (pf *passwordFlags) parse(c *cli, sub, usage string, args []string) int {
 	fs := newFlagSet(c, "password "+sub, usage)
 	pf.common.register(fs)
 	pf.sec.registerKeys(fs)
+	pf.sec.registerSuite(fs)
 	fs.StringVar(&pf.typ, "type", "a", "AP type: a or d")
 	fs.Var(pf.aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
 	fs.Var(pf.mode, "password-mode", "Type A: when the password is verified: after-auth (default) or before-auth (weaker: in plain, to a card not yet authenticated)")
@@ -333,7 +335,7 @@ func openPasswordAP(ctx context.Context, t *countingTransport, pf *passwordFlags
 		// --password-mode before-auth is the operator's explicit choice of
 		// the weaker mode.
 		mode := pf.mode.mode
-		a, err := typea.OpenUnauthenticated(ctx, t, typea.Config{AID: pf.aid.aid, Keys: st, Password: mode, AllowPasswordBeforeAuth: mode == profile.PasswordBeforeAuth})
+		a, err := typea.OpenUnauthenticated(ctx, t, typea.Config{AID: pf.aid.aid, Keys: st, Suite: pf.sec.suite.suite, Password: mode, AllowPasswordBeforeAuth: mode == profile.PasswordBeforeAuth})
 		if err != nil {
 			return nil, passwordOps{}, err
 		}
@@ -349,7 +351,7 @@ func openPasswordAP(ctx context.Context, t *countingTransport, pf *passwordFlags
 			unblock: func(ctx context.Context) error { return a.UnblockPassword(ctx, nw) },
 		}, nil
 	default: // "d", checked by parse
-		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: pf.aid.aid, Keys: st, Password: profile.PasswordAfterAuth})
+		d, err := typed.OpenUnauthenticated(ctx, t, typed.Config{AID: pf.aid.aid, Keys: st, Suite: pf.sec.suite.suite, Password: profile.PasswordAfterAuth})
 		if err != nil {
 			return nil, passwordOps{}, err
 		}

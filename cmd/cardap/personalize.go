@@ -10,6 +10,7 @@ import (
 	"github.com/mynacard/freespace/mockcard"
 	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
+	"github.com/mynacard/freespace/secure"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typec"
 	"github.com/mynacard/freespace/typed"
@@ -18,7 +19,7 @@ import (
 // cmdPersonalize is `cardap personalize`: the operator's service-setup
 // terminal (docs/PROTOCOL.md chapter 8).
 func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys SPEC] [--password-env VAR | --stdin] [--data-file FILE] [--aid AID] [--capacity N] [--reader NAME] [--json] [--trace]"
+	const usage = "personalize --type a|c|d --user-id ID " + auditUsage + " [--attr NAME=VALUE ...] [--expires YYYYMMDD] [--keys SPEC] [--suite SUITE] [--password-env VAR | --stdin] [--data-file FILE] [--data-key-version N] [--aid AID] [--capacity N] [--key-set N] [--reader NAME] [--json] [--trace]"
 	var f common
 	var aud auditFlags
 	var sec secretFlags
@@ -27,11 +28,12 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	typ := ""
 	aid := &aidFlag{}
 	var dataFile string
-	var capacity int
+	var capacity, dataVersion, keySet int
 	fs := newFlagSet(c, "personalize", usage)
 	f.register(fs)
 	aud.register(fs)
 	sec.registerKeys(fs)
+	sec.registerSuite(fs)
 	sec.registerSecret(fs, "password", "initial password (Type A and D)")
 	sec.registerStdin(fs, "the initial password")
 	idf.register(fs)
@@ -39,6 +41,8 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	fs.Var(aid, "aid", "`AID` of the AP (default: the placeholder of its type)")
 	fs.StringVar(&dataFile, "data-file", "", "Type D application data `FILE`")
 	fs.IntVar(&capacity, "capacity", 0, "Type D: size of EF.Data in bytes (default: from the card's FCP)")
+	fs.IntVar(&dataVersion, "data-key-version", 0, "Type D: seal under this `VERSION` of the data key (default: the latest --keys holds)")
+	fs.IntVar(&keySet, "key-set", 0, "Type A and D: card-key set `VERSION` the AP ends with, rekeyed in place when loaded with an older one (default: the newest set --keys holds whole)")
 	if code := parseFlags(c, fs, args); code >= 0 {
 		return code
 	}
@@ -50,7 +54,10 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	if err != nil {
 		return fail(c, f.json, usageError(err.Error()))
 	}
-	req := personalize.Request{Identity: id}
+	if keySet < 0 || keySet > profile.MaxKeySet || (keySet != 0 && typ == "c") {
+		return fail(c, f.json, usageErrorf("--key-set: 1 to %d, for Type A and D", profile.MaxKeySet))
+	}
+	req := personalize.Request{Identity: id, KeySet: keySet}
 	if req.Password, err = sec.secret(ctx, "password"); err != nil {
 		return fail(c, f.json, usageError(err.Error()))
 	}
@@ -88,7 +95,7 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 	}
 	defer c.closeAfter(&code, "card", cnt)
 	ev.reader = cnt.Reader()
-	res, err := runPersonalize(ctx, cnt, typ, aid.aid, st, capacity, req)
+	res, err := runPersonalize(ctx, cnt, typ, aid.aid, st, apOptions{suite: sec.suite.suite, capacity: capacity, dataVersion: dataVersion}, req)
 	ev.cuid = res.CUID
 	if err != nil {
 		return failAudited(c, f.json, audit, ev, err)
@@ -101,25 +108,40 @@ func cmdPersonalize(ctx context.Context, c *cli, args []string) (code int) {
 		return code
 	}
 	if f.json {
-		return done(c, writeJSON(c.stdout, map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
-			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs}))
+		out := map[string]any{"reader": cnt.Reader(), "type": strings.ToUpper(typ), "cuid": res.CUID,
+			"user_id": id.UserID, "already_sealed": res.AlreadySealed, "apdus": cnt.APDUs}
+		if typ != "c" {
+			out["key_set"], out["rekeyed"] = res.KeySet, res.Rekeyed
+		}
+		return done(c, writeJSON(c.stdout, out))
+	}
+	if res.Rekeyed {
+		state = fmt.Sprintf("rekeyed to key set %d, %s", res.KeySet, state)
 	}
 	_, err = fmt.Fprintf(c.stdout, "Type %s AP, CUID %s: %s (%d APDUs)\n", strings.ToUpper(typ), res.CUID, state, cnt.APDUs)
 	return done(c, err)
 }
 
-func runPersonalize(ctx context.Context, t *countingTransport, typ string, aid profile.AID, st keys.Provider, capacity int, req personalize.Request) (personalize.Result, error) {
+// apOptions are the flags of personalize that configure the AP beyond
+// its AID and keys.
+type apOptions struct {
+	suite       secure.Suite
+	capacity    int
+	dataVersion int
+}
+
+func runPersonalize(ctx context.Context, t *countingTransport, typ string, aid profile.AID, st keys.Provider, o apOptions, req personalize.Request) (personalize.Result, error) {
 	switch typ {
 	case "a":
 		mode := profile.PasswordAfterAuth
 		if len(req.Password) == 0 {
 			mode = profile.PasswordNone
 		}
-		return personalize.TypeA(ctx, t, typea.Config{AID: aid, Keys: st, Password: mode}, req)
+		return personalize.TypeA(ctx, t, typea.Config{AID: aid, Keys: st, Suite: o.suite, Password: mode}, req)
 	case "c":
 		return personalize.TypeC(ctx, t, typec.Config{AID: aid}, req)
 	default:
-		return personalize.TypeD(ctx, t, typed.Config{AID: aid, Keys: st, Capacity: capacity, Password: passwordMode(len(req.Password) > 0)}, req)
+		return personalize.TypeD(ctx, t, typed.Config{AID: aid, Keys: st, Suite: o.suite, Capacity: o.capacity, DataKeyVersion: o.dataVersion, Password: passwordMode(len(req.Password) > 0)}, req)
 	}
 }
 
@@ -131,19 +153,25 @@ const demoPassword = "1234"
 // card keys diversified from the key file's master keys, and personalizes
 // them (and the card's Type C AP, when unsealed) in-process with userID
 // and the demo password, so `cardap mock serve --keys SPEC` presents a
-// card carrying Type A, C and D at once.
-func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, userID string) error {
+// card carrying Type A, C and D at once. suite is the APs' cipher suite
+// (nil: AES-128).
+func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, userID string, suite secure.Suite) error {
 	st, err := openKeys(ctx, keysFile)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	pw := &mockcard.APPassword{Value: profile.Password("0000")}
-	specA, err := mockcard.TypeASpec(mockcard.TypeA{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}, rand.Reader)
+	suiteName := ""
+	if suite != nil {
+		suiteName = suite.Name()
+	}
+	apKeys := mockcard.APKeys{Masters: st, Suite: suiteName}
+	specA, err := mockcard.TypeASpec(mockcard.TypeA{Keys: apKeys, Password: pw, Unsealed: true}, rand.Reader)
 	if err != nil {
 		return err
 	}
-	specD, err := mockcard.TypeDSpec(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}, Password: pw, Unsealed: true}, rand.Reader)
+	specD, err := mockcard.TypeDSpec(mockcard.TypeD{Keys: apKeys, Password: pw, Unsealed: true}, rand.Reader)
 	if err != nil {
 		return err
 	}
@@ -153,9 +181,9 @@ func addAuthenticatedAPs(ctx context.Context, card *mockcard.Card, keysFile, use
 		}
 	}
 	req := personalize.Request{Identity: profile.Identity{UserID: userID}, Password: profile.Password(demoPassword)}
-	if _, err := personalize.TypeA(ctx, card, typea.Config{Keys: st, Password: profile.PasswordAfterAuth}, req); err != nil {
+	if _, err := personalize.TypeA(ctx, card, typea.Config{Keys: st, Suite: suite, Password: profile.PasswordAfterAuth}, req); err != nil {
 		return err
 	}
-	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st, Password: profile.PasswordAfterAuth}, req)
+	_, err = personalize.TypeD(ctx, card, typed.Config{Keys: st, Suite: suite, Password: profile.PasswordAfterAuth}, req)
 	return err
 }

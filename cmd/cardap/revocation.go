@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -14,9 +15,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -64,8 +65,10 @@ type revFlags struct {
 	store    string
 	json     bool
 	progress bool
-	maxAge   time.Duration
-	allow    bool
+	// meter shows the long phases (sync, import, publish); nil elsewhere.
+	meter  *progressMeter
+	maxAge time.Duration
+	allow  bool
 	// requireBy: --by is required (stop, unstop).
 	requireBy bool
 }
@@ -112,7 +115,12 @@ func (f *revFlags) parse(c *cli, args []string, nArgs int) int {
 // (check, status), so that they create nothing and never wait for a
 // writer such as a sync running in another process.
 func (f *revFlags) open(c *cli, readOnly bool) (*revocation.Store, int) {
+	var progress revocation.ProgressFunc
+	if f.meter != nil {
+		progress = f.meter.report
+	}
 	s, err := revocation.Open(f.store, revocation.Options{
+		Progress:        progress,
 		Policy:          revocation.Policy{MaxAge: f.maxAge, AllowStale: f.allow},
 		ReadOnly:        readOnly,
 		RefreshInterval: -1, // one-shot commands: no background refresh
@@ -177,36 +185,37 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	issuer := f.fs.String("crl-issuer", "", "PEM or DER certificate whose signature the CRL must carry")
 	timeout := f.fs.Duration("timeout", 60*time.Second, "timeout of one HTTP attempt")
 	maxFuture := f.fs.Duration("max-future", feed.DefaultMaxFuture, "refuse a feed dated further ahead of this machine's clock (negative: no limit)")
-	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
+	f.fs.BoolVar(&f.progress, "progress", false, "show progress (rate, time left) even when stderr is not a terminal")
 	if code := f.parse(c, args, 0); code >= 0 {
 		return code
 	}
 	if (*from == "") == (*imp == "") {
 		return f.fail(c, usageError("revocation sync: give exactly one of --from and --import"))
 	}
+	f.meter = newProgressMeter(c.stderr, f.progress)
+	defer f.meter.done()
 	s, code := f.open(c, false)
 	if s == nil {
 		return code
 	}
 	defer c.closeAfter(&code, "revocation store", s)
-	bar := newProgressBar(c.stderr, f.progress)
-	defer bar.done()
 	if *imp != "" {
-		return revImport(ctx, c, f, s, *imp, *format, *issuer, bar)
+		return revImport(ctx, c, f, s, *imp, *format, *issuer)
 	}
 	pub, err := readPublicKey(*pubkey, *pubkeyFile)
 	if err != nil {
 		return f.fail(c, err)
 	}
-	progress := func(name string, done, total int64) { bar.set(name, done, total) }
 	var src feed.Source
 	if strings.HasPrefix(*from, "http://") || strings.HasPrefix(*from, "https://") {
-		src = &feed.HTTPSource{BaseURL: *from, Timeout: *timeout, Progress: progress}
+		src = &feed.HTTPSource{BaseURL: *from, Timeout: *timeout}
 	} else {
-		src = &feed.DirSource{Dir: *from, Progress: progress}
+		src = &feed.DirSource{Dir: *from}
 	}
-	res, err := (&feed.Syncer{Store: s, Source: src, PublicKey: pub, MaxFuture: *maxFuture}).Sync(ctx)
-	bar.done()
+	// The syncer reports each file as it is downloaded and verified
+	// (from a web host or a directory alike), the store as it applies it.
+	res, err := (&feed.Syncer{Store: s, Source: src, PublicKey: pub, MaxFuture: *maxFuture, Progress: f.meter.report}).Sync(ctx)
+	f.meter.done()
 	if err != nil {
 		return f.fail(c, err)
 	}
@@ -225,11 +234,12 @@ func revSync(ctx context.Context, c *cli, args []string) (code int) {
 	return exitOK
 }
 
-func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, path, format, issuer string, bar *progressBar) int {
+func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, path, format, issuer string) int {
 	var p revocation.Parser
 	switch format {
 	case "text":
-		p = revocation.TextParser{}
+		// A full list is sorted on disk beside the store, not in memory.
+		p = revocation.TextParser{SpoolDir: s.Dir()}
 	case "crl":
 		cp := feed.CRLParser{}
 		if issuer != "" {
@@ -266,13 +276,15 @@ func revImport(ctx context.Context, c *cli, f *revFlags, s *revocation.Store, pa
 	if st, err := in.Stat(); err == nil {
 		total = st.Size()
 	}
-	u, err := p.Parse(&countingReader{r: in, fn: func(n int64) { bar.set(path, n, total) }})
-	bar.done()
+	u, err := p.Parse(&progressReader{r: in, report: f.meter.bytesReport(revocation.PhaseRead, filepath.Base(path), total)})
 	if err != nil {
 		return f.fail(c, fmt.Errorf("%s: %w (nothing applied)", path, err))
 	}
+	defer u.Close()
 	before := s.Snapshot().Seq()
-	if err := s.Apply(ctx, u); err != nil {
+	err = s.Apply(ctx, u)
+	f.meter.done()
+	if err != nil {
 		return f.fail(c, err)
 	}
 	if f.json {
@@ -539,13 +551,27 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	f := newRevFlags(c, "publish", "")
 	master := f.fs.String("master", "", "the operator's master list (CSV/TSV list form)")
 	out := f.fs.String("out", "", "feed directory to write (the web root)")
-	keyFile := f.fs.String("key", "", "file holding the Ed25519 private key seed (64 hex digits; mode 0600, owned by you or root)")
-	newKey := f.fs.String("new-key", "", "generate a key pair: create this file (new, mode 0600; an existing file or symlink is refused) with the private seed and print the public key")
+	keyFile := f.fs.String("key", "", "file holding the Ed25519 private key seed (64 hex digits; mode 0600, owned by you or root), or a pkcs11: URI of the key in a token (object= label, default feed-signing)")
+	newKey := f.fs.String("new-key", "", "generate a key pair: create this file (new, mode 0600; an existing file or symlink is refused) with the private seed, or generate it inside the token of a pkcs11: URI; print the public key")
 	keep := f.fs.Int("keep-deltas", 14, "number of recent deltas listed in the feed")
 	asOf := f.fs.String("as-of", "", "as-of time (RFC 3339); default: the master list's #as-of")
-	f.fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
+	f.fs.BoolVar(&f.progress, "progress", false, "show progress (rate, time left) even when stderr is not a terminal")
 	if code := f.parse(c, args, 0); code >= 0 {
 		return code
+	}
+	if isPKCS11(*newKey) {
+		pub, err := tokenNewFeedKey(ctx, *newKey)
+		if err != nil {
+			return f.fail(c, fmt.Errorf("--new-key: %w", err))
+		}
+		if f.json {
+			if err := writeJSON(c.stdout, map[string]string{"public_key": hex.EncodeToString(pub)}); err != nil {
+				return f.fail(c, err)
+			}
+		} else {
+			fmt.Fprintf(c.stdout, "public key %s\nprivate key generated in the token (not extractable)\n", hex.EncodeToString(pub))
+		}
+		return exitOK
 	}
 	if *newKey != "" {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -571,11 +597,22 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	if *master == "" || *out == "" || *keyFile == "" {
 		return f.fail(c, usageError("revocation publish: --master, --out and --key are required"))
 	}
-	priv, err := readPrivateKey(*keyFile)
-	if err != nil {
-		return f.fail(c, fmt.Errorf("--key: %w", err))
+	var priv ed25519.PrivateKey
+	var signer crypto.Signer
+	if isPKCS11(*keyFile) {
+		s, closer, err := tokenSigner(ctx, *keyFile)
+		if err != nil {
+			return f.fail(c, fmt.Errorf("--key: %w", err))
+		}
+		defer closer.Close()
+		signer = s
+	} else {
+		var err error
+		if priv, err = readPrivateKey(*keyFile); err != nil {
+			return f.fail(c, fmt.Errorf("--key: %w", err))
+		}
+		defer clear(priv)
 	}
-	defer clear(priv)
 	// The master list decides what every terminal refuses: it is
 	// checked like any file a privileged process trusts.
 	in, err := securefile.Open(*master, securefile.Policy{})
@@ -587,12 +624,26 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 	if st, err := in.Stat(); err == nil {
 		total = st.Size()
 	}
-	bar := newProgressBar(c.stderr, f.progress)
-	u, err := revocation.TextParser{}.Parse(&countingReader{r: in, fn: func(n int64) { bar.set(*master, n, total) }})
-	bar.done()
+	// The list is sorted in bounded memory, its runs spilled into the
+	// feed directory (hidden temporary files, unlinked at once on Unix);
+	// a directory made for them and left empty by a failure is removed.
+	_, statErr := os.Stat(*out)
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return f.fail(c, err)
+	}
+	ok := false
+	defer func() {
+		if !ok && errors.Is(statErr, os.ErrNotExist) {
+			os.Remove(*out)
+		}
+	}()
+	meter := newProgressMeter(c.stderr, f.progress)
+	defer meter.done()
+	u, err := revocation.TextParser{SpoolDir: *out}.Parse(&progressReader{r: in, report: meter.bytesReport(revocation.PhaseRead, filepath.Base(*master), total)})
 	if err != nil {
 		return f.fail(c, fmt.Errorf("%s: %w", *master, err))
 	}
+	defer u.Close()
 	if !u.Full {
 		return f.fail(c, errors.New("the master list must be a full list, not a delta"))
 	}
@@ -602,10 +653,12 @@ func revPublish(ctx context.Context, c *cli, args []string) int {
 			return f.fail(c, usageErrorf("--as-of: %v", err))
 		}
 	}
-	head, err := (&feed.Publisher{Dir: *out, Key: priv, KeepDeltas: *keep}).Publish(ctx, u.Add, when)
+	head, err := (&feed.Publisher{Dir: *out, Key: priv, Signer: signer, KeepDeltas: *keep, Progress: meter.report}).PublishList(ctx, u, when)
+	meter.done()
 	if err != nil {
 		return f.fail(c, err)
 	}
+	ok = true
 	if f.json {
 		if err := writeJSON(c.stdout, head); err != nil {
 			return f.fail(c, err)
@@ -714,73 +767,7 @@ func readCert(path string) (*x509.Certificate, error) {
 	return x509.ParseCertificate(data)
 }
 
-// countingReader reports how many bytes were read.
-type countingReader struct {
-	r  io.Reader
-	n  int64
-	fn func(int64)
-}
-
-// Read reads and reports the running total.
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	c.fn(c.n)
-	return n, err
-}
-
-// progressBar draws a one-line bar on stderr when it is a terminal (or
-// when forced), redrawn at most ten times a second.
-type progressBar struct {
-	w       io.Writer
-	enabled bool
-	mu      sync.Mutex
-	last    time.Time
-	drawn   bool
-}
-
-func newProgressBar(w io.Writer, force bool) *progressBar {
-	on := force
-	if f, ok := w.(*os.File); ok && !on {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			on = true
-		}
-	}
-	return &progressBar{w: w, enabled: on}
-}
-
-// set redraws the bar for name at done of total bytes (-1: unknown).
-func (p *progressBar) set(name string, done, total int64) {
-	if !p.enabled {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if now := time.Now(); now.Sub(p.last) < 100*time.Millisecond && done != total {
-		return
-	} else {
-		p.last = now
-	}
-	const width = 30
-	if total > 0 {
-		fill := int(min(done*width/total, width))
-		fmt.Fprintf(p.w, "\r%-24.24s [%s%s] %3d%% %s", name, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done*100/total, sizeString(done))
-	} else {
-		fmt.Fprintf(p.w, "\r%-24.24s %s", name, sizeString(done))
-	}
-	p.drawn = true
-}
-
-// done ends the bar's line if one was drawn.
-func (p *progressBar) done() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
-	}
-}
-
+// sizeString prints a byte count: 512 B, 1.5 KiB, 12.0 MiB, 1.2 GiB.
 func sizeString(n int64) string {
 	switch {
 	case n >= 1<<30:

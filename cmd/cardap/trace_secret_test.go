@@ -23,7 +23,7 @@ func TestTraceMasksPasswords(t *testing.T) {
 	kf := filepath.Join(dir, "keys.json")
 	require.NoError(t, keystest.WriteFile(kf, 1))
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U-TRACE"},
-		Keys: mockcard.APKeys{Masters: keystest.Store(1)}, Password: &mockcard.APPassword{Value: profile.Password(pw)}}))
+		Keys: mockcard.APKeys{Masters: keystest.Store(1)}, Password: &mockcard.APPassword{Value: profile.Password(pw), BeforeAuth: true}}))
 	src := &mockSource{slots: []mockSlot{{name: "Mock 0", card: card}}}
 	leaks := func(s string) []string {
 		var found []string

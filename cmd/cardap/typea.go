@@ -22,6 +22,9 @@ type identityJSON struct {
 	Attributes []profile.Attribute `json:"attributes,omitempty"`
 	Data       []byte              `json:"data,omitempty"`
 	APDUs      int                 `json:"apdus"`
+	// KeySet is the card-key set the card authenticated with (Type A,
+	// D; docs/PROTOCOL.md §5.3).
+	KeySet int `json:"key_set,omitempty"`
 }
 
 func newIdentityJSON(readerName, typ string, aid profile.AID, cuid profile.CUID, id profile.Identity) identityJSON {
@@ -84,7 +87,7 @@ func (t *countingTransport) Close() error {
 
 // cmdTypeA is `cardap typea read`.
 func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typea read --keys SPEC [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] [--json] [--trace]"
+	const usage = "typea read --keys SPEC [--suite SUITE] [--reader NAME] [--aid AID] [--password-mode after-auth|before-auth|none] [--password-env VAR | --stdin] [--allow-last-try] [--all] " + keySetUsage + " [--json] [--trace]"
 	if _, code := subcommand(c, usage, args, "read"); code >= 0 {
 		return code
 	}
@@ -94,9 +97,12 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	aid := &aidFlag{profile.DefaultAID(profile.TypeA)}
 	mode := &modeFlag{mode: profile.PasswordAfterAuth}
 	var all, allowLast bool
+	var ksf keySetFlags
 	fs := newFlagSet(c, "typea read", usage)
+	ksf.register(fs)
 	f.register(fs)
 	sec.registerKeys(fs)
+	sec.registerSuite(fs)
 	sec.registerSecret(fs, "password", "password")
 	sec.registerStdin(fs, "the password")
 	fs.Var(aid, "aid", "`AID` of the Type A AP (default: the placeholder)")
@@ -105,6 +111,10 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	fs.BoolVar(&allowLast, "allow-last-try", false, "send the password even when one try is left")
 	if code := parseFlags(c, fs, args[1:]); code >= 0 {
 		return code
+	}
+	keySets, err := ksf.policy()
+	if err != nil {
+		return fail(c, f.json, err)
 	}
 	st, pw, code := sec.keysAndSecret(ctx, c, f.json, "password")
 	if code >= 0 {
@@ -122,7 +132,8 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 	defer c.closeAfter(&code, "card", cnt)
 	// --password-mode before-auth is the operator's explicit choice of the
 	// weaker mode (the password in plain to a card not yet authenticated).
-	cfg := typea.Config{AID: aid.aid, Keys: st, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == profile.PasswordBeforeAuth, AllowLastTry: allowLast}
+	cfg := typea.Config{AID: aid.aid, Keys: st, Suite: sec.suite.suite, Password: mode.mode, AllowPasswordBeforeAuth: mode.mode == profile.PasswordBeforeAuth, AllowLastTry: allowLast}
+	cfg.KeySets = keySets
 	opts := typea.VerifyOptions{AllowLastTry: allowLast}
 	var res typea.Result
 	if !all {
@@ -134,7 +145,7 @@ func cmdTypeA(ctx context.Context, c *cli, args []string) (code int) {
 		return fail(c, f.json, err)
 	}
 	out := newIdentityJSON(cnt.Reader(), "A", aid.aid, res.CUID, res.Identity)
-	out.APDUs = cnt.APDUs
+	out.APDUs, out.KeySet = cnt.APDUs, res.KeySet
 	return done(c, printIdentity(c, f.json, out))
 }
 
@@ -159,5 +170,5 @@ func readAllTypeA(ctx context.Context, t *countingTransport, cfg typea.Config, p
 		}
 	}
 	id, err := ap.ReadAll(ctx)
-	return typea.Result{CUID: ap.CUID(), Identity: id}, err
+	return typea.Result{CUID: ap.CUID(), Identity: id, KeySet: ap.KeySet()}, err
 }

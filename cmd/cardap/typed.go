@@ -18,8 +18,8 @@ const maxDataFile = 1 << 15
 
 // cmdTypeD is `cardap typed read|write`.
 func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
-	const usage = "typed read|write --keys SPEC [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] [--json] [--trace]\n" +
-		"       write: " + auditUsage + " --data-file FILE (the application data; the identity is kept) [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
+	const usage = "typed read|write --keys SPEC [--suite SUITE] [--reader NAME] [--aid AID] [--capacity N] [--extended] [--password-env VAR | --stdin] [--allow-last-try] [--min-data-key-version N] [--require-newest] [--generations DIR] " + keySetUsage + " [--json] [--trace]\n" +
+		"       write: " + auditUsage + " --data-file FILE (the application data; the identity is kept) [--data-key-version N] [--user-id ID [--expires YYYYMMDD] [--attr NAME=VALUE ...] to replace it] [--overwrite-unreadable]\n" +
 		"       read:  [--out FILE] writes the application data (decrypted) to FILE, a new file of mode 0600"
 	sub, code := subcommand(c, usage, args, "read", "write")
 	if code >= 0 {
@@ -41,6 +41,9 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 	if sub == "write" {
 		var err error
 		if in, err = tf.writeInput(); err != nil {
+			return fail(c, f.json, err)
+		}
+		if err := in.checkCapacity(tf.capacity); err != nil {
 			return fail(c, f.json, err)
 		}
 	}
@@ -86,7 +89,7 @@ func cmdTypeD(ctx context.Context, c *cli, args []string) (code int) {
 			return code
 		}
 	}
-	return printTypeD(c, &tf, sub, cnt, ap.CUID(), cur)
+	return printTypeD(c, &tf, sub, cnt, ap.CUID(), ap.KeySet(), cur)
 }
 
 // typedFlags are the flags of `cardap typed`.
@@ -96,11 +99,12 @@ type typedFlags struct {
 	sec                                secretFlags
 	idf                                identityFlags
 	aid                                *aidFlag
-	capacity, minVersion               int
+	capacity, minVersion, dataVersion  int
 	extended, allowLast, requireNewest bool
 	genDir                             string
 	dataFile, outFile                  string
 	overwrite                          bool
+	keySets                            keySetFlags
 }
 
 // parse registers the flags of subcommand sub and parses args. It returns
@@ -109,6 +113,7 @@ func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
 	fs := newFlagSet(c, "typed "+sub, usage)
 	tf.common.register(fs)
 	tf.sec.registerKeys(fs)
+	tf.sec.registerSuite(fs)
 	tf.sec.registerSecret(fs, "password", "password (for an AP with a password)")
 	tf.sec.registerStdin(fs, "the password")
 	fs.Var(tf.aid, "aid", "`AID` of the Type D AP (default: the placeholder)")
@@ -118,15 +123,23 @@ func (tf *typedFlags) parse(c *cli, sub, usage string, args []string) int {
 	fs.IntVar(&tf.minVersion, "min-data-key-version", 0, "refuse data sealed under an older data key `VERSION` (retired)")
 	fs.BoolVar(&tf.requireNewest, "require-newest", false, "refuse older data when the newest slot does not open (instead of reporting the fallback)")
 	fs.StringVar(&tf.genDir, "generations", "", "state `DIR` remembering the highest generation read per card; an older one is refused")
+	tf.keySets.register(fs)
 	if sub == "write" {
 		tf.aud.register(fs)
 		fs.StringVar(&tf.dataFile, "data-file", "", "application data `FILE` to store (encrypted)")
+		fs.IntVar(&tf.dataVersion, "data-key-version", 0, "seal under this `VERSION` of the data key (default: the latest --keys holds)")
 		fs.BoolVar(&tf.overwrite, "overwrite-unreadable", false, "replace envelopes no key opens (after a torn first write); destroys data copied from elsewhere")
 		tf.idf.register(fs)
 	} else {
 		fs.StringVar(&tf.outFile, "out", "", "write the application data to `FILE`, created with mode 0600 (an existing file or a symlink is refused)")
 	}
-	return parseFlags(c, fs, args)
+	if code := parseFlags(c, fs, args); code >= 0 {
+		return code
+	}
+	if _, err := tf.keySets.policy(); err != nil {
+		return fail(c, tf.json, err)
+	}
+	return -1
 }
 
 // typedWrite is what typed write puts on the card: the new data and/or
@@ -164,50 +177,96 @@ func (tf *typedFlags) writeInput() (typedWrite, error) {
 	return in, nil
 }
 
+// checkCapacity refuses, before any APDU, a write that cannot fit one slot
+// of an EF.Data of the given capacity (--capacity; 0: unknown until the
+// card's FCP is read, and the write checks it before writing):
+// docs/PROTOCOL.md §7.4 step 2. When the identity is kept from the card
+// its size is not known yet, so the smallest identity (a one-character
+// user ID) stands in for it: what fails here fails with any identity.
+func (in typedWrite) checkCapacity(capacity int) error {
+	if capacity == 0 {
+		return nil
+	}
+	c := in.content
+	if !in.newIdentity {
+		c.Identity = profile.Identity{UserID: "x"}
+	}
+	pt, err := c.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	defer clear(pt)
+	return typed.CheckCapacity(capacity, len(pt))
+}
+
 // config is the typed.Config of the flags, with the password verified
 // after authentication when one was given.
 func (tf *typedFlags) config(st keys.Provider, withPassword bool) typed.Config {
-	return typed.Config{AID: tf.aid.aid, Keys: st, Capacity: tf.capacity, ExtendedLength: tf.extended, Password: passwordMode(withPassword), AllowLastTry: tf.allowLast,
-		MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest}
+	return typed.Config{AID: tf.aid.aid, Keys: st, Suite: tf.sec.suite.suite, Capacity: tf.capacity, ExtendedLength: tf.extended, Password: passwordMode(withPassword), AllowLastTry: tf.allowLast,
+		DataKeyVersion: tf.dataVersion, MinDataKeyVersion: tf.minVersion, RequireNewest: tf.requireNewest, KeySets: tf.keySetPolicy()}
+}
+
+// keySetPolicy is the checked (parse) --min-key-set / --default-key-set.
+func (tf *typedFlags) keySetPolicy() profile.KeySetPolicy {
+	p, _ := tf.keySets.policy()
+	return p
 }
 
 // typedReadWrite reads the AP's content (a fallback is a warning on
 // stderr; mem, when set, refuses an older generation) and, for write,
 // replaces the data and/or identity in (a write that replaces the identity
-// needs no readable content). It returns the content now on the card.
+// needs no readable content). A write reads the slots once (typed.AP.
+// Update), not once to read and again to write. It returns the content
+// now on the card.
 func typedReadWrite(ctx context.Context, c *cli, sub string, ap *typed.AP, mem *cardap.GenerationMemory, in typedWrite) (typed.Content, error) {
-	res, err := ap.Read(ctx)
-	if err == nil && res.Fallback != nil {
-		fmt.Fprintf(c.stderr, "cardap: warning: read generation %d from slot %d: %s\n", res.Header.Generation, res.Slot, res.Fallback)
-	}
-	if err == nil && mem != nil {
-		err = mem.Observe(ap.CUID(), res.Header.Generation)
-	}
-	cur := res.Content
-	if sub == "read" || !in.newIdentity {
+	if sub != "write" {
+		res, err := ap.Read(ctx)
+		if err == nil {
+			err = observeRead(c, ap, mem, res)
+		}
 		if err != nil {
 			return typed.Content{}, err
 		}
+		return res.Content, nil
 	}
-	if sub != "write" {
-		return cur, nil
-	}
-	next := cur
-	if in.newIdentity {
-		next.Identity = in.content.Identity
-	}
-	if in.newData {
-		next.Data = in.content.Data
-	}
-	if err := ap.Write(ctx, next, typed.WriteOptions{OverwriteUnreadable: in.overwrite}); err != nil {
+	var next typed.Content
+	err := ap.Update(ctx, typed.WriteOptions{OverwriteUnreadable: in.overwrite}, func(res typed.ReadResult, err error) (typed.Content, error) {
+		if err == nil {
+			err = observeRead(c, ap, mem, res)
+		}
+		if err != nil && !in.newIdentity {
+			return typed.Content{}, err
+		}
+		next = res.Content
+		if in.newIdentity {
+			next.Identity = in.content.Identity
+		}
+		if in.newData {
+			next.Data = in.content.Data
+		}
+		return next, nil
+	})
+	if err != nil {
 		return typed.Content{}, err
 	}
 	return next, nil
 }
 
+// observeRead reports a read's fallback to the older slot as a warning on
+// stderr and, with mem, refuses a generation older than one seen before.
+func observeRead(c *cli, ap *typed.AP, mem *cardap.GenerationMemory, res typed.ReadResult) error {
+	if res.Fallback != nil {
+		fmt.Fprintf(c.stderr, "cardap: warning: read generation %d from slot %d: %s\n", res.Header.Generation, res.Slot, res.Fallback)
+	}
+	if mem != nil {
+		return mem.Observe(ap.CUID(), res.Header.Generation)
+	}
+	return nil
+}
+
 // printTypeD writes the application data to --out when given and prints
 // the identity (and for read with --json and no --out, the data).
-func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid profile.CUID, cur typed.Content) int {
+func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid profile.CUID, keySet int, cur typed.Content) int {
 	if tf.outFile != "" {
 		// Decrypted card data: a new file, 0600, created exclusively and
 		// without following a symlink, so neither a file planted in a
@@ -224,7 +283,7 @@ func printTypeD(c *cli, tf *typedFlags, sub string, cnt *countingTransport, cuid
 	if sub == "write" {
 		out.Data = nil
 	}
-	out.APDUs = cnt.APDUs
+	out.APDUs, out.KeySet = cnt.APDUs, keySet
 	if !tf.json && len(out.Data) == 0 {
 		out.Data = cur.Data // for the byte count line
 	}

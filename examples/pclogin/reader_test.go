@@ -74,7 +74,7 @@ func typeACard(t *testing.T, userID string, c profile.CUID, password string) *mo
 	id := profile.Identity{UserID: userID}
 	cfg := mockcard.TypeA{Identity: id, CUID: c, Keys: mockcard.APKeys{Masters: keystest.Store(0)}}
 	if password != "" {
-		cfg.Password = &mockcard.APPassword{Value: profile.Password(password), RequireSM: true}
+		cfg.Password = &mockcard.APPassword{Value: profile.Password(password)}
 	}
 	mc, err := mockcard.New(mockcard.WithTypeA(cfg))
 	require.NoError(t, err)

@@ -53,10 +53,16 @@ var (
 )
 
 func typeACard(pw bool) func(testing.TB, *keys.Store) *mockcard.Card {
+	return typeACardMode(pw, false)
+}
+
+// typeACardMode is a Type A card with or without a password; before: the
+// AP takes its password in plain before mutual authentication (§6.4).
+func typeACardMode(pw, before bool) func(testing.TB, *keys.Store) *mockcard.Card {
 	return func(t testing.TB, st *keys.Store) *mockcard.Card {
 		cfg := mockcard.TypeA{Identity: identity, Keys: mockcard.APKeys{Masters: st}}
 		if pw {
-			cfg.Password = &mockcard.APPassword{Value: password}
+			cfg.Password = &mockcard.APPassword{Value: password, BeforeAuth: before}
 		}
 		return mockcard.MustNew(mockcard.WithTypeA(cfg))
 	}
@@ -144,7 +150,7 @@ var flows = []flow{
 		}},
 	{id: "typea-read-password-before", name: "Type A read, password before authentication", apdus: 6, min: 5,
 		note: "+1: the status query, as above; one SELECT, none between VERIFY and MUTUAL AUTHENTICATE (§6.4)",
-		card: typeACard(true),
+		card: typeACardMode(true, true),
 		run: func(ctx context.Context, tr apdu.Transport, st *keys.Store) error {
 			_, err := typea.Read(ctx, tr, typea.Config{Keys: st, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, password)
 			return err
@@ -155,11 +161,11 @@ var flows = []flow{
 	{id: "typed-read-extended", name: "Type D read of 1 KiB, extended length", apdus: 6, min: 6,
 		note: "one READ BINARY per slot",
 		card: typeDCard(true), prepare: withKiB(true), run: readD(true)},
-	{id: "typed-write-short", name: "Type D write of 1 KiB over 1 KiB, short APDUs (`typed.Open`, `Update`; `cardap typed write`)", apdus: 19, min: 19,
-		note: "the slots are read under key `01` and written under key `02` (§7.1); the key switch selects the AP again (the one way §1.4 gives to end a session; it also checks the CUID) and then EF.Data. 17 if a plain GET CHALLENGE were to end a session and start the next authentication, EF kept current (issue 11 §2.1)",
+	{id: "typed-write-short", name: "Type D write of 1 KiB over 1 KiB, short APDUs (`typed.Open`, `Update`; `cardap typed write`)", apdus: 19, min: 17,
+		note: "the slots are read under key `01`, written under key `02` (§7.1). +2: the key switch selects the AP again, then EF.Data. 2.1 lets a card take a plain GET CHALLENGE and MUTUAL AUTHENTICATE during a session (§1.4, the EF stays current); 2.0 left that open, so the host switches the way every card of either version takes, and compares the CUID",
 		card: typeDCard(false), prepare: withKiB(false), run: writeD(false)},
-	{id: "typed-write-extended", name: "Type D write of 1 KiB over 1 KiB, extended length", apdus: 11, min: 11,
-		note: "one READ BINARY per slot, one UPDATE BINARY; the key switch as above",
+	{id: "typed-write-extended", name: "Type D write of 1 KiB over 1 KiB, extended length", apdus: 11, min: 9,
+		note: "one READ BINARY per slot, one UPDATE BINARY. +2: the key switch, as above",
 		card: typeDCard(true), prepare: withKiB(true), run: writeD(true)},
 	{id: "personalize-a", name: "Personalization, Type A (`personalize.TypeA`), 3 records", apdus: 10, min: 9,
 		note: "+1: the write tries UPDATE RECORD 1 before it appends (6A83 on a fresh AP): the plain probe said so, but the write does not take an unauthenticated answer's word; then APPEND RECORD ×3 (§8.1)",

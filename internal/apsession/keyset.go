@@ -117,7 +117,7 @@ func (s *Session) checkSet(ctx context.Context, v int, dflt bool) error {
 	if err != nil {
 		return err
 	}
-	e := &profile.KeySetError{AID: s.cfg.AID, Version: v, Default: dflt}
+	e := &profile.KeySetError{AID: s.cfg.AID, Version: v, Default: dflt, Err: keys.ErrKeyNotFound}
 	if len(st.Present) == 0 {
 		e.Reason = profile.KeySetUnknown
 		return e
@@ -176,7 +176,7 @@ func (s *Session) diversify(ctx context.Context, ref keys.KeyRef, v int) (keys.K
 	k, err := s.cfg.Keys.Diversify(ctx, ref, s.cuid[:], s.cfg.AID)
 	if errors.Is(err, keys.ErrKeyNotFound) {
 		return keys.Key{}, &profile.KeySetError{AID: s.cfg.AID, CUID: s.cuid, Version: v, Default: s.keySetDefault && v == s.keySet,
-			Reason: profile.KeySetIncomplete, Missing: []string{ref.String()}}
+			Reason: profile.KeySetIncomplete, Missing: []string{ref.String()}, Err: err}
 	}
 	return k, err
 }

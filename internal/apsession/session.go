@@ -3,7 +3,10 @@
 // with the card-unique identifier (CUID) from the FCI, mutual
 // authentication with per-card diversified keys (package secure over keys
 // from a keys.Provider), secure messaging for what follows, and detection
-// of a card swapped between two operations through the CUID.
+// of a card swapped between two operations through the CUID. The SELECT
+// also gives the card-key set version (keyset.go, docs/PROTOCOL.md §5.3),
+// checked against Config.KeySets before any key is used; Rekey loads a new
+// set in place (§5.4).
 //
 // The byte-level profile is docs/PROTOCOL.md chapters 6 to 8.
 package apsession

@@ -112,12 +112,6 @@ func VerifyDetached(data, sig []byte, pub ed25519.PublicKey) error {
 	return nil
 }
 
-// verify checks that data is the file f describes.
-func (f File) verify(data []byte) error {
-	sum := sha256.Sum256(data)
-	return f.verifySum(int64(len(data)), sum[:])
-}
-
 // verifySum checks that a file of n bytes with SHA-256 sum is the file f
 // describes.
 func (f File) verifySum(n int64, sum []byte) error {

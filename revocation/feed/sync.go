@@ -32,6 +32,14 @@ type Syncer struct {
 	// ErrFutureFeed: 0 means DefaultMaxFuture, a negative value turns the
 	// check off.
 	MaxFuture time.Duration
+	// Progress, when set, receives revocation.PhaseDownload reports as
+	// each feed file is fetched and verified (bytes of its signed size).
+	// The store reports the apply phase itself (revocation.Options.Progress).
+	Progress revocation.ProgressFunc
+	// SpoolRecords is how many records of a full list are sorted in
+	// memory at a time while it is spooled to the store's directory
+	// (revocation.TextParser.SpoolRecords); 0 means 262 144 (10 MiB).
+	SpoolRecords int
 
 	mu   sync.Mutex
 	cond Validators // of the last index applied
@@ -108,6 +116,11 @@ func (s *Syncer) Sync(ctx context.Context) (SyncResult, error) {
 		plan = []File{head.List}
 	}
 	updates := make([]*revocation.Update, 0, len(plan))
+	defer func() {
+		for _, u := range updates {
+			u.Close()
+		}
+	}()
 	for _, f := range plan {
 		u, err := s.fetchUpdate(ctx, f)
 		if err != nil {
@@ -185,9 +198,11 @@ func (s *Syncer) fetchIndex(ctx context.Context) (*Index, Validators, error) {
 // ends (a large list from a directory source is not read to its end after
 // the caller gave up).
 type countingReader struct {
-	ctx context.Context
-	r   io.Reader
-	n   int64
+	ctx    context.Context
+	r      io.Reader
+	n      int64
+	report func(int64) // every MiB, when set
+	last   int64
 }
 
 // Read reads and counts.
@@ -197,6 +212,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.report != nil && c.n-c.last >= 1<<20 {
+		c.last = c.n
+		c.report(c.n)
+	}
 	return n, err
 }
 
@@ -255,11 +274,19 @@ func readSmall(got *Fetched, name string, limit int64) ([]byte, error) {
 
 // fetchUpdate fetches the listed file f and parses it while streaming it
 // into its hash: at most f.Size+1 bytes are read (a larger file is a
-// *SizeError), none is kept beyond what the parser holds, and the parse
-// is used only once size and hash match the signed index (a tampered
-// file is ErrBadSignature, whatever the parser made of it).
+// *SizeError), none is kept beyond what the parser holds (a full list is
+// spooled to temporary files in the store's directory, see
+// revocation.TextParser.SpoolDir), and the parse is used only once size
+// and hash match the signed index (a tampered file is ErrBadSignature,
+// whatever the parser made of it).
 func (s *Syncer) fetchUpdate(ctx context.Context, f File) (*revocation.Update, error) {
-	got, err := s.Source.Fetch(ctx, f.Name, Validators{})
+	return fetchParse(ctx, s.Source, f, revocation.TextParser{SpoolDir: s.Store.Dir(), SpoolRecords: s.SpoolRecords}, s.Progress, revocation.PhaseDownload)
+}
+
+// fetchParse fetches the listed file f from src and parses it with
+// parser as fetchUpdate says. The caller closes the update.
+func fetchParse(ctx context.Context, src Source, f File, parser revocation.TextParser, progress revocation.ProgressFunc, phase revocation.Phase) (_ *revocation.Update, err error) {
+	got, err := src.Fetch(ctx, f.Name, Validators{})
 	if err != nil {
 		return nil, err
 	}
@@ -269,8 +296,16 @@ func (s *Syncer) fetchUpdate(ctx context.Context, f File) (*revocation.Update, e
 	}
 	h := sha256.New()
 	cr := &countingReader{ctx: ctx, r: io.LimitReader(got.Body, f.Size+1)}
+	if progress != nil {
+		cr.report = func(n int64) { progress(phase, f.Name, n, f.Size) }
+	}
 	in := io.TeeReader(cr, h)
-	u, perr := (revocation.TextParser{}).Parse(in)
+	u, perr := parser.Parse(in)
+	defer func() {
+		if err != nil && u != nil {
+			u.Close()
+		}
+	}()
 	// Hash what the parser left (it may stop at its end marker), still
 	// within the limit.
 	if _, err := io.Copy(io.Discard, in); err != nil {
@@ -281,6 +316,9 @@ func (s *Syncer) fetchUpdate(ctx context.Context, f File) (*revocation.Update, e
 	}
 	if cr.n > f.Size {
 		return nil, &SizeError{Name: f.Name, Limit: f.Size, Size: cr.n}
+	}
+	if cr.report != nil {
+		cr.report(cr.n)
 	}
 	if err := f.verifySum(cr.n, h.Sum(nil)); err != nil {
 		return nil, err

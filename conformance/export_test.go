@@ -1,0 +1,4 @@
+package conformance
+
+// CheckStep exposes checkStep to the external tests.
+var CheckStep = checkStep
