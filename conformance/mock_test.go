@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/mynacard/freespace/internal/testsupport/conformancetest"
+
 	"github.com/mynacard/freespace/conformance"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
@@ -12,45 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const testPassword = "1234"
-
-// mockConfig is one configuration of the mock card that the table is run
-// against; together they reach every row.
-type mockConfig struct {
-	name string
-	typ  profile.APType
-	opt  func() mockcard.Option
-}
-
-func mockConfigs() []mockConfig {
-	st := keystest.Store(1)
-	id := profile.Identity{UserID: "U1", Attributes: []profile.Attribute{{Name: "a", Value: "1"}}}
-	pw := func() *mockcard.APPassword { return &mockcard.APPassword{Value: profile.Password(testPassword)} }
-	return []mockConfig{
-		{"C sealed", profile.TypeC, func() mockcard.Option { return mockcard.WithTypeC(id) }},
-		{"C personalization", profile.TypeC, func() mockcard.Option {
-			return mockcard.WithTypeCConfig(mockcard.TypeC{Unsealed: true})
-		}},
-		{"A sealed", profile.TypeA, func() mockcard.Option {
-			return mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}})
-		}},
-		{"A sealed password", profile.TypeA, func() mockcard.Option {
-			return mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}, Password: pw()})
-		}},
-		{"A personalization", profile.TypeA, func() mockcard.Option {
-			return mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}, Password: pw(), Unsealed: true})
-		}},
-		{"D sealed", profile.TypeD, func() mockcard.Option {
-			return mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}})
-		}},
-		{"D sealed password", profile.TypeD, func() mockcard.Option {
-			return mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}, Password: pw()})
-		}},
-		{"D personalization", profile.TypeD, func() mockcard.Option {
-			return mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}, Unsealed: true})
-		}},
-	}
-}
+const testPassword = conformancetest.Password
 
 // TestReadOnlyByDefault: without Destructive the runner spends no try and
 // writes nothing; it skips what would.
@@ -98,14 +62,14 @@ func TestNoAP(t *testing.T) {
 // TestWithoutKeys: without the operator's keys every requirement that
 // needs a session is skipped, and the rest pass.
 func TestWithoutKeys(t *testing.T) {
-	for _, mc := range mockConfigs() {
-		card := mockcard.MustNew(mc.opt())
-		rep, err := conformance.Run(context.Background(), card, conformance.Options{Type: mc.typ, Destructive: true})
+	for _, mc := range conformancetest.MockConfigs() {
+		card := mockcard.MustNew(mc.Option())
+		rep, err := conformance.Run(context.Background(), card, conformance.Options{Type: mc.Type, Destructive: true})
 		require.NoError(t, err)
 		for _, r := range rep.Results {
-			assert.NotEqual(t, conformance.Fail, r.Outcome, "%s %s: %s", mc.name, r.Requirement.ID, r.Reason)
+			assert.NotEqual(t, conformance.Fail, r.Outcome, "%s %s: %s", mc.Name, r.Requirement.ID, r.Reason)
 			if r.Requirement.NeedsKeys() {
-				assert.Equal(t, conformance.Skip, r.Outcome, "%s %s", mc.name, r.Requirement.ID)
+				assert.Equal(t, conformance.Skip, r.Outcome, "%s %s", mc.Name, r.Requirement.ID)
 			}
 		}
 	}

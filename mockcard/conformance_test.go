@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/mynacard/freespace/internal/testsupport/conformancetest"
+
 	"github.com/mynacard/freespace/conformance"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
@@ -15,56 +17,18 @@ import (
 // The card-behaviour table of docs/PROTOCOL.md (Appendix A, package
 // conformance) is the mock card's specification: every row runs here.
 
-const testPassword = "1234"
-
-// mockConfig is one configuration of the mock card that the table is run
-// against; together they reach every row.
-type mockConfig struct {
-	name string
-	typ  profile.APType
-	opt  func() mockcard.Option
-}
-
-func mockConfigs() []mockConfig {
-	st := keystest.Store(1)
-	id := profile.Identity{UserID: "U1", Attributes: []profile.Attribute{{Name: "a", Value: "1"}}}
-	pw := func() *mockcard.APPassword { return &mockcard.APPassword{Value: profile.Password(testPassword)} }
-	return []mockConfig{
-		{"C sealed", profile.TypeC, func() mockcard.Option { return mockcard.WithTypeC(id) }},
-		{"C personalization", profile.TypeC, func() mockcard.Option {
-			return mockcard.WithTypeCConfig(mockcard.TypeC{Unsealed: true})
-		}},
-		{"A sealed", profile.TypeA, func() mockcard.Option {
-			return mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}})
-		}},
-		{"A sealed password", profile.TypeA, func() mockcard.Option {
-			return mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}, Password: pw()})
-		}},
-		{"A personalization", profile.TypeA, func() mockcard.Option {
-			return mockcard.WithTypeA(mockcard.TypeA{Identity: id, Keys: mockcard.APKeys{Masters: st}, Password: pw(), Unsealed: true})
-		}},
-		{"D sealed", profile.TypeD, func() mockcard.Option {
-			return mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}})
-		}},
-		{"D sealed password", profile.TypeD, func() mockcard.Option {
-			return mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}, Password: pw()})
-		}},
-		{"D personalization", profile.TypeD, func() mockcard.Option {
-			return mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: st}, Unsealed: true})
-		}},
-	}
-}
+const testPassword = conformancetest.Password
 
 // TestConformanceTable runs every row of the card-behaviour table against
 // the built-in mock card in-process, destructive rows included: nothing
 // fails, and every row passes on at least one configuration.
 func TestConformanceTable(t *testing.T) {
 	passed := map[string]bool{}
-	for _, mc := range mockConfigs() {
-		t.Run(mc.name, func(t *testing.T) {
-			card := mockcard.MustNew(mc.opt())
+	for _, mc := range conformancetest.MockConfigs() {
+		t.Run(mc.Name, func(t *testing.T) {
+			card := mockcard.MustNew(mc.Option())
 			rep, err := conformance.Run(context.Background(), card, conformance.Options{
-				Type: mc.typ, Keys: keystest.Store(1), Password: profile.Password(testPassword), Destructive: true})
+				Type: mc.Type, Keys: keystest.Store(1), Password: profile.Password(testPassword), Destructive: true})
 			require.NoError(t, err)
 			assert.True(t, rep.TestCard, "the mock carries the test-card marker")
 			for _, r := range rep.Results {
