@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mynacard/freespace/cardap"
+	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/reader"
 	"github.com/mynacard/freespace/revocation"
 )
@@ -150,6 +151,12 @@ func decide(tap cardap.Tap) Decision {
 		d.Detail = "password blocked (or one try left)"
 	case cardap.ReasonUnproven:
 		d.Detail = "unproven card: Type C identifies, it does not authenticate"
+	case cardap.ReasonKeySet:
+		d.Detail = "card keys of a key set this gate does not accept (retired or not yet loaded): rekey the card or update the gate's keys"
+		var ke *profile.KeySetError
+		if errors.As(tap.Err, &ke) {
+			d.Detail = fmt.Sprintf("card-key set %d %s on this gate: rekey the card or update the gate's keys", ke.Version, ke.Reason)
+		}
 	case cardap.ReasonNotPersonalized:
 		d.Detail = "card not personalized"
 	case cardap.ReasonMalformed:

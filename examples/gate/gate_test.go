@@ -487,6 +487,8 @@ func TestDecide(t *testing.T) {
 		{"removed", nil, &cardap.Error{Reason: cardap.ReasonCardRemoved, Err: apdu.ErrCardRemoved}, Retry, "card-removed", "card removed during the read, tap again", nil},
 		{"unknown", nil, &cardap.Error{Reason: cardap.ReasonUnknownCard}, Deny, "unknown-card", "unknown card: none of the gate's APs", nil},
 		{"unproven", nil, &cardap.Error{Reason: cardap.ReasonUnproven, Identity: &cardap.Identity{AP: profile.TypeC, UserID: "U", RevocationListAge: -1}}, Deny, "unproven", "unproven card: Type C identifies, it does not authenticate", nil},
+		{"retired key set", nil, &cardap.Error{Reason: cardap.ReasonKeySet, Err: &profile.KeySetError{Version: 1, Reason: profile.KeySetRetired}}, Deny, "key-set", "card-key set 1 retired on this gate: rekey the card or update the gate's keys", nil},
+		{"key set, no detail", nil, &cardap.Error{Reason: cardap.ReasonKeySet}, Deny, "key-set", "card keys of a key set this gate does not accept (retired or not yet loaded): rekey the card or update the gate's keys", nil},
 		{"not personalized", nil, &cardap.Error{Reason: cardap.ReasonNotPersonalized}, Deny, "not-personalized", "card not personalized", nil},
 		{"malformed", nil, &cardap.Error{Reason: cardap.ReasonMalformed}, Deny, "malformed", "unreadable card data", nil},
 		{"held exclusively elsewhere", nil, &cardap.Error{Reason: cardap.ReasonCardError, Err: reader.ErrSharingViolation}, Retry, "card-error", "card busy (used by another application), tap again", nil},

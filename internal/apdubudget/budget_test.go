@@ -190,9 +190,17 @@ var flows = []flow{
 			_, err := personalize.TypeD(ctx, tr, typed.Config{Keys: st, Password: profile.PasswordAfterAuth}, request)
 			return err
 		}},
-	// The keysets helper's rekey flow (docs/PROTOCOL.md §5.4) gets its
-	// row here, with its run.
-	{id: "rekey", name: "Rekey (`cardap rekey`)", note: "figure to come with `cardap rekey` (§5.4)"},
+	{id: "rekey", name: "Rekey of a Type A AP from key set 1 to 2 (`personalize.RekeyTypeA`; `cardap rekey`)", apdus: 8, min: 5,
+		note: "+3: after the commit (PUT DATA C1, §5.4) the card ends the session; the host selects the AP again (it announces set 2) and authenticates under the new administrative key, proving the card holds the set it reports",
+		card: typeACard(false),
+		prepare: func(_ context.Context, _ *mockcard.Card, st *keys.Store) error {
+			keystest.AddCardKeySet(st, 2)
+			return nil
+		},
+		run: func(ctx context.Context, tr apdu.Transport, st *keys.Store) error {
+			_, err := personalize.RekeyTypeA(ctx, tr, typea.Config{Keys: st}, personalize.RekeyOptions{To: 2})
+			return err
+		}},
 }
 
 // TestAPDUsPerFlow measures every flow and checks the table of
@@ -302,13 +310,6 @@ func commandName(c []byte) string {
 	if len(c) < 4 {
 		return "?"
 	}
-	names := map[apdu.Ins]string{
-		apdu.InsReadBinary: "READ BINARY", apdu.InsUpdateBinary: "UPDATE BINARY", apdu.InsReadRecord: "READ RECORD",
-		apdu.InsUpdateRecord: "UPDATE RECORD", apdu.InsAppendRecord: "APPEND RECORD", apdu.InsVerify: "VERIFY",
-		apdu.InsChangeReferenceData: "CHANGE REFERENCE DATA", apdu.InsResetRetryCounter: "RESET RETRY COUNTER",
-		apdu.InsGetChallenge: "GET CHALLENGE", apdu.InsMutualAuthenticate: "MUTUAL AUTHENTICATE",
-		apdu.InsActivateFile: "ACTIVATE FILE", apdu.InsGetResponse: "GET RESPONSE",
-	}
 	ins := apdu.Ins(c[1])
 	if ins == apdu.InsSelect {
 		if c[2] == 0x04 {
@@ -316,8 +317,5 @@ func commandName(c []byte) string {
 		}
 		return "SELECT EF"
 	}
-	if n, ok := names[ins]; ok {
-		return n
-	}
-	return fmt.Sprintf("INS %02X", c[1])
+	return ins.String() // the ISO/IEC 7816-4 name, "INS xx" for one it lacks
 }
