@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -35,6 +36,13 @@ func (s *Store) Apply(ctx context.Context, u *Update) error {
 		return err
 	}
 	var snap *Snapshot
+	if u.Full && s.opts.ReleaseOnReplace && !v.snap.released {
+		// The old list's structures go before the new ones are built:
+		// checks fail closed meanwhile (see Options.ReleaseOnReplace).
+		s.swapSnap(releasedSnapshot(v.snap))
+		v = nil
+		runtime.GC()
+	}
 	if u.Full {
 		var rerr error
 		recs := countRecords(u.Records(&rerr), s.opts.Progress, PhaseApply, listName(u.Seq), int64(u.Len()))
@@ -59,7 +67,7 @@ func (s *Store) Apply(ctx context.Context, u *Update) error {
 		if err != nil {
 			return err
 		}
-		snap = v.snap.withDelta(u)
+		snap = s.cur.Load().snap.withDelta(u)
 	}
 	s.swapSnap(snap)
 	if u.Full {

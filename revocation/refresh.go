@@ -83,7 +83,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 // publishes a new view; s.rmu must be held.
 func (s *Store) refreshLocked() error {
 	sig := s.signature()
-	if sig == s.disk.sig {
+	if sig == s.disk.sig && !s.cur.Load().snap.released {
 		return nil
 	}
 	v := s.cur.Load()
@@ -121,6 +121,11 @@ func (s *Store) refreshLocked() error {
 // cur. It never goes back: when the newer files are damaged, cur (plus
 // any good deltas) stays.
 func (s *Store) catchUp(cur *Snapshot) (*Snapshot, error) {
+	if cur.released {
+		// A full list was being applied and failed
+		// (Options.ReleaseOnReplace): whatever the directory holds.
+		return s.load()
+	}
 	if lists := s.seqFiles(listPrefix); len(lists) > 0 && lists[0] > cur.base.hdr.seq {
 		snap, err := s.load()
 		if err != nil {

@@ -1,6 +1,7 @@
 package revocation
 
 import (
+	"fmt"
 	"iter"
 	"maps"
 	"slices"
@@ -20,6 +21,19 @@ type Snapshot struct {
 	seq  uint64
 	asOf time.Time
 	n    int
+	// released: the list's lookup structures were given up while a new
+	// full list is written (Options.ReleaseOnReplace); every answer is
+	// fail-closed.
+	released bool
+}
+
+// errReplacing is every lookup's answer while a released snapshot stands.
+var errReplacing = fmt.Errorf("%w: the list is being replaced", ErrStale)
+
+// releasedSnapshot is s without its lookup structures: the same sequence
+// and time, answers that fail closed.
+func releasedSnapshot(s *Snapshot) *Snapshot {
+	return &Snapshot{seq: s.seq, asOf: s.asOf, n: s.n, released: true}
 }
 
 type ovEntry struct {
@@ -54,6 +68,9 @@ func (s *Snapshot) overlayLen() int { return len(s.ov) }
 // Contains reports whether k is revoked in the delivered list. It does not
 // allocate and reads nothing from disk.
 func (s *Snapshot) Contains(k Key) bool {
+	if s.released {
+		return true // fail closed while the list is replaced
+	}
 	if len(s.ov) > 0 {
 		if e, ok := s.ov[k]; ok {
 			return !e.removed
@@ -65,6 +82,9 @@ func (s *Snapshot) Contains(k Key) bool {
 // Lookup returns the delivered record of k. A CUID's metadata is read from
 // the store file on a hit; an I/O error is returned with found still true.
 func (s *Snapshot) Lookup(k Key) (Record, bool, error) {
+	if s.released {
+		return Record{}, false, errReplacing
+	}
 	if len(s.ov) > 0 {
 		if e, ok := s.ov[k]; ok {
 			return e.rec, !e.removed, nil
@@ -120,6 +140,10 @@ func (s *Snapshot) withDeltas(us []*Update) *Snapshot {
 // in *errp.
 func (s *Snapshot) Records(errp *error) iter.Seq[Record] {
 	return func(yield func(Record) bool) {
+		if s.released {
+			*errp = errReplacing
+			return
+		}
 		keys := make([]Key, 0, len(s.ov))
 		for k := range s.ov {
 			keys = append(keys, k)

@@ -64,6 +64,16 @@ type Options struct {
 	// disables it (Refresh still works). The goroutine runs until Close:
 	// a Store that is not closed stays in memory.
 	RefreshInterval time.Duration
+	// ReleaseOnReplace makes Apply of a full list release the current
+	// list's lookup structures before it builds the new one, so that a
+	// full list replaces another in about the memory of one (at ten
+	// million entries about 160 MiB less at the peak). Meant for a
+	// one-shot sync process such as `cardap revocation sync`: while the
+	// new list is written every check fails closed (ErrStale), and after
+	// a failed Apply the store stays so until the next Refresh or Apply
+	// loads the list on disk again. A terminal that checks while it syncs
+	// leaves it off (checks then use the old list until the swap).
+	ReleaseOnReplace bool
 	// Progress, when set, receives PhaseApply reports while Apply or
 	// Compact writes a list or delta file (records written of the total).
 	Progress ProgressFunc

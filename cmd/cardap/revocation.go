@@ -124,6 +124,9 @@ func (f *revFlags) open(c *cli, readOnly bool) (*revocation.Store, int) {
 		Policy:          revocation.Policy{MaxAge: f.maxAge, AllowStale: f.allow},
 		ReadOnly:        readOnly,
 		RefreshInterval: -1, // one-shot commands: no background refresh
+		// A one-shot command checks nothing while it applies a list: a
+		// full list replaces the old one in the memory of about one.
+		ReleaseOnReplace: !readOnly,
 		// Warnings (a corrupt file skipped, a stale list accepted) go to
 		// the operator's terminal; a nil Logger would discard them.
 		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
