@@ -2,9 +2,9 @@ package cardap_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
-	"time"
+
+	"github.com/mynacard/freespace/internal/testsupport/leaktest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,32 +15,11 @@ import (
 	"github.com/mynacard/freespace/profile"
 )
 
-// checkNoLeak records the number of goroutines and, when the test ends,
-// fails it if more are still running after a grace period (goroutines
-// that are ending may take a moment to be gone), printing their stacks.
-// The tests of this package do not run in parallel, so the count is the
-// test's own.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("%d goroutines still running, %d before the test:\n%s", n, before, buf)
-		}
-	})
-}
-
 // TestServeNoGoroutineLeak: Serve over several TapSlots ends every
 // goroutine it started when ctx is cancelled, whether the slots wait for
 // a card or a Tap was abandoned (its ctx done) while the handler ran.
 func TestServeNoGoroutineLeak(t *testing.T) {
-	checkNoLeak(t)
+	leaktest.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })
@@ -84,7 +63,7 @@ func TestServeNoGoroutineLeak(t *testing.T) {
 // by errors.Is), sends nothing to the card (no try spent) and leaves no
 // goroutine behind.
 func TestIdentifyCancelledDuringPrompt(t *testing.T) {
-	checkNoLeak(t)
+	leaktest.Check(t)
 	ks := keystest.Store(1)
 	card := mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U"},
 		Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
@@ -134,7 +113,7 @@ func (c cancelOnFirstAPDU) Transmit(ctx context.Context, _ []byte) ([]byte, erro
 // card is being identified, Serve does not hand the handler a refusal
 // (ReasonCardError) for a card it never judged: it just stops.
 func TestServeCancelledMidIdentifyCallsNoHandler(t *testing.T) {
-	checkNoLeak(t)
+	leaktest.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := newClient(t, nil, func(c *cardap.Config) { c.NoRevocation = true })

@@ -2,9 +2,10 @@ package pcsc_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/mynacard/freespace/internal/testsupport/leaktest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,30 +17,12 @@ import (
 	"github.com/mynacard/freespace/profile"
 )
 
-// checkNoLeak fails the test when, 5 s after it, more goroutines run than
-// before it.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("%d goroutines still running, %d before the test:\n%s", n, before, buf)
-		}
-	})
-}
-
 // TestServeNoGoroutineLeak runs Serve through a real pcscd, serves
 // one card, and checks that cancelling ctx ends every goroutine it
 // started (one per reader, and the waits on the PC/SC service).
 func TestServeNoGoroutineLeak(t *testing.T) {
 	slot := pcsctest.Acquire(t)
-	checkNoLeak(t)
+	leaktest.Check(t)
 	c := newClient(t, func(c *cardap.Config) { c.NoRevocation = true })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -19,22 +18,6 @@ import (
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/keys/keystest"
 )
-
-// auditLines reads the audit log's records.
-func auditLines(t *testing.T, path string) []auditRecord {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var out []auditRecord
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r auditRecord
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), sc.Text())
-		out = append(out, r)
-	}
-	return out
-}
 
 // keyHexes returns the hex of every key of a key file (to check that none
 // reaches output or the audit log).
@@ -120,7 +103,7 @@ func TestKeysFileCeremonies(t *testing.T) {
 	code, _, _ = runCardap(t, "keys", "list", "--keys", kf)
 	assert.Equal(t, exitUsage, code, "the audit flags are required")
 
-	recs := auditLines(t, audit)
+	recs := readAudit(t, audit)
 	var ops []string
 	for _, r := range recs {
 		ops = append(ops, r.Operation+" "+r.Key+" "+r.Outcome+" "+r.Witness)
@@ -243,7 +226,7 @@ func TestKeysTokenCeremonies(t *testing.T) {
 	assert.NotContains(t, string(logText), tok.PIN)
 	assert.NotContains(t, strings.ToUpper(string(logText)), strings.ToUpper("30313233343536373839616263646566"))
 	n := 0
-	for _, r := range auditLines(t, audit) {
+	for _, r := range readAudit(t, audit) {
 		if r.Operation == "keys-import" {
 			n++
 			assert.Equal(t, "bob", r.Witness)
