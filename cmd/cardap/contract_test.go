@@ -324,3 +324,24 @@ func pubOf(t *testing.T, path string) string {
 	defer clear(priv)
 	return fmt.Sprintf("%x", priv.Public())
 }
+
+// TestWantsJSON: --json as the flag package reads a boolean, before "--".
+func TestWantsJSON(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"readers", "--json"}, true},
+		{[]string{"-json"}, true},
+		{[]string{"--json=true"}, true},
+		{[]string{"--json=1"}, true},
+		{[]string{"-json=T"}, true},
+		{[]string{"--json=false"}, false},
+		{[]string{"--json=maybe"}, false},
+		{[]string{"--", "--json"}, false},
+		{[]string{"--jsonx"}, false},
+		{nil, false},
+	} {
+		assert.Equal(t, tc.want, wantsJSON(tc.args), "%q", tc.args)
+	}
+}

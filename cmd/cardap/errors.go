@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/mynacard/freespace/apdu"
@@ -91,7 +92,7 @@ func errorClasses() []errorClass {
 		{"usage", exitUsage, as[usageError]()},
 		// Decisions first: a revoked card or an undecidable list is
 		// exitRevoked even when something else failed too.
-		{"revoked", exitRevoked, is(cardap.ErrRevoked, errRevoked, jpki.ErrRevoked)},
+		{"revoked", exitRevoked, is(cardap.ErrRevoked, jpki.ErrRevoked)},
 		{"revocation_list_too_old", exitRevoked, is(revocation.ErrStale, cardap.ErrRevocationUnknown)},
 		{"revocation_never_synced", exitRevoked, is(revocation.ErrNeverSynced)},
 		{"revocation_unknown", exitRevoked, is(jpki.ErrRevocationUnknown)},
@@ -204,9 +205,6 @@ func usageErrorf(format string, a ...any) error {
 	return usageError(fmt.Sprintf(format, a...))
 }
 
-// errRevoked is a card or identifier the revocation list names.
-var errRevoked = errors.New("revoked")
-
 // remedyOf returns the command or step that fixes err, when one is known:
 // error strings carry the facts, the CLI gives the remedy.
 func remedyOf(err error) string {
@@ -293,9 +291,13 @@ func wantsJSON(args []string) bool {
 		switch {
 		case a == "--":
 			return false
-		case a == "--json", a == "-json", strings.HasPrefix(a, "--json="), strings.HasPrefix(a, "-json="):
-			v, _ := strings.CutPrefix(strings.TrimLeft(a, "-"), "json")
-			return v == "" || v == "=true" || v == "=1" || v == "=t" || v == "=TRUE" || v == "=True" || v == "=T"
+		case a == "--json", a == "-json":
+			return true
+		case strings.HasPrefix(a, "--json="), strings.HasPrefix(a, "-json="):
+			// The values the flag package takes for a boolean.
+			_, v, _ := strings.Cut(a, "=")
+			on, _ := strconv.ParseBool(v)
+			return on
 		}
 	}
 	return false
