@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,9 +86,9 @@ func TestPasswordAskedOnlyForAPOnCard(t *testing.T) {
 			[]profile.APType{profile.TypeA, profile.TypeD, profile.TypeC}, nil, 0},
 		{"type C only", func(*testing.T) *mockcard.Card { return mockcard.MustNew(mockcard.WithTypeC(alice)) },
 			[]profile.APType{profile.TypeA, profile.TypeD, profile.TypeC}, nil, profile.TypeC},
-		{"type D only", func(t *testing.T) *mockcard.Card { return newTypeDCard(t, alice, "2468") },
+		{"type D only", func(t *testing.T) *mockcard.Card { return sealedcard.TypeD(t, alice, "2468") },
 			[]profile.APType{profile.TypeA, profile.TypeD, profile.TypeC}, map[profile.APType]int{profile.TypeD: 1}, profile.TypeD},
-		{"type D only, C tried first", func(t *testing.T) *mockcard.Card { return newTypeDCard(t, alice, "2468") },
+		{"type D only, C tried first", func(t *testing.T) *mockcard.Card { return sealedcard.TypeD(t, alice, "2468") },
 			[]profile.APType{profile.TypeC, profile.TypeA, profile.TypeD}, map[profile.APType]int{profile.TypeD: 1}, profile.TypeD},
 		{"type A only", func(*testing.T) *mockcard.Card {
 			return newTypeACard(ks, alice, "1234")
@@ -204,7 +206,7 @@ func TestPasswordAskedAfterStatusOutsideTransaction(t *testing.T) {
 		// then mutual authentication and the record.
 		{"type A before-auth", func(*testing.T) *mockcard.Card { return newTypeABeforeAuthCard(ks, alice, "1234") }, "A before", profile.TypeA,
 			[]byte{insSelect, insVerify}, []byte{insSelect, insVerify, insVerify, insChallenge, insMutual, insRead}},
-		{"type D", func(t *testing.T) *mockcard.Card { return newTypeDCard(t, alice, "1234") }, "D", profile.TypeD,
+		{"type D", func(t *testing.T) *mockcard.Card { return sealedcard.TypeD(t, alice, "1234") }, "D", profile.TypeD,
 			[]byte{insSelect, insChallenge, insMutual, insVerify}, []byte{insVerify, insVerify}},
 	}
 	for _, tt := range tests {
@@ -260,7 +262,7 @@ func TestPasswordNotAskedWhenBlockedOrLastTry(t *testing.T) {
 			func(pw cardap.PasswordFunc, allowLast bool) cardap.AP {
 				return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw, AllowLastTry: allowLast})
 			}, profile.TypeA},
-		{"type D", func(t *testing.T) *mockcard.Card { return newTypeDCard(t, alice, "1234") },
+		{"type D", func(t *testing.T) *mockcard.Card { return sealedcard.TypeD(t, alice, "1234") },
 			func(pw cardap.PasswordFunc, allowLast bool) cardap.AP {
 				return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth, AllowLastTry: allowLast}, PasswordFunc: pw})
 			}, profile.TypeD},
@@ -348,7 +350,7 @@ func TestPasswordCardSwappedDuringPrompt(t *testing.T) {
 			return cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})
 		}, profile.TypeA, cardap.ReasonAuthFailed},
 		{"type D: secure messaging", func(t *testing.T) (*mockcard.Card, *mockcard.Card) {
-			return newTypeDCard(t, alice, "1234"), newTypeDCard(t, bob, "1234")
+			return sealedcard.TypeD(t, alice, "1234"), sealedcard.TypeD(t, bob, "1234")
 		}, func(pw cardap.PasswordFunc) cardap.AP {
 			return cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})
 		}, profile.TypeD, cardap.ReasonAuthFailed},

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -14,7 +16,6 @@ import (
 	"github.com/mynacard/freespace/keys"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
-	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
@@ -24,28 +25,6 @@ func fixedPassword(p string) cardap.PasswordFunc {
 	return func(context.Context, cardap.PasswordRequest) (profile.Password, error) {
 		return profile.Password(p), nil
 	}
-}
-
-// newTypeDCard returns a sealed Type D card personalized with id.
-func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
-	t.Helper()
-	ks := keystest.Store(1)
-	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
-	mode := profile.PasswordNone
-	if pw != "" {
-		mode = profile.PasswordAfterAuth
-	}
-	if pw != "" {
-		cfg.Password = &mockcard.APPassword{Value: profile.Password("0000")}
-	}
-	card := mockcard.MustNew(mockcard.WithTypeD(cfg))
-	req := personalize.Request{Identity: id}
-	if pw != "" {
-		req.Password = profile.Password(pw)
-	}
-	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: mode}, req)
-	require.NoError(t, err)
-	return card
 }
 
 func TestIdentifyTypeAAndD(t *testing.T) {
@@ -76,9 +55,9 @@ func TestIdentifyTypeAAndD(t *testing.T) {
 		{"type A wrong operator keys", typeACard(""), typeA(otherKeys, func(c *cardap.TypeAConfig) {
 			noPW(c)
 		}), cardap.ReasonAuthFailed, "", 0},
-		{"type D", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknown, "EMP-A", 0},
-		{"type D with password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
-		{"type D password on the card, none configured", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonPasswordMode, "", 0},
+		{"type D", sealedcard.TypeD(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D with password", sealedcard.TypeD(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}), cardap.ReasonUnknown, "EMP-A", 0},
+		{"type D password on the card, none configured", sealedcard.TypeD(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonPasswordMode, "", 0},
 		{"type D never written", mockcard.MustNew(mockcard.WithTypeD(mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}})), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonNotPersonalized, "", 0},
 		{"type D missing: unknown card", typeACard(""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}), cardap.ReasonUnknownCard, "", 0},
 	}
@@ -223,7 +202,7 @@ func TestIdentifyKeyBlockedIsAuthFailed(t *testing.T) {
 			typeA(ks, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") }),
 			typeA(otherKeys, func(c *cardap.TypeAConfig) { c.PasswordFunc = fixedPassword("1234") })},
 		{"type D", func() (*mockcard.Card, profile.AID) {
-			return newTypeDCard(t, alice, "2468"), profile.DefaultAID(profile.TypeD)
+			return sealedcard.TypeD(t, alice, "2468"), profile.DefaultAID(profile.TypeD)
 		},
 			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}),
 			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: otherKeys, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")})},

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -74,7 +76,7 @@ func TestDecisionLogHasTheRefusalsError(t *testing.T) {
 		{"type A other operator's keys", func(*testing.T) apdu.Transport { return newTypeACard(ks, alice, cardPW) },
 			cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: other, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword(sentPW)}),
 			cardap.ReasonAuthFailed, "secure"},
-		{"type D wrong password", func(t *testing.T) apdu.Transport { return newTypeDCard(t, alice, cardPW) },
+		{"type D wrong password", func(t *testing.T) apdu.Transport { return sealedcard.TypeD(t, alice, cardPW) },
 			cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword(sentPW)}),
 			cardap.ReasonPasswordWrong, "verif"},
 		{"error text with newlines and escapes", func(*testing.T) apdu.Transport { return mockcard.MustNew() },

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -58,7 +60,7 @@ func efImage(t *testing.T, card *mockcard.Card) []byte {
 func TestGenerationMemoryRefusesRollback(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	card := newTypeDCard(t, profile.Identity{UserID: "RIGHTS-1"}, "") // generation 1
+	card := sealedcard.TypeD(t, profile.Identity{UserID: "RIGHTS-1"}, "") // generation 1
 	old := efImage(t, card)
 	rewrite(t, card, "RIGHTS-2") // generation 2
 
@@ -108,7 +110,7 @@ func TestGenerationMemoryRefusesRollback(t *testing.T) {
 // refused with ReasonRollback.
 func TestTypeDFallbackLoggedOrRefused(t *testing.T) {
 	ctx := context.Background()
-	card := newTypeDCard(t, profile.Identity{UserID: "OLD"}, "")
+	card := sealedcard.TypeD(t, profile.Identity{UserID: "OLD"}, "")
 	rewrite(t, card, "NEW") // generation 2, in slot 1
 	ef := efImage(t, card)
 	ef[2048+typed.HeaderLen] ^= 0x01
@@ -261,7 +263,7 @@ func TestGenerationMemoryFile(t *testing.T) {
 // has its own stable reason name.
 func TestTypeDForgedDataKeyIsMalformed(t *testing.T) {
 	ctx := context.Background()
-	card := newTypeDCard(t, profile.Identity{UserID: "V1"}, "") // data key v1
+	card := sealedcard.TypeD(t, profile.Identity{UserID: "V1"}, "") // data key v1
 	st := keystest.Store(2)
 	c, err := cardap.New(cardap.Config{NoRevocation: true, APs: []cardap.AP{cardap.TypeD(cardap.TypeDConfig{
 		Config: typed.Config{Keys: st, MinDataKeyVersion: 2}})}})

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -105,9 +107,9 @@ func TestIdentifyProof(t *testing.T) {
 		{"type A, password before authentication", typeACard("1234"), cardap.TypeA(cardap.TypeAConfig{
 			Config: typea.Config{Keys: ks, Password: profile.PasswordBeforeAuth, AllowPasswordBeforeAuth: true}, PasswordFunc: fixedPassword("1234")}),
 			cardap.Proof{AP: profile.TypeA, Method: cardap.ProofMutualAuth, PasswordVerified: true, KeySet: 1}},
-		{"type D, no password", newTypeDCard(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
+		{"type D, no password", sealedcard.TypeD(t, alice, ""), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, KeySet: 1}},
-		{"type D, password", newTypeDCard(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}),
+		{"type D, password", sealedcard.TypeD(t, alice, "2468"), cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: fixedPassword("2468")}),
 			cardap.Proof{AP: profile.TypeD, Method: cardap.ProofMutualAuth, PasswordVerified: true, KeySet: 1}},
 		{"custom AP claiming a proof it does not declare", mockcard.MustNew(),
 			claimingAP{cardap.Identity{AP: profile.TypeA, UserID: "EMP-A", Proof: cardap.Proof{Method: cardap.ProofMutualAuth, PasswordVerified: true}}},

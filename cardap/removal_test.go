@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -43,10 +45,10 @@ func removalFlows() []removalFlow {
 			return newTypeACard(ks, id, "1234")
 		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 		{"type D", func(t *testing.T) *mockcard.Card {
-			return newTypeDCard(t, id, "")
+			return sealedcard.TypeD(t, id, "")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}})},
 		{"type D password", func(t *testing.T) *mockcard.Card {
-			return newTypeDCard(t, id, "1234")
+			return sealedcard.TypeD(t, id, "1234")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -30,7 +32,7 @@ func TestRevokedCardRefusedBeforePrompt(t *testing.T) {
 		return mockcard.MustNew(mockcard.WithTypeA(mockcard.TypeA{Identity: profile.Identity{UserID: "U-A"},
 			Keys: mockcard.APKeys{Masters: ks}, Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 	}
-	newD := func() *mockcard.Card { return newTypeDCard(t, profile.Identity{UserID: "U-D"}, "1234") }
+	newD := func() *mockcard.Card { return sealedcard.TypeD(t, profile.Identity{UserID: "U-D"}, "1234") }
 	stale := errors.New("list too old")
 	for _, tc := range []struct {
 		name string

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynacard/freespace/internal/testsupport/sealedcard"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -15,7 +17,6 @@ import (
 	"github.com/mynacard/freespace/internal/testsupport/pcsctest"
 	"github.com/mynacard/freespace/keys/keystest"
 	"github.com/mynacard/freespace/mockcard"
-	"github.com/mynacard/freespace/personalize"
 	"github.com/mynacard/freespace/profile"
 	"github.com/mynacard/freespace/typea"
 	"github.com/mynacard/freespace/typed"
@@ -103,34 +104,12 @@ func removalFlows() []removalFlow {
 				Password: &mockcard.APPassword{Value: profile.Password("1234")}}))
 		}, cardap.TypeA(cardap.TypeAConfig{Config: typea.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 		{"type D", func(t *testing.T) *mockcard.Card {
-			return newTypeDCard(t, id, "")
+			return sealedcard.TypeD(t, id, "")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks}})},
 		{"type D password", func(t *testing.T) *mockcard.Card {
-			return newTypeDCard(t, id, "1234")
+			return sealedcard.TypeD(t, id, "1234")
 		}, cardap.TypeD(cardap.TypeDConfig{Config: typed.Config{Keys: ks, Password: profile.PasswordAfterAuth}, PasswordFunc: pw})},
 	}
-}
-
-// newTypeDCard returns a sealed Type D card personalized with id.
-func newTypeDCard(t *testing.T, id profile.Identity, pw string) *mockcard.Card {
-	t.Helper()
-	ks := keystest.Store(1)
-	cfg := mockcard.TypeD{Keys: mockcard.APKeys{Masters: ks}, Unsealed: true}
-	mode := profile.PasswordNone
-	if pw != "" {
-		mode = profile.PasswordAfterAuth
-	}
-	if pw != "" {
-		cfg.Password = &mockcard.APPassword{Value: profile.Password("0000")}
-	}
-	card := mockcard.MustNew(mockcard.WithTypeD(cfg))
-	req := personalize.Request{Identity: id}
-	if pw != "" {
-		req.Password = profile.Password(pw)
-	}
-	_, err := personalize.TypeD(context.Background(), card, typed.Config{Keys: ks, Password: mode}, req)
-	require.NoError(t, err)
-	return card
 }
 
 // apdusOf reads a fresh card of the flow once, successfully, and returns
