@@ -298,4 +298,12 @@ func TestRevocationTrustedInputsAreChecked(t *testing.T) {
 		}
 	}
 	assert.NoDirExists(t, filepath.Join(dir, "feed"))
+
+	// A CRL issuer certificate is read bounded, whatever the file's size.
+	big := filepath.Join(dir, "big.pem")
+	require.NoError(t, os.WriteFile(big, make([]byte, maxCertFile+1), 0o600))
+	code, out, _ := runCardap(t, "revocation", "sync", "--store", store, "--import", master, "--format", "crl", "--crl-issuer", big, "--json")
+	assert.Equal(t, exitFailure, code)
+	e := assertJSONError(t, out, "failure", exitFailure)
+	assert.Contains(t, e["error"], "larger than")
 }
